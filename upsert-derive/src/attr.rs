@@ -1,0 +1,216 @@
+//! The attribute grammar: `#[conflict_key]` and `#[upsert(..)]` on the struct and fields.
+
+use proc_macro2::Span;
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Attribute, LitStr};
+
+use crate::ctxt::Ctxt;
+
+/// Keys accepted in `#[upsert(..)]` on the struct.
+pub const CONTAINER_KEYS: &[&str] = &["table", "schema"];
+/// Keys accepted in `#[upsert(..)]` on a field.
+pub const FIELD_KEYS: &[&str] = &["rename", "skip", "insert_only", "created_at", "updated_at"];
+
+/// A value given once, with the span of the key that gave it.
+pub struct Attr<T> {
+    name: &'static str,
+    value: Option<(Span, T)>,
+}
+
+impl<T> Attr<T> {
+    fn none(name: &'static str) -> Self {
+        Attr { name, value: None }
+    }
+
+    /// Sets the value, or reports a duplicate at `span` (the last one never silently wins).
+    fn set(&mut self, cx: &mut Ctxt, span: Span, value: T) {
+        if self.value.is_some() {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("duplicate upsert attribute `{}`", self.name),
+            ));
+        } else {
+            self.value = Some((span, value));
+        }
+    }
+
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref().map(|(_, value)| value)
+    }
+}
+
+/// `#[upsert(..)]` on the struct.
+pub struct ContainerAttrs {
+    pub table: Attr<LitStr>,
+    pub schema: Attr<LitStr>,
+}
+
+/// What the write of a field is, apart from being a key.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Flag {
+    Skip,
+    InsertOnly,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl Flag {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::Skip => "skip",
+            Flag::InsertOnly => "insert_only",
+            Flag::CreatedAt => "created_at",
+            Flag::UpdatedAt => "updated_at",
+        }
+    }
+}
+
+/// `#[conflict_key]` and `#[upsert(..)]` on one field.
+pub struct FieldAttrs {
+    /// The span of `conflict_key`, when present.
+    pub conflict_key: Option<Span>,
+    pub rename: Attr<LitStr>,
+    /// Every flag given, in order, with the span of its key; `check` rejects combinations.
+    pub flags: Vec<(Span, Flag)>,
+}
+
+fn key_name(meta: &ParseNestedMeta) -> String {
+    let segments: Vec<String> = meta.path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+    segments.join("::")
+}
+
+fn unknown_key(meta: &ParseNestedMeta, here: &[&str], there: &[&str], there_name: &str) -> syn::Error {
+    let name = key_name(meta);
+    if there.contains(&name.as_str()) {
+        return meta.error(format!(
+            "`{name}` is a {there_name} attribute: put `#[upsert({name} = ..)]` on the {there_name}"
+        ));
+    }
+    let expected: Vec<String> = here.iter().map(|key| format!("`{key}`")).collect();
+    meta.error(format!(
+        "unknown upsert attribute `{name}`; expected one of {}",
+        expected.join(", ")
+    ))
+}
+
+/// Reads `key = "string"`, rejecting an empty or NUL-holding name.
+fn name_value(meta: &ParseNestedMeta, what: &str) -> syn::Result<LitStr> {
+    let key = key_name(meta);
+    let lit: LitStr = meta
+        .value()
+        .and_then(|value| value.parse())
+        .map_err(|_| meta.error(format!("expected `{key} = \"..\"`: the {what} as a string literal")))?;
+    let value = lit.value();
+    if value.is_empty() {
+        return Err(syn::Error::new(lit.span(), format!("the {what} cannot be empty")));
+    }
+    if value.contains('\0') {
+        return Err(syn::Error::new(lit.span(), format!("the {what} cannot contain a NUL character")));
+    }
+    Ok(lit)
+}
+
+/// Rejects `flag = ..` or `flag(..)`.
+fn no_value(meta: &ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
+        Ok(())
+    } else {
+        let key = key_name(meta);
+        Err(meta.error(format!("`{key}` takes no value: write `#[upsert({key})]`")))
+    }
+}
+
+/// Calls `each` for every `#[upsert(..)]` item, recording errors in `cx`.
+fn for_each_upsert_item(
+    cx: &mut Ctxt,
+    attrs: &[Attribute],
+    mut each: impl FnMut(&mut Ctxt, &ParseNestedMeta) -> syn::Result<()>,
+) {
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("upsert")) {
+        let mut errors = Vec::new();
+        let parsed = attr.parse_nested_meta(|meta| {
+            if let Err(error) = each(cx, &meta) {
+                // Keep going: one build reports every bad key. Skip the rest of this item.
+                errors.push(error);
+                while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                    meta.input.parse::<proc_macro2::TokenTree>()?;
+                }
+            }
+            Ok(())
+        });
+        errors.into_iter().for_each(|error| cx.syn_error(error));
+        if let Err(error) = parsed {
+            cx.syn_error(error);
+        }
+    }
+}
+
+impl ContainerAttrs {
+    pub fn from_ast(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
+        let mut table = Attr::none("table");
+        let mut schema = Attr::none("schema");
+        for_each_upsert_item(cx, attrs, |cx, meta| {
+            let span = meta.path.span();
+            if meta.path.is_ident("table") {
+                table.set(cx, span, name_value(meta, "table name")?);
+            } else if meta.path.is_ident("schema") {
+                schema.set(cx, span, name_value(meta, "schema name")?);
+            } else {
+                return Err(unknown_key(meta, CONTAINER_KEYS, FIELD_KEYS, "field"));
+            }
+            Ok(())
+        });
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("conflict_key")) {
+            cx.error_spanned_by(
+                attr,
+                "`#[conflict_key]` belongs on the key field(s), not on the struct",
+            );
+        }
+        ContainerAttrs { table, schema }
+    }
+}
+
+impl FieldAttrs {
+    pub fn from_ast(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
+        let mut conflict_key = None;
+        for attr in attrs.iter().filter(|attr| attr.path().is_ident("conflict_key")) {
+            if let Err(error) = attr.meta.require_path_only() {
+                cx.syn_error(syn::Error::new(
+                    error.span(),
+                    "`#[conflict_key]` takes no arguments: write `#[conflict_key]` on each key field",
+                ));
+            } else if conflict_key.is_some() {
+                cx.error_spanned_by(attr, "duplicate `#[conflict_key]` on one field");
+            } else {
+                conflict_key = Some(attr.path().span());
+            }
+        }
+        let mut rename = Attr::none("rename");
+        let mut flags: Vec<(Span, Flag)> = Vec::new();
+        for_each_upsert_item(cx, attrs, |cx, meta| {
+            let span = meta.path.span();
+            let flag = if meta.path.is_ident("rename") {
+                rename.set(cx, span, name_value(meta, "column name")?);
+                return Ok(());
+            } else if meta.path.is_ident("skip") {
+                Flag::Skip
+            } else if meta.path.is_ident("insert_only") {
+                Flag::InsertOnly
+            } else if meta.path.is_ident("created_at") {
+                Flag::CreatedAt
+            } else if meta.path.is_ident("updated_at") {
+                Flag::UpdatedAt
+            } else {
+                return Err(unknown_key(meta, FIELD_KEYS, CONTAINER_KEYS, "struct"));
+            };
+            no_value(meta)?;
+            if flags.iter().any(|(_, seen)| *seen == flag) {
+                return Err(meta.error(format!("duplicate upsert attribute `{}`", flag.name())));
+            }
+            flags.push((span, flag));
+            Ok(())
+        });
+        FieldAttrs { conflict_key, rename, flags }
+    }
+}

@@ -1,0 +1,127 @@
+//! The generated impl: SQL constants plus a `__bind` that binds the fields in order.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::{DeriveInput, GenericParam};
+
+use crate::ast::{Container, Role};
+use crate::ctxt::Ctxt;
+use crate::{check, sql};
+
+/// The whole expansion: the impl, or every error found plus a stub impl so that the
+/// user's code that calls the trait raises no second wave of errors.
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let container = Container::from_ast(&mut cx, input);
+    if let Some(container) = &container {
+        check::check(&mut cx, input, container);
+    }
+    match (cx.check(), container) {
+        (Ok(()), Some(container)) => impl_atomic_upsert(input, &container),
+        (Err(errors), _) => {
+            let mut tokens = errors.into_compile_error();
+            tokens.extend(fallback(input));
+            tokens
+        }
+        // `from_ast` returns `None` only after recording an error.
+        (Ok(()), None) => TokenStream::new(),
+    }
+}
+
+fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream {
+    let table = container.table();
+    let schema = container.schema();
+    let names: Vec<String> = container.fields.iter().map(crate::ast::Field::column).collect();
+    let mut columns = Vec::new();
+    let mut binds = Vec::new();
+    let mut conflict_columns = Vec::new();
+    for (field, name) in container.fields.iter().zip(&names) {
+        let role = field.role();
+        let (insert, update) = match role {
+            Role::Skip => continue,
+            Role::Key => (sql::Insert::Bind, sql::Update::Key),
+            Role::Write => (sql::Insert::Bind, sql::Update::Replace),
+            Role::InsertOnly => (sql::Insert::Bind, sql::Update::Keep),
+            Role::CreatedAt => (sql::Insert::Now, sql::Update::Keep),
+            Role::UpdatedAt => (sql::Insert::Now, sql::Update::Now),
+        };
+        if role == Role::Key {
+            conflict_columns.push(name.as_str());
+        }
+        if role.is_bound() {
+            let (member, ty) = (field.ident, field.ty);
+            // Spanned at the field's type: a type sqlx cannot encode is reported there.
+            binds.push(quote_spanned! {field.ty_span()=>
+                let query = ::atomic_upsert::__private::bind::<#ty>(query, &self.#member);
+            });
+        }
+        columns.push(sql::Column { name, insert, update });
+    }
+    let target = sql::Table { schema: schema.as_deref(), name: &table };
+    let upsert_sql = sql::upsert(sql::Dialect::Postgres, &target, &columns);
+    let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &target, &columns);
+    let schema = match &schema {
+        Some(schema) => quote!(::core::option::Option::Some(#schema)),
+        None => quote!(::core::option::Option::None),
+    };
+
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #where_clause {
+                const TABLE: &'static str = #table;
+                const SCHEMA: ::core::option::Option<&'static str> = #schema;
+                const CONFLICT_COLUMNS: &'static [&'static str] = &[#(#conflict_columns),*];
+                const UPSERT_SQL: &'static str = #upsert_sql;
+                const INSERT_OR_IGNORE_SQL: &'static str = #ignore_sql;
+
+                #[inline]
+                fn __bind<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #(#binds)*
+                    query
+                }
+            }
+        };
+    }
+}
+
+/// A do-nothing impl emitted beside the errors (thiserror's `fallback`), so that
+/// `T::UPSERT_SQL` or `row.upsert(..)` elsewhere does not add "trait not implemented"
+/// errors to the real ones. Skipped for type or const generics, where it could not be
+/// well-formed.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    let has_type_params = input
+        .generics
+        .params
+        .iter()
+        .any(|param| !matches!(param, GenericParam::Lifetime(_)));
+    if has_type_params {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #where_clause {
+                const TABLE: &'static str = "";
+                const SCHEMA: ::core::option::Option<&'static str> = ::core::option::Option::None;
+                const CONFLICT_COLUMNS: &'static [&'static str] = &[];
+                const UPSERT_SQL: &'static str = "";
+                const INSERT_OR_IGNORE_SQL: &'static str = "";
+
+                fn __bind<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    query
+                }
+            }
+        };
+    }
+}

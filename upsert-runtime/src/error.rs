@@ -1,0 +1,314 @@
+//! One error type for every call, typed by cause.
+
+use std::fmt::Write as _;
+
+/// The SQLSTATE codes this crate gives their own [`Error`] variant.
+mod sqlstate {
+    pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const CHECK_VIOLATION: &str = "23514";
+    pub const NOT_NULL_VIOLATION: &str = "23502";
+    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
+    /// "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+    pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    /// Class 22: data exception (bad encoding such as a NUL byte, out of range, ...).
+    pub const DATA_EXCEPTION_CLASS: &str = "22";
+}
+
+/// Everything an upsert can fail with.
+///
+/// Database errors keep their SQLSTATE ([`Error::sqlstate`]) and the original
+/// [`sqlx::Error`] as their [`source`](std::error::Error::source). The `Display` text says
+/// what went wrong and, where there is one, how to fix it.
+///
+/// A failed call leaves the table as it was (the statement is atomic) and the pool usable.
+///
+/// ```
+/// # async fn demo(pool: &atomic_upsert::sqlx::PgPool) {
+/// use atomic_upsert::{AtomicUpsert, Error};
+///
+/// #[derive(AtomicUpsert)]
+/// struct Tag {
+///     #[conflict_key]
+///     name: String,
+///     color: String,
+/// }
+///
+/// let tag = Tag { name: "rust".into(), color: "orange".into() };
+/// match tag.upsert(pool).await {
+///     Ok(outcome) => println!("{outcome:?}"),
+///     Err(Error::NoMatchingUniqueIndex { fix, .. }) => eprintln!("schema problem; run: {fix}"),
+///     Err(Error::UniqueViolation { constraint, .. }) => eprintln!("another key clashed: {constraint:?}"),
+///     Err(other) => eprintln!("{other}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// PostgreSQL found no unique index or constraint matching the conflict target
+    /// (SQLSTATE 42P10). The table lacks the unique index that `#[conflict_key]` promises.
+    #[error(
+        "no unique index on {table} matches the conflict key ({columns}): ON CONFLICT needs one; \
+         create it with: {fix}",
+        columns = .columns.join(", ")
+    )]
+    NoMatchingUniqueIndex {
+        /// The table, as written in the statement (schema-qualified if a schema was given).
+        table: String,
+        /// The conflict-key columns, in order.
+        columns: Vec<String>,
+        /// A statement that creates the missing index.
+        fix: String,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// A unique constraint other than the conflict target was violated (SQLSTATE 23505):
+    /// the row clashes with another row on a different unique column.
+    #[error("{}", violation("unique constraint", constraint.as_deref(), table.as_deref(), detail.as_deref(), source))]
+    UniqueViolation {
+        /// The constraint's name, when PostgreSQL reported it.
+        constraint: Option<String>,
+        /// The table, when PostgreSQL reported it.
+        table: Option<String>,
+        /// PostgreSQL's detail line, for example `Key (email)=(a@b) already exists.`
+        detail: Option<String>,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// A CHECK constraint rejected the row (SQLSTATE 23514).
+    #[error("{}", violation("check constraint", constraint.as_deref(), table.as_deref(), None, source))]
+    CheckViolation {
+        /// The constraint's name, when PostgreSQL reported it.
+        constraint: Option<String>,
+        /// The table, when PostgreSQL reported it.
+        table: Option<String>,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// A NOT NULL column received NULL (SQLSTATE 23502).
+    #[error("{}", violation("not-null constraint", column.as_deref(), table.as_deref(), None, source))]
+    NotNullViolation {
+        /// The column, when PostgreSQL reported it.
+        column: Option<String>,
+        /// The table, when PostgreSQL reported it.
+        table: Option<String>,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// A foreign key has no matching row (SQLSTATE 23503).
+    #[error("{}", violation("foreign key constraint", constraint.as_deref(), table.as_deref(), detail.as_deref(), source))]
+    ForeignKeyViolation {
+        /// The constraint's name, when PostgreSQL reported it.
+        constraint: Option<String>,
+        /// The table, when PostgreSQL reported it.
+        table: Option<String>,
+        /// PostgreSQL's detail line.
+        detail: Option<String>,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// PostgreSQL rejected a value (SQLSTATE class 22): a string holding a NUL byte
+    /// (`\0`, which PostgreSQL text cannot store), a number out of range, bad JSON, ...
+    #[error("PostgreSQL rejected a value (SQLSTATE {code}): {message}{}", nul_hint(code))]
+    InvalidValue {
+        /// The SQLSTATE, for example `22021` for a NUL byte.
+        code: String,
+        /// PostgreSQL's message.
+        message: String,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// Any other error PostgreSQL returned, with its SQLSTATE.
+    #[error("PostgreSQL error {code}: {message}")]
+    Database {
+        /// The SQLSTATE.
+        code: String,
+        /// PostgreSQL's message.
+        message: String,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// An error that did not come from the server: connecting, the pool, I/O, encoding a
+    /// value on the client, or decoding the answer.
+    #[error(transparent)]
+    Sqlx(sqlx::Error),
+}
+
+fn violation(
+    what: &str,
+    name: Option<&str>,
+    table: Option<&str>,
+    detail: Option<&str>,
+    source: &sqlx::Error,
+) -> String {
+    let mut text = format!("{what} violated");
+    if let Some(name) = name {
+        let _ = write!(text, ": {name}");
+    }
+    if let Some(table) = table {
+        let _ = write!(text, " on table {table}");
+    }
+    match detail {
+        Some(detail) => {
+            let _ = write!(text, " ({detail})");
+        }
+        None => {
+            if let sqlx::Error::Database(db) = source {
+                let _ = write!(text, " ({})", db.message());
+            }
+        }
+    }
+    text
+}
+
+fn nul_hint(code: &str) -> &'static str {
+    if code == "22021" {
+        "; PostgreSQL text cannot hold NUL bytes (\\0): strip or replace them before upserting"
+    } else {
+        ""
+    }
+}
+
+impl Error {
+    /// The SQLSTATE of a database error, for example `"23505"`; `None` for client-side errors.
+    ///
+    /// ```
+    /// let err = atomic_upsert::Error::Sqlx(atomic_upsert::sqlx::Error::PoolTimedOut);
+    /// assert_eq!(err.sqlstate(), None);
+    /// ```
+    #[must_use]
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self.as_sqlx() {
+            sqlx::Error::Database(db) => db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .map(sqlx::postgres::PgDatabaseError::code),
+            _ => None,
+        }
+    }
+
+    /// The underlying [`sqlx::Error`].
+    ///
+    /// ```
+    /// let err = atomic_upsert::Error::Sqlx(atomic_upsert::sqlx::Error::PoolClosed);
+    /// assert!(matches!(err.as_sqlx(), atomic_upsert::sqlx::Error::PoolClosed));
+    /// ```
+    #[must_use]
+    pub fn as_sqlx(&self) -> &sqlx::Error {
+        match self {
+            Self::NoMatchingUniqueIndex { source, .. }
+            | Self::UniqueViolation { source, .. }
+            | Self::CheckViolation { source, .. }
+            | Self::NotNullViolation { source, .. }
+            | Self::ForeignKeyViolation { source, .. }
+            | Self::InvalidValue { source, .. }
+            | Self::Database { source, .. }
+            | Self::Sqlx(source) => source,
+        }
+    }
+
+    /// Classifies a [`sqlx::Error`] raised by a statement on `target`.
+    pub(crate) fn classify(source: sqlx::Error, target: &Target) -> Self {
+        let sqlx::Error::Database(db) = &source else {
+            return Self::Sqlx(source);
+        };
+        let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() else {
+            return Self::Sqlx(source);
+        };
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        let code = pg.code();
+        match code {
+            sqlstate::INVALID_COLUMN_REFERENCE => Self::NoMatchingUniqueIndex {
+                table: target.display_table(),
+                columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
+                fix: target.create_index_fix(),
+                source,
+            },
+            sqlstate::UNIQUE_VIOLATION => Self::UniqueViolation {
+                constraint: owned(pg.constraint()),
+                table: owned(pg.table()),
+                detail: owned(pg.detail()),
+                source,
+            },
+            sqlstate::CHECK_VIOLATION => Self::CheckViolation {
+                constraint: owned(pg.constraint()),
+                table: owned(pg.table()),
+                source,
+            },
+            sqlstate::NOT_NULL_VIOLATION => Self::NotNullViolation {
+                column: owned(pg.column()),
+                table: owned(pg.table()),
+                source,
+            },
+            sqlstate::FOREIGN_KEY_VIOLATION => Self::ForeignKeyViolation {
+                constraint: owned(pg.constraint()),
+                table: owned(pg.table()),
+                detail: owned(pg.detail()),
+                source,
+            },
+            _ if code.starts_with(sqlstate::DATA_EXCEPTION_CLASS) => Self::InvalidValue {
+                code: code.to_owned(),
+                message: pg.message().to_owned(),
+                source,
+            },
+            _ => Self::Database {
+                code: code.to_owned(),
+                message: pg.message().to_owned(),
+                source,
+            },
+        }
+    }
+}
+
+/// The table and conflict columns a statement targets, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target {
+    pub schema: Option<&'static str>,
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+impl Target {
+    fn display_table(&self) -> String {
+        match self.schema {
+            Some(schema) => format!("{schema}.{}", self.table),
+            None => self.table.to_owned(),
+        }
+    }
+
+    fn create_index_fix(&self) -> String {
+        let quote = |ident: &str| format!("\"{}\"", ident.replace('"', "\"\""));
+        let table = match self.schema {
+            Some(schema) => format!("{}.{}", quote(schema), quote(self.table)),
+            None => quote(self.table),
+        };
+        let columns: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
+        let name = quote(&format!("{}_{}_key", self.table, self.columns.join("_")));
+        format!("CREATE UNIQUE INDEX {name} ON {table} ({});", columns.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn fix_quotes_every_identifier() {
+        let target = Target { schema: Some("app"), table: "my \"t\"", columns: &["a", "order"] };
+        assert_eq!(
+            target.create_index_fix(),
+            r#"CREATE UNIQUE INDEX "my ""t""_a_order_key" ON "app"."my ""t""" ("a", "order");"#
+        );
+        let target = Target { schema: None, table: "strava_stats", columns: &["stats_type"] };
+        assert_eq!(
+            target.create_index_fix(),
+            r#"CREATE UNIQUE INDEX "strava_stats_stats_type_key" ON "strava_stats" ("stats_type");"#
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! Single-row execution: bind the fields, send the derive's statement, read the outcome.
+
+use sqlx::Row as _;
+use sqlx::postgres::PgExecutor;
+
+use crate::error::{Error, Target};
+use crate::{AtomicUpsert, UpsertOutcome};
+
+/// The target of `T`'s statements, for error messages.
+pub(crate) fn target<T: AtomicUpsert>() -> Target {
+    Target {
+        schema: T::SCHEMA,
+        table: T::TABLE,
+        columns: T::CONFLICT_COLUMNS,
+    }
+}
+
+/// Runs one of `T`'s single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`).
+///
+/// Both end in `RETURNING (xmax = 0)`: a returned row was written, and its `xmax` is 0
+/// exactly when the row version is a fresh insert (an update stamps the updating
+/// transaction's id there). No row back means `ON CONFLICT` wrote nothing.
+pub(crate) async fn single<'c, T, E>(
+    row: &T,
+    sql: &'static str,
+    executor: E,
+) -> Result<UpsertOutcome, Error>
+where
+    T: AtomicUpsert,
+    E: PgExecutor<'c>,
+{
+    let answer = row
+        .__bind(sqlx::query(sql))
+        .fetch_optional(executor)
+        .await
+        .map_err(|error| Error::classify(error, &target::<T>()))?;
+    let Some(answer) = answer else {
+        return Ok(UpsertOutcome::Skipped);
+    };
+    let inserted: bool = answer.try_get(0).map_err(Error::Sqlx)?;
+    Ok(if inserted {
+        UpsertOutcome::Inserted
+    } else {
+        UpsertOutcome::Updated
+    })
+}

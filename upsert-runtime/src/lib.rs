@@ -1,0 +1,324 @@
+//! Runtime of [`atomic-upsert`](https://docs.rs/atomic-upsert): the [`AtomicUpsert`] trait,
+//! its execution on sqlx, [`UpsertOutcome`] and [`Error`].
+//!
+//! Use it through the `atomic-upsert` crate, which also re-exports the derive.
+
+mod error;
+mod execute;
+mod outcome;
+#[doc(hidden)]
+pub mod private;
+
+use std::future::Future;
+
+pub use error::Error;
+pub use outcome::UpsertOutcome;
+pub use sqlx;
+
+use sqlx::postgres::PgExecutor;
+
+/// A row that upserts itself atomically: one `INSERT .. ON CONFLICT .. DO UPDATE`
+/// statement, built at compile time by `#[derive(AtomicUpsert)]`.
+///
+/// Two jobs that both "see no row yet" cannot both insert: PostgreSQL resolves the
+/// conflict inside the one statement, so there is no `duplicate key value violates unique
+/// constraint` to handle and no window between a SELECT and an INSERT.
+///
+/// ```no_run
+/// use atomic_upsert::{AtomicUpsert, UpsertOutcome};
+///
+/// #[derive(AtomicUpsert)]
+/// #[upsert(table = "strava_stats")]
+/// struct StravaStats {
+///     #[conflict_key]
+///     stats_type: String,
+///     data: atomic_upsert::sqlx::types::Json<serde_json::Value>,
+/// }
+///
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// let ytd = StravaStats {
+///     stats_type: "ytd".into(),
+///     data: atomic_upsert::sqlx::types::Json(serde_json::json!({ "km": 1234 })),
+/// };
+/// let outcome = ytd.upsert(&pool).await?; // &PgPool, &mut *conn or &mut *tx
+/// assert!(matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated));
+/// # Ok(()) }
+/// ```
+///
+/// The statement is a constant you can read (and log, or compare in a review):
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Tag {
+///     #[conflict_key]
+///     name: String,
+///     color: String,
+/// }
+///
+/// assert_eq!(
+///     Tag::UPSERT_SQL,
+///     r#"INSERT INTO "tag" ("name", "color") VALUES ($1, $2) ON CONFLICT ("name") DO UPDATE SET "color" = EXCLUDED."color" RETURNING (xmax = 0)"#
+/// );
+/// ```
+///
+/// # The derive
+///
+/// `#[derive(AtomicUpsert)]` applies to structs with named fields. Mistakes are compile
+/// errors pointing at the attribute or field at fault, all reported in one build.
+///
+/// Every identifier in the SQL is double-quoted (embedded quotes doubled), so columns
+/// named `user`, `order` or `group` work. Values are always bound as parameters, never
+/// interpolated.
+///
+/// Lifetimes are supported (`name: &'a str` borrows instead of cloning). Type and const
+/// generics are rejected: the SQL is fixed at compile time and must not depend on a type
+/// parameter.
+///
+/// ## `#[conflict_key]` (field, required, one or more)
+///
+/// The unique key of the row: the `ON CONFLICT (..)` target. Several fields form a
+/// composite target, in field order. The table needs a unique index or constraint on
+/// exactly these columns; without it every call fails with
+/// [`Error::NoMatchingUniqueIndex`], whose message carries the `CREATE UNIQUE INDEX` fix.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct DailyTotal {
+///     #[conflict_key]
+///     athlete_id: i64,
+///     #[conflict_key]
+///     day: String,
+///     distance_m: i64,
+/// }
+/// assert!(DailyTotal::UPSERT_SQL.contains(r#"ON CONFLICT ("athlete_id", "day")"#));
+/// ```
+///
+/// A struct whose fields are all keys (a set-membership table) is supported: there is
+/// nothing to update, so the statement is `ON CONFLICT (..) DO NOTHING` and an existing
+/// row yields [`UpsertOutcome::Skipped`]. The same holds when every non-key field is
+/// `insert_only` or `created_at`.
+///
+/// ## `#[upsert(table = "..")]` (struct)
+///
+/// The table name. Default: the struct name in `snake_case` (`StravaStats` → `strava_stats`).
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(table = "auth")]
+/// struct StravaAuth {
+///     #[conflict_key]
+///     id: i32,
+///     access_token: String,
+/// }
+/// assert!(StravaAuth::UPSERT_SQL.starts_with(r#"INSERT INTO "auth""#));
+/// ```
+///
+/// ## `#[upsert(schema = "..")]` (struct)
+///
+/// Qualifies the table with a schema. Without it the connection's `search_path` decides.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(schema = "strava", table = "stats")]
+/// struct Stats {
+///     #[conflict_key]
+///     stats_type: String,
+///     total: i64,
+/// }
+/// assert!(Stats::UPSERT_SQL.starts_with(r#"INSERT INTO "strava"."stats""#));
+/// ```
+///
+/// ## `#[upsert(rename = "..")]` (field)
+///
+/// The column name, when it differs from the field name.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Membership {
+///     #[conflict_key]
+///     #[upsert(rename = "user")]
+///     user_id: i64,
+///     #[upsert(rename = "group")]
+///     group_name: String,
+/// }
+/// assert!(Membership::UPSERT_SQL.contains(r#"("user", "group")"#));
+/// ```
+///
+/// ## `#[upsert(skip)]` (field)
+///
+/// Never written: the column keeps its database default on insert and its value on update.
+/// The field's type need not be encodable.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Page {
+///     #[conflict_key]
+///     url: String,
+///     #[upsert(skip)]
+///     cached_html: Option<Vec<u8>>,
+/// }
+/// assert!(!Page::UPSERT_SQL.contains("cached_html"));
+/// ```
+///
+/// ## `#[upsert(insert_only)]` (field)
+///
+/// Written when the row is inserted, never overwritten by an update (first-seen values).
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Visitor {
+///     #[conflict_key]
+///     id: String,
+///     #[upsert(insert_only)]
+///     first_referrer: String,
+///     last_path: String,
+/// }
+/// assert!(Visitor::UPSERT_SQL.ends_with(r#"DO UPDATE SET "last_path" = EXCLUDED."last_path" RETURNING (xmax = 0)"#));
+/// ```
+///
+/// ## `#[upsert(created_at)]` and `#[upsert(updated_at)]` (field)
+///
+/// Timestamps set by the server: `created_at` is `now()` on insert and never changes;
+/// `updated_at` is `now()` on insert and on every update. The field's value is not sent
+/// (its type is free; it only names the column).
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Token {
+///     #[conflict_key]
+///     id: i32,
+///     secret: String,
+///     #[upsert(created_at)]
+///     created_at: (),
+///     #[upsert(updated_at)]
+///     updated_at: (),
+/// }
+/// assert_eq!(
+///     Token::UPSERT_SQL,
+///     r#"INSERT INTO "token" ("id", "secret", "created_at", "updated_at") VALUES ($1, $2, now(), now()) ON CONFLICT ("id") DO UPDATE SET "secret" = EXCLUDED."secret", "updated_at" = now() RETURNING (xmax = 0)"#
+/// );
+/// ```
+pub trait AtomicUpsert: Sized + Send + Sync {
+    /// The table name, unquoted (for messages; the statements carry it quoted).
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct StravaStats { #[conflict_key] stats_type: String, n: i64 }
+    /// assert_eq!(StravaStats::TABLE, "strava_stats");
+    /// ```
+    const TABLE: &'static str;
+
+    /// The schema from `#[upsert(schema = "..")]`, if any.
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// #[upsert(schema = "app")]
+    /// struct Setting { #[conflict_key] key: String, value: String }
+    /// assert_eq!(Setting::SCHEMA, Some("app"));
+    /// ```
+    const SCHEMA: Option<&'static str>;
+
+    /// The conflict-key columns, in order.
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Cell { #[conflict_key] x: i32, #[conflict_key] y: i32, v: i32 }
+    /// assert_eq!(Cell::CONFLICT_COLUMNS, ["x", "y"]);
+    /// ```
+    const CONFLICT_COLUMNS: &'static [&'static str];
+
+    /// `INSERT .. ON CONFLICT (key) DO UPDATE SET .. RETURNING (xmax = 0)`, built at
+    /// compile time. Run by [`upsert`](AtomicUpsert::upsert).
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Tag { #[conflict_key] name: String, color: String }
+    /// assert!(Tag::UPSERT_SQL.contains("DO UPDATE"));
+    /// ```
+    const UPSERT_SQL: &'static str;
+
+    /// `INSERT .. ON CONFLICT (key) DO NOTHING RETURNING (xmax = 0)`, built at compile time.
+    /// Run by [`insert_or_ignore`](AtomicUpsert::insert_or_ignore).
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Tag { #[conflict_key] name: String, color: String }
+    /// assert!(Tag::INSERT_OR_IGNORE_SQL.contains(r#"ON CONFLICT ("name") DO NOTHING"#));
+    /// ```
+    const INSERT_OR_IGNORE_SQL: &'static str;
+
+    /// Binds the written fields, in statement order. Generated; not public API.
+    #[doc(hidden)]
+    fn __bind<'q>(&'q self, query: private::PgQuery<'q>) -> private::PgQuery<'q>;
+
+    /// Inserts the row, or updates the existing row with the same conflict key, in one
+    /// atomic statement and one round trip.
+    ///
+    /// `executor` is any sqlx PostgreSQL executor: `&PgPool`, `&mut *conn` for a pooled
+    /// connection, or `&mut *tx` to join a transaction.
+    ///
+    /// Returns [`UpsertOutcome::Inserted`] or [`UpsertOutcome::Updated`], read from the
+    /// statement itself; [`UpsertOutcome::Skipped`] when there is nothing to update (see
+    /// the all-keys rule above). On error the table is unchanged.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let tag = Tag { name: "rust".into(), color: "orange".into() };
+    /// tag.upsert(&pool).await?;
+    ///
+    /// let mut tx = pool.begin().await?;
+    /// tag.upsert(&mut *tx).await?;
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    fn upsert<'c, E>(&self, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
+    where
+        E: PgExecutor<'c>,
+    {
+        execute::single(self, Self::UPSERT_SQL, executor)
+    }
+
+    /// Inserts the row unless one with the same conflict key exists
+    /// (`ON CONFLICT (key) DO NOTHING`): [`UpsertOutcome::Inserted`] or
+    /// [`UpsertOutcome::Skipped`].
+    ///
+    /// A clash on a *different* unique constraint is still an error
+    /// ([`Error::UniqueViolation`]): only the conflict key is ignored.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, UpsertOutcome};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let tag = Tag { name: "rust".into(), color: "orange".into() };
+    /// if tag.insert_or_ignore(&pool).await? == UpsertOutcome::Skipped {
+    ///     println!("already there; left as it was");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn insert_or_ignore<'c, E>(
+        &self,
+        executor: E,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
+    where
+        E: PgExecutor<'c>,
+    {
+        execute::single(self, Self::INSERT_OR_IGNORE_SQL, executor)
+    }
+}

@@ -1,0 +1,57 @@
+//! What a single-row statement did.
+
+/// What one `upsert` or `insert_or_ignore` did to its row, read from the same statement
+/// that wrote it (no second round trip, no guessing).
+///
+/// ```
+/// use atomic_upsert::UpsertOutcome;
+///
+/// let outcome = UpsertOutcome::Inserted;
+/// assert!(outcome.is_inserted());
+/// assert!(outcome.wrote());
+/// assert!(!UpsertOutcome::Skipped.wrote());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UpsertOutcome {
+    /// No row had the conflict key: a new row was inserted.
+    Inserted,
+    /// A row with the conflict key existed and was updated.
+    Updated,
+    /// A row with the conflict key existed and nothing was written: `insert_or_ignore`
+    /// found it, or the struct has no column to update (every field is a key or
+    /// `insert_only`).
+    Skipped,
+}
+
+impl UpsertOutcome {
+    /// `true` for [`UpsertOutcome::Inserted`].
+    ///
+    /// ```
+    /// assert!(atomic_upsert::UpsertOutcome::Inserted.is_inserted());
+    /// ```
+    #[must_use]
+    pub fn is_inserted(self) -> bool {
+        self == Self::Inserted
+    }
+
+    /// `true` for [`UpsertOutcome::Updated`].
+    ///
+    /// ```
+    /// assert!(atomic_upsert::UpsertOutcome::Updated.is_updated());
+    /// ```
+    #[must_use]
+    pub fn is_updated(self) -> bool {
+        self == Self::Updated
+    }
+
+    /// `true` when the statement wrote the row (inserted or updated it).
+    ///
+    /// ```
+    /// assert!(atomic_upsert::UpsertOutcome::Updated.wrote());
+    /// ```
+    #[must_use]
+    pub fn wrote(self) -> bool {
+        matches!(self, Self::Inserted | Self::Updated)
+    }
+}

@@ -1,0 +1,268 @@
+//! Real PostgreSQL for atomic-upsert's tests, examples and benchmarks.
+//!
+//! [`server`] returns the server of this process: `DATABASE_URL` when set, otherwise a
+//! throwaway server started with `initdb` + `pg_ctl` in a temporary directory, on a free
+//! port. A watchdog process stops it and removes the directory when this process exits,
+//! however it exits. [`TestDb::new`] gives each test its own schema, so tests run in
+//! parallel without seeing each other's tables.
+//!
+//! Without PostgreSQL binaries and without `DATABASE_URL`, [`server`] panics with the
+//! command that installs them: no test skips silently.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let db = upsert_testkit::TestDb::new(4).await;
+//! sqlx::query("CREATE TABLE t (id int PRIMARY KEY)").execute(&db.pool).await.unwrap();
+//! db.finish().await;
+//! # }
+//! ```
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::ConnectOptions as _;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+/// How to get PostgreSQL, printed whenever it is missing.
+pub const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH \
+     or in /usr/lib/postgresql/*/bin, and DATABASE_URL is not set.\n\
+     Install them with `sudo apt-get install -y postgresql` (Debian/Ubuntu), \
+     `brew install postgresql@15` (macOS) or `dnf install postgresql-server` (Fedora), \
+     or run `./scripts/test` which installs them on Debian, \
+     or point DATABASE_URL at a server you own (tests create and drop their own schemas).";
+
+/// A running server and how to reach it.
+#[derive(Debug)]
+pub struct Server {
+    /// The connection URL (`postgres://..`).
+    pub url: String,
+    /// `true` when this process started the server (it goes away with the process).
+    pub throwaway: bool,
+}
+
+/// The server of this process, started on first use.
+///
+/// # Panics
+/// When neither `DATABASE_URL` nor PostgreSQL binaries are available, or the server does
+/// not start; the message says why and what to do.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Server { url, throwaway: false },
+        _ => match start_throwaway() {
+            Ok(url) => Server { url, throwaway: true },
+            Err(why) => panic!("cannot start a throwaway PostgreSQL: {why}"),
+        },
+    })
+}
+
+/// Connect options for [`server`], quiet about statement logging.
+///
+/// # Panics
+/// When the URL does not parse.
+#[must_use]
+pub fn connect_options() -> PgConnectOptions {
+    PgConnectOptions::from_str(&server().url)
+        .unwrap_or_else(|e| panic!("bad DATABASE_URL {:?}: {e}", server().url))
+        .disable_statement_logging()
+}
+
+/// One test's private schema on the shared server, with a pool whose `search_path` is it.
+pub struct TestDb {
+    /// Connections whose unqualified table names resolve in [`TestDb::schema`].
+    pub pool: PgPool,
+    /// The schema's name, unique within the server.
+    pub schema: String,
+}
+
+impl TestDb {
+    /// Creates a fresh schema and a pool of up to `max_connections` connections into it.
+    ///
+    /// # Panics
+    /// When the server is unreachable.
+    pub async fn new(max_connections: u32) -> TestDb {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let schema = format!(
+            "au_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options())
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", server().url));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e}"));
+        admin.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(connect_options().options([("search_path", schema.as_str())]))
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", server().url));
+        TestDb { pool, schema }
+    }
+
+    /// Closes the pool and drops the schema. Tests call it last, so a failed test leaves
+    /// its schema behind for inspection.
+    ///
+    /// # Panics
+    /// When the schema cannot be dropped.
+    pub async fn finish(self) {
+        self.pool.close().await;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options())
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", server().url));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA \"{}\" CASCADE",
+            self.schema
+        )))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot drop schema {}: {e}", self.schema));
+        admin.close().await;
+    }
+}
+
+/// The directory holding `initdb` and `pg_ctl`: PATH first, then the newest
+/// `/usr/lib/postgresql/<version>/bin`.
+fn find_bin_dir() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
+                return Some(dir);
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// A command that runs `program` as the `postgres` user when we are root (PostgreSQL
+/// refuses to run as root).
+fn pg_command(as_root: bool, program: &Path) -> Command {
+    if as_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(mut command: Command, what: &str) -> Result<(), String> {
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{what}: cannot run {command:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    listener.local_addr().map(|addr| addr.port()).map_err(|e| e.to_string())
+}
+
+fn start_throwaway() -> Result<String, String> {
+    let bin = find_bin_dir().ok_or_else(|| INSTALL_HINT.to_owned())?;
+    let as_root = is_root();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("atomic-upsert-pg-{}-{nanos}", std::process::id()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    if as_root {
+        let mut chown = Command::new("chown");
+        chown.args(["postgres:", dir.to_str().unwrap_or_default()]);
+        run(chown, "chown to the postgres user (does the `postgres` user exist?)")?;
+    }
+
+    let mut initdb = pg_command(as_root, &bin.join("initdb"));
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"]);
+    run(initdb, "initdb")?;
+
+    // A watchdog outside our process group stops the server and removes the directory
+    // once this process is gone, even after a panic, Ctrl-C or `kill -9`.
+    let pg_ctl = bin.join("pg_ctl");
+    let stop = if as_root {
+        format!("runuser -u postgres -- '{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
+    } else {
+        format!("'{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
+    };
+    let watchdog = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &watchdog])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the cleanup watchdog: {e}"))?;
+
+    // A free port can be taken between our probe and the server's bind; try a few.
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        let port = free_port()?;
+        let options = format!(
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=300 \
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c shared_buffers=256MB -c max_wal_size=2GB",
+            dir = dir.display()
+        );
+        let mut start = pg_command(as_root, &pg_ctl);
+        start
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &options, "start"]);
+        match run(start, "pg_ctl start") {
+            Ok(()) => return Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres")),
+            Err(why) => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                last_error = format!("{why}\nserver log:\n{log}");
+            }
+        }
+    }
+    Err(last_error)
+}
