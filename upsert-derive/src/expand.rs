@@ -35,8 +35,15 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     let mut columns = Vec::new();
     let mut binds = Vec::new();
     let mut conflict_columns = Vec::new();
+    let mut unsent = Vec::new();
     for (field, name) in container.fields.iter().zip(&names) {
         let role = field.role();
+        if !role.is_bound() {
+            // A skipped or server-set field is declared but its value never sent; mark it
+            // used so the user's crate gets no dead-code warning for it.
+            let member = field.ident;
+            unsent.push(quote!(&self.#member));
+        }
         let (insert, update) = match role {
             Role::Skip => continue,
             Role::Key => (sql::Insert::Bind, sql::Update::Key),
@@ -57,6 +64,7 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
         }
         columns.push(sql::Column { name, insert, update });
     }
+    let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
     let target = sql::Table { schema: schema.as_deref(), name: &table };
     let upsert_sql = sql::upsert(sql::Dialect::Postgres, &target, &columns);
     let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &target, &columns);
@@ -82,6 +90,7 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                     &'__q self,
                     query: ::atomic_upsert::__private::PgQuery<'__q>,
                 ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #unsent
                     #(#binds)*
                     query
                 }
