@@ -78,7 +78,7 @@ async fn run_workload(pool: &PgPool, strategy: Strategy, prefix: &str) -> Tally 
                 let result = match strategy {
                     Strategy::Naive => naive_upsert(&mut conn, &key, &data)
                         .await
-                        .map_err(|e| (e.as_database_error().and_then(|d| d.code().map(|c| c.into_owned())), e.to_string())),
+                        .map_err(|e| (e.as_database_error().and_then(|d| d.code().map(std::borrow::Cow::into_owned)), e.to_string())),
                     Strategy::Atomic => {
                         let row = StravaStats { stats_type: key, data: sqlx::types::Json(data) };
                         match row.upsert(&mut *conn).await {

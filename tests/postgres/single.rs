@@ -1,4 +1,4 @@
-//! upsert / insert_or_ignore on every executor kind, with exact outcomes.
+//! `upsert` and `insert_or_ignore` on every executor kind, with exact outcomes.
 
 use atomic_upsert::sqlx::{self, Row as _};
 use atomic_upsert::{AtomicUpsert, UpsertOutcome};

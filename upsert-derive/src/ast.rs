@@ -99,7 +99,7 @@ impl<'a> Container<'a> {
         Some(Container { ident: &input.ident, attrs, fields })
     }
 
-    /// The table name: `#[upsert(table)]`, else the struct name in snake_case.
+    /// The table name: `#[upsert(table)]`, else the struct name in `snake_case`.
     pub fn table(&self) -> String {
         self.attrs
             .table

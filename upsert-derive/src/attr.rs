@@ -99,7 +99,7 @@ fn name_value(meta: &ParseNestedMeta, what: &str) -> syn::Result<LitStr> {
     let key = key_name(meta);
     let lit: LitStr = meta
         .value()
-        .and_then(|value| value.parse())
+        .and_then(syn::parse::ParseBuffer::parse)
         .map_err(|_| meta.error(format!("expected `{key} = \"..\"`: the {what} as a string literal")))?;
     let value = lit.value();
     if value.is_empty() {
@@ -139,7 +139,9 @@ fn for_each_upsert_item(
             }
             Ok(())
         });
-        errors.into_iter().for_each(|error| cx.syn_error(error));
+        for error in errors {
+            cx.syn_error(error);
+        }
         if let Err(error) = parsed {
             cx.syn_error(error);
         }
@@ -176,11 +178,13 @@ impl FieldAttrs {
         let mut conflict_key = None;
         for attr in attrs.iter().filter(|attr| attr.path().is_ident("conflict_key")) {
             if let Err(error) = attr.meta.require_path_only() {
+                // Still a key: the field was meant as one, so no "no key" error follows.
                 cx.syn_error(syn::Error::new(
                     error.span(),
                     "`#[conflict_key]` takes no arguments: write `#[conflict_key]` on each key field",
                 ));
-            } else if conflict_key.is_some() {
+            }
+            if conflict_key.is_some() {
                 cx.error_spanned_by(attr, "duplicate `#[conflict_key]` on one field");
             } else {
                 conflict_key = Some(attr.path().span());

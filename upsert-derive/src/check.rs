@@ -34,7 +34,7 @@ fn check_generics(cx: &mut Ctxt, input: &DeriveInput) {
     }
 }
 
-/// At most one of skip / insert_only / created_at / updated_at, and none on a key.
+/// At most one of `skip`, `insert_only`, `created_at` and `updated_at`, and none on a key.
 fn check_flags(cx: &mut Ctxt, container: &Container) {
     for field in &container.fields {
         let flags = &field.attrs.flags;

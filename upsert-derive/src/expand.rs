@@ -68,9 +68,10 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     let target = sql::Table { schema: schema.as_deref(), name: &table };
     let upsert_sql = sql::upsert(sql::Dialect::Postgres, &target, &columns);
     let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &target, &columns);
-    let schema = match &schema {
-        Some(schema) => quote!(::core::option::Option::Some(#schema)),
-        None => quote!(::core::option::Option::None),
+    let schema = if let Some(schema) = &schema {
+        quote!(::core::option::Option::Some(#schema))
+    } else {
+        quote!(::core::option::Option::None)
     };
 
     let ident = &input.ident;

@@ -21,7 +21,6 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(AtomicUpsert, attributes(conflict_key, upsert))]
 pub fn derive_atomic_upsert(input: TokenStream) -> TokenStream {
     syn::parse::<syn::DeriveInput>(input)
-        .map(|input| expand::derive(&input))
-        .unwrap_or_else(syn::Error::into_compile_error)
+        .map_or_else(syn::Error::into_compile_error, |input| expand::derive(&input))
         .into()
 }

@@ -139,12 +139,11 @@ fn statement(dialect: Dialect, table: &Table, columns: &[Column], on_conflict: O
             }
             dialect.quote_into(&mut sql, column.name);
             sql.push_str(" = ");
-            match column.update {
-                Update::Now => sql.push_str("now()"),
-                _ => {
-                    sql.push_str("EXCLUDED.");
-                    dialect.quote_into(&mut sql, column.name);
-                }
+            if column.update == Update::Now {
+                sql.push_str("now()");
+            } else {
+                sql.push_str("EXCLUDED.");
+                dialect.quote_into(&mut sql, column.name);
             }
         }
     }

@@ -1,0 +1,6 @@
+use atomic_upsert::AtomicUpsert;
+
+#[derive(AtomicUpsert)]
+struct Marker;
+
+fn main() {}
