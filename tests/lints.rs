@@ -48,7 +48,10 @@ async fn generated_code_is_lint_clean() {
         created_at: (),
         updated_at: (),
     };
-    let tag = PostTag { post_id: 1, r#type: token.clone() };
+    let tag = PostTag {
+        post_id: 1,
+        r#type: token.clone(),
+    };
     // Futures are lazy: building them type-checks the calls without a server.
     let pool = atomic_upsert::sqlx::PgPool::connect_lazy("postgres://localhost/never").unwrap();
     drop(auth.upsert(&pool));

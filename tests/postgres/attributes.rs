@@ -72,18 +72,40 @@ async fn every_attribute_on_the_server() {
     let select = r#"SELECT "select", first_total, note, created_at = updated_at AS same, created_at::text AS created, updated_at::text AS updated FROM attr_app."order" WHERE "user" = 1 AND "group" = 'admins'"#;
     let first = sqlx::query(select).fetch_one(&db.pool).await.unwrap();
     assert_eq!(first.get::<i32, _>("select"), 10);
-    assert_eq!(first.get::<String, _>("note"), "db default", "skip leaves the default");
-    assert!(first.get::<bool, _>("same"), "on insert created_at = updated_at = now()");
+    assert_eq!(
+        first.get::<String, _>("note"),
+        "db default",
+        "skip leaves the default"
+    );
+    assert!(
+        first.get::<bool, _>("same"),
+        "on insert created_at = updated_at = now()"
+    );
 
     tokio::time::sleep(Duration::from_millis(20)).await;
     row.total = 25;
     row.first_total = 99;
     assert_eq!(row.upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
     let second = sqlx::query(select).fetch_one(&db.pool).await.unwrap();
-    assert_eq!(second.get::<i32, _>("select"), 25, "plain fields are replaced");
-    assert_eq!(second.get::<i32, _>("first_total"), 10, "insert_only keeps its first value");
-    assert_eq!(second.get::<String, _>("note"), "db default", "skip never writes");
-    assert!(!second.get::<bool, _>("same"), "updated_at moved away from created_at");
+    assert_eq!(
+        second.get::<i32, _>("select"),
+        25,
+        "plain fields are replaced"
+    );
+    assert_eq!(
+        second.get::<i32, _>("first_total"),
+        10,
+        "insert_only keeps its first value"
+    );
+    assert_eq!(
+        second.get::<String, _>("note"),
+        "db default",
+        "skip never writes"
+    );
+    assert!(
+        !second.get::<bool, _>("same"),
+        "updated_at moved away from created_at"
+    );
     // created_at is untouched; updated_at advanced (compared on the server).
     let (created_kept, updated_advanced): (bool, bool) = sqlx::query_as(
         r#"SELECT created_at = $1::timestamptz, updated_at > $2::timestamptz FROM attr_app."order""#,
@@ -95,6 +117,9 @@ async fn every_attribute_on_the_server() {
     .unwrap();
     assert!(created_kept, "created_at keeps its first value");
     assert!(updated_advanced, "updated_at advances on update");
-    sqlx::raw_sql("DROP SCHEMA attr_app CASCADE").execute(&db.pool).await.unwrap();
+    sqlx::raw_sql("DROP SCHEMA attr_app CASCADE")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     db.finish().await;
 }

@@ -14,43 +14,73 @@ struct Account {
 }
 
 fn account(id: i64, email: &str) -> Account {
-    Account { id, email: email.into(), nickname: Some("nick".into()), balance: 0 }
+    Account {
+        id,
+        email: email.into(),
+        nickname: Some("nick".into()),
+        balance: 0,
+    }
 }
 
 async fn count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM account").fetch_one(pool).await.unwrap()
-}
-
-async fn table_text(pool: &PgPool) -> String {
-    sqlx::query_scalar("SELECT coalesce(string_agg(account::text, ';' ORDER BY id), '') FROM account")
+    sqlx::query_scalar("SELECT count(*) FROM account")
         .fetch_one(pool)
         .await
         .unwrap()
+}
+
+async fn table_text(pool: &PgPool) -> String {
+    sqlx::query_scalar(
+        "SELECT coalesce(string_agg(account::text, ';' ORDER BY id), '') FROM account",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
 async fn missing_unique_index_names_table_columns_and_fix() {
     // One connection: every later call proves the pool survived the error.
     let db = TestDb::new(1).await;
-    sqlx::query("CREATE TABLE account (id bigint NOT NULL, email text, nickname text, balance int)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "CREATE TABLE account (id bigint NOT NULL, email text, nickname text, balance int)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let err = account(1, "a@x").upsert(&db.pool).await.unwrap_err();
     let message = err.to_string();
-    let Error::NoMatchingUniqueIndex { table, columns, fix, .. } = &err else {
+    let Error::NoMatchingUniqueIndex {
+        table,
+        columns,
+        fix,
+        ..
+    } = &err
+    else {
         panic!("expected NoMatchingUniqueIndex, got {err:?}");
     };
     assert_eq!(table, "account");
     assert_eq!(columns, &["id"]);
     assert_eq!(err.sqlstate(), Some("42P10"));
-    assert!(message.contains("account") && message.contains("(id)"), "{message}");
-    assert!(message.contains(r#"CREATE UNIQUE INDEX "account_id_key" ON "account" ("id");"#), "{message}");
+    assert!(
+        message.contains("account") && message.contains("(id)"),
+        "{message}"
+    );
+    assert!(
+        message.contains(r#"CREATE UNIQUE INDEX "account_id_key" ON "account" ("id");"#),
+        "{message}"
+    );
     assert_eq!(count(&db.pool).await, 0);
 
     // The suggested fix works as written.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(fix.clone())).execute(&db.pool).await.unwrap();
-    assert_eq!(account(1, "a@x").upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(fix.clone()))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        account(1, "a@x").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
     db.finish().await;
 }
 
@@ -68,10 +98,18 @@ async fn other_unique_constraint_is_reported_as_such() {
 
     let err = account(2, "a@x").upsert(&db.pool).await.unwrap_err();
     match &err {
-        Error::UniqueViolation { constraint, table, detail, .. } => {
+        Error::UniqueViolation {
+            constraint,
+            table,
+            detail,
+            ..
+        } => {
             assert_eq!(constraint.as_deref(), Some("account_email_unique"));
             assert_eq!(table.as_deref(), Some("account"));
-            assert!(detail.as_deref().unwrap_or_default().contains("a@x"), "{detail:?}");
+            assert!(
+                detail.as_deref().unwrap_or_default().contains("a@x"),
+                "{detail:?}"
+            );
         }
         other => panic!("expected UniqueViolation, got {other:?}"),
     }
@@ -104,7 +142,10 @@ async fn nul_byte_is_an_error_and_the_pool_survives() {
     assert!(err.to_string().contains("NUL"), "{err}");
     assert_eq!(table_text(&db.pool).await, before, "the table is unchanged");
     // The single pooled connection still works.
-    assert_eq!(account(1, "b@x").upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        account(1, "b@x").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     db.finish().await;
 }
 
@@ -140,7 +181,10 @@ async fn check_and_not_null_violations_are_typed() {
 async fn missing_table_keeps_its_sqlstate() {
     let db = TestDb::new(1).await;
     let err = account(1, "a@x").upsert(&db.pool).await.unwrap_err();
-    assert!(matches!(&err, Error::Database { code, .. } if code == "42P01"), "{err:?}");
+    assert!(
+        matches!(&err, Error::Database { code, .. } if code == "42P01"),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("42P01"));
     db.finish().await;
 }

@@ -76,11 +76,18 @@ async fn run_workload(pool: &PgPool, strategy: Strategy, prefix: &str) -> Tally 
                 let data = serde_json::json!({ "worker": worker, "round": round });
                 barrier.wait().await;
                 let result = match strategy {
-                    Strategy::Naive => naive_upsert(&mut conn, &key, &data)
-                        .await
-                        .map_err(|e| (e.as_database_error().and_then(|d| d.code().map(std::borrow::Cow::into_owned)), e.to_string())),
+                    Strategy::Naive => naive_upsert(&mut conn, &key, &data).await.map_err(|e| {
+                        (
+                            e.as_database_error()
+                                .and_then(|d| d.code().map(std::borrow::Cow::into_owned)),
+                            e.to_string(),
+                        )
+                    }),
                     Strategy::Atomic => {
-                        let row = StravaStats { stats_type: key, data: sqlx::types::Json(data) };
+                        let row = StravaStats {
+                            stats_type: key,
+                            data: sqlx::types::Json(data),
+                        };
                         match row.upsert(&mut *conn).await {
                             Ok(UpsertOutcome::Inserted) => {
                                 tally.inserted += 1;
@@ -124,7 +131,11 @@ async fn naive_pattern_races_and_atomic_upsert_does_not() {
         .unwrap();
 
     let naive = run_workload(&db.pool, Strategy::Naive, "naive").await;
-    assert!(naive.other_errors.is_empty(), "unexpected errors: {:?}", naive.other_errors);
+    assert!(
+        naive.other_errors.is_empty(),
+        "unexpected errors: {:?}",
+        naive.other_errors
+    );
     assert!(
         naive.duplicate_key_errors > 0,
         "the naive pattern saw no duplicate-key error in {ROUNDS} rounds of {WORKERS} workers: \
@@ -133,21 +144,29 @@ async fn naive_pattern_races_and_atomic_upsert_does_not() {
 
     let atomic = run_workload(&db.pool, Strategy::Atomic, "atomic").await;
     assert_eq!(atomic.duplicate_key_errors, 0);
-    assert!(atomic.other_errors.is_empty(), "unexpected errors: {:?}", atomic.other_errors);
+    assert!(
+        atomic.other_errors.is_empty(),
+        "unexpected errors: {:?}",
+        atomic.other_errors
+    );
     // Exactly one insert per key; every other write updated it.
     assert_eq!(atomic.inserted, ROUNDS);
     assert_eq!(atomic.updated, ROUNDS * (WORKERS - 1));
 
-    let rows = sqlx::query("SELECT stats_type, data FROM strava_stats WHERE stats_type LIKE 'atomic-%'")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
+    let rows =
+        sqlx::query("SELECT stats_type, data FROM strava_stats WHERE stats_type LIKE 'atomic-%'")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(rows.len(), ROUNDS, "exactly one row per key");
     for row in rows {
         let key: String = row.get(0);
         let data: sqlx::types::Json<serde_json::Value> = row.get(1);
         let round: usize = key.trim_start_matches("atomic-").parse().unwrap();
-        assert_eq!(data.0["round"], round, "row {key} holds another round's data");
+        assert_eq!(
+            data.0["round"], round,
+            "row {key} holds another round's data"
+        );
         assert!(data.0["worker"].as_u64().unwrap() < WORKERS as u64);
     }
     eprintln!(

@@ -43,14 +43,23 @@ async fn upsert_inserts_then_updates_on_pool_connection_and_transaction() {
     // &mut *conn
     let mut conn = db.pool.acquire().await.unwrap();
     row.data.0 = serde_json::json!({"km": 3});
-    assert_eq!(row.upsert(&mut *conn).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        row.upsert(&mut *conn).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     drop(conn);
     assert_eq!(data_of(&db, "ytd").await, serde_json::json!({"km": 3}));
 
     // &mut *tx, rolled back: nothing stays.
     let mut tx = db.pool.begin().await.unwrap();
-    let other = StravaStats { stats_type: "all".into(), data: row.data.clone() };
-    assert_eq!(other.upsert(&mut *tx).await.unwrap(), UpsertOutcome::Inserted);
+    let other = StravaStats {
+        stats_type: "all".into(),
+        data: row.data.clone(),
+    };
+    assert_eq!(
+        other.upsert(&mut *tx).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
     tx.rollback().await.unwrap();
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM strava_stats")
         .fetch_one(&db.pool)
@@ -60,8 +69,14 @@ async fn upsert_inserts_then_updates_on_pool_connection_and_transaction() {
 
     // &mut *tx, committed.
     let mut tx = db.pool.begin().await.unwrap();
-    assert_eq!(other.upsert(&mut *tx).await.unwrap(), UpsertOutcome::Inserted);
-    assert_eq!(other.upsert(&mut *tx).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        other.upsert(&mut *tx).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        other.upsert(&mut *tx).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     tx.commit().await.unwrap();
     assert_eq!(data_of(&db, "all").await, serde_json::json!({"km": 3}));
     db.finish().await;
@@ -82,8 +97,14 @@ async fn insert_or_ignore_keeps_the_stored_row() {
         stats_type: "ytd".into(),
         data: sqlx::types::Json(serde_json::json!("second")),
     };
-    assert_eq!(first.insert_or_ignore(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
-    assert_eq!(second.insert_or_ignore(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
+    assert_eq!(
+        first.insert_or_ignore(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        second.insert_or_ignore(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
     assert_eq!(data_of(&db, "ytd").await, serde_json::json!("first"));
     db.finish().await;
 }
@@ -104,10 +125,19 @@ async fn all_key_struct_inserts_once_then_skips() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let link = PostTag { post_id: 7, tag: "rust".into() };
-    assert_eq!(link.upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
+    let link = PostTag {
+        post_id: 7,
+        tag: "rust".into(),
+    };
+    assert_eq!(
+        link.upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
     assert_eq!(link.upsert(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
-    assert_eq!(link.insert_or_ignore(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
+    assert_eq!(
+        link.insert_or_ignore(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM post_tag")
         .fetch_one(&db.pool)
         .await
@@ -134,7 +164,10 @@ async fn borrowed_fields_upsert() {
         .unwrap();
     let key = String::from("recent");
     let data = sqlx::types::Json(serde_json::json!([1, 2]));
-    let row = StatsRef { stats_type: &key, data: &data };
+    let row = StatsRef {
+        stats_type: &key,
+        data: &data,
+    };
     assert_eq!(row.upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
     assert_eq!(row.upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
     assert_eq!(data_of(&db, "recent").await, serde_json::json!([1, 2]));

@@ -96,15 +96,19 @@ impl<'a> Container<'a> {
                 })
             })
             .collect();
-        Some(Container { ident: &input.ident, attrs, fields })
+        Some(Container {
+            ident: &input.ident,
+            attrs,
+            fields,
+        })
     }
 
     /// The table name: `#[upsert(table)]`, else the struct name in `snake_case`.
     pub fn table(&self) -> String {
-        self.attrs
-            .table
-            .get()
-            .map_or_else(|| snake_case(&self.ident.unraw().to_string()), syn::LitStr::value)
+        self.attrs.table.get().map_or_else(
+            || snake_case(&self.ident.unraw().to_string()),
+            syn::LitStr::value,
+        )
     }
 
     pub fn schema(&self) -> Option<String> {
@@ -123,7 +127,10 @@ impl Field<'_> {
 
     /// Where to point at the column name: the `rename` literal, else the field name.
     pub fn column_span(&self) -> Span {
-        self.attrs.rename.get().map_or_else(|| self.ident.span(), syn::LitStr::span)
+        self.attrs
+            .rename
+            .get()
+            .map_or_else(|| self.ident.span(), syn::LitStr::span)
     }
 
     /// The field's role, once `check` has rejected contradictory attributes.

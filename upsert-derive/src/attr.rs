@@ -76,11 +76,21 @@ pub struct FieldAttrs {
 }
 
 fn key_name(meta: &ParseNestedMeta) -> String {
-    let segments: Vec<String> = meta.path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+    let segments: Vec<String> = meta
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
     segments.join("::")
 }
 
-fn unknown_key(meta: &ParseNestedMeta, here: &[&str], there: &[&str], there_name: &str) -> syn::Error {
+fn unknown_key(
+    meta: &ParseNestedMeta,
+    here: &[&str],
+    there: &[&str],
+    there_name: &str,
+) -> syn::Error {
     let name = key_name(meta);
     if there.contains(&name.as_str()) {
         return meta.error(format!(
@@ -100,13 +110,23 @@ fn name_value(meta: &ParseNestedMeta, what: &str) -> syn::Result<LitStr> {
     let lit: LitStr = meta
         .value()
         .and_then(syn::parse::ParseBuffer::parse)
-        .map_err(|_| meta.error(format!("expected `{key} = \"..\"`: the {what} as a string literal")))?;
+        .map_err(|_| {
+            meta.error(format!(
+                "expected `{key} = \"..\"`: the {what} as a string literal"
+            ))
+        })?;
     let value = lit.value();
     if value.is_empty() {
-        return Err(syn::Error::new(lit.span(), format!("the {what} cannot be empty")));
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("the {what} cannot be empty"),
+        ));
     }
     if value.contains('\0') {
-        return Err(syn::Error::new(lit.span(), format!("the {what} cannot contain a NUL character")));
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("the {what} cannot contain a NUL character"),
+        ));
     }
     Ok(lit)
 }
@@ -163,7 +183,10 @@ impl ContainerAttrs {
             }
             Ok(())
         });
-        for attr in attrs.iter().filter(|attr| attr.path().is_ident("conflict_key")) {
+        for attr in attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("conflict_key"))
+        {
             cx.error_spanned_by(
                 attr,
                 "`#[conflict_key]` belongs on the key field(s), not on the struct",
@@ -176,7 +199,10 @@ impl ContainerAttrs {
 impl FieldAttrs {
     pub fn from_ast(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
         let mut conflict_key = None;
-        for attr in attrs.iter().filter(|attr| attr.path().is_ident("conflict_key")) {
+        for attr in attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("conflict_key"))
+        {
             if let Err(error) = attr.meta.require_path_only() {
                 // Still a key: the field was meant as one, so no "no key" error follows.
                 cx.syn_error(syn::Error::new(
@@ -215,6 +241,10 @@ impl FieldAttrs {
             flags.push((span, flag));
             Ok(())
         });
-        FieldAttrs { conflict_key, rename, flags }
+        FieldAttrs {
+            conflict_key,
+            rename,
+            flags,
+        }
     }
 }

@@ -69,7 +69,11 @@ fn check_flags(cx: &mut Ctxt, container: &Container) {
 }
 
 fn check_key_present(cx: &mut Ctxt, container: &Container) {
-    if !container.fields.iter().any(|field| field.attrs.conflict_key.is_some()) {
+    if !container
+        .fields
+        .iter()
+        .any(|field| field.attrs.conflict_key.is_some())
+    {
         cx.error_spanned_by(
             container.ident,
             "AtomicUpsert needs at least one `#[conflict_key]` field: mark the field(s) of the \

@@ -31,7 +31,11 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream {
     let table = container.table();
     let schema = container.schema();
-    let names: Vec<String> = container.fields.iter().map(crate::ast::Field::column).collect();
+    let names: Vec<String> = container
+        .fields
+        .iter()
+        .map(crate::ast::Field::column)
+        .collect();
     let mut columns = Vec::new();
     let mut binds = Vec::new();
     let mut conflict_columns = Vec::new();
@@ -62,10 +66,17 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                 let query = ::atomic_upsert::__private::bind::<#ty>(query, &self.#member);
             });
         }
-        columns.push(sql::Column { name, insert, update });
+        columns.push(sql::Column {
+            name,
+            insert,
+            update,
+        });
     }
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
-    let target = sql::Table { schema: schema.as_deref(), name: &table };
+    let target = sql::Table {
+        schema: schema.as_deref(),
+        name: &table,
+    };
     let upsert_sql = sql::upsert(sql::Dialect::Postgres, &target, &columns);
     let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &target, &columns);
     let schema = if let Some(schema) = &schema {

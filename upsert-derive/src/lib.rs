@@ -21,6 +21,8 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(AtomicUpsert, attributes(conflict_key, upsert))]
 pub fn derive_atomic_upsert(input: TokenStream) -> TokenStream {
     syn::parse::<syn::DeriveInput>(input)
-        .map_or_else(syn::Error::into_compile_error, |input| expand::derive(&input))
+        .map_or_else(syn::Error::into_compile_error, |input| {
+            expand::derive(&input)
+        })
         .into()
 }

@@ -85,7 +85,12 @@ pub fn insert_or_ignore(dialect: Dialect, table: &Table, columns: &[Column]) -> 
     statement(dialect, table, columns, OnConflict::Nothing)
 }
 
-fn statement(dialect: Dialect, table: &Table, columns: &[Column], on_conflict: OnConflict) -> String {
+fn statement(
+    dialect: Dialect,
+    table: &Table,
+    columns: &[Column],
+    on_conflict: OnConflict,
+) -> String {
     let mut sql = String::from("INSERT INTO ");
     if let Some(schema) = table.schema {
         dialect.quote_into(&mut sql, schema);
@@ -158,12 +163,19 @@ mod tests {
     const PG: Dialect = Dialect::Postgres;
 
     fn col(name: &str, insert: Insert, update: Update) -> Column<'_> {
-        Column { name, insert, update }
+        Column {
+            name,
+            insert,
+            update,
+        }
     }
 
     #[test]
     fn replace_every_non_key_column() {
-        let table = Table { schema: None, name: "strava_stats" };
+        let table = Table {
+            schema: None,
+            name: "strava_stats",
+        };
         let columns = [
             col("stats_type", Insert::Bind, Update::Key),
             col("data", Insert::Bind, Update::Replace),
@@ -180,7 +192,10 @@ mod tests {
 
     #[test]
     fn schema_composite_key_and_timestamps() {
-        let table = Table { schema: Some("app"), name: "totals" };
+        let table = Table {
+            schema: Some("app"),
+            name: "totals",
+        };
         let columns = [
             col("athlete", Insert::Bind, Update::Key),
             col("first_seen", Insert::Bind, Update::Keep),
@@ -197,7 +212,10 @@ mod tests {
 
     #[test]
     fn identifiers_are_quoted_with_embedded_quotes_doubled() {
-        let table = Table { schema: Some("my\"schema"), name: "order" };
+        let table = Table {
+            schema: Some("my\"schema"),
+            name: "order",
+        };
         let columns = [
             col("user", Insert::Bind, Update::Key),
             col("group", Insert::Bind, Update::Replace),
@@ -211,7 +229,10 @@ mod tests {
 
     #[test]
     fn nothing_to_update_means_do_nothing() {
-        let table = Table { schema: None, name: "tag_link" };
+        let table = Table {
+            schema: None,
+            name: "tag_link",
+        };
         let columns = [
             col("post", Insert::Bind, Update::Key),
             col("tag", Insert::Bind, Update::Key),

@@ -114,7 +114,10 @@ pub enum Error {
 
     /// PostgreSQL rejected a value (SQLSTATE class 22): a string holding a NUL byte
     /// (`\0`, which PostgreSQL text cannot store), a number out of range, bad JSON, ...
-    #[error("PostgreSQL rejected a value (SQLSTATE {code}): {message}{}", nul_hint(code))]
+    #[error(
+        "PostgreSQL rejected a value (SQLSTATE {code}): {message}{}",
+        nul_hint(code)
+    )]
     InvalidValue {
         /// The SQLSTATE, for example `22021` for a NUL byte.
         code: String,
@@ -290,7 +293,10 @@ impl Target {
         };
         let columns: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
         let name = quote(&format!("{}_{}_key", self.table, self.columns.join("_")));
-        format!("CREATE UNIQUE INDEX {name} ON {table} ({});", columns.join(", "))
+        format!(
+            "CREATE UNIQUE INDEX {name} ON {table} ({});",
+            columns.join(", ")
+        )
     }
 }
 
@@ -300,12 +306,20 @@ mod tests {
 
     #[test]
     fn fix_quotes_every_identifier() {
-        let target = Target { schema: Some("app"), table: "my \"t\"", columns: &["a", "order"] };
+        let target = Target {
+            schema: Some("app"),
+            table: "my \"t\"",
+            columns: &["a", "order"],
+        };
         assert_eq!(
             target.create_index_fix(),
             r#"CREATE UNIQUE INDEX "my ""t""_a_order_key" ON "app"."my ""t""" ("a", "order");"#
         );
-        let target = Target { schema: None, table: "strava_stats", columns: &["stats_type"] };
+        let target = Target {
+            schema: None,
+            table: "strava_stats",
+            columns: &["stats_type"],
+        };
         assert_eq!(
             target.create_index_fix(),
             r#"CREATE UNIQUE INDEX "strava_stats_stats_type_key" ON "strava_stats" ("stats_type");"#

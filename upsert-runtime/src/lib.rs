@@ -287,7 +287,10 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     /// tx.commit().await?;
     /// # Ok(()) }
     /// ```
-    fn upsert<'c, E>(&self, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
+    fn upsert<'c, E>(
+        &self,
+        executor: E,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
     where
         E: PgExecutor<'c>,
     {

@@ -13,7 +13,8 @@ pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 )]
 pub trait Column: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync {}
 
-impl<T> Column for T where T: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync {}
+impl<T> Column for T where T: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync
+{}
 
 /// Binds one field. Generated code calls it with the field's span, so a type that is not a
 /// [`Column`] is reported under that field.

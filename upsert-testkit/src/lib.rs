@@ -52,9 +52,15 @@ pub struct Server {
 pub fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Server { url, throwaway: false },
+        Ok(url) if !url.is_empty() => Server {
+            url,
+            throwaway: false,
+        },
         _ => match start_throwaway() {
-            Ok(url) => Server { url, throwaway: true },
+            Ok(url) => Server {
+                url,
+                throwaway: true,
+            },
             Err(why) => panic!("cannot start a throwaway PostgreSQL: {why}"),
         },
     })
@@ -193,7 +199,10 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
 
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
-    listener.local_addr().map(|addr| addr.port()).map_err(|e| e.to_string())
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| e.to_string())
 }
 
 fn start_throwaway() -> Result<String, String> {
@@ -208,23 +217,40 @@ fn start_throwaway() -> Result<String, String> {
     if as_root {
         let mut chown = Command::new("chown");
         chown.args(["postgres:", dir.to_str().unwrap_or_default()]);
-        run(chown, "chown to the postgres user (does the `postgres` user exist?)")?;
+        run(
+            chown,
+            "chown to the postgres user (does the `postgres` user exist?)",
+        )?;
     }
 
     let mut initdb = pg_command(as_root, &bin.join("initdb"));
-    initdb
-        .arg("-D")
-        .arg(&data)
-        .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"]);
+    initdb.arg("-D").arg(&data).args([
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--locale=C",
+    ]);
     run(initdb, "initdb")?;
 
     // A watchdog outside our process group stops the server and removes the directory
     // once this process is gone, even after a panic, Ctrl-C or `kill -9`.
     let pg_ctl = bin.join("pg_ctl");
     let stop = if as_root {
-        format!("runuser -u postgres -- '{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
+        format!(
+            "runuser -u postgres -- '{}' -D '{}' -m immediate stop",
+            pg_ctl.display(),
+            data.display()
+        )
     } else {
-        format!("'{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
+        format!(
+            "'{}' -D '{}' -m immediate stop",
+            pg_ctl.display(),
+            data.display()
+        )
     };
     let watchdog = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",

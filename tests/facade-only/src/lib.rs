@@ -46,10 +46,11 @@ mod tests {
         assert_eq!(auth.upsert(pool).await.unwrap(), UpsertOutcome::Inserted);
         auth.access_token = "token-2".into();
         assert_eq!(auth.upsert(pool).await.unwrap(), UpsertOutcome::Updated);
-        let token: String = atomic_upsert::sqlx::query_scalar("SELECT access_token FROM strava_auth WHERE id = 1")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        let token: String =
+            atomic_upsert::sqlx::query_scalar("SELECT access_token FROM strava_auth WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .unwrap();
         assert_eq!(token, "token-2");
         db.finish().await;
     }
