@@ -57,7 +57,9 @@
 //! [`Error`].
 
 pub use upsert_derive::AtomicUpsert;
-pub use upsert_runtime::{AtomicUpsert, Error, UpsertOutcome};
+pub use upsert_runtime::{
+    AtomicUpsert, BatchOutcome, BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD, Error, UpsertOutcome,
+};
 
 /// The sqlx this crate is built on, re-exported so that your `PgPool` and ours are one type.
 ///

@@ -2,6 +2,7 @@
 //! that `upsert-testkit` starts (and removes) itself. Each test owns a schema.
 
 mod attributes;
+mod bulk;
 mod errors;
 mod race;
 mod single;

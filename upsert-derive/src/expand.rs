@@ -40,6 +40,10 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     let mut binds = Vec::new();
     let mut conflict_columns = Vec::new();
     let mut unsent = Vec::new();
+    let mut bound_names = Vec::new();
+    let mut array_binds = Vec::new();
+    let mut stage_types = Vec::new();
+    let mut copy_fields = Vec::new();
     for (field, name) in container.fields.iter().zip(&names) {
         let role = field.role();
         if !role.is_bound() {
@@ -65,6 +69,16 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
             binds.push(quote_spanned! {field.ty_span()=>
                 let query = ::atomic_upsert::__private::bind::<#ty>(query, &self.#member);
             });
+            array_binds.push(quote_spanned! {field.ty_span()=>
+                let query = ::atomic_upsert::__private::bind_array::<Self, #ty>(query, rows, |row| &row.#member);
+            });
+            stage_types.push(quote_spanned! {field.ty_span()=>
+                ::atomic_upsert::__private::type_info::<#ty>()
+            });
+            copy_fields.push(quote_spanned! {field.ty_span()=>
+                out.field::<#ty>(&self.#member)?;
+            });
+            bound_names.push(name.as_str());
         }
         columns.push(sql::Column {
             name,
@@ -79,6 +93,20 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     };
     let upsert_sql = sql::upsert(sql::Dialect::Postgres, &target, &columns);
     let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &target, &columns);
+    let many_sql = sql::upsert_many(
+        sql::Dialect::Postgres,
+        &target,
+        &columns,
+        sql::Source::Unnest,
+    );
+    let stage_sql = sql::upsert_many(
+        sql::Dialect::Postgres,
+        &target,
+        &columns,
+        sql::Source::Stage,
+    );
+    let copy_sql = sql::stage_copy(sql::Dialect::Postgres, &columns);
+    let updates_on_conflict = sql::has_updates(&columns);
     let schema = if let Some(schema) = &schema {
         quote!(::core::option::Option::Some(#schema))
     } else {
@@ -96,6 +124,11 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                 const CONFLICT_COLUMNS: &'static [&'static str] = &[#(#conflict_columns),*];
                 const UPSERT_SQL: &'static str = #upsert_sql;
                 const INSERT_OR_IGNORE_SQL: &'static str = #ignore_sql;
+                const UPSERT_MANY_SQL: &'static str = #many_sql;
+                const __STAGE_UPSERT_SQL: &'static str = #stage_sql;
+                const __STAGE_COPY_SQL: &'static str = #copy_sql;
+                const __STAGE_COLUMNS: &'static [&'static str] = &[#(#bound_names),*];
+                const __UPDATES_ON_CONFLICT: bool = #updates_on_conflict;
 
                 #[inline]
                 fn __bind<'__q>(
@@ -105,6 +138,27 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                     #unsent
                     #(#binds)*
                     query
+                }
+
+                #[inline]
+                fn __bind_many<'__q>(
+                    rows: &'__q [Self],
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #(#array_binds)*
+                    query
+                }
+
+                fn __stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
+                    ::std::vec![#(#stage_types),*]
+                }
+
+                fn __copy_row(
+                    &self,
+                    out: &mut ::atomic_upsert::__private::CopyBuffer,
+                ) -> ::core::result::Result<(), ::atomic_upsert::__private::BoxDynError> {
+                    #(#copy_fields)*
+                    ::core::result::Result::Ok(())
                 }
             }
         };
@@ -135,12 +189,35 @@ fn fallback(input: &DeriveInput) -> TokenStream {
                 const CONFLICT_COLUMNS: &'static [&'static str] = &[];
                 const UPSERT_SQL: &'static str = "";
                 const INSERT_OR_IGNORE_SQL: &'static str = "";
+                const UPSERT_MANY_SQL: &'static str = "";
+                const __STAGE_UPSERT_SQL: &'static str = "";
+                const __STAGE_COPY_SQL: &'static str = "";
+                const __STAGE_COLUMNS: &'static [&'static str] = &[];
+                const __UPDATES_ON_CONFLICT: bool = false;
 
                 fn __bind<'__q>(
                     &'__q self,
                     query: ::atomic_upsert::__private::PgQuery<'__q>,
                 ) -> ::atomic_upsert::__private::PgQuery<'__q> {
                     query
+                }
+
+                fn __bind_many<'__q>(
+                    _: &'__q [Self],
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    query
+                }
+
+                fn __stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
+                    ::std::vec::Vec::new()
+                }
+
+                fn __copy_row(
+                    &self,
+                    _: &mut ::atomic_upsert::__private::CopyBuffer,
+                ) -> ::core::result::Result<(), ::atomic_upsert::__private::BoxDynError> {
+                    ::core::result::Result::Ok(())
                 }
             }
         };

@@ -142,6 +142,25 @@ pub enum Error {
     /// value on the client, or decoding the answer.
     #[error(transparent)]
     Sqlx(sqlx::Error),
+
+    /// A row of a batch could not be encoded on the client; nothing was written.
+    #[error("row {index} of the batch could not be encoded: {source}")]
+    Encode {
+        /// The row's position in the batch, from 0.
+        index: usize,
+        /// What the encoder said.
+        source: sqlx::error::BoxDynError,
+    },
+
+    /// The server rejected a batch because of the row at `index` (known when PostgreSQL
+    /// names the row, as it does for bad values on the `COPY` path); nothing was written.
+    #[error("row {index} of the batch was rejected: {source}")]
+    Row {
+        /// The row's position in the batch, from 0.
+        index: usize,
+        /// Why.
+        source: Box<Error>,
+    },
 }
 
 fn violation(
@@ -188,7 +207,7 @@ impl Error {
     /// ```
     #[must_use]
     pub fn sqlstate(&self) -> Option<&str> {
-        match self.as_sqlx() {
+        match self.as_sqlx()? {
             sqlx::Error::Database(db) => db
                 .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
                 .map(sqlx::postgres::PgDatabaseError::code),
@@ -196,14 +215,14 @@ impl Error {
         }
     }
 
-    /// The underlying [`sqlx::Error`].
+    /// The underlying [`sqlx::Error`], if the error came through sqlx.
     ///
     /// ```
     /// let err = atomic_upsert::Error::Sqlx(atomic_upsert::sqlx::Error::PoolClosed);
-    /// assert!(matches!(err.as_sqlx(), atomic_upsert::sqlx::Error::PoolClosed));
+    /// assert!(matches!(err.as_sqlx(), Some(atomic_upsert::sqlx::Error::PoolClosed)));
     /// ```
     #[must_use]
-    pub fn as_sqlx(&self) -> &sqlx::Error {
+    pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
         match self {
             Self::NoMatchingUniqueIndex { source, .. }
             | Self::UniqueViolation { source, .. }
@@ -212,7 +231,9 @@ impl Error {
             | Self::ForeignKeyViolation { source, .. }
             | Self::InvalidValue { source, .. }
             | Self::Database { source, .. }
-            | Self::Sqlx(source) => source,
+            | Self::Sqlx(source) => Some(source),
+            Self::Row { source, .. } => source.as_sqlx(),
+            Self::Encode { .. } => None,
         }
     }
 
@@ -271,7 +292,7 @@ impl Error {
 
 /// The table and conflict columns a statement targets, for error messages.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Target {
+pub struct Target {
     pub schema: Option<&'static str>,
     pub table: &'static str,
     pub columns: &'static [&'static str],

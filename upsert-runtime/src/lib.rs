@@ -3,6 +3,7 @@
 //!
 //! Use it through the `atomic-upsert` crate, which also re-exports the derive.
 
+mod bulk;
 mod error;
 mod execute;
 mod outcome;
@@ -11,8 +12,9 @@ pub mod private;
 
 use std::future::Future;
 
+pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD};
 pub use error::Error;
-pub use outcome::UpsertOutcome;
+pub use outcome::{BatchOutcome, UpsertOutcome};
 pub use sqlx;
 
 use sqlx::postgres::PgExecutor;
@@ -260,9 +262,47 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     /// ```
     const INSERT_OR_IGNORE_SQL: &'static str;
 
+    /// The bulk statement of [`upsert_many`](AtomicUpsert::upsert_many)'s `UNNEST` path:
+    /// one array parameter per column, the batch deduplicated per key (last row wins),
+    /// rows written in key order, and one row of counts returned. One prepared statement
+    /// serves every batch size.
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Tag { #[conflict_key] name: String, color: String }
+    /// assert!(Tag::UPSERT_MANY_SQL.contains(r#"UNNEST($1, $2)"#));
+    /// ```
+    const UPSERT_MANY_SQL: &'static str;
+
+    /// The bulk statement reading the `COPY` path's staging table. Generated; not public API.
+    #[doc(hidden)]
+    const __STAGE_UPSERT_SQL: &'static str;
+    /// `COPY` into the staging table. Generated; not public API.
+    #[doc(hidden)]
+    const __STAGE_COPY_SQL: &'static str;
+    /// The bound columns, in statement order. Generated; not public API.
+    #[doc(hidden)]
+    const __STAGE_COLUMNS: &'static [&'static str];
+    /// Whether a conflict updates anything (else `DO NOTHING`). Generated; not public API.
+    #[doc(hidden)]
+    const __UPDATES_ON_CONFLICT: bool;
+
     /// Binds the written fields, in statement order. Generated; not public API.
     #[doc(hidden)]
     fn __bind<'q>(&'q self, query: private::PgQuery<'q>) -> private::PgQuery<'q>;
+
+    /// Binds one array per written column. Generated; not public API.
+    #[doc(hidden)]
+    fn __bind_many<'q>(rows: &'q [Self], query: private::PgQuery<'q>) -> private::PgQuery<'q>;
+
+    /// The PostgreSQL types of the bound columns. Generated; not public API.
+    #[doc(hidden)]
+    fn __stage_types() -> Vec<private::PgTypeInfo>;
+
+    /// Appends the bound fields in binary COPY format. Generated; not public API.
+    #[doc(hidden)]
+    fn __copy_row(&self, out: &mut private::CopyBuffer) -> Result<(), private::BoxDynError>;
 
     /// Inserts the row, or updates the existing row with the same conflict key, in one
     /// atomic statement and one round trip.
@@ -323,5 +363,72 @@ pub trait AtomicUpsert: Sized + Send + Sync {
         E: PgExecutor<'c>,
     {
         execute::single(self, Self::INSERT_OR_IGNORE_SQL, executor)
+    }
+
+    /// Upserts a whole batch in one call, with the result of applying the rows one by one,
+    /// in order, and none of the usual failures:
+    ///
+    /// - a key repeated in the batch never raises "ON CONFLICT DO UPDATE command cannot
+    ///   affect row a second time": the last row wins (`insert_only` columns keep the
+    ///   first row's value), and the counts say so (`a, b, a` on an empty table gives
+    ///   inserted 2, updated 1);
+    /// - rows are written in conflict-key order, so concurrent batches over overlapping
+    ///   keys never deadlock on each other;
+    /// - there is no 65535-parameter limit: the statement's shape does not depend on the
+    ///   batch size;
+    /// - all or nothing: a bad row fails the call and leaves the table unchanged
+    ///   ([`Error::Row`] or [`Error::Encode`] name the row where the cause is known);
+    /// - an empty batch returns zeros without a round trip.
+    ///
+    /// `executor` is `&PgPool`, `&mut *conn` or `&mut *tx`; in a transaction the batch
+    /// joins it (the `COPY` path uses a savepoint). Up to [`COPY_THRESHOLD`] rows go as one
+    /// `UNNEST` statement ([`UPSERT_MANY_SQL`](AtomicUpsert::UPSERT_MANY_SQL)); larger
+    /// batches stream through binary `COPY` into a temporary table, in chunks of
+    /// [`COPY_CHUNK_BYTES`], so memory stays bounded. See [`BulkPath`].
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let rows = vec![
+    ///     Tag { name: "a".into(), color: "red".into() },
+    ///     Tag { name: "b".into(), color: "blue".into() },
+    ///     Tag { name: "a".into(), color: "green".into() },
+    /// ];
+    /// let outcome = Tag::upsert_many(&pool, &rows).await?;
+    /// assert_eq!((outcome.inserted, outcome.updated), (2, 1)); // on an empty table
+    /// # Ok(()) }
+    /// ```
+    fn upsert_many<'c, A>(
+        executor: A,
+        rows: &[Self],
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+    {
+        bulk::upsert_many(executor, rows, BulkPath::Auto)
+    }
+
+    /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
+    /// same result. For benchmarks and for tuning; `upsert_many` picks for you.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, BulkPath};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool, rows: Vec<Tag>) -> Result<(), atomic_upsert::Error> {
+    /// Tag::upsert_many_via(&pool, &rows, BulkPath::Copy).await?;
+    /// # Ok(()) }
+    /// ```
+    fn upsert_many_via<'c, A>(
+        executor: A,
+        rows: &[Self],
+        path: BulkPath,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+    {
+        bulk::upsert_many(executor, rows, path)
     }
 }

@@ -55,3 +55,36 @@ impl UpsertOutcome {
         matches!(self, Self::Inserted | Self::Updated)
     }
 }
+
+/// What one `upsert_many` did, counted as if its rows had been applied one by one, in
+/// order: a key that appears three times in a new batch counts one insert and two updates.
+///
+/// ```
+/// use atomic_upsert::BatchOutcome;
+///
+/// let outcome = BatchOutcome { inserted: 2, updated: 1, skipped: 0 };
+/// assert_eq!(outcome.total(), 3);
+/// assert_eq!(BatchOutcome::default().total(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct BatchOutcome {
+    /// Rows that inserted a new key.
+    pub inserted: u64,
+    /// Rows that updated an existing key (including a key inserted earlier in the batch).
+    pub updated: u64,
+    /// Rows that wrote nothing (the key existed and there was nothing to update).
+    pub skipped: u64,
+}
+
+impl BatchOutcome {
+    /// `inserted + updated + skipped`: the number of rows in the batch.
+    ///
+    /// ```
+    /// # use atomic_upsert::BatchOutcome;
+    /// assert_eq!(BatchOutcome { inserted: 1, updated: 0, skipped: 4 }.total(), 5);
+    /// ```
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.inserted + self.updated + self.skipped
+    }
+}

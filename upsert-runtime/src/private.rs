@@ -1,24 +1,112 @@
 //! Names the derive's generated code uses. Not public API: no semver guarantees.
+//!
+//! Every helper bounds its field type by [`Column`] alone, and generated code calls each
+//! with the field's span, so a type that cannot be sent is reported once, under the field.
 
-pub use sqlx::postgres::{PgArguments, Postgres};
+pub use sqlx::error::BoxDynError;
+pub use sqlx::postgres::{PgArguments, PgTypeInfo, Postgres};
+
+use sqlx::encode::IsNull;
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType};
 
 /// The query type the generated `__bind` fills.
 pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// A Rust type that can be bound as a PostgreSQL parameter.
+/// A Rust type that can be bound as a PostgreSQL parameter, alone or as an array (bulk
+/// upserts send one array per column).
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` cannot be sent to PostgreSQL by sqlx",
-    label = "this field's type implements neither `sqlx::Encode<Postgres>` nor `sqlx::Type<Postgres>`",
-    note = "use a type sqlx encodes (String, i32, i64, f64, bool, Option<T>, Vec<T>, sqlx::types::Json<T>, ...), derive `sqlx::Type` for your own type, or mark the field `#[upsert(skip)]`"
+    label = "this field's type must implement `sqlx::Encode<Postgres>`, `sqlx::Type<Postgres>` and `PgHasArrayType`",
+    note = "use a type sqlx encodes (String, i32, i64, f64, bool, Option<T>, sqlx::types::Json<T>, ...), derive `sqlx::Type` for your own type (which also gives `PgHasArrayType`), or mark the field `#[upsert(skip)]`"
 )]
-pub trait Column: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync {}
+pub trait Column:
+    for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + PgHasArrayType + Send + Sync
+{
+}
 
-impl<T> Column for T where T: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync
-{}
+impl<T> Column for T where
+    T: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + PgHasArrayType + Send + Sync
+{
+}
 
-/// Binds one field. Generated code calls it with the field's span, so a type that is not a
-/// [`Column`] is reported under that field.
+/// Binds one field of one row.
 #[inline]
 pub fn bind<'q, T: Column>(query: PgQuery<'q>, value: &'q T) -> PgQuery<'q> {
     query.bind(value)
+}
+
+/// Binds one column of a batch as an array (the `UNNEST` path).
+#[inline]
+pub fn bind_array<'q, R: 'q, T: Column + 'q>(
+    query: PgQuery<'q>,
+    rows: &'q [R],
+    field: impl Fn(&'q R) -> &'q T,
+) -> PgQuery<'q> {
+    query.bind(rows.iter().map(field).collect::<Vec<&T>>())
+}
+
+/// The PostgreSQL type of a column (the `COPY` path's staging table).
+#[inline]
+#[must_use]
+pub fn type_info<T: Column>() -> PgTypeInfo {
+    T::type_info()
+}
+
+/// Rows in PostgreSQL's binary `COPY` format.
+pub struct CopyBuffer {
+    buf: PgArgumentBuffer,
+}
+
+impl CopyBuffer {
+    const SIGNATURE: &'static [u8] = b"PGCOPY\n\xff\r\n\0";
+
+    pub(crate) fn new() -> Self {
+        let mut buf = PgArgumentBuffer::default();
+        buf.extend_from_slice(Self::SIGNATURE);
+        buf.extend_from_slice(&0_i32.to_be_bytes()); // flags
+        buf.extend_from_slice(&0_i32.to_be_bytes()); // header extension length
+        CopyBuffer { buf }
+    }
+
+    pub(crate) fn start_row(&mut self, fields: usize) {
+        // Field counts are bounded by the struct's field count, far below i16::MAX.
+        self.buf
+            .extend_from_slice(&i16::try_from(fields).unwrap_or(i16::MAX).to_be_bytes());
+    }
+
+    pub(crate) fn ordinal(&mut self, ord: i64) {
+        self.buf.extend_from_slice(&8_i32.to_be_bytes());
+        self.buf.extend_from_slice(&ord.to_be_bytes());
+    }
+
+    pub(crate) fn finish(&mut self) {
+        self.buf.extend_from_slice(&(-1_i16).to_be_bytes());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf)
+    }
+
+    /// Appends one field: its length, then sqlx's binary encoding (the same bytes sqlx
+    /// sends as a bound parameter), or length -1 for NULL.
+    pub fn field<T: Column>(&mut self, value: &T) -> Result<(), BoxDynError> {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&0_i32.to_be_bytes());
+        match sqlx::Encode::<Postgres>::encode_by_ref(value, &mut self.buf)? {
+            IsNull::Yes => {
+                self.buf.truncate(at);
+                self.buf.extend_from_slice(&(-1_i32).to_be_bytes());
+            }
+            IsNull::No => {
+                let len = i32::try_from(self.buf.len() - at - 4)
+                    .map_err(|_| "a value longer than 2 GiB cannot be sent through COPY")?;
+                self.buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+        }
+        Ok(())
+    }
 }

@@ -272,7 +272,7 @@ fn start_throwaway() -> Result<String, String> {
         let options = format!(
             "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=300 \
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-             -c shared_buffers=256MB -c max_wal_size=2GB",
+             -c shared_buffers=256MB -c max_wal_size=2GB -c deadlock_timeout=100ms",
             dir = dir.display()
         );
         let mut start = pg_command(as_root, &pg_ctl);

@@ -1,0 +1,344 @@
+//! `upsert_many` against the real server, on both paths: one-by-one semantics,
+//! duplicates, no deadlocks, all-or-nothing, no parameter limit.
+
+use std::sync::Arc;
+
+use atomic_upsert::sqlx::{self, PgPool};
+use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, Error};
+use upsert_testkit::TestDb;
+
+#[derive(AtomicUpsert, Clone, Debug)]
+struct Item {
+    #[conflict_key]
+    id: i64,
+    name: String,
+    qty: i32,
+    #[upsert(insert_only)]
+    first_qty: i32,
+    #[upsert(updated_at)]
+    updated_at: (),
+}
+
+fn item(id: i64, name: &str, qty: i32) -> Item {
+    Item {
+        id,
+        name: name.into(),
+        qty,
+        first_qty: qty,
+        updated_at: (),
+    }
+}
+
+const PATHS: [BulkPath; 2] = [BulkPath::Unnest, BulkPath::Copy];
+
+async fn setup(db: &TestDb) {
+    sqlx::query(
+        "CREATE TABLE item (id bigint PRIMARY KEY, name text NOT NULL, qty int NOT NULL CHECK (qty >= 0),
+         first_qty int NOT NULL, updated_at timestamptz NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+}
+
+async fn snapshot(pool: &PgPool) -> Vec<(i64, String, i32, i32)> {
+    sqlx::query_as("SELECT id, name, qty, first_qty FROM item ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+fn outcome(inserted: u64, updated: u64, skipped: u64) -> BatchOutcome {
+    BatchOutcome {
+        inserted,
+        updated,
+        skipped,
+    }
+}
+
+#[tokio::test]
+async fn duplicates_in_a_batch_apply_in_order_on_both_paths() {
+    for path in PATHS {
+        let db = TestDb::new(2).await;
+        setup(&db).await;
+        let batch = [item(1, "a1", 1), item(2, "b", 2), item(1, "a2", 3)];
+        let got = Item::upsert_many_via(&db.pool, &batch, path).await.unwrap();
+        assert_eq!(got, outcome(2, 1, 0), "{path:?}: a, b, a");
+        // Last write wins; insert_only keeps the first row's value.
+        assert_eq!(
+            snapshot(&db.pool).await,
+            [(1, "a2".into(), 3, 1), (2, "b".into(), 2, 2)],
+            "{path:?}"
+        );
+        // Existing keys: every row is an update, repeats included.
+        let batch = [item(2, "b2", 5), item(2, "b3", 6), item(3, "c", 7)];
+        let got = Item::upsert_many_via(&db.pool, &batch, path).await.unwrap();
+        assert_eq!(got, outcome(1, 2, 0), "{path:?}");
+        assert_eq!(
+            snapshot(&db.pool).await,
+            [
+                (1, "a2".into(), 3, 1),
+                (2, "b3".into(), 6, 2),
+                (3, "c".into(), 7, 7)
+            ],
+            "{path:?}"
+        );
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn hundred_thousand_rows_inserted_then_updated() {
+    let db = TestDb::new(2).await;
+    setup(&db).await;
+    let mut rows: Vec<Item> = (0..100_000).map(|i| item(i, &format!("n{i}"), 1)).collect();
+    let got = Item::upsert_many(&db.pool, &rows).await.unwrap();
+    assert_eq!(got, outcome(100_000, 0, 0));
+    for row in &mut rows {
+        row.qty = 2;
+    }
+    let got = Item::upsert_many(&db.pool, &rows).await.unwrap();
+    assert_eq!(got, outcome(0, 100_000, 0));
+    let (count, sum, first): (i64, i64, i64) =
+        sqlx::query_as("SELECT count(*), sum(qty)::int8, sum(first_qty)::int8 FROM item")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((count, sum, first), (100_000, 200_000, 100_000));
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn no_parameter_limit_on_the_unnest_path() {
+    let db = TestDb::new(1).await;
+    setup(&db).await;
+    // 70,000 rows x 4 bound columns would be 280,000 parameters as multi-row VALUES.
+    let rows: Vec<Item> = (0..70_000).map(|i| item(i, "x", 1)).collect();
+    let got = Item::upsert_many_via(&db.pool, &rows, BulkPath::Unnest)
+        .await
+        .unwrap();
+    assert_eq!(got, outcome(70_000, 0, 0));
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_bad_last_row_leaves_the_table_unchanged() {
+    for path in PATHS {
+        let db = TestDb::new(1).await;
+        setup(&db).await;
+        let seed: Vec<Item> = (0..100).map(|i| item(i, "seed", 1)).collect();
+        Item::upsert_many(&db.pool, &seed).await.unwrap();
+        let before = snapshot(&db.pool).await;
+
+        // CHECK violation in the last row.
+        let mut batch: Vec<Item> = (0..1000).map(|i| item(i, "new", 5)).collect();
+        batch.last_mut().unwrap().qty = -1;
+        let err = Item::upsert_many_via(&db.pool, &batch, path)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::CheckViolation { .. }),
+            "{path:?}: {err:?}"
+        );
+        assert_eq!(
+            snapshot(&db.pool).await,
+            before,
+            "{path:?}: nothing written"
+        );
+
+        // NUL byte in the last row.
+        batch.last_mut().unwrap().qty = 1;
+        batch.last_mut().unwrap().name = "nul\0".into();
+        let err = Item::upsert_many_via(&db.pool, &batch, path)
+            .await
+            .unwrap_err();
+        assert_eq!(err.sqlstate(), Some("22021"), "{path:?}: {err:?}");
+        if path == BulkPath::Copy {
+            // COPY names the line, so the error names the row.
+            assert!(matches!(err, Error::Row { index: 999, .. }), "{err:?}");
+            assert!(err.to_string().contains("row 999"), "{err}");
+        }
+        assert_eq!(
+            snapshot(&db.pool).await,
+            before,
+            "{path:?}: nothing written"
+        );
+
+        // The single connection is still usable.
+        batch.last_mut().unwrap().name = "fine".into();
+        let got = Item::upsert_many_via(&db.pool, &batch, path).await.unwrap();
+        assert_eq!(got, outcome(900, 100, 0), "{path:?}");
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn joins_the_callers_transaction_and_empty_batches_make_no_round_trip() {
+    for path in PATHS {
+        let db = TestDb::new(2).await;
+        setup(&db).await;
+        let rows: Vec<Item> = (0..10).map(|i| item(i, "tx", 1)).collect();
+        let mut tx = db.pool.begin().await.unwrap();
+        Item::upsert_many_via(&mut *tx, &rows, path).await.unwrap();
+        // Twice in one transaction: the COPY path's staging table is dropped each time.
+        Item::upsert_many_via(&mut *tx, &rows, path).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert!(
+            snapshot(&db.pool).await.is_empty(),
+            "{path:?}: rolled back with the caller"
+        );
+
+        let mut conn = db.pool.acquire().await.unwrap();
+        let got = Item::upsert_many_via(&mut *conn, &rows, path)
+            .await
+            .unwrap();
+        assert_eq!(got, outcome(10, 0, 0));
+        drop(conn);
+        db.finish().await;
+    }
+    // A closed pool fails any round trip; an empty batch never makes one.
+    let db = TestDb::new(1).await;
+    db.pool.close().await;
+    let got = Item::upsert_many(&db.pool, &[]).await.unwrap();
+    assert_eq!(got, BatchOutcome::default());
+    assert!(
+        Item::upsert_many(&db.pool, &[item(1, "x", 1)])
+            .await
+            .is_err()
+    );
+}
+
+#[derive(AtomicUpsert, Clone)]
+struct PostTag {
+    #[conflict_key]
+    post_id: i64,
+    #[conflict_key]
+    tag: String,
+}
+
+#[tokio::test]
+async fn all_key_batches_count_repeats_as_skipped() {
+    for path in PATHS {
+        let db = TestDb::new(1).await;
+        sqlx::query("CREATE TABLE post_tag (post_id bigint, tag text, PRIMARY KEY (post_id, tag))")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let tag = |post_id, tag: &str| PostTag {
+            post_id,
+            tag: tag.into(),
+        };
+        let batch = [tag(1, "a"), tag(1, "b"), tag(1, "a")];
+        let got = PostTag::upsert_many_via(&db.pool, &batch, path)
+            .await
+            .unwrap();
+        assert_eq!(got, outcome(2, 0, 1), "{path:?}");
+        let got = PostTag::upsert_many_via(&db.pool, &batch, path)
+            .await
+            .unwrap();
+        assert_eq!(got, outcome(0, 0, 3), "{path:?}");
+        db.finish().await;
+    }
+}
+
+const TASKS: usize = 4;
+const ROUNDS: usize = 15;
+const BATCH: i64 = 3000;
+
+/// Opposite key orders: even tasks ascending, odd tasks descending, all over one key range.
+fn batch_for(task: usize, round: usize) -> Vec<Item> {
+    let qty = i32::try_from(round).unwrap();
+    let mut rows: Vec<Item> = (0..BATCH)
+        .map(|i| item(i, &format!("t{task}"), qty))
+        .collect();
+    if task % 2 == 1 {
+        rows.reverse();
+    }
+    rows
+}
+
+/// Runs the concurrent workload; returns the SQLSTATE of every failed batch.
+async fn concurrent_batches<F, Fut>(pool: &PgPool, run: F) -> Vec<String>
+where
+    F: Fn(PgPool, usize, Vec<Item>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<String>> + Send,
+{
+    let run = Arc::new(run);
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let mut handles = Vec::new();
+    for task in 0..TASKS {
+        let (pool, run, barrier) = (pool.clone(), Arc::clone(&run), Arc::clone(&barrier));
+        handles.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            for round in 0..ROUNDS {
+                let rows = batch_for(task, round);
+                barrier.wait().await;
+                if let Some(code) = run(pool.clone(), task, rows).await {
+                    errors.push(code);
+                }
+            }
+            errors
+        }));
+    }
+    let mut errors = Vec::new();
+    for handle in handles {
+        errors.extend(handle.await.unwrap());
+    }
+    errors
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_in_opposite_orders_never_deadlock() {
+    let db = TestDb::new(u32::try_from(TASKS).unwrap()).await;
+    setup(&db).await;
+
+    // The same workload through a hand-written unordered UNNEST upsert deadlocks.
+    let naive = concurrent_batches(&db.pool, |pool, _task, rows| async move {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+        let qtys: Vec<i32> = rows.iter().map(|r| r.qty).collect();
+        sqlx::query(
+            "INSERT INTO item (id, name, qty, first_qty, updated_at)
+             SELECT id, name, qty, qty, now() FROM UNNEST($1::int8[], $2::text[], $3::int4[]) AS u(id, name, qty)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty, updated_at = now()",
+        )
+        .bind(ids)
+        .bind(names)
+        .bind(qtys)
+        .execute(&pool)
+        .await
+        .err()
+        .map(|e| e.as_database_error().and_then(|d| d.code()).unwrap_or_default().into_owned())
+    })
+    .await;
+    assert!(
+        naive.iter().any(|code| code == "40P01"),
+        "the unordered statement never deadlocked, so this workload cannot show the problem: {naive:?}"
+    );
+
+    // upsert_many: UNNEST for tasks 0-1, COPY for tasks 2-3, all at once.
+    let ours = concurrent_batches(&db.pool, |pool, task, rows| async move {
+        let path = if task < 2 {
+            BulkPath::Unnest
+        } else {
+            BulkPath::Copy
+        };
+        Item::upsert_many_via(&pool, &rows, path)
+            .await
+            .err()
+            .map(|e| format!("{:?} {e}", e.sqlstate()))
+    })
+    .await;
+    assert!(ours.is_empty(), "upsert_many failed: {ours:?}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM item")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, BATCH);
+    eprintln!(
+        "deadlocks: unordered {} of {} batches; upsert_many 0",
+        naive.iter().filter(|c| *c == "40P01").count(),
+        TASKS * ROUNDS
+    );
+    db.finish().await;
+}
