@@ -242,9 +242,18 @@ pub fn upsert_many(dialect: Dialect, table: &Table, columns: &[Column], source: 
     // Key order: concurrent batches lock their rows in the same order and cannot deadlock.
     let _ = write!(sql, " FROM \"__dedup\" ORDER BY {key_list}");
     conflict_clause(dialect, &mut sql, columns, OnConflict::Update);
+    // Counts: distinct keys, inserted, updated. With DO UPDATE every distinct key is
+    // written, so the distinct count is the written count; only DO NOTHING must count the
+    // deduplicated rows, which makes PostgreSQL materialize them. Read once, `__dedup` is
+    // inlined and its DISTINCT ON sort already yields key order: no second sort.
+    sql.push_str(" RETURNING (xmax = 0) AS \"inserted\") SELECT ");
+    if has_updates(columns) {
+        sql.push_str("count(*)");
+    } else {
+        sql.push_str("(SELECT count(*) FROM \"__dedup\")");
+    }
     sql.push_str(
-        " RETURNING (xmax = 0) AS \"inserted\") SELECT (SELECT count(*) FROM \"__dedup\"), \
-         count(*) FILTER (WHERE \"inserted\"), count(*) FILTER (WHERE NOT \"inserted\") FROM \"__written\"",
+        ", count(*) FILTER (WHERE \"inserted\"), count(*) FILTER (WHERE NOT \"inserted\") FROM \"__written\"",
     );
     sql
 }
@@ -352,7 +361,7 @@ mod tests {
                 r#"WITH "__input" AS (SELECT * FROM UNNEST($1, $2, $3) WITH ORDINALITY AS "__u"("k", "first", "v", "__atomic_upsert_ord")), "#,
                 r#""__dedup" AS (SELECT DISTINCT ON ("k") "k", first_value("first") OVER (PARTITION BY "k" ORDER BY "__atomic_upsert_ord") AS "first", "v" FROM "__input" ORDER BY "k", "__atomic_upsert_ord" DESC), "#,
                 r#""__written" AS (INSERT INTO "t" ("k", "first", "v", "updated_at") SELECT "k", "first", "v", now() FROM "__dedup" ORDER BY "k" ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v", "updated_at" = now() RETURNING (xmax = 0) AS "inserted") "#,
-                r#"SELECT (SELECT count(*) FROM "__dedup"), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#
+                r#"SELECT count(*), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#
             )
         );
         assert!(

@@ -22,7 +22,7 @@ use crate::private::CopyBuffer;
 use crate::{AtomicUpsert, BatchOutcome};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
-pub const COPY_THRESHOLD: usize = 5_000;
+pub const COPY_THRESHOLD: usize = 20_000;
 
 /// The `COPY` path sends its rows in chunks of about this many bytes.
 pub const COPY_CHUNK_BYTES: usize = 1 << 20;
