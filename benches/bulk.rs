@@ -65,7 +65,11 @@ impl Strategy {
     }
 }
 
-async fn run(pool: &PgPool, strategy: Strategy, rows: &[Row]) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    pool: &PgPool,
+    strategy: Strategy,
+    rows: &[Row],
+) -> Result<(), Box<dyn std::error::Error>> {
     match strategy {
         Strategy::RowByRow => {
             let mut tx = pool.begin().await?;
@@ -79,9 +83,18 @@ async fn run(pool: &PgPool, strategy: Strategy, rows: &[Row]) -> Result<(), Box<
             for chunk in rows.chunks(65_535 / 3) {
                 let mut sql = String::from("INSERT INTO row (id, name, qty) VALUES ");
                 for i in 0..chunk.len() {
-                    let _ = write!(sql, "{}(${}, ${}, ${})", if i > 0 { "," } else { "" }, 3 * i + 1, 3 * i + 2, 3 * i + 3);
+                    let _ = write!(
+                        sql,
+                        "{}(${}, ${}, ${})",
+                        if i > 0 { "," } else { "" },
+                        3 * i + 1,
+                        3 * i + 2,
+                        3 * i + 3
+                    );
                 }
-                sql.push_str(" ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty");
+                sql.push_str(
+                    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty",
+                );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for row in chunk {
                     query = query.bind(row.id).bind(&row.name).bind(row.qty);
@@ -109,7 +122,9 @@ async fn run(pool: &PgPool, strategy: Strategy, rows: &[Row]) -> Result<(), Box<
             sqlx::raw_sql("CREATE TEMP TABLE stage (id int8, name text, qty int4) ON COMMIT DROP")
                 .execute(&mut *tx)
                 .await?;
-            let mut copy = tx.copy_in_raw("COPY stage (id, name, qty) FROM STDIN").await?;
+            let mut copy = tx
+                .copy_in_raw("COPY stage (id, name, qty) FROM STDIN")
+                .await?;
             let mut text = String::with_capacity(1 << 20);
             for row in rows {
                 // Names in this benchmark need no escaping.
@@ -120,7 +135,9 @@ async fn run(pool: &PgPool, strategy: Strategy, rows: &[Row]) -> Result<(), Box<
             }
             copy.send(text.into_bytes()).await?;
             copy.finish().await?;
-            sqlx::raw_sql(HAND_UPSERT_FROM_STAGE).execute(&mut *tx).await?;
+            sqlx::raw_sql(HAND_UPSERT_FROM_STAGE)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         }
         Strategy::OursUnnest => drop(Row::upsert_many_via(pool, rows, BulkPath::Unnest).await?),
@@ -136,7 +153,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn rows(n: i64, version: i32) -> Vec<Row> {
-    (0..n).map(|i| Row { id: i, name: format!("name-{i}-{version}"), qty: version }).collect()
+    (0..n)
+        .map(|i| Row {
+            id: i,
+            name: format!("name-{i}-{version}"),
+            qty: version,
+        })
+        .collect()
 }
 
 fn status_kib(field: &str) -> u64 {
@@ -146,6 +169,12 @@ fn status_kib(field: &str) -> u64 {
         .find(|line| line.starts_with(field))
         .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
         .unwrap_or(0)
+}
+
+/// KiB to MiB, for display (process sizes are far below 2^52 KiB).
+#[allow(clippy::cast_precision_loss)]
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 async fn memory_check(pool: &PgPool) -> Result<(), Box<dyn std::error::Error>> {
@@ -162,8 +191,8 @@ async fn memory_check(pool: &PgPool) -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|---|---|");
     println!(
         "| {:.1} MiB | {:.1} MiB | {:.2} s | {} inserted |",
-        (with_input - before_input) as f64 / 1024.0,
-        peak.saturating_sub(with_input) as f64 / 1024.0,
+        mib(with_input - before_input),
+        mib(peak.saturating_sub(with_input)),
         elapsed.as_secs_f64(),
         outcome.inserted
     );
@@ -183,9 +212,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "# Bulk upserts ({}; PostgreSQL via {})\n",
         if quick { "quick" } else { "full" },
-        if server.throwaway { "a throwaway server: fsync=off, synchronous_commit=off" } else { "DATABASE_URL" }
+        if server.throwaway {
+            "a throwaway server: fsync=off, synchronous_commit=off"
+        } else {
+            "DATABASE_URL"
+        }
     );
-    let sizes: &[(i64, usize)] = if quick { &[(10_000, 3)] } else { &[(10_000, 7), (100_000, 5)] };
+    let sizes: &[(i64, usize)] = if quick {
+        &[(10_000, 3)]
+    } else {
+        &[(10_000, 7), (100_000, 5)]
+    };
     for &(n, rounds) in sizes {
         let fresh = rows(n, 1);
         let update = rows(n, 2);
@@ -207,7 +244,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprint!(".");
         }
         eprintln!();
-        let hand_copy = Strategy::ALL.iter().position(|s| *s == Strategy::HandCopy).unwrap_or(0);
+        let hand_copy = Strategy::ALL
+            .iter()
+            .position(|s| *s == Strategy::HandCopy)
+            .unwrap_or(0);
         let base_insert = median(insert_times[hand_copy].clone());
         let base_update = median(update_times[hand_copy].clone());
         println!("## {n} rows, median of {rounds} interleaved rounds\n");

@@ -308,7 +308,7 @@ async fn concurrent_batches_in_opposite_orders_never_deadlock() {
         .execute(&pool)
         .await
         .err()
-        .map(|e| e.as_database_error().and_then(|d| d.code()).unwrap_or_default().into_owned())
+        .map(|e| e.as_database_error().and_then(sqlx::error::DatabaseError::code).unwrap_or_default().into_owned())
     })
     .await;
     assert!(

@@ -71,7 +71,7 @@ impl<'a> Container<'a> {
             },
             Data::Enum(data) => {
                 cx.error_spanned_by(
-                    &data.enum_token,
+                    data.enum_token,
                     "AtomicUpsert can only be derived for structs with named fields, not enums: \
                      a row has one shape; derive it on a struct per table",
                 );
@@ -79,7 +79,7 @@ impl<'a> Container<'a> {
             }
             Data::Union(data) => {
                 cx.error_spanned_by(
-                    &data.union_token,
+                    data.union_token,
                     "AtomicUpsert can only be derived for structs with named fields, not unions",
                 );
                 return None;

@@ -28,6 +28,8 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     }
 }
 
+// One `quote!` template for the whole impl; splitting it would scatter the impl's items.
+#[allow(clippy::too_many_lines)]
 fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream {
     let table = container.table();
     let schema = container.schema();
@@ -67,16 +69,16 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
             let (member, ty) = (field.ident, field.ty);
             // Spanned at the field's type: a type sqlx cannot encode is reported there.
             binds.push(quote_spanned! {field.ty_span()=>
-                let query = ::atomic_upsert::__private::bind::<#ty>(query, &self.#member);
+                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind(query, &self.#member);
             });
             array_binds.push(quote_spanned! {field.ty_span()=>
-                let query = ::atomic_upsert::__private::bind_array::<Self, #ty>(query, rows, |row| &row.#member);
+                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind_array(query, rows, |row| &row.#member);
             });
             stage_types.push(quote_spanned! {field.ty_span()=>
-                ::atomic_upsert::__private::type_info::<#ty>()
+                <#ty as ::atomic_upsert::__private::ColumnOps>::type_info()
             });
             copy_fields.push(quote_spanned! {field.ty_span()=>
-                out.field::<#ty>(&self.#member)?;
+                <#ty as ::atomic_upsert::__private::ColumnOps>::copy_into(&self.#member, out)?;
             });
             bound_names.push(name.as_str());
         }
@@ -114,7 +116,30 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     };
 
     let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    // One bound per sent field type, spanned at the type: a type that cannot be sent fails
+    // here, once, under the field, and the method bodies below may assume it.
+    let mut where_clause =
+        input
+            .generics
+            .where_clause
+            .clone()
+            .unwrap_or_else(|| syn::WhereClause {
+                where_token: <syn::Token![where]>::default(),
+                predicates: syn::punctuated::Punctuated::new(),
+            });
+    for field in container
+        .fields
+        .iter()
+        .filter(|field| field.role().is_bound())
+    {
+        let ty = field.ty;
+        where_clause
+            .predicates
+            .push(syn::parse_quote_spanned! {field.ty_span()=>
+                #ty: ::atomic_upsert::__private::Column
+            });
+    }
     quote! {
         const _: () = {
             #[automatically_derived]

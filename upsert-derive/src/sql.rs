@@ -118,7 +118,7 @@ fn insert_into(dialect: Dialect, sql: &mut String, table: &Table, columns: &[Col
     dialect.quote_into(sql, table.name);
     sql.push_str(" (");
     join_into(sql, columns, |sql, column| {
-        dialect.quote_into(sql, column.name)
+        dialect.quote_into(sql, column.name);
     });
     sql.push(')');
 }
@@ -133,7 +133,7 @@ fn conflict_clause(
     sql.push_str(" ON CONFLICT (");
     let keys: Vec<&Column> = columns.iter().filter(|c| c.update == Update::Key).collect();
     join_into(sql, &keys, |sql, column| {
-        dialect.quote_into(sql, column.name)
+        dialect.quote_into(sql, column.name);
     });
     sql.push(')');
     let updates: Vec<&Column> = columns
@@ -200,7 +200,7 @@ pub fn upsert_many(dialect: Dialect, table: &Table, columns: &[Column], source: 
     let keys: Vec<&Column> = columns.iter().filter(|c| c.update == Update::Key).collect();
     let mut key_list = String::new();
     join_into(&mut key_list, &keys, |sql, c| {
-        dialect.quote_into(sql, c.name)
+        dialect.quote_into(sql, c.name);
     });
     let mut ord = String::new();
     dialect.quote_into(&mut ord, ORD_COLUMN);
@@ -211,7 +211,7 @@ pub fn upsert_many(dialect: Dialect, table: &Table, columns: &[Column], source: 
             sql.push_str("UNNEST(");
             let params: Vec<usize> = (1..=bound.len()).collect();
             join_into(&mut sql, &params, |sql, n| {
-                dialect.placeholder_into(sql, *n)
+                dialect.placeholder_into(sql, *n);
             });
             sql.push_str(") WITH ORDINALITY AS \"__u\"(");
             join_into(&mut sql, &bound, |sql, c| dialect.quote_into(sql, c.name));

@@ -17,7 +17,7 @@ pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` cannot be sent to PostgreSQL by sqlx",
     label = "this field's type must implement `sqlx::Encode<Postgres>`, `sqlx::Type<Postgres>` and `PgHasArrayType`",
-    note = "use a type sqlx encodes (String, i32, i64, f64, bool, Option<T>, sqlx::types::Json<T>, ...), derive `sqlx::Type` for your own type (which also gives `PgHasArrayType`), or mark the field `#[upsert(skip)]`"
+    note = "use a type sqlx encodes (String, i32, i64, f64, bool, Option<T>, sqlx::types::Json<T>, ...), derive `sqlx::Type` for your own type (which also gives `PgHasArrayType`), or mark the field `#[upsert(skip)]`; PostgreSQL array columns (`Vec<T>`) are not supported yet, because bulk upserts send each column as an array"
 )]
 pub trait Column:
     for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + PgHasArrayType + Send + Sync
@@ -29,28 +29,44 @@ impl<T> Column for T where
 {
 }
 
-/// Binds one field of one row.
-#[inline]
-pub fn bind<'q, T: Column>(query: PgQuery<'q>, value: &'q T) -> PgQuery<'q> {
-    query.bind(value)
+/// Everything generated code does with a field's value. One trait with a blanket impl, so
+/// a field type that is not a [`Column`] fails the same obligation at every use, and the
+/// compiler reports it once, under the field.
+pub trait ColumnOps: Column + Sized {
+    /// Binds one field of one row.
+    #[inline]
+    fn bind<'q>(query: PgQuery<'q>, value: &'q Self) -> PgQuery<'q> {
+        query.bind(value)
+    }
+
+    /// Binds one column of a batch as an array (the `UNNEST` path).
+    #[inline]
+    fn bind_array<'q, R: 'q>(
+        query: PgQuery<'q>,
+        rows: &'q [R],
+        field: impl Fn(&'q R) -> &'q Self,
+    ) -> PgQuery<'q>
+    where
+        Self: 'q,
+    {
+        query.bind(rows.iter().map(field).collect::<Vec<&Self>>())
+    }
+
+    /// The PostgreSQL type of the column (the `COPY` path's staging table).
+    #[inline]
+    #[must_use]
+    fn type_info() -> PgTypeInfo {
+        <Self as sqlx::Type<Postgres>>::type_info()
+    }
+
+    /// Appends the value to a binary `COPY` row.
+    #[inline]
+    fn copy_into(&self, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
+        out.field(self)
+    }
 }
 
-/// Binds one column of a batch as an array (the `UNNEST` path).
-#[inline]
-pub fn bind_array<'q, R: 'q, T: Column + 'q>(
-    query: PgQuery<'q>,
-    rows: &'q [R],
-    field: impl Fn(&'q R) -> &'q T,
-) -> PgQuery<'q> {
-    query.bind(rows.iter().map(field).collect::<Vec<&T>>())
-}
-
-/// The PostgreSQL type of a column (the `COPY` path's staging table).
-#[inline]
-#[must_use]
-pub fn type_info<T: Column>() -> PgTypeInfo {
-    T::type_info()
-}
+impl<T: Column> ColumnOps for T {}
 
 /// Rows in PostgreSQL's binary `COPY` format.
 pub struct CopyBuffer {
