@@ -239,6 +239,10 @@ impl Error {
 
     /// Classifies a [`sqlx::Error`] raised by a statement on `target`.
     pub(crate) fn classify(source: sqlx::Error, target: &Target) -> Self {
+        Self::classify_for(source, Some(target))
+    }
+
+    fn classify_for(source: sqlx::Error, target: Option<&Target>) -> Self {
         let sqlx::Error::Database(db) = &source else {
             return Self::Sqlx(source);
         };
@@ -247,13 +251,15 @@ impl Error {
         };
         let owned = |s: Option<&str>| s.map(str::to_owned);
         let code = pg.code();
-        match code {
-            sqlstate::INVALID_COLUMN_REFERENCE => Self::NoMatchingUniqueIndex {
+        if let (sqlstate::INVALID_COLUMN_REFERENCE, Some(target)) = (code, target) {
+            return Self::NoMatchingUniqueIndex {
                 table: target.display_table(),
                 columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
                 fix: target.create_index_fix(),
                 source,
-            },
+            };
+        }
+        match code {
             sqlstate::UNIQUE_VIOLATION => Self::UniqueViolation {
                 constraint: owned(pg.constraint()),
                 table: owned(pg.table()),
@@ -287,6 +293,21 @@ impl Error {
                 source,
             },
         }
+    }
+}
+
+/// Any sqlx error, typed by its SQLSTATE, so `?` works on sqlx calls in a function that
+/// returns [`Error`].
+///
+/// ```
+/// fn pool_gone() -> Result<(), atomic_upsert::Error> {
+///     Err(atomic_upsert::sqlx::Error::PoolClosed)?
+/// }
+/// assert!(matches!(pool_gone(), Err(atomic_upsert::Error::Sqlx(_))));
+/// ```
+impl From<sqlx::Error> for Error {
+    fn from(source: sqlx::Error) -> Self {
+        Self::classify_for(source, None)
     }
 }
 
