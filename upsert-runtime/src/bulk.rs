@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use sqlx::postgres::Postgres;
 use sqlx::{Acquire, Row as _, TypeInfo as _};
 
-use crate::error::Error;
+use crate::error::{Error, quote_ident};
 use crate::execute::target;
 use crate::private::CopyBuffer;
 use crate::{AtomicUpsert, BatchOutcome};
@@ -117,12 +117,11 @@ where
 /// `CREATE TEMP TABLE` for the bound columns, typed as sqlx encodes them (binary COPY
 /// does no casts). Only identifiers from the derive and sqlx's type names go in.
 fn stage_ddl<T: AtomicUpsert>() -> String {
-    let quote = |ident: &str| format!("\"{}\"", ident.replace('"', "\"\""));
-    let mut ddl = format!("CREATE TEMP TABLE {} (", quote(STAGE_TABLE));
+    let mut ddl = format!("CREATE TEMP TABLE {} (", quote_ident(STAGE_TABLE));
     for (column, ty) in T::__STAGE_COLUMNS.iter().zip(T::__stage_types()) {
-        let _ = write!(ddl, "{} {}, ", quote(column), ty.name());
+        let _ = write!(ddl, "{} {}, ", quote_ident(column), ty.name());
     }
-    let _ = write!(ddl, "{} int8) ON COMMIT DROP", quote(ORD_COLUMN));
+    let _ = write!(ddl, "{} int8) ON COMMIT DROP", quote_ident(ORD_COLUMN));
     ddl
 }
 

@@ -311,6 +311,11 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// `ident` as a double-quoted SQL identifier, embedded quotes doubled.
+pub(crate) fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
 /// The table and conflict columns a statement targets, for error messages.
 #[derive(Debug, Clone, Copy)]
 pub struct Target {
@@ -328,13 +333,12 @@ impl Target {
     }
 
     fn create_index_fix(&self) -> String {
-        let quote = |ident: &str| format!("\"{}\"", ident.replace('"', "\"\""));
         let table = match self.schema {
-            Some(schema) => format!("{}.{}", quote(schema), quote(self.table)),
-            None => quote(self.table),
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(self.table)),
+            None => quote_ident(self.table),
         };
-        let columns: Vec<String> = self.columns.iter().map(|c| quote(c)).collect();
-        let name = quote(&format!("{}_{}_key", self.table, self.columns.join("_")));
+        let columns: Vec<String> = self.columns.iter().map(|c| quote_ident(c)).collect();
+        let name = quote_ident(&format!("{}_{}_key", self.table, self.columns.join("_")));
         format!(
             "CREATE UNIQUE INDEX {name} ON {table} ({});",
             columns.join(", ")

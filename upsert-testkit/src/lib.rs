@@ -97,16 +97,7 @@ impl TestDb {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect_options())
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", server().url));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
-            .execute(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e}"));
-        admin.close().await;
+        admin_sql(format!("CREATE SCHEMA \"{schema}\"")).await;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .connect_with(connect_options().options([("search_path", schema.as_str())]))
@@ -122,20 +113,22 @@ impl TestDb {
     /// When the schema cannot be dropped.
     pub async fn finish(self) {
         self.pool.close().await;
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect_options())
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", server().url));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA \"{}\" CASCADE",
-            self.schema
-        )))
+        admin_sql(format!("DROP SCHEMA \"{}\" CASCADE", self.schema)).await;
+    }
+}
+
+/// Runs one statement on a short-lived connection outside any test schema.
+async fn admin_sql(sql: String) {
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(connect_options())
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", server().url));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
         .execute(&admin)
         .await
-        .unwrap_or_else(|e| panic!("cannot drop schema {}: {e}", self.schema));
-        admin.close().await;
-    }
+        .unwrap_or_else(|e| panic!("{sql} failed: {e}"));
+    admin.close().await;
 }
 
 /// The directory holding `initdb` and `pg_ctl`: PATH first, then the newest
