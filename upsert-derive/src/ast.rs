@@ -37,12 +37,24 @@ pub enum Role {
     CreatedAt,
     /// `#[upsert(updated_at)]`: `now()` on insert and on update.
     UpdatedAt,
+    /// `#[upsert(add)]`: stored + incoming.
+    Add,
+    /// `#[upsert(greatest)]`: the greater of stored and incoming.
+    Greatest,
+    /// `#[upsert(least)]`: the lesser of stored and incoming.
+    Least,
+    /// `#[upsert(coalesce)]`: incoming, unless it is NULL.
+    Coalesce,
+    /// `#[upsert(merge)]`: stored `||` incoming (jsonb).
+    Merge,
+    /// `#[upsert(version)]`: replaced, and the update happens only when it grows.
+    Version,
 }
 
 impl Role {
     /// Whether the field's value is bound as a parameter.
     pub fn is_bound(self) -> bool {
-        matches!(self, Role::Key | Role::Write | Role::InsertOnly)
+        !matches!(self, Role::Skip | Role::CreatedAt | Role::UpdatedAt)
     }
 }
 
@@ -114,6 +126,11 @@ impl<'a> Container<'a> {
     pub fn schema(&self) -> Option<String> {
         self.attrs.schema.get().map(syn::LitStr::value)
     }
+
+    /// The `#[upsert(version)]` field, if any (`check` rejects a second one).
+    pub fn version(&self) -> Option<&Field<'a>> {
+        self.fields.iter().find(|field| field.role() == Role::Version)
+    }
 }
 
 impl Field<'_> {
@@ -144,6 +161,12 @@ impl Field<'_> {
             Some(Flag::InsertOnly) => Role::InsertOnly,
             Some(Flag::CreatedAt) => Role::CreatedAt,
             Some(Flag::UpdatedAt) => Role::UpdatedAt,
+            Some(Flag::Add) => Role::Add,
+            Some(Flag::Greatest) => Role::Greatest,
+            Some(Flag::Least) => Role::Least,
+            Some(Flag::Coalesce) => Role::Coalesce,
+            Some(Flag::Merge) => Role::Merge,
+            Some(Flag::Version) => Role::Version,
         }
     }
 

@@ -8,9 +8,38 @@ use syn::{Attribute, LitStr};
 use crate::ctxt::Ctxt;
 
 /// Keys accepted in `#[upsert(..)]` on the struct.
-pub const CONTAINER_KEYS: &[&str] = &["table", "schema"];
+pub const CONTAINER_KEYS: &[&str] = &[
+    "table",
+    "schema",
+    "skip_unchanged",
+    "constraint",
+    "conflict_where",
+    "update_where",
+];
 /// Keys accepted in `#[upsert(..)]` on a field.
-pub const FIELD_KEYS: &[&str] = &["rename", "skip", "insert_only", "created_at", "updated_at"];
+pub const FIELD_KEYS: &[&str] = &[
+    "rename",
+    "skip",
+    "insert_only",
+    "created_at",
+    "updated_at",
+    "add",
+    "greatest",
+    "least",
+    "coalesce",
+    "merge",
+    "version",
+];
+
+/// Keys written `key = ".."`; the others are bare flags.
+const VALUE_KEYS: &[&str] = &[
+    "table",
+    "schema",
+    "constraint",
+    "conflict_where",
+    "update_where",
+    "rename",
+];
 
 /// A value given once, with the span of the key that gave it.
 pub struct Attr<T> {
@@ -38,12 +67,25 @@ impl<T> Attr<T> {
     pub fn get(&self) -> Option<&T> {
         self.value.as_ref().map(|(_, value)| value)
     }
+
+    /// The span of the key that gave the value.
+    pub fn span(&self) -> Option<Span> {
+        self.value.as_ref().map(|(span, _)| *span)
+    }
 }
 
 /// `#[upsert(..)]` on the struct.
 pub struct ContainerAttrs {
     pub table: Attr<LitStr>,
     pub schema: Attr<LitStr>,
+    /// `skip_unchanged`: no write when no column would change.
+    pub skip_unchanged: Attr<()>,
+    /// `constraint = ".."`: `ON CONFLICT ON CONSTRAINT`.
+    pub constraint: Attr<LitStr>,
+    /// `conflict_where = ".."`: the predicate of a partial unique index.
+    pub conflict_where: Attr<LitStr>,
+    /// `update_where = ".."`: a raw SQL guard on the update.
+    pub update_where: Attr<LitStr>,
 }
 
 /// What the write of a field is, apart from being a key.
@@ -53,15 +95,58 @@ pub enum Flag {
     InsertOnly,
     CreatedAt,
     UpdatedAt,
+    Add,
+    Greatest,
+    Least,
+    Coalesce,
+    Merge,
+    Version,
 }
 
 impl Flag {
+    const ALL: [Flag; 10] = [
+        Flag::Skip,
+        Flag::InsertOnly,
+        Flag::CreatedAt,
+        Flag::UpdatedAt,
+        Flag::Add,
+        Flag::Greatest,
+        Flag::Least,
+        Flag::Coalesce,
+        Flag::Merge,
+        Flag::Version,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Flag::Skip => "skip",
             Flag::InsertOnly => "insert_only",
             Flag::CreatedAt => "created_at",
             Flag::UpdatedAt => "updated_at",
+            Flag::Add => "add",
+            Flag::Greatest => "greatest",
+            Flag::Least => "least",
+            Flag::Coalesce => "coalesce",
+            Flag::Merge => "merge",
+            Flag::Version => "version",
+        }
+    }
+
+    /// Why the flag cannot go on a `#[conflict_key]` field.
+    pub fn why_not_on_key(self) -> &'static str {
+        match self {
+            Flag::Skip => "a key that is not written cannot be matched by ON CONFLICT",
+            Flag::InsertOnly => "a key is never updated anyway",
+            Flag::CreatedAt | Flag::UpdatedAt => {
+                "a key must be a value the caller sends, not a server timestamp"
+            }
+            Flag::Version => {
+                "the version is compared between the stored and the incoming row of one key, \
+                 so it cannot be the key itself"
+            }
+            Flag::Add | Flag::Greatest | Flag::Least | Flag::Coalesce | Flag::Merge => {
+                "a conflict strategy decides how a stored value changes, and a key never changes"
+            }
         }
     }
 }
@@ -93,8 +178,14 @@ fn unknown_key(
 ) -> syn::Error {
     let name = key_name(meta);
     if there.contains(&name.as_str()) {
+        let takes_value = VALUE_KEYS.contains(&name.as_str());
+        let example = if takes_value {
+            format!("{name} = \"..\"")
+        } else {
+            name.clone()
+        };
         return meta.error(format!(
-            "`{name}` is a {there_name} attribute: put `#[upsert({name} = ..)]` on the {there_name}"
+            "`{name}` is a {there_name} attribute: put `#[upsert({example})]` on the {there_name}"
         ));
     }
     let expected: Vec<String> = here.iter().map(|key| format!("`{key}`")).collect();
@@ -104,7 +195,7 @@ fn unknown_key(
     ))
 }
 
-/// Reads `key = "string"`, rejecting an empty or NUL-holding name.
+/// Reads `key = "string"`, rejecting an empty (or blank) or NUL-holding value.
 fn name_value(meta: &ParseNestedMeta, what: &str) -> syn::Result<LitStr> {
     let key = key_name(meta);
     let lit: LitStr = meta
@@ -116,7 +207,7 @@ fn name_value(meta: &ParseNestedMeta, what: &str) -> syn::Result<LitStr> {
             ))
         })?;
     let value = lit.value();
-    if value.is_empty() {
+    if value.trim().is_empty() {
         return Err(syn::Error::new(
             lit.span(),
             format!("the {what} cannot be empty"),
@@ -172,12 +263,33 @@ impl ContainerAttrs {
     pub fn from_ast(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
         let mut table = Attr::none("table");
         let mut schema = Attr::none("schema");
+        let mut skip_unchanged = Attr::none("skip_unchanged");
+        let mut constraint = Attr::none("constraint");
+        let mut conflict_where = Attr::none("conflict_where");
+        let mut update_where = Attr::none("update_where");
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
             if meta.path.is_ident("table") {
                 table.set(cx, span, name_value(meta, "table name")?);
             } else if meta.path.is_ident("schema") {
                 schema.set(cx, span, name_value(meta, "schema name")?);
+            } else if meta.path.is_ident("skip_unchanged") {
+                no_value(meta)?;
+                skip_unchanged.set(cx, span, ());
+            } else if meta.path.is_ident("constraint") {
+                constraint.set(cx, span, name_value(meta, "constraint name")?);
+            } else if meta.path.is_ident("conflict_where") {
+                conflict_where.set(
+                    cx,
+                    span,
+                    name_value(meta, "`conflict_where` predicate (a SQL boolean expression)")?,
+                );
+            } else if meta.path.is_ident("update_where") {
+                update_where.set(
+                    cx,
+                    span,
+                    name_value(meta, "`update_where` predicate (a SQL boolean expression)")?,
+                );
             } else {
                 return Err(unknown_key(meta, CONTAINER_KEYS, FIELD_KEYS, "field"));
             }
@@ -192,7 +304,14 @@ impl ContainerAttrs {
                 "`#[conflict_key]` belongs on the key field(s), not on the struct",
             );
         }
-        ContainerAttrs { table, schema }
+        ContainerAttrs {
+            table,
+            schema,
+            skip_unchanged,
+            constraint,
+            conflict_where,
+            update_where,
+        }
     }
 }
 
@@ -220,18 +339,14 @@ impl FieldAttrs {
         let mut flags: Vec<(Span, Flag)> = Vec::new();
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
-            let flag = if meta.path.is_ident("rename") {
+            if meta.path.is_ident("rename") {
                 rename.set(cx, span, name_value(meta, "column name")?);
                 return Ok(());
-            } else if meta.path.is_ident("skip") {
-                Flag::Skip
-            } else if meta.path.is_ident("insert_only") {
-                Flag::InsertOnly
-            } else if meta.path.is_ident("created_at") {
-                Flag::CreatedAt
-            } else if meta.path.is_ident("updated_at") {
-                Flag::UpdatedAt
-            } else {
+            }
+            let Some(flag) = Flag::ALL
+                .into_iter()
+                .find(|flag| meta.path.is_ident(flag.name()))
+            else {
                 return Err(unknown_key(meta, FIELD_KEYS, CONTAINER_KEYS, "struct"));
             };
             no_value(meta)?;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use syn::{DeriveInput, GenericParam};
 
 use crate::ast::{Container, Role};
+use crate::attr::Flag;
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
@@ -12,6 +13,7 @@ pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
     check_flags(cx, container);
     check_key_present(cx, container);
     check_columns_unique(cx, container);
+    check_guards(cx, container);
 }
 
 /// Lifetimes are fine (`&'a str` fields); type and const parameters are not.
@@ -34,22 +36,19 @@ fn check_generics(cx: &mut Ctxt, input: &DeriveInput) {
     }
 }
 
-/// At most one of `skip`, `insert_only`, `created_at` and `updated_at`, and none on a key.
+/// At most one role flag (`skip`, `insert_only`, a timestamp, a strategy or `version`) per
+/// field, and none on a key.
 fn check_flags(cx: &mut Ctxt, container: &Container) {
     for field in &container.fields {
         let flags = &field.attrs.flags;
         if field.attrs.conflict_key.is_some() {
             for (span, flag) in flags {
-                let why = match flag.name() {
-                    "skip" => "a key that is not written cannot be matched by ON CONFLICT",
-                    "insert_only" => "a key is never updated anyway",
-                    _ => "a key must be a value the caller sends, not a server timestamp",
-                };
                 cx.syn_error(syn::Error::new(
                     *span,
                     format!(
-                        "`#[conflict_key]` field cannot be `{}`: {why}; remove one of the two",
-                        flag.name()
+                        "`#[conflict_key]` field cannot be `{}`: {}; remove one of the two",
+                        flag.name(),
+                        flag.why_not_on_key()
                     ),
                 ));
             }
@@ -101,6 +100,73 @@ fn check_columns_unique(cx: &mut Ctxt, container: &Container) {
             ));
         } else {
             seen.insert(column, field.ident);
+        }
+    }
+}
+
+/// One `version` field; `version` and `update_where` never both guard the update; a
+/// constraint target takes no index predicate; `skip_unchanged` has something to compare.
+fn check_guards(cx: &mut Ctxt, container: &Container) {
+    let mut versions = container
+        .fields
+        .iter()
+        .filter(|field| field.role() == Role::Version);
+    let first_version = versions.next();
+    for extra in versions {
+        if let Some(span) = extra
+            .attrs
+            .flags
+            .iter()
+            .find(|(_, flag)| *flag == Flag::Version)
+            .map(|(span, _)| *span)
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "a second `version` field: `{}` is already the version; a row has one \
+                     version column, compared on every update (use `update_where` for a \
+                     combined rule instead)",
+                    first_version.map_or_else(String::new, |field| field.ident.to_string())
+                ),
+            ));
+        }
+    }
+    let attrs = &container.attrs;
+    if let (Some(version), Some(span)) = (first_version, attrs.update_where.span()) {
+        cx.syn_error(syn::Error::new(
+            span,
+            format!(
+                "`update_where` conflicts with the `version` field `{}`: both decide whether \
+                 the update happens; drop `#[upsert(version)]` and write the whole rule in the \
+                 predicate, e.g. `update_where = \"EXCLUDED.{col} > {table}.{col} AND ..\"`",
+                version.ident,
+                col = version.column(),
+                table = container.table(),
+            ),
+        ));
+    }
+    if let (Some(_), Some(span)) = (attrs.constraint.get(), attrs.conflict_where.span()) {
+        cx.syn_error(syn::Error::new(
+            span,
+            "`conflict_where` cannot be combined with `constraint`: `ON CONFLICT ON CONSTRAINT` \
+             names the constraint, and PostgreSQL takes no index predicate with it; keep \
+             `conflict_where` to match a partial unique index (which is not a constraint), or \
+             `constraint` alone",
+        ));
+    }
+    if let Some(span) = attrs.skip_unchanged.span() {
+        let compared = container.fields.iter().any(|field| {
+            !matches!(
+                field.role(),
+                Role::Key | Role::Skip | Role::InsertOnly | Role::CreatedAt | Role::UpdatedAt
+            )
+        });
+        if !compared {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`skip_unchanged` has nothing to compare: no field is updated on conflict \
+                 (every field is a key, skipped, insert_only or a timestamp); remove it",
+            ));
         }
     }
 }

@@ -46,6 +46,7 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     let mut array_binds = Vec::new();
     let mut stage_types = Vec::new();
     let mut copy_fields = Vec::new();
+    let mut type_rules = Vec::new();
     for (field, name) in container.fields.iter().zip(&names) {
         let role = field.role();
         if !role.is_bound() {
@@ -57,11 +58,29 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
         let (insert, update) = match role {
             Role::Skip => continue,
             Role::Key => (sql::Insert::Bind, sql::Update::Key),
-            Role::Write => (sql::Insert::Bind, sql::Update::Replace),
+            Role::Write | Role::Version => (sql::Insert::Bind, sql::Update::Replace),
             Role::InsertOnly => (sql::Insert::Bind, sql::Update::Keep),
             Role::CreatedAt => (sql::Insert::Now, sql::Update::Keep),
             Role::UpdatedAt => (sql::Insert::Now, sql::Update::Now),
+            Role::Add => (sql::Insert::Bind, sql::Update::Add),
+            Role::Greatest => (sql::Insert::Bind, sql::Update::Greatest),
+            Role::Least => (sql::Insert::Bind, sql::Update::Least),
+            Role::Coalesce => (sql::Insert::Bind, sql::Update::Coalesce),
+            Role::Merge => (sql::Insert::Bind, sql::Update::Merge),
         };
+        // A strategy's type rule, checked where the field's type is written.
+        let ty = field.ty;
+        let rule = match role {
+            Role::Add => Some(quote!(assert_numeric)),
+            Role::Coalesce => Some(quote!(assert_nullable)),
+            Role::Merge => Some(quote!(assert_jsonb)),
+            _ => None,
+        };
+        if let Some(rule) = rule {
+            type_rules.push(quote_spanned! {field.ty_span()=>
+                ::atomic_upsert::__private::#rule::<#ty>();
+            });
+        }
         if role == Role::Key {
             conflict_columns.push(name.as_str());
         }
@@ -89,24 +108,42 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
         });
     }
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
-    let target = sql::Table {
-        schema: schema.as_deref(),
-        name: &table,
+    let attrs = &container.attrs;
+    let version_column = container.version().map(crate::ast::Field::column);
+    let constraint = attrs.constraint.get().map(syn::LitStr::value);
+    let conflict_where = attrs.conflict_where.get().map(syn::LitStr::value);
+    let update_where = attrs.update_where.get().map(syn::LitStr::value);
+    let guard = sql::Guard {
+        version: version_column.as_deref(),
+        update_where: update_where.as_deref(),
+        skip_unchanged: attrs.skip_unchanged.get().is_some(),
     };
-    let upsert_sql = sql::upsert(sql::Dialect::Postgres, &target, &columns);
-    let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &target, &columns);
-    let many_sql = sql::upsert_many(
-        sql::Dialect::Postgres,
-        &target,
-        &columns,
-        sql::Source::Unnest,
-    );
-    let stage_sql = sql::upsert_many(
-        sql::Dialect::Postgres,
-        &target,
-        &columns,
-        sql::Source::Stage,
-    );
+    let model = sql::Model {
+        table: sql::Table {
+            schema: schema.as_deref(),
+            name: &table,
+        },
+        columns: &columns,
+        target: constraint.as_deref().map_or(
+            sql::Target::Keys {
+                predicate: conflict_where.as_deref(),
+            },
+            sql::Target::Constraint,
+        ),
+        guard,
+    };
+    // A row that no guard but `skip_unchanged` can stop, and that comes back unwritten,
+    // was unchanged; with `version` or `update_where` it may have been stale.
+    let unwritten_is_unchanged =
+        guard.skip_unchanged && guard.version.is_none() && guard.update_where.is_none();
+    let guarded = guard.any();
+    let returned: Vec<String> = container.fields.iter().map(crate::ast::Field::column).collect();
+    let returned: Vec<&str> = returned.iter().map(String::as_str).collect();
+    let returning_sql = sql::upsert_returning(sql::Dialect::Postgres, &model, &returned);
+    let upsert_sql = sql::upsert(sql::Dialect::Postgres, &model);
+    let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &model);
+    let many_sql = sql::upsert_many(sql::Dialect::Postgres, &model, sql::Source::Unnest);
+    let stage_sql = sql::upsert_many(sql::Dialect::Postgres, &model, sql::Source::Stage);
     let copy_sql = sql::stage_copy(sql::Dialect::Postgres, &columns);
     let updates_on_conflict = sql::has_updates(&columns);
     let schema = if let Some(schema) = &schema {
@@ -140,8 +177,11 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                 #ty: ::atomic_upsert::__private::Column
             });
     }
+    let from_stored = from_stored(input, container);
     quote! {
         const _: () = {
+            #from_stored
+
             #[automatically_derived]
             impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #where_clause {
                 const TABLE: &'static str = #table;
@@ -154,6 +194,9 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                 const __STAGE_COPY_SQL: &'static str = #copy_sql;
                 const __STAGE_COLUMNS: &'static [&'static str] = &[#(#bound_names),*];
                 const __UPDATES_ON_CONFLICT: bool = #updates_on_conflict;
+                const UPSERT_RETURNING_SQL: &'static str = #returning_sql;
+                const __GUARDED: bool = #guarded;
+                const __UNWRITTEN_IS_UNCHANGED: bool = #unwritten_is_unchanged;
 
                 #[inline]
                 fn __bind<'__q>(
@@ -161,6 +204,7 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                     query: ::atomic_upsert::__private::PgQuery<'__q>,
                 ) -> ::atomic_upsert::__private::PgQuery<'__q> {
                     #unsent
+                    #(#type_rules)*
                     #(#binds)*
                     query
                 }
@@ -187,6 +231,42 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
                 }
             }
         };
+    }
+}
+
+/// `FromStored<'r>`: the struct read back from the columns `UPSERT_RETURNING_SQL` returns,
+/// in field order. Every field type must decode from a row borrowed for `'r`; a struct
+/// with a field that cannot (a borrowed `&'a str`, a `()` placeholder) gets an impl whose
+/// bounds never hold, so only a call to `upsert_returning` reports it.
+fn from_stored(input: &DeriveInput, container: &Container) -> TokenStream {
+    let ident = &input.ident;
+    let mut generics = input.generics.clone();
+    generics.params.insert(0, syn::parse_quote!('__r));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let (_, ty_generics, where_clause) = input.generics.split_for_impl();
+    let mut where_clause = where_clause.cloned().unwrap_or_else(|| syn::WhereClause {
+        where_token: <syn::Token![where]>::default(),
+        predicates: syn::punctuated::Punctuated::new(),
+    });
+    let mut reads = Vec::new();
+    for (index, field) in container.fields.iter().enumerate() {
+        let (member, ty) = (field.ident, field.ty);
+        where_clause.predicates.push(syn::parse_quote_spanned! {field.ty_span()=>
+            #ty: ::atomic_upsert::__private::Decode<'__r>
+        });
+        reads.push(quote! {
+            #member: ::atomic_upsert::__private::read(row, #index)?
+        });
+    }
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::atomic_upsert::__private::FromStored<'__r> for #ident #ty_generics #where_clause {
+            fn __from_stored(
+                row: &'__r ::atomic_upsert::__private::PgRow,
+            ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                ::core::result::Result::Ok(Self { #(#reads,)* })
+            }
+        }
     }
 }
 
@@ -219,6 +299,7 @@ fn fallback(input: &DeriveInput) -> TokenStream {
                 const __STAGE_COPY_SQL: &'static str = "";
                 const __STAGE_COLUMNS: &'static [&'static str] = &[];
                 const __UPDATES_ON_CONFLICT: bool = false;
+                const UPSERT_RETURNING_SQL: &'static str = "";
 
                 fn __bind<'__q>(
                     &'__q self,

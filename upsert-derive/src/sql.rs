@@ -12,6 +12,7 @@ pub enum Dialect {
 }
 
 /// The target table.
+#[derive(Clone, Copy, Debug)]
 pub struct Table<'a> {
     pub schema: Option<&'a str>,
     pub name: &'a str,
@@ -37,6 +38,28 @@ pub enum Update {
     Replace,
     /// Set to the server's `now()`.
     Now,
+    /// `stored + EXCLUDED.c`.
+    Add,
+    /// `GREATEST(stored, EXCLUDED.c)`.
+    Greatest,
+    /// `LEAST(stored, EXCLUDED.c)`.
+    Least,
+    /// `COALESCE(EXCLUDED.c, stored)`: a NULL never overwrites.
+    Coalesce,
+    /// jsonb `stored || EXCLUDED.c`, keeping either side when the other is NULL.
+    Merge,
+}
+
+impl Update {
+    /// Whether the column is assigned in `DO UPDATE SET`.
+    fn is_set(self) -> bool {
+        !matches!(self, Update::Key | Update::Keep)
+    }
+
+    /// Whether `skip_unchanged` compares the column (a timestamp always moves).
+    fn is_compared(self) -> bool {
+        self.is_set() && self != Update::Now
+    }
 }
 
 /// One written column.
@@ -44,6 +67,41 @@ pub struct Column<'a> {
     pub name: &'a str,
     pub insert: Insert,
     pub update: Update,
+}
+
+/// The conflict target.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    /// `ON CONFLICT (keys)`, with the predicate of a partial unique index if any.
+    Keys { predicate: Option<&'a str> },
+    /// `ON CONFLICT ON CONSTRAINT name`.
+    Constraint(&'a str),
+}
+
+/// Conditions under which an existing row is updated; all must hold.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Guard<'a> {
+    /// The version column: update only when the incoming value is greater.
+    pub version: Option<&'a str>,
+    /// A raw SQL predicate (`update_where`).
+    pub update_where: Option<&'a str>,
+    /// Update only when some compared column would change.
+    pub skip_unchanged: bool,
+}
+
+impl Guard<'_> {
+    /// Whether an existing row can be left unwritten by a guard.
+    pub fn any(&self) -> bool {
+        self.version.is_some() || self.update_where.is_some() || self.skip_unchanged
+    }
+}
+
+/// Everything a statement is built from.
+pub struct Model<'a> {
+    pub table: Table<'a>,
+    pub columns: &'a [Column<'a>],
+    pub target: Target<'a>,
+    pub guard: Guard<'a>,
 }
 
 /// What to do when the key exists.
@@ -74,28 +132,37 @@ impl Dialect {
     }
 }
 
-/// `INSERT .. ON CONFLICT (key) DO UPDATE SET ..` (or `DO NOTHING` when no column is
-/// updatable), returning `(xmax = 0)`: true for an insert, false for an update.
-pub fn upsert(dialect: Dialect, table: &Table, columns: &[Column]) -> String {
-    statement(dialect, table, columns, OnConflict::Update)
+/// `INSERT .. ON CONFLICT .. DO UPDATE SET .. [WHERE guard]` (or `DO NOTHING` when no
+/// column is updatable), returning `(xmax = 0)`: true for an insert, false for an update.
+pub fn upsert(dialect: Dialect, model: &Model) -> String {
+    let mut sql = statement(dialect, model, OnConflict::Update);
+    sql.push_str(" RETURNING (xmax = 0)");
+    sql
 }
 
-/// `INSERT .. ON CONFLICT (key) DO NOTHING`, returning `(xmax = 0)` for an inserted row.
-pub fn insert_or_ignore(dialect: Dialect, table: &Table, columns: &[Column]) -> String {
-    statement(dialect, table, columns, OnConflict::Nothing)
+/// The upsert returning the stored row's `columns`, in order.
+pub fn upsert_returning(dialect: Dialect, model: &Model, columns: &[&str]) -> String {
+    let mut sql = statement(dialect, model, OnConflict::Update);
+    sql.push_str(" RETURNING ");
+    join_into(&mut sql, columns, |sql, column| {
+        dialect.quote_into(sql, column);
+    });
+    sql
 }
 
-fn statement(
-    dialect: Dialect,
-    table: &Table,
-    columns: &[Column],
-    on_conflict: OnConflict,
-) -> String {
+/// `INSERT .. ON CONFLICT .. DO NOTHING`, returning `(xmax = 0)` for an inserted row.
+pub fn insert_or_ignore(dialect: Dialect, model: &Model) -> String {
+    let mut sql = statement(dialect, model, OnConflict::Nothing);
+    sql.push_str(" RETURNING (xmax = 0)");
+    sql
+}
+
+fn statement(dialect: Dialect, model: &Model, on_conflict: OnConflict) -> String {
     let mut sql = String::new();
-    insert_into(dialect, &mut sql, table, columns);
+    insert_into(dialect, &mut sql, &model.table, model.columns);
     sql.push_str(" VALUES (");
     let mut next_param = 0;
-    join_into(&mut sql, columns, |sql, column| match column.insert {
+    join_into(&mut sql, model.columns, |sql, column| match column.insert {
         Insert::Bind => {
             next_param += 1;
             dialect.placeholder_into(sql, next_param);
@@ -103,19 +170,14 @@ fn statement(
         Insert::Now => sql.push_str("now()"),
     });
     sql.push(')');
-    conflict_clause(dialect, &mut sql, columns, on_conflict);
-    sql.push_str(" RETURNING (xmax = 0)");
+    conflict_clause(dialect, &mut sql, model, on_conflict);
     sql
 }
 
 /// `INSERT INTO "schema"."table" ("a", "b")`
 fn insert_into(dialect: Dialect, sql: &mut String, table: &Table, columns: &[Column]) {
     sql.push_str("INSERT INTO ");
-    if let Some(schema) = table.schema {
-        dialect.quote_into(sql, schema);
-        sql.push('.');
-    }
-    dialect.quote_into(sql, table.name);
+    qualified_table_into(dialect, sql, table);
     sql.push_str(" (");
     join_into(sql, columns, |sql, column| {
         dialect.quote_into(sql, column.name);
@@ -123,23 +185,71 @@ fn insert_into(dialect: Dialect, sql: &mut String, table: &Table, columns: &[Col
     sql.push(')');
 }
 
-/// ` ON CONFLICT ("k") DO UPDATE SET ..`, or ` .. DO NOTHING` when nothing is updatable.
-fn conflict_clause(
-    dialect: Dialect,
-    sql: &mut String,
-    columns: &[Column],
-    on_conflict: OnConflict,
-) {
-    sql.push_str(" ON CONFLICT (");
-    let keys: Vec<&Column> = columns.iter().filter(|c| c.update == Update::Key).collect();
-    join_into(sql, &keys, |sql, column| {
-        dialect.quote_into(sql, column.name);
-    });
-    sql.push(')');
-    let updates: Vec<&Column> = columns
-        .iter()
-        .filter(|column| matches!(column.update, Update::Replace | Update::Now))
-        .collect();
+fn qualified_table_into(dialect: Dialect, sql: &mut String, table: &Table) {
+    if let Some(schema) = table.schema {
+        dialect.quote_into(sql, schema);
+        sql.push('.');
+    }
+    dialect.quote_into(sql, table.name);
+}
+
+/// The stored value of `column`: `"table"."column"` (the target's name is its reference
+/// in `DO UPDATE`, which is also how an `update_where` predicate names it).
+fn stored_into(dialect: Dialect, sql: &mut String, table: &Table, column: &str) {
+    dialect.quote_into(sql, table.name);
+    sql.push('.');
+    dialect.quote_into(sql, column);
+}
+
+fn excluded_into(dialect: Dialect, sql: &mut String, column: &str) {
+    sql.push_str("EXCLUDED.");
+    dialect.quote_into(sql, column);
+}
+
+/// The value `column` takes on conflict (for a key or `insert_only` column: the stored one).
+fn set_value_into(dialect: Dialect, sql: &mut String, table: &Table, column: &Column) {
+    let mut stored = String::new();
+    stored_into(dialect, &mut stored, table, column.name);
+    let mut excluded = String::new();
+    excluded_into(dialect, &mut excluded, column.name);
+    let _ = match column.update {
+        Update::Key | Update::Keep => write!(sql, "{stored}"),
+        Update::Now => write!(sql, "now()"),
+        Update::Replace => write!(sql, "{excluded}"),
+        Update::Add => write!(sql, "{stored} + {excluded}"),
+        Update::Greatest => write!(sql, "GREATEST({stored}, {excluded})"),
+        Update::Least => write!(sql, "LEAST({stored}, {excluded})"),
+        Update::Coalesce => write!(sql, "COALESCE({excluded}, {stored})"),
+        // `||` yields NULL when either side is NULL: keep the other side then.
+        Update::Merge => write!(
+            sql,
+            "COALESCE({stored} || {excluded}, {excluded}, {stored})"
+        ),
+    };
+}
+
+/// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.
+fn conflict_clause(dialect: Dialect, sql: &mut String, model: &Model, on_conflict: OnConflict) {
+    let columns = model.columns;
+    sql.push_str(" ON CONFLICT ");
+    match model.target {
+        Target::Keys { predicate } => {
+            sql.push('(');
+            let keys: Vec<&Column> = columns.iter().filter(|c| c.update == Update::Key).collect();
+            join_into(sql, &keys, |sql, column| {
+                dialect.quote_into(sql, column.name);
+            });
+            sql.push(')');
+            if let Some(predicate) = predicate {
+                let _ = write!(sql, " WHERE ({predicate})");
+            }
+        }
+        Target::Constraint(name) => {
+            sql.push_str("ON CONSTRAINT ");
+            dialect.quote_into(sql, name);
+        }
+    }
+    let updates: Vec<&Column> = columns.iter().filter(|c| c.update.is_set()).collect();
     if on_conflict == OnConflict::Nothing || updates.is_empty() {
         sql.push_str(" DO NOTHING");
         return;
@@ -148,13 +258,36 @@ fn conflict_clause(
     join_into(sql, &updates, |sql, column| {
         dialect.quote_into(sql, column.name);
         sql.push_str(" = ");
-        if column.update == Update::Now {
-            sql.push_str("now()");
-        } else {
-            sql.push_str("EXCLUDED.");
-            dialect.quote_into(sql, column.name);
-        }
+        set_value_into(dialect, sql, &model.table, column);
     });
+    let mut conditions: Vec<String> = Vec::new();
+    if let Some(version) = model.guard.version {
+        let mut condition = String::new();
+        excluded_into(dialect, &mut condition, version);
+        condition.push_str(" > ");
+        stored_into(dialect, &mut condition, &model.table, version);
+        conditions.push(condition);
+    }
+    if let Some(predicate) = model.guard.update_where {
+        conditions.push(format!("({predicate})"));
+    }
+    if model.guard.skip_unchanged {
+        let compared: Vec<&&Column> = updates.iter().filter(|c| c.update.is_compared()).collect();
+        let mut condition = String::from("(");
+        join_into(&mut condition, &compared, |sql, column| {
+            stored_into(dialect, sql, &model.table, column.name);
+        });
+        condition.push_str(") IS DISTINCT FROM (");
+        join_into(&mut condition, &compared, |sql, column| {
+            set_value_into(dialect, sql, &model.table, column);
+        });
+        condition.push(')');
+        conditions.push(condition);
+    }
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
 }
 
 /// Writes `items` separated by `, `.
@@ -169,9 +302,7 @@ fn join_into<T>(sql: &mut String, items: &[T], mut each: impl FnMut(&mut String,
 
 /// Whether the upsert updates anything on conflict (else it is `DO NOTHING`).
 pub fn has_updates(columns: &[Column]) -> bool {
-    columns
-        .iter()
-        .any(|c| matches!(c.update, Update::Replace | Update::Now))
+    columns.iter().any(|c| c.update.is_set())
 }
 
 /// The name of the ordinal column that records each batch row's position.
@@ -188,11 +319,18 @@ pub enum Source {
     Stage,
 }
 
-/// The bulk upsert: deduplicates the batch per key (last row wins; `insert_only` columns
-/// take the first row's value, as one-by-one application would), writes in key order so
-/// that concurrent batches lock rows in the same order, and returns one row of counts:
-/// distinct keys, inserted, updated.
-pub fn upsert_many(dialect: Dialect, table: &Table, columns: &[Column], source: Source) -> String {
+/// The bulk upsert. It folds each key's rows into one, as applying them one by one in
+/// order would: the last row's values, the first row's `insert_only` values, the sum of
+/// `add` columns, the greatest/least, the last non-NULL `coalesce` value, the `merge`
+/// of every object in order; under a `version` guard, only the rows that would have
+/// applied (a version above every earlier one and above the stored one) take part and
+/// the row with the highest version wins. It writes in key order, so that concurrent
+/// batches lock rows in the same order, and returns one row of counts.
+///
+/// Unguarded: distinct keys, inserted, updated. Guarded: written keys, inserted, and the
+/// number of batch rows that applied to the written keys.
+pub fn upsert_many(dialect: Dialect, model: &Model, source: Source) -> String {
+    let columns = model.columns;
     let bound: Vec<&Column> = columns
         .iter()
         .filter(|c| c.insert == Insert::Bind)
@@ -204,6 +342,13 @@ pub fn upsert_many(dialect: Dialect, table: &Table, columns: &[Column], source: 
     });
     let mut ord = String::new();
     dialect.quote_into(&mut ord, ORD_COLUMN);
+    let partition = format!("PARTITION BY {key_list}");
+    let version = model.guard.version;
+    let applies_filter = if version.is_some() {
+        " FILTER (WHERE \"__applies\")"
+    } else {
+        ""
+    };
 
     let mut sql = String::from("WITH \"__input\" AS (SELECT * FROM ");
     match source {
@@ -219,29 +364,133 @@ pub fn upsert_many(dialect: Dialect, table: &Table, columns: &[Column], source: 
         }
         Source::Stage => dialect.quote_into(&mut sql, STAGE_TABLE),
     }
-    let _ = write!(sql, "), \"__dedup\" AS (SELECT DISTINCT ON ({key_list}) ");
-    join_into(&mut sql, &bound, |sql, c| {
-        if c.update == Update::Keep {
-            // insert_only: the key's first row inserts; later rows never overwrite it.
-            sql.push_str("first_value(");
+    sql.push(')');
+    let rows_from = if let Some(version) = version {
+        // A row applies when its version beats every earlier row of its key and the
+        // stored row (as this statement's snapshot sees it; the write itself re-checks
+        // against the locked row).
+        let mut v = String::new();
+        dialect.quote_into(&mut v, version);
+        let _ = write!(
+            sql,
+            ", \"__ranked\" AS (SELECT *, ({v} > GREATEST(max({v}) OVER ({partition} ORDER BY {ord} \
+             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), (SELECT {v} FROM "
+        );
+        qualified_table_into(dialect, &mut sql, &model.table);
+        let _ = write!(sql, " WHERE ({key_list}) = (");
+        join_into(&mut sql, &keys, |sql, c| {
+            sql.push_str("\"__input\".");
             dialect.quote_into(sql, c.name);
-            let _ = write!(sql, ") OVER (PARTITION BY {key_list} ORDER BY {ord}) AS ");
+        });
+        sql.push(')');
+        if let Target::Keys {
+            predicate: Some(predicate),
+        } = model.target
+        {
+            let _ = write!(sql, " AND ({predicate})");
         }
-        dialect.quote_into(sql, c.name);
+        sql.push_str(" LIMIT 1))) IS NOT FALSE AS \"__applies\" FROM \"__input\")");
+        "\"__ranked\""
+    } else {
+        "\"__input\""
+    };
+    let _ = write!(sql, ", \"__dedup\" AS (SELECT DISTINCT ON ({key_list}) ");
+    join_into(&mut sql, &bound, |sql, c| {
+        let name = {
+            let mut name = String::new();
+            dialect.quote_into(&mut name, c.name);
+            name
+        };
+        let _ = match c.update {
+            Update::Key | Update::Replace | Update::Now => write!(sql, "{name}"),
+            // insert_only: the key's first row inserts; later rows never overwrite it.
+            Update::Keep => write!(
+                sql,
+                "first_value({name}) OVER ({partition} ORDER BY {ord}) AS {name}"
+            ),
+            Update::Add => write!(sql, "sum({name}){applies_filter} OVER ({partition}) AS {name}"),
+            Update::Greatest => {
+                write!(sql, "max({name}){applies_filter} OVER ({partition}) AS {name}")
+            }
+            Update::Least => {
+                write!(sql, "min({name}){applies_filter} OVER ({partition}) AS {name}")
+            }
+            // The last non-NULL value (among the applying rows).
+            Update::Coalesce => write!(
+                sql,
+                "first_value({name}) OVER ({partition} ORDER BY {}{name} IS NULL, {ord} DESC) AS {name}",
+                if version.is_some() {
+                    "NOT \"__applies\", "
+                } else {
+                    ""
+                }
+            ),
+            // Every non-NULL object in order; folded below.
+            Update::Merge => write!(
+                sql,
+                "jsonb_agg({name}) FILTER (WHERE {name} IS NOT NULL{}) OVER ({partition} ORDER BY {ord} \
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS {name}",
+                if version.is_some() {
+                    " AND \"__applies\""
+                } else {
+                    ""
+                }
+            ),
+        };
     });
-    let _ = write!(
-        sql,
-        " FROM \"__input\" ORDER BY {key_list}, {ord} DESC), \"__written\" AS ("
-    );
-    insert_into(dialect, &mut sql, table, columns);
+    if model.guard.any() {
+        let _ = write!(
+            sql,
+            ", count(*){applies_filter} OVER ({partition}) AS \"__applied\""
+        );
+    }
+    let _ = write!(sql, " FROM {rows_from} ORDER BY {key_list}, ");
+    if let Some(version) = version {
+        // The highest version wins; among equal ones the first (a later equal one is stale).
+        dialect.quote_into(&mut sql, version);
+        let _ = write!(sql, " DESC NULLS LAST, {ord})");
+    } else {
+        let _ = write!(sql, "{ord} DESC)");
+    }
+    sql.push_str(", \"__written\" AS (");
+    insert_into(dialect, &mut sql, &model.table, columns);
     sql.push_str(" SELECT ");
-    join_into(&mut sql, columns, |sql, c| match c.insert {
-        Insert::Bind => dialect.quote_into(sql, c.name),
-        Insert::Now => sql.push_str("now()"),
+    join_into(&mut sql, columns, |sql, c| match (c.insert, c.update) {
+        (Insert::Now, _) => sql.push_str("now()"),
+        (Insert::Bind, Update::Merge) => {
+            // `a || b || c` of the key's objects: later keys win, as `||` would.
+            let mut name = String::new();
+            dialect.quote_into(&mut name, c.name);
+            let _ = write!(
+                sql,
+                "CASE WHEN jsonb_array_length({name}) = 1 THEN {name} -> 0 ELSE \
+                 (SELECT jsonb_object_agg(\"__e\".\"key\", \"__e\".\"value\" ORDER BY \"__a\".\"i\") \
+                 FROM jsonb_array_elements({name}) WITH ORDINALITY AS \"__a\"(\"o\", \"i\"), \
+                 jsonb_each(\"__a\".\"o\") AS \"__e\") END"
+            );
+        }
+        (Insert::Bind, _) => dialect.quote_into(sql, c.name),
     });
     // Key order: concurrent batches lock their rows in the same order and cannot deadlock.
     let _ = write!(sql, " FROM \"__dedup\" ORDER BY {key_list}");
-    conflict_clause(dialect, &mut sql, columns, OnConflict::Update);
+    conflict_clause(dialect, &mut sql, model, OnConflict::Update);
+    if model.guard.any() {
+        // Guards may leave keys unwritten: count the rows that applied to written keys.
+        sql.push_str(" RETURNING ");
+        join_into(&mut sql, &keys, |sql, c| dialect.quote_into(sql, c.name));
+        sql.push_str(", (xmax = 0) AS \"__inserted\") SELECT count(*), count(*) FILTER (WHERE \"__w\".\"__inserted\"), coalesce(sum(\"__d\".\"__applied\"), 0)::int8 FROM \"__written\" AS \"__w\" JOIN \"__dedup\" AS \"__d\" ON (");
+        join_into(&mut sql, &keys, |sql, c| {
+            sql.push_str("\"__w\".");
+            dialect.quote_into(sql, c.name);
+        });
+        sql.push_str(") = (");
+        join_into(&mut sql, &keys, |sql, c| {
+            sql.push_str("\"__d\".");
+            dialect.quote_into(sql, c.name);
+        });
+        sql.push(')');
+        return sql;
+    }
     // Counts: distinct keys, inserted, updated. With DO UPDATE every distinct key is
     // written, so the distinct count is the written count; only DO NOTHING must count the
     // deduplicated rows, which makes PostgreSQL materialize them. Read once, `__dedup` is
@@ -278,6 +527,15 @@ mod tests {
 
     const PG: Dialect = Dialect::Postgres;
 
+    fn model<'a>(table: Table<'a>, columns: &'a [Column<'a>]) -> Model<'a> {
+        Model {
+            table,
+            columns,
+            target: Target::Keys { predicate: None },
+            guard: Guard::default(),
+        }
+    }
+
     fn col(name: &str, insert: Insert, update: Update) -> Column<'_> {
         Column {
             name,
@@ -297,11 +555,11 @@ mod tests {
             col("data", Insert::Bind, Update::Replace),
         ];
         assert_eq!(
-            upsert(PG, &table, &columns),
+            upsert(PG, &model(table, &columns)),
             r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO UPDATE SET "data" = EXCLUDED."data" RETURNING (xmax = 0)"#
         );
         assert_eq!(
-            insert_or_ignore(PG, &table, &columns),
+            insert_or_ignore(PG, &model(table, &columns)),
             r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO NOTHING RETURNING (xmax = 0)"#
         );
     }
@@ -321,7 +579,7 @@ mod tests {
             col("km", Insert::Bind, Update::Replace),
         ];
         assert_eq!(
-            upsert(PG, &table, &columns),
+            upsert(PG, &model(table, &columns)),
             r#"INSERT INTO "app"."totals" ("athlete", "first_seen", "day", "created_at", "updated_at", "km") VALUES ($1, $2, $3, now(), now(), $4) ON CONFLICT ("athlete", "day") DO UPDATE SET "updated_at" = now(), "km" = EXCLUDED."km" RETURNING (xmax = 0)"#
         );
     }
@@ -338,7 +596,7 @@ mod tests {
             col("we\"ird", Insert::Bind, Update::Replace),
         ];
         assert_eq!(
-            upsert(PG, &table, &columns),
+            upsert(PG, &model(table, &columns)),
             r#"INSERT INTO "my""schema"."order" ("user", "group", "we""ird") VALUES ($1, $2, $3) ON CONFLICT ("user") DO UPDATE SET "group" = EXCLUDED."group", "we""ird" = EXCLUDED."we""ird" RETURNING (xmax = 0)"#
         );
     }
@@ -356,7 +614,7 @@ mod tests {
             col("updated_at", Insert::Now, Update::Now),
         ];
         assert_eq!(
-            upsert_many(PG, &table, &columns, Source::Unnest),
+            upsert_many(PG, &model(table, &columns), Source::Unnest),
             concat!(
                 r#"WITH "__input" AS (SELECT * FROM UNNEST($1, $2, $3) WITH ORDINALITY AS "__u"("k", "first", "v", "__atomic_upsert_ord")), "#,
                 r#""__dedup" AS (SELECT DISTINCT ON ("k") "k", first_value("first") OVER (PARTITION BY "k" ORDER BY "__atomic_upsert_ord") AS "first", "v" FROM "__input" ORDER BY "k", "__atomic_upsert_ord" DESC), "#,
@@ -365,7 +623,7 @@ mod tests {
             )
         );
         assert!(
-            upsert_many(PG, &table, &columns, Source::Stage)
+            upsert_many(PG, &model(table, &columns), Source::Stage)
                 .starts_with(r#"WITH "__input" AS (SELECT * FROM "__atomic_upsert_stage"), "#)
         );
         assert_eq!(
@@ -386,7 +644,7 @@ mod tests {
             col("created_at", Insert::Now, Update::Keep),
         ];
         assert_eq!(
-            upsert(PG, &table, &columns),
+            upsert(PG, &model(table, &columns)),
             r#"INSERT INTO "tag_link" ("post", "tag", "created_at") VALUES ($1, $2, now()) ON CONFLICT ("post", "tag") DO NOTHING RETURNING (xmax = 0)"#
         );
     }

@@ -95,6 +95,15 @@ where
         let n: i64 = counts.try_get(i).map_err(Error::Sqlx)?;
         Ok(n.unsigned_abs())
     };
+    if T::__GUARDED {
+        // Written keys, inserted keys, and the batch rows that applied to written keys.
+        let (inserted, applied) = (count(1)?, count(2)?);
+        return Ok(BatchOutcome {
+            inserted,
+            updated: applied.saturating_sub(inserted),
+            skipped: (rows.len() as u64).saturating_sub(applied),
+        });
+    }
     let (distinct, inserted, updated) = (count(0)?, count(1)?, count(2)?);
     let repeats = rows.len() as u64 - distinct;
     // Applied one by one, a key's later rows update it, or are skipped when the struct

@@ -4,6 +4,7 @@ use sqlx::Row as _;
 use sqlx::postgres::PgExecutor;
 
 use crate::error::{Error, Target};
+use crate::private::FromStored;
 use crate::{AtomicUpsert, UpsertOutcome};
 
 /// The target of `T`'s statements, for error messages.
@@ -35,7 +36,12 @@ where
         .await
         .map_err(|error| Error::classify(error, &target::<T>()))?;
     let Some(answer) = answer else {
-        return Ok(UpsertOutcome::Skipped);
+        // Nothing written: DO NOTHING, or a guard held the existing row back.
+        return Ok(if T::__UNWRITTEN_IS_UNCHANGED && sql == T::UPSERT_SQL {
+            UpsertOutcome::Unchanged
+        } else {
+            UpsertOutcome::Skipped
+        });
     };
     let inserted: bool = answer.try_get(0).map_err(Error::Sqlx)?;
     Ok(if inserted {
@@ -43,4 +49,23 @@ where
     } else {
         UpsertOutcome::Updated
     })
+}
+
+/// Runs `UPSERT_RETURNING_SQL` and reads the stored row back; `None` when nothing was
+/// written.
+pub(crate) async fn returning<'c, T, E>(row: &T, executor: E) -> Result<Option<T>, Error>
+where
+    T: AtomicUpsert + for<'r> FromStored<'r>,
+    E: PgExecutor<'c>,
+{
+    let answer = row
+        .__bind(sqlx::query(T::UPSERT_RETURNING_SQL))
+        .fetch_optional(executor)
+        .await
+        .map_err(|error| Error::classify(error, &target::<T>()))?;
+    answer
+        .as_ref()
+        .map(T::__from_stored)
+        .transpose()
+        .map_err(Error::Sqlx)
 }

@@ -208,6 +208,204 @@ use sqlx::postgres::PgExecutor;
 ///     r#"INSERT INTO "token" ("id", "secret", "created_at", "updated_at") VALUES ($1, $2, now(), now()) ON CONFLICT ("id") DO UPDATE SET "secret" = EXCLUDED."secret", "updated_at" = now() RETURNING (xmax = 0)"#
 /// );
 /// ```
+///
+/// # Conflict strategies (field)
+///
+/// By default a conflict replaces every non-key column with the incoming value. A strategy
+/// says how one column combines the stored value (named by the table, `"t"."c"`) and the
+/// incoming one (`EXCLUDED."c"`) instead. One strategy per field, never on a key; each
+/// also holds inside [`upsert_many`](AtomicUpsert::upsert_many), which folds a key's rows
+/// the way applying them one by one would.
+///
+/// ## `#[upsert(add)]`
+///
+/// `c = t.c + EXCLUDED.c`: a counter that never loses an increment, however many writers
+/// race (the row lock serializes the additions). The field must be a numeric type
+/// (`i16`, `i32`, `i64`, `f32`, `f64`; checked at compile time). In a batch, a key's rows
+/// are summed.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct PageViews {
+///     #[conflict_key]
+///     url: String,
+///     #[upsert(add)]
+///     views: i64,
+/// }
+/// assert!(PageViews::UPSERT_SQL.contains(r#""views" = "page_views"."views" + EXCLUDED."views""#));
+/// ```
+///
+/// ## `#[upsert(greatest)]` and `#[upsert(least)]`
+///
+/// `GREATEST(t.c, EXCLUDED.c)` / `LEAST(..)`: a high-water mark or a first-seen time.
+/// NULLs are ignored, as PostgreSQL's `GREATEST` does.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Best {
+///     #[conflict_key]
+///     athlete: i64,
+///     #[upsert(greatest)]
+///     longest_ride_m: i64,
+///     #[upsert(least)]
+///     fastest_km_s: f64,
+/// }
+/// assert!(Best::UPSERT_SQL.contains(r#"GREATEST("best"."longest_ride_m", EXCLUDED."longest_ride_m")"#));
+/// ```
+///
+/// ## `#[upsert(coalesce)]`
+///
+/// `COALESCE(EXCLUDED.c, t.c)`: a NULL (`None`) never overwrites a stored value, so a
+/// partial record does not wipe what an earlier one filled in. The field must be an
+/// `Option` (checked at compile time).
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Profile {
+///     #[conflict_key]
+///     id: i64,
+///     #[upsert(coalesce)]
+///     city: Option<String>,
+/// }
+/// assert!(Profile::UPSERT_SQL.contains(r#"COALESCE(EXCLUDED."city", "profile"."city")"#));
+/// ```
+///
+/// ## `#[upsert(merge)]`
+///
+/// jsonb `t.c || EXCLUDED.c`: the incoming object's top-level keys are added to the stored
+/// object, replacing equal keys (a shallow merge). A NULL on either side keeps the other.
+/// The field must be JSON (`sqlx::types::Json<T>` or `serde_json::Value`, optionally in
+/// `Option`; checked at compile time) and the column `jsonb`. In a batch, a key's repeated
+/// rows must be JSON objects, merged in order.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// # use atomic_upsert::sqlx::types::Json;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(table = "strava_stats")]
+/// struct StravaStats {
+///     #[conflict_key]
+///     stats_type: String,
+///     #[upsert(merge)]
+///     data: Json<serde_json::Value>,
+/// }
+/// assert!(StravaStats::UPSERT_SQL.contains(r#""strava_stats"."data" || EXCLUDED."data""#));
+/// ```
+///
+/// # Guards
+///
+/// A guard adds a `WHERE` to `DO UPDATE`: when it does not hold, the stored row is left as
+/// it was (locked, not written), and [`upsert`](AtomicUpsert::upsert) returns
+/// [`UpsertOutcome::Skipped`] (or [`UpsertOutcome::Unchanged`], below).
+///
+/// ## `#[upsert(version)]` (field)
+///
+/// Update only when the incoming value is greater than the stored one
+/// (`EXCLUDED.v > t.v`): out-of-order or replayed events never overwrite newer state. One
+/// field per struct; the column should be `NOT NULL` (a NULL compares as unknown and never
+/// passes). In a batch, the key's row with the highest version wins, and rows that would
+/// have been stale one by one are counted as skipped.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// struct Account {
+///     #[conflict_key]
+///     id: i64,
+///     balance: i64,
+///     #[upsert(version)]
+///     event_seq: i64,
+/// }
+/// assert!(Account::UPSERT_SQL.ends_with(r#"WHERE EXCLUDED."event_seq" > "account"."event_seq" RETURNING (xmax = 0)"#));
+/// ```
+///
+/// ## `#[upsert(skip_unchanged)]` (struct)
+///
+/// No write when no column would change: the update runs only when the new values are
+/// `IS DISTINCT FROM` the stored ones (timestamps aside), so an identical re-import writes
+/// nothing, leaves `updated_at` where it was, creates no dead tuple and fires no trigger.
+/// `upsert` then returns [`UpsertOutcome::Unchanged`]. The compared columns need an
+/// equality operator (`jsonb` has one; `json` does not).
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(skip_unchanged)]
+/// struct Price {
+///     #[conflict_key]
+///     sku: String,
+///     cents: i64,
+///     #[upsert(updated_at)]
+///     updated_at: (),
+/// }
+/// assert!(Price::UPSERT_SQL.contains(r#"WHERE ("price"."cents") IS DISTINCT FROM (EXCLUDED."cents")"#));
+/// ```
+///
+/// ## `#[upsert(update_where = "..")]` (struct)
+///
+/// **Raw SQL escape hatch.** The string is pasted, unchecked and in parentheses, into
+/// `DO UPDATE .. WHERE (..)`: name the stored row by the table name and the incoming row
+/// as `EXCLUDED`. It is code, not data: never build it from user input (it is a string
+/// literal, so it cannot be). PostgreSQL checks it when the statement is first prepared.
+/// It cannot be combined with `version` (write the version comparison into the predicate
+/// instead). In a batch it is evaluated once per key, against the key's folded row.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(update_where = "NOT listing.locked")]
+/// struct Listing {
+///     #[conflict_key]
+///     id: i64,
+///     title: String,
+/// }
+/// assert!(Listing::UPSERT_SQL.contains("WHERE (NOT listing.locked)"));
+/// ```
+///
+/// # Conflict targets (struct)
+///
+/// ## `#[upsert(constraint = "..")]`
+///
+/// `ON CONFLICT ON CONSTRAINT "name"` instead of the key columns. The `#[conflict_key]`
+/// fields must still be the constraint's columns: they drive the in-batch deduplication
+/// of `upsert_many`.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(constraint = "auth_pkey")]
+/// struct Auth {
+///     #[conflict_key]
+///     id: i32,
+///     token: String,
+/// }
+/// assert!(Auth::UPSERT_SQL.contains(r#"ON CONFLICT ON CONSTRAINT "auth_pkey" DO UPDATE"#));
+/// ```
+///
+/// ## `#[upsert(conflict_where = "..")]`
+///
+/// The predicate of a partial unique index, so that `ON CONFLICT (key) WHERE (..)` can
+/// use it: for example an email unique only among live rows,
+/// `CREATE UNIQUE INDEX ON users (email) WHERE NOT deleted`. A soft-deleted row then
+/// never conflicts, and a new row with the same email is inserted beside it. Raw SQL,
+/// like `update_where`; it must match the index's predicate. Not combinable with
+/// `constraint`.
+///
+/// ```
+/// # use atomic_upsert::AtomicUpsert;
+/// #[derive(AtomicUpsert)]
+/// #[upsert(table = "users", conflict_where = "NOT deleted")]
+/// struct User {
+///     #[conflict_key]
+///     email: String,
+///     name: String,
+///     deleted: bool,
+/// }
+/// assert!(User::UPSERT_SQL.contains(r#"ON CONFLICT ("email") WHERE (NOT deleted) DO UPDATE"#));
+/// ```
 pub trait AtomicUpsert: Sized + Send + Sync {
     /// The table name, unquoted (for messages; the statements carry it quoted).
     ///
@@ -287,6 +485,24 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     /// Whether a conflict updates anything (else `DO NOTHING`). Generated; not public API.
     #[doc(hidden)]
     const __UPDATES_ON_CONFLICT: bool;
+    /// Whether a guard can leave an existing row unwritten. Generated; not public API.
+    #[doc(hidden)]
+    const __GUARDED: bool = false;
+    /// Whether an unwritten existing row means `Unchanged` (only `skip_unchanged` guards).
+    /// Generated; not public API.
+    #[doc(hidden)]
+    const __UNWRITTEN_IS_UNCHANGED: bool = false;
+
+    /// The upsert of [`upsert_returning`](AtomicUpsert::upsert_returning): `UPSERT_SQL`
+    /// with `RETURNING` every field's column, in field order, built at compile time.
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Tag { #[conflict_key] name: String, color: String }
+    /// assert!(Tag::UPSERT_RETURNING_SQL.ends_with(r#"RETURNING "name", "color""#));
+    /// ```
+    const UPSERT_RETURNING_SQL: &'static str;
 
     /// Binds the written fields, in statement order. Generated; not public API.
     #[doc(hidden)]
@@ -312,7 +528,9 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     ///
     /// Returns [`UpsertOutcome::Inserted`] or [`UpsertOutcome::Updated`], read from the
     /// statement itself; [`UpsertOutcome::Skipped`] when there is nothing to update (see
-    /// the all-keys rule above). On error the table is unchanged.
+    /// the all-keys rule above) or a `version`/`update_where` guard held the row back;
+    /// [`UpsertOutcome::Unchanged`] when `skip_unchanged` found nothing to change. On error
+    /// the table is unchanged.
     ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;
@@ -335,6 +553,45 @@ pub trait AtomicUpsert: Sized + Send + Sync {
         E: PgExecutor<'c>,
     {
         execute::single(self, Self::UPSERT_SQL, executor)
+    }
+
+    /// Upserts the row like [`upsert`](AtomicUpsert::upsert) and returns it as stored
+    /// afterwards, in the same statement: counters summed, `coalesce`d and `merge`d columns
+    /// combined, `insert_only` values as first written, server defaults and timestamps
+    /// filled in. `None` when nothing was written: a guard (`version`, `update_where`,
+    /// `skip_unchanged`) held the row back, or there was nothing to update.
+    ///
+    /// No `sqlx::FromRow` is needed: the derive reads every field back from the
+    /// `RETURNING` list of [`UPSERT_RETURNING_SQL`](AtomicUpsert::UPSERT_RETURNING_SQL),
+    /// `#[upsert(skip)]` fields included (their columns must exist). Every field must be an
+    /// owned type sqlx can decode, so a struct with `&'a str` fields or `()` placeholders
+    /// cannot call this method (a compile error at the call).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct PageViews {
+    ///     #[conflict_key]
+    ///     url: String,
+    ///     #[upsert(add)]
+    ///     views: i64,
+    /// }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let hit = PageViews { url: "/".into(), views: 1 };
+    /// if let Some(stored) = hit.upsert_returning(&pool).await? {
+    ///     println!("{} views so far", stored.views);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn upsert_returning<'c, E>(
+        &self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<Self>, Error>> + Send
+    where
+        E: PgExecutor<'c>,
+        Self: for<'r> private::FromStored<'r>,
+    {
+        execute::returning(self, executor)
     }
 
     /// Inserts the row unless one with the same conflict key exists

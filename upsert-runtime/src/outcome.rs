@@ -20,8 +20,11 @@ pub enum UpsertOutcome {
     Updated,
     /// A row with the conflict key existed and nothing was written: `insert_or_ignore`
     /// found it, or the struct has no column to update (every field is a key or
-    /// `insert_only`).
+    /// `insert_only`), or a `version`/`update_where` guard held the row back.
     Skipped,
+    /// A row with the conflict key existed and already held every value
+    /// (`#[upsert(skip_unchanged)]`): nothing was written, `updated_at` did not move.
+    Unchanged,
 }
 
 impl UpsertOutcome {
@@ -72,7 +75,9 @@ pub struct BatchOutcome {
     pub inserted: u64,
     /// Rows that updated an existing key (including a key inserted earlier in the batch).
     pub updated: u64,
-    /// Rows that wrote nothing (the key existed and there was nothing to update).
+    /// Rows that wrote nothing: the key existed and there was nothing to update, a guard
+    /// held it back (a stale `version`, a false `update_where`), or `skip_unchanged` found
+    /// it unchanged.
     pub skipped: u64,
 }
 

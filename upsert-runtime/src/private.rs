@@ -126,3 +126,88 @@ impl CopyBuffer {
         Ok(())
     }
 }
+
+pub use sqlx::Error as SqlxError;
+pub use sqlx::postgres::PgRow;
+
+/// A type `#[upsert(add)]` can add on conflict: a PostgreSQL numeric type.
+#[diagnostic::on_unimplemented(
+    message = "`#[upsert(add)]` needs a numeric field type, and `{Self}` is not one",
+    label = "`add` writes `stored + incoming`: this type must be one of i16, i32, i64, f32, f64",
+    note = "a nullable counter would turn NULL on the first NULL; keep counters `NOT NULL` and non-`Option`"
+)]
+pub trait Numeric {}
+impl Numeric for i16 {}
+impl Numeric for i32 {}
+impl Numeric for i64 {}
+impl Numeric for f32 {}
+impl Numeric for f64 {}
+
+/// A type `#[upsert(merge)]` can merge with jsonb `||`.
+#[diagnostic::on_unimplemented(
+    message = "`#[upsert(merge)]` needs a JSON field type, and `{Self}` is not one",
+    label = "`merge` writes jsonb `stored || incoming`: use `sqlx::types::Json<T>` or `serde_json::Value` (optionally in `Option`)",
+    note = "JSON field types need the `json` feature of atomic-upsert (on by default)"
+)]
+pub trait Jsonb {}
+#[cfg(feature = "json")]
+impl<T> Jsonb for sqlx::types::Json<T> {}
+#[cfg(feature = "json")]
+impl Jsonb for sqlx::types::JsonValue {}
+impl<T: Jsonb> Jsonb for Option<T> {}
+
+/// A type `#[upsert(coalesce)]` can leave unwritten: one that can be NULL.
+#[diagnostic::on_unimplemented(
+    message = "`#[upsert(coalesce)]` needs an `Option<_>` field type, and `{Self}` is not one",
+    label = "`coalesce` keeps the stored value when the incoming one is NULL; a `{Self}` is never NULL",
+    note = "make the field `Option<{Self}>`, or drop `coalesce` to always replace the value"
+)]
+pub trait Nullable {}
+impl<T> Nullable for Option<T> {}
+
+/// Checks `#[upsert(add)]`'s type at compile time.
+#[inline]
+pub const fn assert_numeric<T: Numeric + ?Sized>() {}
+
+/// Checks `#[upsert(merge)]`'s type at compile time.
+#[inline]
+pub const fn assert_jsonb<T: Jsonb + ?Sized>() {}
+
+/// Checks `#[upsert(coalesce)]`'s type at compile time.
+#[inline]
+pub const fn assert_nullable<T: Nullable + ?Sized>() {}
+
+/// A field type read back by `upsert_returning`. No supertraits: as a bound in the
+/// derive's `where` clause it must mention `'r`, so that a field that cannot be decoded
+/// makes the impl inapplicable instead of a compile error at the derive.
+pub trait Decode<'r>: Sized {
+    /// Reads column `index` of a returned row.
+    fn read(row: &'r PgRow, index: usize) -> Result<Self, sqlx::Error>;
+}
+
+impl<'r, T> Decode<'r> for T
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    #[inline]
+    fn read(row: &'r PgRow, index: usize) -> Result<Self, sqlx::Error> {
+        sqlx::Row::try_get(row, index)
+    }
+}
+
+/// Reads column `index` of a returned row.
+#[inline]
+pub fn read<'r, T: Decode<'r>>(row: &'r PgRow, index: usize) -> Result<T, sqlx::Error> {
+    T::read(row, index)
+}
+
+/// The derived struct, read back from `UPSERT_RETURNING_SQL`'s row.
+#[diagnostic::on_unimplemented(
+    message = "`upsert_returning` cannot read a `{Self}` back from PostgreSQL",
+    label = "every field of `{Self}` must be an owned type that sqlx can decode",
+    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+)]
+pub trait FromStored<'r>: Sized {
+    /// Builds the struct from the returned row.
+    fn __from_stored(row: &'r PgRow) -> Result<Self, sqlx::Error>;
+}
