@@ -6,3 +6,6 @@ mod bulk;
 mod errors;
 mod race;
 mod single;
+mod strategies;
+mod strategies_bulk;
+mod strategies_race;

@@ -463,16 +463,23 @@ pub fn upsert_many(dialect: Dialect, model: &Model, source: Source) -> String {
             dialect.quote_into(&mut name, c.name);
             let _ = write!(
                 sql,
-                "CASE WHEN jsonb_array_length({name}) = 1 THEN {name} -> 0 ELSE \
-                 (SELECT jsonb_object_agg(\"__e\".\"key\", \"__e\".\"value\" ORDER BY \"__a\".\"i\") \
+                "CASE WHEN jsonb_array_length({name}) = 1 THEN {name} -> 0 WHEN {name} IS NOT NULL \
+                 THEN coalesce((SELECT jsonb_object_agg(\"__e\".\"key\", \"__e\".\"value\" ORDER BY \"__a\".\"i\") \
                  FROM jsonb_array_elements({name}) WITH ORDINALITY AS \"__a\"(\"o\", \"i\"), \
-                 jsonb_each(\"__a\".\"o\") AS \"__e\") END"
+                 jsonb_each(\"__a\".\"o\") AS \"__e\"), '{{}}') END"
             );
         }
         (Insert::Bind, _) => dialect.quote_into(sql, c.name),
     });
+    sql.push_str(" FROM \"__dedup\"");
+    if version.is_some() {
+        // A key none of whose rows beat the stored version is stale as a whole: the stored
+        // version only grows, so the write would be refused anyway. Leaving it out also
+        // keeps its (empty) folded values away from the table's NOT NULL checks.
+        sql.push_str(" WHERE \"__applied\" > 0");
+    }
     // Key order: concurrent batches lock their rows in the same order and cannot deadlock.
-    let _ = write!(sql, " FROM \"__dedup\" ORDER BY {key_list}");
+    let _ = write!(sql, " ORDER BY {key_list}");
     conflict_clause(dialect, &mut sql, model, OnConflict::Update);
     if model.guard.any() {
         // Guards may leave keys unwritten: count the rows that applied to written keys.
