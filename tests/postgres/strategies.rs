@@ -1,8 +1,8 @@
 //! Per-column strategies, guards, conflict targets and `upsert_returning`, one row at a
 //! time, each checked against what PostgreSQL stored.
 
-use atomic_upsert::sqlx::types::Json;
 use atomic_upsert::sqlx;
+use atomic_upsert::sqlx::types::Json;
 use atomic_upsert::{AtomicUpsert, UpsertOutcome};
 use serde_json::json;
 use upsert_testkit::TestDb;
@@ -16,7 +16,8 @@ async fn exec(db: &TestDb, sql: &str) {
 
 /// The table's rows as JSON, ordered by `order_by`.
 async fn rows(db: &TestDb, table: &str, order_by: &str) -> serde_json::Value {
-    let sql = format!("SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY {order_by}), '[]') FROM {table} t");
+    let sql =
+        format!("SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY {order_by}), '[]') FROM {table} t");
     sqlx::query_scalar::<_, Json<serde_json::Value>>(sqlx::AssertSqlSafe(sql))
         .fetch_one(&db.pool)
         .await
@@ -67,7 +68,10 @@ async fn every_strategy_combines_stored_and_incoming() {
         signup_source: "web".into(),
         name: "Ana".into(),
     };
-    assert_eq!(first.upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
+    assert_eq!(
+        first.upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
     let second = Athlete {
         id: 7,
         rides: 2,
@@ -82,14 +86,14 @@ async fn every_strategy_combines_stored_and_incoming() {
     let stored = second.upsert_returning(&db.pool).await.unwrap().unwrap();
     let expected = Athlete {
         id: 7,
-        rides: 3,                            // add
-        km: 30.5,                            // add (float)
-        longest_km: 20.5,                    // greatest
-        first_ride: 20_240_101,              // least
-        city: Some("Lyon".into()),           // coalesce: None never overwrites
+        rides: 3,                                                             // add
+        km: 30.5,                                                             // add (float)
+        longest_km: 20.5,                                                     // greatest
+        first_ride: 20_240_101,                                               // least
+        city: Some("Lyon".into()), // coalesce: None never overwrites
         gear: Json(json!({"bike": "road", "shoes": "new", "helmet": "red"})), // merge
-        signup_source: "web".into(),         // insert_only
-        name: "Ana B".into(),                // replaced
+        signup_source: "web".into(), // insert_only
+        name: "Ana B".into(),      // replaced
     };
     assert_eq!(stored, expected, "upsert_returning gives the row as stored");
     assert_eq!(
@@ -121,12 +125,21 @@ async fn merge_keeps_either_side_when_the_other_is_null() {
     }
     let db = TestDb::new(1).await;
     exec(&db, "CREATE TABLE doc (id int4 PRIMARY KEY, body jsonb)").await;
-    let doc = |body: Option<serde_json::Value>| Doc { id: 1, body: body.map(Json) };
+    let doc = |body: Option<serde_json::Value>| Doc {
+        id: 1,
+        body: body.map(Json),
+    };
     doc(None).upsert(&db.pool).await.unwrap();
     doc(Some(json!({"a": 1}))).upsert(&db.pool).await.unwrap();
-    assert_eq!(rows(&db, "doc", "id").await, json!([{"id": 1, "body": {"a": 1}}]));
+    assert_eq!(
+        rows(&db, "doc", "id").await,
+        json!([{"id": 1, "body": {"a": 1}}])
+    );
     doc(None).upsert(&db.pool).await.unwrap();
-    assert_eq!(rows(&db, "doc", "id").await, json!([{"id": 1, "body": {"a": 1}}]));
+    assert_eq!(
+        rows(&db, "doc", "id").await,
+        json!([{"id": 1, "body": {"a": 1}}])
+    );
     db.finish().await;
 }
 
@@ -148,12 +161,28 @@ async fn version_guard_skips_stale_and_equal_versions() {
         "CREATE TABLE account (id int8 PRIMARY KEY, balance int8 NOT NULL, seq int8 NOT NULL)",
     )
     .await;
-    let at = |balance, seq| Account { id: 1, balance, seq };
-    assert_eq!(at(100, 5).upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
-    assert_eq!(at(200, 7).upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    let at = |balance, seq| Account {
+        id: 1,
+        balance,
+        seq,
+    };
+    assert_eq!(
+        at(100, 5).upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        at(200, 7).upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     // Older and equal versions are stale: untouched, Skipped, and `None` from returning.
-    assert_eq!(at(150, 6).upsert(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
-    assert_eq!(at(999, 7).upsert(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
+    assert_eq!(
+        at(150, 6).upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
+    assert_eq!(
+        at(999, 7).upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
     assert_eq!(at(150, 6).upsert_returning(&db.pool).await.unwrap(), None);
     assert_eq!(
         rows(&db, "account", "id").await,
@@ -192,17 +221,26 @@ async fn skip_unchanged_writes_nothing_and_keeps_updated_at() {
         note: Some("launch".into()),
         updated_at: (),
     };
-    assert_eq!(price.upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
+    assert_eq!(
+        price.upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
     let state = "SELECT updated_at::text, xmin::text FROM price";
     let before: (String, String) = sqlx::query_as(state).fetch_one(&db.pool).await.unwrap();
     // Same values: Unchanged, no new row version, updated_at stays. A None `coalesce`
     // value keeps the stored note, so it changes nothing either.
-    assert_eq!(price.upsert(&db.pool).await.unwrap(), UpsertOutcome::Unchanged);
+    assert_eq!(
+        price.upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Unchanged
+    );
     let no_note = Price {
         note: None,
         ..price.clone()
     };
-    assert_eq!(no_note.upsert(&db.pool).await.unwrap(), UpsertOutcome::Unchanged);
+    assert_eq!(
+        no_note.upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Unchanged
+    );
     let after: (String, String) = sqlx::query_as(state).fetch_one(&db.pool).await.unwrap();
     assert_eq!(before, after, "updated_at and the row version did not move");
     // A real change writes and moves updated_at.
@@ -210,7 +248,10 @@ async fn skip_unchanged_writes_nothing_and_keeps_updated_at() {
         cents: 300,
         ..price.clone()
     };
-    assert_eq!(dearer.upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        dearer.upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     let moved: (String, String) = sqlx::query_as(state).fetch_one(&db.pool).await.unwrap();
     assert_ne!(before.0, moved.0, "updated_at moved on a real change");
     db.finish().await;
@@ -237,9 +278,15 @@ async fn update_where_is_a_raw_guard() {
         title: title.into(),
     };
     listing("a").upsert(&db.pool).await.unwrap();
-    assert_eq!(listing("b").upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        listing("b").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     exec(&db, "UPDATE listing SET locked = true").await;
-    assert_eq!(listing("c").upsert(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
+    assert_eq!(
+        listing("c").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
     assert_eq!(
         rows(&db, "listing", "id").await,
         json!([{"id": 1, "title": "b", "locked": true}])
@@ -265,15 +312,29 @@ async fn constraint_target_and_returning_server_defaults() {
          athlete int8 NOT NULL CONSTRAINT strava_auth_athlete_key UNIQUE, token text NOT NULL)",
     )
     .await;
-    assert!(StravaAuth::UPSERT_SQL.contains(r#"ON CONFLICT ON CONSTRAINT "strava_auth_athlete_key""#));
+    assert!(
+        StravaAuth::UPSERT_SQL.contains(r#"ON CONFLICT ON CONSTRAINT "strava_auth_athlete_key""#)
+    );
     let auth = |athlete, token: &str| StravaAuth {
         id: 0,
         athlete,
         token: token.into(),
     };
-    let a = auth(10, "t1").upsert_returning(&db.pool).await.unwrap().unwrap();
-    let b = auth(11, "t2").upsert_returning(&db.pool).await.unwrap().unwrap();
-    let a2 = auth(10, "t3").upsert_returning(&db.pool).await.unwrap().unwrap();
+    let a = auth(10, "t1")
+        .upsert_returning(&db.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    let b = auth(11, "t2")
+        .upsert_returning(&db.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    let a2 = auth(10, "t3")
+        .upsert_returning(&db.pool)
+        .await
+        .unwrap()
+        .unwrap();
     // The skipped identity column is read back: the database assigned it.
     assert_eq!((a.id, b.id, a2.id), (1, 2, 1));
     assert_eq!(a2.token, "t3");
@@ -282,6 +343,13 @@ async fn constraint_target_and_returning_server_defaults() {
 
 #[tokio::test]
 async fn partial_unique_index_lets_a_new_row_in_beside_a_soft_deleted_one() {
+    #[derive(AtomicUpsert)]
+    #[upsert(table = "users")]
+    struct UserNoPredicate {
+        #[conflict_key]
+        email: String,
+        name: String,
+    }
     #[derive(AtomicUpsert, Clone)]
     #[upsert(table = "users", conflict_where = "NOT deleted")]
     struct User {
@@ -303,12 +371,24 @@ async fn partial_unique_index_lets_a_new_row_in_beside_a_soft_deleted_one() {
         name: name.into(),
         deleted: false,
     };
-    assert_eq!(user("Ann").upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
-    assert_eq!(user("Anne").upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        user("Ann").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        user("Anne").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     exec(&db, "UPDATE users SET deleted = true").await;
     // The soft-deleted row does not conflict: a new live row comes in beside it.
-    assert_eq!(user("Annie").upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
-    assert_eq!(user("Anny").upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        user("Annie").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        user("Anny").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     assert_eq!(
         rows(&db, "users", "id").await,
         json!([
@@ -317,13 +397,6 @@ async fn partial_unique_index_lets_a_new_row_in_beside_a_soft_deleted_one() {
         ])
     );
     // Without the predicate PostgreSQL finds no arbiter index: the typed error says so.
-    #[derive(AtomicUpsert)]
-    #[upsert(table = "users")]
-    struct UserNoPredicate {
-        #[conflict_key]
-        email: String,
-        name: String,
-    }
     let error = UserNoPredicate {
         email: "a@x.io".into(),
         name: "x".into(),

@@ -75,7 +75,10 @@ async fn bulk_matches_one_by_one<T: AtomicUpsert>(
             .unwrap_or_else(|e| panic!("{path:?}: {e}"));
         let stored = snapshot(&mut tx, table, order_by).await;
         tx.rollback().await.unwrap();
-        assert_eq!(stored, expected_rows, "{path:?}: stored rows differ from one by one");
+        assert_eq!(
+            stored, expected_rows,
+            "{path:?}: stored rows differ from one by one"
+        );
         assert_eq!(outcome, expected, "{path:?}: counts differ from one by one");
     }
     expected
@@ -155,7 +158,9 @@ async fn a_counter_key_twice_in_a_batch_adds_both() {
         first: 0,
         last: 0,
     };
-    let outcome = Mixed::upsert_many(&db.pool, &[row(3), row(4)]).await.unwrap();
+    let outcome = Mixed::upsert_many(&db.pool, &[row(3), row(4)])
+        .await
+        .unwrap();
     assert_eq!(
         outcome,
         BatchOutcome {
@@ -164,7 +169,9 @@ async fn a_counter_key_twice_in_a_batch_adds_both() {
             skipped: 0
         }
     );
-    Mixed::upsert_many(&db.pool, &[row(10), row(20)]).await.unwrap();
+    Mixed::upsert_many(&db.pool, &[row(10), row(20)])
+        .await
+        .unwrap();
     let (hits, km): (i64, f64) = sqlx::query_as("SELECT hits, km FROM mixed")
         .fetch_one(&db.pool)
         .await
@@ -258,7 +265,10 @@ async fn skip_unchanged_and_update_where_in_a_batch() {
     .await;
     assert_eq!(outcome.inserted, 40);
     // 8 frozen keys (k % 5 = 0 among the 40 seeded), plus the unchanged rows.
-    assert!(outcome.skipped > 8, "frozen and unchanged rows: {outcome:?}");
+    assert!(
+        outcome.skipped > 8,
+        "frozen and unchanged rows: {outcome:?}"
+    );
     db.finish().await;
 }
 
@@ -293,7 +303,12 @@ async fn partial_index_and_constraint_targets_in_a_batch() {
          CREATE UNIQUE INDEX ON users (email) WHERE NOT deleted",
         "email, deleted",
         &[user("a@x", false), user("b@x", true)],
-        &[user("a@x", false), user("b@x", false), user("c@x", false), user("b@x", false)],
+        &[
+            user("a@x", false),
+            user("b@x", false),
+            user("c@x", false),
+            user("b@x", false),
+        ],
     )
     .await;
     let auth = |athlete, token: &str| Auth {

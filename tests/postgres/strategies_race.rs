@@ -99,7 +99,9 @@ async fn concurrent_add_upserts_never_lose_an_increment() {
 
     // Naive: increments are lost, and first writers collide on the insert.
     let naive_errors = hammer(&db.pool, |mut conn, k, _| async move {
-        let result = naive_increment(&mut conn, k).await.map_err(|e| e.to_string());
+        let result = naive_increment(&mut conn, k)
+            .await
+            .map_err(|e| e.to_string());
         (conn, result)
     })
     .await;
@@ -109,9 +111,15 @@ async fn concurrent_add_upserts_never_lose_an_increment() {
         "naive: {naive_total} counted of {sent} sent, {} errors, {lost} increments lost",
         naive_errors.len()
     );
-    assert!(lost > 0, "the naive pattern must lose increments on this workload");
+    assert!(
+        lost > 0,
+        "the naive pattern must lose increments on this workload"
+    );
 
-    sqlx::query("TRUNCATE counter").execute(&db.pool).await.unwrap();
+    sqlx::query("TRUNCATE counter")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let errors = hammer(&db.pool, |mut conn, k, _| async move {
         let result = Counter { k, n: 1 }
             .upsert(&mut conn)
@@ -204,14 +212,24 @@ async fn concurrent_version_guards_keep_the_highest_version() {
         (conn, result)
     })
     .await;
-    let naive: Vec<i64> = stored(db.pool.clone()).await.into_iter().map(|(v, _)| v).collect();
-    eprintln!("naive: final versions {naive:?}, highest sent {highest:?}, {} errors", naive_errors.len());
+    let naive: Vec<i64> = stored(db.pool.clone())
+        .await
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    eprintln!(
+        "naive: final versions {naive:?}, highest sent {highest:?}, {} errors",
+        naive_errors.len()
+    );
     assert!(
         naive != highest || !naive_errors.is_empty(),
         "the naive pattern must go back in version or fail on this workload"
     );
 
-    sqlx::query("TRUNCATE state").execute(&db.pool).await.unwrap();
+    sqlx::query("TRUNCATE state")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let errors = hammer(&db.pool, |mut conn, k, seq| async move {
         let v = version_of(seq);
         let result = State {
@@ -234,6 +252,9 @@ async fn concurrent_version_guards_keep_the_highest_version() {
     assert_eq!(errors, Vec::<String>::new());
     let atomic = stored(db.pool.clone()).await;
     let expected: Vec<(i64, String)> = highest.iter().map(|v| (*v, format!("v{v}"))).collect();
-    assert_eq!(atomic, expected, "the highest version sent, with its payload");
+    assert_eq!(
+        atomic, expected,
+        "the highest version sent, with its payload"
+    );
     db.finish().await;
 }

@@ -129,7 +129,9 @@ impl<'a> Container<'a> {
 
     /// The `#[upsert(version)]` field, if any (`check` rejects a second one).
     pub fn version(&self) -> Option<&Field<'a>> {
-        self.fields.iter().find(|field| field.role() == Role::Version)
+        self.fields
+            .iter()
+            .find(|field| field.role() == Role::Version)
     }
 }
 

@@ -282,7 +282,10 @@ impl ContainerAttrs {
                 conflict_where.set(
                     cx,
                     span,
-                    name_value(meta, "`conflict_where` predicate (a SQL boolean expression)")?,
+                    name_value(
+                        meta,
+                        "`conflict_where` predicate (a SQL boolean expression)",
+                    )?,
                 );
             } else if meta.path.is_ident("update_where") {
                 update_where.set(

@@ -70,13 +70,13 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
         };
         // A strategy's type rule, checked where the field's type is written.
         let ty = field.ty;
-        let rule = match role {
+        let type_rule = match role {
             Role::Add => Some(quote!(assert_numeric)),
             Role::Coalesce => Some(quote!(assert_nullable)),
             Role::Merge => Some(quote!(assert_jsonb)),
             _ => None,
         };
-        if let Some(rule) = rule {
+        if let Some(rule) = type_rule {
             type_rules.push(quote_spanned! {field.ty_span()=>
                 ::atomic_upsert::__private::#rule::<#ty>();
             });
@@ -137,7 +137,11 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     let unwritten_is_unchanged =
         guard.skip_unchanged && guard.version.is_none() && guard.update_where.is_none();
     let guarded = guard.any();
-    let returned: Vec<String> = container.fields.iter().map(crate::ast::Field::column).collect();
+    let returned: Vec<String> = container
+        .fields
+        .iter()
+        .map(crate::ast::Field::column)
+        .collect();
     let returned: Vec<&str> = returned.iter().map(String::as_str).collect();
     let returning_sql = sql::upsert_returning(sql::Dialect::Postgres, &model, &returned);
     let upsert_sql = sql::upsert(sql::Dialect::Postgres, &model);
@@ -251,9 +255,11 @@ fn from_stored(input: &DeriveInput, container: &Container) -> TokenStream {
     let mut reads = Vec::new();
     for (index, field) in container.fields.iter().enumerate() {
         let (member, ty) = (field.ident, field.ty);
-        where_clause.predicates.push(syn::parse_quote_spanned! {field.ty_span()=>
-            #ty: ::atomic_upsert::__private::Decode<'__r>
-        });
+        where_clause
+            .predicates
+            .push(syn::parse_quote_spanned! {field.ty_span()=>
+                #ty: ::atomic_upsert::__private::Decode<'__r>
+            });
         reads.push(quote! {
             #member: ::atomic_upsert::__private::read(row, #index)?
         });

@@ -330,188 +330,262 @@ pub enum Source {
 /// Unguarded: distinct keys, inserted, updated. Guarded: written keys, inserted, and the
 /// number of batch rows that applied to the written keys.
 pub fn upsert_many(dialect: Dialect, model: &Model, source: Source) -> String {
-    let columns = model.columns;
-    let bound: Vec<&Column> = columns
-        .iter()
-        .filter(|c| c.insert == Insert::Bind)
-        .collect();
-    let keys: Vec<&Column> = columns.iter().filter(|c| c.update == Update::Key).collect();
-    let mut key_list = String::new();
-    join_into(&mut key_list, &keys, |sql, c| {
-        dialect.quote_into(sql, c.name);
-    });
-    let mut ord = String::new();
-    dialect.quote_into(&mut ord, ORD_COLUMN);
-    let partition = format!("PARTITION BY {key_list}");
-    let version = model.guard.version;
-    let applies_filter = if version.is_some() {
-        " FILTER (WHERE \"__applies\")"
+    let bulk = Bulk::new(dialect, model);
+    let mut sql = String::new();
+    bulk.input_cte(&mut sql, source);
+    let rows_from = if let Some(version) = model.guard.version {
+        bulk.ranked_cte(&mut sql, version);
+        "\"__ranked\""
     } else {
-        ""
+        "\"__input\""
     };
+    bulk.dedup_cte(&mut sql, rows_from);
+    bulk.written_cte(&mut sql);
+    bulk.counts(&mut sql);
+    sql
+}
 
-    let mut sql = String::from("WITH \"__input\" AS (SELECT * FROM ");
-    match source {
-        Source::Unnest => {
-            sql.push_str("UNNEST(");
-            let params: Vec<usize> = (1..=bound.len()).collect();
-            join_into(&mut sql, &params, |sql, n| {
-                dialect.placeholder_into(sql, *n);
-            });
-            sql.push_str(") WITH ORDINALITY AS \"__u\"(");
-            join_into(&mut sql, &bound, |sql, c| dialect.quote_into(sql, c.name));
-            let _ = write!(sql, ", {ord})");
+/// The pieces of [`upsert_many`]'s statement.
+struct Bulk<'m, 'a> {
+    dialect: Dialect,
+    model: &'m Model<'a>,
+    keys: Vec<&'m Column<'a>>,
+    /// `"k1", "k2"`
+    key_list: String,
+    /// The quoted ordinal column.
+    ord: String,
+    /// `PARTITION BY "k1", "k2"`
+    partition: String,
+    /// ` FILTER (WHERE "__applies")` under a version guard, else empty.
+    applies_filter: &'static str,
+}
+
+impl<'m, 'a> Bulk<'m, 'a> {
+    fn new(dialect: Dialect, model: &'m Model<'a>) -> Self {
+        let keys: Vec<&Column> = model
+            .columns
+            .iter()
+            .filter(|c| c.update == Update::Key)
+            .collect();
+        let mut key_list = String::new();
+        join_into(&mut key_list, &keys, |sql, c| {
+            dialect.quote_into(sql, c.name);
+        });
+        let mut ord = String::new();
+        dialect.quote_into(&mut ord, ORD_COLUMN);
+        let partition = format!("PARTITION BY {key_list}");
+        let applies_filter = if model.guard.version.is_some() {
+            " FILTER (WHERE \"__applies\")"
+        } else {
+            ""
+        };
+        Bulk {
+            dialect,
+            model,
+            keys,
+            key_list,
+            ord,
+            partition,
+            applies_filter,
         }
-        Source::Stage => dialect.quote_into(&mut sql, STAGE_TABLE),
     }
-    sql.push(')');
-    let rows_from = if let Some(version) = version {
-        // A row applies when its version beats every earlier row of its key and the
-        // stored row (as this statement's snapshot sees it; the write itself re-checks
-        // against the locked row).
-        let mut v = String::new();
-        dialect.quote_into(&mut v, version);
+
+    fn quoted(&self, name: &str) -> String {
+        let mut quoted = String::new();
+        self.dialect.quote_into(&mut quoted, name);
+        quoted
+    }
+
+    fn bound(&self) -> Vec<&'m Column<'a>> {
+        self.model
+            .columns
+            .iter()
+            .filter(|c| c.insert == Insert::Bind)
+            .collect()
+    }
+
+    /// `WITH "__input" AS (..)`: the batch rows with their ordinal.
+    fn input_cte(&self, sql: &mut String, source: Source) {
+        let ord = &self.ord;
+        sql.push_str("WITH \"__input\" AS (SELECT * FROM ");
+        match source {
+            Source::Unnest => {
+                let bound = self.bound();
+                sql.push_str("UNNEST(");
+                let params: Vec<usize> = (1..=bound.len()).collect();
+                join_into(sql, &params, |sql, n| {
+                    self.dialect.placeholder_into(sql, *n);
+                });
+                sql.push_str(") WITH ORDINALITY AS \"__u\"(");
+                join_into(sql, &bound, |sql, c| self.dialect.quote_into(sql, c.name));
+                let _ = write!(sql, ", {ord})");
+            }
+            Source::Stage => self.dialect.quote_into(sql, STAGE_TABLE),
+        }
+        sql.push(')');
+    }
+
+    /// `, "__ranked" AS (..)`: each row flagged `"__applies"` when its version beats every
+    /// earlier row of its key and the stored row (as this statement's snapshot sees it;
+    /// the write itself re-checks against the locked row).
+    fn ranked_cte(&self, sql: &mut String, version: &str) {
+        let (v, ord, partition, key_list) = (
+            self.quoted(version),
+            &self.ord,
+            &self.partition,
+            &self.key_list,
+        );
         let _ = write!(
             sql,
             ", \"__ranked\" AS (SELECT *, ({v} > GREATEST(max({v}) OVER ({partition} ORDER BY {ord} \
              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), (SELECT {v} FROM "
         );
-        qualified_table_into(dialect, &mut sql, &model.table);
+        qualified_table_into(self.dialect, sql, &self.model.table);
         let _ = write!(sql, " WHERE ({key_list}) = (");
-        join_into(&mut sql, &keys, |sql, c| {
+        join_into(sql, &self.keys, |sql, c| {
             sql.push_str("\"__input\".");
-            dialect.quote_into(sql, c.name);
+            self.dialect.quote_into(sql, c.name);
         });
         sql.push(')');
         if let Target::Keys {
             predicate: Some(predicate),
-        } = model.target
+        } = self.model.target
         {
             let _ = write!(sql, " AND ({predicate})");
         }
         sql.push_str(" LIMIT 1))) IS NOT FALSE AS \"__applies\" FROM \"__input\")");
-        "\"__ranked\""
-    } else {
-        "\"__input\""
-    };
-    let _ = write!(sql, ", \"__dedup\" AS (SELECT DISTINCT ON ({key_list}) ");
-    join_into(&mut sql, &bound, |sql, c| {
-        let name = {
-            let mut name = String::new();
-            dialect.quote_into(&mut name, c.name);
-            name
-        };
-        let _ = match c.update {
+    }
+
+    /// `, "__dedup" AS (..)`: one row per key, each column folded by its strategy.
+    fn dedup_cte(&self, sql: &mut String, rows_from: &str) {
+        let (key_list, ord, partition) = (&self.key_list, &self.ord, &self.partition);
+        let _ = write!(sql, ", \"__dedup\" AS (SELECT DISTINCT ON ({key_list}) ");
+        join_into(sql, &self.bound(), |sql, c| self.fold_into(sql, c));
+        if self.model.guard.any() {
+            let _ = write!(
+                sql,
+                ", count(*){} OVER ({partition}) AS \"__applied\"",
+                self.applies_filter
+            );
+        }
+        let _ = write!(sql, " FROM {rows_from} ORDER BY {key_list}, ");
+        if let Some(version) = self.model.guard.version {
+            // The highest version wins; among equal ones the first (a later equal one is stale).
+            self.dialect.quote_into(sql, version);
+            let _ = write!(sql, " DESC NULLS LAST, {ord})");
+        } else {
+            let _ = write!(sql, "{ord} DESC)");
+        }
+    }
+
+    /// One column of `"__dedup"`: the value applying the key's rows one by one would leave.
+    /// Replaced columns take the DISTINCT ON row (the last, or the highest version).
+    fn fold_into(&self, sql: &mut String, column: &Column) {
+        let (ord, partition, filter) = (&self.ord, &self.partition, self.applies_filter);
+        let versioned = self.model.guard.version.is_some();
+        let name = self.quoted(column.name);
+        let _ = match column.update {
             Update::Key | Update::Replace | Update::Now => write!(sql, "{name}"),
             // insert_only: the key's first row inserts; later rows never overwrite it.
             Update::Keep => write!(
                 sql,
                 "first_value({name}) OVER ({partition} ORDER BY {ord}) AS {name}"
             ),
-            Update::Add => write!(sql, "sum({name}){applies_filter} OVER ({partition}) AS {name}"),
-            Update::Greatest => {
-                write!(sql, "max({name}){applies_filter} OVER ({partition}) AS {name}")
-            }
-            Update::Least => {
-                write!(sql, "min({name}){applies_filter} OVER ({partition}) AS {name}")
-            }
+            Update::Add => write!(sql, "sum({name}){filter} OVER ({partition}) AS {name}"),
+            Update::Greatest => write!(sql, "max({name}){filter} OVER ({partition}) AS {name}"),
+            Update::Least => write!(sql, "min({name}){filter} OVER ({partition}) AS {name}"),
             // The last non-NULL value (among the applying rows).
             Update::Coalesce => write!(
                 sql,
                 "first_value({name}) OVER ({partition} ORDER BY {}{name} IS NULL, {ord} DESC) AS {name}",
-                if version.is_some() {
-                    "NOT \"__applies\", "
-                } else {
-                    ""
-                }
+                if versioned { "NOT \"__applies\", " } else { "" }
             ),
-            // Every non-NULL object in order; folded below.
+            // Every non-NULL object in order; `written_cte` folds them.
             Update::Merge => write!(
                 sql,
                 "jsonb_agg({name}) FILTER (WHERE {name} IS NOT NULL{}) OVER ({partition} ORDER BY {ord} \
                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS {name}",
-                if version.is_some() {
-                    " AND \"__applies\""
-                } else {
-                    ""
-                }
+                if versioned { " AND \"__applies\"" } else { "" }
             ),
         };
-    });
-    if model.guard.any() {
-        let _ = write!(
-            sql,
-            ", count(*){applies_filter} OVER ({partition}) AS \"__applied\""
+    }
+
+    /// `, "__written" AS (INSERT .. SELECT .. FROM "__dedup" ORDER BY key ON CONFLICT ..)`.
+    fn written_cte(&self, sql: &mut String) {
+        let model = self.model;
+        sql.push_str(", \"__written\" AS (");
+        insert_into(self.dialect, sql, &model.table, model.columns);
+        sql.push_str(" SELECT ");
+        join_into(sql, model.columns, |sql, c| match (c.insert, c.update) {
+            (Insert::Now, _) => sql.push_str("now()"),
+            (Insert::Bind, Update::Merge) => {
+                // `a || b || c` of the key's objects: later keys win, as `||` would.
+                let name = self.quoted(c.name);
+                let _ = write!(
+                    sql,
+                    "CASE WHEN jsonb_array_length({name}) = 1 THEN {name} -> 0 WHEN {name} IS NOT NULL \
+                     THEN coalesce((SELECT jsonb_object_agg(\"__e\".\"key\", \"__e\".\"value\" ORDER BY \"__a\".\"i\") \
+                     FROM jsonb_array_elements({name}) WITH ORDINALITY AS \"__a\"(\"o\", \"i\"), \
+                     jsonb_each(\"__a\".\"o\") AS \"__e\"), '{{}}') END"
+                );
+            }
+            (Insert::Bind, _) => self.dialect.quote_into(sql, c.name),
+        });
+        sql.push_str(" FROM \"__dedup\"");
+        if model.guard.version.is_some() {
+            // A key none of whose rows beat the stored version is stale as a whole: the
+            // stored version only grows, so the write would be refused anyway. Leaving it
+            // out also keeps its (empty) folded values away from NOT NULL checks.
+            sql.push_str(" WHERE \"__applied\" > 0");
+        }
+        // Key order: concurrent batches lock their rows in the same order: no deadlock.
+        let _ = write!(sql, " ORDER BY {}", self.key_list);
+        conflict_clause(self.dialect, sql, model, OnConflict::Update);
+    }
+
+    /// The closing `RETURNING` and the one row of counts.
+    ///
+    /// Unguarded: distinct keys, inserted, updated. With DO UPDATE every distinct key is
+    /// written, so the distinct count is the written count; only DO NOTHING must count the
+    /// deduplicated rows, which makes PostgreSQL materialize them. Read once, `__dedup` is
+    /// inlined and its DISTINCT ON sort already yields key order: no second sort.
+    ///
+    /// Guarded: written keys, inserted keys, and the batch rows that applied to written
+    /// keys (guards may leave keys unwritten).
+    fn counts(&self, sql: &mut String) {
+        if self.model.guard.any() {
+            sql.push_str(" RETURNING ");
+            join_into(sql, &self.keys, |sql, c| {
+                self.dialect.quote_into(sql, c.name);
+            });
+            sql.push_str(
+                ", (xmax = 0) AS \"__inserted\") SELECT count(*), \
+                 count(*) FILTER (WHERE \"__w\".\"__inserted\"), \
+                 coalesce(sum(\"__d\".\"__applied\"), 0)::int8 \
+                 FROM \"__written\" AS \"__w\" JOIN \"__dedup\" AS \"__d\" ON (",
+            );
+            for (i, alias) in ["\"__w\".", "\"__d\"."].into_iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(") = (");
+                }
+                join_into(sql, &self.keys, |sql, c| {
+                    sql.push_str(alias);
+                    self.dialect.quote_into(sql, c.name);
+                });
+            }
+            sql.push(')');
+            return;
+        }
+        sql.push_str(" RETURNING (xmax = 0) AS \"inserted\") SELECT ");
+        if has_updates(self.model.columns) {
+            sql.push_str("count(*)");
+        } else {
+            sql.push_str("(SELECT count(*) FROM \"__dedup\")");
+        }
+        sql.push_str(
+            ", count(*) FILTER (WHERE \"inserted\"), count(*) FILTER (WHERE NOT \"inserted\") FROM \"__written\"",
         );
     }
-    let _ = write!(sql, " FROM {rows_from} ORDER BY {key_list}, ");
-    if let Some(version) = version {
-        // The highest version wins; among equal ones the first (a later equal one is stale).
-        dialect.quote_into(&mut sql, version);
-        let _ = write!(sql, " DESC NULLS LAST, {ord})");
-    } else {
-        let _ = write!(sql, "{ord} DESC)");
-    }
-    sql.push_str(", \"__written\" AS (");
-    insert_into(dialect, &mut sql, &model.table, columns);
-    sql.push_str(" SELECT ");
-    join_into(&mut sql, columns, |sql, c| match (c.insert, c.update) {
-        (Insert::Now, _) => sql.push_str("now()"),
-        (Insert::Bind, Update::Merge) => {
-            // `a || b || c` of the key's objects: later keys win, as `||` would.
-            let mut name = String::new();
-            dialect.quote_into(&mut name, c.name);
-            let _ = write!(
-                sql,
-                "CASE WHEN jsonb_array_length({name}) = 1 THEN {name} -> 0 WHEN {name} IS NOT NULL \
-                 THEN coalesce((SELECT jsonb_object_agg(\"__e\".\"key\", \"__e\".\"value\" ORDER BY \"__a\".\"i\") \
-                 FROM jsonb_array_elements({name}) WITH ORDINALITY AS \"__a\"(\"o\", \"i\"), \
-                 jsonb_each(\"__a\".\"o\") AS \"__e\"), '{{}}') END"
-            );
-        }
-        (Insert::Bind, _) => dialect.quote_into(sql, c.name),
-    });
-    sql.push_str(" FROM \"__dedup\"");
-    if version.is_some() {
-        // A key none of whose rows beat the stored version is stale as a whole: the stored
-        // version only grows, so the write would be refused anyway. Leaving it out also
-        // keeps its (empty) folded values away from the table's NOT NULL checks.
-        sql.push_str(" WHERE \"__applied\" > 0");
-    }
-    // Key order: concurrent batches lock their rows in the same order and cannot deadlock.
-    let _ = write!(sql, " ORDER BY {key_list}");
-    conflict_clause(dialect, &mut sql, model, OnConflict::Update);
-    if model.guard.any() {
-        // Guards may leave keys unwritten: count the rows that applied to written keys.
-        sql.push_str(" RETURNING ");
-        join_into(&mut sql, &keys, |sql, c| dialect.quote_into(sql, c.name));
-        sql.push_str(", (xmax = 0) AS \"__inserted\") SELECT count(*), count(*) FILTER (WHERE \"__w\".\"__inserted\"), coalesce(sum(\"__d\".\"__applied\"), 0)::int8 FROM \"__written\" AS \"__w\" JOIN \"__dedup\" AS \"__d\" ON (");
-        join_into(&mut sql, &keys, |sql, c| {
-            sql.push_str("\"__w\".");
-            dialect.quote_into(sql, c.name);
-        });
-        sql.push_str(") = (");
-        join_into(&mut sql, &keys, |sql, c| {
-            sql.push_str("\"__d\".");
-            dialect.quote_into(sql, c.name);
-        });
-        sql.push(')');
-        return sql;
-    }
-    // Counts: distinct keys, inserted, updated. With DO UPDATE every distinct key is
-    // written, so the distinct count is the written count; only DO NOTHING must count the
-    // deduplicated rows, which makes PostgreSQL materialize them. Read once, `__dedup` is
-    // inlined and its DISTINCT ON sort already yields key order: no second sort.
-    sql.push_str(" RETURNING (xmax = 0) AS \"inserted\") SELECT ");
-    if has_updates(columns) {
-        sql.push_str("count(*)");
-    } else {
-        sql.push_str("(SELECT count(*) FROM \"__dedup\")");
-    }
-    sql.push_str(
-        ", count(*) FILTER (WHERE \"inserted\"), count(*) FILTER (WHERE NOT \"inserted\") FROM \"__written\"",
-    );
-    sql
 }
 
 /// `COPY` of the bound columns plus the ordinal into the stage table, binary format.
@@ -653,6 +727,101 @@ mod tests {
         assert_eq!(
             upsert(PG, &model(table, &columns)),
             r#"INSERT INTO "tag_link" ("post", "tag", "created_at") VALUES ($1, $2, now()) ON CONFLICT ("post", "tag") DO NOTHING RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn strategies_combine_stored_and_excluded() {
+        let table = Table {
+            schema: Some("app"),
+            name: "athlete",
+        };
+        let columns = [
+            col("id", Insert::Bind, Update::Key),
+            col("rides", Insert::Bind, Update::Add),
+            col("longest", Insert::Bind, Update::Greatest),
+            col("first", Insert::Bind, Update::Least),
+            col("city", Insert::Bind, Update::Coalesce),
+            col("gear", Insert::Bind, Update::Merge),
+        ];
+        assert_eq!(
+            upsert(PG, &model(table, &columns)),
+            concat!(
+                r#"INSERT INTO "app"."athlete" ("id", "rides", "longest", "first", "city", "gear") VALUES ($1, $2, $3, $4, $5, $6) "#,
+                r#"ON CONFLICT ("id") DO UPDATE SET "rides" = "athlete"."rides" + EXCLUDED."rides", "#,
+                r#""longest" = GREATEST("athlete"."longest", EXCLUDED."longest"), "#,
+                r#""first" = LEAST("athlete"."first", EXCLUDED."first"), "#,
+                r#""city" = COALESCE(EXCLUDED."city", "athlete"."city"), "#,
+                r#""gear" = COALESCE("athlete"."gear" || EXCLUDED."gear", EXCLUDED."gear", "athlete"."gear") "#,
+                r#"RETURNING (xmax = 0)"#
+            )
+        );
+    }
+
+    #[test]
+    fn guards_are_anded_in_the_update_where() {
+        let table = Table {
+            schema: None,
+            name: "state",
+        };
+        let columns = [
+            col("k", Insert::Bind, Update::Key),
+            col("v", Insert::Bind, Update::Replace),
+            col("n", Insert::Bind, Update::Add),
+            col("updated_at", Insert::Now, Update::Now),
+        ];
+        let mut model = model(table, &columns);
+        model.guard = Guard {
+            version: Some("v"),
+            update_where: Some("NOT state.frozen"),
+            skip_unchanged: true,
+        };
+        assert_eq!(
+            upsert(PG, &model),
+            concat!(
+                r#"INSERT INTO "state" ("k", "v", "n", "updated_at") VALUES ($1, $2, $3, now()) "#,
+                r#"ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v", "n" = "state"."n" + EXCLUDED."n", "updated_at" = now() "#,
+                r#"WHERE EXCLUDED."v" > "state"."v" AND (NOT state.frozen) "#,
+                r#"AND ("state"."v", "state"."n") IS DISTINCT FROM (EXCLUDED."v", "state"."n" + EXCLUDED."n") "#,
+                r#"RETURNING (xmax = 0)"#
+            )
+        );
+        let many = upsert_many(PG, &model, Source::Unnest);
+        assert!(many.contains(r#"AS "__applies" FROM "__input")"#), "{many}");
+        assert!(
+            many.contains(r#"sum("n") FILTER (WHERE "__applies") OVER (PARTITION BY "k") AS "n""#),
+            "{many}"
+        );
+        assert!(
+            many.contains(r#"FROM "__dedup" WHERE "__applied" > 0 ORDER BY "k""#),
+            "{many}"
+        );
+        assert!(many.ends_with(r#"ON ("__w"."k") = ("__d"."k")"#), "{many}");
+    }
+
+    #[test]
+    fn conflict_targets_and_returning() {
+        let table = Table {
+            schema: None,
+            name: "users",
+        };
+        let columns = [
+            col("email", Insert::Bind, Update::Key),
+            col("name", Insert::Bind, Update::Replace),
+        ];
+        let mut partial = model(table, &columns);
+        partial.target = Target::Keys {
+            predicate: Some("NOT deleted"),
+        };
+        assert_eq!(
+            insert_or_ignore(PG, &partial),
+            r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ("email") WHERE (NOT deleted) DO NOTHING RETURNING (xmax = 0)"#
+        );
+        let mut constraint = model(table, &columns);
+        constraint.target = Target::Constraint("users_email_key");
+        assert_eq!(
+            upsert_returning(PG, &constraint, &["id", "email", "name"]),
+            r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ON CONSTRAINT "users_email_key" DO UPDATE SET "name" = EXCLUDED."name" RETURNING "id", "email", "name""#
         );
     }
 }
