@@ -20,10 +20,12 @@ pub(crate) fn target<T: AtomicUpsert>() -> Target {
 ///
 /// Both end in `RETURNING (xmax = 0)`: a returned row was written, and its `xmax` is 0
 /// exactly when the row version is a fresh insert (an update stamps the updating
-/// transaction's id there). No row back means `ON CONFLICT` wrote nothing.
+/// transaction's id there). No row back means `ON CONFLICT` wrote nothing: the outcome
+/// is then `unwritten`.
 pub(crate) async fn single<'c, T, E>(
     row: &T,
     sql: &'static str,
+    unwritten: UpsertOutcome,
     executor: E,
 ) -> Result<UpsertOutcome, Error>
 where
@@ -37,11 +39,7 @@ where
         .map_err(|error| Error::classify(error, &target::<T>()))?;
     let Some(answer) = answer else {
         // Nothing written: DO NOTHING, or a guard held the existing row back.
-        return Ok(if T::__UNWRITTEN_IS_UNCHANGED && sql == T::UPSERT_SQL {
-            UpsertOutcome::Unchanged
-        } else {
-            UpsertOutcome::Skipped
-        });
+        return Ok(unwritten);
     };
     let inserted: bool = answer.try_get(0).map_err(Error::Sqlx)?;
     Ok(if inserted {

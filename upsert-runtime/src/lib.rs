@@ -327,7 +327,9 @@ use sqlx::postgres::PgExecutor;
 /// No write when no column would change: the update runs only when the new values are
 /// `IS DISTINCT FROM` the stored ones (timestamps aside), so an identical re-import writes
 /// nothing, leaves `updated_at` where it was, creates no dead tuple and fires no trigger.
-/// `upsert` then returns [`UpsertOutcome::Unchanged`]. The compared columns need an
+/// `upsert` then returns [`UpsertOutcome::Unchanged`]. With a `version` or `update_where`
+/// guard as well, a row held back by either is reported as [`UpsertOutcome::Skipped`]
+/// (one statement cannot tell which condition failed). The compared columns need an
 /// equality operator (`jsonb` has one; `json` does not).
 ///
 /// ```
@@ -552,7 +554,12 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     where
         E: PgExecutor<'c>,
     {
-        execute::single(self, Self::UPSERT_SQL, executor)
+        let unwritten = if Self::__UNWRITTEN_IS_UNCHANGED {
+            UpsertOutcome::Unchanged
+        } else {
+            UpsertOutcome::Skipped
+        };
+        execute::single(self, Self::UPSERT_SQL, unwritten, executor)
     }
 
     /// Upserts the row like [`upsert`](AtomicUpsert::upsert) and returns it as stored
@@ -619,7 +626,12 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     where
         E: PgExecutor<'c>,
     {
-        execute::single(self, Self::INSERT_OR_IGNORE_SQL, executor)
+        execute::single(
+            self,
+            Self::INSERT_OR_IGNORE_SQL,
+            UpsertOutcome::Skipped,
+            executor,
+        )
     }
 
     /// Upserts a whole batch in one call, with the result of applying the rows one by one,
