@@ -137,12 +137,8 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
     let unwritten_is_unchanged =
         guard.skip_unchanged && guard.version.is_none() && guard.update_where.is_none();
     let guarded = guard.any();
-    let returned: Vec<String> = container
-        .fields
-        .iter()
-        .map(crate::ast::Field::column)
-        .collect();
-    let returned: Vec<&str> = returned.iter().map(String::as_str).collect();
+    // Every field's column, in field order, `skip` fields included.
+    let returned: Vec<&str> = names.iter().map(String::as_str).collect();
     let returning_sql = sql::upsert_returning(sql::Dialect::Postgres, &model, &returned);
     let upsert_sql = sql::upsert(sql::Dialect::Postgres, &model);
     let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &model);
