@@ -306,8 +306,12 @@ use sqlx::postgres::PgExecutor;
 /// Update only when the incoming value is greater than the stored one
 /// (`EXCLUDED.v > t.v`): out-of-order or replayed events never overwrite newer state. One
 /// field per struct; the column should be `NOT NULL` (a NULL compares as unknown and never
-/// passes). In a batch, the key's row with the highest version wins, and rows that would
-/// have been stale one by one are counted as skipped.
+/// passes). In a batch, the key's row with the highest version wins, other strategies fold
+/// only the rows that would have applied, and rows that would have been stale one by one
+/// are counted as skipped. Those counts compare with the stored versions as the statement
+/// sees them when it starts; the write itself always re-checks the guard against the
+/// locked row, so a concurrent writer of the same keys can make a count approximate, never
+/// the stored data.
 ///
 /// ```
 /// # use atomic_upsert::AtomicUpsert;
