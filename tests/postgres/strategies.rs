@@ -258,6 +258,66 @@ async fn skip_unchanged_writes_nothing_and_keeps_updated_at() {
 }
 
 #[tokio::test]
+async fn skip_unchanged_beside_a_version_tells_unchanged_from_stale() {
+    #[derive(AtomicUpsert, Clone)]
+    #[upsert(table = "event_state", skip_unchanged, conflict_where = "NOT archived")]
+    struct EventState {
+        #[conflict_key]
+        id: i64,
+        #[upsert(version)]
+        seq: i64,
+        status: String,
+        archived: bool,
+    }
+    let db = TestDb::new(1).await;
+    exec(
+        &db,
+        "CREATE TABLE event_state (id int8 NOT NULL, seq int8 NOT NULL, status text NOT NULL, \
+         archived bool NOT NULL); \
+         CREATE UNIQUE INDEX ON event_state (id) WHERE NOT archived",
+    )
+    .await;
+    let event = |seq, status: &str| EventState {
+        id: 1,
+        seq,
+        status: status.into(),
+        archived: false,
+    };
+    assert_eq!(
+        event(2, "paid").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    // The same event again: not newer, but nothing differs either.
+    assert_eq!(
+        event(2, "paid").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Unchanged
+    );
+    // An older event with other values: stale.
+    assert_eq!(
+        event(1, "new").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
+    assert_eq!(
+        event(3, "shipped").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
+    // An archived row with the same values does not make a live one unchanged.
+    exec(&db, "UPDATE event_state SET archived = true").await;
+    assert_eq!(
+        event(3, "shipped").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        rows(&db, "event_state", "archived DESC").await,
+        json!([
+            {"id": 1, "seq": 3, "status": "shipped", "archived": true},
+            {"id": 1, "seq": 3, "status": "shipped", "archived": false}
+        ])
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn update_where_is_a_raw_guard() {
     #[derive(AtomicUpsert, Clone)]
     #[upsert(table = "listing", update_where = "NOT listing.locked")]

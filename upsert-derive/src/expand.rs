@@ -133,7 +133,8 @@ fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream
         guard,
     };
     // A row that no guard but `skip_unchanged` can stop, and that comes back unwritten,
-    // was unchanged; with `version` or `update_where` it may have been stale.
+    // was unchanged. Beside `version` or `update_where`, the statement itself returns a
+    // NULL row for an unchanged one, and no row means the other guard held it back.
     let unwritten_is_unchanged =
         guard.skip_unchanged && guard.version.is_none() && guard.update_where.is_none();
     let guarded = guard.any();

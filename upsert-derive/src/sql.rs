@@ -134,9 +134,71 @@ impl Dialect {
 
 /// `INSERT .. ON CONFLICT .. DO UPDATE SET .. [WHERE guard]` (or `DO NOTHING` when no
 /// column is updatable), returning `(xmax = 0)`: true for an insert, false for an update.
+///
+/// With `skip_unchanged` beside a `version` or `update_where` guard, an unwritten row can
+/// be stale or unchanged; the statement then also returns one NULL row when the stored
+/// row (as the statement's snapshot sees it) already holds every incoming value:
+///
+/// ```sql
+/// WITH "__written" AS (<upsert> RETURNING (xmax = 0) AS "inserted")
+/// SELECT "inserted" FROM "__written" UNION ALL
+/// SELECT NULL FROM (VALUES ($1, ..)) AS "excluded"(<bound columns>)
+/// WHERE NOT EXISTS (SELECT FROM "__written")
+///   AND EXISTS (SELECT FROM <table> WHERE <key matches> AND NOT <changed>)
+/// ```
 pub fn upsert(dialect: Dialect, model: &Model) -> String {
-    let mut sql = statement(dialect, model, OnConflict::Update);
-    sql.push_str(" RETURNING (xmax = 0)");
+    let guard = model.guard;
+    let ambiguous =
+        guard.skip_unchanged && (guard.version.is_some() || guard.update_where.is_some());
+    if !ambiguous || !has_updates(model.columns) {
+        let mut sql = statement(dialect, model, OnConflict::Update);
+        sql.push_str(" RETURNING (xmax = 0)");
+        return sql;
+    }
+    let mut sql = String::from("WITH \"__written\" AS (");
+    sql.push_str(&statement(dialect, model, OnConflict::Update));
+    sql.push_str(
+        " RETURNING (xmax = 0) AS \"inserted\") SELECT \"inserted\" FROM \"__written\" \
+         UNION ALL SELECT NULL FROM (VALUES (",
+    );
+    let bound: Vec<&Column> = model
+        .columns
+        .iter()
+        .filter(|c| c.insert == Insert::Bind)
+        .collect();
+    let params: Vec<usize> = (1..=bound.len()).collect();
+    join_into(&mut sql, &params, |sql, n| {
+        dialect.placeholder_into(sql, *n)
+    });
+    sql.push_str(")) AS \"excluded\"(");
+    join_into(&mut sql, &bound, |sql, c| dialect.quote_into(sql, c.name));
+    sql.push_str(") WHERE NOT EXISTS (SELECT FROM \"__written\") AND EXISTS (SELECT FROM ");
+    qualified_table_into(dialect, &mut sql, &model.table);
+    // Unqualified names in the subquery resolve to the table first: the key match and an
+    // index predicate cannot clash with the `excluded` row's columns.
+    sql.push_str(" WHERE (");
+    let keys: Vec<&Column> = bound
+        .iter()
+        .copied()
+        .filter(|c| c.update == Update::Key)
+        .collect();
+    join_into(&mut sql, &keys, |sql, c| {
+        stored_into(dialect, sql, &model.table, c.name);
+    });
+    sql.push_str(") = (");
+    join_into(&mut sql, &keys, |sql, c| {
+        excluded_into(dialect, sql, c.name)
+    });
+    sql.push(')');
+    if let Target::Keys {
+        predicate: Some(predicate),
+    } = model.target
+    {
+        let _ = write!(sql, " AND ({predicate})");
+    }
+    sql.push_str(" AND NOT ");
+    changed_into(dialect, &mut sql, model);
+    sql.push(')');
     sql
 }
 
@@ -228,6 +290,25 @@ fn set_value_into(dialect: Dialect, sql: &mut String, table: &Table, column: &Co
     };
 }
 
+/// `("t"."a", ..) IS DISTINCT FROM (<new a>, ..)` over the compared columns: whether the
+/// update would change anything (`skip_unchanged`).
+fn changed_into(dialect: Dialect, sql: &mut String, model: &Model) {
+    let compared: Vec<&Column> = model
+        .columns
+        .iter()
+        .filter(|c| c.update.is_compared())
+        .collect();
+    sql.push('(');
+    join_into(sql, &compared, |sql, column| {
+        stored_into(dialect, sql, &model.table, column.name);
+    });
+    sql.push_str(") IS DISTINCT FROM (");
+    join_into(sql, &compared, |sql, column| {
+        set_value_into(dialect, sql, &model.table, column);
+    });
+    sql.push(')');
+}
+
 /// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.
 fn conflict_clause(dialect: Dialect, sql: &mut String, model: &Model, on_conflict: OnConflict) {
     let columns = model.columns;
@@ -272,16 +353,8 @@ fn conflict_clause(dialect: Dialect, sql: &mut String, model: &Model, on_conflic
         conditions.push(format!("({predicate})"));
     }
     if model.guard.skip_unchanged {
-        let compared: Vec<&&Column> = updates.iter().filter(|c| c.update.is_compared()).collect();
-        let mut condition = String::from("(");
-        join_into(&mut condition, &compared, |sql, column| {
-            stored_into(dialect, sql, &model.table, column.name);
-        });
-        condition.push_str(") IS DISTINCT FROM (");
-        join_into(&mut condition, &compared, |sql, column| {
-            set_value_into(dialect, sql, &model.table, column);
-        });
-        condition.push(')');
+        let mut condition = String::new();
+        changed_into(dialect, &mut condition, model);
         conditions.push(condition);
     }
     if !conditions.is_empty() {
@@ -779,13 +852,20 @@ mod tests {
         assert_eq!(
             upsert(PG, &model),
             concat!(
+                r#"WITH "__written" AS ("#,
                 r#"INSERT INTO "state" ("k", "v", "n", "updated_at") VALUES ($1, $2, $3, now()) "#,
                 r#"ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v", "n" = "state"."n" + EXCLUDED."n", "updated_at" = now() "#,
                 r#"WHERE EXCLUDED."v" > "state"."v" AND (NOT state.frozen) "#,
                 r#"AND ("state"."v", "state"."n") IS DISTINCT FROM (EXCLUDED."v", "state"."n" + EXCLUDED."n") "#,
-                r#"RETURNING (xmax = 0)"#
+                r#"RETURNING (xmax = 0) AS "inserted") SELECT "inserted" FROM "__written" "#,
+                r#"UNION ALL SELECT NULL FROM (VALUES ($1, $2, $3)) AS "excluded"("k", "v", "n") "#,
+                r#"WHERE NOT EXISTS (SELECT FROM "__written") AND EXISTS (SELECT FROM "state" "#,
+                r#"WHERE ("state"."k") = (EXCLUDED."k") "#,
+                r#"AND NOT ("state"."v", "state"."n") IS DISTINCT FROM (EXCLUDED."v", "state"."n" + EXCLUDED."n"))"#
             )
         );
+        model.guard.skip_unchanged = false;
+        assert!(upsert(PG, &model).starts_with("INSERT INTO"));
         let many = upsert_many(PG, &model, Source::Unnest);
         assert!(many.contains(r#"AS "__applies" FROM "__input")"#), "{many}");
         assert!(

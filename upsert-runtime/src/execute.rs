@@ -41,11 +41,13 @@ where
         // Nothing written: DO NOTHING, or a guard held the existing row back.
         return Ok(unwritten);
     };
-    let inserted: bool = answer.try_get(0).map_err(Error::Sqlx)?;
-    Ok(if inserted {
-        UpsertOutcome::Inserted
-    } else {
-        UpsertOutcome::Updated
+    // NULL: not written, and the stored row already held every value (a statement with
+    // `skip_unchanged` beside another guard says so in a row of its own).
+    let inserted: Option<bool> = answer.try_get(0).map_err(Error::Sqlx)?;
+    Ok(match inserted {
+        Some(true) => UpsertOutcome::Inserted,
+        Some(false) => UpsertOutcome::Updated,
+        None => UpsertOutcome::Unchanged,
     })
 }
 

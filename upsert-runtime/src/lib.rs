@@ -332,9 +332,10 @@ use sqlx::postgres::PgExecutor;
 /// `IS DISTINCT FROM` the stored ones (timestamps aside), so an identical re-import writes
 /// nothing, leaves `updated_at` where it was, creates no dead tuple and fires no trigger.
 /// `upsert` then returns [`UpsertOutcome::Unchanged`]. With a `version` or `update_where`
-/// guard as well, a row held back by either is reported as [`UpsertOutcome::Skipped`]
-/// (one statement cannot tell which condition failed). The compared columns need an
-/// equality operator (`jsonb` has one; `json` does not).
+/// guard as well, an unwritten row is `Unchanged` when the stored row already holds every
+/// incoming value (a replayed event), else `Skipped` (held back by the other guard); the
+/// statement reads the stored row for this in the same round trip. The compared columns
+/// need an equality operator (`jsonb` has one; `json` does not).
 ///
 /// ```
 /// # use atomic_upsert::AtomicUpsert;
