@@ -168,7 +168,7 @@ pub fn upsert(dialect: Dialect, model: &Model) -> String {
         .collect();
     let params: Vec<usize> = (1..=bound.len()).collect();
     join_into(&mut sql, &params, |sql, n| {
-        dialect.placeholder_into(sql, *n)
+        dialect.placeholder_into(sql, *n);
     });
     sql.push_str(")) AS \"excluded\"(");
     join_into(&mut sql, &bound, |sql, c| dialect.quote_into(sql, c.name));
@@ -187,7 +187,7 @@ pub fn upsert(dialect: Dialect, model: &Model) -> String {
     });
     sql.push_str(") = (");
     join_into(&mut sql, &keys, |sql, c| {
-        excluded_into(dialect, sql, c.name)
+        excluded_into(dialect, sql, c.name);
     });
     sql.push(')');
     if let Target::Keys {
