@@ -50,7 +50,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use report::{BulkCell, Cell, Round};
-use single::{Kind, Strategy, Workload};
+use single::{Kind, Mode, Strategy, Workload};
 
 /// Upsert benchmark suite: throughput, latency, errors and counted statements per
 /// strategy, against a real PostgreSQL.
@@ -58,13 +58,13 @@ use single::{Kind, Strategy, Workload};
 #[command(name = "upsert-bench")]
 #[allow(clippy::struct_excessive_bools)]
 struct Args {
-    /// A short run (under a minute): 2 rounds of 0.3 s cells, bulk at 10k rows only.
+    /// A short run (under a minute): 2 rounds of 0.25 s cells, bulk at 10k rows only.
     #[arg(long)]
     quick: bool,
-    /// Seconds each single-row cell runs per round [default: 2, --quick: 0.3].
+    /// Seconds each single-row cell runs per round [default: 0.75, --quick: 0.25].
     #[arg(long)]
     duration: Option<f64>,
-    /// Interleaved rounds; medians are over these [default: 5, --quick: 2].
+    /// Interleaved rounds; medians are over these [default: 9, --quick: 2].
     #[arg(long)]
     rounds: Option<usize>,
     /// Workers (and pool connections) of the concurrent and race workloads.
@@ -79,9 +79,15 @@ struct Args {
     /// Fresh keys prepared for the race workload (used in groups of --workers).
     #[arg(long, default_value_t = 100_000)]
     fresh_keys: usize,
+    /// Single-row workloads to run.
+    #[arg(long, value_delimiter = ',', default_values_t = ["sequential".to_owned(), "concurrent".to_owned(), "race".to_owned()])]
+    workloads: Vec<String>,
     /// Bulk batch sizes [default: 10000,100000, --quick: 10000].
     #[arg(long, value_delimiter = ',')]
     bulk_rows: Option<Vec<usize>>,
+    /// Rounds of the bulk workloads [default: 5, --quick: 2].
+    #[arg(long)]
+    bulk_rounds: Option<usize>,
     /// Skip the bulk workloads.
     #[arg(long)]
     no_bulk: bool,
@@ -95,7 +101,7 @@ struct Args {
 
 /// `u64` to `f64` for display and ratios (counts here are far below 2^52).
 #[allow(clippy::cast_precision_loss)]
-pub fn f64_of(n: u64) -> f64 {
+fn f64_of(n: u64) -> f64 {
     n as f64
 }
 
@@ -103,6 +109,7 @@ pub fn f64_of(n: u64) -> f64 {
 struct Plan {
     duration: Duration,
     rounds: usize,
+    bulk_rounds: usize,
     bulk_rows: Vec<usize>,
     warmup: Duration,
     count_for: Duration,
@@ -110,10 +117,16 @@ struct Plan {
 
 impl Plan {
     fn new(args: &Args) -> Plan {
-        let duration = args.duration.unwrap_or(if args.quick { 0.3 } else { 2.0 });
+        let duration = args
+            .duration
+            .unwrap_or(if args.quick { 0.25 } else { 0.75 });
         Plan {
             duration: Duration::from_secs_f64(duration),
-            rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 5 }).max(1),
+            rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 9 }).max(1),
+            bulk_rounds: args
+                .bulk_rounds
+                .unwrap_or(if args.quick { 2 } else { 5 })
+                .max(1),
             bulk_rows: if args.no_bulk {
                 Vec::new()
             } else {
@@ -125,8 +138,8 @@ impl Plan {
                     }
                 })
             },
-            warmup: Duration::from_secs_f64(if args.quick { 0.1 } else { 0.3 }),
-            count_for: Duration::from_secs_f64(if args.quick { 0.2 } else { 0.5 }),
+            warmup: Duration::from_secs_f64(if args.quick { 0.05 } else { 0.2 }),
+            count_for: Duration::from_secs_f64(if args.quick { 0.15 } else { 0.5 }),
         }
     }
 }
@@ -134,7 +147,7 @@ impl Plan {
 /// One workload under one pool setting, with its pool.
 struct Combo {
     workload: usize,
-    ping: bool,
+    mode: Mode,
     pool: PgPool,
 }
 
@@ -164,6 +177,14 @@ fn progress(total: u64) -> ProgressBar {
     bar
 }
 
+/// The strategy that runs `k`-th in round `round`: the order is rotated every round (no
+/// strategy always runs first) and reversed every other round (no strategy always runs
+/// right after the same neighbour).
+fn order(round: usize, k: usize, n: usize) -> usize {
+    let s = (k + round) % n;
+    if round % 2 == 1 { n - 1 - s } else { s }
+}
+
 fn round_of(sample: &single::Sample) -> Round {
     let h = &sample.histogram;
     Round {
@@ -184,26 +205,30 @@ async fn single_row(
     options: &sqlx::postgres::PgConnectOptions,
     bar: &ProgressBar,
 ) -> Result<Vec<Cell>, Box<dyn std::error::Error>> {
-    let workloads = [
-        Workload::new(Kind::Sequential, 1, args.keys),
-        Workload::new(Kind::Concurrent, args.workers, args.hot_keys),
-        Workload::new(Kind::Race, args.workers, args.fresh_keys),
-    ];
+    let workloads: Vec<Workload> = [
+        (Kind::Sequential, 1, args.keys),
+        (Kind::Concurrent, args.workers, args.hot_keys),
+        (Kind::Race, args.workers, args.fresh_keys),
+    ]
+    .into_iter()
+    .filter(|(kind, _, _)| args.workloads.iter().any(|w| w == kind.key()))
+    .map(|(kind, workers, keys)| Workload::new(kind, workers, keys))
+    .collect();
     let mut combos = Vec::new();
     let mut cells = Vec::new();
     for (w, workload) in workloads.iter().enumerate() {
-        for ping in [true, false] {
+        for mode in Mode::ALL {
             combos.push(Combo {
                 workload: w,
-                ping,
-                pool: open_pool(options, workload.workers, ping).await?,
+                mode,
+                pool: open_pool(options, workload.workers, mode.test_before_acquire()).await?,
             });
             for strategy in Strategy::ALL {
                 cells.push(Cell {
                     kind: workload.kind,
                     workers: workload.workers,
                     keys: workload.rows.len(),
-                    ping,
+                    mode,
                     strategy,
                     rounds: Vec::new(),
                     counted: None,
@@ -218,27 +243,27 @@ async fn single_row(
         let workload = &workloads[combo.workload];
         for strategy in Strategy::ALL {
             workload.reset(admin).await?;
-            single::run_cell(&combo.pool, strategy, workload, plan.warmup).await;
+            single::run_cell(&combo.pool, combo.mode, strategy, workload, plan.warmup).await;
         }
     }
     for round in 0..plan.rounds {
         for (c, combo) in combos.iter().enumerate() {
             let workload = &workloads[combo.workload];
             for k in 0..n {
-                // Rotate the order every round (and per workload): no strategy always
-                // runs first, right after a reset.
-                let s = (k + round + c) % n;
+                let s = order(round + c, k, n);
                 let strategy = Strategy::ALL[s];
                 bar.set_message(format!(
-                    "round {}/{}: {} (ping {}), {}",
+                    "round {}/{}: {} ({}), {}",
                     round + 1,
                     plan.rounds,
                     workload.kind.key(),
-                    if combo.ping { "on" } else { "off" },
+                    combo.mode.short(),
                     strategy.key()
                 ));
                 workload.reset(admin).await?;
-                let sample = single::run_cell(&combo.pool, strategy, workload, plan.duration).await;
+                let sample =
+                    single::run_cell(&combo.pool, combo.mode, strategy, workload, plan.duration)
+                        .await;
                 cells[c * n + s].rounds.push(round_of(&sample));
                 bar.inc(1);
             }
@@ -280,23 +305,25 @@ async fn count_single(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (counts, through) = start_proxy(options).await?;
     let n = Strategy::ALL.len();
+    let modes = Mode::ALL.len();
     for (w, workload) in workloads.iter().enumerate() {
-        for (p, ping) in [true, false].into_iter().enumerate() {
-            let pool = open_pool(&through, workload.workers, ping).await?;
+        for (m, mode) in Mode::ALL.into_iter().enumerate() {
+            let pool = open_pool(&through, workload.workers, mode.test_before_acquire()).await?;
             for (s, strategy) in Strategy::ALL.into_iter().enumerate() {
                 bar.set_message(format!(
-                    "counting: {} (ping {}), {}",
+                    "counting: {} ({}), {}",
                     workload.kind.key(),
-                    if ping { "on" } else { "off" },
+                    mode.short(),
                     strategy.key()
                 ));
                 workload.reset(admin).await?;
-                single::run_cell(&pool, strategy, workload, plan.warmup).await;
+                single::run_cell(&pool, mode, strategy, workload, plan.warmup).await;
                 workload.reset(admin).await?;
                 counts.take();
-                let sample = single::run_cell(&pool, strategy, workload, plan.count_for).await;
+                let sample =
+                    single::run_cell(&pool, mode, strategy, workload, plan.count_for).await;
                 let attempts = sample.ops + sample.errors.values().sum::<u64>();
-                cells[(w * 2 + p) * n + s].counted = Some((counts.take(), attempts));
+                cells[(w * modes + m) * n + s].counted = Some((counts.take(), attempts));
                 bar.inc(1);
             }
             pool.close().await;
@@ -328,14 +355,14 @@ async fn bulk_rows(
                 counted: None,
             });
         }
-        for round in 0..plan.rounds {
+        for round in 0..plan.bulk_rounds {
             for k in 0..n {
-                let s = (k + round) % n;
+                let s = order(round, k, n);
                 let strategy = bulk::Strategy::ALL[s];
                 bar.set_message(format!(
                     "bulk {size} rows, round {}/{}: {}",
                     round + 1,
-                    plan.rounds,
+                    plan.bulk_rounds,
                     strategy.key()
                 ));
                 let (insert, update) = bulk::run_cell(&pool, strategy, &fresh, &update).await?;
@@ -352,7 +379,10 @@ async fn bulk_rows(
         let fresh = bulk::rows(size, 1);
         let update = bulk::rows(size, 2);
         for cell in cells.iter_mut().filter(|c| c.rows == size) {
-            bar.set_message(format!("counting: bulk {size} rows, {}", cell.strategy.key()));
+            bar.set_message(format!(
+                "counting: bulk {size} rows, {}",
+                cell.strategy.key()
+            ));
             // Warm-up (prepares the statements), then the counted insert + update.
             bulk::run_cell(&counted_pool, cell.strategy, &fresh, &update).await?;
             sqlx::raw_sql("TRUNCATE row").execute(&counted_pool).await?;
@@ -368,11 +398,12 @@ async fn bulk_rows(
 }
 
 fn out_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-        PathBuf::from,
-    )
-    .join("upsert-bench")
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+            PathBuf::from,
+        )
+        .join("upsert-bench")
 }
 
 #[tokio::main]
@@ -387,17 +418,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let server = upsert_testkit::server();
     let db = upsert_testkit::TestDb::new(2).await;
-    sqlx::raw_sql(single::CREATE_TABLE).execute(&db.pool).await?;
+    sqlx::raw_sql(single::CREATE_TABLE)
+        .execute(&db.pool)
+        .await?;
     sqlx::raw_sql(bulk::CREATE_TABLE).execute(&db.pool).await?;
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&db.pool)
         .await?;
     let options = upsert_testkit::connect_options().options([("search_path", db.schema.as_str())]);
 
-    let single_cells = 2 * 3 * Strategy::ALL.len();
+    let single_cells = Mode::ALL.len() * args.workloads.len() * Strategy::ALL.len();
     let bulk_cells = plan.bulk_rows.len() * bulk::Strategy::ALL.len();
     let total = single_cells * (plan.rounds + 1)
-        + bulk_cells * plan.rounds
+        + bulk_cells * plan.bulk_rounds
         + usize::from(!plan.bulk_rows.is_empty()) * bulk::Strategy::ALL.len();
     let bar = progress(total as u64);
     let cells = single_row(&args, &plan, &db.pool, &options, &bar).await?;
@@ -410,14 +443,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     bar.finish_and_clear();
     db.finish().await;
-
-    let command = std::env::args().skip(1).filter(|a| a != "--bench").collect::<Vec<_>>();
-    let command = if command.is_empty() {
-        "cargo bench --bench upsert".to_owned()
-    } else {
-        format!("cargo bench --bench upsert -- {}", command.join(" "))
-    };
-    let server_text = format!(
+    let server = format!(
         "PostgreSQL {version} via {}",
         if server.throwaway {
             "a throwaway upsert-testkit server (fsync=off, synchronous_commit=off, full_page_writes=off, shared_buffers=256MB), loopback"
@@ -425,23 +451,65 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "DATABASE_URL"
         }
     );
-    let (headline, checks) = report::headline(&cells);
+    write_reports(
+        &args,
+        &plan,
+        &Measured {
+            cells,
+            bulk,
+            memory,
+            server,
+            elapsed: started.elapsed(),
+        },
+    )
+}
+
+/// Everything a run measured, for the reports.
+struct Measured {
+    cells: Vec<Cell>,
+    bulk: Vec<BulkCell>,
+    memory: Option<String>,
+    server: String,
+    elapsed: Duration,
+}
+
+/// Prints the tables and writes `report.md`, `report.json` and `bench.svg`.
+fn write_reports(
+    args: &Args,
+    plan: &Plan,
+    run: &Measured,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let command = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect::<Vec<_>>();
+    let command = if command.is_empty() {
+        "cargo bench --bench upsert".to_owned()
+    } else {
+        format!("cargo bench --bench upsert -- {}", command.join(" "))
+    };
+    let (headline, checks) = report::headline(&run.cells);
     let mut md = String::new();
     let _ = writeln!(md, "# Upsert benchmark report\n");
     let _ = writeln!(
         md,
-        "Command: `{command}`. {server_text}. {} CPUs. Run took {:.0} s.\n",
+        "Command: `{command}`. {}. {} CPUs. Run took {:.0} s.\n",
+        run.server,
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
-        started.elapsed().as_secs_f64()
+        run.elapsed.as_secs_f64()
     );
     let _ = writeln!(md, "## Targets\n\n{headline}");
     let _ = writeln!(md, "## Single-row upserts\n");
-    md.push_str(&report::single_tables(&cells, plan.rounds, plan.duration));
-    if !bulk.is_empty() {
+    md.push_str(&report::single_tables(
+        &run.cells,
+        plan.rounds,
+        plan.duration,
+    ));
+    if !run.bulk.is_empty() {
         let _ = writeln!(md, "## Bulk upserts\n");
-        md.push_str(&report::bulk_tables(&bulk));
+        md.push_str(&report::bulk_tables(&run.bulk));
     }
-    if let Some(memory) = &memory {
+    if let Some(memory) = &run.memory {
         md.push_str(memory);
     }
     println!("{md}");
@@ -451,23 +519,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(dir.join("report.md"), &md)?;
     let report = json!({
         "command": command,
-        "server": server_text,
-        "server_version": version,
+        "server": run.server,
+        "seconds": run.elapsed.as_secs_f64(),
         "rounds": plan.rounds,
         "cell_seconds": plan.duration.as_secs_f64(),
+        "bulk_rounds": plan.bulk_rounds,
         "workers": args.workers,
         "keys": args.keys,
         "hot_keys": args.hot_keys,
         "targets": checks,
-        "single": report::cells_json(&cells),
-        "bulk": report::bulk_json(&bulk),
+        "single": report::cells_json(&run.cells),
+        "bulk": report::bulk_json(&run.bulk),
     });
-    std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&report)?)?;
-    report::chart(
-        &cells,
-        &dir.join("bench.svg"),
-        &format!("atomic-upsert: single-row upserts ({command})"),
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
     )?;
+    if !run.cells.is_empty() {
+        report::chart(
+            &run.cells,
+            &dir.join("bench.svg"),
+            &format!("atomic-upsert: single-row upserts ({command})"),
+        )?;
+    }
     eprintln!(
         "wrote {} (report.md, report.json, bench.svg)",
         dir.display()

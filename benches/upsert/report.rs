@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use serde_json::{Value, json};
 
 use crate::proxy::Counted;
-use crate::single::{Kind, Strategy};
+use crate::single::{Kind, Mode, Strategy};
 use crate::{bulk, f64_of};
 
 /// One round of one single-row cell.
@@ -27,7 +27,7 @@ pub struct Cell {
     pub kind: Kind,
     pub workers: usize,
     pub keys: usize,
-    pub ping: bool,
+    pub mode: Mode,
     pub strategy: Strategy,
     pub rounds: Vec<Round>,
     /// The counting pass: what the proxy saw, and how many operations it saw it for.
@@ -122,49 +122,50 @@ pub fn group_title(cell: &Cell) -> String {
         ),
     };
     format!(
-        "{} — {} worker{}, {what}; pool: max_connections={}, min_connections={}, test_before_acquire={}",
+        "{} — {} worker{}, {what}; {}; pool: max_connections={}, min_connections={}, test_before_acquire={}",
         cell.kind.key(),
         cell.workers,
         if cell.workers == 1 { "" } else { "s" },
+        cell.mode.describe(),
         cell.workers,
         cell.workers,
-        cell.ping
+        cell.mode.test_before_acquire()
     )
 }
 
 /// A short group name for the chart.
 fn group_short(cell: &Cell) -> String {
     format!(
-        "{} ({}w, ping {})",
+        "{} {}w, {}",
         cell.kind.key(),
         cell.workers,
-        if cell.ping { "on" } else { "off" }
+        cell.mode.short()
     )
 }
 
-fn find(cells: &[Cell], kind: Kind, ping: bool, strategy: Strategy) -> Option<&Cell> {
+fn find(cells: &[Cell], kind: Kind, mode: Mode, strategy: Strategy) -> Option<&Cell> {
     cells
         .iter()
-        .find(|c| c.kind == kind && c.ping == ping && c.strategy == strategy)
+        .find(|c| c.kind == kind && c.mode == mode && c.strategy == strategy)
 }
 
 fn ratio(cells: &[Cell], cell: &Cell, base: Strategy) -> f64 {
-    find(cells, cell.kind, cell.ping, base).map_or(f64::NAN, |b| cell.throughput() / b.throughput())
+    find(cells, cell.kind, cell.mode, base).map_or(f64::NAN, |b| cell.throughput() / b.throughput())
 }
 
 /// The single-row tables, one per workload and pool setting, in Markdown.
 pub fn single_tables(cells: &[Cell], rounds: usize, duration: Duration) -> String {
     let mut out = String::new();
-    let mut groups: Vec<(Kind, bool)> = Vec::new();
+    let mut groups: Vec<(Kind, Mode)> = Vec::new();
     for cell in cells {
-        if !groups.contains(&(cell.kind, cell.ping)) {
-            groups.push((cell.kind, cell.ping));
+        if !groups.contains(&(cell.kind, cell.mode)) {
+            groups.push((cell.kind, cell.mode));
         }
     }
-    for (kind, ping) in groups {
+    for (kind, mode) in groups {
         let group: Vec<&Cell> = cells
             .iter()
-            .filter(|c| c.kind == kind && c.ping == ping)
+            .filter(|c| c.kind == kind && c.mode == mode)
             .collect();
         let _ = writeln!(out, "### {}\n", group_title(group[0]));
         let _ = writeln!(
@@ -174,16 +175,15 @@ pub fn single_tables(cells: &[Cell], rounds: usize, duration: Duration) -> Strin
         );
         let _ = writeln!(
             out,
-            "| strategy | ops/s | (min–max) | vs naive | vs hand | mean µs | p50 µs | p99 µs | errors (rate), by SQLSTATE | statements/op | round trips/op | pings/op |"
+            "| strategy | ops/s | (min–max) | vs naive | vs hand | mean µs | p50 µs | p99 µs | errors (rate), by SQLSTATE | statements/op | round trips/op | pool pings/op |"
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
         for cell in group {
             let (lo, hi) = cell.range();
-            let (stmts, trips, pings) = cell
-                .per_op()
-                .map_or(("–".to_owned(), "–".to_owned(), "–".to_owned()), |(s, t, p)| {
-                    (format!("{s:.2}"), format!("{t:.2}"), format!("{p:.2}"))
-                });
+            let (stmts, trips, pings) = cell.per_op().map_or(
+                ("–".to_owned(), "–".to_owned(), "–".to_owned()),
+                |(s, t, p)| (format!("{s:.2}"), format!("{t:.2}"), format!("{p:.2}")),
+            );
             let _ = writeln!(
                 out,
                 "| {} | {:.0} | {lo:.0}–{hi:.0} | {:.2}x | {:.2}x | {:.0} | {:.0} | {:.0} | {} | {stmts} | {trips} | {pings} |",
@@ -208,15 +208,15 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
     let mut checks = Vec::new();
     let _ = writeln!(
         out,
-        "| workload | test_before_acquire | derive / hand (target ≥ 0.98) | derive / naive (target ≥ 1.4) | errors: naive | errors: derive |"
+        "| workload | connections | derive / hand (target ≥ 0.98) | derive / naive (target ≥ 1.4) | errors: naive | errors: derive |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|");
     for kind in [Kind::Sequential, Kind::Concurrent, Kind::Race] {
-        for ping in [true, false] {
+        for mode in Mode::ALL {
             let (Some(derive), Some(hand), Some(naive)) = (
-                find(cells, kind, ping, Strategy::Derive),
-                find(cells, kind, ping, Strategy::Hand),
-                find(cells, kind, ping, Strategy::Naive),
+                find(cells, kind, mode, Strategy::Derive),
+                find(cells, kind, mode, Strategy::Hand),
+                find(cells, kind, mode, Strategy::Naive),
             ) else {
                 continue;
             };
@@ -225,9 +225,10 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
             let mark = |ok: bool| if ok { "" } else { " (below target)" };
             let _ = writeln!(
                 out,
-                "| {} ({} workers) | {ping} | {vs_hand:.3}x{} | {vs_naive:.2}x{} | {} | {} |",
+                "| {} ({} workers) | {} | {vs_hand:.3}x{} | {vs_naive:.2}x{} | {} | {} |",
                 kind.key(),
                 derive.workers,
+                mode.short(),
                 mark(vs_hand >= 0.98),
                 mark(vs_naive >= 1.4),
                 naive.error_count(),
@@ -236,7 +237,8 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
             checks.push(json!({
                 "workload": kind.key(),
                 "workers": derive.workers,
-                "test_before_acquire": ping,
+                "connections": mode.key(),
+                "test_before_acquire": mode.test_before_acquire(),
                 "derive_vs_hand": vs_hand,
                 "derive_vs_naive": vs_naive,
                 "naive_errors": naive.error_count(),
@@ -257,10 +259,11 @@ pub fn cells_json(cells: &[Cell]) -> Value {
                     "workload": cell.kind.key(),
                     "workers": cell.workers,
                     "keys": cell.keys,
+                    "connections": cell.mode.key(),
                     "pool": {
                         "max_connections": cell.workers,
                         "min_connections": cell.workers,
-                        "test_before_acquire": cell.ping,
+                        "test_before_acquire": cell.mode.test_before_acquire(),
                     },
                     "strategy": cell.strategy.key(),
                     "label": cell.strategy.label(),
@@ -389,6 +392,9 @@ const COLORS: [RGBColor; 5] = [
     RGBColor(0x1f, 0x77, 0xb4),
 ];
 
+/// A figure of a cell, for the chart.
+type Metric = fn(&Cell) -> f64;
+
 /// Grouped bars: throughput on top, p99 below; one group per workload and pool setting.
 pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut groups: Vec<String> = Vec::new();
@@ -410,11 +416,17 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 20))?;
     let (top, bottom) = root.split_vertically(440);
-    let panels: [(&DrawingArea<_, _>, &str, fn(&Cell) -> f64); 2] = [
-        (&top, "throughput, ops/s (median; higher is better)", Cell::throughput),
-        (&bottom, "p99 latency, ms (median; lower is better)", |c: &Cell| {
-            c.p99_us() / 1e3
-        }),
+    let panels: [(_, _, Metric); 2] = [
+        (
+            &top,
+            "throughput, ops/s (median; higher is better)",
+            Cell::throughput,
+        ),
+        (
+            &bottom,
+            "p99 latency, ms (median; lower is better)",
+            |c: &Cell| c.p99_us() / 1e3,
+        ),
     ];
     for (area, caption, value) in panels {
         let max = cells.iter().map(value).fold(0.0, f64::max) * 1.1;
@@ -457,7 +469,9 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
             chart
                 .draw_series(bars)?
                 .label(strategy.label())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
         }
         chart
             .configure_series_labels()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use atomic_upsert::sqlx::{self, PgPool, Row as _, types::Json};
+use atomic_upsert::sqlx::{self, PgConnection, PgPool, Row as _, types::Json};
 use atomic_upsert::{AtomicUpsert, UpsertOutcome};
 use hdrhistogram::Histogram;
 
@@ -23,7 +23,7 @@ pub struct StravaStats {
 pub const CREATE_TABLE: &str = "CREATE TABLE strava_stats (
     stats_type text PRIMARY KEY,
     data jsonb NOT NULL,
-    updated_at timestamptz NOT NULL)";
+    updated_at timestamptz NOT NULL) WITH (autovacuum_enabled = false)";
 
 /// The derive's statement, written by hand; `main` asserts it equals
 /// `StravaStats::UPSERT_SQL`, so "hand" and "derive" send byte-identical SQL.
@@ -81,15 +81,15 @@ impl Strategy {
         }
     }
 
-    /// One operation: upsert `row` through `pool`. The error is the SQLSTATE, or a short
-    /// client-side reason.
-    pub async fn run(self, pool: &PgPool, row: &StravaStats) -> Result<(), String> {
+    /// One operation: upsert `row` through `target`. The error is the SQLSTATE, or a
+    /// short client-side reason.
+    pub async fn run(self, target: &mut Target<'_>, row: &StravaStats) -> Result<(), String> {
         match self {
-            Strategy::Naive => naive(pool, row).await.map_err(|e| sqlstate(&e)),
+            Strategy::Naive => naive(target, row).await.map_err(|e| sqlstate(&e)),
             Strategy::NaiveRetry => {
                 let mut attempt = 1;
                 loop {
-                    match naive(pool, row).await {
+                    match naive(target, row).await {
                         Ok(()) => return Ok(()),
                         Err(e) => {
                             let code = sqlstate(&e);
@@ -101,29 +101,50 @@ impl Strategy {
                     }
                 }
             }
-            Strategy::Merge => sqlx::query(MERGE_SQL)
-                .bind(&row.stats_type)
-                .bind(&row.data)
-                .execute(pool)
-                .await
-                .map(drop)
-                .map_err(|e| sqlstate(&e)),
-            Strategy::Derive => match row.upsert(pool).await {
-                Ok(outcome) => {
-                    std::hint::black_box(outcome);
-                    Ok(())
+            Strategy::Merge => {
+                let query = sqlx::query(MERGE_SQL).bind(&row.stats_type).bind(&row.data);
+                match target {
+                    Target::Pool(pool) => query.execute(*pool).await,
+                    Target::Conn(conn) => query.execute(&mut **conn).await,
                 }
-                Err(e) => Err(e.sqlstate().map_or_else(|| e.to_string(), str::to_owned)),
-            },
-            Strategy::Hand => hand(pool, row).await.map_err(|e| sqlstate(&e)),
+                .map(drop)
+                .map_err(|e| sqlstate(&e))
+            }
+            Strategy::Derive => {
+                let outcome = match target {
+                    Target::Pool(pool) => row.upsert(*pool).await,
+                    Target::Conn(conn) => row.upsert(&mut **conn).await,
+                };
+                match outcome {
+                    Ok(outcome) => {
+                        std::hint::black_box(outcome);
+                        Ok(())
+                    }
+                    Err(e) => Err(e.sqlstate().map_or_else(|| e.to_string(), str::to_owned)),
+                }
+            }
+            Strategy::Hand => hand(target, row).await.map_err(|e| sqlstate(&e)),
         }
     }
 }
 
-/// The seed's "UNSAFE" pattern, on one pooled connection per operation (the README's
-/// version, autocommit: no transaction around the two statements).
-async fn naive(pool: &PgPool, row: &StravaStats) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
+/// Where an operation runs: through the pool (a checkout per operation), or on a
+/// connection the worker holds for the whole run.
+pub enum Target<'a> {
+    Pool(&'a PgPool),
+    Conn(&'a mut PgConnection),
+}
+
+/// The seed's "UNSAFE" pattern (the README's version: autocommit, no transaction around
+/// the two statements). Through the pool it checks out one connection per operation.
+async fn naive(target: &mut Target<'_>, row: &StravaStats) -> Result<(), sqlx::Error> {
+    match target {
+        Target::Pool(pool) => naive_on(&mut *pool.acquire().await?, row).await,
+        Target::Conn(conn) => naive_on(conn, row).await,
+    }
+}
+
+async fn naive_on(conn: &mut PgConnection, row: &StravaStats) -> Result<(), sqlx::Error> {
     let existing = sqlx::query(NAIVE_SELECT)
         .bind(&row.stats_type)
         .fetch_optional(&mut *conn)
@@ -143,12 +164,14 @@ async fn naive(pool: &PgPool, row: &StravaStats) -> Result<(), sqlx::Error> {
 
 /// What a careful user writes without the derive: the same statement, the same binds,
 /// the same outcome read from `RETURNING (xmax = 0)`.
-async fn hand(pool: &PgPool, row: &StravaStats) -> Result<(), sqlx::Error> {
-    let answer = sqlx::query(HAND_UPSERT_SQL)
+async fn hand(target: &mut Target<'_>, row: &StravaStats) -> Result<(), sqlx::Error> {
+    let query = sqlx::query(HAND_UPSERT_SQL)
         .bind(&row.stats_type)
-        .bind(&row.data)
-        .fetch_optional(pool)
-        .await?;
+        .bind(&row.data);
+    let answer = match target {
+        Target::Pool(pool) => query.fetch_optional(*pool).await?,
+        Target::Conn(conn) => query.fetch_optional(&mut **conn).await?,
+    };
     let outcome = match answer {
         None => UpsertOutcome::Skipped,
         Some(answer) => {
@@ -166,7 +189,9 @@ async fn hand(pool: &PgPool, row: &StravaStats) -> Result<(), sqlx::Error> {
 /// The SQLSTATE of a database error, else the error's kind.
 fn sqlstate(error: &sqlx::Error) -> String {
     match error {
-        sqlx::Error::Database(db) => db.code().map_or_else(|| "db".to_owned(), |c| c.into_owned()),
+        sqlx::Error::Database(db) => db
+            .code()
+            .map_or_else(|| "db".to_owned(), std::borrow::Cow::into_owned),
         sqlx::Error::PoolTimedOut => "pool timeout".to_owned(),
         other => format!("client: {other}"),
     }
@@ -189,6 +214,51 @@ impl Kind {
             Kind::Sequential => "sequential",
             Kind::Concurrent => "concurrent",
             Kind::Race => "race",
+        }
+    }
+}
+
+/// How workers get their connection: the pool setting dimension.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// `&pool` per operation, sqlx's default `test_before_acquire(true)`: a ping on checkout.
+    Ping,
+    /// `&pool` per operation, `test_before_acquire(false)`.
+    NoPing,
+    /// Each worker checks out one connection before the run and keeps it (`&mut *conn`),
+    /// as pgbench does: no pool traffic at all during the run.
+    Held,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Ping, Mode::NoPing, Mode::Held];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Mode::Ping => "pool_ping",
+            Mode::NoPing => "pool_no_ping",
+            Mode::Held => "held_connection",
+        }
+    }
+
+    /// The pool's `test_before_acquire` in this mode.
+    pub fn test_before_acquire(self) -> bool {
+        self == Mode::Ping
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Ping => "`&pool` per operation, test_before_acquire=true (sqlx default)",
+            Mode::NoPing => "`&pool` per operation, test_before_acquire=false",
+            Mode::Held => "one connection held per worker for the whole run (`&mut *conn`)",
+        }
+    }
+
+    pub fn short(self) -> &'static str {
+        match self {
+            Mode::Ping => "pool, ping",
+            Mode::NoPing => "pool, no ping",
+            Mode::Held => "held conn",
         }
     }
 }
@@ -233,7 +303,9 @@ impl Workload {
     /// Puts the table in the workload's starting state: the existing keys (with an older
     /// payload) for sequential and concurrent, an empty table for the race.
     pub async fn reset(&self, admin: &PgPool) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql("TRUNCATE strava_stats").execute(admin).await?;
+        sqlx::raw_sql("TRUNCATE strava_stats")
+            .execute(admin)
+            .await?;
         if self.kind != Kind::Race {
             let keys: Vec<&str> = self.rows.iter().map(|r| r.stats_type.as_str()).collect();
             sqlx::query(
@@ -244,6 +316,11 @@ impl Workload {
             .execute(admin)
             .await?;
         }
+        // Autovacuum is off for the table (it would wake up in some cells and not
+        // others); every cell starts from a vacuumed, analyzed table instead.
+        sqlx::raw_sql("VACUUM ANALYZE strava_stats")
+            .execute(admin)
+            .await?;
         Ok(())
     }
 }
@@ -272,6 +349,7 @@ fn histogram() -> Histogram<u64> {
 /// Runs `strategy` on `workload` with all its workers for `duration`.
 pub async fn run_cell(
     pool: &PgPool,
+    mode: Mode,
     strategy: Strategy,
     workload: &Workload,
     duration: Duration,
@@ -292,6 +370,15 @@ pub async fn run_cell(
                 errors: BTreeMap::new(),
                 finished: start,
             };
+            let mut held = if mode == Mode::Held {
+                Some(pool.acquire().await.expect("a connection for the worker"))
+            } else {
+                None
+            };
+            let mut target = match &mut held {
+                Some(conn) => Target::Conn(conn),
+                None => Target::Pool(&pool),
+            };
             tokio::time::sleep_until(start.into()).await;
             let mut op = worker;
             loop {
@@ -305,7 +392,7 @@ pub async fn run_cell(
                     // worker, in practice) arrive at the same new key at about the same time.
                     Kind::Race => (next.fetch_add(1, Ordering::Relaxed) / group) % rows.len(),
                 };
-                match strategy.run(&pool, &rows[index]).await {
+                match strategy.run(&mut target, &rows[index]).await {
                     Ok(()) => {
                         let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
                         result.histogram.saturating_record(nanos);
@@ -316,6 +403,7 @@ pub async fn run_cell(
                 op += 1;
             }
             result.finished = Instant::now();
+            drop(held);
             result
         }));
     }
