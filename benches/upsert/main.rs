@@ -58,10 +58,10 @@ use single::{Kind, Mode, Strategy, Workload};
 #[command(name = "upsert-bench")]
 #[allow(clippy::struct_excessive_bools)]
 struct Args {
-    /// A short run (under a minute): 2 rounds of 0.25 s cells, bulk at 10k rows only.
+    /// A short run (under a minute): 2 rounds of 0.2 s cells, bulk at 10k rows only.
     #[arg(long)]
     quick: bool,
-    /// Seconds each single-row cell runs per round [default: 0.75, --quick: 0.25].
+    /// Seconds each single-row cell runs per round [default: 0.75, --quick: 0.2].
     #[arg(long)]
     duration: Option<f64>,
     /// Interleaved rounds; medians are over these [default: 9, --quick: 2].
@@ -117,9 +117,7 @@ struct Plan {
 
 impl Plan {
     fn new(args: &Args) -> Plan {
-        let duration = args
-            .duration
-            .unwrap_or(if args.quick { 0.25 } else { 0.75 });
+        let duration = args.duration.unwrap_or(if args.quick { 0.2 } else { 0.75 });
         Plan {
             duration: Duration::from_secs_f64(duration),
             rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 9 }).max(1),
@@ -139,7 +137,7 @@ impl Plan {
                 })
             },
             warmup: Duration::from_secs_f64(if args.quick { 0.05 } else { 0.2 }),
-            count_for: Duration::from_secs_f64(if args.quick { 0.15 } else { 0.5 }),
+            count_for: Duration::from_secs_f64(if args.quick { 0.1 } else { 0.5 }),
         }
     }
 }

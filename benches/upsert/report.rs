@@ -428,7 +428,7 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
             |c: &Cell| c.p99_us() / 1e3,
         ),
     ];
-    for (area, caption, value) in panels {
+    for (panel, (area, caption, value)) in panels.into_iter().enumerate() {
         let max = cells.iter().map(value).fold(0.0, f64::max) * 1.1;
         let mut chart = ChartBuilder::on(area)
             .caption(caption, ("sans-serif", 16))
@@ -444,6 +444,13 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .y_label_formatter(&|y| {
+                if *y >= 100.0 {
+                    format!("{y:.0}")
+                } else {
+                    format!("{y:.1}")
+                }
+            })
             .x_label_formatter(&move |x| {
                 centers_for_labels
                     .iter()
@@ -466,19 +473,21 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
                     ))
                 })
                 .collect();
-            chart
-                .draw_series(bars)?
-                .label(strategy.label())
-                .legend(move |(x, y)| {
+            let series = chart.draw_series(bars)?;
+            if panel == 0 {
+                series.label(strategy.label()).legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
+            }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        if panel == 0 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()?;
+        }
     }
     root.present()?;
     Ok(())
