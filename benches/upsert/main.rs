@@ -79,7 +79,7 @@ struct Args {
     /// Fresh keys prepared for the race workload (used in groups of --workers).
     #[arg(long, default_value_t = 100_000)]
     fresh_keys: usize,
-    /// Single-row workloads to run.
+    /// Single-row workloads to run (`none` for bulk only).
     #[arg(long, value_delimiter = ',', default_values_t = ["sequential".to_owned(), "concurrent".to_owned(), "race".to_owned()])]
     workloads: Vec<String>,
     /// Bulk batch sizes [default: 10000,100000, --quick: 10000].
@@ -94,6 +94,10 @@ struct Args {
     /// Also upsert 1,000,000 rows through `upsert_many` and report the peak memory.
     #[arg(long)]
     memory: bool,
+    /// Threads of the benchmark's own tokio runtime: 0 for tokio's default (one per
+    /// core, as `#[tokio::main]`), 1 for a current-thread runtime.
+    #[arg(long, default_value_t = 0)]
+    client_threads: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -404,9 +408,24 @@ fn out_dir() -> PathBuf {
         .join("upsert-bench")
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    let runtime = match args.client_threads {
+        0 => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let plan = Plan::new(&args);
     assert_eq!(
         single::HAND_UPSERT_SQL,
@@ -425,7 +444,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let options = upsert_testkit::connect_options().options([("search_path", db.schema.as_str())]);
 
-    let single_cells = Mode::ALL.len() * args.workloads.len() * Strategy::ALL.len();
+    let selected = [Kind::Sequential, Kind::Concurrent, Kind::Race]
+        .iter()
+        .filter(|kind| args.workloads.iter().any(|w| w == kind.key()))
+        .count();
+    let single_cells = Mode::ALL.len() * selected * Strategy::ALL.len();
     let bulk_cells = plan.bulk_rows.len() * bulk::Strategy::ALL.len();
     let total = single_cells * (plan.rounds + 1)
         + bulk_cells * plan.bulk_rounds

@@ -170,7 +170,7 @@ pub fn single_tables(cells: &[Cell], rounds: usize, duration: Duration) -> Strin
         let _ = writeln!(out, "### {}\n", group_title(group[0]));
         let _ = writeln!(
             out,
-            "Median of {rounds} interleaved rounds of {:.1} s each.\n",
+            "Median of {rounds} interleaved rounds of {:.2} s each.\n",
             duration.as_secs_f64()
         );
         let _ = writeln!(
@@ -208,9 +208,9 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
     let mut checks = Vec::new();
     let _ = writeln!(
         out,
-        "| workload | connections | derive / hand (target ≥ 0.98) | derive / naive (target ≥ 1.4) | errors: naive | errors: derive |"
+        "| workload | connections | derive / hand (target ≥ 0.98) | per-round derive / hand: median (min–max) | derive / naive (target ≥ 1.4) | errors: naive | errors: derive |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for kind in [Kind::Sequential, Kind::Concurrent, Kind::Race] {
         for mode in Mode::ALL {
             let (Some(derive), Some(hand), Some(naive)) = (
@@ -221,11 +221,23 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
                 continue;
             };
             let vs_hand = derive.throughput() / hand.throughput();
+            let paired: Vec<f64> = derive
+                .rounds
+                .iter()
+                .zip(&hand.rounds)
+                .map(|(d, h)| d.throughput / h.throughput)
+                .collect();
+            let (lo, hi) = paired
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+                    (lo.min(*r), hi.max(*r))
+                });
+            let paired_median = median(paired.iter().copied());
             let vs_naive = derive.throughput() / naive.throughput();
             let mark = |ok: bool| if ok { "" } else { " (below target)" };
             let _ = writeln!(
                 out,
-                "| {} ({} workers) | {} | {vs_hand:.3}x{} | {vs_naive:.2}x{} | {} | {} |",
+                "| {} ({} workers) | {} | {vs_hand:.3}x{} | {paired_median:.3}x ({lo:.2}–{hi:.2}) | {vs_naive:.2}x{} | {} | {} |",
                 kind.key(),
                 derive.workers,
                 mode.short(),
@@ -240,6 +252,7 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
                 "connections": mode.key(),
                 "test_before_acquire": mode.test_before_acquire(),
                 "derive_vs_hand": vs_hand,
+                "derive_vs_hand_per_round": paired,
                 "derive_vs_naive": vs_naive,
                 "naive_errors": naive.error_count(),
                 "derive_errors": derive.error_count(),
