@@ -519,13 +519,15 @@ fn write_reports(
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         run.elapsed.as_secs_f64()
     );
-    let _ = writeln!(md, "## Targets\n\n{headline}");
-    let _ = writeln!(md, "## Single-row upserts\n");
-    md.push_str(&report::single_tables(
-        &run.cells,
-        plan.rounds,
-        plan.duration,
-    ));
+    if !run.cells.is_empty() {
+        let _ = writeln!(md, "## Targets\n\n{headline}");
+        let _ = writeln!(md, "## Single-row upserts\n");
+        md.push_str(&report::single_tables(
+            &run.cells,
+            plan.rounds,
+            plan.duration,
+        ));
+    }
     if !run.bulk.is_empty() {
         let _ = writeln!(md, "## Bulk upserts\n");
         md.push_str(&report::bulk_tables(&run.bulk));
