@@ -20,12 +20,13 @@
 //! Workloads: *sequential* (1 worker, existing keys), *concurrent* (`--workers` over
 //! `--hot-keys` existing keys) and *race* (`--workers` on fresh keys, each key hit by
 //! `--workers` consecutive operations, so rows are created during the run). Each runs
-//! with the pool's `test_before_acquire` on (sqlx's default: a ping per checkout) and off.
-//! Then bulk upserts of 10k and 100k rows by seven strategies (`upsert_many` and
-//! hand-written alternatives).
+//! three ways: `&pool` per operation with the pool's `test_before_acquire` on (sqlx's
+//! default: a ping per checkout), the same with it off, and on one connection held by each
+//! worker for the whole run. Then bulk upserts of 10k and 100k rows by seven strategies
+//! (`upsert_many` and hand-written alternatives).
 //!
-//! Every round runs every cell once, strategies in a rotated order; tables report the
-//! medians over rounds. Latencies come from HDR histograms. Statements and round trips per
+//! Every round runs every cell once, strategies in an order rotated every round and
+//! reversed every other round; tables report the medians over rounds. Latencies come from HDR histograms. Statements and round trips per
 //! operation are *counted* by a protocol-parsing TCP proxy, in a separate short pass per
 //! cell, so the proxy never slows a timed run. Inputs are built before timing.
 //!
