@@ -1,17 +1,7 @@
-//! Bulk upsert benchmark against a real PostgreSQL (`DATABASE_URL`, or a throwaway server).
+//! Bulk upserts (formerly `benches/bulk.rs`): seven ways to write N three-column rows.
 //!
-//! `cargo bench --bench bulk` (add `-- --quick` for 10k rows only, `-- --memory` for the
-//! 1,000,000-row memory check). For 10k and 100k three-column rows it times, in the same
-//! process and interleaved round by round, the insert of new keys and the update of the
-//! same keys by:
-//!
-//! - row-by-row `upsert` (one statement per row, in one transaction);
-//! - multi-row `VALUES` (hand-built, chunked under the 65,535-parameter limit);
-//! - hand-written `UNNEST` upsert (`sqlx::query` with three arrays);
-//! - hand-written `COPY` (text format) into a temp table + `INSERT .. SELECT .. ON CONFLICT`;
-//! - `upsert_many` on its `UNNEST` path, its `COPY` path, and `Auto`.
-//!
-//! Medians of the rounds are reported, with ratios against hand-written COPY.
+//! Each cell is one insert of N new keys (after a `TRUNCATE`) and one update of the same
+//! N keys with new values, timed separately.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -20,18 +10,21 @@ use atomic_upsert::sqlx::{self, PgPool};
 use atomic_upsert::{AtomicUpsert, BulkPath};
 
 #[derive(AtomicUpsert, Clone)]
-struct Row {
+pub struct Row {
     #[conflict_key]
     id: i64,
     name: String,
     qty: i32,
 }
 
+pub const CREATE_TABLE: &str =
+    "CREATE TABLE row (id int8 PRIMARY KEY, name text NOT NULL, qty int4 NOT NULL)";
+
 const HAND_UPSERT_FROM_STAGE: &str = "INSERT INTO row (id, name, qty) SELECT id, name, qty FROM stage \
      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Strategy {
+pub enum Strategy {
     RowByRow,
     MultiValues,
     HandUnnest,
@@ -42,7 +35,7 @@ enum Strategy {
 }
 
 impl Strategy {
-    const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 7] = [
         Strategy::RowByRow,
         Strategy::MultiValues,
         Strategy::HandUnnest,
@@ -52,9 +45,9 @@ impl Strategy {
         Strategy::OursAuto,
     ];
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
-            Strategy::RowByRow => "row-by-row upsert",
+            Strategy::RowByRow => "row-by-row upsert (one transaction)",
             Strategy::MultiValues => "multi-row VALUES (hand-built)",
             Strategy::HandUnnest => "hand-written UNNEST",
             Strategy::HandCopy => "hand-written COPY + INSERT..SELECT",
@@ -63,9 +56,22 @@ impl Strategy {
             Strategy::OursAuto => "upsert_many (Auto)",
         }
     }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Strategy::RowByRow => "row_by_row",
+            Strategy::MultiValues => "multi_values",
+            Strategy::HandUnnest => "hand_unnest",
+            Strategy::HandCopy => "hand_copy",
+            Strategy::OursUnnest => "upsert_many_unnest",
+            Strategy::OursCopy => "upsert_many_copy",
+            Strategy::OursAuto => "upsert_many_auto",
+        }
+    }
 }
 
-async fn run(
+/// Writes `rows` with `strategy`.
+pub async fn run(
     pool: &PgPool,
     strategy: Strategy,
     rows: &[Row],
@@ -147,19 +153,31 @@ async fn run(
     Ok(())
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn rows(n: i64, version: i32) -> Vec<Row> {
+/// `n` rows with keys `0..n`; `version` changes every non-key value.
+pub fn rows(n: usize, version: i32) -> Vec<Row> {
     (0..n)
         .map(|i| Row {
-            id: i,
+            id: i64::try_from(i).unwrap_or(i64::MAX),
             name: format!("name-{i}-{version}"),
             qty: version,
         })
         .collect()
+}
+
+/// One round of one cell: `TRUNCATE`, insert `fresh` (timed), update with `update` (timed).
+pub async fn run_cell(
+    pool: &PgPool,
+    strategy: Strategy,
+    fresh: &[Row],
+    update: &[Row],
+) -> Result<(Duration, Duration), Box<dyn std::error::Error>> {
+    sqlx::raw_sql("TRUNCATE row").execute(pool).await?;
+    let started = Instant::now();
+    run(pool, strategy, fresh).await?;
+    let insert = started.elapsed();
+    let started = Instant::now();
+    run(pool, strategy, update).await?;
+    Ok((insert, started.elapsed()))
 }
 
 fn status_kib(field: &str) -> u64 {
@@ -177,7 +195,9 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-async fn memory_check(pool: &PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// `--memory`: 1,000,000 rows through `upsert_many` (Auto, so the COPY path), with the
+/// process's resident memory read from `/proc/self/status`. Returns a Markdown section.
+pub async fn memory_check(pool: &PgPool) -> Result<String, Box<dyn std::error::Error>> {
     sqlx::raw_sql("TRUNCATE row").execute(pool).await?;
     let before_input = status_kib("VmRSS:");
     let input = rows(1_000_000, 1);
@@ -186,90 +206,23 @@ async fn memory_check(pool: &PgPool) -> Result<(), Box<dyn std::error::Error>> {
     let outcome = Row::upsert_many(pool, &input).await?;
     let elapsed = started.elapsed();
     let peak = status_kib("VmHWM:");
-    println!("\n## Memory: 1,000,000 three-column rows through upsert_many (Auto = COPY path)\n");
-    println!("| input (RSS growth while building it) | peak RSS above input | time | outcome |");
-    println!("|---|---|---|---|");
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Memory: 1,000,000 three-column rows through upsert_many (Auto = COPY path)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| input (RSS growth while building it) | peak RSS above input | time | outcome |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|");
+    let _ = writeln!(
+        out,
         "| {:.1} MiB | {:.1} MiB | {:.2} s | {} inserted |",
         mib(with_input - before_input),
         mib(peak.saturating_sub(with_input)),
         elapsed.as_secs_f64(),
         outcome.inserted
     );
-    Ok(())
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let memory = args.iter().any(|a| a == "--memory");
-    let server = upsert_testkit::server();
-    let db = upsert_testkit::TestDb::new(2).await;
-    sqlx::raw_sql("CREATE TABLE row (id int8 PRIMARY KEY, name text NOT NULL, qty int4 NOT NULL)")
-        .execute(&db.pool)
-        .await?;
-    println!(
-        "# Bulk upserts ({}; PostgreSQL via {})\n",
-        if quick { "quick" } else { "full" },
-        if server.throwaway {
-            "a throwaway server: fsync=off, synchronous_commit=off"
-        } else {
-            "DATABASE_URL"
-        }
-    );
-    let sizes: &[(i64, usize)] = if quick {
-        &[(10_000, 3)]
-    } else {
-        &[(10_000, 7), (100_000, 5)]
-    };
-    for &(n, rounds) in sizes {
-        let fresh = rows(n, 1);
-        let update = rows(n, 2);
-        let mut insert_times = vec![Vec::new(); Strategy::ALL.len()];
-        let mut update_times = vec![Vec::new(); Strategy::ALL.len()];
-        for round in 0..rounds {
-            // Rotate the starting strategy each round so none always runs first.
-            for k in 0..Strategy::ALL.len() {
-                let s = (k + round) % Strategy::ALL.len();
-                let strategy = Strategy::ALL[s];
-                sqlx::raw_sql("TRUNCATE row").execute(&db.pool).await?;
-                let started = Instant::now();
-                run(&db.pool, strategy, &fresh).await?;
-                insert_times[s].push(started.elapsed());
-                let started = Instant::now();
-                run(&db.pool, strategy, &update).await?;
-                update_times[s].push(started.elapsed());
-            }
-            eprint!(".");
-        }
-        eprintln!();
-        let hand_copy = Strategy::ALL
-            .iter()
-            .position(|s| *s == Strategy::HandCopy)
-            .unwrap_or(0);
-        let base_insert = median(insert_times[hand_copy].clone());
-        let base_update = median(update_times[hand_copy].clone());
-        println!("## {n} rows, median of {rounds} interleaved rounds\n");
-        println!("| strategy | insert | update | insert vs hand COPY | update vs hand COPY |");
-        println!("|---|---|---|---|---|");
-        for (s, strategy) in Strategy::ALL.iter().enumerate() {
-            let insert = median(insert_times[s].clone());
-            let update = median(update_times[s].clone());
-            println!(
-                "| {} | {:.1} ms | {:.1} ms | {:.2}x | {:.2}x |",
-                strategy.label(),
-                insert.as_secs_f64() * 1e3,
-                update.as_secs_f64() * 1e3,
-                insert.as_secs_f64() / base_insert.as_secs_f64(),
-                update.as_secs_f64() / base_update.as_secs_f64()
-            );
-        }
-        println!();
-    }
-    if memory {
-        memory_check(&db.pool).await?;
-    }
-    db.finish().await;
-    Ok(())
+    Ok(out)
 }
