@@ -154,6 +154,22 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
              `constraint` alone",
         ));
     }
+    if let Some(span) = attrs.update_where.span() {
+        let updated = container.fields.iter().any(|field| {
+            !matches!(
+                field.role(),
+                Role::Key | Role::Skip | Role::InsertOnly | Role::CreatedAt
+            )
+        });
+        if !updated {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`update_where` has nothing to guard: no field is updated on conflict (every \
+                 field is a key, skipped, insert_only or created_at), so the statement is \
+                 `ON CONFLICT DO NOTHING`; remove it",
+            ));
+        }
+    }
     if let Some(span) = attrs.skip_unchanged.span() {
         let compared = container.fields.iter().any(|field| {
             !matches!(
