@@ -732,6 +732,20 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 
+/// One operation on input `index`: `Ok(true)` when it wrote nothing (a stale event).
+async fn one_op(
+    strategy: Strategy,
+    target: &mut Target<'_>,
+    inputs: &Inputs,
+    index: usize,
+) -> Result<bool, String> {
+    match inputs {
+        Inputs::Stats(rows) => strategy.run(target, &rows[index]).await.map(|()| false),
+        Inputs::Counter(rows) => strategy.run_counter(target, &rows[index]).await,
+        Inputs::Version(rows) => strategy.run_version(target, &rows[index]).await,
+    }
+}
+
 /// Runs `strategy` on `workload` with all its workers for `duration`.
 pub async fn run_cell(
     pool: &PgPool,
@@ -783,14 +797,7 @@ pub async fn run_cell(
                     // The event stream, in order, shared by all workers.
                     Kind::Version => next.fetch_add(1, Ordering::Relaxed) % len,
                 };
-                let outcome = match &inputs {
-                    Inputs::Stats(rows) => strategy
-                        .run(&mut target, &rows[index])
-                        .await
-                        .map(|()| false),
-                    Inputs::Counter(rows) => strategy.run_counter(&mut target, &rows[index]).await,
-                    Inputs::Version(rows) => strategy.run_version(&mut target, &rows[index]).await,
-                };
+                let outcome = one_op(strategy, &mut target, &inputs, index).await;
                 match outcome {
                     Ok(skipped) => {
                         let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
