@@ -2,7 +2,7 @@
 //! started by `upsert-testkit`, as the tests do).
 //!
 //! ```text
-//! cargo bench --bench upsert                 # full run, about 8 minutes on 2 cores
+//! cargo bench --bench upsert                 # full run, about 10 minutes on 2 cores
 //! cargo bench --bench upsert -- --quick      # under a minute
 //! cargo bench --bench upsert -- --help       # flags: --duration, --rounds, --workers, --keys, ..
 //! ```
@@ -22,8 +22,20 @@
 //! `--workers` consecutive operations, so rows are created during the run). Each runs
 //! three ways: `&pool` per operation with the pool's `test_before_acquire` on (sqlx's
 //! default: a ping per checkout), the same with it off, and on one connection held by each
-//! worker for the whole run. Then bulk upserts of 10k and 100k rows by seven strategies
-//! (`upsert_many` and hand-written alternatives).
+//! worker for the whole run.
+//!
+//! Two more workloads check what each strategy does to the data, on tables of their own,
+//! with three strategies (naive, derive, hand-written with the derive's SQL, asserted):
+//! *counter* (`--workers` adding 1 to `--hot-keys` counters; `#[upsert(add)]`), where the
+//! stored sums are compared with the successful increments after every cell ("lost
+//! increments"), and *version* (`--workers` sending one stream of events for `--hot-keys`
+//! keys, each key's versions shuffled within windows of 4; `#[upsert(version)]`), where each
+//! key's stored version is compared with the highest version successfully sent for it
+//! ("stale overwrites"), and writes skipped as stale are counted. They run
+//! `--check-rounds` of the interleaved rounds (5 by default).
+//!
+//! Then bulk upserts of 10k and 100k rows by seven strategies (`upsert_many` and
+//! hand-written alternatives).
 //!
 //! Every round runs every cell once, strategies in an order rotated every round and
 //! reversed every other round; tables report the medians over rounds. Latencies come from HDR histograms. Statements and round trips per
@@ -85,7 +97,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = ["sequential".to_owned(), "concurrent".to_owned(), "race".to_owned(), "counter".to_owned(), "version".to_owned()])]
     workloads: Vec<String>,
     /// Interleaved rounds of the counter and version workloads (at most --rounds)
-    /// [default: 5, --quick: 2].
+    /// [default: 5, --quick: 1].
     #[arg(long)]
     check_rounds: Option<usize>,
     /// Bulk batch sizes [default: 10000,100000, --quick: 10000].
@@ -135,7 +147,7 @@ impl Plan {
             rounds,
             check_rounds: args
                 .check_rounds
-                .unwrap_or(if args.quick { 2 } else { 5 })
+                .unwrap_or(if args.quick { 1 } else { 5 })
                 .clamp(1, rounds),
             bulk_rounds: args
                 .bulk_rounds

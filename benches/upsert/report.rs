@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 
 use crate::proxy::Counted;
@@ -574,6 +575,53 @@ const COLORS: [RGBColor; 5] = [
     RGBColor(0x1f, 0x77, 0xb4),
 ];
 
+/// The chart's note over a counter or version bar: lost increments, or keys left below
+/// the newest version sent.
+fn chart_note(cell: &Cell) -> Option<String> {
+    match cell.kind {
+        Kind::Counter => cell.lost_increments().map(|(all, lost)| {
+            if lost == 0 {
+                "0 lost".to_owned()
+            } else {
+                format!("{:.0}% lost", 100.0 * signed_rate(lost, all))
+            }
+        }),
+        Kind::Version => cell
+            .stale_overwrites()
+            .map(|(keys, below, _)| format!("{below}/{keys} stale")),
+        _ => None,
+    }
+}
+
+/// Counter and version: what `strategy` did to the data, over its throughput bars.
+fn chart_notes(
+    cells: &[Cell],
+    groups: &[String],
+    per_group: i32,
+    strategy: Strategy,
+) -> Vec<Text<'static, (i32, f64), String>> {
+    let style =
+        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    let slot = Strategy::ALL
+        .iter()
+        .position(|s| *s == strategy)
+        .and_then(|s| i32::try_from(s).ok())
+        .unwrap_or(0);
+    cells
+        .iter()
+        .filter(|c| c.strategy == strategy && c.kind.checked())
+        .filter_map(|c| {
+            let g = groups.iter().position(|n| *n == group_short(c))?;
+            let x = (i32::try_from(g).ok()? * per_group + slot) * 10 + 5;
+            Some(Text::new(
+                chart_note(c)?,
+                (x, c.throughput() * 1.01),
+                style.clone(),
+            ))
+        })
+        .collect()
+}
+
 /// A figure of a cell, for the chart.
 type Metric = fn(&Cell) -> f64;
 
@@ -665,6 +713,7 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
                 series.label(strategy.label()).legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
+                chart.draw_series(chart_notes(cells, &groups, per_group, *strategy))?;
             }
         }
         if panel == 0 {
