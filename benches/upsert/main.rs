@@ -2,7 +2,7 @@
 //! started by `upsert-testkit`, as the tests do).
 //!
 //! ```text
-//! cargo bench --bench upsert                 # full run, about 8 minutes on 2 cores
+//! cargo bench --bench upsert                 # full run, about 10 minutes on 2 cores
 //! cargo bench --bench upsert -- --quick      # under a minute
 //! cargo bench --bench upsert -- --help       # flags: --duration, --rounds, --workers, --keys, ..
 //! ```
@@ -22,8 +22,20 @@
 //! `--workers` consecutive operations, so rows are created during the run). Each runs
 //! three ways: `&pool` per operation with the pool's `test_before_acquire` on (sqlx's
 //! default: a ping per checkout), the same with it off, and on one connection held by each
-//! worker for the whole run. Then bulk upserts of 10k and 100k rows by seven strategies
-//! (`upsert_many` and hand-written alternatives).
+//! worker for the whole run.
+//!
+//! Two more workloads check what each strategy does to the data, on tables of their own,
+//! with three strategies (naive, derive, hand-written with the derive's SQL, asserted):
+//! *counter* (`--workers` adding 1 to `--hot-keys` counters; `#[upsert(add)]`), where the
+//! stored sums are compared with the successful increments after every cell ("lost
+//! increments"), and *version* (`--workers` sending one stream of events for `--hot-keys`
+//! keys, each key's versions shuffled within windows of 4; `#[upsert(version)]`), where each
+//! key's stored version is compared with the highest version successfully sent for it
+//! ("stale overwrites"), and writes skipped as stale are counted. They run
+//! `--check-rounds` of the interleaved rounds (5 by default).
+//!
+//! Then bulk upserts of 10k and 100k rows by seven strategies (`upsert_many` and
+//! hand-written alternatives).
 //!
 //! Every round runs every cell once, strategies in an order rotated every round and
 //! reversed every other round; tables report the medians over rounds. Latencies come from HDR histograms. Statements and round trips per
@@ -51,7 +63,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use report::{BulkCell, Cell, Round};
-use single::{Kind, Mode, Strategy, Workload};
+use single::{Kind, Mode, Workload};
 
 /// Upsert benchmark suite: throughput, latency, errors and counted statements per
 /// strategy, against a real PostgreSQL.
@@ -80,9 +92,14 @@ struct Args {
     /// Fresh keys prepared for the race workload (used in groups of --workers).
     #[arg(long, default_value_t = 100_000)]
     fresh_keys: usize,
-    /// Single-row workloads to run (`none` for bulk only).
-    #[arg(long, value_delimiter = ',', default_values_t = ["sequential".to_owned(), "concurrent".to_owned(), "race".to_owned()])]
+    /// Single-row workloads to run: sequential, concurrent, race, counter, version (`none`
+    /// for bulk only).
+    #[arg(long, value_delimiter = ',', default_values_t = ["sequential".to_owned(), "concurrent".to_owned(), "race".to_owned(), "counter".to_owned(), "version".to_owned()])]
     workloads: Vec<String>,
+    /// Interleaved rounds of the counter and version workloads (at most --rounds)
+    /// [default: 5, --quick: 1].
+    #[arg(long)]
+    check_rounds: Option<usize>,
     /// Bulk batch sizes [default: 10000,100000, --quick: 10000].
     #[arg(long, value_delimiter = ',')]
     bulk_rows: Option<Vec<usize>>,
@@ -114,6 +131,7 @@ fn f64_of(n: u64) -> f64 {
 struct Plan {
     duration: Duration,
     rounds: usize,
+    check_rounds: usize,
     bulk_rounds: usize,
     bulk_rows: Vec<usize>,
     warmup: Duration,
@@ -123,9 +141,14 @@ struct Plan {
 impl Plan {
     fn new(args: &Args) -> Plan {
         let duration = args.duration.unwrap_or(if args.quick { 0.2 } else { 0.75 });
+        let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 9 }).max(1);
         Plan {
             duration: Duration::from_secs_f64(duration),
-            rounds: args.rounds.unwrap_or(if args.quick { 2 } else { 9 }).max(1),
+            rounds,
+            check_rounds: args
+                .check_rounds
+                .unwrap_or(if args.quick { 1 } else { 5 })
+                .clamp(1, rounds),
             bulk_rounds: args
                 .bulk_rounds
                 .unwrap_or(if args.quick { 2 } else { 5 })
@@ -152,6 +175,31 @@ struct Combo {
     workload: usize,
     mode: Mode,
     pool: PgPool,
+    /// Index of its first cell; its strategies' cells follow in `Kind::strategies` order.
+    first: usize,
+}
+
+/// The selected single-row workloads, with their workers and keys.
+fn workloads_of(args: &Args) -> Vec<(Kind, usize, usize)> {
+    [
+        (Kind::Sequential, 1, args.keys),
+        (Kind::Concurrent, args.workers, args.hot_keys),
+        (Kind::Race, args.workers, args.fresh_keys),
+        (Kind::Counter, args.workers, args.hot_keys),
+        (Kind::Version, args.workers, args.hot_keys),
+    ]
+    .into_iter()
+    .filter(|(kind, _, _)| args.workloads.iter().any(|w| w == kind.key()))
+    .collect()
+}
+
+/// Rounds a workload runs.
+fn rounds_of(plan: &Plan, kind: Kind) -> usize {
+    if kind.checked() {
+        plan.check_rounds
+    } else {
+        plan.rounds
+    }
 }
 
 async fn open_pool(
@@ -188,7 +236,7 @@ fn order(round: usize, k: usize, n: usize) -> usize {
     if round % 2 == 1 { n - 1 - s } else { s }
 }
 
-fn round_of(sample: &single::Sample) -> Round {
+fn round_of(sample: &single::Sample, check: Option<single::Check>) -> Round {
     let h = &sample.histogram;
     Round {
         throughput: f64_of(sample.ops) / sample.elapsed.as_secs_f64().max(1e-9),
@@ -196,7 +244,9 @@ fn round_of(sample: &single::Sample) -> Round {
         p50_us: f64_of(h.value_at_quantile(0.50)) / 1e3,
         p99_us: f64_of(h.value_at_quantile(0.99)) / 1e3,
         ok: sample.ops,
+        skipped: sample.skipped,
         errors: sample.errors.clone(),
+        check,
     }
 }
 
@@ -208,15 +258,10 @@ async fn single_row(
     options: &sqlx::postgres::PgConnectOptions,
     bar: &ProgressBar,
 ) -> Result<Vec<Cell>, Box<dyn std::error::Error>> {
-    let workloads: Vec<Workload> = [
-        (Kind::Sequential, 1, args.keys),
-        (Kind::Concurrent, args.workers, args.hot_keys),
-        (Kind::Race, args.workers, args.fresh_keys),
-    ]
-    .into_iter()
-    .filter(|(kind, _, _)| args.workloads.iter().any(|w| w == kind.key()))
-    .map(|(kind, workers, keys)| Workload::new(kind, workers, keys))
-    .collect();
+    let workloads: Vec<Workload> = workloads_of(args)
+        .into_iter()
+        .map(|(kind, workers, keys)| Workload::new(kind, workers, keys))
+        .collect();
     let mut combos = Vec::new();
     let mut cells = Vec::new();
     for (w, workload) in workloads.iter().enumerate() {
@@ -225,12 +270,13 @@ async fn single_row(
                 workload: w,
                 mode,
                 pool: open_pool(options, workload.workers, mode.test_before_acquire()).await?,
+                first: cells.len(),
             });
-            for strategy in Strategy::ALL {
+            for &strategy in workload.kind.strategies() {
                 cells.push(Cell {
                     kind: workload.kind,
                     workers: workload.workers,
-                    keys: workload.rows.len(),
+                    keys: workload.keys,
                     mode,
                     strategy,
                     rounds: Vec::new(),
@@ -239,12 +285,11 @@ async fn single_row(
             }
         }
     }
-    let n = Strategy::ALL.len();
     // Warm-up: open every connection and prepare every statement on it.
     bar.set_message("warm-up");
     for combo in &combos {
         let workload = &workloads[combo.workload];
-        for strategy in Strategy::ALL {
+        for &strategy in workload.kind.strategies() {
             workload.reset(admin).await?;
             single::run_cell(&combo.pool, combo.mode, strategy, workload, plan.warmup).await;
         }
@@ -252,9 +297,14 @@ async fn single_row(
     for round in 0..plan.rounds {
         for (c, combo) in combos.iter().enumerate() {
             let workload = &workloads[combo.workload];
+            if round >= rounds_of(plan, workload.kind) {
+                continue;
+            }
+            let strategies = workload.kind.strategies();
+            let n = strategies.len();
             for k in 0..n {
                 let s = order(round + c, k, n);
-                let strategy = Strategy::ALL[s];
+                let strategy = strategies[s];
                 bar.set_message(format!(
                     "round {}/{}: {} ({}), {}",
                     round + 1,
@@ -267,7 +317,8 @@ async fn single_row(
                 let sample =
                     single::run_cell(&combo.pool, combo.mode, strategy, workload, plan.duration)
                         .await;
-                cells[c * n + s].rounds.push(round_of(&sample));
+                let check = workload.check(admin, &sample).await?;
+                cells[combo.first + s].rounds.push(round_of(&sample, check));
                 bar.inc(1);
             }
         }
@@ -307,12 +358,10 @@ async fn count_single(
     bar: &ProgressBar,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (counts, through) = start_proxy(options).await?;
-    let n = Strategy::ALL.len();
-    let modes = Mode::ALL.len();
-    for (w, workload) in workloads.iter().enumerate() {
-        for (m, mode) in Mode::ALL.into_iter().enumerate() {
+    for workload in workloads {
+        for mode in Mode::ALL {
             let pool = open_pool(&through, workload.workers, mode.test_before_acquire()).await?;
-            for (s, strategy) in Strategy::ALL.into_iter().enumerate() {
+            for &strategy in workload.kind.strategies() {
                 bar.set_message(format!(
                     "counting: {} ({}), {}",
                     workload.kind.key(),
@@ -326,7 +375,11 @@ async fn count_single(
                 let sample =
                     single::run_cell(&pool, mode, strategy, workload, plan.count_for).await;
                 let attempts = sample.ops + sample.errors.values().sum::<u64>();
-                cells[(w * modes + m) * n + s].counted = Some((counts.take(), attempts));
+                let cell = cells
+                    .iter_mut()
+                    .find(|c| c.kind == workload.kind && c.mode == mode && c.strategy == strategy)
+                    .ok_or("every counted cell was timed")?;
+                cell.counted = Some((counts.take(), attempts));
                 bar.inc(1);
             }
             pool.close().await;
@@ -433,10 +486,23 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         single::StravaStats::UPSERT_SQL,
         "the hand-written statement must be the derive's, byte for byte"
     );
+    assert_eq!(
+        single::HAND_COUNTER_SQL,
+        single::Counter::UPSERT_SQL,
+        "the hand-written counter statement must be the derive's, byte for byte"
+    );
+    assert_eq!(
+        single::HAND_VERSION_SQL,
+        single::EntityState::UPSERT_SQL,
+        "the hand-written version statement must be the derive's, byte for byte"
+    );
     let started = Instant::now();
     let server = upsert_testkit::server();
     let db = upsert_testkit::TestDb::new(2).await;
     sqlx::raw_sql(single::CREATE_TABLE)
+        .execute(&db.pool)
+        .await?;
+    sqlx::raw_sql(single::CREATE_CHECK_TABLES)
         .execute(&db.pool)
         .await?;
     sqlx::raw_sql(bulk::CREATE_TABLE).execute(&db.pool).await?;
@@ -445,13 +511,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let options = upsert_testkit::connect_options().options([("search_path", db.schema.as_str())]);
 
-    let selected = [Kind::Sequential, Kind::Concurrent, Kind::Race]
+    // Timed rounds plus the counting pass, per cell.
+    let single_cells: usize = workloads_of(&args)
         .iter()
-        .filter(|kind| args.workloads.iter().any(|w| w == kind.key()))
-        .count();
-    let single_cells = Mode::ALL.len() * selected * Strategy::ALL.len();
+        .map(|(kind, _, _)| {
+            Mode::ALL.len() * kind.strategies().len() * (rounds_of(&plan, *kind) + 1)
+        })
+        .sum();
     let bulk_cells = plan.bulk_rows.len() * bulk::Strategy::ALL.len();
-    let total = single_cells * (plan.rounds + 1)
+    let total = single_cells
         + bulk_cells * plan.bulk_rounds
         + usize::from(!plan.bulk_rows.is_empty()) * bulk::Strategy::ALL.len();
     let bar = progress(total as u64);
@@ -521,13 +589,18 @@ fn write_reports(
         run.elapsed.as_secs_f64()
     );
     if !run.cells.is_empty() {
-        let _ = writeln!(md, "## Targets\n\n{headline}");
+        if !checks.is_empty() {
+            let _ = writeln!(md, "## Targets\n\n{headline}");
+        }
+        if run.cells.iter().any(|c| c.kind.checked()) {
+            let _ = writeln!(
+                md,
+                "## Lost increments and stale writes\n\n{}",
+                report::correctness(&run.cells)
+            );
+        }
         let _ = writeln!(md, "## Single-row upserts\n");
-        md.push_str(&report::single_tables(
-            &run.cells,
-            plan.rounds,
-            plan.duration,
-        ));
+        md.push_str(&report::single_tables(&run.cells, plan.duration));
     }
     if !run.bulk.is_empty() {
         let _ = writeln!(md, "## Bulk upserts\n");
@@ -546,6 +619,7 @@ fn write_reports(
         "server": run.server,
         "seconds": run.elapsed.as_secs_f64(),
         "rounds": plan.rounds,
+        "check_rounds": plan.check_rounds,
         "cell_seconds": plan.duration.as_secs_f64(),
         "bulk_rounds": plan.bulk_rounds,
         "workers": args.workers,

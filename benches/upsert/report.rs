@@ -6,10 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 
 use crate::proxy::Counted;
-use crate::single::{Kind, Mode, Strategy};
+use crate::single::{Check, Kind, Mode, Strategy};
 use crate::{bulk, f64_of};
 
 /// One round of one single-row cell.
@@ -19,7 +20,11 @@ pub struct Round {
     pub p50_us: f64,
     pub p99_us: f64,
     pub ok: u64,
+    /// Successful operations that wrote nothing (a stale event).
+    pub skipped: u64,
     pub errors: BTreeMap<String, u64>,
+    /// The table checked after the cell (counter and version workloads).
+    pub check: Option<Check>,
 }
 
 /// Everything about one single-row cell (workload x pool setting x strategy).
@@ -32,6 +37,12 @@ pub struct Cell {
     pub rounds: Vec<Round>,
     /// The counting pass: what the proxy saw, and how many operations it saw it for.
     pub counted: Option<(Counted, u64)>,
+}
+
+/// `n / of`, for a count that may be negative (counts here are far below 2^52).
+#[allow(clippy::cast_precision_loss)]
+fn signed_rate(n: i64, of: u64) -> f64 {
+    n as f64 / f64_of(of.max(1))
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
@@ -88,6 +99,92 @@ impl Cell {
     pub fn error_count(&self) -> u64 {
         self.errors().values().sum()
     }
+    /// The label in this workload's tables.
+    pub fn label(&self) -> &'static str {
+        self.strategy.label_for(self.kind)
+    }
+    fn ok(&self) -> u64 {
+        self.rounds.iter().map(|r| r.ok).sum()
+    }
+    /// Successful operations that wrote nothing, over all rounds.
+    pub fn skipped(&self) -> u64 {
+        self.rounds.iter().map(|r| r.skipped).sum()
+    }
+    /// Counter workload, over all rounds: successful increments, and how many of them
+    /// the stored sums are missing.
+    pub fn lost_increments(&self) -> Option<(u64, i64)> {
+        let mut found = None;
+        for round in &self.rounds {
+            if let Some(Check::Counter { increments, stored }) = round.check {
+                let (all, lost) = found.get_or_insert((0, 0));
+                *all += increments;
+                *lost += i64::try_from(increments).unwrap_or(i64::MAX) - stored;
+            }
+        }
+        found
+    }
+    /// Version workload, over all rounds: keys checked, keys whose stored version ended
+    /// below the highest successfully sent, and the versions missing in all.
+    pub fn stale_overwrites(&self) -> Option<(u64, u64, u64)> {
+        let mut found = None;
+        for round in &self.rounds {
+            if let Some(Check::Version {
+                keys,
+                below_max,
+                behind,
+            }) = round.check
+            {
+                let (k, b, v) = found.get_or_insert((0, 0, 0));
+                *k += keys;
+                *b += below_max;
+                *v += behind;
+            }
+        }
+        found
+    }
+    fn lost_text(&self) -> String {
+        self.lost_increments().map_or_else(
+            || "–".to_owned(),
+            |(all, lost)| format!("{lost} of {all} ({:.2}%)", 100.0 * signed_rate(lost, all)),
+        )
+    }
+    fn stale_text(&self) -> String {
+        self.stale_overwrites().map_or_else(
+            || "–".to_owned(),
+            |(keys, below, behind)| format!("{below} of {keys} keys ({behind} versions behind)"),
+        )
+    }
+    fn skipped_text(&self) -> String {
+        format!(
+            "{} ({:.1}%)",
+            self.skipped(),
+            100.0 * f64_of(self.skipped()) / f64_of(self.ok().max(1))
+        )
+    }
+    fn correctness_json(&self) -> Value {
+        match self.kind {
+            Kind::Counter => self.lost_increments().map_or(Value::Null, |(all, lost)| {
+                json!({
+                    "successful_increments": all,
+                    "lost_increments": lost,
+                    "lost_rate": signed_rate(lost, all),
+                })
+            }),
+            Kind::Version => {
+                self.stale_overwrites()
+                    .map_or(Value::Null, |(keys, below, behind)| {
+                        json!({
+                            "keys_checked": keys,
+                            "stale_overwrites": below,
+                            "versions_behind": behind,
+                            "skipped": self.skipped(),
+                            "skipped_rate": f64_of(self.skipped()) / f64_of(self.ok().max(1)),
+                        })
+                    })
+            }
+            _ => Value::Null,
+        }
+    }
     fn per_op(&self) -> Option<(f64, f64, f64)> {
         let (counted, ops) = self.counted?;
         let ops = f64_of(ops.max(1));
@@ -119,6 +216,15 @@ pub fn group_title(cell: &Cell) -> String {
         Kind::Race => format!(
             "fresh keys, each written by {} consecutive operations",
             cell.workers
+        ),
+        Kind::Counter => format!(
+            "{} hot existing counters (from 0), each operation adds 1",
+            cell.keys
+        ),
+        Kind::Version => format!(
+            "{} hot existing keys, one event stream in order with each key's versions shuffled within windows of {}",
+            cell.keys,
+            crate::single::VERSION_WINDOW
         ),
     };
     format!(
@@ -154,7 +260,7 @@ fn ratio(cells: &[Cell], cell: &Cell, base: Strategy) -> f64 {
 }
 
 /// The single-row tables, one per workload and pool setting, in Markdown.
-pub fn single_tables(cells: &[Cell], rounds: usize, duration: Duration) -> String {
+pub fn single_tables(cells: &[Cell], duration: Duration) -> String {
     let mut out = String::new();
     let mut groups: Vec<(Kind, Mode)> = Vec::new();
     for cell in cells {
@@ -170,24 +276,41 @@ pub fn single_tables(cells: &[Cell], rounds: usize, duration: Duration) -> Strin
         let _ = writeln!(out, "### {}\n", group_title(group[0]));
         let _ = writeln!(
             out,
-            "Median of {rounds} interleaved rounds of {:.2} s each.\n",
+            "Median of {} interleaved rounds of {:.2} s each.\n",
+            group[0].rounds.len(),
             duration.as_secs_f64()
+        );
+        let (extra, extra_rule) = match kind {
+            Kind::Counter => (" lost increments, all rounds (rate) |", "---|"),
+            Kind::Version => (
+                " skipped as stale (rate) | stale overwrites: keys ended below the max sent, all rounds |",
+                "---|---|",
+            ),
+            _ => ("", ""),
+        };
+        let _ = writeln!(
+            out,
+            "| strategy | ops/s | (min–max) | vs naive | vs hand | mean µs | p50 µs | p99 µs | errors (rate), by SQLSTATE | statements/op | round trips/op | pool pings/op |{extra}"
         );
         let _ = writeln!(
             out,
-            "| strategy | ops/s | (min–max) | vs naive | vs hand | mean µs | p50 µs | p99 µs | errors (rate), by SQLSTATE | statements/op | round trips/op | pool pings/op |"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|{extra_rule}"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
         for cell in group {
             let (lo, hi) = cell.range();
             let (stmts, trips, pings) = cell.per_op().map_or(
                 ("–".to_owned(), "–".to_owned(), "–".to_owned()),
                 |(s, t, p)| (format!("{s:.2}"), format!("{t:.2}"), format!("{p:.2}")),
             );
+            let extra = match kind {
+                Kind::Counter => format!(" {} |", cell.lost_text()),
+                Kind::Version => format!(" {} | {} |", cell.skipped_text(), cell.stale_text()),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {:.0} | {lo:.0}–{hi:.0} | {:.2}x | {:.2}x | {:.0} | {:.0} | {:.0} | {} | {stmts} | {trips} | {pings} |",
-                cell.strategy.label(),
+                "| {} | {:.0} | {lo:.0}–{hi:.0} | {:.2}x | {:.2}x | {:.0} | {:.0} | {:.0} | {} | {stmts} | {trips} | {pings} |{extra}",
+                cell.label(),
                 cell.throughput(),
                 ratio(cells, cell, Strategy::Naive),
                 ratio(cells, cell, Strategy::Hand),
@@ -262,6 +385,38 @@ pub fn headline(cells: &[Cell]) -> (String, Vec<Value>) {
     (out, checks)
 }
 
+/// The counter and version workloads: throughput and what each strategy did to the data.
+pub fn correctness(cells: &[Cell]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| workload | connections | strategy | ops/s | vs naive | vs hand | errors | lost increments (rate) | stale overwrites: keys below max sent | skipped as stale (rate) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for cell in cells.iter().filter(|c| c.kind.checked()) {
+        let _ = writeln!(
+            out,
+            "| {} ({} workers) | {} | {} | {:.0} | {:.2}x | {:.2}x | {} | {} | {} | {} |",
+            cell.kind.key(),
+            cell.workers,
+            cell.mode.short(),
+            cell.label(),
+            cell.throughput(),
+            ratio(cells, cell, Strategy::Naive),
+            ratio(cells, cell, Strategy::Hand),
+            cell.error_count(),
+            cell.lost_text(),
+            cell.stale_text(),
+            if cell.kind == Kind::Version {
+                cell.skipped_text()
+            } else {
+                "–".to_owned()
+            },
+        );
+    }
+    out
+}
+
 pub fn cells_json(cells: &[Cell]) -> Value {
     Value::Array(
         cells
@@ -279,7 +434,7 @@ pub fn cells_json(cells: &[Cell]) -> Value {
                         "test_before_acquire": cell.mode.test_before_acquire(),
                     },
                     "strategy": cell.strategy.key(),
-                    "label": cell.strategy.label(),
+                    "label": cell.label(),
                     "median": {
                         "ops_per_s": cell.throughput(),
                         "mean_us": cell.mean_us(),
@@ -290,6 +445,8 @@ pub fn cells_json(cells: &[Cell]) -> Value {
                     "vs_hand": ratio(cells, cell, Strategy::Hand),
                     "errors": cell.errors(),
                     "attempts": cell.attempts(),
+                    "skipped": cell.skipped(),
+                    "correctness": cell.correctness_json(),
                     "counted": cell.counted.map(|(c, ops)| json!({
                         "operations": ops,
                         "statements": c.statements,
@@ -305,7 +462,20 @@ pub fn cells_json(cells: &[Cell]) -> Value {
                         "p50_us": r.p50_us,
                         "p99_us": r.p99_us,
                         "ok": r.ok,
+                        "skipped": r.skipped,
                         "errors": r.errors,
+                        "check": match r.check {
+                            Some(Check::Counter { increments, stored }) => json!({
+                                "increments": increments,
+                                "stored_sum": stored,
+                            }),
+                            Some(Check::Version { keys, below_max, behind }) => json!({
+                                "keys": keys,
+                                "below_max": below_max,
+                                "versions_behind": behind,
+                            }),
+                            None => Value::Null,
+                        },
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -405,6 +575,53 @@ const COLORS: [RGBColor; 5] = [
     RGBColor(0x1f, 0x77, 0xb4),
 ];
 
+/// The chart's note over a counter or version bar: lost increments, or keys left below
+/// the newest version sent.
+fn chart_note(cell: &Cell) -> Option<String> {
+    match cell.kind {
+        Kind::Counter => cell.lost_increments().map(|(all, lost)| {
+            if lost == 0 {
+                "0 lost".to_owned()
+            } else {
+                format!("{:.0}% lost", 100.0 * signed_rate(lost, all))
+            }
+        }),
+        Kind::Version => cell
+            .stale_overwrites()
+            .map(|(keys, below, _)| format!("{below}/{keys} stale")),
+        _ => None,
+    }
+}
+
+/// Counter and version: what `strategy` did to the data, over its throughput bars.
+fn chart_notes(
+    cells: &[Cell],
+    groups: &[String],
+    per_group: i32,
+    strategy: Strategy,
+) -> Vec<Text<'static, (i32, f64), String>> {
+    let style =
+        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+    let slot = Strategy::ALL
+        .iter()
+        .position(|s| *s == strategy)
+        .and_then(|s| i32::try_from(s).ok())
+        .unwrap_or(0);
+    cells
+        .iter()
+        .filter(|c| c.strategy == strategy && c.kind.checked())
+        .filter_map(|c| {
+            let g = groups.iter().position(|n| *n == group_short(c))?;
+            let x = (i32::try_from(g).ok()? * per_group + slot) * 10 + 5;
+            Some(Text::new(
+                chart_note(c)?,
+                (x, c.throughput() * 1.01),
+                style.clone(),
+            ))
+        })
+        .collect()
+}
+
 /// A figure of a cell, for the chart.
 type Metric = fn(&Cell) -> f64;
 
@@ -425,7 +642,12 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
     let centers: Vec<i32> = (0..n_groups)
         .map(|g| g * per_group * 10 + (per_group - 1) * 5)
         .collect();
-    let root = SVGBackend::new(path, (1400, 900)).into_drawing_area();
+    // About 160 px per group, so the group labels stay apart.
+    let pixels = u32::try_from(groups.len())
+        .unwrap_or(0)
+        .saturating_mul(160)
+        .max(1400);
+    let root = SVGBackend::new(path, (pixels, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 20))?;
     let (top, bottom) = root.split_vertically(440);
@@ -491,6 +713,7 @@ pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std
                 series.label(strategy.label()).legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
                 });
+                chart.draw_series(chart_notes(cells, &groups, per_group, *strategy))?;
             }
         }
         if panel == 0 {
