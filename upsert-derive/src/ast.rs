@@ -5,7 +5,7 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
-use crate::attr::{ContainerAttrs, FieldAttrs, Flag};
+use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
 
 /// The struct being derived.
@@ -157,19 +157,10 @@ impl Field<'_> {
         if self.attrs.conflict_key.is_some() {
             return Role::Key;
         }
-        match self.attrs.flags.first().map(|(_, flag)| *flag) {
-            None => Role::Write,
-            Some(Flag::Skip) => Role::Skip,
-            Some(Flag::InsertOnly) => Role::InsertOnly,
-            Some(Flag::CreatedAt) => Role::CreatedAt,
-            Some(Flag::UpdatedAt) => Role::UpdatedAt,
-            Some(Flag::Add) => Role::Add,
-            Some(Flag::Greatest) => Role::Greatest,
-            Some(Flag::Least) => Role::Least,
-            Some(Flag::Coalesce) => Role::Coalesce,
-            Some(Flag::Merge) => Role::Merge,
-            Some(Flag::Version) => Role::Version,
-        }
+        self.attrs
+            .flags
+            .first()
+            .map_or(Role::Write, |(_, role)| *role)
     }
 
     pub fn ty_span(&self) -> Span {

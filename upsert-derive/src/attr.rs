@@ -5,6 +5,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
 
+use crate::ast::Role;
 use crate::ctxt::Ctxt;
 
 /// Keys accepted in `#[upsert(..)]` on the struct.
@@ -88,63 +89,54 @@ pub struct ContainerAttrs {
     pub update_where: Attr<LitStr>,
 }
 
-/// What the write of a field is, apart from being a key.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Flag {
-    Skip,
-    InsertOnly,
-    CreatedAt,
-    UpdatedAt,
-    Add,
-    Greatest,
-    Least,
-    Coalesce,
-    Merge,
-    Version,
-}
-
-impl Flag {
-    const ALL: [Flag; 10] = [
-        Flag::Skip,
-        Flag::InsertOnly,
-        Flag::CreatedAt,
-        Flag::UpdatedAt,
-        Flag::Add,
-        Flag::Greatest,
-        Flag::Least,
-        Flag::Coalesce,
-        Flag::Merge,
-        Flag::Version,
+/// The grammar of the role flags: the `#[upsert(..)]` keys that give a field its [`Role`].
+impl Role {
+    /// Every role a flag can give, in the order of [`FIELD_KEYS`].
+    const FLAGS: [Role; 10] = [
+        Role::Skip,
+        Role::InsertOnly,
+        Role::CreatedAt,
+        Role::UpdatedAt,
+        Role::Add,
+        Role::Greatest,
+        Role::Least,
+        Role::Coalesce,
+        Role::Merge,
+        Role::Version,
     ];
 
+    /// The key that gives the role (`Key` and `Write` are not flags).
     pub fn name(self) -> &'static str {
         match self {
-            Flag::Skip => "skip",
-            Flag::InsertOnly => "insert_only",
-            Flag::CreatedAt => "created_at",
-            Flag::UpdatedAt => "updated_at",
-            Flag::Add => "add",
-            Flag::Greatest => "greatest",
-            Flag::Least => "least",
-            Flag::Coalesce => "coalesce",
-            Flag::Merge => "merge",
-            Flag::Version => "version",
+            Role::Key => "conflict_key",
+            Role::Write => "(no role flag)",
+            Role::Skip => "skip",
+            Role::InsertOnly => "insert_only",
+            Role::CreatedAt => "created_at",
+            Role::UpdatedAt => "updated_at",
+            Role::Add => "add",
+            Role::Greatest => "greatest",
+            Role::Least => "least",
+            Role::Coalesce => "coalesce",
+            Role::Merge => "merge",
+            Role::Version => "version",
         }
     }
 
     /// Why the flag cannot go on a `#[conflict_key]` field.
     pub fn why_not_on_key(self) -> &'static str {
         match self {
-            Flag::Skip => "a key that is not written cannot be matched by ON CONFLICT",
-            Flag::InsertOnly => "a key is never updated anyway",
-            Flag::CreatedAt | Flag::UpdatedAt => {
+            Role::Key | Role::Write => "",
+            Role::Skip => "a key that is not written cannot be matched by ON CONFLICT",
+            Role::InsertOnly => "a key is never updated anyway",
+            Role::CreatedAt | Role::UpdatedAt => {
                 "a key must be a value the caller sends, not a server timestamp"
             }
-            Flag::Version => {
+            Role::Version => {
                 "the version is compared between the stored and the incoming row of one key, \
                  so it cannot be the key itself"
             }
-            Flag::Add | Flag::Greatest | Flag::Least | Flag::Coalesce | Flag::Merge => {
+            Role::Add | Role::Greatest | Role::Least | Role::Coalesce | Role::Merge => {
                 "a conflict strategy decides how a stored value changes, and a key never changes"
             }
         }
@@ -156,8 +148,9 @@ pub struct FieldAttrs {
     /// The span of `conflict_key`, when present.
     pub conflict_key: Option<Span>,
     pub rename: Attr<LitStr>,
-    /// Every flag given, in order, with the span of its key; `check` rejects combinations.
-    pub flags: Vec<(Span, Flag)>,
+    /// Every role flag given, in order, with the span of its key; `check` rejects
+    /// combinations.
+    pub flags: Vec<(Span, Role)>,
 }
 
 fn key_name(meta: &ParseNestedMeta) -> String {
@@ -339,14 +332,14 @@ impl FieldAttrs {
             }
         }
         let mut rename = Attr::none("rename");
-        let mut flags: Vec<(Span, Flag)> = Vec::new();
+        let mut flags: Vec<(Span, Role)> = Vec::new();
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
             if meta.path.is_ident("rename") {
                 rename.set(cx, span, name_value(meta, "column name")?);
                 return Ok(());
             }
-            let Some(flag) = Flag::ALL
+            let Some(flag) = Role::FLAGS
                 .into_iter()
                 .find(|flag| meta.path.is_ident(flag.name()))
             else {

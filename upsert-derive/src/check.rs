@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use syn::{DeriveInput, GenericParam};
 
 use crate::ast::{Container, Role};
-use crate::attr::Flag;
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
@@ -117,7 +116,7 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
             .attrs
             .flags
             .iter()
-            .find(|(_, flag)| *flag == Flag::Version)
+            .find(|(_, flag)| *flag == Role::Version)
             .map(|(span, _)| *span)
         {
             cx.syn_error(syn::Error::new(

@@ -104,6 +104,24 @@ pub struct Model<'a> {
     pub guard: Guard<'a>,
 }
 
+impl<'a> Model<'a> {
+    /// The conflict-key columns, in order.
+    fn keys(&self) -> Vec<&Column<'a>> {
+        self.columns
+            .iter()
+            .filter(|c| c.update == Update::Key)
+            .collect()
+    }
+
+    /// The columns sent as parameters, in parameter order.
+    fn bound(&self) -> Vec<&Column<'a>> {
+        self.columns
+            .iter()
+            .filter(|c| c.insert == Insert::Bind)
+            .collect()
+    }
+}
+
 /// What to do when the key exists.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum OnConflict {
@@ -129,6 +147,12 @@ impl Dialect {
                 let _ = write!(out, "${n}");
             }
         }
+    }
+
+    /// `$1, $2, .., $n`
+    fn placeholders_into(self, out: &mut String, n: usize) {
+        let params: Vec<usize> = (1..=n).collect();
+        join_into(out, &params, |out, n| self.placeholder_into(out, *n));
     }
 }
 
@@ -161,15 +185,8 @@ pub fn upsert(dialect: Dialect, model: &Model) -> String {
         " RETURNING (xmax = 0) AS \"inserted\") SELECT \"inserted\" FROM \"__written\" \
          UNION ALL SELECT NULL FROM (VALUES (",
     );
-    let bound: Vec<&Column> = model
-        .columns
-        .iter()
-        .filter(|c| c.insert == Insert::Bind)
-        .collect();
-    let params: Vec<usize> = (1..=bound.len()).collect();
-    join_into(&mut sql, &params, |sql, n| {
-        dialect.placeholder_into(sql, *n);
-    });
+    let bound = model.bound();
+    dialect.placeholders_into(&mut sql, bound.len());
     sql.push_str(")) AS \"excluded\"(");
     join_into(&mut sql, &bound, |sql, c| dialect.quote_into(sql, c.name));
     sql.push_str(") WHERE NOT EXISTS (SELECT FROM \"__written\") AND EXISTS (SELECT FROM ");
@@ -177,11 +194,7 @@ pub fn upsert(dialect: Dialect, model: &Model) -> String {
     // Unqualified names in the subquery resolve to the table first: the key match and an
     // index predicate cannot clash with the `excluded` row's columns.
     sql.push_str(" WHERE (");
-    let keys: Vec<&Column> = bound
-        .iter()
-        .copied()
-        .filter(|c| c.update == Update::Key)
-        .collect();
+    let keys = model.keys();
     join_into(&mut sql, &keys, |sql, c| {
         stored_into(dialect, sql, &model.table, c.name);
     });
@@ -316,8 +329,7 @@ fn conflict_clause(dialect: Dialect, sql: &mut String, model: &Model, on_conflic
     match model.target {
         Target::Keys { predicate } => {
             sql.push('(');
-            let keys: Vec<&Column> = columns.iter().filter(|c| c.update == Update::Key).collect();
-            join_into(sql, &keys, |sql, column| {
+            join_into(sql, &model.keys(), |sql, column| {
                 dialect.quote_into(sql, column.name);
             });
             sql.push(')');
@@ -435,11 +447,7 @@ struct Bulk<'m, 'a> {
 
 impl<'m, 'a> Bulk<'m, 'a> {
     fn new(dialect: Dialect, model: &'m Model<'a>) -> Self {
-        let keys: Vec<&Column> = model
-            .columns
-            .iter()
-            .filter(|c| c.update == Update::Key)
-            .collect();
+        let keys = model.keys();
         let mut key_list = String::new();
         join_into(&mut key_list, &keys, |sql, c| {
             dialect.quote_into(sql, c.name);
@@ -469,26 +477,15 @@ impl<'m, 'a> Bulk<'m, 'a> {
         quoted
     }
 
-    fn bound(&self) -> Vec<&'m Column<'a>> {
-        self.model
-            .columns
-            .iter()
-            .filter(|c| c.insert == Insert::Bind)
-            .collect()
-    }
-
     /// `WITH "__input" AS (..)`: the batch rows with their ordinal.
     fn input_cte(&self, sql: &mut String, source: Source) {
         let ord = &self.ord;
         sql.push_str("WITH \"__input\" AS (SELECT * FROM ");
         match source {
             Source::Unnest => {
-                let bound = self.bound();
+                let bound = self.model.bound();
                 sql.push_str("UNNEST(");
-                let params: Vec<usize> = (1..=bound.len()).collect();
-                join_into(sql, &params, |sql, n| {
-                    self.dialect.placeholder_into(sql, *n);
-                });
+                self.dialect.placeholders_into(sql, bound.len());
                 sql.push_str(") WITH ORDINALITY AS \"__u\"(");
                 join_into(sql, &bound, |sql, c| self.dialect.quote_into(sql, c.name));
                 let _ = write!(sql, ", {ord})");
@@ -533,7 +530,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     fn dedup_cte(&self, sql: &mut String, rows_from: &str) {
         let (key_list, ord, partition) = (&self.key_list, &self.ord, &self.partition);
         let _ = write!(sql, ", \"__dedup\" AS (SELECT DISTINCT ON ({key_list}) ");
-        join_into(sql, &self.bound(), |sql, c| self.fold_into(sql, c));
+        join_into(sql, &self.model.bound(), |sql, c| self.fold_into(sql, c));
         if self.model.guard.any() {
             let _ = write!(
                 sql,

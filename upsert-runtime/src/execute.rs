@@ -1,7 +1,7 @@
 //! Single-row execution: bind the fields, send the derive's statement, read the outcome.
 
 use sqlx::Row as _;
-use sqlx::postgres::PgExecutor;
+use sqlx::postgres::{PgExecutor, PgRow};
 
 use crate::error::{Error, Target};
 use crate::private::FromStored;
@@ -14,6 +14,18 @@ pub(crate) fn target<T: AtomicUpsert>() -> Target {
         table: T::TABLE,
         columns: T::CONFLICT_COLUMNS,
     }
+}
+
+/// Binds `row` to `sql`, sends it, and returns the row it returned, if any.
+async fn send<'c, T, E>(row: &T, sql: &'static str, executor: E) -> Result<Option<PgRow>, Error>
+where
+    T: AtomicUpsert,
+    E: PgExecutor<'c>,
+{
+    row.__bind(sqlx::query(sql))
+        .fetch_optional(executor)
+        .await
+        .map_err(|error| Error::classify(error, &target::<T>()))
 }
 
 /// Runs one of `T`'s single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`).
@@ -32,12 +44,7 @@ where
     T: AtomicUpsert,
     E: PgExecutor<'c>,
 {
-    let answer = row
-        .__bind(sqlx::query(sql))
-        .fetch_optional(executor)
-        .await
-        .map_err(|error| Error::classify(error, &target::<T>()))?;
-    let Some(answer) = answer else {
+    let Some(answer) = send(row, sql, executor).await? else {
         // Nothing written: DO NOTHING, or a guard held the existing row back.
         return Ok(unwritten);
     };
@@ -58,12 +65,8 @@ where
     T: AtomicUpsert + for<'r> FromStored<'r>,
     E: PgExecutor<'c>,
 {
-    let answer = row
-        .__bind(sqlx::query(T::UPSERT_RETURNING_SQL))
-        .fetch_optional(executor)
-        .await
-        .map_err(|error| Error::classify(error, &target::<T>()))?;
-    answer
+    send(row, T::UPSERT_RETURNING_SQL, executor)
+        .await?
         .as_ref()
         .map(T::__from_stored)
         .transpose()
