@@ -1,0 +1,587 @@
+//! Bulk statements: `upsert_many` on its two paths (`UNNEST` arrays, or a staging table
+//! loaded by binary `COPY`), the staging table's DDL, and the layout of the one row of
+//! counts every bulk statement returns ([`Counts`]).
+
+use std::fmt::Write as _;
+
+use crate::clause::{OnConflict, conflict_clause, insert_into};
+use crate::dialect::Dialect;
+use crate::model::{Column, ConflictTarget, Insert, Model, Update};
+use crate::names;
+use crate::strategy::Fold;
+use crate::writer::Writer;
+
+/// Where a bulk statement reads its rows from.
+///
+/// ```
+/// use upsert_core::bulk::Source;
+/// assert_ne!(Source::Unnest, Source::Stage);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Source {
+    /// One array parameter per bound column, `UNNEST($1, $2, ..) WITH ORDINALITY`.
+    Unnest,
+    /// The temporary table loaded by `COPY` ([`names::STAGE_TABLE`]), with the ordinal
+    /// column.
+    Stage,
+}
+
+/// The bulk upsert. It folds each key's rows into one, as applying them one by one in
+/// order would: the last row's values, the first row's `insert_only` values, and each
+/// strategy's fold (the sum of `add` columns, ..); under a `version` guard, only the rows
+/// that would have applied (a version above every earlier one and above the stored one)
+/// take part and the row with the highest version wins. It writes in key order, so that
+/// concurrent batches lock rows in the same order, and returns one row laid out as
+/// [`Counts`] says.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// let sql = bulk::upsert_many(&Postgres, &model, bulk::Source::Unnest);
+/// assert!(sql.contains(r#"UNNEST($1, $2) WITH ORDINALITY"#));
+/// assert!(sql.contains(r#"ORDER BY "name" ON CONFLICT ("name")"#));
+/// ```
+#[must_use]
+pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> String {
+    let bulk = Bulk::new(dialect, model);
+    let mut w = Writer::new(dialect);
+    bulk.input_cte(&mut w, source);
+    let rows_from = if let Some(version) = model.guard.version {
+        bulk.ranked_cte(&mut w, version);
+        &bulk.ranked
+    } else {
+        &bulk.input
+    };
+    bulk.dedup_cte(&mut w, rows_from);
+    bulk.written_cte(&mut w);
+    bulk.counts(&mut w);
+    w.finish()
+}
+
+/// `COPY` of the bound columns plus the ordinal into the staging table, binary format.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write), ("seen", Role::UpdatedAt)],
+///     None,
+///     false,
+/// );
+/// assert_eq!(
+///     bulk::stage_copy(&Postgres, &model),
+///     r#"COPY "__atomic_upsert_stage" ("name", "color", "__atomic_upsert_ord") FROM STDIN (FORMAT binary)"#
+/// );
+/// ```
+#[must_use]
+pub fn stage_copy(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    w.push("COPY ").ident(names::STAGE_TABLE).push(" (");
+    for column in model.bound() {
+        w.ident(column.name).push(", ");
+    }
+    w.ident(names::ORD_COLUMN)
+        .push(") FROM STDIN (FORMAT binary)");
+    w.finish()
+}
+
+/// `CREATE TEMP TABLE` of the staging table, from the bound columns and the type names
+/// their values are encoded as (binary `COPY` does no casts), plus the ordinal. Built at
+/// run time, because the type names come from the driver; only identifiers and type names
+/// go in.
+///
+/// ```
+/// use upsert_core::{Postgres, bulk};
+/// assert_eq!(
+///     bulk::stage_ddl(&Postgres, [("name", "TEXT"), ("n", "INT8")]),
+///     r#"CREATE TEMP TABLE "__atomic_upsert_stage" ("name" TEXT, "n" INT8, "__atomic_upsert_ord" int8) ON COMMIT DROP"#
+/// );
+/// ```
+#[must_use]
+pub fn stage_ddl<'a>(
+    dialect: &dyn Dialect,
+    columns: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut w = Writer::new(dialect);
+    w.push("CREATE TEMP TABLE ")
+        .ident(names::STAGE_TABLE)
+        .push(" (");
+    for (column, ty) in columns {
+        w.ident(column).push(" ").push(ty).push(", ");
+    }
+    w.ident(names::ORD_COLUMN).push(" int8) ON COMMIT DROP");
+    w.finish()
+}
+
+/// `DROP TABLE` of the staging table.
+///
+/// ```
+/// use upsert_core::{Postgres, bulk};
+/// assert_eq!(bulk::drop_stage(&Postgres), r#"DROP TABLE "__atomic_upsert_stage""#);
+/// ```
+#[must_use]
+pub fn drop_stage(dialect: &dyn Dialect) -> String {
+    let mut w = Writer::new(dialect);
+    w.push("DROP TABLE ").ident(names::STAGE_TABLE);
+    w.finish()
+}
+
+/// The layout of the one row of counts a bulk statement returns, and how it turns into
+/// per-row outcomes. The statement writes the columns ([`upsert_many`]) and the runtime
+/// reads them ([`Counts::tally`]) from this one definition.
+///
+/// ```
+/// use upsert_core::bulk::{Counts, Tally};
+///
+/// // `a, b, a` on an empty table: 2 distinct keys, both inserted.
+/// let tally = Counts::Keys { updates: true }.tally(3, [2, 2, 0]);
+/// assert_eq!(tally, Tally { inserted: 2, updated: 1, skipped: 0 });
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Counts {
+    /// No guard: `(distinct keys, inserted, updated)`.
+    Keys {
+        /// Whether a conflict updates anything (else a key's later rows are skipped).
+        updates: bool,
+    },
+    /// A guard may leave keys unwritten: `(written keys, inserted keys, batch rows that
+    /// applied to written keys)`.
+    Guarded,
+}
+
+/// A batch's rows by what applying them one by one would have done to each.
+///
+/// ```
+/// let tally = upsert_core::bulk::Tally { inserted: 1, updated: 0, skipped: 2 };
+/// assert_eq!(tally.inserted + tally.updated + tally.skipped, 3);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Tally {
+    /// Rows that inserted their key.
+    pub inserted: u64,
+    /// Rows that updated their key.
+    pub updated: u64,
+    /// Rows that changed nothing.
+    pub skipped: u64,
+}
+
+impl Counts {
+    /// The layout of `model`'s bulk statement.
+    #[must_use]
+    pub fn of(model: &Model) -> Self {
+        if model.guard.any() {
+            Counts::Guarded
+        } else {
+            Counts::Keys {
+                updates: model.has_updates(),
+            }
+        }
+    }
+
+    /// The outcome of a batch of `rows` rows whose statement returned `returned`.
+    #[must_use]
+    pub fn tally(self, rows: u64, returned: [u64; 3]) -> Tally {
+        match self {
+            Counts::Guarded => {
+                let [_, inserted, applied] = returned;
+                Tally {
+                    inserted,
+                    updated: applied.saturating_sub(inserted),
+                    skipped: rows.saturating_sub(applied),
+                }
+            }
+            Counts::Keys { updates } => {
+                let [distinct, inserted, updated] = returned;
+                let repeats = rows.saturating_sub(distinct);
+                // Keys whose write was not returned were skipped.
+                let unwritten = distinct.saturating_sub(inserted + updated);
+                // Applied one by one, a key's later rows update it, or are skipped when
+                // the struct has nothing to update.
+                if updates {
+                    Tally {
+                        inserted,
+                        updated: updated + repeats,
+                        skipped: unwritten,
+                    }
+                } else {
+                    Tally {
+                        inserted,
+                        updated,
+                        skipped: unwritten + repeats,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The pieces of [`upsert_many`]'s statement, with the quoted names they share.
+struct Bulk<'m, 'a> {
+    model: &'m Model<'a>,
+    keys: Vec<&'m Column<'a>>,
+    /// `"k1", "k2"`
+    key_list: String,
+    /// The quoted ordinal column.
+    ord: String,
+    /// `PARTITION BY "k1", "k2"`
+    partition: String,
+    /// Under a version guard, the quoted "applies" flag.
+    applies: Option<String>,
+    input: String,
+    ranked: String,
+    dedup: String,
+    applied: String,
+    written: String,
+}
+
+impl<'m, 'a> Bulk<'m, 'a> {
+    fn new(dialect: &dyn Dialect, model: &'m Model<'a>) -> Self {
+        let keys = model.keys();
+        let mut w = Writer::new(dialect);
+        w.list(&keys, |w, c| {
+            w.ident(c.name);
+        });
+        let key_list = w.finish();
+        let partition = format!("PARTITION BY {key_list}");
+        let q = |name| dialect.quote_ident(name);
+        Bulk {
+            model,
+            keys,
+            key_list,
+            ord: q(names::ORD_COLUMN),
+            partition,
+            applies: model.guard.version.map(|_| q(names::APPLIES)),
+            input: q(names::INPUT),
+            ranked: q(names::RANKED),
+            dedup: q(names::DEDUP),
+            applied: q(names::APPLIED),
+            written: q(names::WRITTEN),
+        }
+    }
+
+    /// `WITH "__input" AS (..)`: the batch rows with their ordinal.
+    fn input_cte(&self, w: &mut Writer, source: Source) {
+        let _ = write!(w, "WITH {} AS (SELECT * FROM ", self.input);
+        match source {
+            Source::Unnest => {
+                let bound = self.model.bound();
+                w.push("UNNEST(").placeholders(bound.len());
+                w.push(") WITH ORDINALITY AS ")
+                    .ident(names::UNNEST)
+                    .push("(");
+                w.list(&bound, |w, c| {
+                    w.ident(c.name);
+                });
+                let _ = write!(w, ", {})", self.ord);
+            }
+            Source::Stage => {
+                w.ident(names::STAGE_TABLE);
+            }
+        }
+        w.push(")");
+    }
+
+    /// `, "__ranked" AS (..)`: each row flagged `"__applies"` when its version beats every
+    /// earlier row of its key and the stored row (as this statement's snapshot sees it;
+    /// the write itself re-checks against the locked row).
+    fn ranked_cte(&self, w: &mut Writer, version: &str) {
+        let (ord, partition, key_list) = (&self.ord, &self.partition, &self.key_list);
+        let v = w.dialect().quote_ident(version);
+        let _ = write!(
+            w,
+            ", {} AS (SELECT *, ({v} > GREATEST(max({v}) OVER ({partition} ORDER BY {ord} \
+             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), (SELECT {v} FROM ",
+            self.ranked
+        );
+        w.table(&self.model.table);
+        let _ = write!(w, " WHERE ({key_list}) = (");
+        w.list(&self.keys, |w, c| {
+            w.qualified(names::INPUT, c.name);
+        });
+        w.push(")");
+        if let ConflictTarget::Keys {
+            predicate: Some(predicate),
+        } = self.model.target
+        {
+            let _ = write!(w, " AND ({predicate})");
+        }
+        let _ = write!(
+            w,
+            " LIMIT 1))) IS NOT FALSE AS {} FROM {})",
+            self.applies.as_deref().unwrap_or_default(),
+            self.input
+        );
+    }
+
+    /// `, "__dedup" AS (..)`: one row per key, each column folded by its strategy.
+    fn dedup_cte(&self, w: &mut Writer, rows_from: &str) {
+        let (key_list, ord, partition) = (&self.key_list, &self.ord, &self.partition);
+        let _ = write!(w, ", {} AS (SELECT DISTINCT ON ({key_list}) ", self.dedup);
+        w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
+        if self.model.guard.any() {
+            let filter = self
+                .applies
+                .as_ref()
+                .map_or_else(String::new, |a| format!(" FILTER (WHERE {a})"));
+            let _ = write!(
+                w,
+                ", count(*){filter} OVER ({partition}) AS {}",
+                self.applied
+            );
+        }
+        let _ = write!(w, " FROM {rows_from} ORDER BY {key_list}, ");
+        if let Some(version) = self.model.guard.version {
+            // The highest version wins; among equal ones the first (a later equal one is stale).
+            w.ident(version);
+            let _ = write!(w, " DESC NULLS LAST, {ord})");
+        } else {
+            let _ = write!(w, "{ord} DESC)");
+        }
+    }
+
+    /// One column of `"__dedup"`: the value applying the key's rows one by one would leave.
+    /// Replaced columns take the DISTINCT ON row (the last, or the highest version).
+    fn fold_into(&self, w: &mut Writer, column: &Column) {
+        let (ord, partition) = (&self.ord, &self.partition);
+        let name = w.dialect().quote_ident(column.name);
+        match column.update {
+            Update::Key | Update::Replace | Update::Now => {
+                w.push(&name);
+            }
+            // insert_only: the key's first row inserts; later rows never overwrite it.
+            Update::Keep => {
+                let _ = write!(
+                    w,
+                    "first_value({name}) OVER ({partition} ORDER BY {ord}) AS {name}"
+                );
+            }
+            Update::Combine(strategy) => {
+                let fold = Fold {
+                    partition,
+                    ord,
+                    applies: self.applies.as_deref(),
+                };
+                strategy.fold_into(w, &name, &fold);
+            }
+        }
+    }
+
+    /// `, "__written" AS (INSERT .. SELECT .. FROM "__dedup" ORDER BY key ON CONFLICT ..)`.
+    fn written_cte(&self, w: &mut Writer) {
+        let model = self.model;
+        let _ = write!(w, ", {} AS (", self.written);
+        insert_into(w, &model.table, &model.columns);
+        w.push(" SELECT ");
+        w.list(&model.columns, |w, c| match (c.insert, c.update) {
+            (Insert::Now, _) => {
+                w.now();
+            }
+            (Insert::Bind, Update::Combine(strategy)) => {
+                let name = w.dialect().quote_ident(c.name);
+                strategy.finish_fold_into(w, &name);
+            }
+            (Insert::Bind, _) => {
+                w.ident(c.name);
+            }
+        });
+        let _ = write!(w, " FROM {}", self.dedup);
+        if model.guard.version.is_some() {
+            // A key none of whose rows beat the stored version is stale as a whole: the
+            // stored version only grows, so the write would be refused anyway. Leaving it
+            // out also keeps its (empty) folded values away from NOT NULL checks.
+            let _ = write!(w, " WHERE {} > 0", self.applied);
+        }
+        // Key order: concurrent batches lock their rows in the same order: no deadlock.
+        let _ = write!(w, " ORDER BY {}", self.key_list);
+        conflict_clause(w, model, OnConflict::Update);
+    }
+
+    /// The closing `RETURNING` and the one row of counts, laid out as [`Counts`] says.
+    ///
+    /// Unguarded: with DO UPDATE every distinct key is written, so the distinct count is
+    /// the written count; only DO NOTHING must count the deduplicated rows, which makes
+    /// PostgreSQL materialize them. Read once, `__dedup` is inlined and its DISTINCT ON sort
+    /// already yields key order: no second sort.
+    fn counts(&self, w: &mut Writer) {
+        let dialect = w.dialect();
+        let q = |name| dialect.quote_ident(name);
+        match Counts::of(self.model) {
+            Counts::Guarded => {
+                let (wa, da, flag) = (
+                    q(names::WRITTEN_ALIAS),
+                    q(names::DEDUP_ALIAS),
+                    q(names::INSERTED_GUARDED),
+                );
+                w.push(" RETURNING ");
+                w.list(&self.keys, |w, c| {
+                    w.ident(c.name);
+                });
+                let _ = write!(
+                    w,
+                    ", {} AS {flag}) SELECT count(*), count(*) FILTER (WHERE {wa}.{flag}), \
+                     coalesce(sum({da}.{}), 0)::int8 FROM {} AS {wa} JOIN {} AS {da} ON (",
+                    dialect.inserted_flag(),
+                    self.applied,
+                    self.written,
+                    self.dedup
+                );
+                w.list(&self.keys, |w, c| {
+                    w.qualified(names::WRITTEN_ALIAS, c.name);
+                });
+                w.push(") = (");
+                w.list(&self.keys, |w, c| {
+                    w.qualified(names::DEDUP_ALIAS, c.name);
+                });
+                w.push(")");
+            }
+            Counts::Keys { updates } => {
+                let inserted = q(names::INSERTED);
+                let _ = write!(
+                    w,
+                    " RETURNING {} AS {inserted}) SELECT ",
+                    dialect.inserted_flag()
+                );
+                if updates {
+                    w.push("count(*)");
+                } else {
+                    let _ = write!(w, "(SELECT count(*) FROM {})", self.dedup);
+                }
+                let _ = write!(
+                    w,
+                    ", count(*) FILTER (WHERE {inserted}), count(*) FILTER (WHERE NOT {inserted}) FROM {}",
+                    self.written
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Counts, Source, Tally, stage_copy, upsert_many};
+    use crate::dialect::Postgres;
+    use crate::model::{ConflictTarget, Model, Role, Table};
+    use crate::strategy::Strategy;
+
+    const KEYS: ConflictTarget = ConflictTarget::Keys { predicate: None };
+
+    fn table(name: &str) -> Table<'_> {
+        Table { schema: None, name }
+    }
+
+    #[test]
+    fn bulk_statement_dedups_orders_and_counts() {
+        let model = Model::new(
+            table("t"),
+            KEYS,
+            [
+                ("k", Role::Key),
+                ("first", Role::InsertOnly),
+                ("v", Role::Write),
+                ("updated_at", Role::UpdatedAt),
+            ],
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert_many(&Postgres, &model, Source::Unnest),
+            concat!(
+                r#"WITH "__input" AS (SELECT * FROM UNNEST($1, $2, $3) WITH ORDINALITY AS "__u"("k", "first", "v", "__atomic_upsert_ord")), "#,
+                r#""__dedup" AS (SELECT DISTINCT ON ("k") "k", first_value("first") OVER (PARTITION BY "k" ORDER BY "__atomic_upsert_ord") AS "first", "v" FROM "__input" ORDER BY "k", "__atomic_upsert_ord" DESC), "#,
+                r#""__written" AS (INSERT INTO "t" ("k", "first", "v", "updated_at") SELECT "k", "first", "v", now() FROM "__dedup" ORDER BY "k" ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v", "updated_at" = now() RETURNING (xmax = 0) AS "inserted") "#,
+                r#"SELECT count(*), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#
+            )
+        );
+        assert!(
+            upsert_many(&Postgres, &model, Source::Stage)
+                .starts_with(r#"WITH "__input" AS (SELECT * FROM "__atomic_upsert_stage"), "#)
+        );
+        assert_eq!(
+            stage_copy(&Postgres, &model),
+            r#"COPY "__atomic_upsert_stage" ("k", "first", "v", "__atomic_upsert_ord") FROM STDIN (FORMAT binary)"#
+        );
+        assert_eq!(Counts::of(&model), Counts::Keys { updates: true });
+    }
+
+    #[test]
+    fn nothing_to_update_counts_the_deduplicated_keys() {
+        let model = Model::new(
+            table("link"),
+            KEYS,
+            [("a", Role::Key), ("b", Role::Key)],
+            None,
+            false,
+        );
+        let sql = upsert_many(&Postgres, &model, Source::Unnest);
+        assert!(sql.ends_with(r#"SELECT (SELECT count(*) FROM "__dedup"), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#), "{sql}");
+        assert_eq!(Counts::of(&model), Counts::Keys { updates: false });
+    }
+
+    #[test]
+    fn version_guard_folds_only_applying_rows() {
+        let model = Model::new(
+            table("state"),
+            KEYS,
+            [
+                ("k", Role::Key),
+                ("v", Role::Version),
+                ("n", Role::Combine(Strategy::Add)),
+                ("updated_at", Role::UpdatedAt),
+            ],
+            Some("NOT state.frozen"),
+            false,
+        );
+        let many = upsert_many(&Postgres, &model, Source::Unnest);
+        assert!(many.contains(r#"AS "__applies" FROM "__input")"#), "{many}");
+        assert!(
+            many.contains(r#"sum("n") FILTER (WHERE "__applies") OVER (PARTITION BY "k") AS "n""#),
+            "{many}"
+        );
+        assert!(
+            many.contains(r#"FROM "__dedup" WHERE "__applied" > 0 ORDER BY "k""#),
+            "{many}"
+        );
+        assert!(many.ends_with(r#"ON ("__w"."k") = ("__d"."k")"#), "{many}");
+        assert_eq!(Counts::of(&model), Counts::Guarded);
+    }
+
+    #[test]
+    fn tallies_follow_the_layout() {
+        // Unguarded, DO UPDATE: a, b, a over a stored b → 1 inserted, 2 updated.
+        assert_eq!(
+            Counts::Keys { updates: true }.tally(3, [2, 1, 1]),
+            Tally {
+                inserted: 1,
+                updated: 2,
+                skipped: 0
+            }
+        );
+        // Unguarded, DO NOTHING: a, b, a over a stored b → 1 inserted, 2 skipped.
+        assert_eq!(
+            Counts::Keys { updates: false }.tally(3, [2, 1, 0]),
+            Tally {
+                inserted: 1,
+                updated: 0,
+                skipped: 2
+            }
+        );
+        // Guarded: 5 rows, 2 keys written (1 inserted), 3 rows applied → 2 stale.
+        assert_eq!(
+            Counts::Guarded.tally(5, [2, 1, 3]),
+            Tally {
+                inserted: 1,
+                updated: 2,
+                skipped: 2
+            }
+        );
+    }
+}

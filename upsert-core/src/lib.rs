@@ -1,0 +1,40 @@
+//! The SQL core of [`atomic-upsert`](https://docs.rs/atomic-upsert): the model of a derived
+//! struct, the dialects, the statement builders, the reserved names and the layout of the
+//! bulk counts.
+//!
+//! A proc-macro crate cannot export code, so everything the derive (at compile time) and
+//! the runtime (at run time) must agree on lives here, once, in a plain library with no
+//! dependencies (the `sqlx-macros-core` pattern). Use it through the `atomic-upsert` crate;
+//! this crate has no stability guarantees of its own.
+//!
+//! The flow: [`Role`]s (one per field, from the attributes) → [`Model`] → [`single`] and
+//! [`bulk`] statement text, written through a [`Dialect`].
+//!
+//! ```
+//! use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+//!
+//! let model = Model::new(
+//!     Table { schema: None, name: "strava_stats" },
+//!     ConflictTarget::Keys { predicate: None },
+//!     [("stats_type", Role::Key), ("data", Role::Write)],
+//!     None,
+//!     false,
+//! );
+//! assert_eq!(
+//!     single::upsert(&Postgres, &model),
+//!     r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO UPDATE SET "data" = EXCLUDED."data" RETURNING (xmax = 0)"#
+//! );
+//! ```
+
+pub mod bulk;
+mod clause;
+mod dialect;
+mod model;
+pub mod names;
+pub mod single;
+mod strategy;
+mod writer;
+
+pub use dialect::{Dialect, Postgres};
+pub use model::{Column, ConflictTarget, Guard, Insert, Model, Role, Table, Unwritten, Update};
+pub use strategy::Strategy;

@@ -1,0 +1,329 @@
+//! The model of a derived struct, in plain strings: the table, each column's role and
+//! what it receives on insert and on conflict, the conflict target and the guards. No syn,
+//! no spans: the derive builds it from the attributes, the builders read it.
+
+use crate::strategy::Strategy;
+
+/// How a field takes part in the statements: resolved once from its attributes.
+///
+/// [`Role::column`] is the one mapping from roles to SQL; the derive's checks read it too.
+///
+/// ```
+/// use upsert_core::{Insert, Role, Strategy, Update};
+///
+/// assert_eq!(Role::Key.column(), Some((Insert::Bind, Update::Key)));
+/// assert_eq!(Role::Skip.column(), None);
+/// assert!(Role::Combine(Strategy::Add).is_compared());
+/// assert!(!Role::UpdatedAt.is_compared()); // a timestamp always moves
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    /// `#[conflict_key]`: bound, part of the conflict target, never updated.
+    Key,
+    /// A plain field: bound, and replaced on conflict.
+    Write,
+    /// `#[upsert(skip)]`: not in the statement.
+    Skip,
+    /// `#[upsert(insert_only)]`: bound, never updated.
+    InsertOnly,
+    /// `#[upsert(created_at)]`: `now()` on insert, never updated.
+    CreatedAt,
+    /// `#[upsert(updated_at)]`: `now()` on insert and on update.
+    UpdatedAt,
+    /// `#[upsert(version)]`: replaced, and the update happens only when it grows.
+    Version,
+    /// A conflict strategy (`#[upsert(add)]`, ..): stored and incoming values combined.
+    Combine(Strategy),
+}
+
+impl Role {
+    /// What the column receives on insert and on conflict; `None` when the field is not
+    /// in the statement at all.
+    #[must_use]
+    pub fn column(self) -> Option<(Insert, Update)> {
+        Some(match self {
+            Role::Skip => return None,
+            Role::Key => (Insert::Bind, Update::Key),
+            Role::Write | Role::Version => (Insert::Bind, Update::Replace),
+            Role::InsertOnly => (Insert::Bind, Update::Keep),
+            Role::CreatedAt => (Insert::Now, Update::Keep),
+            Role::UpdatedAt => (Insert::Now, Update::Now),
+            Role::Combine(strategy) => (Insert::Bind, Update::Combine(strategy)),
+        })
+    }
+
+    /// Whether the field's value is sent as a parameter.
+    #[must_use]
+    pub fn is_bound(self) -> bool {
+        matches!(self.column(), Some((Insert::Bind, _)))
+    }
+
+    /// Whether a conflict assigns the column (`DO UPDATE SET`).
+    #[must_use]
+    pub fn is_updated(self) -> bool {
+        self.column().is_some_and(|(_, update)| update.is_set())
+    }
+
+    /// Whether `skip_unchanged` compares the column.
+    #[must_use]
+    pub fn is_compared(self) -> bool {
+        self.column()
+            .is_some_and(|(_, update)| update.is_compared())
+    }
+}
+
+/// What a column receives when the row is inserted.
+///
+/// ```
+/// use upsert_core::{Insert, Role};
+/// assert_eq!(Role::CreatedAt.column().map(|(insert, _)| insert), Some(Insert::Now));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Insert {
+    /// The next bound parameter.
+    Bind,
+    /// The server's current time.
+    Now,
+}
+
+/// What a column receives when the row already exists.
+///
+/// ```
+/// use upsert_core::{Role, Update};
+/// assert_eq!(Role::InsertOnly.column().map(|(_, update)| update), Some(Update::Keep));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Update {
+    /// Part of the conflict target.
+    Key,
+    /// Left as stored.
+    Keep,
+    /// Replaced by the incoming value (`EXCLUDED.c`).
+    Replace,
+    /// Set to the server's current time.
+    Now,
+    /// Stored and incoming values combined by a strategy.
+    Combine(Strategy),
+}
+
+impl Update {
+    /// Whether the column is assigned in `DO UPDATE SET`.
+    #[must_use]
+    pub fn is_set(self) -> bool {
+        !matches!(self, Update::Key | Update::Keep)
+    }
+
+    /// Whether `skip_unchanged` compares the column (a timestamp always moves).
+    #[must_use]
+    pub fn is_compared(self) -> bool {
+        self.is_set() && self != Update::Now
+    }
+}
+
+/// One column of the statement.
+///
+/// ```
+/// use upsert_core::{Column, Role};
+/// let column = Column::new("views", Role::Write).unwrap();
+/// assert_eq!(column.name, "views");
+/// assert!(Column::new("cache", Role::Skip).is_none());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Column<'a> {
+    /// The column name, unquoted.
+    pub name: &'a str,
+    /// The field's role.
+    pub role: Role,
+    /// What the column receives on insert.
+    pub insert: Insert,
+    /// What the column receives on conflict.
+    pub update: Update,
+}
+
+impl<'a> Column<'a> {
+    /// The column a field with `role` writes; `None` for a skipped field.
+    #[must_use]
+    pub fn new(name: &'a str, role: Role) -> Option<Self> {
+        let (insert, update) = role.column()?;
+        Some(Column {
+            name,
+            role,
+            insert,
+            update,
+        })
+    }
+}
+
+/// The target table.
+///
+/// ```
+/// let table = upsert_core::Table { schema: Some("app"), name: "stats" };
+/// assert_eq!(table.name, "stats");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Table<'a> {
+    /// The schema, if the struct names one; else the `search_path` decides.
+    pub schema: Option<&'a str>,
+    /// The table name, unquoted.
+    pub name: &'a str,
+}
+
+/// What `ON CONFLICT` matches.
+///
+/// ```
+/// use upsert_core::ConflictTarget;
+/// let partial = ConflictTarget::Keys { predicate: Some("NOT deleted") };
+/// assert!(matches!(partial, ConflictTarget::Keys { .. }));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum ConflictTarget<'a> {
+    /// `ON CONFLICT (keys)`, with the predicate of a partial unique index if any.
+    Keys {
+        /// `conflict_where`: the partial index's predicate (raw SQL).
+        predicate: Option<&'a str>,
+    },
+    /// `ON CONFLICT ON CONSTRAINT name`.
+    Constraint(&'a str),
+}
+
+/// Conditions under which an existing row is updated; all must hold.
+///
+/// ```
+/// let guard = upsert_core::Guard { version: Some("seq"), ..Default::default() };
+/// assert!(guard.any());
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Guard<'a> {
+    /// The version column: update only when the incoming value is greater.
+    pub version: Option<&'a str>,
+    /// A raw SQL predicate (`update_where`).
+    pub update_where: Option<&'a str>,
+    /// Update only when some compared column would change.
+    pub skip_unchanged: bool,
+}
+
+impl Guard<'_> {
+    /// Whether an existing row can be left unwritten by a guard.
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.version.is_some() || self.update_where.is_some() || self.skip_unchanged
+    }
+}
+
+/// What it means when the single-row upsert returns no written row: the rule shared by the
+/// statement builder (which adds an "unchanged" probe for [`Unwritten::Told`]) and the
+/// runtime (which turns the answer into an outcome).
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Table, Unwritten};
+///
+/// let fields = [("k", Role::Key), ("v", Role::Write), ("seq", Role::Version)];
+/// let table = Table { schema: None, name: "t" };
+/// let target = ConflictTarget::Keys { predicate: None };
+/// assert_eq!(Model::new(table, target, fields, None, true).unwritten(), Unwritten::Told);
+/// assert_eq!(Model::new(table, target, fields, None, false).unwritten(), Unwritten::Skipped);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Unwritten {
+    /// Nothing to update, or a `version`/`update_where` guard held the row back.
+    Skipped,
+    /// `skip_unchanged` alone: the row already held every value.
+    Unchanged,
+    /// `skip_unchanged` beside another guard: the statement tells the two apart, with one
+    /// NULL row when the stored row already held every value and no row when skipped.
+    Told,
+}
+
+/// Everything a statement is built from.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Table};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "t" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("cache", Role::Skip), ("v", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert_eq!(model.columns.len(), 2);
+/// assert!(model.has_updates());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Model<'a> {
+    /// The target table.
+    pub table: Table<'a>,
+    /// The written columns, in field order.
+    pub columns: Vec<Column<'a>>,
+    /// What `ON CONFLICT` matches.
+    pub target: ConflictTarget<'a>,
+    /// The update's guards.
+    pub guard: Guard<'a>,
+}
+
+impl<'a> Model<'a> {
+    /// The model of fields `(column, role)` in field order; the `version` guard comes
+    /// from the field whose role is [`Role::Version`].
+    pub fn new(
+        table: Table<'a>,
+        target: ConflictTarget<'a>,
+        fields: impl IntoIterator<Item = (&'a str, Role)>,
+        update_where: Option<&'a str>,
+        skip_unchanged: bool,
+    ) -> Self {
+        let columns: Vec<Column<'a>> = fields
+            .into_iter()
+            .filter_map(|(name, role)| Column::new(name, role))
+            .collect();
+        let version = columns
+            .iter()
+            .find(|c| c.role == Role::Version)
+            .map(|c| c.name);
+        Model {
+            table,
+            columns,
+            target,
+            guard: Guard {
+                version,
+                update_where,
+                skip_unchanged,
+            },
+        }
+    }
+
+    /// The conflict-key columns, in order.
+    #[must_use]
+    pub fn keys(&self) -> Vec<&Column<'a>> {
+        self.columns
+            .iter()
+            .filter(|c| c.update == Update::Key)
+            .collect()
+    }
+
+    /// The columns sent as parameters, in parameter order.
+    #[must_use]
+    pub fn bound(&self) -> Vec<&Column<'a>> {
+        self.columns
+            .iter()
+            .filter(|c| c.insert == Insert::Bind)
+            .collect()
+    }
+
+    /// Whether a conflict updates anything (else the statement is `DO NOTHING`).
+    #[must_use]
+    pub fn has_updates(&self) -> bool {
+        self.columns.iter().any(|c| c.update.is_set())
+    }
+
+    /// What no written row from [`single::upsert`](crate::single::upsert) means.
+    #[must_use]
+    pub fn unwritten(&self) -> Unwritten {
+        let guard = self.guard;
+        let other_guard = guard.version.is_some() || guard.update_where.is_some();
+        match (self.has_updates() && guard.skip_unchanged, other_guard) {
+            (false, _) => Unwritten::Skipped,
+            (true, false) => Unwritten::Unchanged,
+            (true, true) => Unwritten::Told,
+        }
+    }
+}

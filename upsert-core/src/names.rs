@@ -1,0 +1,46 @@
+//! Reserved names: the tables, columns and aliases the statements use besides the user's.
+//! The `__` prefix keeps them clear of user columns; each is defined here once, and both
+//! the derive (which builds the statements) and the runtime (which creates and drops the
+//! staging table) read it from here.
+//!
+//! ```
+//! assert_eq!(upsert_core::names::STAGE_TABLE, "__atomic_upsert_stage");
+//! ```
+
+/// The temporary table the bulk `COPY` path loads.
+pub const STAGE_TABLE: &str = "__atomic_upsert_stage";
+/// The column that records each batch row's position (1-based).
+pub const ORD_COLUMN: &str = "__atomic_upsert_ord";
+
+/// The batch rows with their ordinal (bulk).
+pub const INPUT: &str = "__input";
+/// `UNNEST`'s alias (bulk).
+pub const UNNEST: &str = "__u";
+/// The rows flagged with whether they pass the version guard (bulk).
+pub const RANKED: &str = "__ranked";
+/// The flag of [`RANKED`]: the row would have applied one by one.
+pub const APPLIES: &str = "__applies";
+/// One folded row per key (bulk), and its alias in the guarded counts.
+pub const DEDUP: &str = "__dedup";
+/// [`DEDUP`]'s alias in the guarded counts.
+pub const DEDUP_ALIAS: &str = "__d";
+/// The number of a key's batch rows that applied (bulk, guarded).
+pub const APPLIED: &str = "__applied";
+/// The rows the write returned (single-row with two guards, and bulk).
+pub const WRITTEN: &str = "__written";
+/// [`WRITTEN`]'s alias in the guarded counts.
+pub const WRITTEN_ALIAS: &str = "__w";
+/// The returned insert flag (single-row with two guards, and unguarded bulk).
+pub const INSERTED: &str = "inserted";
+/// The returned insert flag of guarded bulk statements.
+pub const INSERTED_GUARDED: &str = "__inserted";
+/// The incoming row's alias in the single-row "unchanged" probe.
+pub const EXCLUDED: &str = "excluded";
+/// The batch's `merge` objects, in order (bulk).
+pub const MERGE_ARRAY: &str = "__a";
+/// The index in [`MERGE_ARRAY`] (bulk).
+pub const MERGE_INDEX: &str = "i";
+/// An object of [`MERGE_ARRAY`] (bulk).
+pub const MERGE_OBJECT: &str = "o";
+/// The key/value pairs of one merged object (bulk).
+pub const MERGE_ENTRY: &str = "__e";

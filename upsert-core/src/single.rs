@@ -1,0 +1,356 @@
+//! Single-row statements: `upsert`, `upsert_returning` and `insert_or_ignore`. Each sends
+//! the bound columns as `$1..$n` in field order and answers in the same round trip.
+
+use crate::clause::{
+    OnConflict, changed_into, conflict_clause, excluded_into, insert_into, stored_into,
+};
+use crate::dialect::Dialect;
+use crate::model::{ConflictTarget, Insert, Model, Unwritten};
+use crate::names;
+use crate::writer::Writer;
+
+/// `INSERT .. ON CONFLICT .. DO UPDATE SET .. [WHERE guard]` (or `DO NOTHING` when no
+/// column is updatable), returning the dialect's insert flag: true for an insert, false for
+/// an update, no row when nothing was written.
+///
+/// When [`Model::unwritten`] is [`Unwritten::Told`] (`skip_unchanged` beside a `version`
+/// or `update_where` guard), an unwritten row can be stale or unchanged; the statement then
+/// also returns one NULL row when the stored row (as the statement's snapshot sees it)
+/// already holds every incoming value:
+///
+/// ```sql
+/// WITH "__written" AS (<upsert> RETURNING (xmax = 0) AS "inserted")
+/// SELECT "inserted" FROM "__written" UNION ALL
+/// SELECT NULL FROM (VALUES ($1, ..)) AS "excluded"(<bound columns>)
+/// WHERE NOT EXISTS (SELECT FROM "__written")
+///   AND EXISTS (SELECT FROM <table> WHERE <key matches> AND NOT <changed>)
+/// ```
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert!(single::upsert(&Postgres, &model).ends_with(r#"DO UPDATE SET "color" = EXCLUDED."color" RETURNING (xmax = 0)"#));
+/// ```
+#[must_use]
+pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    if model.unwritten() != Unwritten::Told {
+        statement(&mut w, model, OnConflict::Update);
+        w.push(" RETURNING ").inserted_flag();
+        return w.finish();
+    }
+    let (written, inserted) = (
+        dialect.quote_ident(names::WRITTEN),
+        dialect.quote_ident(names::INSERTED),
+    );
+    w.push("WITH ").push(&written).push(" AS (");
+    statement(&mut w, model, OnConflict::Update);
+    w.push(" RETURNING ")
+        .inserted_flag()
+        .push(" AS ")
+        .push(&inserted);
+    w.push(") SELECT ")
+        .push(&inserted)
+        .push(" FROM ")
+        .push(&written);
+    w.push(" UNION ALL SELECT NULL FROM (VALUES (");
+    let bound = model.bound();
+    w.placeholders(bound.len());
+    w.push(")) AS ").ident(names::EXCLUDED).push("(");
+    w.list(&bound, |w, c| {
+        w.ident(c.name);
+    });
+    w.push(") WHERE NOT EXISTS (SELECT FROM ").push(&written);
+    w.push(") AND EXISTS (SELECT FROM ").table(&model.table);
+    // Unqualified names in the subquery resolve to the table first: the key match and an
+    // index predicate cannot clash with the `excluded` row's columns.
+    w.push(" WHERE (");
+    let keys = model.keys();
+    w.list(&keys, |w, c| stored_into(w, &model.table, c.name));
+    w.push(") = (");
+    w.list(&keys, |w, c| excluded_into(w, c.name));
+    w.push(")");
+    if let ConflictTarget::Keys {
+        predicate: Some(predicate),
+    } = model.target
+    {
+        w.push(" AND (").push(predicate).push(")");
+    }
+    w.push(" AND NOT ");
+    changed_into(&mut w, model);
+    w.push(")");
+    w.finish()
+}
+
+/// The upsert returning the stored row's `columns`, in order.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert!(single::upsert_returning(&Postgres, &model, &["name", "color"]).ends_with(r#"RETURNING "name", "color""#));
+/// ```
+#[must_use]
+pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[&str]) -> String {
+    let mut w = Writer::new(dialect);
+    statement(&mut w, model, OnConflict::Update);
+    w.push(" RETURNING ");
+    w.list(columns, |w, column| {
+        w.ident(column);
+    });
+    w.finish()
+}
+
+/// `INSERT .. ON CONFLICT .. DO NOTHING`, returning the insert flag for an inserted row.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert!(single::insert_or_ignore(&Postgres, &model).ends_with(r#"ON CONFLICT ("name") DO NOTHING RETURNING (xmax = 0)"#));
+/// ```
+#[must_use]
+pub fn insert_or_ignore(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    statement(&mut w, model, OnConflict::Nothing);
+    w.push(" RETURNING ").inserted_flag();
+    w.finish()
+}
+
+/// `INSERT INTO .. VALUES ($1, .., now(), ..) ON CONFLICT ..`
+fn statement(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
+    insert_into(w, &model.table, &model.columns);
+    w.push(" VALUES (");
+    let mut next_param = 0;
+    w.list(&model.columns, |w, column| match column.insert {
+        Insert::Bind => {
+            next_param += 1;
+            w.placeholder(next_param);
+        }
+        Insert::Now => {
+            w.now();
+        }
+    });
+    w.push(")");
+    conflict_clause(w, model, on_conflict);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{insert_or_ignore, upsert, upsert_returning};
+    use crate::dialect::Postgres;
+    use crate::model::{ConflictTarget, Model, Role, Table};
+    use crate::strategy::Strategy;
+
+    const KEYS: ConflictTarget = ConflictTarget::Keys { predicate: None };
+
+    fn table(name: &str) -> Table<'_> {
+        Table { schema: None, name }
+    }
+
+    #[test]
+    fn replace_every_non_key_column() {
+        let model = Model::new(
+            table("strava_stats"),
+            KEYS,
+            [("stats_type", Role::Key), ("data", Role::Write)],
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert(&Postgres, &model),
+            r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO UPDATE SET "data" = EXCLUDED."data" RETURNING (xmax = 0)"#
+        );
+        assert_eq!(
+            insert_or_ignore(&Postgres, &model),
+            r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO NOTHING RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn schema_composite_key_skip_and_timestamps() {
+        let model = Model::new(
+            Table {
+                schema: Some("app"),
+                name: "totals",
+            },
+            KEYS,
+            [
+                ("athlete", Role::Key),
+                ("first_seen", Role::InsertOnly),
+                ("day", Role::Key),
+                ("cache", Role::Skip),
+                ("created_at", Role::CreatedAt),
+                ("updated_at", Role::UpdatedAt),
+                ("km", Role::Write),
+            ],
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert(&Postgres, &model),
+            r#"INSERT INTO "app"."totals" ("athlete", "first_seen", "day", "created_at", "updated_at", "km") VALUES ($1, $2, $3, now(), now(), $4) ON CONFLICT ("athlete", "day") DO UPDATE SET "updated_at" = now(), "km" = EXCLUDED."km" RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn identifiers_are_quoted_with_embedded_quotes_doubled() {
+        let model = Model::new(
+            Table {
+                schema: Some("my\"schema"),
+                name: "order",
+            },
+            KEYS,
+            [
+                ("user", Role::Key),
+                ("group", Role::Write),
+                ("we\"ird", Role::Write),
+            ],
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert(&Postgres, &model),
+            r#"INSERT INTO "my""schema"."order" ("user", "group", "we""ird") VALUES ($1, $2, $3) ON CONFLICT ("user") DO UPDATE SET "group" = EXCLUDED."group", "we""ird" = EXCLUDED."we""ird" RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn nothing_to_update_means_do_nothing() {
+        let model = Model::new(
+            table("tag_link"),
+            KEYS,
+            [
+                ("post", Role::Key),
+                ("tag", Role::Key),
+                ("created_at", Role::CreatedAt),
+            ],
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert(&Postgres, &model),
+            r#"INSERT INTO "tag_link" ("post", "tag", "created_at") VALUES ($1, $2, now()) ON CONFLICT ("post", "tag") DO NOTHING RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn strategies_combine_stored_and_excluded() {
+        let model = Model::new(
+            Table {
+                schema: Some("app"),
+                name: "athlete",
+            },
+            KEYS,
+            [
+                ("id", Role::Key),
+                ("rides", Role::Combine(Strategy::Add)),
+                ("longest", Role::Combine(Strategy::Greatest)),
+                ("first", Role::Combine(Strategy::Least)),
+                ("city", Role::Combine(Strategy::Coalesce)),
+                ("gear", Role::Combine(Strategy::Merge)),
+            ],
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert(&Postgres, &model),
+            concat!(
+                r#"INSERT INTO "app"."athlete" ("id", "rides", "longest", "first", "city", "gear") VALUES ($1, $2, $3, $4, $5, $6) "#,
+                r#"ON CONFLICT ("id") DO UPDATE SET "rides" = "athlete"."rides" + EXCLUDED."rides", "#,
+                r#""longest" = GREATEST("athlete"."longest", EXCLUDED."longest"), "#,
+                r#""first" = LEAST("athlete"."first", EXCLUDED."first"), "#,
+                r#""city" = COALESCE(EXCLUDED."city", "athlete"."city"), "#,
+                r#""gear" = COALESCE("athlete"."gear" || EXCLUDED."gear", EXCLUDED."gear", "athlete"."gear") "#,
+                r#"RETURNING (xmax = 0)"#
+            )
+        );
+    }
+
+    #[test]
+    fn guards_are_anded_and_unchanged_is_told_apart() {
+        let fields = [
+            ("k", Role::Key),
+            ("v", Role::Version),
+            ("n", Role::Combine(Strategy::Add)),
+            ("updated_at", Role::UpdatedAt),
+        ];
+        let model = Model::new(table("state"), KEYS, fields, Some("NOT state.frozen"), true);
+        assert_eq!(
+            upsert(&Postgres, &model),
+            concat!(
+                r#"WITH "__written" AS ("#,
+                r#"INSERT INTO "state" ("k", "v", "n", "updated_at") VALUES ($1, $2, $3, now()) "#,
+                r#"ON CONFLICT ("k") DO UPDATE SET "v" = EXCLUDED."v", "n" = "state"."n" + EXCLUDED."n", "updated_at" = now() "#,
+                r#"WHERE EXCLUDED."v" > "state"."v" AND (NOT state.frozen) "#,
+                r#"AND ("state"."v", "state"."n") IS DISTINCT FROM (EXCLUDED."v", "state"."n" + EXCLUDED."n") "#,
+                r#"RETURNING (xmax = 0) AS "inserted") SELECT "inserted" FROM "__written" "#,
+                r#"UNION ALL SELECT NULL FROM (VALUES ($1, $2, $3)) AS "excluded"("k", "v", "n") "#,
+                r#"WHERE NOT EXISTS (SELECT FROM "__written") AND EXISTS (SELECT FROM "state" "#,
+                r#"WHERE ("state"."k") = (EXCLUDED."k") "#,
+                r#"AND NOT ("state"."v", "state"."n") IS DISTINCT FROM (EXCLUDED."v", "state"."n" + EXCLUDED."n"))"#
+            )
+        );
+        let plain = Model::new(table("state"), KEYS, fields, None, false);
+        assert!(upsert(&Postgres, &plain).starts_with("INSERT INTO"));
+        let unchanged_only = Model::new(
+            table("state"),
+            KEYS,
+            [("k", Role::Key), ("n", Role::Write)],
+            None,
+            true,
+        );
+        assert_eq!(
+            upsert(&Postgres, &unchanged_only),
+            r#"INSERT INTO "state" ("k", "n") VALUES ($1, $2) ON CONFLICT ("k") DO UPDATE SET "n" = EXCLUDED."n" WHERE ("state"."n") IS DISTINCT FROM (EXCLUDED."n") RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn conflict_targets_and_returning() {
+        let fields = [("email", Role::Key), ("name", Role::Write)];
+        let partial = Model::new(
+            table("users"),
+            ConflictTarget::Keys {
+                predicate: Some("NOT deleted"),
+            },
+            fields,
+            None,
+            false,
+        );
+        assert_eq!(
+            insert_or_ignore(&Postgres, &partial),
+            r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ("email") WHERE (NOT deleted) DO NOTHING RETURNING (xmax = 0)"#
+        );
+        let constraint = Model::new(
+            table("users"),
+            ConflictTarget::Constraint("users_email_key"),
+            fields,
+            None,
+            false,
+        );
+        assert_eq!(
+            upsert_returning(&Postgres, &constraint, &["id", "email", "name"]),
+            r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ON CONSTRAINT "users_email_key" DO UPDATE SET "name" = EXCLUDED."name" RETURNING "id", "email", "name""#
+        );
+    }
+}
