@@ -1,9 +1,11 @@
-//! A typed view of the deriving struct: fields, attributes and every span.
+//! A typed view of the deriving struct: fields, attributes, every span, and the values
+//! resolved once from the attributes (each field's role and column, the table name).
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
+use upsert_core::{ConflictTarget, Model, Role, Table};
 
 use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -13,6 +15,12 @@ pub struct Container<'a> {
     pub ident: &'a Ident,
     pub attrs: ContainerAttrs,
     pub fields: Vec<Field<'a>>,
+    /// `#[upsert(table)]`, else the struct name in `snake_case`.
+    pub table: String,
+    pub schema: Option<String>,
+    pub constraint: Option<String>,
+    pub conflict_where: Option<String>,
+    pub update_where: Option<String>,
 }
 
 /// One named field.
@@ -20,42 +28,11 @@ pub struct Field<'a> {
     pub ident: &'a Ident,
     pub ty: &'a Type,
     pub attrs: FieldAttrs,
-}
-
-/// How a field takes part in the statement.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Role {
-    /// `#[conflict_key]`: bound, part of the conflict target, never updated.
-    Key,
-    /// A plain field: bound, and replaced on conflict.
-    Write,
-    /// `#[upsert(skip)]`: not in the statement.
-    Skip,
-    /// `#[upsert(insert_only)]`: bound, never updated.
-    InsertOnly,
-    /// `#[upsert(created_at)]`: `now()` on insert, never updated.
-    CreatedAt,
-    /// `#[upsert(updated_at)]`: `now()` on insert and on update.
-    UpdatedAt,
-    /// `#[upsert(add)]`: stored + incoming.
-    Add,
-    /// `#[upsert(greatest)]`: the greater of stored and incoming.
-    Greatest,
-    /// `#[upsert(least)]`: the lesser of stored and incoming.
-    Least,
-    /// `#[upsert(coalesce)]`: incoming, unless it is NULL.
-    Coalesce,
-    /// `#[upsert(merge)]`: stored `||` incoming (jsonb).
-    Merge,
-    /// `#[upsert(version)]`: replaced, and the update happens only when it grows.
-    Version,
-}
-
-impl Role {
-    /// Whether the field's value is bound as a parameter.
-    pub fn is_bound(self) -> bool {
-        !matches!(self, Role::Skip | Role::CreatedAt | Role::UpdatedAt)
-    }
+    /// `#[conflict_key]`, else the first role flag, else a plain write (`check` rejects
+    /// the contradictions).
+    pub role: Role,
+    /// `#[upsert(rename)]`, else the field name (without `r#`).
+    pub column: String,
 }
 
 impl<'a> Container<'a> {
@@ -101,66 +78,70 @@ impl<'a> Container<'a> {
             .named
             .iter()
             .filter_map(|field| {
+                let ident = field.ident.as_ref()?;
+                let attrs = FieldAttrs::from_ast(cx, &field.attrs);
+                let role = if attrs.conflict_key.is_some() {
+                    Role::Key
+                } else {
+                    attrs.flags.first().map_or(Role::Write, |(_, role)| *role)
+                };
+                let column = attrs
+                    .rename
+                    .get()
+                    .map_or_else(|| ident.unraw().to_string(), LitStr::value);
                 Some(Field {
-                    ident: field.ident.as_ref()?,
+                    ident,
                     ty: &field.ty,
-                    attrs: FieldAttrs::from_ast(cx, &field.attrs),
+                    attrs,
+                    role,
+                    column,
                 })
             })
             .collect();
+        let value = |attr: &crate::attr::Attr<LitStr>| attr.get().map(LitStr::value);
         Some(Container {
             ident: &input.ident,
+            table: value(&attrs.table)
+                .unwrap_or_else(|| snake_case(&input.ident.unraw().to_string())),
+            schema: value(&attrs.schema),
+            constraint: value(&attrs.constraint),
+            conflict_where: value(&attrs.conflict_where),
+            update_where: value(&attrs.update_where),
             attrs,
             fields,
         })
     }
 
-    /// The table name: `#[upsert(table)]`, else the struct name in `snake_case`.
-    pub fn table(&self) -> String {
-        self.attrs.table.get().map_or_else(
-            || snake_case(&self.ident.unraw().to_string()),
-            syn::LitStr::value,
+    /// The statement model: every name and role as plain strings for `upsert_core`.
+    pub fn model(&self) -> Model<'_> {
+        let target = self.constraint.as_deref().map_or(
+            ConflictTarget::Keys {
+                predicate: self.conflict_where.as_deref(),
+            },
+            ConflictTarget::Constraint,
+        );
+        Model::new(
+            Table {
+                schema: self.schema.as_deref(),
+                name: &self.table,
+            },
+            target,
+            self.fields
+                .iter()
+                .map(|field| (field.column.as_str(), field.role)),
+            self.update_where.as_deref(),
+            self.attrs.skip_unchanged.get().is_some(),
         )
-    }
-
-    pub fn schema(&self) -> Option<String> {
-        self.attrs.schema.get().map(syn::LitStr::value)
-    }
-
-    /// The `#[upsert(version)]` field, if any (`check` rejects a second one).
-    pub fn version(&self) -> Option<&Field<'a>> {
-        self.fields
-            .iter()
-            .find(|field| field.role() == Role::Version)
     }
 }
 
 impl Field<'_> {
-    /// The column name: `#[upsert(rename)]`, else the field name (without `r#`).
-    pub fn column(&self) -> String {
-        self.attrs
-            .rename
-            .get()
-            .map_or_else(|| self.ident.unraw().to_string(), syn::LitStr::value)
-    }
-
     /// Where to point at the column name: the `rename` literal, else the field name.
     pub fn column_span(&self) -> Span {
         self.attrs
             .rename
             .get()
-            .map_or_else(|| self.ident.span(), syn::LitStr::span)
-    }
-
-    /// The field's role, once `check` has rejected contradictory attributes.
-    pub fn role(&self) -> Role {
-        if self.attrs.conflict_key.is_some() {
-            return Role::Key;
-        }
-        self.attrs
-            .flags
-            .first()
-            .map_or(Role::Write, |(_, role)| *role)
+            .map_or_else(|| self.ident.span(), LitStr::span)
     }
 
     pub fn ty_span(&self) -> Span {

@@ -1,55 +1,101 @@
 //! The attribute grammar: `#[conflict_key]` and `#[upsert(..)]` on the struct and fields.
+//! The keys and what each takes are listed once, in [`CONTAINER_KEYS`] and [`FIELD_KEYS`];
+//! parsing and every "unknown key" message read those tables.
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
+use upsert_core::{Role, Strategy};
 
-use crate::ast::Role;
 use crate::ctxt::Ctxt;
+use crate::symbol::{
+    ADD, COALESCE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST, INSERT_ONLY,
+    LEAST, MERGE, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, Symbol, TABLE, UPDATE_WHERE, UPDATED_AT,
+    UPSERT, VERSION,
+};
+
+/// A key of `#[upsert(..)]` and what it takes.
+#[derive(Clone, Copy)]
+struct Key {
+    symbol: Symbol,
+    /// For `key = ".."`: what the string is, for messages. `None` for a bare flag.
+    value: Option<&'static str>,
+}
+
+impl Key {
+    const fn value(symbol: Symbol, what: &'static str) -> Self {
+        Key {
+            symbol,
+            value: Some(what),
+        }
+    }
+
+    const fn flag(symbol: Symbol) -> Self {
+        Key {
+            symbol,
+            value: None,
+        }
+    }
+}
 
 /// Keys accepted in `#[upsert(..)]` on the struct.
-pub const CONTAINER_KEYS: &[&str] = &[
-    "table",
-    "schema",
-    "skip_unchanged",
-    "constraint",
-    "conflict_where",
-    "update_where",
-];
-/// Keys accepted in `#[upsert(..)]` on a field.
-pub const FIELD_KEYS: &[&str] = &[
-    "rename",
-    "skip",
-    "insert_only",
-    "created_at",
-    "updated_at",
-    "add",
-    "greatest",
-    "least",
-    "coalesce",
-    "merge",
-    "version",
+const CONTAINER_KEYS: &[Key] = &[
+    Key::value(TABLE, "table name"),
+    Key::value(SCHEMA, "schema name"),
+    Key::flag(SKIP_UNCHANGED),
+    Key::value(CONSTRAINT, "constraint name"),
+    Key::value(
+        CONFLICT_WHERE,
+        "`conflict_where` predicate (a SQL boolean expression)",
+    ),
+    Key::value(
+        UPDATE_WHERE,
+        "`update_where` predicate (a SQL boolean expression)",
+    ),
 ];
 
-/// Keys written `key = ".."`; the others are bare flags.
-const VALUE_KEYS: &[&str] = &[
-    "table",
-    "schema",
-    "constraint",
-    "conflict_where",
-    "update_where",
-    "rename",
+/// The field flags that give a field its [`Role`], in the order messages list them.
+const ROLE_FLAGS: [(Symbol, Role); 10] = [
+    (SKIP, Role::Skip),
+    (INSERT_ONLY, Role::InsertOnly),
+    (CREATED_AT, Role::CreatedAt),
+    (UPDATED_AT, Role::UpdatedAt),
+    (ADD, Role::Combine(Strategy::Add)),
+    (GREATEST, Role::Combine(Strategy::Greatest)),
+    (LEAST, Role::Combine(Strategy::Least)),
+    (COALESCE, Role::Combine(Strategy::Coalesce)),
+    (MERGE, Role::Combine(Strategy::Merge)),
+    (VERSION, Role::Version),
 ];
+
+/// Keys accepted in `#[upsert(..)]` on a field: `rename`, then the role flags.
+const FIELD_KEYS: [Key; 11] = {
+    let mut keys = [Key::value(RENAME, "column name"); 11];
+    let mut i = 0;
+    while i < ROLE_FLAGS.len() {
+        keys[i + 1] = Key::flag(ROLE_FLAGS[i].0);
+        i += 1;
+    }
+    keys
+};
+
+/// The attribute that gives `role`: `conflict_key` or a role flag (`Write` has none).
+pub fn role_name(role: Role) -> Symbol {
+    ROLE_FLAGS
+        .iter()
+        .find(|(_, flag)| *flag == role)
+        .map_or(CONFLICT_KEY, |(symbol, _)| *symbol)
+}
 
 /// A value given once, with the span of the key that gave it.
 pub struct Attr<T> {
-    name: &'static str,
+    name: Symbol,
     value: Option<(Span, T)>,
 }
 
 impl<T> Attr<T> {
-    fn none(name: &'static str) -> Self {
+    fn none(name: Symbol) -> Self {
         Attr { name, value: None }
     }
 
@@ -89,60 +135,6 @@ pub struct ContainerAttrs {
     pub update_where: Attr<LitStr>,
 }
 
-/// The grammar of the role flags: the `#[upsert(..)]` keys that give a field its [`Role`].
-impl Role {
-    /// Every role a flag can give, in the order of [`FIELD_KEYS`].
-    const FLAGS: [Role; 10] = [
-        Role::Skip,
-        Role::InsertOnly,
-        Role::CreatedAt,
-        Role::UpdatedAt,
-        Role::Add,
-        Role::Greatest,
-        Role::Least,
-        Role::Coalesce,
-        Role::Merge,
-        Role::Version,
-    ];
-
-    /// The key that gives the role (`Key` and `Write` are not flags).
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Key => "conflict_key",
-            Role::Write => "(no role flag)",
-            Role::Skip => "skip",
-            Role::InsertOnly => "insert_only",
-            Role::CreatedAt => "created_at",
-            Role::UpdatedAt => "updated_at",
-            Role::Add => "add",
-            Role::Greatest => "greatest",
-            Role::Least => "least",
-            Role::Coalesce => "coalesce",
-            Role::Merge => "merge",
-            Role::Version => "version",
-        }
-    }
-
-    /// Why the flag cannot go on a `#[conflict_key]` field.
-    pub fn why_not_on_key(self) -> &'static str {
-        match self {
-            Role::Key | Role::Write => "",
-            Role::Skip => "a key that is not written cannot be matched by ON CONFLICT",
-            Role::InsertOnly => "a key is never updated anyway",
-            Role::CreatedAt | Role::UpdatedAt => {
-                "a key must be a value the caller sends, not a server timestamp"
-            }
-            Role::Version => {
-                "the version is compared between the stored and the incoming row of one key, \
-                 so it cannot be the key itself"
-            }
-            Role::Add | Role::Greatest | Role::Least | Role::Coalesce | Role::Merge => {
-                "a conflict strategy decides how a stored value changes, and a key never changes"
-            }
-        }
-    }
-}
-
 /// `#[conflict_key]` and `#[upsert(..)]` on one field.
 pub struct FieldAttrs {
     /// The span of `conflict_key`, when present.
@@ -163,29 +155,33 @@ fn key_name(meta: &ParseNestedMeta) -> String {
     segments.join("::")
 }
 
-fn unknown_key(
+/// The key of `keys` that `meta` names, else an error saying where it belongs or what is
+/// expected.
+fn find_key(
     meta: &ParseNestedMeta,
-    here: &[&str],
-    there: &[&str],
-    there_name: &str,
-) -> syn::Error {
+    keys: &[Key],
+    other: &[Key],
+    other_name: &str,
+) -> syn::Result<Key> {
+    if let Some(key) = keys.iter().find(|key| meta.path == key.symbol) {
+        return Ok(*key);
+    }
     let name = key_name(meta);
-    if there.contains(&name.as_str()) {
-        let takes_value = VALUE_KEYS.contains(&name.as_str());
-        let example = if takes_value {
+    if let Some(key) = other.iter().find(|key| meta.path == key.symbol) {
+        let example = if key.value.is_some() {
             format!("{name} = \"..\"")
         } else {
             name.clone()
         };
-        return meta.error(format!(
-            "`{name}` is a {there_name} attribute: put `#[upsert({example})]` on the {there_name}"
-        ));
+        return Err(meta.error(format!(
+            "`{name}` is a {other_name} attribute: put `#[upsert({example})]` on the {other_name}"
+        )));
     }
-    let expected: Vec<String> = here.iter().map(|key| format!("`{key}`")).collect();
-    meta.error(format!(
+    let expected: Vec<String> = keys.iter().map(|key| format!("`{}`", key.symbol)).collect();
+    Err(meta.error(format!(
         "unknown upsert attribute `{name}`; expected one of {}",
         expected.join(", ")
-    ))
+    )))
 }
 
 /// Reads `key = "string"`, rejecting an empty (or blank) or NUL-holding value.
@@ -225,13 +221,21 @@ fn no_value(meta: &ParseNestedMeta) -> syn::Result<()> {
     }
 }
 
+/// Parses what `key` takes: `Some(literal)` for `key = ".."`, `None` for a flag.
+fn key_value(meta: &ParseNestedMeta, key: Key) -> syn::Result<Option<LitStr>> {
+    match key.value {
+        Some(what) => name_value(meta, what).map(Some),
+        None => no_value(meta).map(|()| None),
+    }
+}
+
 /// Calls `each` for every `#[upsert(..)]` item, recording errors in `cx`.
 fn for_each_upsert_item(
     cx: &mut Ctxt,
     attrs: &[Attribute],
     mut each: impl FnMut(&mut Ctxt, &ParseNestedMeta) -> syn::Result<()>,
 ) {
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("upsert")) {
+    for attr in attrs.iter().filter(|attr| *attr.path() == UPSERT) {
         let mut errors = Vec::new();
         let parsed = attr.parse_nested_meta(|meta| {
             if let Err(error) = each(cx, &meta) {
@@ -254,47 +258,32 @@ fn for_each_upsert_item(
 
 impl ContainerAttrs {
     pub fn from_ast(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
-        let mut table = Attr::none("table");
-        let mut schema = Attr::none("schema");
-        let mut skip_unchanged = Attr::none("skip_unchanged");
-        let mut constraint = Attr::none("constraint");
-        let mut conflict_where = Attr::none("conflict_where");
-        let mut update_where = Attr::none("update_where");
+        let mut table = Attr::none(TABLE);
+        let mut schema = Attr::none(SCHEMA);
+        let mut skip_unchanged = Attr::none(SKIP_UNCHANGED);
+        let mut constraint = Attr::none(CONSTRAINT);
+        let mut conflict_where = Attr::none(CONFLICT_WHERE);
+        let mut update_where = Attr::none(UPDATE_WHERE);
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
-            if meta.path.is_ident("table") {
-                table.set(cx, span, name_value(meta, "table name")?);
-            } else if meta.path.is_ident("schema") {
-                schema.set(cx, span, name_value(meta, "schema name")?);
-            } else if meta.path.is_ident("skip_unchanged") {
-                no_value(meta)?;
+            let key = find_key(meta, CONTAINER_KEYS, &FIELD_KEYS, "field")?;
+            let Some(value) = key_value(meta, key)? else {
+                // The one struct flag.
                 skip_unchanged.set(cx, span, ());
-            } else if meta.path.is_ident("constraint") {
-                constraint.set(cx, span, name_value(meta, "constraint name")?);
-            } else if meta.path.is_ident("conflict_where") {
-                conflict_where.set(
-                    cx,
-                    span,
-                    name_value(
-                        meta,
-                        "`conflict_where` predicate (a SQL boolean expression)",
-                    )?,
-                );
-            } else if meta.path.is_ident("update_where") {
-                update_where.set(
-                    cx,
-                    span,
-                    name_value(meta, "`update_where` predicate (a SQL boolean expression)")?,
-                );
-            } else {
-                return Err(unknown_key(meta, CONTAINER_KEYS, FIELD_KEYS, "field"));
-            }
+                return Ok(());
+            };
+            let slot = match key.symbol {
+                TABLE => &mut table,
+                SCHEMA => &mut schema,
+                CONSTRAINT => &mut constraint,
+                CONFLICT_WHERE => &mut conflict_where,
+                UPDATE_WHERE => &mut update_where,
+                other => return Err(meta.error(format!("`{other}` is listed but not read"))),
+            };
+            slot.set(cx, span, value);
             Ok(())
         });
-        for attr in attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("conflict_key"))
-        {
+        for attr in attrs.iter().filter(|attr| *attr.path() == CONFLICT_KEY) {
             cx.error_spanned_by(
                 attr,
                 "`#[conflict_key]` belongs on the key field(s), not on the struct",
@@ -314,10 +303,7 @@ impl ContainerAttrs {
 impl FieldAttrs {
     pub fn from_ast(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
         let mut conflict_key = None;
-        for attr in attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("conflict_key"))
-        {
+        for attr in attrs.iter().filter(|attr| *attr.path() == CONFLICT_KEY) {
             if let Err(error) = attr.meta.require_path_only() {
                 // Still a key: the field was meant as one, so no "no key" error follows.
                 cx.syn_error(syn::Error::new(
@@ -331,25 +317,23 @@ impl FieldAttrs {
                 conflict_key = Some(attr.path().span());
             }
         }
-        let mut rename = Attr::none("rename");
+        let mut rename = Attr::none(RENAME);
         let mut flags: Vec<(Span, Role)> = Vec::new();
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
-            if meta.path.is_ident("rename") {
-                rename.set(cx, span, name_value(meta, "column name")?);
+            let key = find_key(meta, &FIELD_KEYS, CONTAINER_KEYS, "struct")?;
+            if let Some(value) = key_value(meta, key)? {
+                rename.set(cx, span, value);
                 return Ok(());
             }
-            let Some(flag) = Role::FLAGS
-                .into_iter()
-                .find(|flag| meta.path.is_ident(flag.name()))
-            else {
-                return Err(unknown_key(meta, FIELD_KEYS, CONTAINER_KEYS, "struct"));
-            };
-            no_value(meta)?;
-            if flags.iter().any(|(_, seen)| *seen == flag) {
-                return Err(meta.error(format!("duplicate upsert attribute `{}`", flag.name())));
+            let role = ROLE_FLAGS
+                .iter()
+                .find(|(symbol, _)| *symbol == key.symbol)
+                .map_or(Role::Write, |(_, role)| *role);
+            if flags.iter().any(|(_, seen)| *seen == role) {
+                return Err(meta.error(format!("duplicate upsert attribute `{}`", key.symbol)));
             }
-            flags.push((span, flag));
+            flags.push((span, role));
             Ok(())
         });
         FieldAttrs {

@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use syn::{DeriveInput, GenericParam};
+use upsert_core::Role;
 
-use crate::ast::{Container, Role};
+use crate::ast::Container;
+use crate::attr::role_name;
 use crate::ctxt::Ctxt;
 
 pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
@@ -46,8 +48,8 @@ fn check_flags(cx: &mut Ctxt, container: &Container) {
                     *span,
                     format!(
                         "`#[conflict_key]` field cannot be `{}`: {}; remove one of the two",
-                        flag.name(),
-                        flag.why_not_on_key()
+                        role_name(*flag),
+                        why_not_on_key(*flag)
                     ),
                 ));
             }
@@ -57,8 +59,8 @@ fn check_flags(cx: &mut Ctxt, container: &Container) {
                     *span,
                     format!(
                         "`{}` contradicts `{}` on the same field: choose one",
-                        flag.name(),
-                        first.name()
+                        role_name(*flag),
+                        role_name(*first)
                     ),
                 ));
             }
@@ -84,10 +86,10 @@ fn check_key_present(cx: &mut Ctxt, container: &Container) {
 fn check_columns_unique(cx: &mut Ctxt, container: &Container) {
     let mut seen: HashMap<String, &syn::Ident> = HashMap::new();
     for field in &container.fields {
-        if field.role() == Role::Skip {
+        if field.role == Role::Skip {
             continue;
         }
-        let column = field.column();
+        let column = field.column.clone();
         if let Some(first) = seen.get(&column) {
             cx.syn_error(syn::Error::new(
                 field.column_span(),
@@ -109,7 +111,7 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
     let mut versions = container
         .fields
         .iter()
-        .filter(|field| field.role() == Role::Version);
+        .filter(|field| field.role == Role::Version);
     let first_version = versions.next();
     for extra in versions {
         if let Some(span) = extra
@@ -139,8 +141,8 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
                  the update happens; drop `#[upsert(version)]` and write the whole rule in the \
                  predicate, e.g. `update_where = \"EXCLUDED.{col} > {table}.{col} AND ..\"`",
                 version.ident,
-                col = version.column(),
-                table = container.table(),
+                col = version.column,
+                table = container.table,
             ),
         ));
     }
@@ -154,12 +156,7 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
         ));
     }
     if let Some(span) = attrs.update_where.span() {
-        let updated = container.fields.iter().any(|field| {
-            !matches!(
-                field.role(),
-                Role::Key | Role::Skip | Role::InsertOnly | Role::CreatedAt
-            )
-        });
+        let updated = container.fields.iter().any(|field| field.role.is_updated());
         if !updated {
             cx.syn_error(syn::Error::new(
                 span,
@@ -170,18 +167,35 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
         }
     }
     if let Some(span) = attrs.skip_unchanged.span() {
-        let compared = container.fields.iter().any(|field| {
-            !matches!(
-                field.role(),
-                Role::Key | Role::Skip | Role::InsertOnly | Role::CreatedAt | Role::UpdatedAt
-            )
-        });
+        let compared = container
+            .fields
+            .iter()
+            .any(|field| field.role.is_compared());
         if !compared {
             cx.syn_error(syn::Error::new(
                 span,
                 "`skip_unchanged` has nothing to compare: no field is updated on conflict \
                  (every field is a key, skipped, insert_only or a timestamp); remove it",
             ));
+        }
+    }
+}
+
+/// Why a role flag cannot go on a `#[conflict_key]` field.
+fn why_not_on_key(role: Role) -> &'static str {
+    match role {
+        Role::Key | Role::Write => "",
+        Role::Skip => "a key that is not written cannot be matched by ON CONFLICT",
+        Role::InsertOnly => "a key is never updated anyway",
+        Role::CreatedAt | Role::UpdatedAt => {
+            "a key must be a value the caller sends, not a server timestamp"
+        }
+        Role::Version => {
+            "the version is compared between the stored and the incoming row of one key, \
+             so it cannot be the key itself"
+        }
+        Role::Combine(_) => {
+            "a conflict strategy decides how a stored value changes, and a key never changes"
         }
     }
 }

@@ -1,14 +1,21 @@
-//! The generated impl: SQL constants plus a `__bind` that binds the fields in order.
+//! The generated code: `impl AtomicUpsert` (the public constants), `impl Generated` (binds,
+//! `COPY` rows and the plan the runtime reads) and `impl FromStored` (`upsert_returning`).
+//!
+//! [`Parts::new`] maps the checked struct to everything the impls hold (the statements come
+//! from `upsert_core`); [`impls`] is the one `quote!` template, which also writes the
+//! fallback impls from [`Parts::stub`].
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::{DeriveInput, GenericParam};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{DeriveInput, GenericParam, WherePredicate};
+use upsert_core::bulk::{self, Counts, Source};
+use upsert_core::{Postgres, Role, Unwritten, single};
 
-use crate::ast::{Container, Role};
+use crate::ast::Container;
+use crate::check;
 use crate::ctxt::Ctxt;
-use crate::{check, sql};
 
-/// The whole expansion: the impl, or every error found plus a stub impl so that the
+/// The whole expansion: the impls, or every error found plus stub impls so that the
 /// user's code that calls the trait raises no second wave of errors.
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
@@ -17,7 +24,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         check::check(&mut cx, input, container);
     }
     match (cx.check(), container) {
-        (Ok(()), Some(container)) => impl_atomic_upsert(input, &container),
+        (Ok(()), Some(container)) => impls(input, &Parts::new(&container)),
         (Err(errors), _) => {
             let mut tokens = errors.into_compile_error();
             tokens.extend(fallback(input));
@@ -28,255 +35,9 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     }
 }
 
-// One `quote!` template for the whole impl; splitting it would scatter the impl's items.
-#[allow(clippy::too_many_lines)]
-fn impl_atomic_upsert(input: &DeriveInput, container: &Container) -> TokenStream {
-    let table = container.table();
-    let schema = container.schema();
-    let names: Vec<String> = container
-        .fields
-        .iter()
-        .map(crate::ast::Field::column)
-        .collect();
-    let mut columns = Vec::new();
-    let mut binds = Vec::new();
-    let mut conflict_columns = Vec::new();
-    let mut unsent = Vec::new();
-    let mut bound_names = Vec::new();
-    let mut array_binds = Vec::new();
-    let mut stage_types = Vec::new();
-    let mut copy_fields = Vec::new();
-    let mut type_rules = Vec::new();
-    for (field, name) in container.fields.iter().zip(&names) {
-        let role = field.role();
-        if !role.is_bound() {
-            // A skipped or server-set field is declared but its value never sent; mark it
-            // used so the user's crate gets no dead-code warning for it.
-            let member = field.ident;
-            unsent.push(quote!(&self.#member));
-        }
-        let (insert, update) = match role {
-            Role::Skip => continue,
-            Role::Key => (sql::Insert::Bind, sql::Update::Key),
-            Role::Write | Role::Version => (sql::Insert::Bind, sql::Update::Replace),
-            Role::InsertOnly => (sql::Insert::Bind, sql::Update::Keep),
-            Role::CreatedAt => (sql::Insert::Now, sql::Update::Keep),
-            Role::UpdatedAt => (sql::Insert::Now, sql::Update::Now),
-            Role::Add => (sql::Insert::Bind, sql::Update::Add),
-            Role::Greatest => (sql::Insert::Bind, sql::Update::Greatest),
-            Role::Least => (sql::Insert::Bind, sql::Update::Least),
-            Role::Coalesce => (sql::Insert::Bind, sql::Update::Coalesce),
-            Role::Merge => (sql::Insert::Bind, sql::Update::Merge),
-        };
-        // A strategy's type rule, checked where the field's type is written.
-        let ty = field.ty;
-        let type_rule = match role {
-            Role::Add => Some(quote!(assert_numeric)),
-            Role::Coalesce => Some(quote!(assert_nullable)),
-            Role::Merge => Some(quote!(assert_jsonb)),
-            _ => None,
-        };
-        if let Some(rule) = type_rule {
-            type_rules.push(quote_spanned! {field.ty_span()=>
-                ::atomic_upsert::__private::#rule::<#ty>();
-            });
-        }
-        if role == Role::Key {
-            conflict_columns.push(name.as_str());
-        }
-        if role.is_bound() {
-            let (member, ty) = (field.ident, field.ty);
-            // Spanned at the field's type: a type sqlx cannot encode is reported there.
-            binds.push(quote_spanned! {field.ty_span()=>
-                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind(query, &self.#member);
-            });
-            array_binds.push(quote_spanned! {field.ty_span()=>
-                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind_array(query, rows, |row| &row.#member);
-            });
-            stage_types.push(quote_spanned! {field.ty_span()=>
-                <#ty as ::atomic_upsert::__private::ColumnOps>::type_info()
-            });
-            copy_fields.push(quote_spanned! {field.ty_span()=>
-                <#ty as ::atomic_upsert::__private::ColumnOps>::copy_into(&self.#member, out)?;
-            });
-            bound_names.push(name.as_str());
-        }
-        columns.push(sql::Column {
-            name,
-            insert,
-            update,
-        });
-    }
-    let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
-    let attrs = &container.attrs;
-    let version_column = container.version().map(crate::ast::Field::column);
-    let constraint = attrs.constraint.get().map(syn::LitStr::value);
-    let conflict_where = attrs.conflict_where.get().map(syn::LitStr::value);
-    let update_where = attrs.update_where.get().map(syn::LitStr::value);
-    let guard = sql::Guard {
-        version: version_column.as_deref(),
-        update_where: update_where.as_deref(),
-        skip_unchanged: attrs.skip_unchanged.get().is_some(),
-    };
-    let model = sql::Model {
-        table: sql::Table {
-            schema: schema.as_deref(),
-            name: &table,
-        },
-        columns: &columns,
-        target: constraint.as_deref().map_or(
-            sql::Target::Keys {
-                predicate: conflict_where.as_deref(),
-            },
-            sql::Target::Constraint,
-        ),
-        guard,
-    };
-    // A row that no guard but `skip_unchanged` can stop, and that comes back unwritten,
-    // was unchanged. Beside `version` or `update_where`, the statement itself returns a
-    // NULL row for an unchanged one, and no row means the other guard held it back.
-    let unwritten_is_unchanged =
-        guard.skip_unchanged && guard.version.is_none() && guard.update_where.is_none();
-    let guarded = guard.any();
-    // Every field's column, in field order, `skip` fields included.
-    let returned: Vec<&str> = names.iter().map(String::as_str).collect();
-    let returning_sql = sql::upsert_returning(sql::Dialect::Postgres, &model, &returned);
-    let upsert_sql = sql::upsert(sql::Dialect::Postgres, &model);
-    let ignore_sql = sql::insert_or_ignore(sql::Dialect::Postgres, &model);
-    let many_sql = sql::upsert_many(sql::Dialect::Postgres, &model, sql::Source::Unnest);
-    let stage_sql = sql::upsert_many(sql::Dialect::Postgres, &model, sql::Source::Stage);
-    let copy_sql = sql::stage_copy(sql::Dialect::Postgres, &columns);
-    let updates_on_conflict = sql::has_updates(&columns);
-    let schema = if let Some(schema) = &schema {
-        quote!(::core::option::Option::Some(#schema))
-    } else {
-        quote!(::core::option::Option::None)
-    };
-
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
-    // One bound per sent field type, spanned at the type: a type that cannot be sent fails
-    // here, once, under the field, and the method bodies below may assume it.
-    let mut where_clause =
-        input
-            .generics
-            .where_clause
-            .clone()
-            .unwrap_or_else(|| syn::WhereClause {
-                where_token: <syn::Token![where]>::default(),
-                predicates: syn::punctuated::Punctuated::new(),
-            });
-    for field in container
-        .fields
-        .iter()
-        .filter(|field| field.role().is_bound())
-    {
-        let ty = field.ty;
-        where_clause
-            .predicates
-            .push(syn::parse_quote_spanned! {field.ty_span()=>
-                #ty: ::atomic_upsert::__private::Column
-            });
-    }
-    let from_stored = from_stored(input, container);
-    quote! {
-        const _: () = {
-            #from_stored
-
-            #[automatically_derived]
-            impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #where_clause {
-                const TABLE: &'static str = #table;
-                const SCHEMA: ::core::option::Option<&'static str> = #schema;
-                const CONFLICT_COLUMNS: &'static [&'static str] = &[#(#conflict_columns),*];
-                const UPSERT_SQL: &'static str = #upsert_sql;
-                const INSERT_OR_IGNORE_SQL: &'static str = #ignore_sql;
-                const UPSERT_MANY_SQL: &'static str = #many_sql;
-                const __STAGE_UPSERT_SQL: &'static str = #stage_sql;
-                const __STAGE_COPY_SQL: &'static str = #copy_sql;
-                const __STAGE_COLUMNS: &'static [&'static str] = &[#(#bound_names),*];
-                const __UPDATES_ON_CONFLICT: bool = #updates_on_conflict;
-                const UPSERT_RETURNING_SQL: &'static str = #returning_sql;
-                const __GUARDED: bool = #guarded;
-                const __UNWRITTEN_IS_UNCHANGED: bool = #unwritten_is_unchanged;
-
-                #[inline]
-                fn __bind<'__q>(
-                    &'__q self,
-                    query: ::atomic_upsert::__private::PgQuery<'__q>,
-                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
-                    #unsent
-                    #(#type_rules)*
-                    #(#binds)*
-                    query
-                }
-
-                #[inline]
-                fn __bind_many<'__q>(
-                    rows: &'__q [Self],
-                    query: ::atomic_upsert::__private::PgQuery<'__q>,
-                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
-                    #(#array_binds)*
-                    query
-                }
-
-                fn __stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
-                    ::std::vec![#(#stage_types),*]
-                }
-
-                fn __copy_row(
-                    &self,
-                    out: &mut ::atomic_upsert::__private::CopyBuffer,
-                ) -> ::core::result::Result<(), ::atomic_upsert::__private::BoxDynError> {
-                    #(#copy_fields)*
-                    ::core::result::Result::Ok(())
-                }
-            }
-        };
-    }
-}
-
-/// `FromStored<'r>`: the struct read back from the columns `UPSERT_RETURNING_SQL` returns,
-/// in field order. Every field type must decode from a row borrowed for `'r`; a struct
-/// with a field that cannot (a borrowed `&'a str`, a `()` placeholder) gets an impl whose
-/// bounds never hold, so only a call to `upsert_returning` reports it.
-fn from_stored(input: &DeriveInput, container: &Container) -> TokenStream {
-    let ident = &input.ident;
-    let mut generics = input.generics.clone();
-    generics.params.insert(0, syn::parse_quote!('__r));
-    let (impl_generics, _, _) = generics.split_for_impl();
-    let (_, ty_generics, where_clause) = input.generics.split_for_impl();
-    let mut where_clause = where_clause.cloned().unwrap_or_else(|| syn::WhereClause {
-        where_token: <syn::Token![where]>::default(),
-        predicates: syn::punctuated::Punctuated::new(),
-    });
-    let mut reads = Vec::new();
-    for (index, field) in container.fields.iter().enumerate() {
-        let (member, ty) = (field.ident, field.ty);
-        where_clause
-            .predicates
-            .push(syn::parse_quote_spanned! {field.ty_span()=>
-                #ty: ::atomic_upsert::__private::Decode<'__r>
-            });
-        reads.push(quote! {
-            #member: ::atomic_upsert::__private::read(row, #index)?
-        });
-    }
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics ::atomic_upsert::__private::FromStored<'__r> for #ident #ty_generics #where_clause {
-            fn __from_stored(
-                row: &'__r ::atomic_upsert::__private::PgRow,
-            ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
-                ::core::result::Result::Ok(Self { #(#reads,)* })
-            }
-        }
-    }
-}
-
-/// A do-nothing impl emitted beside the errors (thiserror's `fallback`), so that
-/// `T::UPSERT_SQL` or `row.upsert(..)` elsewhere does not add "trait not implemented"
-/// errors to the real ones. Skipped for type or const generics, where it could not be
-/// well-formed.
+/// Stub impls beside the errors (thiserror's `fallback`), so that `T::UPSERT_SQL` or
+/// `row.upsert(..)` elsewhere does not add "trait not implemented" errors to the real ones.
+/// Skipped for type or const generics, where they could not be well-formed.
 fn fallback(input: &DeriveInput) -> TokenStream {
     let has_type_params = input
         .generics
@@ -284,49 +45,263 @@ fn fallback(input: &DeriveInput) -> TokenStream {
         .iter()
         .any(|param| !matches!(param, GenericParam::Lifetime(_)));
     if has_type_params {
-        return TokenStream::new();
+        TokenStream::new()
+    } else {
+        impls(input, &Parts::stub())
     }
+}
+
+/// Everything the impls hold.
+#[derive(Default)]
+struct Parts {
+    table: String,
+    schema: Option<String>,
+    conflict_columns: Vec<String>,
+    upsert_sql: String,
+    insert_or_ignore_sql: String,
+    upsert_many_sql: String,
+    upsert_returning_sql: String,
+    /// The `Plan` constant of `Generated`.
+    plan: TokenStream,
+    /// One `T: Column` bound per sent field, spanned at the field's type.
+    column_bounds: Vec<WherePredicate>,
+    /// Marks skipped and server-set fields used (no dead-code warning in the user's crate).
+    unsent: Vec<TokenStream>,
+    /// The strategies' compile-time rules on field types.
+    type_checks: Vec<TokenStream>,
+    binds: Vec<TokenStream>,
+    array_binds: Vec<TokenStream>,
+    stage_types: Vec<TokenStream>,
+    copy_fields: Vec<TokenStream>,
+    /// One `T: Decode<'__r>` bound per field, for `FromStored`.
+    decode_bounds: Vec<WherePredicate>,
+    /// The body of `FromStored::from_stored`.
+    from_stored: TokenStream,
+}
+
+impl Parts {
+    /// The impls of a checked struct.
+    fn new(container: &Container) -> Self {
+        let model = container.model();
+        let pg = &Postgres;
+        // Every field's column, in field order, `skip` fields included.
+        let returned: Vec<&str> = container.fields.iter().map(|f| f.column.as_str()).collect();
+        let mut parts = Parts {
+            table: container.table.clone(),
+            schema: container.schema.clone(),
+            conflict_columns: model.keys().iter().map(|c| c.name.to_owned()).collect(),
+            upsert_sql: single::upsert(pg, &model),
+            insert_or_ignore_sql: single::insert_or_ignore(pg, &model),
+            upsert_many_sql: bulk::upsert_many(pg, &model, Source::Unnest),
+            upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
+            plan: plan(
+                &bulk::upsert_many(pg, &model, Source::Stage),
+                &bulk::stage_copy(pg, &model),
+                &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
+                Counts::of(&model),
+                model.unwritten(),
+            ),
+            ..Parts::default()
+        };
+        let mut reads = Vec::new();
+        for (index, field) in container.fields.iter().enumerate() {
+            let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            parts.decode_bounds.push(syn::parse_quote_spanned! {span=>
+                #ty: ::atomic_upsert::__private::Decode<'__r>
+            });
+            reads.push(quote! {
+                #member: ::atomic_upsert::__private::read(row, #index)?
+            });
+            if let Role::Combine(strategy) = field.role
+                && let Some(check) = strategy.type_check()
+            {
+                let check = format_ident!("{check}");
+                parts.type_checks.push(quote_spanned! {span=>
+                    ::atomic_upsert::__private::#check::<#ty>();
+                });
+            }
+            if !field.role.is_bound() {
+                parts.unsent.push(quote!(&self.#member));
+                continue;
+            }
+            // Spanned at the field's type: a type sqlx cannot encode is reported there,
+            // once, by its `Column` bound; the bodies below may assume it.
+            parts.column_bounds.push(syn::parse_quote_spanned! {span=>
+                #ty: ::atomic_upsert::__private::Column
+            });
+            parts.binds.push(quote_spanned! {span=>
+                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind(query, &self.#member);
+            });
+            parts.array_binds.push(quote_spanned! {span=>
+                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind_array(query, rows, |row| &row.#member);
+            });
+            parts.stage_types.push(quote_spanned! {span=>
+                <#ty as ::atomic_upsert::__private::ColumnOps>::type_info()
+            });
+            parts.copy_fields.push(quote_spanned! {span=>
+                <#ty as ::atomic_upsert::__private::ColumnOps>::copy_into(&self.#member, out)?;
+            });
+        }
+        parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
+        parts
+    }
+
+    /// Impls that compile whatever the fields are, beside the errors.
+    fn stub() -> Self {
+        Parts {
+            plan: plan("", "", &[], Counts::Guarded, Unwritten::Skipped),
+            from_stored: quote!(::core::result::Result::Err(
+                ::atomic_upsert::__private::SqlxError::RowNotFound
+            )),
+            ..Parts::default()
+        }
+    }
+}
+
+/// The `Plan` constant.
+fn plan(
+    stage_upsert_sql: &str,
+    stage_copy_sql: &str,
+    stage_columns: &[&str],
+    counts: Counts,
+    unwritten: Unwritten,
+) -> TokenStream {
+    let counts = match counts {
+        Counts::Keys { updates } => {
+            quote!(::atomic_upsert::__private::Counts::Keys { updates: #updates })
+        }
+        Counts::Guarded => quote!(::atomic_upsert::__private::Counts::Guarded),
+    };
+    let unwritten = match unwritten {
+        Unwritten::Skipped => quote!(Skipped),
+        Unwritten::Unchanged => quote!(Unchanged),
+        Unwritten::Told => quote!(Told),
+    };
+    quote! {
+        ::atomic_upsert::__private::Plan {
+            stage_upsert_sql: #stage_upsert_sql,
+            stage_copy_sql: #stage_copy_sql,
+            stage_columns: &[#(#stage_columns),*],
+            counts: #counts,
+            unwritten: ::atomic_upsert::__private::Unwritten::#unwritten,
+        }
+    }
+}
+
+/// `where` with the struct's own predicates plus `extra`.
+fn where_clause(input: &DeriveInput, extra: &[WherePredicate]) -> syn::WhereClause {
+    let mut clause = input
+        .generics
+        .where_clause
+        .clone()
+        .unwrap_or_else(|| syn::WhereClause {
+            where_token: <syn::Token![where]>::default(),
+            predicates: syn::punctuated::Punctuated::new(),
+        });
+    clause.predicates.extend(extra.iter().cloned());
+    clause
+}
+
+/// The template: the three impls in `const _: () = { .. };`.
+///
+/// `FromStored<'r>` reads the struct back from the columns `UPSERT_RETURNING_SQL` returns,
+/// in field order. Every field type must decode from a row borrowed for `'r`; a struct
+/// with a field that cannot (a borrowed `&'a str`, a `()` placeholder) gets an impl whose
+/// bounds never hold, so only a call to `upsert_returning` reports it.
+fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
+    let Parts {
+        table,
+        schema,
+        conflict_columns,
+        upsert_sql,
+        insert_or_ignore_sql,
+        upsert_many_sql,
+        upsert_returning_sql,
+        plan,
+        column_bounds,
+        unsent,
+        type_checks,
+        binds,
+        array_binds,
+        stage_types,
+        copy_fields,
+        decode_bounds,
+        from_stored,
+    } = parts;
     let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    // The `Column` bounds go on both impls: on `Generated`, whose bodies need them, and on
+    // `AtomicUpsert`, so that its `Generated` supertrait obligation holds under them and a
+    // field type that cannot be sent is reported once, under the field, not at the struct.
+    let column_where = where_clause(input, column_bounds);
+    let decode_where = where_clause(input, decode_bounds);
+    let mut stored_generics = input.generics.clone();
+    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
+    let schema = schema.as_ref().map_or_else(
+        || quote!(::core::option::Option::None),
+        |schema| quote!(::core::option::Option::Some(#schema)),
+    );
+    let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
     quote! {
         const _: () = {
             #[automatically_derived]
-            impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #where_clause {
-                const TABLE: &'static str = "";
-                const SCHEMA: ::core::option::Option<&'static str> = ::core::option::Option::None;
-                const CONFLICT_COLUMNS: &'static [&'static str] = &[];
-                const UPSERT_SQL: &'static str = "";
-                const INSERT_OR_IGNORE_SQL: &'static str = "";
-                const UPSERT_MANY_SQL: &'static str = "";
-                const __STAGE_UPSERT_SQL: &'static str = "";
-                const __STAGE_COPY_SQL: &'static str = "";
-                const __STAGE_COLUMNS: &'static [&'static str] = &[];
-                const __UPDATES_ON_CONFLICT: bool = false;
-                const UPSERT_RETURNING_SQL: &'static str = "";
+            impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #column_where {
+                const TABLE: &'static str = #table;
+                const SCHEMA: ::core::option::Option<&'static str> = #schema;
+                const CONFLICT_COLUMNS: &'static [&'static str] = &[#(#conflict_columns),*];
+                const UPSERT_SQL: &'static str = #upsert_sql;
+                const INSERT_OR_IGNORE_SQL: &'static str = #insert_or_ignore_sql;
+                const UPSERT_MANY_SQL: &'static str = #upsert_many_sql;
+                const UPSERT_RETURNING_SQL: &'static str = #upsert_returning_sql;
+            }
 
-                fn __bind<'__q>(
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::__private::Generated for #ident #ty_generics #column_where {
+                const PLAN: ::atomic_upsert::__private::Plan = #plan;
+
+                #[inline]
+                fn bind_row<'__q>(
                     &'__q self,
                     query: ::atomic_upsert::__private::PgQuery<'__q>,
                 ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #unsent
+                    #(#type_checks)*
+                    #(#binds)*
                     query
                 }
 
-                fn __bind_many<'__q>(
-                    _: &'__q [Self],
+                #[inline]
+                fn bind_rows<'__q>(
+                    rows: &'__q [Self],
                     query: ::atomic_upsert::__private::PgQuery<'__q>,
                 ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    let _ = rows;
+                    #(#array_binds)*
                     query
                 }
 
-                fn __stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
-                    ::std::vec::Vec::new()
+                fn stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
+                    ::std::vec![#(#stage_types),*]
                 }
 
-                fn __copy_row(
+                fn copy_row(
                     &self,
-                    _: &mut ::atomic_upsert::__private::CopyBuffer,
+                    out: &mut ::atomic_upsert::__private::CopyBuffer,
                 ) -> ::core::result::Result<(), ::atomic_upsert::__private::BoxDynError> {
+                    let _ = out;
+                    #(#copy_fields)*
                     ::core::result::Result::Ok(())
+                }
+            }
+
+            #[automatically_derived]
+            impl #stored_impl_generics ::atomic_upsert::__private::FromStored<'__r> for #ident #ty_generics #decode_where {
+                fn from_stored(
+                    row: &'__r ::atomic_upsert::__private::PgRow,
+                ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                    let _ = row;
+                    #from_stored
                 }
             }
         };

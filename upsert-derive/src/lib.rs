@@ -4,16 +4,17 @@
 //! Use it through the `atomic-upsert` crate; the attributes are documented on its
 //! `AtomicUpsert` trait. The pipeline, after serde's and thiserror's:
 //!
-//! `ast` (typed view of the struct, attributes parsed by `attr`, errors collected in
-//! `ctxt`) → `check` (rules across fields) → `sql` (pure model → SQL text) → `expand`
-//! (the impl).
+//! `ast` (typed view of the struct, attributes parsed by `attr` from the names in
+//! `symbol`, errors collected in `ctxt`, roles resolved once) → `check` (rules across
+//! fields) → `upsert_core` (model → SQL text, shared with the runtime) → `expand` (the
+//! impls). See ARCHITECTURE.md at the repository root.
 
 mod ast;
 mod attr;
 mod check;
 mod ctxt;
 mod expand;
-mod sql;
+mod symbol;
 
 use proc_macro::TokenStream;
 

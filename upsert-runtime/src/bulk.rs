@@ -11,15 +11,13 @@
 //! [`BulkPath::Auto`] picks `COPY` above [`COPY_THRESHOLD`] rows, a crossover measured by
 //! `cargo bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
-use std::fmt::Write as _;
-
 use sqlx::postgres::Postgres;
-use sqlx::{Acquire, Row as _, TypeInfo as _};
+use sqlx::{Acquire, Row as _};
+use upsert_core::bulk::{drop_stage, stage_ddl};
 
-use crate::error::{Error, quote_ident};
-use crate::execute::target;
-use crate::private::CopyBuffer;
-use crate::{AtomicUpsert, BatchOutcome};
+use crate::error::{Error, TableKey};
+use crate::outcome::BatchOutcome;
+use crate::private::{CopyBuffer, Generated};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
 pub const COPY_THRESHOLD: usize = 20_000;
@@ -44,18 +42,17 @@ pub enum BulkPath {
     Copy,
 }
 
-/// The name of the staging table; must match the derive's `sql::STAGE_TABLE`.
-const STAGE_TABLE: &str = "__atomic_upsert_stage";
-const ORD_COLUMN: &str = "__atomic_upsert_ord";
-const DROP_STAGE: &str = "DROP TABLE \"__atomic_upsert_stage\"";
-
+/// Upserts `rows` on `path`; `unnest_sql` is `UPSERT_MANY_SQL`, and errors are classified
+/// against `key`.
 pub(crate) async fn upsert_many<'c, T, A>(
     executor: A,
     rows: &[T],
     path: BulkPath,
+    unnest_sql: &'static str,
+    key: TableKey,
 ) -> Result<BatchOutcome, Error>
 where
-    T: AtomicUpsert,
+    T: Generated,
     A: Acquire<'c, Database = Postgres>,
 {
     if rows.is_empty() {
@@ -66,19 +63,28 @@ where
         BulkPath::Unnest => false,
         BulkPath::Copy => true,
     };
-    let classify = |error| Error::classify(error, &target::<T>());
+    let classify = |error| Error::classify(error, &key);
     let counts = if use_copy {
         let mut tx = executor.begin().await.map_err(Error::Sqlx)?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(stage_ddl::<T>()))
+        let types = T::stage_types();
+        let ddl = stage_ddl(
+            &upsert_core::Postgres,
+            T::PLAN
+                .stage_columns
+                .iter()
+                .copied()
+                .zip(types.iter().map(sqlx::TypeInfo::name)),
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-        copy_rows(&mut tx, rows).await?;
-        let counts = sqlx::query(T::__STAGE_UPSERT_SQL)
+        copy_rows(&mut tx, rows, key).await?;
+        let counts = sqlx::query(T::PLAN.stage_upsert_sql)
             .fetch_one(&mut *tx)
             .await
             .map_err(classify)?;
-        sqlx::raw_sql(DROP_STAGE)
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
@@ -86,7 +92,7 @@ where
         counts
     } else {
         let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
-        T::__bind_many(rows, sqlx::query(T::UPSERT_MANY_SQL))
+        T::bind_rows(rows, sqlx::query(unnest_sql))
             .fetch_one(&mut *conn)
             .await
             .map_err(classify)?
@@ -95,59 +101,31 @@ where
         let n: i64 = counts.try_get(i).map_err(Error::Sqlx)?;
         Ok(n.unsigned_abs())
     };
-    if T::__GUARDED {
-        // Written keys, inserted keys, and the batch rows that applied to written keys.
-        let (inserted, applied) = (count(1)?, count(2)?);
-        return Ok(BatchOutcome {
-            inserted,
-            updated: applied.saturating_sub(inserted),
-            skipped: (rows.len() as u64).saturating_sub(applied),
-        });
-    }
-    let (distinct, inserted, updated) = (count(0)?, count(1)?, count(2)?);
-    let repeats = rows.len() as u64 - distinct;
-    // Applied one by one, a key's later rows update it, or are skipped when the struct
-    // has nothing to update; keys whose write was not returned were skipped.
-    Ok(if T::__UPDATES_ON_CONFLICT {
-        BatchOutcome {
-            inserted,
-            updated: updated + repeats,
-            skipped: distinct - inserted - updated,
-        }
-    } else {
-        BatchOutcome {
-            inserted,
-            updated,
-            skipped: distinct - inserted - updated + repeats,
-        }
+    let tally = T::PLAN
+        .counts
+        .tally(rows.len() as u64, [count(0)?, count(1)?, count(2)?]);
+    Ok(BatchOutcome {
+        inserted: tally.inserted,
+        updated: tally.updated,
+        skipped: tally.skipped,
     })
 }
 
-/// `CREATE TEMP TABLE` for the bound columns, typed as sqlx encodes them (binary COPY
-/// does no casts). Only identifiers from the derive and sqlx's type names go in.
-fn stage_ddl<T: AtomicUpsert>() -> String {
-    let mut ddl = format!("CREATE TEMP TABLE {} (", quote_ident(STAGE_TABLE));
-    for (column, ty) in T::__STAGE_COLUMNS.iter().zip(T::__stage_types()) {
-        let _ = write!(ddl, "{} {}, ", quote_ident(column), ty.name());
-    }
-    let _ = write!(ddl, "{} int8) ON COMMIT DROP", quote_ident(ORD_COLUMN));
-    ddl
-}
-
-async fn copy_rows<T: AtomicUpsert>(
+async fn copy_rows<T: Generated>(
     conn: &mut sqlx::PgConnection,
     rows: &[T],
+    key: TableKey,
 ) -> Result<(), Error> {
-    let classify = |error| Error::classify(error, &target::<T>());
+    let classify = |error| Error::classify(error, &key);
     let mut copy = conn
-        .copy_in_raw(T::__STAGE_COPY_SQL)
+        .copy_in_raw(T::PLAN.stage_copy_sql)
         .await
         .map_err(classify)?;
     let mut buffer = CopyBuffer::new();
-    let fields = T::__STAGE_COLUMNS.len() + 1;
+    let fields = T::PLAN.stage_columns.len() + 1;
     for (index, row) in rows.iter().enumerate() {
         buffer.start_row(fields);
-        if let Err(source) = row.__copy_row(&mut buffer) {
+        if let Err(source) = row.copy_row(&mut buffer) {
             let _ = copy.abort("a row could not be encoded").await;
             return Err(Error::Encode { index, source });
         }
@@ -160,13 +138,13 @@ async fn copy_rows<T: AtomicUpsert>(
     copy.send(buffer.take()).await.map_err(classify)?;
     copy.finish()
         .await
-        .map_err(|error| copy_error(error, &target::<T>()))?;
+        .map_err(|error| copy_error(error, &key))?;
     Ok(())
 }
 
 /// Classifies a COPY error and, when PostgreSQL names the line (`COPY .., line N, ..`),
 /// the batch row it came from.
-fn copy_error(error: sqlx::Error, target: &crate::error::Target) -> Error {
+fn copy_error(error: sqlx::Error, target: &TableKey) -> Error {
     let line = match &error {
         sqlx::Error::Database(db) => db
             .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()

@@ -1,6 +1,7 @@
 //! One error type for every call, typed by cause.
 
 use std::fmt::Write as _;
+use upsert_core::{Dialect as _, Postgres};
 
 /// The SQLSTATE codes this crate gives their own [`Error`] variant.
 mod sqlstate {
@@ -238,11 +239,11 @@ impl Error {
     }
 
     /// Classifies a [`sqlx::Error`] raised by a statement on `target`.
-    pub(crate) fn classify(source: sqlx::Error, target: &Target) -> Self {
+    pub(crate) fn classify(source: sqlx::Error, target: &TableKey) -> Self {
         Self::classify_for(source, Some(target))
     }
 
-    fn classify_for(source: sqlx::Error, target: Option<&Target>) -> Self {
+    fn classify_for(source: sqlx::Error, target: Option<&TableKey>) -> Self {
         let sqlx::Error::Database(db) = &source else {
             return Self::Sqlx(source);
         };
@@ -311,20 +312,15 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// `ident` as a double-quoted SQL identifier, embedded quotes doubled.
-pub(crate) fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-/// The table and conflict columns a statement targets, for error messages.
+/// The table and conflict columns a statement writes, for error messages.
 #[derive(Debug, Clone, Copy)]
-pub struct Target {
+pub struct TableKey {
     pub schema: Option<&'static str>,
     pub table: &'static str,
     pub columns: &'static [&'static str],
 }
 
-impl Target {
+impl TableKey {
     fn display_table(&self) -> String {
         match self.schema {
             Some(schema) => format!("{schema}.{}", self.table),
@@ -333,6 +329,7 @@ impl Target {
     }
 
     fn create_index_fix(&self) -> String {
+        let quote_ident = |ident: &str| Postgres.quote_ident(ident);
         let table = match self.schema {
             Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(self.table)),
             None => quote_ident(self.table),
@@ -348,11 +345,11 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::TableKey;
 
     #[test]
     fn fix_quotes_every_identifier() {
-        let target = Target {
+        let target = TableKey {
             schema: Some("app"),
             table: "my \"t\"",
             columns: &["a", "order"],
@@ -361,7 +358,7 @@ mod tests {
             target.create_index_fix(),
             r#"CREATE UNIQUE INDEX "my ""t""_a_order_key" ON "app"."my ""t""" ("a", "order");"#
         );
-        let target = Target {
+        let target = TableKey {
             schema: None,
             table: "strava_stats",
             columns: &["stats_type"],

@@ -3,53 +3,54 @@
 use sqlx::Row as _;
 use sqlx::postgres::{PgExecutor, PgRow};
 
-use crate::error::{Error, Target};
-use crate::private::FromStored;
-use crate::{AtomicUpsert, UpsertOutcome};
+use crate::error::{Error, TableKey};
+use crate::outcome::UpsertOutcome;
+use crate::private::{FromStored, Generated, Unwritten};
 
-/// The target of `T`'s statements, for error messages.
-pub(crate) fn target<T: AtomicUpsert>() -> Target {
-    Target {
-        schema: T::SCHEMA,
-        table: T::TABLE,
-        columns: T::CONFLICT_COLUMNS,
-    }
-}
-
-/// Binds `row` to `sql`, sends it, and returns the row it returned, if any.
-async fn send<'c, T, E>(row: &T, sql: &'static str, executor: E) -> Result<Option<PgRow>, Error>
+/// Binds `row` to `sql`, sends it, and returns the row it returned, if any; errors are
+/// classified against `key`.
+async fn send<'c, T, E>(
+    row: &T,
+    sql: &'static str,
+    key: TableKey,
+    executor: E,
+) -> Result<Option<PgRow>, Error>
 where
-    T: AtomicUpsert,
+    T: Generated,
     E: PgExecutor<'c>,
 {
-    row.__bind(sqlx::query(sql))
+    row.bind_row(sqlx::query(sql))
         .fetch_optional(executor)
         .await
-        .map_err(|error| Error::classify(error, &target::<T>()))
+        .map_err(|error| Error::classify(error, &key))
 }
 
 /// Runs one of `T`'s single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`).
 ///
 /// Both end in `RETURNING (xmax = 0)`: a returned row was written, and its `xmax` is 0
 /// exactly when the row version is a fresh insert (an update stamps the updating
-/// transaction's id there). No row back means `ON CONFLICT` wrote nothing: the outcome
-/// is then `unwritten`.
+/// transaction's id there). No row back means `ON CONFLICT` wrote nothing: `unwritten`
+/// says what that means.
 pub(crate) async fn single<'c, T, E>(
     row: &T,
     sql: &'static str,
-    unwritten: UpsertOutcome,
+    unwritten: Unwritten,
+    key: TableKey,
     executor: E,
 ) -> Result<UpsertOutcome, Error>
 where
-    T: AtomicUpsert,
+    T: Generated,
     E: PgExecutor<'c>,
 {
-    let Some(answer) = send(row, sql, executor).await? else {
+    let Some(answer) = send(row, sql, key, executor).await? else {
         // Nothing written: DO NOTHING, or a guard held the existing row back.
-        return Ok(unwritten);
+        return Ok(match unwritten {
+            Unwritten::Unchanged => UpsertOutcome::Unchanged,
+            Unwritten::Skipped | Unwritten::Told => UpsertOutcome::Skipped,
+        });
     };
-    // NULL: not written, and the stored row already held every value (a statement with
-    // `skip_unchanged` beside another guard says so in a row of its own).
+    // NULL: not written, and the stored row already held every value (`Unwritten::Told`:
+    // the statement says so in a row of its own).
     let inserted: Option<bool> = answer.try_get(0).map_err(Error::Sqlx)?;
     Ok(match inserted {
         Some(true) => UpsertOutcome::Inserted,
@@ -58,17 +59,22 @@ where
     })
 }
 
-/// Runs `UPSERT_RETURNING_SQL` and reads the stored row back; `None` when nothing was
-/// written.
-pub(crate) async fn returning<'c, T, E>(row: &T, executor: E) -> Result<Option<T>, Error>
+/// Runs `sql` (`UPSERT_RETURNING_SQL`) and reads the stored row back; `None` when nothing
+/// was written.
+pub(crate) async fn returning<'c, T, E>(
+    row: &T,
+    sql: &'static str,
+    key: TableKey,
+    executor: E,
+) -> Result<Option<T>, Error>
 where
-    T: AtomicUpsert + for<'r> FromStored<'r>,
+    T: Generated + for<'r> FromStored<'r>,
     E: PgExecutor<'c>,
 {
-    send(row, T::UPSERT_RETURNING_SQL, executor)
+    send(row, sql, key, executor)
         .await?
         .as_ref()
-        .map(T::__from_stored)
+        .map(T::from_stored)
         .transpose()
         .map_err(Error::Sqlx)
 }

@@ -14,6 +14,7 @@ use std::future::Future;
 
 pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD};
 pub use error::Error;
+use error::TableKey;
 pub use outcome::{BatchOutcome, UpsertOutcome};
 pub use sqlx;
 
@@ -64,356 +65,8 @@ use sqlx::postgres::PgExecutor;
 /// );
 /// ```
 ///
-/// # The derive
-///
-/// `#[derive(AtomicUpsert)]` applies to structs with named fields. Mistakes are compile
-/// errors pointing at the attribute or field at fault, all reported in one build.
-///
-/// Every identifier in the SQL is double-quoted (embedded quotes doubled), so columns
-/// named `user`, `order` or `group` work. Values are always bound as parameters, never
-/// interpolated.
-///
-/// Lifetimes are supported (`name: &'a str` borrows instead of cloning). Type and const
-/// generics are rejected: the SQL is fixed at compile time and must not depend on a type
-/// parameter.
-///
-/// ## `#[conflict_key]` (field, required, one or more)
-///
-/// The unique key of the row: the `ON CONFLICT (..)` target. Several fields form a
-/// composite target, in field order. The table needs a unique index or constraint on
-/// exactly these columns; without it every call fails with
-/// [`Error::NoMatchingUniqueIndex`], whose message carries the `CREATE UNIQUE INDEX` fix.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct DailyTotal {
-///     #[conflict_key]
-///     athlete_id: i64,
-///     #[conflict_key]
-///     day: String,
-///     distance_m: i64,
-/// }
-/// assert!(DailyTotal::UPSERT_SQL.contains(r#"ON CONFLICT ("athlete_id", "day")"#));
-/// ```
-///
-/// A struct whose fields are all keys (a set-membership table) is supported: there is
-/// nothing to update, so the statement is `ON CONFLICT (..) DO NOTHING` and an existing
-/// row yields [`UpsertOutcome::Skipped`]. The same holds when every non-key field is
-/// `insert_only` or `created_at`.
-///
-/// ## `#[upsert(table = "..")]` (struct)
-///
-/// The table name. Default: the struct name in `snake_case` (`StravaStats` → `strava_stats`).
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(table = "auth")]
-/// struct StravaAuth {
-///     #[conflict_key]
-///     id: i32,
-///     access_token: String,
-/// }
-/// assert!(StravaAuth::UPSERT_SQL.starts_with(r#"INSERT INTO "auth""#));
-/// ```
-///
-/// ## `#[upsert(schema = "..")]` (struct)
-///
-/// Qualifies the table with a schema. Without it the connection's `search_path` decides.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(schema = "strava", table = "stats")]
-/// struct Stats {
-///     #[conflict_key]
-///     stats_type: String,
-///     total: i64,
-/// }
-/// assert!(Stats::UPSERT_SQL.starts_with(r#"INSERT INTO "strava"."stats""#));
-/// ```
-///
-/// ## `#[upsert(rename = "..")]` (field)
-///
-/// The column name, when it differs from the field name.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Membership {
-///     #[conflict_key]
-///     #[upsert(rename = "user")]
-///     user_id: i64,
-///     #[upsert(rename = "group")]
-///     group_name: String,
-/// }
-/// assert!(Membership::UPSERT_SQL.contains(r#"("user", "group")"#));
-/// ```
-///
-/// ## `#[upsert(skip)]` (field)
-///
-/// Never written: the column keeps its database default on insert and its value on update.
-/// The field's type need not be encodable.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Page {
-///     #[conflict_key]
-///     url: String,
-///     #[upsert(skip)]
-///     cached_html: Option<Vec<u8>>,
-/// }
-/// assert!(!Page::UPSERT_SQL.contains("cached_html"));
-/// ```
-///
-/// ## `#[upsert(insert_only)]` (field)
-///
-/// Written when the row is inserted, never overwritten by an update (first-seen values).
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Visitor {
-///     #[conflict_key]
-///     id: String,
-///     #[upsert(insert_only)]
-///     first_referrer: String,
-///     last_path: String,
-/// }
-/// assert!(Visitor::UPSERT_SQL.ends_with(r#"DO UPDATE SET "last_path" = EXCLUDED."last_path" RETURNING (xmax = 0)"#));
-/// ```
-///
-/// ## `#[upsert(created_at)]` and `#[upsert(updated_at)]` (field)
-///
-/// Timestamps set by the server: `created_at` is `now()` on insert and never changes;
-/// `updated_at` is `now()` on insert and on every update. The field's value is not sent
-/// (its type is free; it only names the column).
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Token {
-///     #[conflict_key]
-///     id: i32,
-///     secret: String,
-///     #[upsert(created_at)]
-///     created_at: (),
-///     #[upsert(updated_at)]
-///     updated_at: (),
-/// }
-/// assert_eq!(
-///     Token::UPSERT_SQL,
-///     r#"INSERT INTO "token" ("id", "secret", "created_at", "updated_at") VALUES ($1, $2, now(), now()) ON CONFLICT ("id") DO UPDATE SET "secret" = EXCLUDED."secret", "updated_at" = now() RETURNING (xmax = 0)"#
-/// );
-/// ```
-///
-/// # Conflict strategies (field)
-///
-/// By default a conflict replaces every non-key column with the incoming value. A strategy
-/// says how one column combines the stored value (named by the table, `"t"."c"`) and the
-/// incoming one (`EXCLUDED."c"`) instead. One strategy per field, never on a key; each
-/// also holds inside [`upsert_many`](AtomicUpsert::upsert_many), which folds a key's rows
-/// the way applying them one by one would.
-///
-/// ## `#[upsert(add)]`
-///
-/// `c = t.c + EXCLUDED.c`: a counter that never loses an increment, however many writers
-/// race (the row lock serializes the additions). The field must be a numeric type
-/// (`i16`, `i32`, `i64`, `f32`, `f64`; checked at compile time). In a batch, a key's rows
-/// are summed.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct PageViews {
-///     #[conflict_key]
-///     url: String,
-///     #[upsert(add)]
-///     views: i64,
-/// }
-/// assert!(PageViews::UPSERT_SQL.contains(r#""views" = "page_views"."views" + EXCLUDED."views""#));
-/// ```
-///
-/// ## `#[upsert(greatest)]` and `#[upsert(least)]`
-///
-/// `GREATEST(t.c, EXCLUDED.c)` / `LEAST(..)`: a high-water mark or a first-seen time.
-/// NULLs are ignored, as PostgreSQL's `GREATEST` does.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Best {
-///     #[conflict_key]
-///     athlete: i64,
-///     #[upsert(greatest)]
-///     longest_ride_m: i64,
-///     #[upsert(least)]
-///     fastest_km_s: f64,
-/// }
-/// assert!(Best::UPSERT_SQL.contains(r#"GREATEST("best"."longest_ride_m", EXCLUDED."longest_ride_m")"#));
-/// ```
-///
-/// ## `#[upsert(coalesce)]`
-///
-/// `COALESCE(EXCLUDED.c, t.c)`: a NULL (`None`) never overwrites a stored value, so a
-/// partial record does not wipe what an earlier one filled in. The field must be an
-/// `Option` (checked at compile time).
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Profile {
-///     #[conflict_key]
-///     id: i64,
-///     #[upsert(coalesce)]
-///     city: Option<String>,
-/// }
-/// assert!(Profile::UPSERT_SQL.contains(r#"COALESCE(EXCLUDED."city", "profile"."city")"#));
-/// ```
-///
-/// ## `#[upsert(merge)]`
-///
-/// jsonb `t.c || EXCLUDED.c`: the incoming object's top-level keys are added to the stored
-/// object, replacing equal keys (a shallow merge). A NULL on either side keeps the other.
-/// The field must be JSON (`sqlx::types::Json<T>` or `serde_json::Value`, optionally in
-/// `Option`; checked at compile time) and the column `jsonb`. In a batch, a key's repeated
-/// rows must be JSON objects, merged in order.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// # use atomic_upsert::sqlx::types::Json;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(table = "strava_stats")]
-/// struct StravaStats {
-///     #[conflict_key]
-///     stats_type: String,
-///     #[upsert(merge)]
-///     data: Json<serde_json::Value>,
-/// }
-/// assert!(StravaStats::UPSERT_SQL.contains(r#""strava_stats"."data" || EXCLUDED."data""#));
-/// ```
-///
-/// # Guards
-///
-/// A guard adds a `WHERE` to `DO UPDATE`: when it does not hold, the stored row is left as
-/// it was (locked, not written), and [`upsert`](AtomicUpsert::upsert) returns
-/// [`UpsertOutcome::Skipped`] (or [`UpsertOutcome::Unchanged`], below).
-///
-/// ## `#[upsert(version)]` (field)
-///
-/// Update only when the incoming value is greater than the stored one
-/// (`EXCLUDED.v > t.v`): out-of-order or replayed events never overwrite newer state. One
-/// field per struct; the column should be `NOT NULL` (a NULL compares as unknown and never
-/// passes). In a batch, the key's row with the highest version wins, other strategies fold
-/// only the rows that would have applied, and rows that would have been stale one by one
-/// are counted as skipped. Those counts compare with the stored versions as the statement
-/// sees them when it starts; the write itself always re-checks the guard against the
-/// locked row, so a concurrent writer of the same keys can make a count approximate, never
-/// the stored data.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// struct Account {
-///     #[conflict_key]
-///     id: i64,
-///     balance: i64,
-///     #[upsert(version)]
-///     event_seq: i64,
-/// }
-/// assert!(Account::UPSERT_SQL.ends_with(r#"WHERE EXCLUDED."event_seq" > "account"."event_seq" RETURNING (xmax = 0)"#));
-/// ```
-///
-/// ## `#[upsert(skip_unchanged)]` (struct)
-///
-/// No write when no column would change: the update runs only when the new values are
-/// `IS DISTINCT FROM` the stored ones (timestamps aside), so an identical re-import writes
-/// nothing, leaves `updated_at` where it was, creates no dead tuple and fires no trigger.
-/// `upsert` then returns [`UpsertOutcome::Unchanged`]. With a `version` or `update_where`
-/// guard as well, an unwritten row is `Unchanged` when the stored row already holds every
-/// incoming value (a replayed event), else `Skipped` (held back by the other guard); the
-/// statement reads the stored row for this in the same round trip. The compared columns
-/// need an equality operator (`jsonb` has one; `json` does not).
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(skip_unchanged)]
-/// struct Price {
-///     #[conflict_key]
-///     sku: String,
-///     cents: i64,
-///     #[upsert(updated_at)]
-///     updated_at: (),
-/// }
-/// assert!(Price::UPSERT_SQL.contains(r#"WHERE ("price"."cents") IS DISTINCT FROM (EXCLUDED."cents")"#));
-/// ```
-///
-/// ## `#[upsert(update_where = "..")]` (struct)
-///
-/// **Raw SQL escape hatch.** The string is pasted, unchecked and in parentheses, into
-/// `DO UPDATE .. WHERE (..)`: name the stored row by the table name and the incoming row
-/// as `EXCLUDED`. It is code, not data: never build it from user input (it is a string
-/// literal, so it cannot be). PostgreSQL checks it when the statement is first prepared.
-/// It cannot be combined with `version` (write the version comparison into the predicate
-/// instead). In a batch it is evaluated once per key, against the key's folded row.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(update_where = "NOT listing.locked")]
-/// struct Listing {
-///     #[conflict_key]
-///     id: i64,
-///     title: String,
-/// }
-/// assert!(Listing::UPSERT_SQL.contains("WHERE (NOT listing.locked)"));
-/// ```
-///
-/// # Conflict targets (struct)
-///
-/// ## `#[upsert(constraint = "..")]`
-///
-/// `ON CONFLICT ON CONSTRAINT "name"` instead of the key columns. The `#[conflict_key]`
-/// fields must still be the constraint's columns: they drive the in-batch deduplication
-/// of `upsert_many`.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(constraint = "auth_pkey")]
-/// struct Auth {
-///     #[conflict_key]
-///     id: i32,
-///     token: String,
-/// }
-/// assert!(Auth::UPSERT_SQL.contains(r#"ON CONFLICT ON CONSTRAINT "auth_pkey" DO UPDATE"#));
-/// ```
-///
-/// ## `#[upsert(conflict_where = "..")]`
-///
-/// The predicate of a partial unique index, so that `ON CONFLICT (key) WHERE (..)` can
-/// use it: for example an email unique only among live rows,
-/// `CREATE UNIQUE INDEX ON users (email) WHERE NOT deleted`. A soft-deleted row then
-/// never conflicts, and a new row with the same email is inserted beside it. Raw SQL,
-/// like `update_where`; it must match the index's predicate. Not combinable with
-/// `constraint`.
-///
-/// ```
-/// # use atomic_upsert::AtomicUpsert;
-/// #[derive(AtomicUpsert)]
-/// #[upsert(table = "users", conflict_where = "NOT deleted")]
-/// struct User {
-///     #[conflict_key]
-///     email: String,
-///     name: String,
-///     deleted: bool,
-/// }
-/// assert!(User::UPSERT_SQL.contains(r#"ON CONFLICT ("email") WHERE (NOT deleted) DO UPDATE"#));
-/// ```
-pub trait AtomicUpsert: Sized + Send + Sync {
+#[doc = include_str!("attributes.md")]
+pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// The table name, unquoted (for messages; the statements carry it quoted).
     ///
     /// ```
@@ -480,26 +133,6 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     /// ```
     const UPSERT_MANY_SQL: &'static str;
 
-    /// The bulk statement reading the `COPY` path's staging table. Generated; not public API.
-    #[doc(hidden)]
-    const __STAGE_UPSERT_SQL: &'static str;
-    /// `COPY` into the staging table. Generated; not public API.
-    #[doc(hidden)]
-    const __STAGE_COPY_SQL: &'static str;
-    /// The bound columns, in statement order. Generated; not public API.
-    #[doc(hidden)]
-    const __STAGE_COLUMNS: &'static [&'static str];
-    /// Whether a conflict updates anything (else `DO NOTHING`). Generated; not public API.
-    #[doc(hidden)]
-    const __UPDATES_ON_CONFLICT: bool;
-    /// Whether a guard can leave an existing row unwritten. Generated; not public API.
-    #[doc(hidden)]
-    const __GUARDED: bool = false;
-    /// Whether an unwritten existing row means `Unchanged` (only `skip_unchanged` guards).
-    /// Generated; not public API.
-    #[doc(hidden)]
-    const __UNWRITTEN_IS_UNCHANGED: bool = false;
-
     /// The upsert of [`upsert_returning`](AtomicUpsert::upsert_returning): `UPSERT_SQL`
     /// with `RETURNING` every field's column, in field order, built at compile time.
     ///
@@ -510,22 +143,6 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     /// assert!(Tag::UPSERT_RETURNING_SQL.ends_with(r#"RETURNING "name", "color""#));
     /// ```
     const UPSERT_RETURNING_SQL: &'static str;
-
-    /// Binds the written fields, in statement order. Generated; not public API.
-    #[doc(hidden)]
-    fn __bind<'q>(&'q self, query: private::PgQuery<'q>) -> private::PgQuery<'q>;
-
-    /// Binds one array per written column. Generated; not public API.
-    #[doc(hidden)]
-    fn __bind_many<'q>(rows: &'q [Self], query: private::PgQuery<'q>) -> private::PgQuery<'q>;
-
-    /// The PostgreSQL types of the bound columns. Generated; not public API.
-    #[doc(hidden)]
-    fn __stage_types() -> Vec<private::PgTypeInfo>;
-
-    /// Appends the bound fields in binary COPY format. Generated; not public API.
-    #[doc(hidden)]
-    fn __copy_row(&self, out: &mut private::CopyBuffer) -> Result<(), private::BoxDynError>;
 
     /// Inserts the row, or updates the existing row with the same conflict key, in one
     /// atomic statement and one round trip.
@@ -559,12 +176,13 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     where
         E: PgExecutor<'c>,
     {
-        let unwritten = if Self::__UNWRITTEN_IS_UNCHANGED {
-            UpsertOutcome::Unchanged
-        } else {
-            UpsertOutcome::Skipped
-        };
-        execute::single(self, Self::UPSERT_SQL, unwritten, executor)
+        execute::single(
+            self,
+            Self::UPSERT_SQL,
+            Self::PLAN.unwritten,
+            table_key::<Self>(),
+            executor,
+        )
     }
 
     /// Upserts the row like [`upsert`](AtomicUpsert::upsert) and returns it as stored
@@ -603,7 +221,12 @@ pub trait AtomicUpsert: Sized + Send + Sync {
         E: PgExecutor<'c>,
         Self: for<'r> private::FromStored<'r>,
     {
-        execute::returning(self, executor)
+        execute::returning(
+            self,
+            Self::UPSERT_RETURNING_SQL,
+            table_key::<Self>(),
+            executor,
+        )
     }
 
     /// Inserts the row unless one with the same conflict key exists
@@ -634,7 +257,8 @@ pub trait AtomicUpsert: Sized + Send + Sync {
         execute::single(
             self,
             Self::INSERT_OR_IGNORE_SQL,
-            UpsertOutcome::Skipped,
+            private::Unwritten::Skipped,
+            table_key::<Self>(),
             executor,
         )
     }
@@ -681,7 +305,13 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
     {
-        bulk::upsert_many(executor, rows, BulkPath::Auto)
+        bulk::upsert_many(
+            executor,
+            rows,
+            BulkPath::Auto,
+            Self::UPSERT_MANY_SQL,
+            table_key::<Self>(),
+        )
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
@@ -703,6 +333,21 @@ pub trait AtomicUpsert: Sized + Send + Sync {
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
     {
-        bulk::upsert_many(executor, rows, path)
+        bulk::upsert_many(
+            executor,
+            rows,
+            path,
+            Self::UPSERT_MANY_SQL,
+            table_key::<Self>(),
+        )
+    }
+}
+
+/// The table and key of `T`'s statements, for error messages.
+fn table_key<T: AtomicUpsert>() -> TableKey {
+    TableKey {
+        schema: T::SCHEMA,
+        table: T::TABLE,
+        columns: T::CONFLICT_COLUMNS,
     }
 }

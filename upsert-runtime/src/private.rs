@@ -5,12 +5,52 @@
 
 pub use sqlx::error::BoxDynError;
 pub use sqlx::postgres::{PgArguments, PgTypeInfo, Postgres};
+pub use upsert_core::Unwritten;
+pub use upsert_core::bulk::Counts;
 
 use sqlx::encode::IsNull;
 use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType};
 
-/// The query type the generated `__bind` fills.
+/// The query type the generated binds fill.
 pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// What the derive generates besides the public constants of [`AtomicUpsert`]: the binds,
+/// the `COPY` path's statements and rows, and how to read answers. A supertrait of
+/// `AtomicUpsert`, so that the user-facing trait shows only what users call.
+///
+/// [`AtomicUpsert`]: crate::AtomicUpsert
+pub trait Generated: Sized {
+    /// The statements and answer layouts the runtime needs besides the public constants.
+    const PLAN: Plan;
+
+    /// Binds the written fields, in statement order.
+    fn bind_row<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q>;
+
+    /// Binds one array per written column (the `UNNEST` path).
+    fn bind_rows<'q>(rows: &'q [Self], query: PgQuery<'q>) -> PgQuery<'q>;
+
+    /// The PostgreSQL types of the bound columns (the `COPY` path's staging table).
+    fn stage_types() -> Vec<PgTypeInfo>;
+
+    /// Appends the bound fields in binary `COPY` format.
+    fn copy_row(&self, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
+}
+
+/// The generated statements and layouts that are not public API, all built at compile time
+/// by `upsert_core`.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// The bulk statement reading the staging table (`COPY` path).
+    pub stage_upsert_sql: &'static str,
+    /// `COPY` into the staging table.
+    pub stage_copy_sql: &'static str,
+    /// The bound columns, in statement order.
+    pub stage_columns: &'static [&'static str],
+    /// The layout of the bulk statements' counts.
+    pub counts: Counts,
+    /// What no written row from `UPSERT_SQL` means.
+    pub unwritten: Unwritten,
+}
 
 /// A Rust type that can be bound as a PostgreSQL parameter, alone or as an array (bulk
 /// upserts send one array per column).
@@ -209,5 +249,5 @@ pub fn read<'r, T: Decode<'r>>(row: &'r PgRow, index: usize) -> Result<T, sqlx::
 )]
 pub trait FromStored<'r>: Sized {
     /// Builds the struct from the returned row.
-    fn __from_stored(row: &'r PgRow) -> Result<Self, sqlx::Error>;
+    fn from_stored(row: &'r PgRow) -> Result<Self, sqlx::Error>;
 }
