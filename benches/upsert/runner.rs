@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 
 use crate::fixtures::{Inputs, Kind, Workload};
 use crate::proxy;
-use crate::strategies::{Strategy, Target};
+use crate::strategies::{Strategy, Via};
 
 /// How workers get their connection: the pool setting dimension.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -194,14 +194,14 @@ fn histogram() -> Histogram<u64> {
 /// One operation on input `index`: `Ok(true)` when it wrote nothing (a stale event).
 async fn one_op(
     strategy: Strategy,
-    target: &mut Target<'_>,
+    via: &mut Via<'_>,
     inputs: &Inputs,
     index: usize,
 ) -> Result<bool, String> {
     match inputs {
-        Inputs::Stats(rows) => strategy.run(target, &rows[index]).await.map(|()| false),
-        Inputs::Counter(rows) => strategy.run_counter(target, &rows[index]).await,
-        Inputs::Version(rows) => strategy.run_version(target, &rows[index]).await,
+        Inputs::Stats(rows) => strategy.run(via, &rows[index]).await.map(|()| false),
+        Inputs::Counter(rows) => strategy.run_counter(via, &rows[index]).await,
+        Inputs::Version(rows) => strategy.run_version(via, &rows[index]).await,
     }
 }
 
@@ -237,9 +237,9 @@ pub async fn run_cell(
             } else {
                 None
             };
-            let mut target = match &mut held {
-                Some(conn) => Target::Conn(conn),
-                None => Target::Pool(&pool),
+            let mut via = match &mut held {
+                Some(conn) => Via::Conn(conn),
+                None => Via::Pool(&pool),
             };
             tokio::time::sleep_until(start.into()).await;
             let mut op = worker;
@@ -256,7 +256,7 @@ pub async fn run_cell(
                     // The event stream, in order, shared by all workers.
                     Kind::Version => next.fetch_add(1, Ordering::Relaxed) % len,
                 };
-                let outcome = one_op(strategy, &mut target, &inputs, index).await;
+                let outcome = one_op(strategy, &mut via, &inputs, index).await;
                 match outcome {
                     Ok(skipped) => {
                         let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);

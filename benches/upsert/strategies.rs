@@ -12,9 +12,50 @@ use crate::fixtures::{
 
 /// Where an operation runs: through the pool (a checkout per operation), or on a
 /// connection the worker holds for the whole run.
-pub enum Target<'a> {
+pub enum Via<'a> {
     Pool(&'a PgPool),
     Conn(&'a mut PgConnection),
+}
+
+/// Runs one call on `$via` (a `&mut Via`), in one of two forms.
+///
+/// `on!(via, |e| call)`: `call` with `e` the executor `via` stands for, `&PgPool` or
+/// `&mut PgConnection`. These are different sqlx executor types, so `call` is expanded
+/// once per variant and stays exactly the call written: `call` on `&pool` (sqlx checks a
+/// connection out and back in inside it) or on `&mut *conn`.
+///
+/// `on!(via, |c: &mut PgConnection| call)`: `call` with `c` a connection, for strategies
+/// that send several statements on one connection: one checked out of the pool for this
+/// operation (returned when `call` is done), or the held one. `call` returns a
+/// `Result<_, sqlx::Error>`; a failed checkout is returned as its error.
+macro_rules! on {
+    ($via:expr, |$c:ident: &mut PgConnection| $call:expr) => {
+        match $via {
+            Via::Pool(pool) => match pool.acquire().await {
+                Ok(mut conn) => {
+                    let $c: &mut PgConnection = &mut conn;
+                    $call
+                }
+                Err(e) => Err(e),
+            },
+            Via::Conn(conn) => {
+                let $c: &mut PgConnection = conn;
+                $call
+            }
+        }
+    };
+    ($via:expr, |$e:ident| $call:expr) => {
+        match $via {
+            Via::Pool(pool) => {
+                let $e = *pool;
+                $call
+            }
+            Via::Conn(conn) => {
+                let $e = &mut **conn;
+                $call
+            }
+        }
+    };
 }
 
 /// How many times "naive + retry" runs the whole SELECT-then-write after a 23505.
@@ -71,15 +112,15 @@ impl Strategy {
         }
     }
 
-    /// One operation: upsert `row` through `target`. The error is the SQLSTATE, or a
+    /// One operation: upsert `row` through `via`. The error is the SQLSTATE, or a
     /// short client-side reason.
-    pub async fn run(self, target: &mut Target<'_>, row: &StravaStats) -> Result<(), String> {
+    pub async fn run(self, via: &mut Via<'_>, row: &StravaStats) -> Result<(), String> {
         match self {
-            Strategy::Naive => naive(target, row).await.map_err(|e| sqlstate(&e)),
+            Strategy::Naive => naive(via, row).await.map_err(|e| sqlstate(&e)),
             Strategy::NaiveRetry => {
                 let mut attempt = 1;
                 loop {
-                    match naive(target, row).await {
+                    match naive(via, row).await {
                         Ok(()) => return Ok(()),
                         Err(e) => {
                             let code = sqlstate(&e);
@@ -93,18 +134,12 @@ impl Strategy {
             }
             Strategy::Merge => {
                 let query = sqlx::query(MERGE_SQL).bind(&row.stats_type).bind(&row.data);
-                match target {
-                    Target::Pool(pool) => query.execute(*pool).await,
-                    Target::Conn(conn) => query.execute(&mut **conn).await,
-                }
-                .map(drop)
-                .map_err(|e| sqlstate(&e))
+                on!(via, |e| query.execute(e).await)
+                    .map(drop)
+                    .map_err(|e| sqlstate(&e))
             }
             Strategy::Derive => {
-                let outcome = match target {
-                    Target::Pool(pool) => row.upsert(*pool).await,
-                    Target::Conn(conn) => row.upsert(&mut **conn).await,
-                };
+                let outcome = on!(via, |e| row.upsert(e).await);
                 match outcome {
                     Ok(outcome) => {
                         std::hint::black_box(outcome);
@@ -113,66 +148,38 @@ impl Strategy {
                     Err(e) => Err(e.sqlstate().map_or_else(|| e.to_string(), str::to_owned)),
                 }
             }
-            Strategy::Hand => hand(target, row).await.map_err(|e| sqlstate(&e)),
+            Strategy::Hand => hand(via, row).await.map_err(|e| sqlstate(&e)),
         }
     }
 
     /// One increment of a hot counter (naive, derive or hand only). `Ok(true)` when the
     /// row was not written (never, here).
-    pub async fn run_counter(self, target: &mut Target<'_>, row: &Counter) -> Result<bool, String> {
+    pub async fn run_counter(self, via: &mut Via<'_>, row: &Counter) -> Result<bool, String> {
         match self {
-            Strategy::Derive => derive_outcome(match target {
-                Target::Pool(pool) => row.upsert(*pool).await,
-                Target::Conn(conn) => row.upsert(&mut **conn).await,
-            }),
+            Strategy::Derive => derive_outcome(on!(via, |e| row.upsert(e).await)),
             Strategy::Hand => {
                 let query = sqlx::query(HAND_COUNTER_SQL).bind(&row.name).bind(row.n);
-                hand_outcome(match target {
-                    Target::Pool(pool) => query.fetch_optional(*pool).await,
-                    Target::Conn(conn) => query.fetch_optional(&mut **conn).await,
-                })
+                hand_outcome(on!(via, |e| query.fetch_optional(e).await))
             }
-            _ => match target {
-                Target::Pool(pool) => match pool.acquire().await {
-                    Ok(mut conn) => naive_counter(&mut conn, row).await,
-                    Err(e) => Err(e),
-                },
-                Target::Conn(conn) => naive_counter(conn, row).await,
-            }
-            .map_err(|e| sqlstate(&e)),
+            _ => on!(via, |c: &mut PgConnection| naive_counter(c, row).await)
+                .map_err(|e| sqlstate(&e)),
         }
     }
 
     /// One event for a versioned entity (naive, derive or hand only). `Ok(true)` when the
     /// event was found stale and not written.
-    pub async fn run_version(
-        self,
-        target: &mut Target<'_>,
-        row: &EntityState,
-    ) -> Result<bool, String> {
+    pub async fn run_version(self, via: &mut Via<'_>, row: &EntityState) -> Result<bool, String> {
         match self {
-            Strategy::Derive => derive_outcome(match target {
-                Target::Pool(pool) => row.upsert(*pool).await,
-                Target::Conn(conn) => row.upsert(&mut **conn).await,
-            }),
+            Strategy::Derive => derive_outcome(on!(via, |e| row.upsert(e).await)),
             Strategy::Hand => {
                 let query = sqlx::query(HAND_VERSION_SQL)
                     .bind(&row.id)
                     .bind(row.value)
                     .bind(row.version);
-                hand_outcome(match target {
-                    Target::Pool(pool) => query.fetch_optional(*pool).await,
-                    Target::Conn(conn) => query.fetch_optional(&mut **conn).await,
-                })
+                hand_outcome(on!(via, |e| query.fetch_optional(e).await))
             }
-            _ => match target {
-                Target::Pool(pool) => match pool.acquire().await {
-                    Ok(mut conn) => naive_version(&mut conn, row).await,
-                    Err(e) => Err(e),
-                },
-                Target::Conn(conn) => naive_version(conn, row).await,
-            }
-            .map_err(|e| sqlstate(&e)),
+            _ => on!(via, |c: &mut PgConnection| naive_version(c, row).await)
+                .map_err(|e| sqlstate(&e)),
         }
     }
 }
@@ -245,11 +252,8 @@ async fn naive_version(conn: &mut PgConnection, row: &EntityState) -> Result<boo
 
 /// The seed's "UNSAFE" pattern (the README's version: autocommit, no transaction around
 /// the two statements). Through the pool it checks out one connection per operation.
-async fn naive(target: &mut Target<'_>, row: &StravaStats) -> Result<(), sqlx::Error> {
-    match target {
-        Target::Pool(pool) => naive_on(&mut *pool.acquire().await?, row).await,
-        Target::Conn(conn) => naive_on(conn, row).await,
-    }
+async fn naive(via: &mut Via<'_>, row: &StravaStats) -> Result<(), sqlx::Error> {
+    on!(via, |c: &mut PgConnection| naive_on(c, row).await)
 }
 
 async fn naive_on(conn: &mut PgConnection, row: &StravaStats) -> Result<(), sqlx::Error> {
@@ -272,14 +276,11 @@ async fn naive_on(conn: &mut PgConnection, row: &StravaStats) -> Result<(), sqlx
 
 /// What a careful user writes without the derive: the same statement, the same binds,
 /// the same outcome read from `RETURNING (xmax = 0)`.
-async fn hand(target: &mut Target<'_>, row: &StravaStats) -> Result<(), sqlx::Error> {
+async fn hand(via: &mut Via<'_>, row: &StravaStats) -> Result<(), sqlx::Error> {
     let query = sqlx::query(HAND_UPSERT_SQL)
         .bind(&row.stats_type)
         .bind(&row.data);
-    let answer = match target {
-        Target::Pool(pool) => query.fetch_optional(*pool).await?,
-        Target::Conn(conn) => query.fetch_optional(&mut **conn).await?,
-    };
+    let answer = on!(via, |e| query.fetch_optional(e).await)?;
     let outcome = match answer {
         None => UpsertOutcome::Skipped,
         Some(answer) => {
