@@ -44,26 +44,33 @@
 //!
 //! Output: a progress bar, the tables on stdout, and `target/upsert-bench/report.md`,
 //! `report.json` and `bench.svg`.
+//!
+//! Modules: `fixtures` (the tables, the derived structs, the hand-written SQL, each
+//! workload's inputs), `strategies` (what each strategy sends for one operation), `runner`
+//! (one cell: pools, workers, histograms, samples, checks), `statistics` (medians, ratios,
+//! rates, the aggregation into rounds and cells), `reports` (the Markdown tables and the
+//! JSON), `chart` (the SVG), `proxy` (the counting proxy) and `bulk` (the bulk workloads,
+//! self-contained); this file has the flags and the order of the run.
 
 mod bulk;
+mod chart;
+mod fixtures;
 mod proxy;
-mod report;
-mod single;
+mod reports;
+mod runner;
+mod statistics;
+mod strategies;
 
-use std::fmt::Write as _;
-use std::net::ToSocketAddrs as _;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atomic_upsert::AtomicUpsert as _;
-use atomic_upsert::sqlx::{self, PgPool, postgres::PgPoolOptions, postgres::PgSslMode};
+use atomic_upsert::sqlx::{self, PgPool};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
-use report::{BulkCell, Cell, Round};
-use single::{Kind, Mode, Workload};
+use fixtures::{Kind, Workload};
+use reports::Measured;
+use runner::{Mode, open_pool, start_proxy};
+use statistics::{BulkCell, Cell};
 
 /// Upsert benchmark suite: throughput, latency, errors and counted statements per
 /// strategy, against a real PostgreSQL.
@@ -119,12 +126,6 @@ struct Args {
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-/// `u64` to `f64` for display and ratios (counts here are far below 2^52).
-#[allow(clippy::cast_precision_loss)]
-fn f64_of(n: u64) -> f64 {
-    n as f64
 }
 
 /// The settings of this run, resolved from the flags.
@@ -202,20 +203,6 @@ fn rounds_of(plan: &Plan, kind: Kind) -> usize {
     }
 }
 
-async fn open_pool(
-    options: &sqlx::postgres::PgConnectOptions,
-    size: usize,
-    ping: bool,
-) -> Result<PgPool, sqlx::Error> {
-    let size = u32::try_from(size).unwrap_or(u32::MAX);
-    PgPoolOptions::new()
-        .max_connections(size)
-        .min_connections(size)
-        .test_before_acquire(ping)
-        .connect_with(options.clone())
-        .await
-}
-
 fn progress(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -234,20 +221,6 @@ fn progress(total: u64) -> ProgressBar {
 fn order(round: usize, k: usize, n: usize) -> usize {
     let s = (k + round) % n;
     if round % 2 == 1 { n - 1 - s } else { s }
-}
-
-fn round_of(sample: &single::Sample, check: Option<single::Check>) -> Round {
-    let h = &sample.histogram;
-    Round {
-        throughput: f64_of(sample.ops) / sample.elapsed.as_secs_f64().max(1e-9),
-        mean_us: h.mean() / 1e3,
-        p50_us: f64_of(h.value_at_quantile(0.50)) / 1e3,
-        p99_us: f64_of(h.value_at_quantile(0.99)) / 1e3,
-        ok: sample.ops,
-        skipped: sample.skipped,
-        errors: sample.errors.clone(),
-        check,
-    }
 }
 
 /// Timed rounds of every single-row cell, interleaved; then the counting passes.
@@ -291,7 +264,7 @@ async fn single_row(
         let workload = &workloads[combo.workload];
         for &strategy in workload.kind.strategies() {
             workload.reset(admin).await?;
-            single::run_cell(&combo.pool, combo.mode, strategy, workload, plan.warmup).await;
+            runner::run_cell(&combo.pool, combo.mode, strategy, workload, plan.warmup).await;
         }
     }
     for round in 0..plan.rounds {
@@ -315,10 +288,12 @@ async fn single_row(
                 ));
                 workload.reset(admin).await?;
                 let sample =
-                    single::run_cell(&combo.pool, combo.mode, strategy, workload, plan.duration)
+                    runner::run_cell(&combo.pool, combo.mode, strategy, workload, plan.duration)
                         .await;
                 let check = workload.check(admin, &sample).await?;
-                cells[combo.first + s].rounds.push(round_of(&sample, check));
+                cells[combo.first + s]
+                    .rounds
+                    .push(statistics::round_of(&sample, check));
                 bar.inc(1);
             }
         }
@@ -328,24 +303,6 @@ async fn single_row(
     }
     count_single(plan, admin, options, &workloads, &mut cells, bar).await?;
     Ok(cells)
-}
-
-/// Starts the counting proxy in front of the server; returns its counters and connect
-/// options that go through it.
-async fn start_proxy(
-    options: &sqlx::postgres::PgConnectOptions,
-) -> Result<(Arc<proxy::Counts>, sqlx::postgres::PgConnectOptions), Box<dyn std::error::Error>> {
-    let upstream = (options.get_host(), options.get_port())
-        .to_socket_addrs()?
-        .next()
-        .ok_or("the server's host does not resolve")?;
-    let (port, counts) = proxy::start(upstream).await?;
-    let through = options
-        .clone()
-        .host("127.0.0.1")
-        .port(port)
-        .ssl_mode(PgSslMode::Disable);
-    Ok((counts, through))
 }
 
 /// The counting pass: every cell again, briefly, through the proxy.
@@ -369,11 +326,11 @@ async fn count_single(
                     strategy.key()
                 ));
                 workload.reset(admin).await?;
-                single::run_cell(&pool, mode, strategy, workload, plan.warmup).await;
+                runner::run_cell(&pool, mode, strategy, workload, plan.warmup).await;
                 workload.reset(admin).await?;
                 counts.take();
                 let sample =
-                    single::run_cell(&pool, mode, strategy, workload, plan.count_for).await;
+                    runner::run_cell(&pool, mode, strategy, workload, plan.count_for).await;
                 let attempts = sample.ops + sample.errors.values().sum::<u64>();
                 let cell = cells
                     .iter_mut()
@@ -453,15 +410,6 @@ async fn bulk_rows(
     Ok(cells)
 }
 
-fn out_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-            PathBuf::from,
-        )
-        .join("upsert-bench")
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let runtime = match args.client_threads {
@@ -481,30 +429,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let plan = Plan::new(&args);
-    assert_eq!(
-        single::HAND_UPSERT_SQL,
-        single::StravaStats::UPSERT_SQL,
-        "the hand-written statement must be the derive's, byte for byte"
-    );
-    assert_eq!(
-        single::HAND_COUNTER_SQL,
-        single::Counter::UPSERT_SQL,
-        "the hand-written counter statement must be the derive's, byte for byte"
-    );
-    assert_eq!(
-        single::HAND_VERSION_SQL,
-        single::EntityState::UPSERT_SQL,
-        "the hand-written version statement must be the derive's, byte for byte"
-    );
+    fixtures::assert_hand_sql();
     let started = Instant::now();
     let server = upsert_testkit::server();
     let db = upsert_testkit::TestDb::new(2).await;
-    sqlx::raw_sql(single::CREATE_TABLE)
-        .execute(&db.pool)
-        .await?;
-    sqlx::raw_sql(single::CREATE_CHECK_TABLES)
-        .execute(&db.pool)
-        .await?;
+    fixtures::create_tables(&db.pool).await?;
     sqlx::raw_sql(bulk::CREATE_TABLE).execute(&db.pool).await?;
     let version: String = sqlx::query_scalar("SHOW server_version")
         .fetch_one(&db.pool)
@@ -541,7 +470,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "DATABASE_URL"
         }
     );
-    write_reports(
+    reports::write_reports(
         &args,
         &plan,
         &Measured {
@@ -552,97 +481,4 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             elapsed: started.elapsed(),
         },
     )
-}
-
-/// Everything a run measured, for the reports.
-struct Measured {
-    cells: Vec<Cell>,
-    bulk: Vec<BulkCell>,
-    memory: Option<String>,
-    server: String,
-    elapsed: Duration,
-}
-
-/// Prints the tables and writes `report.md`, `report.json` and `bench.svg`.
-fn write_reports(
-    args: &Args,
-    plan: &Plan,
-    run: &Measured,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let command = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect::<Vec<_>>();
-    let command = if command.is_empty() {
-        "cargo bench --bench upsert".to_owned()
-    } else {
-        format!("cargo bench --bench upsert -- {}", command.join(" "))
-    };
-    let (headline, checks) = report::headline(&run.cells);
-    let mut md = String::new();
-    let _ = writeln!(md, "# Upsert benchmark report\n");
-    let _ = writeln!(
-        md,
-        "Command: `{command}`. {}. {} CPUs. Run took {:.0} s.\n",
-        run.server,
-        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
-        run.elapsed.as_secs_f64()
-    );
-    if !run.cells.is_empty() {
-        if !checks.is_empty() {
-            let _ = writeln!(md, "## Targets\n\n{headline}");
-        }
-        if run.cells.iter().any(|c| c.kind.checked()) {
-            let _ = writeln!(
-                md,
-                "## Lost increments and stale writes\n\n{}",
-                report::correctness(&run.cells)
-            );
-        }
-        let _ = writeln!(md, "## Single-row upserts\n");
-        md.push_str(&report::single_tables(&run.cells, plan.duration));
-    }
-    if !run.bulk.is_empty() {
-        let _ = writeln!(md, "## Bulk upserts\n");
-        md.push_str(&report::bulk_tables(&run.bulk));
-    }
-    if let Some(memory) = &run.memory {
-        md.push_str(memory);
-    }
-    println!("{md}");
-
-    let dir = out_dir();
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("report.md"), &md)?;
-    let report = json!({
-        "command": command,
-        "server": run.server,
-        "seconds": run.elapsed.as_secs_f64(),
-        "rounds": plan.rounds,
-        "check_rounds": plan.check_rounds,
-        "cell_seconds": plan.duration.as_secs_f64(),
-        "bulk_rounds": plan.bulk_rounds,
-        "workers": args.workers,
-        "keys": args.keys,
-        "hot_keys": args.hot_keys,
-        "targets": checks,
-        "single": report::cells_json(&run.cells),
-        "bulk": report::bulk_json(&run.bulk),
-    });
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
-    if !run.cells.is_empty() {
-        report::chart(
-            &run.cells,
-            &dir.join("bench.svg"),
-            &format!("atomic-upsert: single-row upserts ({command})"),
-        )?;
-    }
-    eprintln!(
-        "wrote {} (report.md, report.json, bench.svg)",
-        dir.display()
-    );
-    Ok(())
 }

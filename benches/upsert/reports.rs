@@ -1,146 +1,22 @@
-//! Medians over rounds, and the terminal table, `report.md`, `report.json` and the SVG chart.
+//! The reports: the Markdown tables (printed on stdout and written to `report.md`) and
+//! `report.json`, from the aggregated cells; [`write_reports`] writes them and the chart.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{Value, json};
 
-use crate::proxy::Counted;
-use crate::single::{Check, Kind, Mode, Strategy};
-use crate::{bulk, f64_of};
-
-/// One round of one single-row cell.
-pub struct Round {
-    pub throughput: f64,
-    pub mean_us: f64,
-    pub p50_us: f64,
-    pub p99_us: f64,
-    pub ok: u64,
-    /// Successful operations that wrote nothing (a stale event).
-    pub skipped: u64,
-    pub errors: BTreeMap<String, u64>,
-    /// The table checked after the cell (counter and version workloads).
-    pub check: Option<Check>,
-}
-
-/// Everything about one single-row cell (workload x pool setting x strategy).
-pub struct Cell {
-    pub kind: Kind,
-    pub workers: usize,
-    pub keys: usize,
-    pub mode: Mode,
-    pub strategy: Strategy,
-    pub rounds: Vec<Round>,
-    /// The counting pass: what the proxy saw, and how many operations it saw it for.
-    pub counted: Option<(Counted, u64)>,
-}
-
-/// `n / of`, for a count that may be negative (counts here are far below 2^52).
-#[allow(clippy::cast_precision_loss)]
-fn signed_rate(n: i64, of: u64) -> f64 {
-    n as f64 / f64_of(of.max(1))
-}
-
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.collect();
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        f64::midpoint(values[mid - 1], values[mid])
-    }
-}
+use crate::fixtures::{Kind, VERSION_WINDOW};
+use crate::runner::{Check, Mode};
+use crate::statistics::{BulkCell, Cell, f64_of, find, median, ratio, signed_rate};
+use crate::strategies::Strategy;
+use crate::{Args, Plan, bulk, chart};
 
 impl Cell {
-    pub fn throughput(&self) -> f64 {
-        median(self.rounds.iter().map(|r| r.throughput))
-    }
-    fn mean_us(&self) -> f64 {
-        median(self.rounds.iter().map(|r| r.mean_us))
-    }
-    fn p50_us(&self) -> f64 {
-        median(self.rounds.iter().map(|r| r.p50_us))
-    }
-    pub fn p99_us(&self) -> f64 {
-        median(self.rounds.iter().map(|r| r.p99_us))
-    }
-    fn range(&self) -> (f64, f64) {
-        self.rounds
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
-                (lo.min(r.throughput), hi.max(r.throughput))
-            })
-    }
-    /// Errors summed over all rounds, by SQLSTATE.
-    pub fn errors(&self) -> BTreeMap<String, u64> {
-        let mut all = BTreeMap::new();
-        for round in &self.rounds {
-            for (code, n) in &round.errors {
-                *all.entry(code.clone()).or_insert(0) += n;
-            }
-        }
-        all
-    }
-    /// Attempted operations (successes and failures) over all rounds.
-    fn attempts(&self) -> u64 {
-        self.rounds
-            .iter()
-            .map(|r| r.ok + r.errors.values().sum::<u64>())
-            .sum()
-    }
-    pub fn error_count(&self) -> u64 {
-        self.errors().values().sum()
-    }
     /// The label in this workload's tables.
     pub fn label(&self) -> &'static str {
         self.strategy.label_for(self.kind)
-    }
-    fn ok(&self) -> u64 {
-        self.rounds.iter().map(|r| r.ok).sum()
-    }
-    /// Successful operations that wrote nothing, over all rounds.
-    pub fn skipped(&self) -> u64 {
-        self.rounds.iter().map(|r| r.skipped).sum()
-    }
-    /// Counter workload, over all rounds: successful increments, and how many of them
-    /// the stored sums are missing.
-    pub fn lost_increments(&self) -> Option<(u64, i64)> {
-        let mut found = None;
-        for round in &self.rounds {
-            if let Some(Check::Counter { increments, stored }) = round.check {
-                let (all, lost) = found.get_or_insert((0, 0));
-                *all += increments;
-                *lost += i64::try_from(increments).unwrap_or(i64::MAX) - stored;
-            }
-        }
-        found
-    }
-    /// Version workload, over all rounds: keys checked, keys whose stored version ended
-    /// below the highest successfully sent, and the versions missing in all.
-    pub fn stale_overwrites(&self) -> Option<(u64, u64, u64)> {
-        let mut found = None;
-        for round in &self.rounds {
-            if let Some(Check::Version {
-                keys,
-                below_max,
-                behind,
-            }) = round.check
-            {
-                let (k, b, v) = found.get_or_insert((0, 0, 0));
-                *k += keys;
-                *b += below_max;
-                *v += behind;
-            }
-        }
-        found
     }
     fn lost_text(&self) -> String {
         self.lost_increments().map_or_else(
@@ -185,15 +61,6 @@ impl Cell {
             _ => Value::Null,
         }
     }
-    fn per_op(&self) -> Option<(f64, f64, f64)> {
-        let (counted, ops) = self.counted?;
-        let ops = f64_of(ops.max(1));
-        Some((
-            f64_of(counted.statements) / ops,
-            f64_of(counted.round_trips) / ops,
-            f64_of(counted.pings) / ops,
-        ))
-    }
     fn errors_text(&self) -> String {
         let errors = self.errors();
         if errors.is_empty() {
@@ -223,8 +90,7 @@ pub fn group_title(cell: &Cell) -> String {
         ),
         Kind::Version => format!(
             "{} hot existing keys, one event stream in order with each key's versions shuffled within windows of {}",
-            cell.keys,
-            crate::single::VERSION_WINDOW
+            cell.keys, VERSION_WINDOW
         ),
     };
     format!(
@@ -237,26 +103,6 @@ pub fn group_title(cell: &Cell) -> String {
         cell.workers,
         cell.mode.test_before_acquire()
     )
-}
-
-/// A short group name for the chart.
-fn group_short(cell: &Cell) -> String {
-    format!(
-        "{} {}w, {}",
-        cell.kind.key(),
-        cell.workers,
-        cell.mode.short()
-    )
-}
-
-fn find(cells: &[Cell], kind: Kind, mode: Mode, strategy: Strategy) -> Option<&Cell> {
-    cells
-        .iter()
-        .find(|c| c.kind == kind && c.mode == mode && c.strategy == strategy)
-}
-
-fn ratio(cells: &[Cell], cell: &Cell, base: Strategy) -> f64 {
-    find(cells, cell.kind, cell.mode, base).map_or(f64::NAN, |b| cell.throughput() / b.throughput())
 }
 
 /// The single-row tables, one per workload and pool setting, in Markdown.
@@ -483,24 +329,6 @@ pub fn cells_json(cells: &[Cell]) -> Value {
     )
 }
 
-/// One bulk cell: insert and update times per round, and the counting pass.
-pub struct BulkCell {
-    pub rows: usize,
-    pub strategy: bulk::Strategy,
-    pub insert: Vec<Duration>,
-    pub update: Vec<Duration>,
-    pub counted: Option<Counted>,
-}
-
-impl BulkCell {
-    fn insert_ms(&self) -> f64 {
-        median(self.insert.iter().map(|d| d.as_secs_f64() * 1e3))
-    }
-    fn update_ms(&self) -> f64 {
-        median(self.update.iter().map(|d| d.as_secs_f64() * 1e3))
-    }
-}
-
 pub fn bulk_tables(cells: &[BulkCell]) -> String {
     let mut out = String::new();
     let mut sizes: Vec<usize> = cells.iter().map(|c| c.rows).collect();
@@ -567,164 +395,104 @@ pub fn bulk_json(cells: &[BulkCell]) -> Value {
     )
 }
 
-const COLORS: [RGBColor; 5] = [
-    RGBColor(0xd6, 0x27, 0x28),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x2c, 0xa0, 0x2c),
-    RGBColor(0x1f, 0x77, 0xb4),
-];
-
-/// The chart's note over a counter or version bar: lost increments, or keys left below
-/// the newest version sent.
-fn chart_note(cell: &Cell) -> Option<String> {
-    match cell.kind {
-        Kind::Counter => cell.lost_increments().map(|(all, lost)| {
-            if lost == 0 {
-                "0 lost".to_owned()
-            } else {
-                format!("{:.0}% lost", 100.0 * signed_rate(lost, all))
-            }
-        }),
-        Kind::Version => cell
-            .stale_overwrites()
-            .map(|(keys, below, _)| format!("{below}/{keys} stale")),
-        _ => None,
-    }
+/// Everything a run measured, for the reports.
+pub struct Measured {
+    pub cells: Vec<Cell>,
+    pub bulk: Vec<BulkCell>,
+    pub memory: Option<String>,
+    pub server: String,
+    pub elapsed: Duration,
 }
 
-/// Counter and version: what `strategy` did to the data, over its throughput bars.
-fn chart_notes(
-    cells: &[Cell],
-    groups: &[String],
-    per_group: i32,
-    strategy: Strategy,
-) -> Vec<Text<'static, (i32, f64), String>> {
-    let style =
-        TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
-    let slot = Strategy::ALL
-        .iter()
-        .position(|s| *s == strategy)
-        .and_then(|s| i32::try_from(s).ok())
-        .unwrap_or(0);
-    cells
-        .iter()
-        .filter(|c| c.strategy == strategy && c.kind.checked())
-        .filter_map(|c| {
-            let g = groups.iter().position(|n| *n == group_short(c))?;
-            let x = (i32::try_from(g).ok()? * per_group + slot) * 10 + 5;
-            Some(Text::new(
-                chart_note(c)?,
-                (x, c.throughput() * 1.01),
-                style.clone(),
-            ))
-        })
-        .collect()
+fn out_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+            PathBuf::from,
+        )
+        .join("upsert-bench")
 }
 
-/// A figure of a cell, for the chart.
-type Metric = fn(&Cell) -> f64;
+/// Prints the tables and writes `report.md`, `report.json` and `bench.svg`.
+pub fn write_reports(
+    args: &Args,
+    plan: &Plan,
+    run: &Measured,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let command = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect::<Vec<_>>();
+    let command = if command.is_empty() {
+        "cargo bench --bench upsert".to_owned()
+    } else {
+        format!("cargo bench --bench upsert -- {}", command.join(" "))
+    };
+    let (headline, checks) = headline(&run.cells);
+    let mut md = String::new();
+    let _ = writeln!(md, "# Upsert benchmark report\n");
+    let _ = writeln!(
+        md,
+        "Command: `{command}`. {}. {} CPUs. Run took {:.0} s.\n",
+        run.server,
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        run.elapsed.as_secs_f64()
+    );
+    if !run.cells.is_empty() {
+        if !checks.is_empty() {
+            let _ = writeln!(md, "## Targets\n\n{headline}");
+        }
+        if run.cells.iter().any(|c| c.kind.checked()) {
+            let _ = writeln!(
+                md,
+                "## Lost increments and stale writes\n\n{}",
+                correctness(&run.cells)
+            );
+        }
+        let _ = writeln!(md, "## Single-row upserts\n");
+        md.push_str(&single_tables(&run.cells, plan.duration));
+    }
+    if !run.bulk.is_empty() {
+        let _ = writeln!(md, "## Bulk upserts\n");
+        md.push_str(&bulk_tables(&run.bulk));
+    }
+    if let Some(memory) = &run.memory {
+        md.push_str(memory);
+    }
+    println!("{md}");
 
-/// Grouped bars: throughput on top, p99 below; one group per workload and pool setting.
-pub fn chart(cells: &[Cell], path: &Path, title: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let mut groups: Vec<String> = Vec::new();
-    for cell in cells {
-        let name = group_short(cell);
-        if !groups.contains(&name) {
-            groups.push(name);
-        }
+    let dir = out_dir();
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.md"), &md)?;
+    let report = json!({
+        "command": command,
+        "server": run.server,
+        "seconds": run.elapsed.as_secs_f64(),
+        "rounds": plan.rounds,
+        "check_rounds": plan.check_rounds,
+        "cell_seconds": plan.duration.as_secs_f64(),
+        "bulk_rounds": plan.bulk_rounds,
+        "workers": args.workers,
+        "keys": args.keys,
+        "hot_keys": args.hot_keys,
+        "targets": checks,
+        "single": cells_json(&run.cells),
+        "bulk": bulk_json(&run.bulk),
+    });
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    if !run.cells.is_empty() {
+        chart::chart(
+            &run.cells,
+            &dir.join("bench.svg"),
+            &format!("atomic-upsert: single-row upserts ({command})"),
+        )?;
     }
-    // Integer x coordinates in tenths of a bar slot; a group is one slot per strategy
-    // plus a gap.
-    let per_group = i32::try_from(Strategy::ALL.len()).unwrap_or(5) + 1;
-    let n_groups = i32::try_from(groups.len()).unwrap_or(0);
-    let width = n_groups * per_group * 10 - 10;
-    let centers: Vec<i32> = (0..n_groups)
-        .map(|g| g * per_group * 10 + (per_group - 1) * 5)
-        .collect();
-    // About 160 px per group, so the group labels stay apart.
-    let pixels = u32::try_from(groups.len())
-        .unwrap_or(0)
-        .saturating_mul(160)
-        .max(1400);
-    let root = SVGBackend::new(path, (pixels, 900)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let root = root.titled(title, ("sans-serif", 20))?;
-    let (top, bottom) = root.split_vertically(440);
-    let panels: [(_, _, Metric); 2] = [
-        (
-            &top,
-            "throughput, ops/s (median; higher is better)",
-            Cell::throughput,
-        ),
-        (
-            &bottom,
-            "p99 latency, ms (median; lower is better)",
-            |c: &Cell| c.p99_us() / 1e3,
-        ),
-    ];
-    for (panel, (area, caption, value)) in panels.into_iter().enumerate() {
-        let max = cells.iter().map(value).fold(0.0, f64::max) * 1.1;
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                (0..width).with_key_points(centers.clone()),
-                0.0..max.max(1e-9),
-            )?;
-        let names = groups.clone();
-        let centers_for_labels = centers.clone();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .y_label_formatter(&|y| {
-                if *y >= 100.0 {
-                    format!("{y:.0}")
-                } else {
-                    format!("{y:.1}")
-                }
-            })
-            .x_label_formatter(&move |x| {
-                centers_for_labels
-                    .iter()
-                    .position(|c| c == x)
-                    .map_or_else(String::new, |g| names[g].clone())
-            })
-            .draw()?;
-        for (s, strategy) in Strategy::ALL.iter().enumerate() {
-            let color = COLORS[s % COLORS.len()];
-            let slot = i32::try_from(s).unwrap_or(0);
-            let bars: Vec<Rectangle<(i32, f64)>> = cells
-                .iter()
-                .filter(|c| c.strategy == *strategy)
-                .filter_map(|c| {
-                    let g = groups.iter().position(|n| *n == group_short(c))?;
-                    let x = (i32::try_from(g).ok()? * per_group + slot) * 10;
-                    Some(Rectangle::new(
-                        [(x + 1, 0.0), (x + 9, value(c))],
-                        color.filled(),
-                    ))
-                })
-                .collect();
-            let series = chart.draw_series(bars)?;
-            if panel == 0 {
-                series.label(strategy.label()).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
-                chart.draw_series(chart_notes(cells, &groups, per_group, *strategy))?;
-            }
-        }
-        if panel == 0 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
-        }
-    }
-    root.present()?;
+    eprintln!(
+        "wrote {} (report.md, report.json, bench.svg)",
+        dir.display()
+    );
     Ok(())
 }
