@@ -56,7 +56,7 @@ const CONTAINER_KEYS: &[Key] = &[
 ];
 
 /// The field flags that give a field its [`Role`], in the order messages list them.
-const ROLE_FLAGS: [(Symbol, Role); 10] = [
+const ROLE_FLAGS: &[(Symbol, Role)] = &[
     (SKIP, Role::Skip),
     (INSERT_ONLY, Role::InsertOnly),
     (CREATED_AT, Role::CreatedAt),
@@ -70,8 +70,8 @@ const ROLE_FLAGS: [(Symbol, Role); 10] = [
 ];
 
 /// Keys accepted in `#[upsert(..)]` on a field: `rename`, then the role flags.
-const FIELD_KEYS: [Key; 11] = {
-    let mut keys = [Key::value(RENAME, "column name"); 11];
+const FIELD_KEYS: [Key; ROLE_FLAGS.len() + 1] = {
+    let mut keys = [Key::value(RENAME, "column name"); ROLE_FLAGS.len() + 1];
     let mut i = 0;
     while i < ROLE_FLAGS.len() {
         keys[i + 1] = Key::flag(ROLE_FLAGS[i].0);
