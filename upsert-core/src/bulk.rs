@@ -469,28 +469,20 @@ impl<'m, 'a> Bulk<'m, 'a> {
 mod tests {
     use super::{Counts, Source, Tally, stage_copy, upsert_many};
     use crate::dialect::Postgres;
-    use crate::model::{ConflictTarget, Model, Role, Table};
+    use crate::model::fixtures::{KEYS, plain, table};
+    use crate::model::{Model, Role};
     use crate::strategy::Strategy;
-
-    const KEYS: ConflictTarget = ConflictTarget::Keys { predicate: None };
-
-    fn table(name: &str) -> Table<'_> {
-        Table { schema: None, name }
-    }
 
     #[test]
     fn bulk_statement_dedups_orders_and_counts() {
-        let model = Model::new(
-            table("t"),
-            KEYS,
+        let model = plain(
+            "t",
             [
                 ("k", Role::Key),
                 ("first", Role::InsertOnly),
                 ("v", Role::Write),
                 ("updated_at", Role::UpdatedAt),
             ],
-            None,
-            false,
         );
         assert_eq!(
             upsert_many(&Postgres, &model, Source::Unnest),
@@ -514,13 +506,7 @@ mod tests {
 
     #[test]
     fn nothing_to_update_counts_the_deduplicated_keys() {
-        let model = Model::new(
-            table("link"),
-            KEYS,
-            [("a", Role::Key), ("b", Role::Key)],
-            None,
-            false,
-        );
+        let model = plain("link", [("a", Role::Key), ("b", Role::Key)]);
         let sql = upsert_many(&Postgres, &model, Source::Unnest);
         assert!(sql.ends_with(r#"SELECT (SELECT count(*) FROM "__dedup"), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#), "{sql}");
         assert_eq!(Counts::of(&model), Counts::Keys { updates: false });

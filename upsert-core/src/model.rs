@@ -327,3 +327,25 @@ impl<'a> Model<'a> {
         }
     }
 }
+
+/// Models for the builders' tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{ConflictTarget, Model, Role, Table};
+
+    /// `ON CONFLICT (keys)` without a predicate.
+    pub const KEYS: ConflictTarget<'static> = ConflictTarget::Keys { predicate: None };
+
+    /// A table without a schema.
+    pub fn table(name: &str) -> Table<'_> {
+        Table { schema: None, name }
+    }
+
+    /// The model of `fields` on `name`, conflict on the keys, no guards.
+    pub fn plain<'a>(
+        name: &'a str,
+        fields: impl IntoIterator<Item = (&'a str, Role)>,
+    ) -> Model<'a> {
+        Model::new(table(name), KEYS, fields, None, false)
+    }
+}

@@ -158,23 +158,15 @@ fn statement(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
 mod tests {
     use super::{insert_or_ignore, upsert, upsert_returning};
     use crate::dialect::Postgres;
+    use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{ConflictTarget, Model, Role, Table};
     use crate::strategy::Strategy;
 
-    const KEYS: ConflictTarget = ConflictTarget::Keys { predicate: None };
-
-    fn table(name: &str) -> Table<'_> {
-        Table { schema: None, name }
-    }
-
     #[test]
     fn replace_every_non_key_column() {
-        let model = Model::new(
-            table("strava_stats"),
-            KEYS,
+        let model = plain(
+            "strava_stats",
             [("stats_type", Role::Key), ("data", Role::Write)],
-            None,
-            false,
         );
         assert_eq!(
             upsert(&Postgres, &model),
@@ -236,16 +228,13 @@ mod tests {
 
     #[test]
     fn nothing_to_update_means_do_nothing() {
-        let model = Model::new(
-            table("tag_link"),
-            KEYS,
+        let model = plain(
+            "tag_link",
             [
                 ("post", Role::Key),
                 ("tag", Role::Key),
                 ("created_at", Role::CreatedAt),
             ],
-            None,
-            false,
         );
         assert_eq!(
             upsert(&Postgres, &model),

@@ -25,7 +25,7 @@ pub const COPY_THRESHOLD: usize = 20_000;
 /// The `COPY` path sends its rows in chunks of about this many bytes.
 pub const COPY_CHUNK_BYTES: usize = 1 << 20;
 
-/// Which way [`AtomicUpsert::upsert_many_via`] sends a batch. Both give the same result.
+/// Which way [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via) sends a batch. Both give the same result.
 ///
 /// ```
 /// use atomic_upsert::BulkPath;
