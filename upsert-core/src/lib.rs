@@ -31,8 +31,10 @@ mod clause;
 mod dialect;
 mod model;
 pub mod names;
+pub mod schema;
 pub mod single;
 mod strategy;
+pub mod verify;
 mod writer;
 
 pub use dialect::{Dialect, Postgres};

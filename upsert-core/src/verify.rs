@@ -1,0 +1,696 @@
+//! The schema rules: what a struct needs from its table, checked against what the table has
+//! ([`TableInfo`]). The runtime's `verify` runs them on the live catalog; the derive runs
+//! them at compile time on a snapshot. Each broken rule is one [`Mismatch`] naming the field,
+//! the column, what the struct needs, what the table has, and the fix.
+
+use std::fmt;
+
+use crate::dialect::Dialect;
+use crate::model::{ConflictTarget, Insert, Model, Role, Table, Update};
+use crate::schema::{ColumnInfo, IndexInfo, RelKind, TableInfo};
+use crate::strategy::Strategy;
+
+/// PostgreSQL truncates identifiers to this many bytes (`NAMEDATALEN - 1`).
+pub const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// What the struct says about one field, besides its role.
+///
+/// ```
+/// use upsert_core::{Role, verify::FieldFacts};
+/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8") };
+/// assert_eq!(f.column, "views");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct FieldFacts<'a> {
+    /// The Rust field name.
+    pub field: &'a str,
+    /// Its column.
+    pub column: &'a str,
+    /// Its role.
+    pub role: Role,
+    /// Declared as `Option<..>`: may be NULL.
+    pub optional: bool,
+    /// The SQL type its values are sent as, when known (for the `ADD COLUMN` fix).
+    pub sql_type: Option<&'a str>,
+}
+
+/// Which rule a [`Mismatch`] breaks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Kind {
+    /// The table does not exist.
+    MissingTable,
+    /// The name is a view or another relation that takes no `ON CONFLICT`.
+    NotATable,
+    /// A field's column does not exist.
+    MissingColumn,
+    /// A written column is generated.
+    GeneratedColumn,
+    /// The field's Rust type does not match the column's type.
+    ColumnType,
+    /// An `Option` field on a `NOT NULL` column.
+    NullableField,
+    /// A non-`Option` field read back from a nullable column.
+    NullableColumn,
+    /// A `NOT NULL` column without default that the struct never writes.
+    UnwrittenNotNull,
+    /// A strategy, version or timestamp on a column type it cannot work with.
+    StrategyType,
+    /// `skip_unchanged` over a column type without equality.
+    NoEquality,
+    /// No unique index or constraint matches the conflict target.
+    NoUniqueIndex,
+    /// The matching unique index is partial and `conflict_where` does not match it.
+    PartialIndex,
+    /// The named constraint is missing or has other columns.
+    Constraint,
+    /// A nullable key on an index where NULLs never conflict.
+    NullableKey,
+    /// A key column whose equality is not bytewise (`citext`, a nondeterministic collation).
+    KeyEquality,
+    /// PostgreSQL rejected one of the struct's statements.
+    Statement,
+    /// Two identifiers PostgreSQL would truncate to the same name.
+    Truncation,
+}
+
+/// Where in the struct a mismatch belongs (the derive points its compile error there).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Site {
+    /// The struct's table (`#[upsert(table)]`, else the struct name).
+    Table,
+    /// The field at this index.
+    Field(usize),
+    /// The conflict target (`#[conflict_key]`, `constraint`, `conflict_where`).
+    Target,
+}
+
+/// One way the struct and its table disagree.
+///
+/// ```
+/// use upsert_core::verify::{Kind, Mismatch, Site};
+/// let m = Mismatch {
+///     kind: Kind::MissingColumn,
+///     site: Site::Field(0),
+///     field: Some("views".into()),
+///     column: Some("views".into()),
+///     needs: "a column".into(),
+///     has: "no such column".into(),
+///     fix: "ALTER TABLE ..".into(),
+/// };
+/// assert_eq!(m.to_string(), r#"field `views`, column "views": needs a column; the table has no such column; fix: ALTER TABLE .."#);
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Mismatch {
+    /// The rule.
+    pub kind: Kind,
+    /// Where it belongs.
+    pub site: Site,
+    /// The Rust field, if one is at fault.
+    pub field: Option<String>,
+    /// The column, if one is concerned.
+    pub column: Option<String>,
+    /// What the struct needs.
+    pub needs: String,
+    /// What the table has instead.
+    pub has: String,
+    /// How to fix it: SQL to run or an attribute to change.
+    pub fix: String,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.field, &self.column) {
+            (Some(field), Some(column)) => write!(f, "field `{field}`, column \"{column}\": ")?,
+            (Some(field), None) => write!(f, "field `{field}`: ")?,
+            (None, Some(column)) => write!(f, "column \"{column}\": ")?,
+            (None, None) => {}
+        }
+        write!(
+            f,
+            "needs {}; the table has {}; fix: {}",
+            self.needs, self.has, self.fix
+        )
+    }
+}
+
+/// `CREATE UNIQUE INDEX` for `columns` of `table` (with `predicate` for a partial index),
+/// named `<table>_<columns>_key` cut to PostgreSQL's 63 bytes, so it runs for any length.
+///
+/// ```
+/// use upsert_core::{Postgres, Table, verify::create_unique_index};
+/// let table = Table { schema: None, name: "strava_stats" };
+/// assert_eq!(
+///     create_unique_index(&Postgres, &table, &["stats_type"], None),
+///     r#"CREATE UNIQUE INDEX "strava_stats_stats_type_key" ON "strava_stats" ("stats_type");"#
+/// );
+/// ```
+#[must_use]
+pub fn create_unique_index(
+    dialect: &dyn Dialect,
+    table: &Table,
+    columns: &[&str],
+    predicate: Option<&str>,
+) -> String {
+    let full = format!("{}_{}_key", table.name, columns.join("_"));
+    let name = truncate(&full);
+    let qualified = qualified(dialect, table);
+    let columns: Vec<String> = columns.iter().map(|c| dialect.quote_ident(c)).collect();
+    let predicate = predicate.map_or_else(String::new, |p| format!(" WHERE ({p})"));
+    format!(
+        "CREATE UNIQUE INDEX {} ON {qualified} ({}){predicate};",
+        dialect.quote_ident(name),
+        columns.join(", ")
+    )
+}
+
+/// `name` as PostgreSQL stores it: at most 63 bytes, cut on a character boundary.
+///
+/// ```
+/// let long = "x".repeat(70);
+/// assert_eq!(upsert_core::verify::truncate(&long).len(), 63);
+/// assert_eq!(upsert_core::verify::truncate("é".repeat(40).as_str()).len(), 62);
+/// ```
+#[must_use]
+pub fn truncate(name: &str) -> &str {
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return name;
+    }
+    let mut end = MAX_IDENTIFIER_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+fn qualified(dialect: &dyn Dialect, table: &Table) -> String {
+    match table.schema {
+        Some(schema) => format!(
+            "{}.{}",
+            dialect.quote_ident(schema),
+            dialect.quote_ident(table.name)
+        ),
+        None => dialect.quote_ident(table.name),
+    }
+}
+
+/// A predicate reduced for comparison: no whitespace, parentheses or double quotes, lower
+/// case (PostgreSQL prints `NOT deleted` back as `(NOT deleted)`).
+#[must_use]
+pub fn normalize_predicate(predicate: &str) -> String {
+    predicate
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '"'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Pairs of fields whose columns PostgreSQL would truncate to the same 63 bytes: each as
+/// `(first field index, second field index)`.
+///
+/// ```
+/// let a = format!("{}_a", "x".repeat(63));
+/// let b = format!("{}_b", "x".repeat(63));
+/// assert_eq!(upsert_core::verify::truncation_clashes(&[&a, "y", &b]), vec![(0, 2)]);
+/// ```
+#[must_use]
+pub fn truncation_clashes(columns: &[&str]) -> Vec<(usize, usize)> {
+    let mut clashes = Vec::new();
+    for (j, later) in columns.iter().enumerate() {
+        if let Some(i) = columns[..j]
+            .iter()
+            .position(|earlier| earlier != later && truncate(earlier) == truncate(later))
+        {
+            clashes.push((i, j));
+        }
+    }
+    clashes
+}
+
+/// Every way the struct (`model`, `fields` in field order) and `table` (`None`: no such
+/// table) disagree.
+///
+/// ```
+/// use upsert_core::schema::{ColumnInfo, RelKind, TableInfo};
+/// use upsert_core::verify::{FieldFacts, Kind, check};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+///
+/// let fields = [
+///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT") },
+///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8") },
+/// ];
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     fields.iter().map(|f| (f.column, f.role)),
+///     None,
+///     false,
+/// );
+/// let mut table = TableInfo::new("public", "tag", RelKind::Table);
+/// let mut name = ColumnInfo::new("name", "text", "text", 25, 'S');
+/// name.not_null = true;
+/// table.columns.push(name);
+/// let kinds: Vec<Kind> = check(&Postgres, &model, &fields, Some(&table)).iter().map(|m| m.kind).collect();
+/// assert_eq!(kinds, [Kind::MissingColumn, Kind::NoUniqueIndex]);
+/// ```
+#[must_use]
+pub fn check(
+    dialect: &dyn Dialect,
+    model: &Model,
+    fields: &[FieldFacts],
+    table: Option<&TableInfo>,
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let name = qualified(dialect, &model.table);
+    let Some(table) = table else {
+        out.push(Mismatch {
+            kind: Kind::MissingTable,
+            site: Site::Table,
+            field: None,
+            column: None,
+            needs: format!("table {name}"),
+            has: "no such table".into(),
+            fix: format!(
+                "create it, or name the right one with #[upsert(table = \"..\")]{}",
+                if model.table.schema.is_none() {
+                    " and #[upsert(schema = \"..\")] (unqualified names follow the connection's search_path)"
+                } else {
+                    ""
+                }
+            ),
+        });
+        return out;
+    };
+    if matches!(
+        table.kind,
+        RelKind::View | RelKind::MaterializedView | RelKind::Foreign
+    ) {
+        out.push(Mismatch {
+            kind: Kind::NotATable,
+            site: Site::Table,
+            field: None,
+            column: None,
+            needs: format!("{name} to be a table with a unique index for ON CONFLICT"),
+            has: table.kind.describe().into(),
+            fix: "point #[upsert(table = \"..\")] at the underlying table".into(),
+        });
+        return out;
+    }
+    let mut ctx = Ctx {
+        dialect,
+        name: &name,
+        out,
+    };
+    for (index, field) in fields.iter().enumerate() {
+        ctx.field(index, field, table, model);
+    }
+    ctx.unwritten_columns(fields, table);
+    ctx.target(model, fields, table);
+    ctx.out
+}
+
+struct Ctx<'a> {
+    dialect: &'a dyn Dialect,
+    /// The quoted, qualified table name.
+    name: &'a str,
+    out: Vec<Mismatch>,
+}
+
+impl Ctx<'_> {
+    fn push(
+        &mut self,
+        kind: Kind,
+        site: Site,
+        field: &FieldFacts,
+        needs: String,
+        has: String,
+        fix: String,
+    ) {
+        self.out.push(Mismatch {
+            kind,
+            site,
+            field: Some(field.field.to_owned()),
+            column: Some(field.column.to_owned()),
+            needs,
+            has,
+            fix,
+        });
+    }
+
+    fn alter(&self, column: &str, rest: &str) -> String {
+        format!(
+            "ALTER TABLE {} ALTER COLUMN {} {rest};",
+            self.name,
+            self.dialect.quote_ident(column)
+        )
+    }
+
+    fn field(&mut self, index: usize, field: &FieldFacts, table: &TableInfo, model: &Model) {
+        let site = Site::Field(index);
+        let Some(column) = table.column(field.column) else {
+            let near = table
+                .columns
+                .iter()
+                .find(|c| loose(&c.name) == loose(field.column));
+            let fix = match near {
+                Some(near) => format!("#[upsert(rename = \"{}\")] on the field", near.name),
+                None => format!(
+                    "ALTER TABLE {} ADD COLUMN {} {};, or #[upsert(rename = \"..\")] on the field",
+                    self.name,
+                    self.dialect.quote_ident(field.column),
+                    field.sql_type.unwrap_or("<type>")
+                ),
+            };
+            let needs = if field.role == Role::Skip {
+                "a column to read back (upsert_returning reads every field)"
+            } else {
+                "a column to write"
+            };
+            self.push(
+                Kind::MissingColumn,
+                site,
+                field,
+                needs.into(),
+                "no such column".into(),
+                fix,
+            );
+            return;
+        };
+        let Some((insert, update)) = field.role.column() else {
+            return;
+        };
+        if column.generated {
+            self.push(
+                Kind::GeneratedColumn,
+                site,
+                field,
+                "a column it can write".into(),
+                "a generated column, which cannot be written".into(),
+                "#[upsert(skip)] on the field".into(),
+            );
+        }
+        if insert == Insert::Bind && field.optional && column.not_null {
+            self.push(
+                Kind::NullableField,
+                site,
+                field,
+                "a nullable column (the field is an Option: None is sent as NULL)".into(),
+                format!("{} NOT NULL", column.type_name),
+                format!(
+                    "make the field non-Option, or {}",
+                    self.alter(field.column, "DROP NOT NULL")
+                ),
+            );
+        }
+        if insert == Insert::Bind && !field.optional && !column.not_null {
+            self.push(
+                Kind::NullableColumn,
+                site,
+                field,
+                "a NOT NULL column (upsert_returning cannot read a NULL into a non-Option field)"
+                    .into(),
+                format!("{} NULL", column.type_name),
+                format!(
+                    "{}, or make the field an Option",
+                    self.alter(field.column, "SET NOT NULL")
+                ),
+            );
+        }
+        self.type_rules(site, field, column, update, model);
+    }
+
+    /// Strategy, version, timestamp and `skip_unchanged` rules on the column's type.
+    fn type_rules(
+        &mut self,
+        site: Site,
+        field: &FieldFacts,
+        column: &ColumnInfo,
+        update: Update,
+        model: &Model,
+    ) {
+        let rule = match (field.role, update) {
+            (Role::Combine(Strategy::Add), _) => {
+                (column.category != 'N').then_some("a numeric column for #[upsert(add)]")
+            }
+            (Role::Combine(Strategy::Merge), _) => (column.base_type != "jsonb")
+                .then_some("a jsonb column for #[upsert(merge)] (jsonb ||)"),
+            (Role::Combine(Strategy::Greatest | Strategy::Least), _) => (!column.ordered)
+                .then_some("an ordered column type for #[upsert(greatest)]/#[upsert(least)]"),
+            (Role::Version, _) => {
+                (!column.ordered).then_some("an ordered column type for #[upsert(version)]")
+            }
+            (Role::CreatedAt | Role::UpdatedAt, _) | (_, Update::Now) => (column.category != 'D')
+                .then_some("a date/time column for a server timestamp (now())"),
+            _ => None,
+        };
+        if let Some(needs) = rule {
+            self.push(
+                Kind::StrategyType,
+                site,
+                field,
+                needs.into(),
+                column.type_name.clone(),
+                format!(
+                    "change the column type ({}), or the attribute",
+                    self.alter(field.column, "TYPE <type>")
+                ),
+            );
+        }
+        if field.role == Role::Version && !column.not_null {
+            self.push(
+                Kind::StrategyType,
+                site,
+                field,
+                "a NOT NULL version column (a NULL version never compares greater)".into(),
+                format!("{} NULL", column.type_name),
+                self.alter(field.column, "SET NOT NULL"),
+            );
+        }
+        if model.guard.skip_unchanged && update.is_compared() && !column.equality {
+            self.push(
+                Kind::NoEquality,
+                site,
+                field,
+                "a column type with `=` for #[upsert(skip_unchanged)]".into(),
+                format!("{}, which has no equality operator", column.type_name),
+                if column.base_type == "json" {
+                    self.alter(field.column, "TYPE jsonb")
+                } else {
+                    "remove #[upsert(skip_unchanged)], or #[upsert(skip)] the field".into()
+                },
+            );
+        }
+    }
+
+    fn unwritten_columns(&mut self, fields: &[FieldFacts], table: &TableInfo) {
+        for column in &table.columns {
+            let written = fields
+                .iter()
+                .any(|f| f.column == column.name && f.role.column().is_some());
+            if written || !column.not_null || column.has_default || column.generated {
+                continue;
+            }
+            self.out.push(Mismatch {
+                kind: Kind::UnwrittenNotNull,
+                site: Site::Table,
+                field: None,
+                column: Some(column.name.clone()),
+                needs: "every NOT NULL column without a default to be written".into(),
+                has: format!(
+                    "{} NOT NULL without a default, which no field writes (every insert would fail)",
+                    column.type_name
+                ),
+                fix: format!(
+                    "add a field for it, or {}",
+                    self.alter(&column.name, "SET DEFAULT <value>")
+                ),
+            });
+        }
+    }
+
+    fn target(&mut self, model: &Model, fields: &[FieldFacts], table: &TableInfo) {
+        let keys: Vec<&str> = model.keys().iter().map(|c| c.name).collect();
+        let same_columns = |index: &IndexInfo| {
+            index.columns.len() == keys.len()
+                && keys.iter().all(|k| index.columns.iter().any(|c| c == k))
+        };
+        let key_list = keys.join(", ");
+        let arbiter: Option<&IndexInfo> = match model.target {
+            ConflictTarget::Constraint(name) => {
+                let Some(index) = table
+                    .indexes
+                    .iter()
+                    .find(|i| i.constraint.as_deref() == Some(name))
+                else {
+                    self.out.push(Mismatch {
+                        kind: Kind::Constraint,
+                        site: Site::Target,
+                        field: None,
+                        column: None,
+                        needs: format!("unique constraint \"{name}\" on ({key_list})"),
+                        has: "no unique or primary-key constraint of that name".into(),
+                        fix: format!(
+                            "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({});",
+                            self.name,
+                            self.dialect.quote_ident(name),
+                            keys.iter()
+                                .map(|k| self.dialect.quote_ident(k))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                    return;
+                };
+                if !same_columns(index) {
+                    self.out.push(Mismatch {
+                        kind: Kind::Constraint,
+                        site: Site::Target,
+                        field: None,
+                        column: None,
+                        needs: format!("constraint \"{name}\" on the #[conflict_key] columns ({key_list})"),
+                        has: format!("it on ({})", index.columns.join(", ")),
+                        fix: "mark exactly the constraint's columns #[conflict_key] (batches fold rows by them)".into(),
+                    });
+                }
+                Some(index)
+            }
+            ConflictTarget::Keys { predicate } => self.keys_target(model, table, &keys, predicate),
+        };
+        let Some(arbiter) = arbiter else { return };
+        if !arbiter.nulls_not_distinct {
+            for (index, field) in fields.iter().enumerate() {
+                if field.role == Role::Key && field.optional {
+                    self.push(
+                        Kind::NullableKey,
+                        Site::Field(index),
+                        field,
+                        "NULL keys to conflict with each other (the key is an Option)".into(),
+                        format!("unique index \"{}\" where NULLs are distinct, so None rows never conflict and insert duplicates", arbiter.name),
+                        format!(
+                            "make the key non-Option, or recreate the index with NULLS NOT DISTINCT (PostgreSQL 15+): DROP INDEX ..; {}",
+                            create_unique_index(self.dialect, &model.table, &keys, None)
+                                .replace(");", ") NULLS NOT DISTINCT;")
+                        ),
+                    );
+                }
+            }
+        }
+        for (index, field) in fields.iter().enumerate() {
+            if field.role != Role::Key {
+                continue;
+            }
+            if let Some(column) = table.column(field.column).filter(|c| !c.bytewise_equality) {
+                self.push(
+                    Kind::KeyEquality,
+                    Site::Field(index),
+                    field,
+                    "a key whose equal values are equal bytes (upsert_many folds a batch's keys byte by byte)".into(),
+                    format!("{}, whose equality is not bytewise (citext or a nondeterministic collation)", column.type_name),
+                    format!(
+                        "store the key normalized in a text column with a deterministic collation ({})",
+                        self.alter(field.column, "TYPE text COLLATE \"C\"")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The arbiter for `ON CONFLICT (keys) [WHERE predicate]`, or a mismatch.
+    fn keys_target<'t>(
+        &mut self,
+        model: &Model,
+        table: &'t TableInfo,
+        keys: &[&str],
+        predicate: Option<&str>,
+    ) -> Option<&'t IndexInfo> {
+        let candidates: Vec<&IndexInfo> = table
+            .indexes
+            .iter()
+            .filter(|i| {
+                i.columns.len() == keys.len()
+                    && keys.iter().all(|k| i.columns.iter().any(|c| c == k))
+            })
+            .collect();
+        let key_list = keys.join(", ");
+        if let Some(plain) = candidates.iter().find(|i| i.predicate.is_none()) {
+            return Some(plain);
+        }
+        if let Some(partial) = candidates.first() {
+            let index_predicate = partial.predicate.as_deref().unwrap_or_default();
+            if let Some(wanted) = predicate
+                && let Some(found) = candidates.iter().find(|i| {
+                    i.predicate.as_deref().map(normalize_predicate)
+                        == Some(normalize_predicate(wanted))
+                })
+            {
+                return Some(found);
+            }
+            self.out.push(Mismatch {
+                kind: Kind::PartialIndex,
+                site: Site::Target,
+                field: None,
+                column: None,
+                needs: format!(
+                    "a unique index on ({key_list}) {}",
+                    predicate.map_or_else(
+                        || "without a predicate".to_owned(),
+                        |p| format!("whose predicate is {p}")
+                    )
+                ),
+                has: format!(
+                    "partial unique index \"{}\" WHERE {index_predicate}",
+                    partial.name
+                ),
+                fix: format!("#[upsert(conflict_where = \"{index_predicate}\")] on the struct"),
+            });
+            return None;
+        }
+        let (needs, fix) = if table.kind == RelKind::Partitioned
+            && !table
+                .partition_key
+                .iter()
+                .all(|p| keys.contains(&p.as_str()))
+        {
+            (
+                format!(
+                    "a unique index on ({key_list}); on a partitioned table it must include the partition key ({})",
+                    table.partition_key.join(", ")
+                ),
+                "add the partition key columns to #[conflict_key] and the index".to_owned(),
+            )
+        } else {
+            (
+                format!("a unique index or constraint on exactly ({key_list})"),
+                create_unique_index(self.dialect, &model.table, keys, predicate),
+            )
+        };
+        let has = if table.indexes.is_empty() {
+            "no unique index".to_owned()
+        } else {
+            let list: Vec<String> = table
+                .indexes
+                .iter()
+                .map(|i| format!("\"{}\" ({})", i.name, i.columns.join(", ")))
+                .collect();
+            format!("only {}", list.join(", "))
+        };
+        self.out.push(Mismatch {
+            kind: Kind::NoUniqueIndex,
+            site: Site::Target,
+            field: None,
+            column: None,
+            needs,
+            has,
+            fix,
+        });
+        None
+    }
+}
+
+/// A name without case or underscores, to suggest a `rename`.
+fn loose(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
