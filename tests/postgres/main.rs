@@ -9,3 +9,4 @@ mod single;
 mod strategies;
 mod strategies_bulk;
 mod strategies_race;
+mod verify;

@@ -135,7 +135,9 @@ impl fmt::Display for Mismatch {
 }
 
 /// `CREATE UNIQUE INDEX` for `columns` of `table` (with `predicate` for a partial index),
-/// named `<table>_<columns>_key` cut to PostgreSQL's 63 bytes, so it runs for any length.
+/// named `<table>_<columns>_key`, the first part cut so that the whole fits PostgreSQL's 63
+/// bytes and keeps its `_key` suffix (as PostgreSQL names indexes): it runs for any length,
+/// and never takes the name of a 63-byte table.
 ///
 /// ```
 /// use upsert_core::{Postgres, Table, verify::create_unique_index};
@@ -144,6 +146,9 @@ impl fmt::Display for Mismatch {
 ///     create_unique_index(&Postgres, &table, &["stats_type"], None),
 ///     r#"CREATE UNIQUE INDEX "strava_stats_stats_type_key" ON "strava_stats" ("stats_type");"#
 /// );
+/// let long = "t".repeat(63);
+/// let fix = create_unique_index(&Postgres, &Table { schema: None, name: &long }, &["id"], None);
+/// assert!(fix.starts_with(&format!("CREATE UNIQUE INDEX \"{}_key\" ON", "t".repeat(59))));
 /// ```
 #[must_use]
 pub fn create_unique_index(
@@ -152,14 +157,17 @@ pub fn create_unique_index(
     columns: &[&str],
     predicate: Option<&str>,
 ) -> String {
-    let full = format!("{}_{}_key", table.name, columns.join("_"));
-    let name = truncate(&full);
+    let stem = format!("{}_{}", table.name, columns.join("_"));
+    let name = format!(
+        "{}_key",
+        truncate_to(&stem, MAX_IDENTIFIER_BYTES - "_key".len())
+    );
     let qualified = qualified(dialect, table);
     let columns: Vec<String> = columns.iter().map(|c| dialect.quote_ident(c)).collect();
     let predicate = predicate.map_or_else(String::new, |p| format!(" WHERE ({p})"));
     format!(
         "CREATE UNIQUE INDEX {} ON {qualified} ({}){predicate};",
-        dialect.quote_ident(name),
+        dialect.quote_ident(&name),
         columns.join(", ")
     )
 }
@@ -173,10 +181,14 @@ pub fn create_unique_index(
 /// ```
 #[must_use]
 pub fn truncate(name: &str) -> &str {
-    if name.len() <= MAX_IDENTIFIER_BYTES {
+    truncate_to(name, MAX_IDENTIFIER_BYTES)
+}
+
+fn truncate_to(name: &str, bytes: usize) -> &str {
+    if name.len() <= bytes {
         return name;
     }
-    let mut end = MAX_IDENTIFIER_BYTES;
+    let mut end = bytes;
     while !name.is_char_boundary(end) {
         end -= 1;
     }

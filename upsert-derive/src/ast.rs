@@ -21,6 +21,8 @@ pub struct Container<'a> {
     pub constraint: Option<String>,
     pub conflict_where: Option<String>,
     pub update_where: Option<String>,
+    /// The struct's lifetime parameters.
+    pub lifetimes: Vec<Ident>,
 }
 
 /// One named field.
@@ -107,6 +109,11 @@ impl<'a> Container<'a> {
             constraint: value(&attrs.constraint),
             conflict_where: value(&attrs.conflict_where),
             update_where: value(&attrs.update_where),
+            lifetimes: input
+                .generics
+                .lifetimes()
+                .map(|l| l.lifetime.ident.clone())
+                .collect(),
             attrs,
             fields,
         })
@@ -146,6 +153,35 @@ impl Field<'_> {
 
     pub fn ty_span(&self) -> Span {
         self.ty.span()
+    }
+
+    /// Whether the type is written `Option<..>` (the derive sees tokens, not types: an alias
+    /// of `Option` counts as not optional).
+    pub fn optional(&self) -> bool {
+        match self.ty {
+            Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident == "Option"),
+            _ => false,
+        }
+    }
+
+    /// The type as written, for messages: `Option<String>`.
+    pub fn type_text(&self) -> String {
+        let text = quote::ToTokens::to_token_stream(self.ty).to_string();
+        let mut out = String::with_capacity(text.len());
+        for part in text.split(' ') {
+            let glue = out.ends_with(['<', '&', ':', '('])
+                || part.starts_with(['<', '>', ',', ':', ')'])
+                || out.is_empty();
+            if !glue {
+                out.push(' ');
+            }
+            out.push_str(part);
+        }
+        out
     }
 }
 

@@ -5,11 +5,11 @@
 //! from `upsert_core`); [`impls`] is the one `quote!` template, which also writes the
 //! fallback impls from [`Parts::stub`].
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Group, Ident, TokenStream, TokenTree};
+use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
 use upsert_core::bulk::{self, Counts, Source};
-use upsert_core::{Postgres, Role, Unwritten, single};
+use upsert_core::{ConflictTarget, Postgres, Role, Strategy, Unwritten, single};
 
 use crate::ast::Container;
 use crate::check;
@@ -77,6 +77,8 @@ struct Parts {
     decode_bounds: Vec<WherePredicate>,
     /// The body of `FromStored::from_stored`.
     from_stored: TokenStream,
+    /// The struct's registration for `verify_all`.
+    registration: TokenStream,
 }
 
 impl Parts {
@@ -94,13 +96,22 @@ impl Parts {
             insert_or_ignore_sql: single::insert_or_ignore(pg, &model),
             upsert_many_sql: bulk::upsert_many(pg, &model, Source::Unnest),
             upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
-            plan: plan(
-                &bulk::upsert_many(pg, &model, Source::Stage),
-                &bulk::stage_copy(pg, &model),
-                &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
-                Counts::of(&model),
-                model.unwritten(),
-            ),
+            plan: plan(&Statements {
+                stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
+                stage_copy_sql: &bulk::stage_copy(pg, &model),
+                stage_columns: &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
+                counts: Counts::of(&model),
+                unwritten: model.unwritten(),
+                struct_name: &container.ident.to_string(),
+                fields: &container
+                    .fields
+                    .iter()
+                    .map(|f| field_spec(f, None))
+                    .collect::<Vec<_>>(),
+                target: target_tokens(model.target),
+                update_where: model.guard.update_where,
+                skip_unchanged: model.guard.skip_unchanged,
+            }),
             ..Parts::default()
         };
         let mut reads = Vec::new();
@@ -143,13 +154,26 @@ impl Parts {
             });
         }
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
+        parts.registration =
+            registration(container, &model, &parts.upsert_sql, &parts.upsert_many_sql);
         parts
     }
 
     /// Impls that compile whatever the fields are, beside the errors.
     fn stub() -> Self {
         Parts {
-            plan: plan("", "", &[], Counts::Guarded, Unwritten::Skipped),
+            plan: plan(&Statements {
+                stage_upsert_sql: "",
+                stage_copy_sql: "",
+                stage_columns: &[],
+                counts: Counts::Guarded,
+                unwritten: Unwritten::Skipped,
+                struct_name: "",
+                fields: &[],
+                target: target_tokens(ConflictTarget::Keys { predicate: None }),
+                update_where: None,
+                skip_unchanged: false,
+            }),
             from_stored: quote!(::core::result::Result::Err(
                 ::atomic_upsert::__private::SqlxError::RowNotFound
             )),
@@ -158,32 +182,221 @@ impl Parts {
     }
 }
 
-/// The `Plan` constant.
-fn plan(
-    stage_upsert_sql: &str,
-    stage_copy_sql: &str,
-    stage_columns: &[&str],
+/// What the `Plan` constant holds.
+struct Statements<'a> {
+    stage_upsert_sql: &'a str,
+    stage_copy_sql: &'a str,
+    stage_columns: &'a [&'a str],
     counts: Counts,
     unwritten: Unwritten,
-) -> TokenStream {
-    let counts = match counts {
+    struct_name: &'a str,
+    fields: &'a [TokenStream],
+    target: TokenStream,
+    update_where: Option<&'a str>,
+    skip_unchanged: bool,
+}
+
+/// The `Plan` constant.
+fn plan(s: &Statements) -> TokenStream {
+    let counts = match s.counts {
         Counts::Keys { updates } => {
             quote!(::atomic_upsert::__private::Counts::Keys { updates: #updates })
         }
         Counts::Guarded => quote!(::atomic_upsert::__private::Counts::Guarded),
     };
-    let unwritten = match unwritten {
+    let unwritten = match s.unwritten {
         Unwritten::Skipped => quote!(Skipped),
         Unwritten::Unchanged => quote!(Unchanged),
         Unwritten::Told => quote!(Told),
     };
+    let Statements {
+        stage_upsert_sql,
+        stage_copy_sql,
+        stage_columns,
+        struct_name,
+        fields,
+        target,
+        skip_unchanged,
+        ..
+    } = s;
+    let update_where = option_str(s.update_where);
     quote! {
         ::atomic_upsert::__private::Plan {
+            struct_name: #struct_name,
+            fields: &[#(#fields),*],
+            target: #target,
+            update_where: #update_where,
+            skip_unchanged: #skip_unchanged,
             stage_upsert_sql: #stage_upsert_sql,
             stage_copy_sql: #stage_copy_sql,
             stage_columns: &[#(#stage_columns),*],
             counts: #counts,
             unwritten: ::atomic_upsert::__private::Unwritten::#unwritten,
+        }
+    }
+}
+
+fn option_str(value: Option<&str>) -> TokenStream {
+    value.map_or_else(
+        || quote!(::core::option::Option::None),
+        |value| quote!(::core::option::Option::Some(#value)),
+    )
+}
+
+fn target_tokens(target: ConflictTarget) -> TokenStream {
+    match target {
+        ConflictTarget::Keys { predicate } => {
+            let predicate = option_str(predicate);
+            quote!(::atomic_upsert::__private::ConflictTarget::Keys { predicate: #predicate })
+        }
+        ConflictTarget::Constraint(name) => {
+            quote!(::atomic_upsert::__private::ConflictTarget::Constraint(#name))
+        }
+    }
+}
+
+fn role_tokens(role: Role) -> TokenStream {
+    let variant = match role {
+        Role::Key => quote!(Key),
+        Role::Write => quote!(Write),
+        Role::Skip => quote!(Skip),
+        Role::InsertOnly => quote!(InsertOnly),
+        Role::CreatedAt => quote!(CreatedAt),
+        Role::UpdatedAt => quote!(UpdatedAt),
+        Role::Version => quote!(Version),
+        Role::Combine(strategy) => {
+            let strategy = match strategy {
+                Strategy::Add => quote!(Add),
+                Strategy::Greatest => quote!(Greatest),
+                Strategy::Least => quote!(Least),
+                Strategy::Coalesce => quote!(Coalesce),
+                Strategy::Merge => quote!(Merge),
+            };
+            quote!(Combine(::atomic_upsert::__private::Strategy::#strategy))
+        }
+    };
+    quote!(::atomic_upsert::__private::Role::#variant)
+}
+
+/// One `FieldSpec`, for `verify`. `probe`: find the field type's SQL side by autoref
+/// specialization (outside the impls, where the `Column` bound is not assumed), with the
+/// struct's lifetimes as `'static`.
+fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream {
+    let name = field.ident.to_string();
+    let column = &field.column;
+    let role = role_tokens(field.role);
+    let optional = field.optional();
+    let rust_type = field.type_text();
+    let ty = field.ty;
+    let sql = match probe {
+        _ if !field.role.is_bound() => quote!(::core::option::Option::None),
+        Some(lifetimes) => {
+            let ty = static_lifetimes(ty.to_token_stream(), lifetimes);
+            quote! {
+                (&::atomic_upsert::__private::Probe::<#ty>::new()).sql_type()
+            }
+        }
+        None => quote_spanned! {field.ty_span()=>
+            ::core::option::Option::Some(::atomic_upsert::__private::SqlType {
+                type_info: <#ty as ::atomic_upsert::__private::ColumnOps>::type_info,
+                array_type_info: <#ty as ::atomic_upsert::__private::ColumnOps>::array_type_info,
+                compatible: <#ty as ::atomic_upsert::__private::ColumnOps>::compatible,
+            })
+        },
+    };
+    quote! {
+        ::atomic_upsert::__private::FieldSpec {
+            field: #name,
+            column: #column,
+            role: #role,
+            optional: #optional,
+            rust_type: #rust_type,
+            sql: #sql,
+        }
+    }
+}
+
+/// `tokens` with each of `lifetimes` replaced by `'static`.
+fn static_lifetimes(tokens: TokenStream, lifetimes: &[Ident]) -> TokenStream {
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                if let Some(TokenTree::Ident(ident)) = tokens.peek()
+                    && lifetimes.contains(ident)
+                {
+                    let ident = Ident::new("static", ident.span());
+                    tokens.next();
+                    out.push(TokenTree::Punct(punct));
+                    out.push(TokenTree::Ident(ident));
+                } else {
+                    out.push(TokenTree::Punct(punct));
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(
+                    group.delimiter(),
+                    static_lifetimes(group.stream(), lifetimes),
+                );
+                inner.set_span(group.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Registers the struct for `verify_all`. The registration must not name the struct's impls:
+/// when a field type cannot be sent, their `Column` bounds fail (one error, at the field)
+/// and any use of them here would add more errors. So it carries what `verify` needs as
+/// literals, and finds each field type's SQL side by autoref specialization.
+fn registration(
+    container: &Container,
+    model: &upsert_core::Model,
+    upsert_sql: &str,
+    many_sql: &str,
+) -> TokenStream {
+    let name = container.ident.to_string();
+    let lifetimes: Vec<Ident> = container.lifetimes.clone();
+    let fields = container
+        .fields
+        .iter()
+        .map(|f| field_spec(f, Some(&lifetimes)));
+    let schema = option_str(model.table.schema);
+    let table = model.table.name;
+    let target = target_tokens(model.target);
+    let update_where = option_str(model.guard.update_where);
+    let skip_unchanged = model.guard.skip_unchanged;
+    quote! {
+        fn __atomic_upsert_verify(
+            conn: &mut ::atomic_upsert::__private::PgConnection,
+        ) -> ::atomic_upsert::__private::VerifyFuture<'_> {
+            #[allow(unused_imports)]
+            use ::atomic_upsert::__private::{ProbeColumn as _, ProbeOther as _};
+            ::atomic_upsert::__private::verify_registered(
+                conn,
+                ::atomic_upsert::__private::Subject {
+                    table: ::atomic_upsert::__private::Table {
+                        schema: #schema,
+                        name: #table,
+                    },
+                    struct_name: #name,
+                    fields: ::atomic_upsert::__private::Cow::Owned(::std::vec![#(#fields),*]),
+                    target: #target,
+                    update_where: #update_where,
+                    skip_unchanged: #skip_unchanged,
+                    upsert_sql: #upsert_sql,
+                    many_sql: #many_sql,
+                },
+            )
+        }
+        ::atomic_upsert::__private::inventory::submit! {
+            ::atomic_upsert::__private::Registration {
+                name: #name,
+                verify: __atomic_upsert_verify,
+            }
         }
     }
 }
@@ -227,6 +440,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         copy_fields,
         decode_bounds,
         from_stored,
+        registration,
     } = parts;
     let ident = &input.ident;
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
@@ -238,13 +452,12 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     let mut stored_generics = input.generics.clone();
     stored_generics.params.insert(0, syn::parse_quote!('__r));
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
-    let schema = schema.as_ref().map_or_else(
-        || quote!(::core::option::Option::None),
-        |schema| quote!(::core::option::Option::Some(#schema)),
-    );
+    let schema = option_str(schema.as_deref());
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
     quote! {
         const _: () = {
+            #registration
+
             #[automatically_derived]
             impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #column_where {
                 const TABLE: &'static str = #table;

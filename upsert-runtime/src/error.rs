@@ -1,7 +1,7 @@
 //! One error type for every call, typed by cause.
 
 use std::fmt::Write as _;
-use upsert_core::{Dialect as _, Postgres};
+use upsert_core::Postgres;
 
 /// The SQLSTATE codes this crate gives their own [`Error`] variant.
 mod sqlstate {
@@ -46,6 +46,11 @@ mod sqlstate {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The struct and its table disagree ([`AtomicUpsert::verify`](crate::AtomicUpsert::verify),
+    /// [`verify_all`](crate::verify_all)): every mismatch, one line each, with its fix.
+    #[error("{0}")]
+    SchemaMismatch(crate::schema::SchemaReport),
+
     /// PostgreSQL found no unique index or constraint matching the conflict target
     /// (SQLSTATE 42P10). The table lacks the unique index that `#[conflict_key]` promises.
     #[error(
@@ -234,7 +239,7 @@ impl Error {
             | Self::Database { source, .. }
             | Self::Sqlx(source) => Some(source),
             Self::Row { source, .. } => source.as_sqlx(),
-            Self::Encode { .. } => None,
+            Self::Encode { .. } | Self::SchemaMismatch(_) => None,
         }
     }
 
@@ -328,17 +333,17 @@ impl TableKey {
         }
     }
 
+    /// The `CREATE UNIQUE INDEX` that gives the statement its arbiter (the index name cut
+    /// to PostgreSQL's 63 bytes, so it runs for any table name).
     fn create_index_fix(&self) -> String {
-        let quote_ident = |ident: &str| Postgres.quote_ident(ident);
-        let table = match self.schema {
-            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(self.table)),
-            None => quote_ident(self.table),
-        };
-        let columns: Vec<String> = self.columns.iter().map(|c| quote_ident(c)).collect();
-        let name = quote_ident(&format!("{}_{}_key", self.table, self.columns.join("_")));
-        format!(
-            "CREATE UNIQUE INDEX {name} ON {table} ({});",
-            columns.join(", ")
+        upsert_core::verify::create_unique_index(
+            &Postgres,
+            &upsert_core::Table {
+                schema: self.schema,
+                name: self.table,
+            },
+            self.columns,
+            None,
         )
     }
 }

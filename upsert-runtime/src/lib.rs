@@ -4,11 +4,14 @@
 //! Use it through the `atomic-upsert` crate, which also re-exports the derive.
 
 mod bulk;
+mod catalog;
 mod error;
 mod execute;
 mod outcome;
 #[doc(hidden)]
 pub mod private;
+pub mod schema;
+mod verify;
 
 use std::future::Future;
 
@@ -341,6 +344,49 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
             table_key::<Self>(),
         )
     }
+
+    /// Checks the struct against its live table before the first write, and reports
+    /// **every** mismatch at once as [`Error::SchemaMismatch`]: a missing table or column, a
+    /// field type sqlx cannot send to or read from its column (including ones PostgreSQL
+    /// would convert silently, such as an `i64` into `text`), an `Option` field on a
+    /// `NOT NULL` column or a non-`Option` one on a nullable column, a `NOT NULL` column the
+    /// struct never writes, a conflict target without a matching unique index or constraint
+    /// (partial-index predicate and partition key included), an `Option` key on an index
+    /// whose NULLs never conflict, a key whose equality is not bytewise (`citext`), and
+    /// strategy or guard columns of the wrong type (`add` on `text`, `merge` on `json`,
+    /// `skip_unchanged` over a type without `=`). Each line of the report names the field,
+    /// the column, what the struct needs, what the table has, and the fix.
+    ///
+    /// It also has PostgreSQL plan the struct's statements (`EXPLAIN` with typed NULLs), so
+    /// anything the server would reject at the first write is reported now. Nothing is
+    /// written: the checks run in a transaction (a savepoint inside yours) that is rolled
+    /// back. `executor` is `&PgPool`, `&mut *conn` or `&mut *tx`.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// Tag::verify(&pool).await?; // at startup: Err(Error::SchemaMismatch(report)) lists every problem
+    /// # Ok(()) }
+    /// ```
+    fn verify<'c, A>(executor: A) -> impl Future<Output = Result<(), Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+    {
+        verify::verify(
+            executor,
+            verify::Subject::of(
+                upsert_core::Table {
+                    schema: Self::SCHEMA,
+                    name: Self::TABLE,
+                },
+                &Self::PLAN,
+                Self::UPSERT_SQL,
+                Self::UPSERT_MANY_SQL,
+            ),
+        )
+    }
 }
 
 /// The table and key of `T`'s statements, for error messages.
@@ -349,5 +395,38 @@ fn table_key<T: AtomicUpsert>() -> TableKey {
         schema: T::SCHEMA,
         table: T::TABLE,
         columns: T::CONFLICT_COLUMNS,
+    }
+}
+
+/// Checks every `#[derive(AtomicUpsert)]` struct linked into the program against its table,
+/// as [`AtomicUpsert::verify`] does for one, and returns one [`Error::SchemaMismatch`]
+/// naming every struct that mismatches (and none that matches). The derive registers each
+/// struct, so there is no list to keep: call it at startup, or in a one-line test.
+///
+/// ```no_run
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// atomic_upsert::verify_all(&pool).await?;
+/// # Ok(()) }
+/// ```
+pub async fn verify_all<'c, A>(executor: A) -> Result<(), Error>
+where
+    A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+{
+    let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
+    let mut registered: Vec<&private::Registration> =
+        inventory::iter::<private::Registration>().collect();
+    registered.sort_by_key(|r| r.name);
+    let mut report = schema::SchemaReport::default();
+    for registration in registered {
+        match (registration.verify)(&mut conn).await {
+            Ok(()) => {}
+            Err(Error::SchemaMismatch(mismatches)) => report.extend(mismatches),
+            Err(other) => return Err(other),
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::SchemaMismatch(report))
     }
 }

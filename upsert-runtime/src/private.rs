@@ -3,10 +3,22 @@
 //! Every helper bounds its field type by [`Column`] alone, and generated code calls each
 //! with the field's span, so a type that cannot be sent is reported once, under the field.
 
+pub use crate::verify::{Subject, verify_registered};
+pub use inventory;
 pub use sqlx::error::BoxDynError;
 pub use sqlx::postgres::{PgArguments, PgTypeInfo, Postgres};
-pub use upsert_core::Unwritten;
+pub use std::borrow::Cow;
+pub use upsert_core::Table;
 pub use upsert_core::bulk::Counts;
+pub use upsert_core::{ConflictTarget, Role, Strategy, Unwritten};
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use sqlx::postgres::PgConnection;
+
+/// What a registered `verify` returns.
+pub type VerifyFuture<'c> = Pin<Box<dyn Future<Output = Result<(), crate::Error>> + Send + 'c>>;
 
 use sqlx::encode::IsNull;
 use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType};
@@ -37,9 +49,19 @@ pub trait Generated: Sized {
 }
 
 /// The generated statements and layouts that are not public API, all built at compile time
-/// by `upsert_core`.
+/// by `upsert_core`, and what `verify` needs to rebuild the struct's model.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
+    /// The struct's name, for reports.
+    pub struct_name: &'static str,
+    /// Every field, in order.
+    pub fields: &'static [FieldSpec],
+    /// The conflict target.
+    pub target: ConflictTarget<'static>,
+    /// `#[upsert(update_where)]`.
+    pub update_where: Option<&'static str>,
+    /// `#[upsert(skip_unchanged)]`.
+    pub skip_unchanged: bool,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
     /// `COPY` into the staging table.
@@ -50,6 +72,92 @@ pub struct Plan {
     pub counts: Counts,
     /// What no written row from `UPSERT_SQL` means.
     pub unwritten: Unwritten,
+}
+
+/// One field, as `verify` sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    /// The Rust field name.
+    pub field: &'static str,
+    /// Its column.
+    pub column: &'static str,
+    /// Its role.
+    pub role: Role,
+    /// Declared as `Option<..>`.
+    pub optional: bool,
+    /// The field's type as written, for messages.
+    pub rust_type: &'static str,
+    /// How its values are sent, for fields whose value is sent.
+    pub sql: Option<SqlType>,
+}
+
+/// The SQL side of a sent field's type.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlType {
+    /// The type its values are sent as.
+    pub type_info: fn() -> PgTypeInfo,
+    /// The type of an array of them (the `UNNEST` path).
+    pub array_type_info: fn() -> PgTypeInfo,
+    /// sqlx's rule: whether a column of this type can take and give back the field's values.
+    pub compatible: fn(&PgTypeInfo) -> bool,
+}
+
+/// A struct's `verify`, registered by the derive for [`verify_all`](crate::verify_all).
+pub struct Registration {
+    /// The struct's name.
+    pub name: &'static str,
+    /// Runs `T::verify` on a connection.
+    pub verify: for<'c> fn(&'c mut PgConnection) -> VerifyFuture<'c>,
+}
+
+inventory::collect!(Registration);
+
+/// Autoref specialization: `(&Probe::<T>::new()).sql_type()` is `Some` when `T` is a
+/// [`Column`] and `None` otherwise, without a compile error either way. The registration
+/// for `verify_all` uses it, so that a struct whose field types fail (already an error at
+/// the field) gets no second error from its registration.
+pub struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+
+impl<T: ?Sized> Probe<T> {
+    /// A probe of `T`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Probe(std::marker::PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The probe of a [`Column`] type.
+pub trait ProbeColumn {
+    /// The type's SQL side.
+    fn sql_type(&self) -> Option<SqlType>;
+}
+
+impl<T: Column> ProbeColumn for Probe<T> {
+    fn sql_type(&self) -> Option<SqlType> {
+        Some(SqlType {
+            type_info: <T as ColumnOps>::type_info,
+            array_type_info: <T as ColumnOps>::array_type_info,
+            compatible: <T as ColumnOps>::compatible,
+        })
+    }
+}
+
+/// The probe of any other type.
+pub trait ProbeOther {
+    /// `None`.
+    fn sql_type(&self) -> Option<SqlType>;
+}
+
+impl<T: ?Sized> ProbeOther for &Probe<T> {
+    fn sql_type(&self) -> Option<SqlType> {
+        None
+    }
 }
 
 /// A Rust type that can be bound as a PostgreSQL parameter, alone or as an array (bulk
@@ -97,6 +205,20 @@ pub trait ColumnOps: Column + Sized {
     #[must_use]
     fn type_info() -> PgTypeInfo {
         <Self as sqlx::Type<Postgres>>::type_info()
+    }
+
+    /// The PostgreSQL type of an array of the column's values.
+    #[inline]
+    #[must_use]
+    fn array_type_info() -> PgTypeInfo {
+        <Self as PgHasArrayType>::array_type_info()
+    }
+
+    /// Whether a column of type `ty` can take and give back the field's values (sqlx's rule).
+    #[inline]
+    #[must_use]
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <Self as sqlx::Type<Postgres>>::compatible(ty)
     }
 
     /// Appends the value to a binary `COPY` row.

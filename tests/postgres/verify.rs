@@ -1,0 +1,617 @@
+//! `verify`: each kind of mismatch on a table of its own, reported before any write with the
+//! field, the column and the fix; a struct using every attribute verifies clean on every
+//! path (pool, held connection, caller's transaction); nothing is written and the caller's
+//! transaction stays usable.
+
+use atomic_upsert::schema::{Mismatch, MismatchKind};
+use atomic_upsert::sqlx::types::Json;
+use atomic_upsert::sqlx::{self, Row as _};
+use atomic_upsert::{AtomicUpsert, Error};
+use upsert_testkit::TestDb;
+
+/// Runs `ddl`, then `T::verify`; the mismatches (none when it verifies).
+async fn mismatches<T: AtomicUpsert>(db: &TestDb, ddl: &str) -> Vec<Mismatch> {
+    if !ddl.is_empty() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+            .execute(&db.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{ddl}: {e}"));
+    }
+    match T::verify(&db.pool).await {
+        Ok(()) => Vec::new(),
+        Err(Error::SchemaMismatch(report)) => {
+            assert_eq!(report.structs().len(), 1, "{report}");
+            report.structs()[0].mismatches.clone()
+        }
+        Err(other) => panic!("verify failed otherwise: {other}"),
+    }
+}
+
+/// The one mismatch of `kind`, asserting its field, column and a piece of its fix.
+fn one<'m>(
+    found: &'m [Mismatch],
+    kind: MismatchKind,
+    field: Option<&str>,
+    column: Option<&str>,
+    fix: &str,
+) -> &'m Mismatch {
+    let hits: Vec<&Mismatch> = found
+        .iter()
+        .filter(|m| m.kind == kind && m.field.as_deref() == field)
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "one {kind:?} of {field:?} expected in {found:#?}"
+    );
+    let m = hits[0];
+    assert_eq!(m.field.as_deref(), field, "{m}");
+    assert_eq!(m.column.as_deref(), column, "{m}");
+    assert!(m.fix.contains(fix), "fix {:?} lacks {fix:?}", m.fix);
+    m
+}
+
+/// Every attribute of the README at once.
+#[derive(AtomicUpsert)]
+#[upsert(table = "everything", skip_unchanged)]
+struct Everything {
+    #[conflict_key]
+    athlete: i64,
+    #[conflict_key]
+    #[upsert(rename = "day")]
+    day_name: String,
+    #[upsert(insert_only)]
+    first_seen: String,
+    #[upsert(skip)]
+    note: Option<String>,
+    #[upsert(created_at)]
+    created_at: (),
+    #[upsert(updated_at)]
+    updated_at: (),
+    #[upsert(add)]
+    rides: i64,
+    #[upsert(greatest)]
+    longest: i32,
+    #[upsert(least)]
+    fastest: f64,
+    #[upsert(coalesce)]
+    city: Option<String>,
+    #[upsert(merge)]
+    gear: Json<serde_json::Value>,
+    #[upsert(version)]
+    seq: i64,
+}
+
+const EVERYTHING: &str = "CREATE TABLE everything (athlete int8 NOT NULL, day text NOT NULL, \
+    first_seen text NOT NULL, note text, created_at timestamptz NOT NULL, \
+    updated_at timestamptz NOT NULL, rides int8 NOT NULL, longest int4 NOT NULL, \
+    fastest float8 NOT NULL, city text, gear jsonb NOT NULL, seq int8 NOT NULL, \
+    extra text NOT NULL DEFAULT '', PRIMARY KEY (athlete, day))";
+
+#[tokio::test]
+async fn every_attribute_verifies_clean_on_every_path() {
+    let db = TestDb::new(2).await;
+    assert!(mismatches::<Everything>(&db, EVERYTHING).await.is_empty());
+    let mut conn = db.pool.acquire().await.unwrap();
+    Everything::verify(&mut *conn).await.unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    Everything::verify(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    drop(conn);
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "nowhere")]
+struct NoTable {
+    #[conflict_key]
+    id: i64,
+}
+
+#[tokio::test]
+async fn a_missing_table() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<NoTable>(&db, "").await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    one(
+        &found,
+        MismatchKind::MissingTable,
+        None,
+        None,
+        "#[upsert(table",
+    );
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "misspelled")]
+struct Misspelled {
+    #[conflict_key]
+    id: i64,
+    #[upsert(rename = "stats_typ")]
+    stats_type: String,
+    totalkm: f64,
+}
+
+#[tokio::test]
+async fn a_missing_column_suggests_the_rename_or_the_alter() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<Misspelled>(
+        &db,
+        "CREATE TABLE misspelled (id int8 PRIMARY KEY, stats_type text NOT NULL, total_km float8 NOT NULL DEFAULT 0)",
+    )
+    .await;
+    one(
+        &found,
+        MismatchKind::MissingColumn,
+        Some("stats_type"),
+        Some("stats_typ"),
+        r#"ALTER TABLE "misspelled" ADD COLUMN "stats_typ" TEXT"#,
+    );
+    one(
+        &found,
+        MismatchKind::MissingColumn,
+        Some("totalkm"),
+        Some("totalkm"),
+        r#"#[upsert(rename = "total_km")]"#,
+    );
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "wrong_types")]
+struct WrongTypes {
+    #[conflict_key]
+    id: i64,
+    /// `text` column: PostgreSQL's assignment cast stores it silently.
+    score: i64,
+    /// `integer` column: `upsert_returning` would write, then fail to decode.
+    total: i64,
+}
+
+#[tokio::test]
+async fn field_types_sqlx_cannot_round_trip_even_when_postgres_would_convert_silently() {
+    let db = TestDb::new(1).await;
+    let ddl =
+        "CREATE TABLE wrong_types (id int8 PRIMARY KEY, score text NOT NULL, total int4 NOT NULL)";
+    let found = mismatches::<WrongTypes>(&db, ddl).await;
+    let score = found
+        .iter()
+        .find(|m| m.field.as_deref() == Some("score"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(score.kind, MismatchKind::ColumnType);
+    assert!(score.has.contains("silently"), "{score}");
+    assert!(
+        score.fix.contains(r#"ALTER COLUMN "score" TYPE INT8"#),
+        "{score}"
+    );
+    let total = found
+        .iter()
+        .find(|m| m.field.as_deref() == Some("total"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(total.kind, MismatchKind::ColumnType);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    // Without verify, both surprises are real: the text column takes the number silently,
+    // and reading the row back fails only after the write committed.
+    let row = WrongTypes {
+        id: 1,
+        score: 42,
+        total: 7,
+    };
+    assert!(row.upsert_returning(&db.pool).await.is_err());
+    let stored: String = sqlx::query_scalar("SELECT score FROM wrong_types WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, "42");
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "nullability")]
+struct Nullability {
+    #[conflict_key]
+    id: i64,
+    nickname: Option<String>,
+    email: String,
+}
+
+#[tokio::test]
+async fn an_option_on_not_null_and_a_plain_field_on_a_nullable_column() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<Nullability>(
+        &db,
+        "CREATE TABLE nullability (id int8 PRIMARY KEY, nickname text NOT NULL, email text)",
+    )
+    .await;
+    one(
+        &found,
+        MismatchKind::NullableField,
+        Some("nickname"),
+        Some("nickname"),
+        "DROP NOT NULL",
+    );
+    one(
+        &found,
+        MismatchKind::NullableColumn,
+        Some("email"),
+        Some("email"),
+        "SET NOT NULL",
+    );
+    assert_eq!(found.len(), 2, "{found:#?}");
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "unwritten")]
+struct Unwritten {
+    #[conflict_key]
+    id: i64,
+    #[upsert(skip)]
+    owner: Option<String>,
+}
+
+#[tokio::test]
+async fn a_not_null_column_the_struct_never_writes() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<Unwritten>(
+        &db,
+        "CREATE TABLE unwritten (id int8 PRIMARY KEY, owner text NOT NULL, \
+         made timestamptz NOT NULL DEFAULT now(), n int8 GENERATED ALWAYS AS IDENTITY)",
+    )
+    .await;
+    one(
+        &found,
+        MismatchKind::UnwrittenNotNull,
+        None,
+        Some("owner"),
+        "SET DEFAULT",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "no_index")]
+struct NoIndex {
+    #[conflict_key]
+    email: String,
+    name: String,
+}
+
+#[tokio::test]
+async fn no_unique_index_and_the_fix_that_makes_it_verify() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<NoIndex>(
+        &db,
+        "CREATE TABLE no_index (email text NOT NULL, name text NOT NULL); \
+         CREATE INDEX ON no_index (email)",
+    )
+    .await;
+    let m = one(
+        &found,
+        MismatchKind::NoUniqueIndex,
+        None,
+        None,
+        r#"CREATE UNIQUE INDEX "no_index_email_key" ON "no_index" ("email");"#,
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(mismatches::<NoIndex>(&db, &m.fix).await.is_empty());
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "users", conflict_where = "NOT archived")]
+struct WrongPredicate {
+    #[conflict_key]
+    email: String,
+    name: String,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "users", conflict_where = "NOT deleted")]
+struct RightPredicate {
+    #[conflict_key]
+    email: String,
+    name: String,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "users")]
+struct NoPredicate {
+    #[conflict_key]
+    email: String,
+    name: String,
+}
+
+#[tokio::test]
+async fn a_partial_unique_index_needs_its_predicate() {
+    let db = TestDb::new(1).await;
+    let ddl = "CREATE TABLE users (email text NOT NULL, name text NOT NULL, \
+        deleted bool NOT NULL DEFAULT false, archived bool NOT NULL DEFAULT false); \
+        CREATE UNIQUE INDEX users_live ON users (email) WHERE NOT deleted";
+    let found = mismatches::<WrongPredicate>(&db, ddl).await;
+    one(
+        &found,
+        MismatchKind::PartialIndex,
+        None,
+        None,
+        r#"conflict_where = "(NOT deleted)""#,
+    );
+    assert!(found.len() <= 2, "{found:#?}");
+    let found = mismatches::<NoPredicate>(&db, "").await;
+    one(
+        &found,
+        MismatchKind::PartialIndex,
+        None,
+        None,
+        "conflict_where",
+    );
+    assert!(mismatches::<RightPredicate>(&db, "").await.is_empty());
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "auth", constraint = "auth_token_key")]
+struct WrongConstraint {
+    #[conflict_key]
+    id: i32,
+    token: String,
+}
+
+#[tokio::test]
+async fn a_named_constraint_that_is_missing() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<WrongConstraint>(
+        &db,
+        "CREATE TABLE auth (id int4 CONSTRAINT auth_pkey PRIMARY KEY, token text NOT NULL)",
+    )
+    .await;
+    one(
+        &found,
+        MismatchKind::Constraint,
+        None,
+        None,
+        r#"ADD CONSTRAINT "auth_token_key" UNIQUE ("id")"#,
+    );
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "nullable_key")]
+struct NullableKey {
+    #[conflict_key]
+    team: i64,
+    #[conflict_key]
+    slot: Option<i32>,
+    player: String,
+}
+
+#[tokio::test]
+async fn an_option_key_needs_nulls_not_distinct() {
+    let db = TestDb::new(1).await;
+    let ddl = "CREATE TABLE nullable_key (team int8 NOT NULL, slot int4, player text NOT NULL); \
+        CREATE UNIQUE INDEX nk ON nullable_key (team, slot)";
+    let found = mismatches::<NullableKey>(&db, ddl).await;
+    one(
+        &found,
+        MismatchKind::NullableKey,
+        Some("slot"),
+        Some("slot"),
+        "NULLS NOT DISTINCT",
+    );
+    let fixed =
+        "DROP INDEX nk; CREATE UNIQUE INDEX nk ON nullable_key (team, slot) NULLS NOT DISTINCT";
+    let found = mismatches::<NullableKey>(&db, fixed).await;
+    assert!(
+        found.iter().all(|m| m.kind != MismatchKind::NullableKey),
+        "{found:#?}"
+    );
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "ci_key")]
+struct CaseInsensitiveKey {
+    #[conflict_key]
+    email: String,
+    name: String,
+}
+
+#[tokio::test]
+async fn a_key_whose_equality_is_not_bytewise() {
+    let db = TestDb::new(1).await;
+    let ddl = "CREATE COLLATION IF NOT EXISTS ci_und (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+        CREATE TABLE ci_key (email text COLLATE ci_und PRIMARY KEY, name text NOT NULL)";
+    let found = mismatches::<CaseInsensitiveKey>(&db, ddl).await;
+    one(
+        &found,
+        MismatchKind::KeyEquality,
+        Some("email"),
+        Some("email"),
+        "COLLATE",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "strategy_types", skip_unchanged)]
+struct StrategyTypes {
+    #[conflict_key]
+    id: i64,
+    #[upsert(add)]
+    visits: i64,
+    #[upsert(merge)]
+    attrs: Json<serde_json::Value>,
+    #[upsert(greatest)]
+    best: i64,
+}
+
+#[tokio::test]
+async fn strategies_and_skip_unchanged_on_column_types_that_cannot_work() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<StrategyTypes>(
+        &db,
+        "CREATE TABLE strategy_types (id int8 PRIMARY KEY, visits text NOT NULL, \
+         attrs json NOT NULL, best int8 NOT NULL)",
+    )
+    .await;
+    let add = found
+        .iter()
+        .find(|m| m.field.as_deref() == Some("visits") && m.kind == MismatchKind::StrategyType)
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(add.needs.contains("numeric"), "{add}");
+    let merge = found
+        .iter()
+        .find(|m| m.field.as_deref() == Some("attrs") && m.kind == MismatchKind::StrategyType)
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(merge.needs.contains("jsonb"), "{merge}");
+    one(
+        &found,
+        MismatchKind::NoEquality,
+        Some("attrs"),
+        Some("attrs"),
+        "TYPE jsonb",
+    );
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "a_view")]
+struct OnView {
+    #[conflict_key]
+    id: i64,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "events")]
+struct Partitioned {
+    #[conflict_key]
+    id: i64,
+    day: String,
+    #[upsert(skip)]
+    generated: Option<i64>,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "events_gen")]
+struct WritesGenerated {
+    #[conflict_key]
+    id: i64,
+    doubled: i64,
+}
+
+#[tokio::test]
+async fn views_partition_keys_and_generated_columns() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<OnView>(&db, "CREATE VIEW a_view AS SELECT 1::int8 AS id").await;
+    one(
+        &found,
+        MismatchKind::NotATable,
+        None,
+        None,
+        "underlying table",
+    );
+    let found = mismatches::<Partitioned>(
+        &db,
+        "CREATE TABLE events (id int8 NOT NULL, day text NOT NULL, generated int8) PARTITION BY LIST (day); \
+         CREATE TABLE events_a PARTITION OF events FOR VALUES IN ('a')",
+    )
+    .await;
+    let m = one(
+        &found,
+        MismatchKind::NoUniqueIndex,
+        None,
+        None,
+        "partition key",
+    );
+    assert!(m.needs.contains("(day)"), "{m}");
+    let found = mismatches::<WritesGenerated>(
+        &db,
+        "CREATE TABLE events_gen (id int8 PRIMARY KEY, doubled int8 GENERATED ALWAYS AS (id * 2) STORED)",
+    )
+    .await;
+    one(
+        &found,
+        MismatchKind::GeneratedColumn,
+        Some("doubled"),
+        Some("doubled"),
+        "#[upsert(skip)]",
+    );
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn the_report_lists_every_mismatch_one_line_each_and_writes_nothing() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql(
+        "CREATE TABLE nullability (id int8, nickname text NOT NULL, email text, owner text NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // Inside a caller's transaction: the report comes back and the transaction goes on.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO nullability VALUES (1, 'a', 'b', 'c')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let Err(Error::SchemaMismatch(report)) = Nullability::verify(&mut *tx).await else {
+        panic!("expected a mismatch");
+    };
+    let text = report.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + report.mismatches().count(), "{text}");
+    assert!(report.mismatches().count() >= 4, "{text}");
+    for line in &lines[1..] {
+        assert!(
+            line.starts_with("  Nullability (table \"nullability\"): "),
+            "{line}"
+        );
+        assert!(line.contains("; fix: "), "{line}");
+    }
+    assert!(text.contains("CREATE UNIQUE INDEX"), "{text}");
+    tx.commit().await.unwrap();
+    let n: i64 = sqlx::query("SELECT count(*) FROM nullability")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "a_table_whose_name_is_long_enough_to_make_the_index_name_too_lo")]
+struct LongName {
+    #[conflict_key]
+    identifier_of_the_row: i64,
+    value: i64,
+}
+
+#[tokio::test]
+async fn the_index_fix_runs_for_a_63_byte_table_name() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql(
+        "CREATE TABLE a_table_whose_name_is_long_enough_to_make_the_index_name_too_lo \
+         (identifier_of_the_row int8 NOT NULL, value int8 NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let row = LongName {
+        identifier_of_the_row: 1,
+        value: 2,
+    };
+    let Err(Error::NoMatchingUniqueIndex { fix, .. }) = row.upsert(&db.pool).await else {
+        panic!("expected NoMatchingUniqueIndex");
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(fix.as_str()))
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{fix}: {e}"));
+    row.upsert(&db.pool).await.unwrap();
+    LongName::verify(&db.pool).await.unwrap();
+    db.finish().await;
+}

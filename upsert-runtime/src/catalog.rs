@@ -1,0 +1,179 @@
+//! Reads what PostgreSQL's catalog says about a table into `upsert_core`'s schema model: the
+//! same model the derive reads from a snapshot, so both check with the same rules.
+
+use sqlx::Row as _;
+use sqlx::postgres::PgConnection;
+use upsert_core::schema::{ColumnInfo, IndexInfo, RelKind, Snapshot, TableInfo};
+use upsert_core::{Dialect as _, Postgres};
+
+/// The relation `schema.name` (or `name` along the `search_path`), as PostgreSQL resolves it.
+const RESOLVE: &str = "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.oid = pg_catalog.to_regclass($1)";
+
+/// Every table and view of the schemas on the `search_path`, and the path itself.
+const LIST: &str = "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text \
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = ANY (pg_catalog.current_schemas(false)) \
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition \
+     ORDER BY n.nspname, c.relname";
+
+const SEARCH_PATH: &str = "SELECT pg_catalog.current_schemas(false)::text[]";
+
+/// A default operator class of access method `am` serves the base type `bt` (directly, as
+/// an enum, array or range, or through a binary-coercible cast such as varchar → text).
+macro_rules! opclass_exists {
+    ($am:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod \
+             WHERE oc.opcdefault AND am.amname IN (",
+            $am,
+            ") AND (oc.opcintype = bt.oid \
+               OR (bt.typtype = 'e' AND oc.opcintype = 'anyenum'::regtype) \
+               OR (bt.typcategory = 'A' AND oc.opcintype = 'anyarray'::regtype) \
+               OR (bt.typtype = 'r' AND oc.opcintype = 'anyrange'::regtype) \
+               OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast ca WHERE ca.castsource = bt.oid \
+                          AND ca.casttarget = oc.opcintype AND ca.castmethod = 'b')))"
+        )
+    };
+}
+
+const COLUMNS: &str = concat!(
+    "SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), bt.typname::text, \
+       bt.oid::int8, bt.typcategory::text, \
+       (a.attnotnull OR (t.typtype = 'd' AND t.typnotnull)), \
+       (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' \
+        OR (t.typtype = 'd' AND t.typdefault IS NOT NULL)), \
+       a.attgenerated <> '', ",
+    opclass_exists!("'btree', 'hash'"),
+    ", ",
+    opclass_exists!("'btree'"),
+    ", (coalesce(coll.collisdeterministic, true) AND bt.typname <> 'citext') \
+     FROM pg_catalog.pg_attribute a \
+     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+     JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+     LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = a.attcollation \
+     WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY a.attnum"
+);
+
+/// Valid unique indexes: name, key columns (NULL for an expression), predicate, NULLS NOT
+/// DISTINCT, and the constraint they back.
+const INDEXES: &str = "SELECT ic.relname::text, \
+       CASE WHEN 0 = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]) THEN NULL ELSE \
+         ARRAY(SELECT a.attname::text \
+               FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord) \
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+               ORDER BY k.ord) END, \
+       pg_catalog.pg_get_expr(i.indpred, i.indrelid), i.indnullsnotdistinct, \
+       (SELECT con.conname::text FROM pg_catalog.pg_constraint con \
+        WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')) \
+     FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+     WHERE i.indrelid = $1::int8::oid AND i.indisunique AND i.indisvalid \
+     ORDER BY ic.relname";
+
+const PARTITION_KEY: &str = "SELECT ARRAY(SELECT a.attname::text \
+       FROM unnest(p.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum \
+       ORDER BY k.ord) \
+     FROM pg_catalog.pg_partitioned_table p WHERE p.partrelid = $1::int8::oid";
+
+/// The table `name` (in `schema`, else along the `search_path`), or `None`.
+pub(crate) async fn read_table(
+    conn: &mut PgConnection,
+    schema: Option<&str>,
+    name: &str,
+) -> Result<Option<TableInfo>, sqlx::Error> {
+    let qualified = match schema {
+        Some(schema) => format!(
+            "{}.{}",
+            Postgres.quote_ident(schema),
+            Postgres.quote_ident(name)
+        ),
+        None => Postgres.quote_ident(name),
+    };
+    let Some(row) = sqlx::query(RESOLVE)
+        .bind(qualified)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (oid, schema, name, kind): (i64, String, String, String) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+    );
+    read_relation(conn, oid, &schema, &name, &kind)
+        .await
+        .map(Some)
+}
+
+/// Every table and view on the connection's `search_path`.
+pub(crate) async fn read_snapshot(conn: &mut PgConnection) -> Result<Snapshot, sqlx::Error> {
+    let search_path: Vec<String> = sqlx::query_scalar(SEARCH_PATH)
+        .fetch_one(&mut *conn)
+        .await?;
+    let relations = sqlx::query(LIST).fetch_all(&mut *conn).await?;
+    let mut tables = Vec::with_capacity(relations.len());
+    for row in relations {
+        let (oid, schema, name, kind): (i64, String, String, String) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
+        tables.push(read_relation(conn, oid, &schema, &name, &kind).await?);
+    }
+    Ok(Snapshot {
+        search_path,
+        tables,
+    })
+}
+
+async fn read_relation(
+    conn: &mut PgConnection,
+    oid: i64,
+    schema: &str,
+    name: &str,
+    kind: &str,
+) -> Result<TableInfo, sqlx::Error> {
+    let kind = RelKind::from_code(kind.chars().next().unwrap_or('r'));
+    let mut table = TableInfo::new(schema, name, kind);
+    for row in sqlx::query(COLUMNS).bind(oid).fetch_all(&mut *conn).await? {
+        let category: String = row.try_get(4)?;
+        let base_oid: i64 = row.try_get(3)?;
+        table.columns.push(ColumnInfo {
+            name: row.try_get(0)?,
+            type_name: row.try_get(1)?,
+            base_type: row.try_get(2)?,
+            base_oid: u32::try_from(base_oid).unwrap_or_default(),
+            category: category.chars().next().unwrap_or('X'),
+            not_null: row.try_get(5)?,
+            has_default: row.try_get(6)?,
+            generated: row.try_get(7)?,
+            equality: row.try_get(8)?,
+            ordered: row.try_get(9)?,
+            bytewise_equality: row.try_get(10)?,
+        });
+    }
+    for row in sqlx::query(INDEXES).bind(oid).fetch_all(&mut *conn).await? {
+        let columns: Option<Vec<String>> = row.try_get(1)?;
+        table.indexes.push(IndexInfo {
+            name: row.try_get(0)?,
+            columns: columns.unwrap_or_default(),
+            predicate: row.try_get(2)?,
+            nulls_not_distinct: row.try_get(3)?,
+            constraint: row.try_get(4)?,
+        });
+    }
+    if kind == RelKind::Partitioned {
+        table.partition_key = sqlx::query_scalar(PARTITION_KEY)
+            .bind(oid)
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_default();
+    }
+    Ok(table)
+}

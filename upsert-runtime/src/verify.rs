@@ -1,0 +1,292 @@
+//! `verify`: one struct against its live table. The structural rules come from
+//! `upsert_core::verify` (the same the derive applies to a snapshot); the runtime adds what
+//! only a live server can tell: whether each field's Rust type is compatible with its column
+//! (sqlx's own rules), and whether PostgreSQL plans the struct's statements (an arbiter index
+//! for ON CONFLICT is inferred at planning), by `EXPLAIN` with typed NULL parameters inside a
+//! transaction that is rolled back.
+
+use std::borrow::Cow;
+
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
+use sqlx::{Acquire, AssertSqlSafe, TypeInfo as _};
+use upsert_core::verify::{self as rules, FieldFacts, Kind, Mismatch, Site};
+use upsert_core::{ConflictTarget, Dialect as _, Model, Postgres as Pg, Table};
+
+use crate::catalog;
+use crate::error::Error;
+use crate::private::{FieldSpec, Plan, VerifyFuture};
+use crate::schema::{SchemaReport, StructReport};
+
+/// What `verify` checks: a struct's table, fields, target, guards and statements. Built
+/// from the struct's constants by `AtomicUpsert::verify`, and by the derive's registration
+/// for `verify_all` (which must not name the struct's impls, see `expand.rs`).
+pub struct Subject {
+    /// The table.
+    pub table: Table<'static>,
+    /// The struct's name.
+    pub struct_name: &'static str,
+    /// Every field, in order.
+    pub fields: Cow<'static, [FieldSpec]>,
+    /// The conflict target.
+    pub target: ConflictTarget<'static>,
+    /// `#[upsert(update_where)]`.
+    pub update_where: Option<&'static str>,
+    /// `#[upsert(skip_unchanged)]`.
+    pub skip_unchanged: bool,
+    /// `UPSERT_SQL`.
+    pub upsert_sql: &'static str,
+    /// `UPSERT_MANY_SQL`.
+    pub many_sql: &'static str,
+}
+
+impl Subject {
+    /// The subject described by a struct's plan.
+    pub(crate) fn of(
+        table: Table<'static>,
+        plan: &Plan,
+        upsert_sql: &'static str,
+        many_sql: &'static str,
+    ) -> Self {
+        Subject {
+            table,
+            struct_name: plan.struct_name,
+            fields: Cow::Borrowed(plan.fields),
+            target: plan.target,
+            update_where: plan.update_where,
+            skip_unchanged: plan.skip_unchanged,
+            upsert_sql,
+            many_sql,
+        }
+    }
+}
+
+/// `verify` of a registered struct, on a connection (for `verify_all`).
+pub fn verify_registered(conn: &mut PgConnection, subject: Subject) -> VerifyFuture<'_> {
+    Box::pin(verify(conn, subject))
+}
+
+/// Checks `subject` in a transaction (a savepoint inside the caller's) that is rolled back.
+pub(crate) async fn verify<'c, A>(executor: A, subject: Subject) -> Result<(), Error>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let mut tx = executor.begin().await.map_err(Error::Sqlx)?;
+    let mismatches = check(&mut tx, &subject).await;
+    tx.rollback().await.map_err(Error::Sqlx)?;
+    let mismatches = mismatches?;
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    let table = match subject.table.schema {
+        Some(schema) => format!(
+            "{}.{}",
+            Pg.quote_ident(schema),
+            Pg.quote_ident(subject.table.name)
+        ),
+        None => Pg.quote_ident(subject.table.name),
+    };
+    Err(Error::SchemaMismatch(SchemaReport::from(vec![
+        StructReport {
+            name: subject.struct_name,
+            table,
+            mismatches,
+        },
+    ])))
+}
+
+async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatch>, Error> {
+    let plan = subject;
+    let found = catalog::read_table(conn, subject.table.schema, subject.table.name)
+        .await
+        .map_err(Error::Sqlx)?;
+    let sql_types: Vec<Option<PgTypeInfo>> = plan
+        .fields
+        .iter()
+        .map(|f| f.sql.map(|sql| (sql.type_info)()))
+        .collect();
+    let facts: Vec<FieldFacts> = plan
+        .fields
+        .iter()
+        .zip(&sql_types)
+        .map(|(f, ty)| FieldFacts {
+            field: f.field,
+            column: f.column,
+            role: f.role,
+            optional: f.optional,
+            sql_type: ty.as_ref().map(sqlx::TypeInfo::name),
+        })
+        .collect();
+    let model = Model::new(
+        subject.table,
+        plan.target,
+        plan.fields.iter().map(|f| (f.column, f.role)),
+        plan.update_where,
+        plan.skip_unchanged,
+    );
+    let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
+    let Some(table) = found else {
+        return Ok(out);
+    };
+    for (index, (field, ty)) in plan.fields.iter().zip(&sql_types).enumerate() {
+        let (Some(sql), Some(ty), Some(column)) = (field.sql, ty, table.column(field.column))
+        else {
+            continue;
+        };
+        if (sql.compatible)(&PgTypeInfo::with_oid(Oid(column.base_oid))) {
+            continue;
+        }
+        out.push(Mismatch {
+            kind: Kind::ColumnType,
+            site: Site::Field(index),
+            field: Some(field.field.to_owned()),
+            column: Some(field.column.to_owned()),
+            needs: format!(
+                "a column whose type sqlx can send a `{}` to and read it back from (sent as {})",
+                field.rust_type,
+                ty.name()
+            ),
+            has: format!(
+                "{}{}",
+                column.type_name,
+                if column.category == 'S' && column.type_name != ty.name().to_lowercase() {
+                    " (PostgreSQL would convert the value silently on insert)"
+                } else {
+                    ""
+                }
+            ),
+            fix: format!(
+                "change the field's type, or ALTER TABLE {} ALTER COLUMN {} TYPE {};",
+                Pg.quote_ident(&table.name),
+                Pg.quote_ident(field.column),
+                ty.name()
+            ),
+        });
+    }
+    let unreadable = out.iter().any(|m| {
+        matches!(
+            m.kind,
+            Kind::MissingTable | Kind::NotATable | Kind::MissingColumn
+        )
+    });
+    if !unreadable {
+        statements(conn, subject, &sql_types, &model, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// `EXPLAIN`s the single-row and the batch statement with typed NULLs: PostgreSQL parses
+/// them, resolves every operator and infers the arbiter index, without writing.
+async fn statements(
+    conn: &mut PgConnection,
+    subject: &Subject,
+    sql_types: &[Option<PgTypeInfo>],
+    model: &Model<'_>,
+    out: &mut Vec<Mismatch>,
+) -> Result<(), Error> {
+    let bound: Vec<usize> = subject
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.role.is_bound())
+        .map(|(i, _)| i)
+        .collect();
+    let mut rejected: Option<sqlx::Error> = None;
+    for (sql, arrays) in [(subject.upsert_sql, false), (subject.many_sql, true)] {
+        let explain = format!("EXPLAIN {sql}");
+        let mut query = sqlx::query(AssertSqlSafe(explain));
+        for &i in &bound {
+            let ty = match (subject.fields[i].sql, &sql_types[i]) {
+                (Some(sql), _) if arrays => (sql.array_type_info)(),
+                (_, Some(ty)) => ty.clone(),
+                _ => continue,
+            };
+            query = query.bind(TypedNull(ty));
+        }
+        let mut savepoint = sqlx::Connection::begin(&mut *conn)
+            .await
+            .map_err(Error::Sqlx)?;
+        let result = query.execute(&mut *savepoint).await;
+        savepoint.rollback().await.map_err(Error::Sqlx)?;
+        if let Err(error) = result {
+            rejected.get_or_insert(error);
+        }
+    }
+    let Some(error) = rejected else {
+        // PostgreSQL inferred an arbiter: a partial index's predicate is implied by
+        // `conflict_where` even where the text differs.
+        out.retain(|m| m.kind != Kind::PartialIndex);
+        return Ok(());
+    };
+    let Some(db) = error.as_database_error() else {
+        return Err(Error::Sqlx(error));
+    };
+    let target_reported = out.iter().any(|m| {
+        matches!(
+            m.kind,
+            Kind::NoUniqueIndex | Kind::PartialIndex | Kind::Constraint
+        )
+    });
+    if db.code().as_deref() == Some("42P10") {
+        if !target_reported {
+            let keys: Vec<&str> = model.keys().iter().map(|c| c.name).collect();
+            out.push(Mismatch {
+                kind: Kind::NoUniqueIndex,
+                site: Site::Target,
+                field: None,
+                column: None,
+                needs: format!(
+                    "a unique index that ON CONFLICT ({}) can use",
+                    keys.join(", ")
+                ),
+                has: format!("none PostgreSQL accepts ({})", db.message()),
+                fix: rules::create_unique_index(
+                    &Pg,
+                    &model.table,
+                    &keys,
+                    match model.target {
+                        ConflictTarget::Keys { predicate } => predicate,
+                        ConflictTarget::Constraint(_) => None,
+                    },
+                ),
+            });
+        }
+    } else if out.is_empty() {
+        out.push(Mismatch {
+            kind: Kind::Statement,
+            site: Site::Table,
+            field: None,
+            column: None,
+            needs: "PostgreSQL to accept the upsert statements".into(),
+            has: format!(
+                "a schema that rejects them: {} (SQLSTATE {})",
+                db.message(),
+                db.code().unwrap_or_default()
+            ),
+            fix: "compare the struct's attributes with the table (the message names the part)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// A NULL parameter of a given type: `EXPLAIN` plans the statement as sqlx would send it.
+struct TypedNull(PgTypeInfo);
+
+impl sqlx::Type<Postgres> for TypedNull {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("unknown")
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for TypedNull {
+    fn encode_by_ref(&self, _: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        Ok(IsNull::Yes)
+    }
+
+    fn produces(&self) -> Option<PgTypeInfo> {
+        Some(self.0.clone())
+    }
+}
