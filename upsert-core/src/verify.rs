@@ -98,7 +98,7 @@ pub enum Site {
 ///     has: "no such column".into(),
 ///     fix: "ALTER TABLE ..".into(),
 /// };
-/// assert_eq!(m.to_string(), r#"field `views`, column "views": needs a column; the table has no such column; fix: ALTER TABLE .."#);
+/// assert_eq!(m.to_string(), r#"field `views`, column "views": needs a column; found no such column; fix: ALTER TABLE .."#);
 /// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Mismatch {
@@ -112,7 +112,7 @@ pub struct Mismatch {
     pub column: Option<String>,
     /// What the struct needs.
     pub needs: String,
-    /// What the table has instead.
+    /// What the table has instead (what was found).
     pub has: String,
     /// How to fix it: SQL to run or an attribute to change.
     pub fix: String,
@@ -128,7 +128,7 @@ impl fmt::Display for Mismatch {
         }
         write!(
             f,
-            "needs {}; the table has {}; fix: {}",
+            "needs {}; found {}; fix: {}",
             self.needs, self.has, self.fix
         )
     }
@@ -400,6 +400,7 @@ impl Ctx<'_> {
                 "a generated column, which cannot be written".into(),
                 "#[upsert(skip)] on the field".into(),
             );
+            return;
         }
         if insert == Insert::Bind && field.optional && column.not_null {
             self.push(
@@ -705,4 +706,97 @@ fn loose(name: &str) -> String {
         .filter(|c| *c != '_')
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// The column base types sqlx accepts for a field type written as `rust_type` (as the
+/// derive prints it: `i64`, `Option<String>`, `&'a str`, `Json<Value>`), for the common
+/// types whose rule is fixed; `None` for any other type, whose rule only the runtime can
+/// ask sqlx (`verify`). Mirrors sqlx's `Type::compatible` for these types.
+///
+/// ```
+/// use upsert_core::verify::compatible_columns;
+/// assert!(compatible_columns("Option<i64>").unwrap().contains(&"int8"));
+/// assert!(!compatible_columns("i64").unwrap().contains(&"text"));
+/// assert!(compatible_columns("MyEnum").is_none());
+/// assert_eq!(compatible_columns("sqlx::types::Json<serde_json::Value>"), Some(&["jsonb", "json"][..]));
+/// assert!(compatible_columns("&'a str").unwrap().contains(&"text"));
+/// ```
+#[must_use]
+pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
+    const TEXT: &[&str] = &["text", "varchar", "bpchar", "name", "citext", "unknown"];
+    let mut ty = rust_type.trim();
+    while let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
+        ty = inner.trim();
+    }
+    let (head, rest) = ty.split_at(ty.find('<').unwrap_or(ty.len()));
+    let ty = format!("{}{rest}", head.rsplit("::").next().unwrap_or(head));
+    let ty = ty.as_str();
+    Some(match ty {
+        "bool" => &["bool"],
+        "i8" => &["char"],
+        "i16" => &["int2"],
+        "i32" => &["int4"],
+        "i64" => &["int8"],
+        "f32" => &["float4"],
+        "f64" => &["float8"],
+        "String" | "str" => TEXT,
+        "Vec<u8>" | "[u8]" => &["bytea"],
+        "Value" | "JsonValue" => &["jsonb", "json"],
+        _ if ty.starts_with('&') => {
+            let inner = ty.trim_start_matches('&');
+            let inner = inner
+                .strip_prefix('\'')
+                .map_or(inner, |rest| rest.split_once(' ').map_or(rest, |(_, t)| t));
+            return compatible_columns(inner);
+        }
+        _ if ty.starts_with("Json<") => &["jsonb", "json"],
+        _ => return None,
+    })
+}
+
+/// The mismatch of a field whose Rust type `rust_type` (sent as `sent_as`) cannot go to and
+/// come back from `column` (the runtime asks sqlx; the derive reads [`compatible_columns`]).
+///
+/// ```
+/// use upsert_core::schema::ColumnInfo;
+/// use upsert_core::verify::{FieldFacts, column_type_mismatch};
+/// use upsert_core::{Postgres, Role};
+///
+/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8") };
+/// let m = column_type_mismatch(&Postgres, "\"t\"", 1, &f, "i64", &ColumnInfo::new("score", "text", "text", 25, 'S'));
+/// assert!(m.has.contains("silently"));
+/// assert!(m.fix.ends_with(r#"ALTER TABLE "t" ALTER COLUMN "score" TYPE INT8;"#));
+/// ```
+#[must_use]
+pub fn column_type_mismatch(
+    dialect: &dyn Dialect,
+    table: &str,
+    index: usize,
+    field: &FieldFacts,
+    rust_type: &str,
+    column: &ColumnInfo,
+) -> Mismatch {
+    let sent_as = field.sql_type.unwrap_or("its SQL type");
+    Mismatch {
+        kind: Kind::ColumnType,
+        site: Site::Field(index),
+        field: Some(field.field.to_owned()),
+        column: Some(field.column.to_owned()),
+        needs: format!(
+            "a column whose type sqlx can send a `{rust_type}` to and read it back from (sent as {sent_as})"
+        ),
+        has: format!(
+            "{}{}",
+            column.type_name,
+            if column.category == 'S' {
+                " (PostgreSQL would convert the value silently on insert)"
+            } else {
+                ""
+            }
+        ),
+        fix: format!(
+            "change the field's type, or ALTER TABLE {table} ALTER COLUMN {} TYPE {sent_as};",
+            dialect.quote_ident(field.column),
+        ),
+    }
 }

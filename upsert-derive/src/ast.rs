@@ -35,6 +35,8 @@ pub struct Field<'a> {
     pub role: Role,
     /// `#[upsert(rename)]`, else the field name (without `r#`).
     pub column: String,
+    /// The field name (without `r#`).
+    pub name: String,
 }
 
 impl<'a> Container<'a> {
@@ -87,16 +89,18 @@ impl<'a> Container<'a> {
                 } else {
                     attrs.flags.first().map_or(Role::Write, |(_, role)| *role)
                 };
+                let name = ident.unraw().to_string();
                 let column = attrs
                     .rename
                     .get()
-                    .map_or_else(|| ident.unraw().to_string(), LitStr::value);
+                    .map_or_else(|| name.clone(), LitStr::value);
                 Some(Field {
                     ident,
                     ty: &field.ty,
                     attrs,
                     role,
                     column,
+                    name,
                 })
             })
             .collect();

@@ -14,7 +14,34 @@ pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
     check_flags(cx, container);
     check_key_present(cx, container);
     check_columns_unique(cx, container);
+    check_truncation(cx, container);
     check_guards(cx, container);
+}
+
+/// Two columns that PostgreSQL would truncate to the same 63 bytes are one column to it.
+fn check_truncation(cx: &mut Ctxt, container: &Container) {
+    let fields: Vec<&crate::ast::Field> = container
+        .fields
+        .iter()
+        .filter(|field| field.role != Role::Skip)
+        .collect();
+    let columns: Vec<&str> = fields.iter().map(|field| field.column.as_str()).collect();
+    for (first, second) in upsert_core::verify::truncation_clashes(&columns) {
+        let (first, second) = (fields[first], fields[second]);
+        cx.syn_error(syn::Error::new(
+            second.column_span(),
+            format!(
+                "column `{}` is the same column as `{}` (field `{}`) to PostgreSQL, which \
+                 truncates identifiers to {} bytes: both become `{}`; rename one with \
+                 `#[upsert(rename = \"..\")]`",
+                second.column,
+                first.column,
+                first.name,
+                upsert_core::verify::MAX_IDENTIFIER_BYTES,
+                upsert_core::verify::truncate(&second.column)
+            ),
+        ));
+    }
 }
 
 /// Lifetimes are fine (`&'a str` fields); type and const parameters are not.

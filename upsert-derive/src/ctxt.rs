@@ -21,6 +21,11 @@ impl Ctxt {
         self.errors.push(error);
     }
 
+    /// Whether an error was recorded.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     /// All errors combined into one, or `Ok` when there were none.
     pub fn check(self) -> Result<(), syn::Error> {
         let mut errors = self.errors.into_iter();

@@ -12,18 +12,22 @@ use upsert_core::bulk::{self, Counts, Source};
 use upsert_core::{ConflictTarget, Postgres, Role, Strategy, Unwritten, single};
 
 use crate::ast::Container;
-use crate::check;
 use crate::ctxt::Ctxt;
+use crate::{check, snapshot};
 
 /// The whole expansion: the impls, or every error found plus stub impls so that the
 /// user's code that calls the trait raises no second wave of errors.
 pub fn derive(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
     let container = Container::from_ast(&mut cx, input);
+    let mut tracking = TokenStream::new();
     if let Some(container) = &container {
         check::check(&mut cx, input, container);
+        if !cx.has_errors() {
+            tracking = snapshot::check(&mut cx, container);
+        }
     }
-    match (cx.check(), container) {
+    let mut tokens = match (cx.check(), container) {
         (Ok(()), Some(container)) => impls(input, &Parts::new(&container)),
         (Err(errors), _) => {
             let mut tokens = errors.into_compile_error();
@@ -32,7 +36,11 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         }
         // `from_ast` returns `None` only after recording an error.
         (Ok(()), None) => TokenStream::new(),
+    };
+    if !tracking.is_empty() {
+        tokens.extend(quote!(const _: () = { #tracking };));
     }
+    tokens
 }
 
 /// Stub impls beside the errors (thiserror's `fallback`), so that `T::UPSERT_SQL` or
@@ -282,7 +290,7 @@ fn role_tokens(role: Role) -> TokenStream {
 /// specialization (outside the impls, where the `Column` bound is not assumed), with the
 /// struct's lifetimes as `'static`.
 fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream {
-    let name = field.ident.to_string();
+    let name = &field.name;
     let column = &field.column;
     let role = role_tokens(field.role);
     let optional = field.optional();

@@ -14,6 +14,7 @@ mod attr;
 mod check;
 mod ctxt;
 mod expand;
+mod snapshot;
 mod symbol;
 
 use proc_macro::TokenStream;

@@ -46,7 +46,7 @@ pub use upsert_core::verify::{Kind as MismatchKind, Mismatch, Site};
 /// assert_eq!(
 ///     report.to_string(),
 ///     "1 schema mismatch:\n  Tag (table \"tag\"): field `color`, column \"color\": needs a column to write; \
-///      the table has no such column; fix: ALTER TABLE \"tag\" ADD COLUMN \"color\" TEXT;"
+///      found no such column; fix: ALTER TABLE \"tag\" ADD COLUMN \"color\" TEXT;"
 /// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

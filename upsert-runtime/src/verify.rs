@@ -11,7 +11,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
-use sqlx::{Acquire, AssertSqlSafe, TypeInfo as _};
+use sqlx::{Acquire, AssertSqlSafe};
 use upsert_core::verify::{self as rules, FieldFacts, Kind, Mismatch, Site};
 use upsert_core::{ConflictTarget, Dialect as _, Model, Postgres as Pg, Table};
 
@@ -130,40 +130,25 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
     let Some(table) = found else {
         return Ok(out);
     };
-    for (index, (field, ty)) in plan.fields.iter().zip(&sql_types).enumerate() {
-        let (Some(sql), Some(ty), Some(column)) = (field.sql, ty, table.column(field.column))
-        else {
+    for (index, field) in plan.fields.iter().enumerate() {
+        let (Some(sql), Some(column)) = (field.sql, table.column(field.column)) else {
             continue;
         };
         if (sql.compatible)(&PgTypeInfo::with_oid(Oid(column.base_oid))) {
             continue;
         }
-        out.push(Mismatch {
-            kind: Kind::ColumnType,
-            site: Site::Field(index),
-            field: Some(field.field.to_owned()),
-            column: Some(field.column.to_owned()),
-            needs: format!(
-                "a column whose type sqlx can send a `{}` to and read it back from (sent as {})",
-                field.rust_type,
-                ty.name()
-            ),
-            has: format!(
-                "{}{}",
-                column.type_name,
-                if column.category == 'S' && column.type_name != ty.name().to_lowercase() {
-                    " (PostgreSQL would convert the value silently on insert)"
-                } else {
-                    ""
-                }
-            ),
-            fix: format!(
-                "change the field's type, or ALTER TABLE {} ALTER COLUMN {} TYPE {};",
-                Pg.quote_ident(&table.name),
-                Pg.quote_ident(field.column),
-                ty.name()
-            ),
-        });
+        let name = match subject.table.schema {
+            Some(schema) => format!("{}.{}", Pg.quote_ident(schema), Pg.quote_ident(&table.name)),
+            None => Pg.quote_ident(&table.name),
+        };
+        out.push(rules::column_type_mismatch(
+            &Pg,
+            &name,
+            index,
+            &facts[index],
+            field.rust_type,
+            column,
+        ));
     }
     let unreadable = out.iter().any(|m| {
         matches!(

@@ -1,0 +1,176 @@
+//! `atomic-upsert-cli prepare`: writes the schema snapshot that `#[derive(AtomicUpsert)]`
+//! checks every struct against at compile time (like sqlx's `.sqlx`), and
+//! `prepare --check` tells CI when the committed snapshot no longer matches the database.
+//!
+//! ```text
+//! DATABASE_URL=postgres://.. cargo run -p atomic-upsert-cli -- prepare             # writes ./atomic-upsert.schema
+//! DATABASE_URL=postgres://.. cargo run -p atomic-upsert-cli -- prepare --check     # exit 1 when stale
+//! ```
+//!
+//! The snapshot holds every table and view of the schemas on the connection's
+//! `search_path` (or of `--schema`), with their columns, types, unique indexes and
+//! constraints. Commit it at the root of the crate that derives `AtomicUpsert`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr as _;
+
+use atomic_upsert::schema::Snapshot;
+use atomic_upsert::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use clap::{Parser, Subcommand};
+
+/// Schema snapshots for atomic-upsert's build-time check.
+#[derive(Parser, Debug)]
+#[command(name = "atomic-upsert-cli", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reads the live schema and writes the snapshot (or, with --check, compares).
+    Prepare(Prepare),
+}
+
+#[derive(Parser, Debug)]
+struct Prepare {
+    /// The database to read.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// Schemas to read, in lookup order (default: the connection's search path).
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    schemas: Vec<String>,
+    /// The snapshot file: commit it at the root of the crate that uses the derive.
+    #[arg(long, default_value = "atomic-upsert.schema")]
+    output: PathBuf,
+    /// Do not write: exit 1 when the file differs from the live schema (for CI).
+    #[arg(long)]
+    check: bool,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let Cli {
+        command: Command::Prepare(args),
+    } = Cli::parse();
+    match prepare(&args).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn prepare(args: &Prepare) -> Result<ExitCode, String> {
+    let mut options = PgConnectOptions::from_str(&args.database_url)
+        .map_err(|e| format!("bad --database-url: {e}"))?;
+    if !args.schemas.is_empty() {
+        let path = args
+            .schemas
+            .iter()
+            .map(|s| format!("\"{}\"", s.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        options = options.options([("search_path", path.as_str())]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let live = atomic_upsert::schema::snapshot(&pool)
+        .await
+        .map_err(|e| format!("cannot read the schema: {e}"))?;
+    pool.close().await;
+    let path = args.output.display();
+    if !args.check {
+        std::fs::write(&args.output, live.to_text())
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
+        println!(
+            "wrote {path}: {} tables from schemas {}",
+            live.tables.len(),
+            live.search_path.join(", ")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = std::fs::read_to_string(&args.output).map_err(|e| {
+        format!("no snapshot to check at {path} ({e}); write it with `atomic-upsert-cli prepare`")
+    })?;
+    let committed = Snapshot::parse(&text).map_err(|e| format!("{path} is not a snapshot: {e}"))?;
+    let changes = differences(&committed, &live);
+    if changes.is_empty() {
+        println!("{path} matches the database");
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{path} is stale; run `atomic-upsert-cli prepare` and commit it:");
+    for change in changes {
+        eprintln!("  {change}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// What changed between the committed snapshot and the live one, a line each.
+fn differences(committed: &Snapshot, live: &Snapshot) -> Vec<String> {
+    let mut out = Vec::new();
+    if committed.search_path != live.search_path {
+        out.push(format!(
+            "search_path: {} → {}",
+            committed.search_path.join(", "),
+            live.search_path.join(", ")
+        ));
+    }
+    for table in &live.tables {
+        match committed
+            .tables
+            .iter()
+            .find(|t| t.schema == table.schema && t.name == table.name)
+        {
+            None => out.push(format!("{}.{}: new", table.schema, table.name)),
+            Some(old) if old != table => {
+                for column in &table.columns {
+                    match old.column(&column.name) {
+                        None => out.push(format!(
+                            "{}.{}.{}: new column",
+                            table.schema, table.name, column.name
+                        )),
+                        Some(c) if c != column => out.push(format!(
+                            "{}.{}.{}: changed ({} → {})",
+                            table.schema, table.name, column.name, c.type_name, column.type_name
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for column in &old.columns {
+                    if table.column(&column.name).is_none() {
+                        out.push(format!(
+                            "{}.{}.{}: dropped",
+                            table.schema, table.name, column.name
+                        ));
+                    }
+                }
+                if old.indexes != table.indexes
+                    || old.kind != table.kind
+                    || old.partition_key != table.partition_key
+                {
+                    out.push(format!(
+                        "{}.{}: unique indexes or kind changed",
+                        table.schema, table.name
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for table in &committed.tables {
+        if !live
+            .tables
+            .iter()
+            .any(|t| t.schema == table.schema && t.name == table.name)
+        {
+            out.push(format!("{}.{}: dropped", table.schema, table.name));
+        }
+    }
+    out
+}

@@ -1,0 +1,43 @@
+//! Structs that match the snapshot compile, on every kind of target.
+use atomic_upsert::AtomicUpsert;
+use atomic_upsert::sqlx::types::Json;
+
+#[derive(AtomicUpsert)]
+#[allow(dead_code)]
+struct StravaStats {
+    #[conflict_key]
+    stats_type: String,
+    #[upsert(merge)]
+    data: Json<serde_json::Value>,
+    #[upsert(updated_at)]
+    updated_at: (),
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "users", conflict_where = "NOT deleted")]
+#[allow(dead_code)]
+struct User<'a> {
+    #[conflict_key]
+    email: &'a str,
+    name: String,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(constraint = "auth_pkey")]
+#[allow(dead_code)]
+struct Auth {
+    #[conflict_key]
+    id: i32,
+    token: String,
+}
+
+#[derive(AtomicUpsert)]
+#[allow(dead_code)]
+struct Doubled {
+    #[conflict_key]
+    id: i64,
+    #[upsert(skip)]
+    twice: Option<i64>,
+}
+
+fn main() {}
