@@ -165,6 +165,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .execute(&db.pool)
     .await?;
+    // Before the first write: every derived struct against its table, all problems at once.
+    atomic_upsert::verify_all(&db.pool).await?;
+    println!("schema verified: StravaStats and StravaAuth match their tables");
 
     println!("{JOBS} concurrent cron jobs x {ROUNDS} first-run rounds, 4 rows each\n");
     let (naive_runs, naive_failed) = run(&db.pool, Strategy::Naive).await;

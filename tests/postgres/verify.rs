@@ -436,6 +436,46 @@ async fn a_key_whose_equality_is_not_bytewise() {
 }
 
 #[derive(AtomicUpsert)]
+#[upsert(table = "citext_key")]
+struct CitextKey {
+    #[conflict_key]
+    email: String,
+    name: String,
+}
+
+#[tokio::test]
+async fn a_citext_key_is_reported_and_the_batch_it_would_break_is_real() {
+    let db = TestDb::new(1).await;
+    let ddl = format!(
+        "CREATE EXTENSION IF NOT EXISTS citext SCHEMA \"{}\"; \
+         CREATE TABLE citext_key (email citext PRIMARY KEY, name text NOT NULL)",
+        db.schema
+    );
+    let found = mismatches::<CitextKey>(&db, &ddl).await;
+    one(
+        &found,
+        MismatchKind::KeyEquality,
+        Some("email"),
+        Some("email"),
+        "COLLATE",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // What verify warns about: two spellings of one citext key in a batch.
+    let rows = [
+        CitextKey {
+            email: "Ann@example.com".into(),
+            name: "a".into(),
+        },
+        CitextKey {
+            email: "ann@example.com".into(),
+            name: "b".into(),
+        },
+    ];
+    assert!(CitextKey::upsert_many(&db.pool, &rows).await.is_err());
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
 #[upsert(table = "strategy_types", skip_unchanged)]
 struct StrategyTypes {
     #[conflict_key]
