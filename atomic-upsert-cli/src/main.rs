@@ -86,6 +86,7 @@ async fn prepare(args: &Prepare) -> Result<ExitCode, String> {
     pool.close().await;
     let path = args.output.display();
     if !args.check {
+        let first = !args.output.exists();
         std::fs::write(&args.output, live.to_text())
             .map_err(|e| format!("cannot write {path}: {e}"))?;
         println!(
@@ -93,6 +94,14 @@ async fn prepare(args: &Prepare) -> Result<ExitCode, String> {
             live.tables.len(),
             live.search_path.join(", ")
         );
+        if first {
+            // Cargo tracks the file once a build has read it; a crate built before it
+            // existed has no reason to rebuild yet.
+            println!(
+                "first snapshot: `cargo clean -p <your crate>` (or touch a source file) so \
+                 the next build checks against it"
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let text = std::fs::read_to_string(&args.output).map_err(|e| {

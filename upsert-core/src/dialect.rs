@@ -3,6 +3,8 @@
 //! adds one type here (and its builders where the statements themselves differ), not a
 //! rewrite.
 
+use crate::model::Table;
+
 /// A SQL backend's spelling of identifiers, parameters and server-side expressions.
 ///
 /// ```
@@ -32,6 +34,22 @@ pub trait Dialect {
     fn quote_ident(&self, ident: &str) -> String {
         let mut out = String::with_capacity(ident.len() + 2);
         self.quote_ident_into(&mut out, ident);
+        out
+    }
+
+    /// `"schema"."table"`, or `"table"` when the schema is left to the search path.
+    ///
+    /// ```
+    /// use upsert_core::{Dialect, Postgres, Table};
+    /// assert_eq!(Postgres.quote_table(&Table { schema: Some("app"), name: "t" }), r#""app"."t""#);
+    /// ```
+    fn quote_table(&self, table: &Table) -> String {
+        let mut out = String::new();
+        if let Some(schema) = table.schema {
+            self.quote_ident_into(&mut out, schema);
+            out.push('.');
+        }
+        self.quote_ident_into(&mut out, table.name);
         out
     }
 }

@@ -162,7 +162,7 @@ pub fn create_unique_index(
         "{}_key",
         truncate_to(&stem, MAX_IDENTIFIER_BYTES - "_key".len())
     );
-    let qualified = qualified(dialect, table);
+    let qualified = dialect.quote_table(table);
     let columns: Vec<String> = columns.iter().map(|c| dialect.quote_ident(c)).collect();
     let predicate = predicate.map_or_else(String::new, |p| format!(" WHERE ({p})"));
     format!(
@@ -193,17 +193,6 @@ fn truncate_to(name: &str, bytes: usize) -> &str {
         end -= 1;
     }
     &name[..end]
-}
-
-fn qualified(dialect: &dyn Dialect, table: &Table) -> String {
-    match table.schema {
-        Some(schema) => format!(
-            "{}.{}",
-            dialect.quote_ident(schema),
-            dialect.quote_ident(table.name)
-        ),
-        None => dialect.quote_ident(table.name),
-    }
 }
 
 /// A predicate reduced for comparison: no whitespace, parentheses or double quotes, lower
@@ -273,7 +262,7 @@ pub fn check(
     table: Option<&TableInfo>,
 ) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    let name = qualified(dialect, &model.table);
+    let name = dialect.quote_table(&model.table);
     let Some(table) = table else {
         out.push(Mismatch {
             kind: Kind::MissingTable,

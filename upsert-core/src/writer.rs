@@ -41,10 +41,8 @@ impl<'d> Writer<'d> {
 
     /// `"schema"."table"`, or `"table"`.
     pub(crate) fn table(&mut self, table: &Table) -> &mut Self {
-        if let Some(schema) = table.schema {
-            self.ident(schema).push(".");
-        }
-        self.ident(table.name)
+        let quoted = self.dialect.quote_table(table);
+        self.push(&quoted)
     }
 
     /// `"qualifier"."name"`.

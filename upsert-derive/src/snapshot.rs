@@ -116,14 +116,7 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
     let table = snapshot.resolve(container.schema.as_deref(), &container.table);
     let mut out = verify::check(&Postgres, &model, &facts, table);
     let Some(table) = table else { return out };
-    let name = match &container.schema {
-        Some(schema) => format!(
-            "{}.{}",
-            Postgres.quote_ident(schema),
-            Postgres.quote_ident(&table.name)
-        ),
-        None => Postgres.quote_ident(&table.name),
-    };
+    let name = Postgres.quote_table(&model.table);
     for (index, (field, rust_type)) in container.fields.iter().zip(&rust_types).enumerate() {
         if !field.role.is_bound() {
             continue;

@@ -84,14 +84,7 @@ pub(crate) async fn read_table(
     schema: Option<&str>,
     name: &str,
 ) -> Result<Option<TableInfo>, sqlx::Error> {
-    let qualified = match schema {
-        Some(schema) => format!(
-            "{}.{}",
-            Postgres.quote_ident(schema),
-            Postgres.quote_ident(name)
-        ),
-        None => Postgres.quote_ident(name),
-    };
+    let qualified = Postgres.quote_table(&upsert_core::Table { schema, name });
     let Some(row) = sqlx::query(RESOLVE)
         .bind(qualified)
         .fetch_optional(&mut *conn)

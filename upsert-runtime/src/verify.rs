@@ -80,14 +80,7 @@ where
     if mismatches.is_empty() {
         return Ok(());
     }
-    let table = match subject.table.schema {
-        Some(schema) => format!(
-            "{}.{}",
-            Pg.quote_ident(schema),
-            Pg.quote_ident(subject.table.name)
-        ),
-        None => Pg.quote_ident(subject.table.name),
-    };
+    let table = Pg.quote_table(&subject.table);
     Err(Error::SchemaMismatch(SchemaReport::from(vec![
         StructReport {
             name: subject.struct_name,
@@ -137,13 +130,9 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         if (sql.compatible)(&PgTypeInfo::with_oid(Oid(column.base_oid))) {
             continue;
         }
-        let name = match subject.table.schema {
-            Some(schema) => format!("{}.{}", Pg.quote_ident(schema), Pg.quote_ident(&table.name)),
-            None => Pg.quote_ident(&table.name),
-        };
         out.push(rules::column_type_mismatch(
             &Pg,
-            &name,
+            &Pg.quote_table(&subject.table),
             index,
             &facts[index],
             field.rust_type,
