@@ -101,6 +101,71 @@ async fn every_attribute_verifies_clean_on_every_path() {
     db.finish().await;
 }
 
+/// The struct attributes `Everything` does not use: schema, constraint, update_where; and a
+/// field on a domain over its type.
+#[derive(AtomicUpsert)]
+#[upsert(
+    schema = "verify_app",
+    table = "auth",
+    constraint = "auth_pkey",
+    update_where = "NOT auth.locked"
+)]
+struct AuthRow {
+    #[conflict_key]
+    id: i32,
+    token: String,
+    expires_at: i64,
+}
+
+#[tokio::test]
+async fn schema_constraint_update_where_and_a_domain_verify_clean() {
+    let db = TestDb::new(1).await;
+    let ddl = "CREATE SCHEMA IF NOT EXISTS verify_app; \
+        DROP TABLE IF EXISTS verify_app.auth; DROP DOMAIN IF EXISTS verify_app.epoch; \
+        CREATE DOMAIN verify_app.epoch AS int8 CHECK (VALUE > 0); \
+        CREATE TABLE verify_app.auth (id int4 CONSTRAINT auth_pkey PRIMARY KEY, token text NOT NULL, \
+          expires_at verify_app.epoch NOT NULL, locked bool NOT NULL DEFAULT false)";
+    assert!(mismatches::<AuthRow>(&db, ddl).await.is_empty());
+    AuthRow {
+        id: 1,
+        token: "t".into(),
+        expires_at: 10,
+    }
+    .upsert(&db.pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql("DROP SCHEMA verify_app CASCADE")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "frozen", update_where = "NOT frozen.is_frozen")]
+struct Frozen {
+    #[conflict_key]
+    id: i64,
+    v: i64,
+}
+
+#[tokio::test]
+async fn what_only_postgres_can_tell_is_reported_from_its_plan() {
+    let db = TestDb::new(1).await;
+    // `update_where` names a column the table lacks: no rule knows, PostgreSQL does.
+    let found = mismatches::<Frozen>(
+        &db,
+        "CREATE TABLE frozen (id int8 PRIMARY KEY, v int8 NOT NULL, frozen bool NOT NULL DEFAULT false)",
+    )
+    .await;
+    let m = one(&found, MismatchKind::Statement, None, None, "attributes");
+    assert!(
+        m.has.contains("is_frozen") && m.has.contains("42703"),
+        "{m}"
+    );
+    db.finish().await;
+}
+
 #[derive(AtomicUpsert)]
 #[upsert(table = "nowhere")]
 struct NoTable {
