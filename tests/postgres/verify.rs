@@ -101,7 +101,7 @@ async fn every_attribute_verifies_clean_on_every_path() {
     db.finish().await;
 }
 
-/// The struct attributes `Everything` does not use: schema, constraint, update_where; and a
+/// The struct attributes `Everything` does not use: `schema`, `constraint`, `update_where`; and a
 /// field on a domain over its type.
 #[derive(AtomicUpsert)]
 #[upsert(
