@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::clause::{OnConflict, conflict_clause, insert_into};
 use crate::dialect::Dialect;
-use crate::model::{Column, ConflictTarget, Insert, Model, Update};
+use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
 use crate::names;
 use crate::strategy::Fold;
 use crate::writer::Writer;
@@ -230,6 +230,9 @@ struct Bulk<'m, 'a> {
     keys: Vec<&'m Column<'a>>,
     /// `"k1", "k2"`
     key_list: String,
+    /// What groups a key's rows: the keys, and under [`NullKeys::Distinct`] the ordinal of
+    /// a row with a NULL key (such a row never conflicts, so it stays alone).
+    group_list: String,
     /// The quoted ordinal column.
     ord: String,
     /// `PARTITION BY "k1", "k2"`
@@ -251,13 +254,27 @@ impl<'m, 'a> Bulk<'m, 'a> {
             w.ident(c.name);
         });
         let key_list = w.finish();
-        let partition = format!("PARTITION BY {key_list}");
+        let ord = dialect.quote_ident(names::ORD_COLUMN);
+        let group_list = if model.null_keys == NullKeys::Distinct {
+            let nulls: Vec<String> = keys
+                .iter()
+                .map(|c| format!("{} IS NULL", dialect.quote_ident(c.name)))
+                .collect();
+            format!(
+                "{key_list}, CASE WHEN {} THEN {ord} END",
+                nulls.join(" OR ")
+            )
+        } else {
+            key_list.clone()
+        };
+        let partition = format!("PARTITION BY {group_list}");
         let q = |name| dialect.quote_ident(name);
         Bulk {
             model,
             keys,
             key_list,
-            ord: q(names::ORD_COLUMN),
+            group_list,
+            ord,
             partition,
             applies: model.guard.version.map(|_| q(names::APPLIES)),
             input: q(names::INPUT),
@@ -324,8 +341,8 @@ impl<'m, 'a> Bulk<'m, 'a> {
 
     /// `, "__dedup" AS (..)`: one row per key, each column folded by its strategy.
     fn dedup_cte(&self, w: &mut Writer, rows_from: &str) {
-        let (key_list, ord, partition) = (&self.key_list, &self.ord, &self.partition);
-        let _ = write!(w, ", {} AS (SELECT DISTINCT ON ({key_list}) ", self.dedup);
+        let (group_list, ord, partition) = (&self.group_list, &self.ord, &self.partition);
+        let _ = write!(w, ", {} AS (SELECT DISTINCT ON ({group_list}) ", self.dedup);
         w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
         if self.model.guard.any() {
             let filter = self
@@ -338,7 +355,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 self.applied
             );
         }
-        let _ = write!(w, " FROM {rows_from} ORDER BY {key_list}, ");
+        let _ = write!(w, " FROM {rows_from} ORDER BY {group_list}, ");
         if let Some(version) = self.model.guard.version {
             // The highest version wins; among equal ones the first (a later equal one is stale).
             w.ident(version);
@@ -425,12 +442,17 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 w.list(&self.keys, |w, c| {
                     w.ident(c.name);
                 });
+                // A written row with a NULL key matches no folded row: it is one applied row.
+                let (join, applied) = if self.model.null_keys == NullKeys::Distinct {
+                    ("LEFT JOIN", format!("coalesce({da}.{}, 1)", self.applied))
+                } else {
+                    ("JOIN", format!("{da}.{}", self.applied))
+                };
                 let _ = write!(
                     w,
                     ", {} AS {flag}) SELECT count(*), count(*) FILTER (WHERE {wa}.{flag}), \
-                     coalesce(sum({da}.{}), 0)::int8 FROM {} AS {wa} JOIN {} AS {da} ON (",
+                     coalesce(sum({applied}), 0)::int8 FROM {} AS {wa} {join} {} AS {da} ON (",
                     dialect.inserted_flag(),
-                    self.applied,
                     self.written,
                     self.dedup
                 );
@@ -538,6 +560,38 @@ mod tests {
         );
         assert!(many.ends_with(r#"ON ("__w"."k") = ("__d"."k")"#), "{many}");
         assert_eq!(Counts::of(&model), Counts::Guarded);
+    }
+
+    #[test]
+    fn null_keys_stay_apart_unless_not_distinct() {
+        let fields = [("k", Role::Key), ("v", Role::Write)];
+        let distinct = plain("t", fields).with_null_keys(crate::NullKeys::Distinct);
+        let sql = upsert_many(&Postgres, &distinct, Source::Unnest);
+        assert!(
+            sql.contains(
+                r#"DISTINCT ON ("k", CASE WHEN "k" IS NULL THEN "__atomic_upsert_ord" END)"#
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains(r#"ORDER BY "k" ON CONFLICT"#), "{sql}");
+        let folded = plain("t", fields).with_null_keys(crate::NullKeys::NotDistinct);
+        assert_eq!(
+            upsert_many(&Postgres, &folded, Source::Unnest),
+            upsert_many(&Postgres, &plain("t", fields), Source::Unnest)
+        );
+        let guarded = Model::new(
+            table("t"),
+            KEYS,
+            [("k", Role::Key), ("v", Role::Version)],
+            None,
+            false,
+        )
+        .with_null_keys(crate::NullKeys::Distinct);
+        let sql = upsert_many(&Postgres, &guarded, Source::Unnest);
+        assert!(
+            sql.ends_with(r#"coalesce(sum(coalesce("__d"."__applied", 1)), 0)::int8 FROM "__written" AS "__w" LEFT JOIN "__dedup" AS "__d" ON ("__w"."k") = ("__d"."k")"#),
+            "{sql}"
+        );
     }
 
     #[test]

@@ -38,5 +38,7 @@ pub mod verify;
 mod writer;
 
 pub use dialect::{Dialect, Postgres};
-pub use model::{Column, ConflictTarget, Guard, Insert, Model, Role, Table, Unwritten, Update};
+pub use model::{
+    Column, ConflictTarget, Guard, Insert, Model, NullKeys, Role, Table, Unwritten, Update,
+};
 pub use strategy::Strategy;

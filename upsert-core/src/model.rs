@@ -234,6 +234,40 @@ pub enum Unwritten {
     Told,
 }
 
+/// How the conflict key treats NULLs, which decides how a batch groups rows whose key has a
+/// NULL: as PostgreSQL's unique index would.
+///
+/// ```
+/// use upsert_core::NullKeys;
+/// assert_eq!(NullKeys::of(true, false), NullKeys::Distinct);
+/// assert_eq!(NullKeys::of(true, true), NullKeys::NotDistinct);
+/// assert_eq!(NullKeys::of(false, false), NullKeys::Never);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum NullKeys {
+    /// No key field can be NULL (none is an `Option`).
+    #[default]
+    Never,
+    /// A key can be NULL and NULLs are distinct (an ordinary unique index): a row with a
+    /// NULL key never conflicts, so a batch keeps each such row apart.
+    Distinct,
+    /// A key can be NULL and NULLs conflict (`NULLS NOT DISTINCT`,
+    /// `#[upsert(nulls_not_distinct)]`): a batch folds them like any key.
+    NotDistinct,
+}
+
+impl NullKeys {
+    /// From whether a key field is an `Option`, and `#[upsert(nulls_not_distinct)]`.
+    #[must_use]
+    pub fn of(optional_key: bool, nulls_not_distinct: bool) -> Self {
+        match (optional_key, nulls_not_distinct) {
+            (false, _) => NullKeys::Never,
+            (true, false) => NullKeys::Distinct,
+            (true, true) => NullKeys::NotDistinct,
+        }
+    }
+}
+
 /// Everything a statement is built from.
 ///
 /// ```
@@ -259,6 +293,8 @@ pub struct Model<'a> {
     pub target: ConflictTarget<'a>,
     /// The update's guards.
     pub guard: Guard<'a>,
+    /// How the key treats NULLs ([`Model::with_null_keys`]).
+    pub null_keys: NullKeys,
 }
 
 impl<'a> Model<'a> {
@@ -288,7 +324,15 @@ impl<'a> Model<'a> {
                 update_where,
                 skip_unchanged,
             },
+            null_keys: NullKeys::Never,
         }
+    }
+
+    /// The model with keys that can be NULL, treated as `null_keys` says.
+    #[must_use]
+    pub fn with_null_keys(mut self, null_keys: NullKeys) -> Self {
+        self.null_keys = null_keys;
+        self
     }
 
     /// The conflict-key columns, in order.

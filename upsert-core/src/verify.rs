@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::dialect::Dialect;
-use crate::model::{ConflictTarget, Insert, Model, Role, Table, Update};
+use crate::model::{ConflictTarget, Insert, Model, NullKeys, Role, Table, Update};
 use crate::schema::{ColumnInfo, IndexInfo, RelKind, TableInfo};
 use crate::strategy::Strategy;
 
@@ -559,22 +559,46 @@ impl Ctx<'_> {
             ConflictTarget::Keys { predicate } => self.keys_target(model, table, &keys, predicate),
         };
         let Some(arbiter) = arbiter else { return };
-        if !arbiter.nulls_not_distinct {
-            for (index, field) in fields.iter().enumerate() {
-                if field.role == Role::Key && field.optional {
-                    self.push(
-                        Kind::NullableKey,
-                        Site::Field(index),
-                        field,
-                        "NULL keys to conflict with each other (the key is an Option)".into(),
-                        format!("unique index \"{}\" where NULLs are distinct, so None rows never conflict and insert duplicates", arbiter.name),
-                        format!(
-                            "make the key non-Option, or recreate the index with NULLS NOT DISTINCT (PostgreSQL 15+): DROP INDEX ..; {}",
-                            create_unique_index(self.dialect, &model.table, &keys, None)
-                                .replace(");", ") NULLS NOT DISTINCT;")
-                        ),
-                    );
-                }
+        let optional_key = fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.role == Role::Key && f.optional);
+        if let Some((index, field)) = optional_key {
+            let (needs, has, fix) = match (model.null_keys, arbiter.nulls_not_distinct) {
+                (NullKeys::NotDistinct, false) => (
+                    "an index with NULLS NOT DISTINCT (the struct says #[upsert(nulls_not_distinct)])".to_owned(),
+                    format!("unique index \"{}\" where NULLs are distinct", arbiter.name),
+                    format!(
+                        "remove #[upsert(nulls_not_distinct)], or recreate the index: DROP INDEX ..; {}",
+                        create_unique_index(self.dialect, &model.table, &keys, None)
+                            .replace(");", ") NULLS NOT DISTINCT;")
+                    ),
+                ),
+                (NullKeys::NotDistinct, true) => (String::new(), String::new(), String::new()),
+                (_, true) => (
+                    "#[upsert(nulls_not_distinct)] on the struct, as the index says None keys conflict (else a batch keeps None rows apart that one by one would update each other)".to_owned(),
+                    format!("unique index \"{}\" with NULLS NOT DISTINCT", arbiter.name),
+                    "#[upsert(nulls_not_distinct)] on the struct".to_owned(),
+                ),
+                (_, false) => (
+                    "NULL keys to conflict with each other (the key is an Option)".to_owned(),
+                    format!("unique index \"{}\" where NULLs are distinct, so None rows never conflict and insert duplicates", arbiter.name),
+                    format!(
+                        "make the key non-Option, or recreate the index with NULLS NOT DISTINCT (PostgreSQL 15+) and add #[upsert(nulls_not_distinct)]: DROP INDEX ..; {}",
+                        create_unique_index(self.dialect, &model.table, &keys, None)
+                            .replace(");", ") NULLS NOT DISTINCT;")
+                    ),
+                ),
+            };
+            if !needs.is_empty() {
+                self.push(
+                    Kind::NullableKey,
+                    Site::Field(index),
+                    field,
+                    needs,
+                    has,
+                    fix,
+                );
             }
         }
         for (index, field) in fields.iter().enumerate() {

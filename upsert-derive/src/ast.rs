@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
-use upsert_core::{ConflictTarget, Model, Role, Table};
+use upsert_core::{ConflictTarget, Model, NullKeys, Role, Table};
 
 use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -143,6 +143,12 @@ impl<'a> Container<'a> {
             self.update_where.as_deref(),
             self.attrs.skip_unchanged.get().is_some(),
         )
+        .with_null_keys(NullKeys::of(
+            self.fields
+                .iter()
+                .any(|f| f.role == Role::Key && f.optional()),
+            self.attrs.nulls_not_distinct.get().is_some(),
+        ))
     }
 }
 

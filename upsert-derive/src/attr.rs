@@ -11,8 +11,8 @@ use upsert_core::{Role, Strategy};
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ADD, COALESCE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST, INSERT_ONLY,
-    LEAST, MERGE, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, Symbol, TABLE, UPDATE_WHERE, UPDATED_AT,
-    UPSERT, VERSION,
+    LEAST, MERGE, NULLS_NOT_DISTINCT, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, Symbol, TABLE,
+    UPDATE_WHERE, UPDATED_AT, UPSERT, VERSION,
 };
 
 /// A key of `#[upsert(..)]` and what it takes.
@@ -53,6 +53,7 @@ const CONTAINER_KEYS: &[Key] = &[
         UPDATE_WHERE,
         "`update_where` predicate (a SQL boolean expression)",
     ),
+    Key::flag(NULLS_NOT_DISTINCT),
 ];
 
 /// The field flags that give a field its [`Role`], in the order messages list them.
@@ -127,6 +128,8 @@ pub struct ContainerAttrs {
     pub schema: Attr<LitStr>,
     /// `skip_unchanged`: no write when no column would change.
     pub skip_unchanged: Attr<()>,
+    /// `nulls_not_distinct`: the key's index has `NULLS NOT DISTINCT`.
+    pub nulls_not_distinct: Attr<()>,
     /// `constraint = ".."`: `ON CONFLICT ON CONSTRAINT`.
     pub constraint: Attr<LitStr>,
     /// `conflict_where = ".."`: the predicate of a partial unique index.
@@ -261,6 +264,7 @@ impl ContainerAttrs {
         let mut table = Attr::none(TABLE);
         let mut schema = Attr::none(SCHEMA);
         let mut skip_unchanged = Attr::none(SKIP_UNCHANGED);
+        let mut nulls_not_distinct = Attr::none(NULLS_NOT_DISTINCT);
         let mut constraint = Attr::none(CONSTRAINT);
         let mut conflict_where = Attr::none(CONFLICT_WHERE);
         let mut update_where = Attr::none(UPDATE_WHERE);
@@ -268,8 +272,12 @@ impl ContainerAttrs {
             let span = meta.path.span();
             let key = find_key(meta, CONTAINER_KEYS, &FIELD_KEYS, "field")?;
             let Some(value) = key_value(meta, key)? else {
-                // The one struct flag.
-                skip_unchanged.set(cx, span, ());
+                let flag = if key.symbol == NULLS_NOT_DISTINCT {
+                    &mut nulls_not_distinct
+                } else {
+                    &mut skip_unchanged
+                };
+                flag.set(cx, span, ());
                 return Ok(());
             };
             let slot = match key.symbol {
@@ -293,6 +301,7 @@ impl ContainerAttrs {
             table,
             schema,
             skip_unchanged,
+            nulls_not_distinct,
             constraint,
             conflict_where,
             update_where,

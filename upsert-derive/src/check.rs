@@ -193,6 +193,18 @@ fn check_guards(cx: &mut Ctxt, container: &Container) {
             ));
         }
     }
+    if let Some(span) = attrs.nulls_not_distinct.span()
+        && !container
+            .fields
+            .iter()
+            .any(|f| f.role == Role::Key && f.optional())
+    {
+        cx.syn_error(syn::Error::new(
+            span,
+            "`nulls_not_distinct` has nothing to say: no `#[conflict_key]` field is an `Option`, \
+             so no key is NULL; remove it",
+        ));
+    }
     if let Some(span) = attrs.skip_unchanged.span() {
         let compared = container
             .fields

@@ -9,7 +9,7 @@ use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
 use upsert_core::bulk::{self, Counts, Source};
-use upsert_core::{ConflictTarget, Postgres, Role, Strategy, Unwritten, single};
+use upsert_core::{ConflictTarget, NullKeys, Postgres, Role, Strategy, Unwritten, single};
 
 use crate::ast::Container;
 use crate::ctxt::Ctxt;
@@ -119,6 +119,7 @@ impl Parts {
                 target: target_tokens(model.target),
                 update_where: model.guard.update_where,
                 skip_unchanged: model.guard.skip_unchanged,
+                nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
             }),
             ..Parts::default()
         };
@@ -181,6 +182,7 @@ impl Parts {
                 target: target_tokens(ConflictTarget::Keys { predicate: None }),
                 update_where: None,
                 skip_unchanged: false,
+                nulls_not_distinct: false,
             }),
             from_stored: quote!(::core::result::Result::Err(
                 ::atomic_upsert::__private::SqlxError::RowNotFound
@@ -202,6 +204,7 @@ struct Statements<'a> {
     target: TokenStream,
     update_where: Option<&'a str>,
     skip_unchanged: bool,
+    nulls_not_distinct: bool,
 }
 
 /// The `Plan` constant.
@@ -225,6 +228,7 @@ fn plan(s: &Statements) -> TokenStream {
         fields,
         target,
         skip_unchanged,
+        nulls_not_distinct,
         ..
     } = s;
     let update_where = option_str(s.update_where);
@@ -235,6 +239,7 @@ fn plan(s: &Statements) -> TokenStream {
             target: #target,
             update_where: #update_where,
             skip_unchanged: #skip_unchanged,
+            nulls_not_distinct: #nulls_not_distinct,
             stage_upsert_sql: #stage_upsert_sql,
             stage_copy_sql: #stage_copy_sql,
             stage_columns: &[#(#stage_columns),*],
@@ -377,6 +382,7 @@ fn registration(
     let target = target_tokens(model.target);
     let update_where = option_str(model.guard.update_where);
     let skip_unchanged = model.guard.skip_unchanged;
+    let nulls_not_distinct = model.null_keys == NullKeys::NotDistinct;
     quote! {
         fn __atomic_upsert_verify(
             conn: &mut ::atomic_upsert::__private::PgConnection,
@@ -395,6 +401,7 @@ fn registration(
                     target: #target,
                     update_where: #update_where,
                     skip_unchanged: #skip_unchanged,
+                    nulls_not_distinct: #nulls_not_distinct,
                     upsert_sql: #upsert_sql,
                     many_sql: #many_sql,
                 },

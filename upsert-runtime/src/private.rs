@@ -62,6 +62,8 @@ pub struct Plan {
     pub update_where: Option<&'static str>,
     /// `#[upsert(skip_unchanged)]`.
     pub skip_unchanged: bool,
+    /// `#[upsert(nulls_not_distinct)]`.
+    pub nulls_not_distinct: bool,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
     /// `COPY` into the staging table.

@@ -13,7 +13,7 @@ use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
 use sqlx::{Acquire, AssertSqlSafe};
 use upsert_core::verify::{self as rules, FieldFacts, Kind, Mismatch, Site};
-use upsert_core::{ConflictTarget, Dialect as _, Model, Postgres as Pg, Table};
+use upsert_core::{ConflictTarget, Dialect as _, Model, NullKeys, Postgres as Pg, Role, Table};
 
 use crate::catalog;
 use crate::error::Error;
@@ -36,6 +36,8 @@ pub struct Subject {
     pub update_where: Option<&'static str>,
     /// `#[upsert(skip_unchanged)]`.
     pub skip_unchanged: bool,
+    /// `#[upsert(nulls_not_distinct)]`.
+    pub nulls_not_distinct: bool,
     /// `UPSERT_SQL`.
     pub upsert_sql: &'static str,
     /// `UPSERT_MANY_SQL`.
@@ -57,6 +59,7 @@ impl Subject {
             target: plan.target,
             update_where: plan.update_where,
             skip_unchanged: plan.skip_unchanged,
+            nulls_not_distinct: plan.nulls_not_distinct,
             upsert_sql,
             many_sql,
         }
@@ -118,7 +121,13 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         plan.fields.iter().map(|f| (f.column, f.role)),
         plan.update_where,
         plan.skip_unchanged,
-    );
+    )
+    .with_null_keys(NullKeys::of(
+        plan.fields
+            .iter()
+            .any(|f| f.role == Role::Key && f.optional),
+        plan.nulls_not_distinct,
+    ));
     let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
     let Some(table) = found else {
         return Ok(out);

@@ -1,0 +1,81 @@
+//! Helpers shared by the batch tests: a deterministic generator, and the check that a batch
+//! leaves exactly what applying its rows one by one leaves.
+
+use atomic_upsert::sqlx::types::Json;
+use atomic_upsert::sqlx::{self, PgConnection};
+use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, UpsertOutcome};
+use upsert_testkit::TestDb;
+
+/// xorshift64*: deterministic batches without a dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+
+    pub fn int(&mut self, n: u64) -> i32 {
+        i32::try_from(self.below(n)).unwrap()
+    }
+}
+
+/// The table's rows as JSON, without `id` (a sequence does not roll back).
+pub async fn snapshot(conn: &mut PgConnection, table: &str, order_by: &str) -> serde_json::Value {
+    let sql = format!(
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'id' ORDER BY {order_by}), '[]') FROM {table} t"
+    );
+    sqlx::query_scalar::<_, Json<serde_json::Value>>(sqlx::AssertSqlSafe(sql))
+        .fetch_one(conn)
+        .await
+        .unwrap()
+        .0
+}
+
+/// Seeds the table, then asserts that `batch` leaves the same rows and counts row by row
+/// and in bulk (both paths). Returns the counts.
+pub async fn bulk_matches_one_by_one<T: AtomicUpsert>(
+    db: &TestDb,
+    create: &str,
+    order_by: &str,
+    seed: &[T],
+    batch: &[T],
+) -> BatchOutcome {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    for row in seed {
+        row.upsert(&db.pool).await.unwrap();
+    }
+    let table = T::TABLE;
+
+    let mut tx = db.pool.begin().await.unwrap();
+    let mut expected = BatchOutcome::default();
+    for row in batch {
+        match row.upsert(&mut *tx).await.unwrap() {
+            UpsertOutcome::Inserted => expected.inserted += 1,
+            UpsertOutcome::Updated => expected.updated += 1,
+            _ => expected.skipped += 1,
+        }
+    }
+    let expected_rows = snapshot(&mut tx, table, order_by).await;
+    tx.rollback().await.unwrap();
+
+    for path in [BulkPath::Unnest, BulkPath::Copy] {
+        let mut tx = db.pool.begin().await.unwrap();
+        let outcome = T::upsert_many_via(&mut *tx, batch, path)
+            .await
+            .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        let stored = snapshot(&mut tx, table, order_by).await;
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            stored, expected_rows,
+            "{path:?}: stored rows differ from one by one"
+        );
+        assert_eq!(outcome, expected, "{path:?}: counts differ from one by one");
+    }
+    expected
+}
