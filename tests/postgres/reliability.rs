@@ -59,7 +59,7 @@ async fn rows_with_null_keys_are_never_folded_on_either_path() {
 async fn random_batches_with_null_keys_match_one_by_one() {
     let db = TestDb::new(1).await;
     let mut rng = Rng(0x5EED_0001);
-    let mut row = |rng: &mut Rng| NullKey {
+    let row = |rng: &mut Rng| NullKey {
         k: (rng.below(3) != 0).then(|| format!("k{}", rng.int(6))),
         v: i64::from(rng.int(1000)),
     };
@@ -86,7 +86,7 @@ struct NullKeyVersioned {
 async fn null_keys_under_a_version_guard_count_like_one_by_one() {
     let db = TestDb::new(1).await;
     let mut rng = Rng(0x5EED_0002);
-    let mut row = |rng: &mut Rng| NullKeyVersioned {
+    let row = |rng: &mut Rng| NullKeyVersioned {
         team: i64::from(rng.int(3)),
         slot: (rng.below(2) == 0).then(|| rng.int(3)),
         seq: i64::from(rng.int(50)),
@@ -117,7 +117,7 @@ struct NullKeyNotDistinct {
 async fn nulls_not_distinct_folds_null_keys_like_the_index() {
     let db = TestDb::new(1).await;
     let mut rng = Rng(0x5EED_0003);
-    let mut row = |rng: &mut Rng| NullKeyNotDistinct {
+    let row = |rng: &mut Rng| NullKeyNotDistinct {
         k: (rng.below(2) == 0).then(|| format!("k{}", rng.int(4))),
         v: i64::from(rng.int(1000)),
     };

@@ -559,6 +559,18 @@ impl Ctx<'_> {
             ConflictTarget::Keys { predicate } => self.keys_target(model, table, &keys, predicate),
         };
         let Some(arbiter) = arbiter else { return };
+        self.null_key_rules(model, fields, &keys, arbiter);
+        self.key_equality_rules(fields, table);
+    }
+
+    /// An `Option` key: the index's NULL rule and `nulls_not_distinct` must agree.
+    fn null_key_rules(
+        &mut self,
+        model: &Model,
+        fields: &[FieldFacts],
+        keys: &[&str],
+        arbiter: &IndexInfo,
+    ) {
         let optional_key = fields
             .iter()
             .enumerate()
@@ -570,7 +582,7 @@ impl Ctx<'_> {
                     format!("unique index \"{}\" where NULLs are distinct", arbiter.name),
                     format!(
                         "remove #[upsert(nulls_not_distinct)], or recreate the index: DROP INDEX ..; {}",
-                        create_unique_index(self.dialect, &model.table, &keys, None)
+                        create_unique_index(self.dialect, &model.table, keys, None)
                             .replace(");", ") NULLS NOT DISTINCT;")
                     ),
                 ),
@@ -585,7 +597,7 @@ impl Ctx<'_> {
                     format!("unique index \"{}\" where NULLs are distinct, so None rows never conflict and insert duplicates", arbiter.name),
                     format!(
                         "make the key non-Option, or recreate the index with NULLS NOT DISTINCT (PostgreSQL 15+) and add #[upsert(nulls_not_distinct)]: DROP INDEX ..; {}",
-                        create_unique_index(self.dialect, &model.table, &keys, None)
+                        create_unique_index(self.dialect, &model.table, keys, None)
                             .replace(");", ") NULLS NOT DISTINCT;")
                     ),
                 ),
@@ -601,6 +613,10 @@ impl Ctx<'_> {
                 );
             }
         }
+    }
+
+    /// Keys whose equality is not bytewise.
+    fn key_equality_rules(&mut self, fields: &[FieldFacts], table: &TableInfo) {
         for (index, field) in fields.iter().enumerate() {
             if field.role != Role::Key {
                 continue;
