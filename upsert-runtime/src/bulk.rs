@@ -11,8 +11,9 @@
 //! [`BulkPath::Auto`] picks `COPY` above [`COPY_THRESHOLD`] rows, a crossover measured by
 //! `cargo bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
-use sqlx::postgres::Postgres;
+use sqlx::postgres::{PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};
+use upsert_core::Dialect as _;
 use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
@@ -65,37 +66,77 @@ where
     };
     let classify = |error| Error::classify(error, &key);
     let counts = if use_copy {
-        let mut tx = executor.begin().await.map_err(Error::Sqlx)?;
-        let types = T::stage_types();
+        let mut tx = executor.begin().await.map_err(classify)?;
+        let types: Vec<String> = T::stage_types().iter().map(stage_type).collect();
         let ddl = stage_ddl(
             &upsert_core::Postgres,
             T::PLAN
                 .stage_columns
                 .iter()
                 .copied()
-                .zip(types.iter().map(sqlx::TypeInfo::name)),
+                .zip(types.iter().map(String::as_str)),
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
         copy_rows(&mut tx, rows, key).await?;
-        let counts = sqlx::query(T::PLAN.stage_upsert_sql)
-            .fetch_one(&mut *tx)
+        // A savepoint keeps the staged rows readable after a failure, to find the row at fault.
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
+        let counts = match sqlx::query(T::PLAN.stage_upsert_sql)
+            .fetch_one(&mut *attempt)
             .await
-            .map_err(classify)?;
+        {
+            Ok(counts) => {
+                attempt.commit().await.map_err(classify)?;
+                counts
+            }
+            Err(error) => {
+                attempt.rollback().await.map_err(classify)?;
+                let row = failing_row(&mut tx, &error, &key).await;
+                let error = classify(error);
+                return Err(match row {
+                    Some(index) => Error::Row {
+                        index,
+                        source: Box::new(error),
+                    },
+                    None => error,
+                });
+            }
+        };
         sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-        tx.commit().await.map_err(Error::Sqlx)?;
+        tx.commit().await.map_err(classify)?;
         counts
     } else {
-        let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
-        T::bind_rows(rows, sqlx::query(unnest_sql))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(classify)?
+        let mut conn = executor.acquire().await.map_err(classify)?;
+        if sqlx::Connection::is_in_transaction(&*conn) {
+            // Inside the caller's transaction, a failed batch rolls back to a savepoint, as on
+            // the COPY path: the batch leaves nothing, and the transaction goes on.
+            let mut savepoint = sqlx::Connection::begin(&mut *conn)
+                .await
+                .map_err(classify)?;
+            match T::bind_rows(rows, sqlx::query(unnest_sql))
+                .fetch_one(&mut *savepoint)
+                .await
+            {
+                Ok(counts) => {
+                    savepoint.commit().await.map_err(classify)?;
+                    counts
+                }
+                Err(error) => {
+                    savepoint.rollback().await.map_err(classify)?;
+                    return Err(classify(error));
+                }
+            }
+        } else {
+            T::bind_rows(rows, sqlx::query(unnest_sql))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(classify)?
+        }
     };
     let count = |i: usize| -> Result<u64, Error> {
         let n: i64 = counts.try_get(i).map_err(Error::Sqlx)?;
@@ -142,12 +183,80 @@ async fn copy_rows<T: Generated>(
     Ok(())
 }
 
-/// Classifies a COPY error and, when PostgreSQL names the line (`COPY .., line N, ..`),
-/// the batch row it came from.
+/// The first staged row that breaks, on its own, the CHECK or NOT NULL constraint that
+/// `error` names: a diagnostic query on the staging table after the write failed. `None`
+/// when no single row is at fault (a folded value broke it) or the check reads columns the
+/// stage does not have.
+async fn failing_row(
+    conn: &mut sqlx::PgConnection,
+    error: &sqlx::Error,
+    key: &TableKey,
+) -> Option<usize> {
+    let pg = error
+        .as_database_error()?
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let q = |name: &str| upsert_core::Postgres.quote_ident(name);
+    let violated = match pg.code() {
+        "23514" => {
+            let table = upsert_core::Postgres.quote_table(&upsert_core::Table {
+                schema: key.schema,
+                name: key.table,
+            });
+            let definition: String = sqlx::query_scalar(
+                "SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint \
+                 WHERE conname = $1 AND conrelid = pg_catalog.to_regclass($2)",
+            )
+            .bind(pg.constraint()?)
+            .bind(table)
+            .fetch_optional(&mut *conn)
+            .await
+            .ok()??;
+            format!("NOT {}", definition.strip_prefix("CHECK ")?)
+        }
+        "23502" => format!("{} IS NULL", q(pg.column()?)),
+        _ => return None,
+    };
+    let sql = format!(
+        "SELECT {ord} FROM {stage} WHERE {violated} ORDER BY {ord} LIMIT 1",
+        ord = q(upsert_core::names::ORD_COLUMN),
+        stage = q(upsert_core::names::STAGE_TABLE),
+    );
+    let mut probe = sqlx::Connection::begin(&mut *conn).await.ok()?;
+    let ord: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_optional(&mut *probe)
+        .await
+        .ok()
+        .flatten();
+    let _ = probe.rollback().await;
+    usize::try_from(ord?.checked_sub(1)?).ok()
+}
+
+/// A type as the staging table's DDL writes it: a built-in type by its name, any other
+/// (an enum, a domain, a schema-qualified or mixed-case name) quoted part by part.
+fn stage_type(info: &PgTypeInfo) -> String {
+    let name = sqlx::TypeInfo::name(info);
+    if info.oid().is_some() {
+        return name.to_owned();
+    }
+    let (base, array) = name
+        .strip_suffix("[]")
+        .map_or((name, ""), |base| (base, "[]"));
+    let parts: Vec<String> = base
+        .split('.')
+        .map(|p| upsert_core::Postgres.quote_ident(p))
+        .collect();
+    format!("{}{array}", parts.join("."))
+}
+
+/// Classifies a COPY error and, for a value PostgreSQL rejected while loading (a data
+/// exception, class 22, whose context names the line: `COPY .., line N, ..`), the batch row
+/// it came from. A cancel, a timeout or a lost connection names a line too, but no row is at
+/// fault.
 fn copy_error(error: sqlx::Error, target: &TableKey) -> Error {
     let line = match &error {
         sqlx::Error::Database(db) => db
             .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .filter(|pg| pg.code().starts_with("22"))
             .and_then(|pg| pg.r#where())
             .and_then(|context| {
                 let rest = &context[context.find(", line ")? + 7..];
@@ -166,5 +275,26 @@ fn copy_error(error: sqlx::Error, target: &TableKey) -> Error {
             source: Box::new(error),
         },
         _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::postgres::PgTypeInfo;
+
+    use super::stage_type;
+
+    #[test]
+    fn staging_types_quote_what_is_not_built_in() {
+        assert_eq!(
+            stage_type(&<i64 as sqlx::Type<sqlx::Postgres>>::type_info()),
+            "INT8"
+        );
+        assert_eq!(stage_type(&PgTypeInfo::with_name("Mood")), r#""Mood""#);
+        assert_eq!(
+            stage_type(&PgTypeInfo::with_name("app.mood")),
+            r#""app"."mood""#
+        );
+        assert_eq!(stage_type(&PgTypeInfo::array_of("Mood")), r#""Mood"[]"#);
     }
 }

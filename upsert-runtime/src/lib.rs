@@ -279,10 +279,14 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ///   batch size;
     /// - all or nothing: a bad row fails the call and leaves the table unchanged
     ///   ([`Error::Row`] or [`Error::Encode`] name the row where the cause is known);
+    /// - the key rules of the table's index: a row whose key has a NULL stays apart, as an
+    ///   ordinary unique index never matches NULLs (see `#[upsert(nulls_not_distinct)]`);
     /// - an empty batch returns zeros without a round trip.
     ///
-    /// `executor` is `&PgPool`, `&mut *conn` or `&mut *tx`; in a transaction the batch
-    /// joins it (the `COPY` path uses a savepoint). Up to [`COPY_THRESHOLD`] rows go as one
+    /// `executor` is `&PgPool`, `&mut *conn` or `&mut *tx`. In a caller's transaction the
+    /// batch runs in a savepoint on both paths, so a failed batch has one effect whatever its
+    /// size: the batch leaves nothing, and the transaction goes on (two more round trips,
+    /// only inside transactions). Up to [`COPY_THRESHOLD`] rows go as one
     /// `UNNEST` statement ([`UPSERT_MANY_SQL`](AtomicUpsert::UPSERT_MANY_SQL)); larger
     /// batches stream through binary `COPY` into a temporary table, in chunks of
     /// [`COPY_CHUNK_BYTES`], so memory stays bounded. See [`BulkPath`].
