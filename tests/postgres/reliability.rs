@@ -274,3 +274,278 @@ async fn a_trigger_that_skips_rows_keeps_the_counts_whole() {
     }
     db.finish().await;
 }
+
+#[derive(AtomicUpsert, Debug, Clone, PartialEq)]
+#[upsert(table = "accounts")]
+struct Account {
+    #[conflict_key]
+    email: String,
+    plan: String,
+}
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (email text PRIMARY KEY, plan text NOT NULL)";
+
+#[tokio::test]
+async fn insert_or_get_under_a_race_inserts_once_and_everyone_sees_that_row() {
+    use atomic_upsert::Obtained;
+    let db = TestDb::new(16).await;
+    sqlx::raw_sql(ACCOUNTS).execute(&db.pool).await.unwrap();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let mut tasks = Vec::new();
+    for task in 0..16 {
+        let (pool, barrier) = (db.pool.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = pool.acquire().await.unwrap();
+            barrier.wait().await;
+            let wanted = Account {
+                email: "ann@example.com".into(),
+                plan: format!("plan-{task}"),
+            };
+            wanted.insert_or_get(&mut *conn).await.unwrap()
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let inserted: Vec<&Account> = results
+        .iter()
+        .filter(|(_, how)| *how == Obtained::Inserted)
+        .map(|(row, _)| row)
+        .collect();
+    assert_eq!(inserted.len(), 1, "{results:?}");
+    assert!(
+        results.iter().all(|(row, _)| row == inserted[0]),
+        "{results:?}"
+    );
+    // Existing rows are read, never written: the row version is the insert's.
+    let xmin_before: String = sqlx::query_scalar("SELECT xmin::text FROM accounts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let again = Account {
+        email: "ann@example.com".into(),
+        plan: "other".into(),
+    };
+    let (row, how) = again.insert_or_get(&db.pool).await.unwrap();
+    assert_eq!(
+        (row.plan.as_str(), how),
+        (inserted[0].plan.as_str(), Obtained::Existing)
+    );
+    let xmin_after: String = sqlx::query_scalar("SELECT xmin::text FROM accounts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(xmin_after, xmin_before);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn insert_or_get_under_concurrent_deletes_never_hangs() {
+    let db = TestDb::new(6).await;
+    sqlx::raw_sql(ACCOUNTS).execute(&db.pool).await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleter = {
+        let (pool, stop) = (db.pool.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut deletes = 0_u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let done = sqlx::query("DELETE FROM accounts")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                deletes += done.rows_affected();
+            }
+            deletes
+        })
+    };
+    let mut tasks = Vec::new();
+    for task in 0..4 {
+        let pool = db.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0;
+            for round in 0..200 {
+                let wanted = Account {
+                    email: "bob@example.com".into(),
+                    plan: format!("{task}-{round}"),
+                };
+                match wanted.insert_or_get(&pool).await {
+                    Ok(_) => ok += 1,
+                    Err(atomic_upsert::Error::Contended { .. }) => {}
+                    Err(other) => panic!("{other}"),
+                }
+            }
+            ok
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        ok += tokio::time::timeout(std::time::Duration::from_mins(1), task)
+            .await
+            .expect("insert_or_get never loops forever")
+            .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rows_deleted = deleter.await.unwrap();
+    assert!(
+        ok > 0 && rows_deleted > 0,
+        "ok {ok}, deleted {rows_deleted}"
+    );
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "widths")]
+struct Width {
+    #[conflict_key]
+    id: i64,
+    total: i64,
+}
+
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "labels")]
+struct Label {
+    #[conflict_key]
+    id: i64,
+    label: String,
+}
+
+#[tokio::test]
+async fn a_returned_row_that_cannot_be_read_says_the_write_was_applied() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql("CREATE TABLE widths (id int8 PRIMARY KEY, total int4 NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let error = Width { id: 1, total: 7 }
+        .upsert_returning(&db.pool)
+        .await
+        .expect_err("int4 does not decode into i64");
+    assert!(
+        matches!(error, atomic_upsert::Error::Unreadable { .. }),
+        "{error}"
+    );
+    assert!(
+        error.may_have_been_applied() && !error.is_transient(),
+        "{error}"
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM widths")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the write was applied, as the error says");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn a_statement_gone_stale_after_alter_table_is_typed_and_retry_recovers() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql("CREATE TABLE labels (id int8 PRIMARY KEY, label text NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let label = |id: i64| Label {
+        id,
+        label: format!("l{id}"),
+    };
+    label(1).upsert_returning(&db.pool).await.unwrap();
+    // The result type changes (text → varchar); `String` still reads it.
+    sqlx::raw_sql("ALTER TABLE labels ALTER COLUMN label TYPE varchar(100)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // The one pooled connection cached the statement before the ALTER.
+    let error = label(2)
+        .upsert_returning(&db.pool)
+        .await
+        .expect_err("the cached plan is stale");
+    assert!(
+        matches!(error, atomic_upsert::Error::StaleStatement { .. }),
+        "{error}"
+    );
+    assert!(error.is_transient() && !error.may_have_been_applied());
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM labels")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "nothing was applied");
+    let stored = atomic_upsert::Retry::default()
+        .upsert_returning(&db.pool, &label(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.label, "l2");
+    // And the connection is healthy again for plain calls.
+    label(3).upsert_returning(&db.pool).await.unwrap();
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "hits")]
+struct Hit {
+    #[conflict_key]
+    page: String,
+    #[upsert(add)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn retry_timeout_cancels_on_the_server_so_nothing_is_applied() {
+    let db = TestDb::new(3).await;
+    sqlx::raw_sql("CREATE TABLE hits (page text PRIMARY KEY, n int8 NOT NULL); INSERT INTO hits VALUES ('/', 0)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    // Another transaction holds the row: every attempt waits, and is cancelled by the server.
+    let mut holder = db.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM hits WHERE page = '/' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let retry = atomic_upsert::Retry::default()
+        .attempts(3)
+        .timeout(std::time::Duration::from_millis(50));
+    let error = retry
+        .upsert(
+            &db.pool,
+            &Hit {
+                page: "/".into(),
+                n: 1,
+            },
+        )
+        .await
+        .expect_err("the row stays locked");
+    assert!(
+        matches!(
+            error,
+            atomic_upsert::Error::TimedOut {
+                may_have_been_applied: false,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    holder.rollback().await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT n FROM hits")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "three cancelled attempts applied nothing");
+    // Unlocked, the same policy succeeds once.
+    retry
+        .upsert(
+            &db.pool,
+            &Hit {
+                page: "/".into(),
+                n: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT n FROM hits")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    db.finish().await;
+}

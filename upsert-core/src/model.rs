@@ -359,6 +359,28 @@ impl<'a> Model<'a> {
         self.columns.iter().any(|c| c.update.is_set())
     }
 
+    /// Whether applying a row twice leaves what applying it once leaves, so that a call whose
+    /// fate is unknown may be retried: true unless an `add` counter would add twice (a
+    /// `version` guard makes the replay stale, so it is idempotent again).
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, Model, Role, Strategy, Table};
+    /// let t = Table { schema: None, name: "t" };
+    /// let keys = ConflictTarget::Keys { predicate: None };
+    /// let add = [("k", Role::Key), ("n", Role::Combine(Strategy::Add))];
+    /// assert!(!Model::new(t, keys, add, None, false).idempotent());
+    /// let guarded = [("k", Role::Key), ("n", Role::Combine(Strategy::Add)), ("v", Role::Version)];
+    /// assert!(Model::new(t, keys, guarded, None, false).idempotent());
+    /// ```
+    #[must_use]
+    pub fn idempotent(&self) -> bool {
+        self.guard.version.is_some()
+            || !self
+                .columns
+                .iter()
+                .any(|c| c.update == Update::Combine(Strategy::Add))
+    }
+
     /// What no written row from [`single::upsert`](crate::single::upsert) means.
     #[must_use]
     pub fn unwritten(&self) -> Unwritten {

@@ -5,7 +5,7 @@ use crate::clause::{
     OnConflict, changed_into, conflict_clause, excluded_into, insert_into, stored_into,
 };
 use crate::dialect::Dialect;
-use crate::model::{ConflictTarget, Insert, Model, Unwritten};
+use crate::model::{ConflictTarget, Insert, Model, NullKeys, Unwritten};
 use crate::names;
 use crate::writer::Writer;
 
@@ -133,6 +133,81 @@ pub fn insert_or_ignore(dialect: &dyn Dialect, model: &Model) -> String {
     let mut w = Writer::new(dialect);
     statement(&mut w, model, OnConflict::Nothing);
     w.push(" RETURNING ").inserted_flag();
+    w.finish()
+}
+
+/// `INSERT .. ON CONFLICT .. DO NOTHING RETURNING <columns>`: the first half of
+/// get-or-create (a row back means this call inserted it).
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert!(single::insert_or_ignore_returning(&Postgres, &model, &["name", "color"]).ends_with(r#"DO NOTHING RETURNING "name", "color""#));
+/// ```
+#[must_use]
+pub fn insert_or_ignore_returning(
+    dialect: &dyn Dialect,
+    model: &Model,
+    columns: &[&str],
+) -> String {
+    let mut w = Writer::new(dialect);
+    statement(&mut w, model, OnConflict::Nothing);
+    w.push(" RETURNING ");
+    w.list(columns, |w, column| {
+        w.ident(column);
+    });
+    w.finish()
+}
+
+/// `SELECT <columns> FROM <table> WHERE <key> = ($1, ..)`, the keys bound in field order,
+/// restricted to the partial index's rows (`conflict_where`); NULL keys match each other
+/// under [`NullKeys::NotDistinct`]. The second half of get-or-create.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: Some("NOT deleted") },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert_eq!(
+///     single::select_by_key(&Postgres, &model, &["name", "color"]),
+///     r#"SELECT "name", "color" FROM "tag" WHERE "name" = $1 AND (NOT deleted)"#
+/// );
+/// ```
+#[must_use]
+pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[&str]) -> String {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT ");
+    w.list(columns, |w, column| {
+        w.ident(column);
+    });
+    w.push(" FROM ").table(&model.table).push(" WHERE ");
+    let equals = if model.null_keys == NullKeys::NotDistinct {
+        " IS NOT DISTINCT FROM "
+    } else {
+        " = "
+    };
+    for (i, key) in model.keys().iter().enumerate() {
+        if i > 0 {
+            w.push(" AND ");
+        }
+        w.ident(key.name).push(equals).placeholder(i + 1);
+    }
+    if let ConflictTarget::Keys {
+        predicate: Some(predicate),
+    } = model.target
+    {
+        w.push(" AND (").push(predicate).push(")");
+    }
     w.finish()
 }
 

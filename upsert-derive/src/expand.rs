@@ -69,6 +69,8 @@ struct Parts {
     insert_or_ignore_sql: String,
     upsert_many_sql: String,
     upsert_returning_sql: String,
+    /// Whether replaying a call is harmless (`IDEMPOTENT`).
+    idempotent: bool,
     /// The `Plan` constant of `Generated`.
     plan: TokenStream,
     /// One `T: Column` bound per sent field, spanned at the field's type.
@@ -78,6 +80,7 @@ struct Parts {
     /// The strategies' compile-time rules on field types.
     type_checks: Vec<TokenStream>,
     binds: Vec<TokenStream>,
+    key_binds: Vec<TokenStream>,
     array_binds: Vec<TokenStream>,
     stage_types: Vec<TokenStream>,
     copy_fields: Vec<TokenStream>,
@@ -104,6 +107,7 @@ impl Parts {
             insert_or_ignore_sql: single::insert_or_ignore(pg, &model),
             upsert_many_sql: bulk::upsert_many(pg, &model, Source::Unnest),
             upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
+            idempotent: model.idempotent(),
             plan: plan(&Statements {
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
                 stage_copy_sql: &bulk::stage_copy(pg, &model),
@@ -120,6 +124,8 @@ impl Parts {
                 update_where: model.guard.update_where,
                 skip_unchanged: model.guard.skip_unchanged,
                 nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
+                insert_or_get_sql: &single::insert_or_ignore_returning(pg, &model, &returned),
+                select_by_key_sql: &single::select_by_key(pg, &model, &returned),
             }),
             ..Parts::default()
         };
@@ -149,9 +155,13 @@ impl Parts {
             parts.column_bounds.push(syn::parse_quote_spanned! {span=>
                 #ty: ::atomic_upsert::__private::Column
             });
-            parts.binds.push(quote_spanned! {span=>
+            let bind = quote_spanned! {span=>
                 let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind(query, &self.#member);
-            });
+            };
+            if field.role == Role::Key {
+                parts.key_binds.push(bind.clone());
+            }
+            parts.binds.push(bind);
             parts.array_binds.push(quote_spanned! {span=>
                 let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind_array(query, rows, |row| &row.#member);
             });
@@ -183,6 +193,8 @@ impl Parts {
                 update_where: None,
                 skip_unchanged: false,
                 nulls_not_distinct: false,
+                insert_or_get_sql: "",
+                select_by_key_sql: "",
             }),
             from_stored: quote!(::core::result::Result::Err(
                 ::atomic_upsert::__private::SqlxError::RowNotFound
@@ -205,6 +217,8 @@ struct Statements<'a> {
     update_where: Option<&'a str>,
     skip_unchanged: bool,
     nulls_not_distinct: bool,
+    insert_or_get_sql: &'a str,
+    select_by_key_sql: &'a str,
 }
 
 /// The `Plan` constant.
@@ -229,6 +243,8 @@ fn plan(s: &Statements) -> TokenStream {
         target,
         skip_unchanged,
         nulls_not_distinct,
+        insert_or_get_sql,
+        select_by_key_sql,
         ..
     } = s;
     let update_where = option_str(s.update_where);
@@ -240,6 +256,8 @@ fn plan(s: &Statements) -> TokenStream {
             update_where: #update_where,
             skip_unchanged: #skip_unchanged,
             nulls_not_distinct: #nulls_not_distinct,
+            insert_or_get_sql: #insert_or_get_sql,
+            select_by_key_sql: #select_by_key_sql,
             stage_upsert_sql: #stage_upsert_sql,
             stage_copy_sql: #stage_copy_sql,
             stage_columns: &[#(#stage_columns),*],
@@ -445,11 +463,13 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         insert_or_ignore_sql,
         upsert_many_sql,
         upsert_returning_sql,
+        idempotent,
         plan,
         column_bounds,
         unsent,
         type_checks,
         binds,
+        key_binds,
         array_binds,
         stage_types,
         copy_fields,
@@ -482,6 +502,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
                 const INSERT_OR_IGNORE_SQL: &'static str = #insert_or_ignore_sql;
                 const UPSERT_MANY_SQL: &'static str = #upsert_many_sql;
                 const UPSERT_RETURNING_SQL: &'static str = #upsert_returning_sql;
+                const IDEMPOTENT: bool = #idempotent;
             }
 
             #[automatically_derived]
@@ -496,6 +517,15 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
                     #unsent
                     #(#type_checks)*
                     #(#binds)*
+                    query
+                }
+
+                #[inline]
+                fn bind_key<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #(#key_binds)*
                     query
                 }
 

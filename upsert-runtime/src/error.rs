@@ -11,6 +11,8 @@ mod sqlstate {
     pub const FOREIGN_KEY_VIOLATION: &str = "23503";
     /// "there is no unique or exclusion constraint matching the ON CONFLICT specification"
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
+    /// "cached plan must not change result type" is one of these.
+    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
     /// Class 22: data exception (bad encoding such as a NUL byte, out of range, ...).
     pub const DATA_EXCEPTION_CLASS: &str = "22";
 }
@@ -158,6 +160,50 @@ pub enum Error {
         source: sqlx::error::BoxDynError,
     },
 
+    /// The write **was applied**, but the row it returned could not be read into the struct
+    /// (`upsert_returning`: a column whose type or NULL the field cannot take). Do not retry:
+    /// [`verify`](crate::AtomicUpsert::verify) names the field to fix.
+    #[error(
+        "the row was written, but reading it back failed (do not retry; `verify` names the field): {source}"
+    )]
+    Unreadable {
+        /// What the decoder said.
+        source: sqlx::Error,
+    },
+
+    /// PostgreSQL refused a prepared statement whose result type changed since the
+    /// connection prepared it (SQLSTATE 0A000, "cached plan must not change result type",
+    /// after an `ALTER TABLE`). Nothing was applied. [`Retry`](crate::Retry) clears the
+    /// connection's statement cache and runs it again; a plain call returns this error.
+    #[error(
+        "a prepared statement went stale after a schema change; nothing was written, retry: {source}"
+    )]
+    StaleStatement {
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// A [`Retry`](crate::Retry) timeout elapsed. With `applied: false` the server cancelled the
+    /// statement (`statement_timeout`), so nothing was written; with `applied: true` the
+    /// client stopped waiting and cannot know.
+    #[error("timed out after {elapsed:?} ({})", if *.may_have_been_applied { "the write may have been applied" } else { "nothing was written" })]
+    TimedOut {
+        /// How long the call ran.
+        elapsed: std::time::Duration,
+        /// Whether the statement may have run.
+        may_have_been_applied: bool,
+    },
+
+    /// `insert_or_get` saw the key inserted and deleted by others `attempts` times in a row
+    /// and stopped rather than loop; nothing was written. Retrying is safe.
+    #[error(
+        "the key was inserted and deleted concurrently {attempts} times in a row; nothing was written"
+    )]
+    Contended {
+        /// How many times it tried.
+        attempts: u32,
+    },
+
     /// The server rejected a batch because of the row at `index` (known when PostgreSQL
     /// names the row, as it does for bad values on the `COPY` path); nothing was written.
     #[error("row {index} of the batch was rejected: {source}")]
@@ -205,6 +251,86 @@ fn nul_hint(code: &str) -> &'static str {
 }
 
 impl Error {
+    /// Whether the failure is worth retrying as it is: a serialization failure (40001), a
+    /// deadlock (40P01), a lock not available (55P03), a cancelled statement or a
+    /// `statement_timeout` (57014), the server shutting down or restarting (57P01, 57P02,
+    /// 57P03), too many connections (53300), a connection exception (class 08), a lost
+    /// connection or a pool timeout, a stale prepared statement, a [`Retry`](crate::Retry)
+    /// timeout, a contended `insert_or_get`. Permanent: constraint violations, bad values, a
+    /// missing index, schema mismatches, encoding errors, an unreadable returned row.
+    ///
+    /// Inside a caller's transaction a transient error aborts the transaction: retry the
+    /// whole transaction, not the call.
+    ///
+    /// ```
+    /// use atomic_upsert::{Error, sqlx};
+    /// assert!(Error::Sqlx(sqlx::Error::PoolTimedOut).is_transient());
+    /// assert!(!Error::Sqlx(sqlx::Error::PoolClosed).is_transient());
+    /// ```
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database { code, .. } => {
+                matches!(
+                    code.as_str(),
+                    "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
+                ) || code.starts_with("08")
+            }
+            Self::Sqlx(source) => matches!(
+                source,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::WorkerCrashed
+            ),
+            Self::StaleStatement { .. } | Self::TimedOut { .. } | Self::Contended { .. } => true,
+            Self::Row { source, .. } => source.is_transient(),
+            Self::SchemaMismatch(_)
+            | Self::NoMatchingUniqueIndex { .. }
+            | Self::UniqueViolation { .. }
+            | Self::CheckViolation { .. }
+            | Self::NotNullViolation { .. }
+            | Self::ForeignKeyViolation { .. }
+            | Self::InvalidValue { .. }
+            | Self::Encode { .. }
+            | Self::Unreadable { .. } => false,
+        }
+    }
+
+    /// Whether the call may have been applied despite the error. `true` only when the
+    /// outcome is unknown or known to be applied: the connection broke after the statement
+    /// may have been sent (an I/O or protocol error), a client-side [`Retry`](crate::Retry)
+    /// timeout, or [`Error::Unreadable`] (applied, then not readable). Every error the server
+    /// reported for the statement means it was not applied (the statement is atomic), and so
+    /// do errors raised before sending (pool, encoding, schema checks).
+    ///
+    /// A dropped future (a `tokio::time::timeout` around a call) gives no error at all and
+    /// may well have been applied: use [`Retry::timeout`](crate::Retry::timeout), which
+    /// cancels on the server.
+    ///
+    /// ```
+    /// use atomic_upsert::{Error, sqlx};
+    /// let lost = Error::Sqlx(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()));
+    /// assert!(lost.is_transient() && lost.may_have_been_applied());
+    /// assert!(!Error::Sqlx(sqlx::Error::PoolTimedOut).may_have_been_applied());
+    /// ```
+    #[must_use]
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Self::Sqlx(source) => matches!(
+                source,
+                sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
+            ),
+            Self::Unreadable { .. } => true,
+            Self::TimedOut {
+                may_have_been_applied,
+                ..
+            } => *may_have_been_applied,
+            Self::Database { code, .. } => code.starts_with("08"),
+            _ => false,
+        }
+    }
+
     /// The SQLSTATE of a database error, for example `"23505"`; `None` for client-side errors.
     ///
     /// ```
@@ -237,9 +363,14 @@ impl Error {
             | Self::ForeignKeyViolation { source, .. }
             | Self::InvalidValue { source, .. }
             | Self::Database { source, .. }
-            | Self::Sqlx(source) => Some(source),
+            | Self::Sqlx(source)
+            | Self::Unreadable { source }
+            | Self::StaleStatement { source } => Some(source),
             Self::Row { source, .. } => source.as_sqlx(),
-            Self::Encode { .. } | Self::SchemaMismatch(_) => None,
+            Self::Encode { .. }
+            | Self::SchemaMismatch(_)
+            | Self::TimedOut { .. }
+            | Self::Contended { .. } => None,
         }
     }
 
@@ -257,6 +388,9 @@ impl Error {
         };
         let owned = |s: Option<&str>| s.map(str::to_owned);
         let code = pg.code();
+        if code == sqlstate::FEATURE_NOT_SUPPORTED && pg.message().contains("cached plan") {
+            return Self::StaleStatement { source };
+        }
         if let (sqlstate::INVALID_COLUMN_REFERENCE, Some(target)) = (code, target) {
             return Self::NoMatchingUniqueIndex {
                 table: target.display_table(),

@@ -1,10 +1,11 @@
 //! Single-row execution: bind the fields, send the derive's statement, read the outcome.
 
+use sqlx::Acquire;
 use sqlx::Row as _;
-use sqlx::postgres::{PgExecutor, PgRow};
+use sqlx::postgres::{PgExecutor, PgRow, Postgres};
 
 use crate::error::{Error, TableKey};
-use crate::outcome::UpsertOutcome;
+use crate::outcome::{Obtained, UpsertOutcome};
 use crate::private::{FromStored, Generated, Unwritten};
 
 /// Binds `row` to `sql`, sends it, and returns the row it returned, if any; errors are
@@ -59,6 +60,53 @@ where
     })
 }
 
+/// Get-or-create: `INSERT .. ON CONFLICT DO NOTHING RETURNING`, and when a row already
+/// had the key, `SELECT` it; a row deleted between the two is tried again, at most
+/// `GET_ATTEMPTS` times.
+pub(crate) async fn insert_or_get<'c, T, A>(
+    row: &T,
+    insert_sql: &'static str,
+    select_sql: &'static str,
+    key: TableKey,
+    executor: A,
+) -> Result<(T, Obtained), Error>
+where
+    T: Generated + for<'r> FromStored<'r>,
+    A: Acquire<'c, Database = Postgres>,
+{
+    let classify = |error| Error::classify(error, &key);
+    let mut conn = executor.acquire().await.map_err(classify)?;
+    for _ in 0..GET_ATTEMPTS {
+        if let Some(stored) = row
+            .bind_row(sqlx::query(insert_sql))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(classify)?
+        {
+            let inserted =
+                T::from_stored(&stored).map_err(|source| Error::Unreadable { source })?;
+            return Ok((inserted, Obtained::Inserted));
+        }
+        if let Some(stored) = row
+            .bind_key(sqlx::query(select_sql))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(classify)?
+        {
+            return Ok((
+                T::from_stored(&stored).map_err(Error::Sqlx)?,
+                Obtained::Existing,
+            ));
+        }
+    }
+    Err(Error::Contended {
+        attempts: GET_ATTEMPTS,
+    })
+}
+
+/// How many insert-then-select rounds `insert_or_get` makes before it reports contention.
+const GET_ATTEMPTS: u32 = 16;
+
 /// Runs `sql` (`UPSERT_RETURNING_SQL`) and reads the stored row back; `None` when nothing
 /// was written.
 pub(crate) async fn returning<'c, T, E>(
@@ -76,5 +124,6 @@ where
         .as_ref()
         .map(T::from_stored)
         .transpose()
-        .map_err(Error::Sqlx)
+        // The statement has run: the write stands, only reading it back failed.
+        .map_err(|source| Error::Unreadable { source })
 }

@@ -10,6 +10,7 @@ mod execute;
 mod outcome;
 #[doc(hidden)]
 pub mod private;
+mod retry;
 pub mod schema;
 mod verify;
 
@@ -18,7 +19,8 @@ use std::future::Future;
 pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD};
 pub use error::Error;
 use error::TableKey;
-pub use outcome::{BatchOutcome, UpsertOutcome};
+pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
+pub use retry::Retry;
 pub use sqlx;
 
 use sqlx::postgres::PgExecutor;
@@ -147,6 +149,22 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// ```
     const UPSERT_RETURNING_SQL: &'static str;
 
+    /// Whether applying the same row twice leaves what applying it once leaves: true
+    /// unless an `#[upsert(add)]` counter would add twice (with a `version` field the
+    /// replay is stale, so it is true again). [`Retry`] retries a call whose fate is unknown
+    /// (the connection broke after sending) only when this holds.
+    ///
+    /// ```
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct PageViews { #[conflict_key] url: String, #[upsert(add)] views: i64 }
+    /// #[derive(AtomicUpsert)]
+    /// struct Tag { #[conflict_key] name: String, color: String }
+    /// assert!(!PageViews::IDEMPOTENT);
+    /// assert!(Tag::IDEMPOTENT);
+    /// ```
+    const IDEMPOTENT: bool;
+
     /// Inserts the row, or updates the existing row with the same conflict key, in one
     /// atomic statement and one round trip.
     ///
@@ -227,6 +245,47 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         execute::returning(
             self,
             Self::UPSERT_RETURNING_SQL,
+            table_key::<Self>(),
+            executor,
+        )
+    }
+
+    /// Get-or-create, race-free: inserts the row unless one with the same conflict key
+    /// exists, and returns the row as stored either way, with whether this call inserted it.
+    /// An existing row is read, never written (no `updated_at` moves, no trigger fires),
+    /// and a concurrent insert of the same key is no error: the loser reads the winner's
+    /// row. `INSERT .. ON CONFLICT DO NOTHING RETURNING`, then a `SELECT` when the key
+    /// existed; a row deleted between the two makes it try again, at most 16 times
+    /// ([`Error::Contended`] after that).
+    ///
+    /// In a `REPEATABLE READ` or `SERIALIZABLE` transaction, a row committed by another
+    /// transaction after yours began is invisible to the `SELECT`: the call ends in
+    /// `Contended` (retry the transaction).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Obtained};
+    /// #[derive(AtomicUpsert)]
+    /// struct Account { #[conflict_key] email: String, plan: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let wanted = Account { email: "ann@example.com".into(), plan: "free".into() };
+    /// let (account, how) = wanted.insert_or_get(&pool).await?;
+    /// if how == Obtained::Existing {
+    ///     println!("welcome back; plan {}", account.plan);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn insert_or_get<'c, A>(
+        &self,
+        executor: A,
+    ) -> impl Future<Output = Result<(Self, Obtained), Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        Self: for<'r> private::FromStored<'r>,
+    {
+        execute::insert_or_get(
+            self,
+            Self::PLAN.insert_or_get_sql,
+            Self::PLAN.select_by_key_sql,
             table_key::<Self>(),
             executor,
         )

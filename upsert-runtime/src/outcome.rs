@@ -27,6 +27,21 @@ pub enum UpsertOutcome {
     Unchanged,
 }
 
+/// Whether [`insert_or_get`](crate::AtomicUpsert::insert_or_get) inserted the row or found
+/// it.
+///
+/// ```
+/// use atomic_upsert::Obtained;
+/// assert_ne!(Obtained::Inserted, Obtained::Existing);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Obtained {
+    /// No row had the key: this call inserted it.
+    Inserted,
+    /// A row had the key; it was read, not written.
+    Existing,
+}
+
 impl UpsertOutcome {
     /// `true` for [`UpsertOutcome::Inserted`].
     ///

@@ -38,6 +38,9 @@ pub trait Generated: Sized {
     /// Binds the written fields, in statement order.
     fn bind_row<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q>;
 
+    /// Binds the conflict-key fields, in order (get-or-create's `SELECT`).
+    fn bind_key<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q>;
+
     /// Binds one array per written column (the `UNNEST` path).
     fn bind_rows<'q>(rows: &'q [Self], query: PgQuery<'q>) -> PgQuery<'q>;
 
@@ -64,6 +67,10 @@ pub struct Plan {
     pub skip_unchanged: bool,
     /// `#[upsert(nulls_not_distinct)]`.
     pub nulls_not_distinct: bool,
+    /// `INSERT .. ON CONFLICT DO NOTHING RETURNING` every field's column (get-or-create).
+    pub insert_or_get_sql: &'static str,
+    /// `SELECT` every field's column by the key (get-or-create).
+    pub select_by_key_sql: &'static str,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
     /// `COPY` into the staging table.

@@ -1,0 +1,331 @@
+//! Retries that never double-count: a call is retried when its failure is transient and
+//! either certainly not applied or harmless to apply twice (the struct's `IDEMPOTENT`).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnection, PgPool};
+
+use crate::AtomicUpsert;
+use crate::error::Error;
+use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::private::FromStored;
+
+/// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
+/// total deadline, and an optional per-attempt timeout that cancels on the server.
+///
+/// A failure is retried when [`Error::is_transient`] and either not
+/// [`Error::may_have_been_applied`] or the struct is [`IDEMPOTENT`](AtomicUpsert::IDEMPOTENT):
+/// an `add` counter whose last attempt broke off after sending is returned as the error,
+/// never applied twice. A stale prepared statement ([`Error::StaleStatement`]) is retried
+/// after clearing that connection's statement cache. Calls inside a caller's transaction
+/// are not offered: a transient error there aborts the transaction, which must be retried
+/// as a whole.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use atomic_upsert::{AtomicUpsert, Retry};
+///
+/// #[derive(AtomicUpsert)]
+/// struct PageViews { #[conflict_key] url: String, #[upsert(add)] views: i64 }
+///
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// let retry = Retry::default().attempts(5).timeout(Duration::from_secs(2));
+/// retry.upsert(&pool, &PageViews { url: "/".into(), views: 1 }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Retry {
+    attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    deadline: Option<Duration>,
+    timeout: Option<Duration>,
+}
+
+impl Default for Retry {
+    /// 5 attempts, backoff from 10 ms doubling to at most 1 s (each delay jittered down to
+    /// half), no deadline, no timeout.
+    fn default() -> Self {
+        Retry {
+            attempts: 5,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_secs(1),
+            deadline: None,
+            timeout: None,
+        }
+    }
+}
+
+/// The extra time the client waits past the server's `statement_timeout` before it gives
+/// up on an answer (and then cannot know whether the statement ran).
+const GRACE: Duration = Duration::from_secs(1);
+
+impl Retry {
+    /// How many attempts in all (at least 1).
+    ///
+    /// ```
+    /// let retry = atomic_upsert::Retry::default().attempts(3);
+    /// # let _ = retry;
+    /// ```
+    #[must_use]
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    /// The first delay and the largest; each retry doubles the delay, then takes a random
+    /// point between half of it and all of it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let retry = atomic_upsert::Retry::default().backoff(Duration::from_millis(5), Duration::from_millis(200));
+    /// # let _ = retry;
+    /// ```
+    #[must_use]
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.base_delay = base;
+        self.max_delay = max.max(base);
+        self
+    }
+
+    /// No new attempt starts after this much time since the first.
+    ///
+    /// ```
+    /// let retry = atomic_upsert::Retry::default().deadline(std::time::Duration::from_secs(10));
+    /// # let _ = retry;
+    /// ```
+    #[must_use]
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Each attempt's statement runs under `statement_timeout`: the server cancels it, so a
+    /// timed-out attempt is certainly not applied ([`Error::TimedOut`] with
+    /// `may_have_been_applied: false`) and can be retried. Costs two round trips per
+    /// attempt (`SET` and `RESET`). The client waits one more second before giving up on an
+    /// answer; only then is the outcome unknown.
+    ///
+    /// ```
+    /// let retry = atomic_upsert::Retry::default().timeout(std::time::Duration::from_millis(500));
+    /// # let _ = retry;
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// [`AtomicUpsert::upsert`] with retries.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Retry};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool, tag: Tag) -> Result<(), atomic_upsert::Error> {
+    /// Retry::default().upsert(&pool, &tag).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert<T: AtomicUpsert>(
+        &self,
+        pool: &PgPool,
+        row: &T,
+    ) -> Result<UpsertOutcome, Error> {
+        self.run(pool, T::IDEMPOTENT, &Upsert(row)).await
+    }
+
+    /// [`AtomicUpsert::insert_or_ignore`] with retries (always idempotent).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Retry};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool, tag: Tag) -> Result<(), atomic_upsert::Error> {
+    /// Retry::default().insert_or_ignore(&pool, &tag).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn insert_or_ignore<T: AtomicUpsert>(
+        &self,
+        pool: &PgPool,
+        row: &T,
+    ) -> Result<UpsertOutcome, Error> {
+        self.run(pool, true, &InsertOrIgnore(row)).await
+    }
+
+    /// [`AtomicUpsert::upsert_returning`] with retries.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Retry};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool, tag: Tag) -> Result<(), atomic_upsert::Error> {
+    /// let stored: Option<Tag> = Retry::default().upsert_returning(&pool, &tag).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert_returning<T>(&self, pool: &PgPool, row: &T) -> Result<Option<T>, Error>
+    where
+        T: AtomicUpsert + for<'r> FromStored<'r>,
+    {
+        self.run(pool, T::IDEMPOTENT, &UpsertReturning(row)).await
+    }
+
+    /// [`AtomicUpsert::upsert_many`] with retries (the batch is all or nothing, so an
+    /// attempt that failed on the server wrote nothing).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Retry};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool, tags: Vec<Tag>) -> Result<(), atomic_upsert::Error> {
+    /// Retry::default().upsert_many(&pool, &tags).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert_many<T: AtomicUpsert>(
+        &self,
+        pool: &PgPool,
+        rows: &[T],
+    ) -> Result<BatchOutcome, Error> {
+        self.run(pool, T::IDEMPOTENT, &UpsertMany(rows)).await
+    }
+
+    async fn run<C: Call>(
+        &self,
+        pool: &PgPool,
+        idempotent: bool,
+        call: &C,
+    ) -> Result<C::Output, Error> {
+        let started = Instant::now();
+        let mut seed = jitter_seed();
+        let mut delay = self.base_delay;
+        let mut attempt = 1;
+        loop {
+            let error = match self.once(pool, call).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let retryable = error.is_transient() && (idempotent || !error.may_have_been_applied());
+            let out_of_time = self
+                .deadline
+                .is_some_and(|deadline| started.elapsed() + delay >= deadline);
+            if !retryable || attempt >= self.attempts || out_of_time {
+                return Err(error);
+            }
+            tokio::time::sleep(jittered(delay, &mut seed)).await;
+            delay = (delay * 2).min(self.max_delay);
+            attempt += 1;
+        }
+    }
+
+    /// One attempt on a connection of its own.
+    async fn once<C: Call>(&self, pool: &PgPool, call: &C) -> Result<C::Output, Error> {
+        let mut conn = pool.acquire().await.map_err(Error::from)?;
+        let started = Instant::now();
+        let result = match self.timeout {
+            None => call.call(&mut conn).await,
+            Some(timeout) => {
+                let set = format!("SET statement_timeout = {}", timeout.as_millis());
+                sqlx::raw_sql(sqlx::AssertSqlSafe(set))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(Error::from)?;
+                let Ok(result) = tokio::time::timeout(timeout + GRACE, call.call(&mut conn)).await
+                else {
+                    // No answer: the statement may still run. This connection is not reused.
+                    conn.close_on_drop();
+                    return Err(Error::TimedOut {
+                        elapsed: started.elapsed(),
+                        may_have_been_applied: true,
+                    });
+                };
+                let _ = sqlx::raw_sql("RESET statement_timeout")
+                    .execute(&mut *conn)
+                    .await;
+                result.map_err(|error| match error.sqlstate() {
+                    // Our statement_timeout: the server cancelled it, nothing was applied.
+                    Some("57014") => Error::TimedOut {
+                        elapsed: started.elapsed(),
+                        may_have_been_applied: false,
+                    },
+                    _ => error,
+                })
+            }
+        };
+        if let Err(Error::StaleStatement { .. }) = &result {
+            // sqlx keeps the stale statement; drop this connection's cache so the retry
+            // prepares it again.
+            let _ = sqlx::Connection::clear_cached_statements(&mut *conn).await;
+        }
+        result
+    }
+}
+
+/// One call a [`Retry`] repeats, on the connection of each attempt.
+trait Call {
+    type Output;
+    fn call<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'c;
+}
+
+struct Upsert<'r, T>(&'r T);
+struct InsertOrIgnore<'r, T>(&'r T);
+struct UpsertReturning<'r, T>(&'r T);
+struct UpsertMany<'r, T>(&'r [T]);
+
+impl<T: AtomicUpsert> Call for Upsert<'_, T> {
+    type Output = UpsertOutcome;
+    fn call<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + 'c {
+        self.0.upsert(conn)
+    }
+}
+
+impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
+    type Output = UpsertOutcome;
+    fn call<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + 'c {
+        self.0.insert_or_ignore(conn)
+    }
+}
+
+impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
+    type Output = Option<T>;
+    fn call<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send + 'c {
+        self.0.upsert_returning(conn)
+    }
+}
+
+impl<T: AtomicUpsert> Call for UpsertMany<'_, T> {
+    type Output = BatchOutcome;
+    fn call<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send + 'c {
+        T::upsert_many(conn, self.0)
+    }
+}
+
+fn jitter_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos) | 1
+}
+
+/// A point between half of `delay` and all of it (xorshift).
+fn jittered(delay: Duration, seed: &mut u64) -> Duration {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    let thousandths = u32::try_from(*seed % 1000).unwrap_or(0);
+    delay.mul_f64(0.5 + f64::from(thousandths) / 2000.0)
+}
