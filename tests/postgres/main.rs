@@ -4,6 +4,7 @@
 mod attributes;
 mod bulk;
 mod errors;
+mod faults;
 mod race;
 mod reliability;
 mod single;
