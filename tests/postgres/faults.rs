@@ -259,7 +259,7 @@ async fn backends_terminated_mid_run_leave_typed_errors_exact_sums_and_a_working
     );
     let stored = u64::try_from(sum(&db.pool).await).unwrap();
     println!(
-        "backends killed {killed}: acknowledged {acknowledged}, may have been applied {maybe}, failed (not applied) {failed}, stored {stored}"
+        "backends killed {backends_killed}: acknowledged {acknowledged}, may have been applied {maybe}, failed (not applied) {failed}, stored {stored}"
     );
     assert!(backends_killed > 0);
     assert_eq!(acknowledged + maybe + failed, 16 * 120);
