@@ -549,3 +549,85 @@ async fn retry_timeout_cancels_on_the_server_so_nothing_is_applied() {
     assert_eq!(n, 1);
     db.finish().await;
 }
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "ci_emails")]
+struct CiEmail {
+    #[conflict_key]
+    #[upsert(sql_type = "au_ext.citext")]
+    email: String,
+    name: String,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "collated_emails")]
+struct CollatedEmail {
+    #[conflict_key]
+    #[upsert(collate = "ci_level2")]
+    email: String,
+    name: String,
+}
+
+fn spellings(rng: &mut Rng) -> String {
+    let base = ["ann@example.com", "bob@example.com", "cy@example.com"]
+        [usize::try_from(rng.below(3)).unwrap()];
+    base.chars()
+        .map(|c| {
+            if rng.below(2) == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_equal_under_citext_or_a_collation_fold_like_one_by_one() {
+    let db = TestDb::new(1).await;
+    crate::support::citext(&db).await;
+    let citext = "CREATE TABLE ci_emails (email au_ext.citext PRIMARY KEY, name text NOT NULL)";
+    // The report's case first: two spellings of one key in one batch.
+    let pair = [
+        CiEmail {
+            email: "Ann@Example.com".into(),
+            name: "a".into(),
+        },
+        CiEmail {
+            email: "ann@example.COM".into(),
+            name: "b".into(),
+        },
+    ];
+    let outcome = bulk_matches_one_by_one(&db, citext, "email", &[], &pair).await;
+    assert_eq!(
+        outcome,
+        BatchOutcome {
+            inserted: 1,
+            updated: 1,
+            skipped: 0
+        }
+    );
+    let mut rng = Rng(0x5EED_0004);
+    let batch: Vec<CiEmail> = (0..120)
+        .map(|i| CiEmail {
+            email: spellings(&mut rng),
+            name: format!("n{i}"),
+        })
+        .collect();
+    let outcome = bulk_matches_one_by_one(&db, "SELECT 1", "email", &[], &batch).await;
+    assert!(outcome.inserted <= 3, "{outcome:?}");
+    CiEmail::verify(&db.pool).await.unwrap();
+
+    let collated = "CREATE COLLATION IF NOT EXISTS ci_level2 (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+        CREATE TABLE collated_emails (email text COLLATE ci_level2 PRIMARY KEY, name text NOT NULL)";
+    let batch: Vec<CollatedEmail> = (0..120)
+        .map(|i| CollatedEmail {
+            email: spellings(&mut rng),
+            name: format!("n{i}"),
+        })
+        .collect();
+    let outcome = bulk_matches_one_by_one(&db, collated, "email", &[], &batch).await;
+    assert!(outcome.inserted <= 3, "{outcome:?}");
+    CollatedEmail::verify(&db.pool).await.unwrap();
+    db.finish().await;
+}

@@ -79,3 +79,17 @@ pub async fn bulk_matches_one_by_one<T: AtomicUpsert>(
     }
     expected
 }
+
+/// The `citext` extension, installed once per database in the schema `au_ext` (an
+/// extension belongs to one schema; tests in their own schemas name it `au_ext.citext`).
+pub async fn citext(db: &TestDb) {
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::raw_sql(
+        "SELECT pg_advisory_xact_lock(7263); CREATE SCHEMA IF NOT EXISTS au_ext; \
+         CREATE EXTENSION IF NOT EXISTS citext SCHEMA au_ext",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}

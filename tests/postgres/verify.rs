@@ -513,10 +513,24 @@ async fn a_key_whose_equality_is_not_bytewise() {
         MismatchKind::KeyEquality,
         Some("email"),
         Some("email"),
-        "COLLATE",
+        r#"#[upsert(collate = "ci_und")]"#,
     );
     assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        mismatches::<CaseInsensitiveKeyFolded>(&db, "")
+            .await
+            .is_empty()
+    );
     db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "ci_key")]
+struct CaseInsensitiveKeyFolded {
+    #[conflict_key]
+    #[upsert(collate = "ci_und")]
+    email: String,
+    name: String,
 }
 
 #[derive(AtomicUpsert)]
@@ -530,18 +544,15 @@ struct CitextKey {
 #[tokio::test]
 async fn a_citext_key_is_reported_and_the_batch_it_would_break_is_real() {
     let db = TestDb::new(1).await;
-    let ddl = format!(
-        "CREATE EXTENSION IF NOT EXISTS citext SCHEMA \"{}\"; \
-         CREATE TABLE citext_key (email citext PRIMARY KEY, name text NOT NULL)",
-        db.schema
-    );
-    let found = mismatches::<CitextKey>(&db, &ddl).await;
+    crate::support::citext(&db).await;
+    let ddl = "CREATE TABLE citext_key (email au_ext.citext PRIMARY KEY, name text NOT NULL)";
+    let found = mismatches::<CitextKey>(&db, ddl).await;
     one(
         &found,
         MismatchKind::KeyEquality,
         Some("email"),
         Some("email"),
-        "COLLATE",
+        r#"#[upsert(sql_type = "citext")]"#,
     );
     assert_eq!(found.len(), 1, "{found:#?}");
     // What verify warns about: two spellings of one citext key in a batch.

@@ -40,4 +40,13 @@ struct Doubled {
     twice: Option<i64>,
 }
 
+#[derive(AtomicUpsert)]
+#[allow(dead_code)]
+struct CiEmails {
+    #[conflict_key]
+    #[upsert(collate = "case_insensitive")]
+    email: String,
+    name: String,
+}
+
 fn main() {}

@@ -285,9 +285,31 @@ impl<'m, 'a> Bulk<'m, 'a> {
         }
     }
 
-    /// `WITH "__input" AS (..)`: the batch rows with their ordinal.
+    /// `WITH "__input" AS (..)`: the batch rows with their ordinal; values with a
+    /// `sql_type` or `collate` converted first, so that keys compare as the column does.
     fn input_cte(&self, w: &mut Writer, source: Source) {
-        let _ = write!(w, "WITH {} AS (SELECT * FROM ", self.input);
+        let _ = write!(w, "WITH {} AS (SELECT ", self.input);
+        let bound = self.model.bound();
+        if bound
+            .iter()
+            .any(|c| c.cast.is_some() || c.collate.is_some())
+        {
+            w.list(&bound, |w, c| {
+                w.ident(c.name);
+                if let Some(cast) = c.cast {
+                    w.push("::").push(cast);
+                }
+                if let Some(collate) = c.collate {
+                    w.push(" COLLATE ").ident(collate);
+                }
+                if c.cast.is_some() || c.collate.is_some() {
+                    w.push(" AS ").ident(c.name);
+                }
+            });
+            let _ = write!(w, ", {} FROM ", self.ord);
+        } else {
+            w.push("* FROM ");
+        }
         match source {
             Source::Unnest => {
                 let bound = self.model.bound();
@@ -371,6 +393,14 @@ impl<'m, 'a> Bulk<'m, 'a> {
         let (ord, partition) = (&self.ord, &self.partition);
         let name = w.dialect().quote_ident(column.name);
         match column.update {
+            // A key whose rows are equal but not byte-equal (`citext`, a collation): the
+            // first row inserts it, so its spelling is the one stored, as one by one.
+            Update::Key if column.cast.is_some() || column.collate.is_some() => {
+                let _ = write!(
+                    w,
+                    "first_value({name}) OVER ({partition} ORDER BY {ord}) AS {name}"
+                );
+            }
             Update::Key | Update::Replace | Update::Now => {
                 w.push(&name);
             }
@@ -560,6 +590,25 @@ mod tests {
         );
         assert!(many.ends_with(r#"ON ("__w"."k") = ("__d"."k")"#), "{many}");
         assert_eq!(Counts::of(&model), Counts::Guarded);
+    }
+
+    #[test]
+    fn converted_keys_compare_as_the_column_does() {
+        let model = plain("t", [("email", Role::Key), ("v", Role::Write)]).with_input(
+            "email",
+            Some("citext"),
+            Some("ci"),
+        );
+        let sql = upsert_many(&Postgres, &model, Source::Unnest);
+        assert!(
+            sql.starts_with(r#"WITH "__input" AS (SELECT "email"::citext COLLATE "ci" AS "email", "v", "__atomic_upsert_ord" FROM UNNEST($1, $2) WITH ORDINALITY AS "__u"("email", "v", "__atomic_upsert_ord")), "#),
+            "{sql}"
+        );
+        let stage = upsert_many(&Postgres, &model, Source::Stage);
+        assert!(
+            stage.starts_with(r#"WITH "__input" AS (SELECT "email"::citext COLLATE "ci" AS "email", "v", "__atomic_upsert_ord" FROM "__atomic_upsert_stage"), "#),
+            "{stage}"
+        );
     }
 
     #[test]

@@ -138,6 +138,12 @@ pub struct Column<'a> {
     pub insert: Insert,
     /// What the column receives on conflict.
     pub update: Update,
+    /// In a batch, the value is cast to this SQL type first (`#[upsert(sql_type)]`), so keys
+    /// compare with the column's own equality (`citext`).
+    pub cast: Option<&'a str>,
+    /// In a batch, the value takes this collation first (`#[upsert(collate)]`), so keys
+    /// compare as the column's nondeterministic collation does.
+    pub collate: Option<&'a str>,
 }
 
 impl<'a> Column<'a> {
@@ -150,6 +156,8 @@ impl<'a> Column<'a> {
             role,
             insert,
             update,
+            cast: None,
+            collate: None,
         })
     }
 }
@@ -326,6 +334,35 @@ impl<'a> Model<'a> {
             },
             null_keys: NullKeys::Never,
         }
+    }
+
+    /// The model with `column`'s batch values cast to `cast` and given `collate` before they
+    /// are compared (`#[upsert(sql_type)]`, `#[upsert(collate)]`).
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, Model, Role, Table};
+    /// let model = Model::new(
+    ///     Table { schema: None, name: "t" },
+    ///     ConflictTarget::Keys { predicate: None },
+    ///     [("email", Role::Key)],
+    ///     None,
+    ///     false,
+    /// )
+    /// .with_input("email", Some("citext"), None);
+    /// assert_eq!(model.columns[0].cast, Some("citext"));
+    /// ```
+    #[must_use]
+    pub fn with_input(
+        mut self,
+        column: &str,
+        cast: Option<&'a str>,
+        collate: Option<&'a str>,
+    ) -> Self {
+        for c in self.columns.iter_mut().filter(|c| c.name == column) {
+            c.cast = cast;
+            c.collate = collate;
+        }
+        self
     }
 
     /// The model with keys that can be NULL, treated as `null_keys` says.

@@ -97,6 +97,8 @@ pub struct ColumnInfo {
     pub ordered: bool,
     /// Equal values are equal bytes: a deterministic collation and not `citext`.
     pub bytewise_equality: bool,
+    /// The column's collation, when it is not its type's default.
+    pub collation: Option<String>,
 }
 
 impl ColumnInfo {
@@ -121,6 +123,7 @@ impl ColumnInfo {
             equality: true,
             ordered: true,
             bytewise_equality: true,
+            collation: None,
         }
     }
 }
@@ -302,7 +305,7 @@ impl Snapshot {
             for c in &table.columns {
                 let _ = writeln!(
                     out,
-                    "column\t{}\t{}\t{}\t{}\t{}\t{} {} {} {} {} {}",
+                    "column\t{}\t{}\t{}\t{}\t{}\t{} {} {} {} {} {}\t{}",
                     escape(&c.name),
                     escape(&c.type_name),
                     escape(&c.base_type),
@@ -314,6 +317,9 @@ impl Snapshot {
                     flag(c.equality, "eq"),
                     flag(c.ordered, "ord"),
                     flag(c.bytewise_equality, "bytewise"),
+                    c.collation
+                        .as_deref()
+                        .map_or_else(|| "-".to_owned(), escape),
                 );
             }
             for i in &table.indexes {
@@ -362,7 +368,16 @@ impl Snapshot {
                         RelKind::from_code(kind),
                     ));
                 }
-                ["column", name, type_name, base_type, oid, category, flags] => {
+                [
+                    "column",
+                    name,
+                    type_name,
+                    base_type,
+                    oid,
+                    category,
+                    flags,
+                    collation,
+                ] => {
                     let t = snapshot.tables.last_mut().ok_or_else(|| bad(&table()))?;
                     let flags: Vec<&str> = flags.split(' ').collect();
                     let on = |name: &str| flags.contains(&name);
@@ -378,6 +393,7 @@ impl Snapshot {
                         equality: on("eq"),
                         ordered: on("ord"),
                         bytewise_equality: on("bytewise"),
+                        collation: (*collation != "-").then(|| unescape(collation)),
                     });
                 }
                 ["unique", name, constraint, nnd, predicate, columns @ ..] => {
@@ -420,6 +436,7 @@ mod tests {
         c.equality = false;
         c.ordered = false;
         c.bytewise_equality = false;
+        c.collation = Some("case\tinsensitive".into());
         table.columns.push(c);
         table.indexes.push(IndexInfo {
             name: "i".into(),

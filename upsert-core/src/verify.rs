@@ -17,7 +17,7 @@ pub const MAX_IDENTIFIER_BYTES: usize = 63;
 ///
 /// ```
 /// use upsert_core::{Role, verify::FieldFacts};
-/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8") };
+/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None };
 /// assert_eq!(f.column, "views");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +32,10 @@ pub struct FieldFacts<'a> {
     pub optional: bool,
     /// The SQL type its values are sent as, when known (for the `ADD COLUMN` fix).
     pub sql_type: Option<&'a str>,
+    /// `#[upsert(sql_type)]`: what a batch casts its values to.
+    pub cast: Option<&'a str>,
+    /// `#[upsert(collate)]`: the collation a batch gives its values.
+    pub collate: Option<&'a str>,
 }
 
 /// Which rule a [`Mismatch`] breaks.
@@ -237,8 +241,8 @@ pub fn truncation_clashes(columns: &[&str]) -> Vec<(usize, usize)> {
 /// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
 ///
 /// let fields = [
-///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT") },
-///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8") },
+///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None },
+///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None },
 /// ];
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -615,25 +619,54 @@ impl Ctx<'_> {
         }
     }
 
-    /// Keys whose equality is not bytewise.
+    /// Keys whose equality is not bytewise: a batch must fold them with the column's own
+    /// equality, which `#[upsert(sql_type)]` / `#[upsert(collate)]` give it.
     fn key_equality_rules(&mut self, fields: &[FieldFacts], table: &TableInfo) {
         for (index, field) in fields.iter().enumerate() {
             if field.role != Role::Key {
                 continue;
             }
-            if let Some(column) = table.column(field.column).filter(|c| !c.bytewise_equality) {
-                self.push(
-                    Kind::KeyEquality,
-                    Site::Field(index),
-                    field,
-                    "a key whose equal values are equal bytes (upsert_many folds a batch's keys byte by byte)".into(),
-                    format!("{}, whose equality is not bytewise (citext or a nondeterministic collation)", column.type_name),
-                    format!(
-                        "store the key normalized in a text column with a deterministic collation ({})",
-                        self.alter(field.column, "TYPE text COLLATE \"C\"")
-                    ),
-                );
+            let Some(column) = table.column(field.column).filter(|c| !c.bytewise_equality) else {
+                continue;
+            };
+            let citext = column.base_type == "citext";
+            let folded = if citext {
+                field.cast.is_some_and(|cast| {
+                    cast.rsplit('.')
+                        .next()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("citext"))
+                })
+            } else {
+                field.collate.is_some() && field.collate == column.collation.as_deref()
+            };
+            if folded {
+                continue;
             }
+            let attribute = if citext {
+                "#[upsert(sql_type = \"citext\")]".to_owned()
+            } else {
+                format!(
+                    "#[upsert(collate = \"{}\")]",
+                    column
+                        .collation
+                        .as_deref()
+                        .unwrap_or("<the column's collation>")
+                )
+            };
+            self.push(
+                Kind::KeyEquality,
+                Site::Field(index),
+                field,
+                format!(
+                    "{attribute} on the key, so that upsert_many folds a batch's keys with the column's equality (as one by one, `Ann@` and `ann@` are one key)"
+                ),
+                format!(
+                    "{}, whose equality is not bytewise ({})",
+                    column.type_name,
+                    if citext { "citext" } else { "a nondeterministic collation" }
+                ),
+                format!("{attribute} on the field"),
+            );
         }
     }
 
@@ -791,7 +824,7 @@ pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
 /// use upsert_core::verify::{FieldFacts, column_type_mismatch};
 /// use upsert_core::{Postgres, Role};
 ///
-/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8") };
+/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None };
 /// let m = column_type_mismatch(&Postgres, "\"t\"", 1, &f, "i64", &ColumnInfo::new("score", "text", "text", 25, 'S'));
 /// assert!(m.has.contains("silently"));
 /// assert!(m.fix.ends_with(r#"ALTER TABLE "t" ALTER COLUMN "score" TYPE INT8;"#));

@@ -37,6 +37,10 @@ pub struct Field<'a> {
     pub column: String,
     /// The field name (without `r#`).
     pub name: String,
+    /// `#[upsert(sql_type)]`.
+    pub cast: Option<String>,
+    /// `#[upsert(collate)]`.
+    pub collate: Option<String>,
 }
 
 impl<'a> Container<'a> {
@@ -94,6 +98,8 @@ impl<'a> Container<'a> {
                     .rename
                     .get()
                     .map_or_else(|| name.clone(), LitStr::value);
+                let cast = attrs.sql_type.get().map(LitStr::value);
+                let collate = attrs.collate.get().map(LitStr::value);
                 Some(Field {
                     ident,
                     ty: &field.ty,
@@ -101,6 +107,8 @@ impl<'a> Container<'a> {
                     role,
                     column,
                     name,
+                    cast,
+                    collate,
                 })
             })
             .collect();
@@ -131,7 +139,7 @@ impl<'a> Container<'a> {
             },
             ConflictTarget::Constraint,
         );
-        Model::new(
+        let model = Model::new(
             Table {
                 schema: self.schema.as_deref(),
                 name: &self.table,
@@ -148,7 +156,13 @@ impl<'a> Container<'a> {
                 .iter()
                 .any(|f| f.role == Role::Key && f.optional()),
             self.attrs.nulls_not_distinct.get().is_some(),
-        ))
+        ));
+        self.fields
+            .iter()
+            .filter(|f| f.cast.is_some() || f.collate.is_some())
+            .fold(model, |model, f| {
+                model.with_input(&f.column, f.cast.as_deref(), f.collate.as_deref())
+            })
     }
 }
 

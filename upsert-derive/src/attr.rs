@@ -10,9 +10,9 @@ use upsert_core::{Role, Strategy};
 
 use crate::ctxt::Ctxt;
 use crate::symbol::{
-    ADD, COALESCE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST, INSERT_ONLY,
-    LEAST, MERGE, NULLS_NOT_DISTINCT, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, Symbol, TABLE,
-    UPDATE_WHERE, UPDATED_AT, UPSERT, VERSION,
+    ADD, COALESCE, COLLATE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST,
+    INSERT_ONLY, LEAST, MERGE, NULLS_NOT_DISTINCT, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, SQL_TYPE,
+    Symbol, TABLE, UPDATE_WHERE, UPDATED_AT, UPSERT, VERSION,
 };
 
 /// A key of `#[upsert(..)]` and what it takes.
@@ -70,13 +70,25 @@ const ROLE_FLAGS: &[(Symbol, Role)] = &[
     (VERSION, Role::Version),
 ];
 
-/// Keys accepted in `#[upsert(..)]` on a field: `rename`, then the role flags.
-const FIELD_KEYS: [Key; ROLE_FLAGS.len() + 1] = {
-    let mut keys = [Key::value(RENAME, "column name"); ROLE_FLAGS.len() + 1];
+/// The field keys written `key = ".."`.
+const FIELD_VALUE_KEYS: [Key; 3] = [
+    Key::value(RENAME, "column name"),
+    Key::value(SQL_TYPE, "column's SQL type"),
+    Key::value(COLLATE, "collation name"),
+];
+
+/// Keys accepted in `#[upsert(..)]` on a field: the value keys, then the role flags.
+const FIELD_KEYS: [Key; FIELD_VALUE_KEYS.len() + ROLE_FLAGS.len()] = {
+    let mut keys = [FIELD_VALUE_KEYS[0]; FIELD_VALUE_KEYS.len() + ROLE_FLAGS.len()];
     let mut i = 0;
-    while i < ROLE_FLAGS.len() {
-        keys[i + 1] = Key::flag(ROLE_FLAGS[i].0);
+    while i < FIELD_VALUE_KEYS.len() {
+        keys[i] = FIELD_VALUE_KEYS[i];
         i += 1;
+    }
+    let mut j = 0;
+    while j < ROLE_FLAGS.len() {
+        keys[i + j] = Key::flag(ROLE_FLAGS[j].0);
+        j += 1;
     }
     keys
 };
@@ -143,6 +155,10 @@ pub struct FieldAttrs {
     /// The span of `conflict_key`, when present.
     pub conflict_key: Option<Span>,
     pub rename: Attr<LitStr>,
+    /// `sql_type = ".."`: a batch casts the field's values to it.
+    pub sql_type: Attr<LitStr>,
+    /// `collate = ".."`: a batch gives the field's values this collation.
+    pub collate: Attr<LitStr>,
     /// Every role flag given, in order, with the span of its key; `check` rejects
     /// combinations.
     pub flags: Vec<(Span, Role)>,
@@ -327,12 +343,19 @@ impl FieldAttrs {
             }
         }
         let mut rename = Attr::none(RENAME);
+        let mut sql_type = Attr::none(SQL_TYPE);
+        let mut collate = Attr::none(COLLATE);
         let mut flags: Vec<(Span, Role)> = Vec::new();
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
             let key = find_key(meta, &FIELD_KEYS, CONTAINER_KEYS, "struct")?;
             if let Some(value) = key_value(meta, key)? {
-                rename.set(cx, span, value);
+                let slot = match key.symbol {
+                    SQL_TYPE => &mut sql_type,
+                    COLLATE => &mut collate,
+                    _ => &mut rename,
+                };
+                slot.set(cx, span, value);
                 return Ok(());
             }
             let role = ROLE_FLAGS
@@ -348,6 +371,8 @@ impl FieldAttrs {
         FieldAttrs {
             conflict_key,
             rename,
+            sql_type,
+            collate,
             flags,
         }
     }

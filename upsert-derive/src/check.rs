@@ -15,7 +15,32 @@ pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
     check_key_present(cx, container);
     check_columns_unique(cx, container);
     check_truncation(cx, container);
+    check_inputs(cx, container);
     check_guards(cx, container);
+}
+
+/// `sql_type` and `collate` convert values a batch sends: a field whose value is not sent
+/// has none to convert.
+fn check_inputs(cx: &mut Ctxt, container: &Container) {
+    for field in &container.fields {
+        if field.role.is_bound() {
+            continue;
+        }
+        for span in [field.attrs.sql_type.span(), field.attrs.collate.span()]
+            .into_iter()
+            .flatten()
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "`{}` is never sent (it is `#[upsert({})]`), so there is nothing to convert; \
+                     remove `sql_type`/`collate`",
+                    field.name,
+                    role_name(field.role)
+                ),
+            ));
+        }
+    }
 }
 
 /// Two columns that PostgreSQL would truncate to the same 63 bytes are one column to it.

@@ -335,6 +335,8 @@ fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream
             })
         },
     };
+    let cast = option_str(field.cast.as_deref());
+    let collate = option_str(field.collate.as_deref());
     quote! {
         ::atomic_upsert::__private::FieldSpec {
             field: #name,
@@ -343,6 +345,8 @@ fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream
             optional: #optional,
             rust_type: #rust_type,
             sql: #sql,
+            cast: #cast,
+            collate: #collate,
         }
     }
 }

@@ -111,6 +111,8 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
             optional: field.optional(),
             sql_type: verify::compatible_columns(rust_type)
                 .and_then(|types| types.first().copied()),
+            cast: field.cast.as_deref(),
+            collate: field.collate.as_deref(),
         })
         .collect();
     let table = snapshot.resolve(container.schema.as_deref(), &container.table);

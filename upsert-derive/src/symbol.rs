@@ -31,6 +31,8 @@ pub const NULLS_NOT_DISTINCT: Symbol = Symbol("nulls_not_distinct");
 
 // Field keys.
 pub const RENAME: Symbol = Symbol("rename");
+pub const SQL_TYPE: Symbol = Symbol("sql_type");
+pub const COLLATE: Symbol = Symbol("collate");
 pub const SKIP: Symbol = Symbol("skip");
 pub const INSERT_ONLY: Symbol = Symbol("insert_only");
 pub const CREATED_AT: Symbol = Symbol("created_at");

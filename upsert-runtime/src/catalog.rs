@@ -48,7 +48,8 @@ const COLUMNS: &str = concat!(
     opclass_exists!("'btree', 'hash'"),
     ", ",
     opclass_exists!("'btree'"),
-    ", (coalesce(coll.collisdeterministic, true) AND bt.typname <> 'citext') \
+    ", (coalesce(coll.collisdeterministic, true) AND bt.typname <> 'citext'), \
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> bt.typcollation THEN coll.collname::text END \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
      JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
@@ -149,6 +150,7 @@ async fn read_relation(
             equality: row.try_get(8)?,
             ordered: row.try_get(9)?,
             bytewise_equality: row.try_get(10)?,
+            collation: row.try_get(11)?,
         });
     }
     for row in sqlx::query(INDEXES).bind(oid).fetch_all(&mut *conn).await? {

@@ -98,6 +98,10 @@ pub struct FieldSpec {
     pub rust_type: &'static str,
     /// How its values are sent, for fields whose value is sent.
     pub sql: Option<SqlType>,
+    /// `#[upsert(sql_type)]`.
+    pub cast: Option<&'static str>,
+    /// `#[upsert(collate)]`.
+    pub collate: Option<&'static str>,
 }
 
 /// The SQL side of a sent field's type.

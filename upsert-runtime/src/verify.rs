@@ -113,6 +113,8 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
             role: f.role,
             optional: f.optional,
             sql_type: ty.as_ref().map(sqlx::TypeInfo::name),
+            cast: f.cast,
+            collate: f.collate,
         })
         .collect();
     let model = Model::new(
@@ -128,6 +130,13 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
             .any(|f| f.role == Role::Key && f.optional),
         plan.nulls_not_distinct,
     ));
+    let model = plan
+        .fields
+        .iter()
+        .filter(|f| f.cast.is_some() || f.collate.is_some())
+        .fold(model, |model, f| {
+            model.with_input(f.column, f.cast, f.collate)
+        });
     let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
     let Some(table) = found else {
         return Ok(out);
