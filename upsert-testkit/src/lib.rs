@@ -57,7 +57,7 @@ pub fn server() -> &'static Server {
             throwaway: false,
         },
         _ => match start_throwaway() {
-            Ok(url) => Server {
+            Ok((url, _)) => Server {
                 url,
                 throwaway: true,
             },
@@ -198,7 +198,44 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-fn start_throwaway() -> Result<String, String> {
+/// A server of its own for a test that stops or restarts it (the shared [`server`] must stay
+/// up for the other tests of the process). Always a throwaway server, even when
+/// `DATABASE_URL` is set: an external server cannot be restarted by a test.
+pub struct Dedicated {
+    /// The connection URL.
+    pub url: String,
+    restart: Command,
+}
+
+impl Dedicated {
+    /// Starts one.
+    ///
+    /// # Panics
+    /// When the PostgreSQL binaries are missing (with [`INSTALL_HINT`]) or it does not start.
+    #[must_use]
+    pub fn start() -> Dedicated {
+        let (url, restart) = start_throwaway()
+            .unwrap_or_else(|why| panic!("cannot start a dedicated PostgreSQL: {why}"));
+        Dedicated { url, restart }
+    }
+
+    /// Restarts it (`pg_ctl restart -m fast`: every connection is closed, committed work
+    /// survives), waiting until it accepts connections again.
+    ///
+    /// # Panics
+    /// When the restart fails.
+    pub fn restart(&mut self) {
+        let out = self.restart.output().expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "pg_ctl restart failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn start_throwaway() -> Result<(String, Command), String> {
     let bin = find_bin_dir().ok_or_else(|| INSTALL_HINT.to_owned())?;
     let as_root = is_root();
     let nanos = std::time::SystemTime::now()
@@ -276,7 +313,20 @@ fn start_throwaway() -> Result<String, String> {
             .arg(dir.join("server.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]);
         match run(start, "pg_ctl start") {
-            Ok(()) => return Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres")),
+            Ok(()) => {
+                let mut restart = pg_command(as_root, &pg_ctl);
+                restart
+                    .arg("-D")
+                    .arg(&data)
+                    .arg("-l")
+                    .arg(dir.join("server.log"))
+                    .args(["-w", "-t", "60", "-m", "fast", "-o", &options, "restart"])
+                    .stdin(Stdio::null());
+                return Ok((
+                    format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                    restart,
+                ));
+            }
             Err(why) => {
                 let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
                 last_error = format!("{why}\nserver log:\n{log}");
