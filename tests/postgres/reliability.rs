@@ -410,17 +410,39 @@ struct Label {
     label: String,
 }
 
+/// A placeholder field (`()`) for a server timestamp cannot be read back.
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "stamped")]
+struct Stamped {
+    #[conflict_key]
+    id: i64,
+    #[upsert(updated_at)]
+    at: (),
+}
+
 #[tokio::test]
-async fn a_returned_row_that_cannot_be_read_says_the_write_was_applied() {
+async fn returned_rows_read_back_through_casts_and_an_unreadable_one_says_it_was_applied() {
     let db = TestDb::new(1).await;
-    sqlx::raw_sql("CREATE TABLE widths (id int8 PRIMARY KEY, total int4 NOT NULL)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    let error = Width { id: 1, total: 7 }
+    sqlx::raw_sql(
+        "CREATE TABLE widths (id int8 PRIMARY KEY, total int4 NOT NULL); \
+         CREATE TABLE stamped (id int8 PRIMARY KEY, at timestamptz NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // `integer` read as `i64`: the RETURNING list casts it, so no error after the write.
+    let stored = Width { id: 1, total: 7 }
         .upsert_returning(&db.pool)
         .await
-        .expect_err("int4 does not decode into i64");
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.total, 7);
+    // A field type without a fixed SQL type is read as it comes: it may fail after the write,
+    // and the error says the write stands.
+    let error = Stamped { id: 1, at: () }
+        .upsert_returning(&db.pool)
+        .await
+        .expect_err("a timestamptz does not decode into ()");
     assert!(
         matches!(error, atomic_upsert::Error::Unreadable { .. }),
         "{error}"
@@ -429,7 +451,7 @@ async fn a_returned_row_that_cannot_be_read_says_the_write_was_applied() {
         error.may_have_been_applied() && !error.is_transient(),
         "{error}"
     );
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM widths")
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM stamped")
         .fetch_one(&db.pool)
         .await
         .unwrap();
@@ -437,25 +459,46 @@ async fn a_returned_row_that_cannot_be_read_says_the_write_was_applied() {
     db.finish().await;
 }
 
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "docs")]
+struct Doc {
+    #[conflict_key]
+    id: i64,
+    body: sqlx::types::Json<serde_json::Value>,
+}
+
 #[tokio::test]
 async fn a_statement_gone_stale_after_alter_table_is_typed_and_retry_recovers() {
     let db = TestDb::new(1).await;
-    sqlx::raw_sql("CREATE TABLE labels (id int8 PRIMARY KEY, label text NOT NULL)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE labels (id int8 PRIMARY KEY, label text NOT NULL); \
+         CREATE TABLE docs (id int8 PRIMARY KEY, body jsonb NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let label = |id: i64| Label {
         id,
         label: format!("l{id}"),
     };
+    let doc = |id: i64| Doc {
+        id,
+        body: sqlx::types::Json(serde_json::json!({ "id": id })),
+    };
     label(1).upsert_returning(&db.pool).await.unwrap();
-    // The result type changes (text → varchar); `String` still reads it.
-    sqlx::raw_sql("ALTER TABLE labels ALTER COLUMN label TYPE varchar(100)")
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    // The one pooled connection cached the statement before the ALTER.
-    let error = label(2)
+    doc(1).upsert_returning(&db.pool).await.unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE labels ALTER COLUMN label TYPE varchar(100); \
+         ALTER TABLE docs ALTER COLUMN body TYPE json",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // A cast column keeps its result type: the cached statement stays valid.
+    label(2).upsert_returning(&db.pool).await.unwrap();
+    // A JSON column is returned as it is (a cast would change json into jsonb): the one
+    // pooled connection's cached statement went stale.
+    let error = doc(2)
         .upsert_returning(&db.pool)
         .await
         .expect_err("the cached plan is stale");
@@ -464,19 +507,19 @@ async fn a_statement_gone_stale_after_alter_table_is_typed_and_retry_recovers() 
         "{error}"
     );
     assert!(error.is_transient() && !error.may_have_been_applied());
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM labels")
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM docs")
         .fetch_one(&db.pool)
         .await
         .unwrap();
     assert_eq!(n, 1, "nothing was applied");
     let stored = atomic_upsert::Retry::default()
-        .upsert_returning(&db.pool, &label(2))
+        .upsert_returning(&db.pool, &doc(2))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.label, "l2");
+    assert_eq!(stored.body.0["id"], 2);
     // And the connection is healthy again for plain calls.
-    label(3).upsert_returning(&db.pool).await.unwrap();
+    doc(3).upsert_returning(&db.pool).await.unwrap();
     db.finish().await;
 }
 

@@ -101,16 +101,15 @@ pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
 ///     None,
 ///     false,
 /// );
-/// assert!(single::upsert_returning(&Postgres, &model, &["name", "color"]).ends_with(r#"RETURNING "name", "color""#));
+/// let columns = [single::Returned { name: "name", cast: None }, single::Returned { name: "color", cast: Some("text") }];
+/// assert!(single::upsert_returning(&Postgres, &model, &columns).ends_with(r#"RETURNING "name", "color"::text AS "color""#));
 /// ```
 #[must_use]
-pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[&str]) -> String {
+pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[Returned]) -> String {
     let mut w = Writer::new(dialect);
     statement(&mut w, model, OnConflict::Update);
     w.push(" RETURNING ");
-    w.list(columns, |w, column| {
-        w.ident(column);
-    });
+    returning_list(&mut w, columns);
     w.finish()
 }
 
@@ -148,20 +147,19 @@ pub fn insert_or_ignore(dialect: &dyn Dialect, model: &Model) -> String {
 ///     None,
 ///     false,
 /// );
-/// assert!(single::insert_or_ignore_returning(&Postgres, &model, &["name", "color"]).ends_with(r#"DO NOTHING RETURNING "name", "color""#));
+/// let columns = [single::Returned { name: "name", cast: None }, single::Returned { name: "color", cast: None }];
+/// assert!(single::insert_or_ignore_returning(&Postgres, &model, &columns).ends_with(r#"DO NOTHING RETURNING "name", "color""#));
 /// ```
 #[must_use]
 pub fn insert_or_ignore_returning(
     dialect: &dyn Dialect,
     model: &Model,
-    columns: &[&str],
+    columns: &[Returned],
 ) -> String {
     let mut w = Writer::new(dialect);
     statement(&mut w, model, OnConflict::Nothing);
     w.push(" RETURNING ");
-    w.list(columns, |w, column| {
-        w.ident(column);
-    });
+    returning_list(&mut w, columns);
     w.finish()
 }
 
@@ -179,17 +177,15 @@ pub fn insert_or_ignore_returning(
 ///     false,
 /// );
 /// assert_eq!(
-///     single::select_by_key(&Postgres, &model, &["name", "color"]),
+///     single::select_by_key(&Postgres, &model, &[single::Returned { name: "name", cast: None }, single::Returned { name: "color", cast: None }]),
 ///     r#"SELECT "name", "color" FROM "tag" WHERE "name" = $1 AND (NOT deleted)"#
 /// );
 /// ```
 #[must_use]
-pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[&str]) -> String {
+pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned]) -> String {
     let mut w = Writer::new(dialect);
     w.push("SELECT ");
-    w.list(columns, |w, column| {
-        w.ident(column);
-    });
+    returning_list(&mut w, columns);
     w.push(" FROM ").table(&model.table).push(" WHERE ");
     let equals = if model.null_keys == NullKeys::NotDistinct {
         " IS NOT DISTINCT FROM "
@@ -209,6 +205,33 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[&str]) -> 
         w.push(" AND (").push(predicate).push(")");
     }
     w.finish()
+}
+
+/// A column a statement returns, and the SQL type to cast it to. The cast fixes the
+/// result's type whatever the column's is: a prepared statement does not go stale when the
+/// column's type changes (`ALTER TABLE .. TYPE`), and a value that does not fit the field
+/// fails the statement (nothing written) instead of failing to decode after the write.
+///
+/// ```
+/// let r = upsert_core::single::Returned { name: "total", cast: Some("int8") };
+/// assert_eq!(r.name, "total");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Returned<'a> {
+    /// The column.
+    pub name: &'a str,
+    /// The type to cast it to, when the field's type has a fixed one.
+    pub cast: Option<&'a str>,
+}
+
+/// `"a", "b"::int8 AS "b", ..`
+fn returning_list(w: &mut Writer, columns: &[Returned]) {
+    w.list(columns, |w, column| {
+        w.ident(column.name);
+        if let Some(cast) = column.cast {
+            w.push("::").push(cast).push(" AS ").ident(column.name);
+        }
+    });
 }
 
 /// `INSERT INTO .. VALUES ($1, .., now(), ..) ON CONFLICT ..`
@@ -231,7 +254,7 @@ fn statement(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
 
 #[cfg(test)]
 mod tests {
-    use super::{insert_or_ignore, upsert, upsert_returning};
+    use super::{Returned, insert_or_ignore, upsert, upsert_returning};
     use crate::dialect::Postgres;
     use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{ConflictTarget, Model, Role, Table};
@@ -413,7 +436,11 @@ mod tests {
             false,
         );
         assert_eq!(
-            upsert_returning(&Postgres, &constraint, &["id", "email", "name"]),
+            upsert_returning(
+                &Postgres,
+                &constraint,
+                &["id", "email", "name"].map(|name| Returned { name, cast: None })
+            ),
             r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ON CONSTRAINT "users_email_key" DO UPDATE SET "name" = EXCLUDED."name" RETURNING "id", "email", "name""#
         );
     }

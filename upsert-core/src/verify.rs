@@ -816,6 +816,24 @@ pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// The SQL type a returned column is cast to for a field written `rust_type`: the fixed
+/// type of the common scalar types ([`compatible_columns`]' first), none for JSON (a cast
+/// would turn `json` into `jsonb`) or for any other type.
+///
+/// ```
+/// use upsert_core::verify::returning_cast;
+/// assert_eq!(returning_cast("Option<i64>"), Some("int8"));
+/// assert_eq!(returning_cast("Json<Value>"), None);
+/// assert_eq!(returning_cast("MyEnum"), None);
+/// ```
+#[must_use]
+pub fn returning_cast(rust_type: &str) -> Option<&'static str> {
+    compatible_columns(rust_type)?
+        .first()
+        .copied()
+        .filter(|t| !matches!(*t, "json" | "jsonb" | "char"))
+}
+
 /// The mismatch of a field whose Rust type `rust_type` (sent as `sent_as`) cannot go to and
 /// come back from `column` (the runtime asks sqlx; the derive reads [`compatible_columns`]).
 ///

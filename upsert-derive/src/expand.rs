@@ -98,7 +98,20 @@ impl Parts {
         let model = container.model();
         let pg = &Postgres;
         // Every field's column, in field order, `skip` fields included.
-        let returned: Vec<&str> = container.fields.iter().map(|f| f.column.as_str()).collect();
+        let types: Vec<String> = container
+            .fields
+            .iter()
+            .map(crate::ast::Field::type_text)
+            .collect();
+        let returned: Vec<single::Returned> = container
+            .fields
+            .iter()
+            .zip(&types)
+            .map(|(f, ty)| single::Returned {
+                name: &f.column,
+                cast: upsert_core::verify::returning_cast(ty),
+            })
+            .collect();
         let mut parts = Parts {
             table: container.table.clone(),
             schema: container.schema.clone(),

@@ -139,13 +139,17 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     const UPSERT_MANY_SQL: &'static str;
 
     /// The upsert of [`upsert_returning`](AtomicUpsert::upsert_returning): `UPSERT_SQL`
-    /// with `RETURNING` every field's column, in field order, built at compile time.
+    /// with `RETURNING` every field's column, in field order, built at compile time. A
+    /// field of a common scalar type (integers, floats, `bool`, strings, bytes) reads its
+    /// column cast to that type: the prepared statement does not go stale when the column's
+    /// type changes, and a value that does not fit fails the statement (nothing written)
+    /// rather than the decoding after the write.
     ///
     /// ```
     /// # use atomic_upsert::AtomicUpsert;
     /// #[derive(AtomicUpsert)]
     /// struct Tag { #[conflict_key] name: String, color: String }
-    /// assert!(Tag::UPSERT_RETURNING_SQL.ends_with(r#"RETURNING "name", "color""#));
+    /// assert!(Tag::UPSERT_RETURNING_SQL.ends_with(r#"RETURNING "name"::text AS "name", "color"::text AS "color""#));
     /// ```
     const UPSERT_RETURNING_SQL: &'static str;
 
