@@ -410,7 +410,7 @@ struct Label {
     label: String,
 }
 
-/// A placeholder field (`()`) for a server timestamp cannot be read back.
+/// A placeholder field (`()`) for a server timestamp reads back as `()`.
 #[derive(AtomicUpsert, Debug)]
 #[upsert(table = "stamped")]
 struct Stamped {
@@ -420,12 +420,34 @@ struct Stamped {
     at: (),
 }
 
+/// A field of a common type read from a column it does not fit: the cast fails the
+/// statement before anything is written.
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "stamped")]
+struct StampedAsBool {
+    #[conflict_key]
+    id: i64,
+    #[upsert(skip)]
+    at: bool,
+}
+
+/// A JSON field (never cast) read from a column it does not fit: the decode fails after
+/// the write.
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "stamped")]
+struct StampedAsJson {
+    #[conflict_key]
+    id: i64,
+    #[upsert(skip)]
+    at: sqlx::types::Json<serde_json::Value>,
+}
+
 #[tokio::test]
 async fn returned_rows_read_back_through_casts_and_an_unreadable_one_says_it_was_applied() {
     let db = TestDb::new(1).await;
     sqlx::raw_sql(
         "CREATE TABLE widths (id int8 PRIMARY KEY, total int4 NOT NULL); \
-         CREATE TABLE stamped (id int8 PRIMARY KEY, at timestamptz NOT NULL)",
+         CREATE TABLE stamped (id int8 PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())",
     )
     .execute(&db.pool)
     .await
@@ -437,12 +459,25 @@ async fn returned_rows_read_back_through_casts_and_an_unreadable_one_says_it_was
         .unwrap()
         .unwrap();
     assert_eq!(stored.total, 7);
-    // A field type without a fixed SQL type is read as it comes: it may fail after the write,
-    // and the error says the write stands.
-    let error = Stamped { id: 1, at: () }
+    // A `()` placeholder holds nothing to read.
+    Stamped { id: 1, at: () }
         .upsert_returning(&db.pool)
         .await
-        .expect_err("a timestamptz does not decode into ()");
+        .unwrap()
+        .unwrap();
+    // A common type that does not fit: the cast fails the statement, nothing is written.
+    let error = StampedAsBool { id: 2, at: true }
+        .upsert_returning(&db.pool)
+        .await
+        .expect_err("a timestamptz does not cast to bool");
+    assert_eq!(error.sqlstate(), Some("42846"), "{error}");
+    assert!(!error.may_have_been_applied(), "{error}");
+    // A JSON field is read as it comes: the error says the write stands.
+    let json = sqlx::types::Json(serde_json::Value::Null);
+    let error = StampedAsJson { id: 3, at: json }
+        .upsert_returning(&db.pool)
+        .await
+        .expect_err("a timestamptz does not decode into JSON");
     assert!(
         matches!(error, atomic_upsert::Error::Unreadable { .. }),
         "{error}"
@@ -451,11 +486,15 @@ async fn returned_rows_read_back_through_casts_and_an_unreadable_one_says_it_was
         error.may_have_been_applied() && !error.is_transient(),
         "{error}"
     );
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM stamped")
-        .fetch_one(&db.pool)
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM stamped ORDER BY id")
+        .fetch_all(&db.pool)
         .await
         .unwrap();
-    assert_eq!(n, 1, "the write was applied, as the error says");
+    assert_eq!(
+        ids,
+        [1, 3],
+        "row 2 was never written; row 3 was, as its error says"
+    );
     db.finish().await;
 }
 

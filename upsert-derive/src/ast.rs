@@ -192,6 +192,11 @@ impl Field<'_> {
         }
     }
 
+    /// Whether the type is `()`: a placeholder field that names a column and holds nothing.
+    pub fn is_unit(&self) -> bool {
+        matches!(self.ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+    }
+
     /// The type as written, for messages: `Option<String>`.
     pub fn type_text(&self) -> String {
         let text = quote::ToTokens::to_token_stream(self.ty).to_string();

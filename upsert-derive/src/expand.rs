@@ -145,12 +145,17 @@ impl Parts {
         let mut reads = Vec::new();
         for (index, field) in container.fields.iter().enumerate() {
             let (member, ty, span) = (field.ident, field.ty, field.ty_span());
-            parts.decode_bounds.push(syn::parse_quote_spanned! {span=>
-                #ty: ::atomic_upsert::__private::Decode<'__r>
-            });
-            reads.push(quote! {
-                #member: ::atomic_upsert::__private::read(row, #index)?
-            });
+            if field.is_unit() {
+                // A `()` placeholder (a server timestamp's field) holds nothing to read back.
+                reads.push(quote!(#member: ()));
+            } else {
+                parts.decode_bounds.push(syn::parse_quote_spanned! {span=>
+                    #ty: ::atomic_upsert::__private::Decode<'__r>
+                });
+                reads.push(quote! {
+                    #member: ::atomic_upsert::__private::read(row, #index)?
+                });
+            }
             if let Role::Combine(strategy) = field.role
                 && let Some(check) = strategy.type_check()
             {

@@ -219,8 +219,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// No `sqlx::FromRow` is needed: the derive reads every field back from the
     /// `RETURNING` list of [`UPSERT_RETURNING_SQL`](AtomicUpsert::UPSERT_RETURNING_SQL),
     /// `#[upsert(skip)]` fields included (their columns must exist). Every field must be an
-    /// owned type sqlx can decode, so a struct with `&'a str` fields or `()` placeholders
-    /// cannot call this method (a compile error at the call).
+    /// owned type sqlx can decode, so a struct with `&'a str` fields cannot call this method
+    /// (a compile error at the call); a `()` placeholder (a `created_at`/`updated_at`
+    /// field) reads back as `()`.
     ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;
