@@ -39,6 +39,7 @@ mod writer;
 
 pub use dialect::{Dialect, Postgres};
 pub use model::{
-    Column, ConflictTarget, Guard, Insert, Model, NullKeys, Role, Table, Unwritten, Update,
+    Column, ConflictTarget, FieldDef, Guard, Insert, Model, NullKeys, Role, Table, Unwritten,
+    Update,
 };
 pub use strategy::Strategy;

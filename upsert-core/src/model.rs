@@ -276,6 +276,28 @@ impl NullKeys {
     }
 }
 
+/// One field as the model needs it: its column and role, and what only its attributes and
+/// type say (an `Option`, a batch cast or collation).
+///
+/// ```
+/// use upsert_core::{FieldDef, Role};
+/// let key = FieldDef { column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None };
+/// assert_eq!(key.column, "email");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct FieldDef<'a> {
+    /// The column.
+    pub column: &'a str,
+    /// The field's role.
+    pub role: Role,
+    /// Declared as `Option<..>`.
+    pub optional: bool,
+    /// `#[upsert(sql_type)]`.
+    pub cast: Option<&'a str>,
+    /// `#[upsert(collate)]`.
+    pub collate: Option<&'a str>,
+}
+
 /// Everything a statement is built from.
 ///
 /// ```
@@ -363,6 +385,55 @@ impl<'a> Model<'a> {
             c.collate = collate;
         }
         self
+    }
+
+    /// The model of a derived struct: [`Model::new`] over `fields`, keys that are `Option`s
+    /// treated as `nulls_not_distinct` says ([`NullKeys::of`]), and each field's batch
+    /// conversion ([`Model::with_input`]). The derive (from the attributes) and the
+    /// runtime's `verify` (from the generated plan) both build it here.
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, FieldDef, Model, NullKeys, Role, Table};
+    /// let fields = [
+    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None },
+    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None },
+    /// ];
+    /// let model = Model::of_fields(
+    ///     Table { schema: None, name: "t" },
+    ///     ConflictTarget::Keys { predicate: None },
+    ///     &fields,
+    ///     None,
+    ///     false,
+    ///     false,
+    /// );
+    /// assert_eq!(model.null_keys, NullKeys::Distinct);
+    /// ```
+    #[must_use]
+    pub fn of_fields(
+        table: Table<'a>,
+        target: ConflictTarget<'a>,
+        fields: &[FieldDef<'a>],
+        update_where: Option<&'a str>,
+        skip_unchanged: bool,
+        nulls_not_distinct: bool,
+    ) -> Self {
+        let model = Model::new(
+            table,
+            target,
+            fields.iter().map(|f| (f.column, f.role)),
+            update_where,
+            skip_unchanged,
+        )
+        .with_null_keys(NullKeys::of(
+            fields.iter().any(|f| f.role == Role::Key && f.optional),
+            nulls_not_distinct,
+        ));
+        fields
+            .iter()
+            .filter(|f| f.cast.is_some() || f.collate.is_some())
+            .fold(model, |model, f| {
+                model.with_input(f.column, f.cast, f.collate)
+            })
     }
 
     /// The model with keys that can be NULL, treated as `null_keys` says.

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::dialect::Dialect;
-use crate::model::{ConflictTarget, Insert, Model, NullKeys, Role, Table, Update};
+use crate::model::{ConflictTarget, FieldDef, Insert, Model, NullKeys, Role, Table, Update};
 use crate::schema::{ColumnInfo, IndexInfo, RelKind, TableInfo};
 use crate::strategy::Strategy;
 
@@ -36,6 +36,26 @@ pub struct FieldFacts<'a> {
     pub cast: Option<&'a str>,
     /// `#[upsert(collate)]`: the collation a batch gives its values.
     pub collate: Option<&'a str>,
+}
+
+impl<'a> FieldFacts<'a> {
+    /// What the model needs of the field.
+    ///
+    /// ```
+    /// use upsert_core::{Role, verify::FieldFacts};
+    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None };
+    /// assert!(f.def().optional);
+    /// ```
+    #[must_use]
+    pub fn def(&self) -> FieldDef<'a> {
+        FieldDef {
+            column: self.column,
+            role: self.role,
+            optional: self.optional,
+            cast: self.cast,
+            collate: self.collate,
+        }
+    }
 }
 
 /// Which rule a [`Mismatch`] breaks.
@@ -343,11 +363,7 @@ impl Ctx<'_> {
     }
 
     fn alter(&self, column: &str, rest: &str) -> String {
-        format!(
-            "ALTER TABLE {} ALTER COLUMN {} {rest};",
-            self.name,
-            self.dialect.quote_ident(column)
-        )
+        alter_column(self.dialect, self.name, column, rest)
     }
 
     fn field(&mut self, index: usize, field: &FieldFacts, table: &TableInfo, model: &Model) {
@@ -875,8 +891,16 @@ pub fn column_type_mismatch(
             }
         ),
         fix: format!(
-            "change the field's type, or ALTER TABLE {table} ALTER COLUMN {} TYPE {sent_as};",
-            dialect.quote_ident(field.column),
+            "change the field's type, or {}",
+            alter_column(dialect, table, field.column, &format!("TYPE {sent_as}"))
         ),
     }
+}
+
+/// `ALTER TABLE <table> ALTER COLUMN "<column>" <rest>;` (`table` already quoted).
+fn alter_column(dialect: &dyn Dialect, table: &str, column: &str, rest: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ALTER COLUMN {} {rest};",
+        dialect.quote_ident(column)
+    )
 }

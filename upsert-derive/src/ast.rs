@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
-use upsert_core::{ConflictTarget, Model, NullKeys, Role, Table};
+use upsert_core::{ConflictTarget, FieldDef, Model, Role, Table};
 
 use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -139,30 +139,28 @@ impl<'a> Container<'a> {
             },
             ConflictTarget::Constraint,
         );
-        let model = Model::new(
+        let fields: Vec<FieldDef> = self
+            .fields
+            .iter()
+            .map(|field| FieldDef {
+                column: &field.column,
+                role: field.role,
+                optional: field.optional(),
+                cast: field.cast.as_deref(),
+                collate: field.collate.as_deref(),
+            })
+            .collect();
+        Model::of_fields(
             Table {
                 schema: self.schema.as_deref(),
                 name: &self.table,
             },
             target,
-            self.fields
-                .iter()
-                .map(|field| (field.column.as_str(), field.role)),
+            &fields,
             self.update_where.as_deref(),
             self.attrs.skip_unchanged.get().is_some(),
-        )
-        .with_null_keys(NullKeys::of(
-            self.fields
-                .iter()
-                .any(|f| f.role == Role::Key && f.optional()),
             self.attrs.nulls_not_distinct.get().is_some(),
-        ));
-        self.fields
-            .iter()
-            .filter(|f| f.cast.is_some() || f.collate.is_some())
-            .fold(model, |model, f| {
-                model.with_input(&f.column, f.cast.as_deref(), f.collate.as_deref())
-            })
+        )
     }
 }
 

@@ -79,6 +79,9 @@ const PARTITION_KEY: &str = "SELECT ARRAY(SELECT a.attname::text \
        ORDER BY k.ord) \
      FROM pg_catalog.pg_partitioned_table p WHERE p.partrelid = $1::int8::oid";
 
+/// A row of [`RESOLVE`] or [`LIST`]: oid, schema, name, `relkind`.
+type Relation = (i64, String, String, String);
+
 /// The table `name` (in `schema`, else along the `search_path`), or `None`.
 pub(crate) async fn read_table(
     conn: &mut PgConnection,
@@ -86,22 +89,14 @@ pub(crate) async fn read_table(
     name: &str,
 ) -> Result<Option<TableInfo>, sqlx::Error> {
     let qualified = Postgres.quote_table(&upsert_core::Table { schema, name });
-    let Some(row) = sqlx::query(RESOLVE)
+    let Some(relation) = sqlx::query_as::<_, Relation>(RESOLVE)
         .bind(qualified)
         .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(None);
     };
-    let (oid, schema, name, kind): (i64, String, String, String) = (
-        row.try_get(0)?,
-        row.try_get(1)?,
-        row.try_get(2)?,
-        row.try_get(3)?,
-    );
-    read_relation(conn, oid, &schema, &name, &kind)
-        .await
-        .map(Some)
+    read_relation(conn, relation).await.map(Some)
 }
 
 /// Every table and view on the connection's `search_path`.
@@ -109,16 +104,12 @@ pub(crate) async fn read_snapshot(conn: &mut PgConnection) -> Result<Snapshot, s
     let search_path: Vec<String> = sqlx::query_scalar(SEARCH_PATH)
         .fetch_one(&mut *conn)
         .await?;
-    let relations = sqlx::query(LIST).fetch_all(&mut *conn).await?;
+    let relations = sqlx::query_as::<_, Relation>(LIST)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut tables = Vec::with_capacity(relations.len());
-    for row in relations {
-        let (oid, schema, name, kind): (i64, String, String, String) = (
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-        );
-        tables.push(read_relation(conn, oid, &schema, &name, &kind).await?);
+    for relation in relations {
+        tables.push(read_relation(conn, relation).await?);
     }
     Ok(Snapshot {
         search_path,
@@ -128,13 +119,10 @@ pub(crate) async fn read_snapshot(conn: &mut PgConnection) -> Result<Snapshot, s
 
 async fn read_relation(
     conn: &mut PgConnection,
-    oid: i64,
-    schema: &str,
-    name: &str,
-    kind: &str,
+    (oid, schema, name, kind): Relation,
 ) -> Result<TableInfo, sqlx::Error> {
     let kind = RelKind::from_code(kind.chars().next().unwrap_or('r'));
-    let mut table = TableInfo::new(schema, name, kind);
+    let mut table = TableInfo::new(&schema, &name, kind);
     for row in sqlx::query(COLUMNS).bind(oid).fetch_all(&mut *conn).await? {
         let category: String = row.try_get(4)?;
         let base_oid: i64 = row.try_get(3)?;

@@ -13,7 +13,7 @@ use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
 use sqlx::{Acquire, AssertSqlSafe};
 use upsert_core::verify::{self as rules, FieldFacts, Kind, Mismatch, Site};
-use upsert_core::{ConflictTarget, Dialect as _, Model, NullKeys, Postgres as Pg, Role, Table};
+use upsert_core::{ConflictTarget, Dialect as _, FieldDef, Model, Postgres as Pg, Table};
 
 use crate::catalog;
 use crate::error::Error;
@@ -117,26 +117,15 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
             collate: f.collate,
         })
         .collect();
-    let model = Model::new(
+    let defs: Vec<FieldDef> = facts.iter().map(FieldFacts::def).collect();
+    let model = Model::of_fields(
         subject.table,
         plan.target,
-        plan.fields.iter().map(|f| (f.column, f.role)),
+        &defs,
         plan.update_where,
         plan.skip_unchanged,
-    )
-    .with_null_keys(NullKeys::of(
-        plan.fields
-            .iter()
-            .any(|f| f.role == Role::Key && f.optional),
         plan.nulls_not_distinct,
-    ));
-    let model = plan
-        .fields
-        .iter()
-        .filter(|f| f.cast.is_some() || f.collate.is_some())
-        .fold(model, |model, f| {
-            model.with_input(f.column, f.cast, f.collate)
-        });
+    );
     let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
     let Some(table) = found else {
         return Ok(out);
