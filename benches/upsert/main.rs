@@ -84,6 +84,10 @@ struct Args {
     /// Seconds each single-row cell runs per round [default: 0.75, --quick: 0.2].
     #[arg(long)]
     duration: Option<f64>,
+    /// Instead of timed cells, every worker makes this many calls per measured round
+    /// (e.g. `--workloads counter --workers 64 --ops-per-worker 10000`).
+    #[arg(long)]
+    ops_per_worker: Option<u64>,
     /// Interleaved rounds; medians are over these [default: 9, --quick: 2].
     #[arg(long)]
     rounds: Option<usize>,
@@ -130,7 +134,7 @@ struct Args {
 
 /// The settings of this run, resolved from the flags.
 struct Plan {
-    duration: Duration,
+    duration: runner::Budget,
     rounds: usize,
     check_rounds: usize,
     bulk_rounds: usize,
@@ -144,7 +148,10 @@ impl Plan {
         let duration = args.duration.unwrap_or(if args.quick { 0.2 } else { 0.75 });
         let rounds = args.rounds.unwrap_or(if args.quick { 2 } else { 9 }).max(1);
         Plan {
-            duration: Duration::from_secs_f64(duration),
+            duration: match args.ops_per_worker {
+                Some(calls) => runner::Budget::Calls(calls),
+                None => runner::Budget::Time(Duration::from_secs_f64(duration)),
+            },
             rounds,
             check_rounds: args
                 .check_rounds

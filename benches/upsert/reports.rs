@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::fixtures::{Kind, VERSION_WINDOW};
-use crate::runner::{Check, Mode};
+use crate::runner::{Budget, Check, Mode};
 use crate::statistics::{BulkCell, Cell, f64_of, find, median, ratio, signed_rate};
 use crate::strategies::Strategy;
 use crate::{Args, Plan, bulk, chart};
@@ -106,7 +106,7 @@ pub fn group_title(cell: &Cell) -> String {
 }
 
 /// The single-row tables, one per workload and pool setting, in Markdown.
-pub fn single_tables(cells: &[Cell], duration: Duration) -> String {
+pub fn single_tables(cells: &[Cell], budget: Budget) -> String {
     let mut out = String::new();
     let mut groups: Vec<(Kind, Mode)> = Vec::new();
     for cell in cells {
@@ -120,11 +120,14 @@ pub fn single_tables(cells: &[Cell], duration: Duration) -> String {
             .filter(|c| c.kind == kind && c.mode == mode)
             .collect();
         let _ = writeln!(out, "### {}\n", group_title(group[0]));
+        let each = match budget {
+            Budget::Time(duration) => format!("{:.2} s", duration.as_secs_f64()),
+            Budget::Calls(per_worker) => format!("{per_worker} calls per worker"),
+        };
         let _ = writeln!(
             out,
-            "Median of {} interleaved rounds of {:.2} s each.\n",
+            "Median of {} interleaved rounds of {each} each.\n",
             group[0].rounds.len(),
-            duration.as_secs_f64()
         );
         let (extra, extra_rule) = match kind {
             Kind::Counter => (" lost increments, all rounds (rate) |", "---|"),
@@ -470,7 +473,14 @@ pub fn write_reports(
         "seconds": run.elapsed.as_secs_f64(),
         "rounds": plan.rounds,
         "check_rounds": plan.check_rounds,
-        "cell_seconds": plan.duration.as_secs_f64(),
+        "cell_seconds": match plan.duration {
+            Budget::Time(duration) => Some(duration.as_secs_f64()),
+            Budget::Calls(_) => None,
+        },
+        "calls_per_worker": match plan.duration {
+            Budget::Calls(calls) => Some(calls),
+            Budget::Time(_) => None,
+        },
         "bulk_rounds": plan.bulk_rounds,
         "workers": args.workers,
         "keys": args.keys,

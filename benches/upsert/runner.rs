@@ -205,16 +205,33 @@ async fn one_op(
     }
 }
 
-/// Runs `strategy` on `workload` with all its workers for `duration`.
+/// How long a cell runs: for a time, or until every worker made a fixed count of calls.
+#[derive(Clone, Copy, Debug)]
+pub enum Budget {
+    Time(Duration),
+    /// Calls per worker (successful or not); the run takes as long as it takes.
+    Calls(u64),
+}
+
+impl From<Duration> for Budget {
+    fn from(duration: Duration) -> Self {
+        Budget::Time(duration)
+    }
+}
+
+/// Runs `strategy` on `workload` with all its workers for `budget`.
 pub async fn run_cell(
     pool: &PgPool,
     mode: Mode,
     strategy: Strategy,
     workload: &Workload,
-    duration: Duration,
+    budget: impl Into<Budget>,
 ) -> Sample {
     let start = Instant::now() + Duration::from_millis(5);
-    let deadline = start + duration;
+    let (deadline, calls) = match budget.into() {
+        Budget::Time(duration) => (Some(start + duration), u64::MAX),
+        Budget::Calls(calls) => (None, calls),
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::with_capacity(workload.workers);
     for worker in 0..workload.workers {
@@ -242,10 +259,9 @@ pub async fn run_cell(
                 None => Via::Pool(&pool),
             };
             tokio::time::sleep_until(start.into()).await;
-            let mut op = worker;
-            loop {
+            for op in (worker..).take(usize::try_from(calls).unwrap_or(usize::MAX)) {
                 let began = Instant::now();
-                if began >= deadline {
+                if deadline.is_some_and(|deadline| began >= deadline) {
                     break;
                 }
                 let index = match kind {
@@ -270,7 +286,6 @@ pub async fn run_cell(
                     }
                     Err(code) => *result.errors.entry(code).or_default() += 1,
                 }
-                op += 1;
             }
             result.finished = Instant::now();
             drop(held);

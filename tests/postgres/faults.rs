@@ -491,8 +491,9 @@ async fn isolation_do_nothing_waits_then_skips_or_inserts() {
     db.finish().await;
 }
 
-/// insert-conflict-specconflict (in spirit): two sessions start the same insert at once;
-/// one inserts and the other updates, never a duplicate-key error, both on batches too.
+/// Two sessions start the same insert at once, 50 times, with no control of the
+/// interleaving: one inserts and the other updates, never a duplicate-key error, batches too.
+/// (The controlled replay of insert-conflict-specconflict is below.)
 #[tokio::test]
 async fn isolation_simultaneous_inserts_of_one_key_resolve_without_errors() {
     let db = TestDb::new(4).await;
@@ -528,5 +529,209 @@ async fn isolation_simultaneous_inserts_of_one_key_resolve_without_errors() {
         assert_eq!(inserted, 1, "round {round}");
     }
     assert_eq!(sum(&db.pool).await, 50 * 3);
+    db.finish().await;
+}
+
+/// The index predicate of PostgreSQL's insert-conflict-specconflict spec: each call takes
+/// a transaction-level advisory lock chosen by `spec.session`, so a controller connection
+/// can stop a session before its conflict probe (lock 3) and again before its index entry
+/// (lock 2), after the speculative tuple is in the heap.
+const SPECCONFLICT: &str = "
+CREATE FUNCTION blurt_and_lock(text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_try_advisory_xact_lock(current_setting('spec.session')::int, 1) THEN
+        PERFORM pg_advisory_xact_lock(current_setting('spec.session')::int, 2);
+    ELSE
+        PERFORM pg_advisory_xact_lock(current_setting('spec.session')::int, 3);
+    END IF;
+    RETURN $1;
+END;$$;
+CREATE TABLE upserttest (key text, data text);
+CREATE UNIQUE INDEX ON upserttest (key) WHERE blurt_and_lock(key) IS NOT NULL;";
+
+#[derive(AtomicUpsert, Clone)]
+#[upsert(
+    table = "upserttest",
+    conflict_where = "blurt_and_lock(key) IS NOT NULL"
+)]
+struct Spec {
+    #[conflict_key]
+    key: String,
+    data: String,
+}
+
+/// Advisory-lock keys of the two sessions, unlikely to meet another test's.
+const SESSIONS: [i32; 2] = [7301, 7302];
+
+/// Waits until session `session` is blocked on its advisory lock `lock`, as the isolation
+/// tester waits for a step to block.
+async fn wait_on_lock(pool: &PgPool, session: i32, lock: i32) {
+    let started = Instant::now();
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2)",
+        )
+        .bind(session)
+        .bind(lock)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if waiting {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "session {session} never waited on lock {lock}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// One session of the spec: its own connection, `spec.session` set, a transaction that
+/// reports on `upserted` once its upsert returned and, given `commit`, commits only when told;
+/// returns whether its row was inserted.
+fn spec_session(
+    pool: &PgPool,
+    index: usize,
+    batch: bool,
+    upserted: tokio::sync::mpsc::UnboundedSender<usize>,
+    commit: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> tokio::task::JoinHandle<bool> {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        let mut conn = pool.acquire().await.unwrap();
+        sqlx::query("SELECT set_config('spec.session', $1, false)")
+            .bind(SESSIONS[index].to_string())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let row = Spec {
+            key: "k1".into(),
+            data: format!("s{}", index + 1),
+        };
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        let inserted = if batch {
+            Spec::upsert_many(&mut *tx, std::slice::from_ref(&row))
+                .await
+                .unwrap()
+                .inserted
+                == 1
+        } else {
+            row.upsert(&mut *tx).await.unwrap() == UpsertOutcome::Inserted
+        };
+        upserted.send(index).unwrap();
+        if let Some(commit) = commit {
+            commit.await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        inserted
+    })
+}
+
+async fn unlock(controller: &mut sqlx::PgConnection, session: usize, lock: i32) {
+    let released: bool = sqlx::query_scalar("SELECT pg_advisory_unlock($1, $2)")
+        .bind(SESSIONS[session])
+        .bind(lock)
+        .fetch_one(controller)
+        .await
+        .unwrap();
+    assert!(released);
+}
+
+async fn spec_rows(pool: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT key, data FROM upserttest ORDER BY data")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// insert-conflict-specconflict, its three permutations, on `upsert` and on `upsert_many`:
+/// both sessions pass the conflict probe, both put a speculative tuple in the heap, and the
+/// one that finishes its index entry second finds the conflict, kills its speculative tuple
+/// and updates instead. No duplicate-key error, exactly one row, exactly one `Inserted`.
+#[tokio::test]
+async fn isolation_speculative_insertion_conflict_updates_instead_of_failing() {
+    let db = TestDb::new(6).await;
+    sqlx::raw_sql(SPECCONFLICT).execute(&db.pool).await.unwrap();
+    let mut controller = db.pool.acquire().await.unwrap();
+    // (permutation, session that finishes first, whether the second waits for a commit)
+    for batch in [false, true] {
+        for (permutation, first, commits) in [(1, 1, false), (2, 0, false), (3, 0, true)] {
+            let context = format!("permutation {permutation}, batch: {batch}");
+            sqlx::query("TRUNCATE upserttest")
+                .execute(&mut *controller)
+                .await
+                .unwrap();
+            for session in SESSIONS {
+                for lock in 1..=3 {
+                    sqlx::query("SELECT pg_advisory_lock($1, $2)")
+                        .bind(session)
+                        .bind(lock)
+                        .execute(&mut *controller)
+                        .await
+                        .unwrap();
+                }
+            }
+            let mut commit = [None, None];
+            let (upserted, mut done) = tokio::sync::mpsc::unbounded_channel();
+            let sessions: Vec<_> = (0..2)
+                .map(|index| {
+                    let receive = commits.then(|| {
+                        let (send, receive) = tokio::sync::oneshot::channel();
+                        commit[index] = Some(send);
+                        receive
+                    });
+                    spec_session(&db.pool, index, batch, upserted.clone(), receive)
+                })
+                .collect();
+            // Both sessions block before their conflict probe.
+            for session in SESSIONS {
+                wait_on_lock(&db.pool, session, 3).await;
+            }
+            for session in 0..2 {
+                unlock(&mut controller, session, 1).await;
+            }
+            for session in 0..2 {
+                unlock(&mut controller, session, 3).await;
+            }
+            // Both probed, found nothing, and wait before their index entry.
+            for session in SESSIONS {
+                wait_on_lock(&db.pool, session, 2).await;
+            }
+            assert!(spec_rows(&db.pool).await.is_empty(), "{context}");
+            let second = 1 - first;
+            unlock(&mut controller, first, 2).await;
+            assert_eq!(done.recv().await, Some(first), "{context}");
+            if commits {
+                // The first finished its insert but has not committed: nothing is visible,
+                // and the second, once let go, waits on the first's transaction.
+                assert!(spec_rows(&db.pool).await.is_empty(), "{context}");
+                unlock(&mut controller, second, 2).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                assert!(done.try_recv().is_err(), "{context}: the second waits");
+                commit[first].take().unwrap().send(()).unwrap();
+                assert_eq!(done.recv().await, Some(second), "{context}");
+                commit[second].take().unwrap().send(()).unwrap();
+            } else {
+                unlock(&mut controller, second, 2).await;
+                assert_eq!(done.recv().await, Some(second), "{context}");
+            }
+            let mut inserted = [false; 2];
+            for (index, session) in sessions.into_iter().enumerate() {
+                inserted[index] = session.await.unwrap();
+            }
+            assert!(
+                inserted[first] && !inserted[second],
+                "{context}: {inserted:?}"
+            );
+            assert_eq!(
+                spec_rows(&db.pool).await,
+                vec![("k1".to_owned(), format!("s{}", second + 1))],
+                "{context}: the second session's update is the row"
+            );
+        }
+    }
+    drop(controller);
     db.finish().await;
 }

@@ -713,3 +713,47 @@ async fn keys_equal_under_citext_or_a_collation_fold_like_one_by_one() {
     CollatedEmail::verify(&db.pool).await.unwrap();
     db.finish().await;
 }
+
+/// A serialization failure inside a caller's REPEATABLE READ transaction, on every path:
+/// typed as transient, and its message tells the caller to retry the whole transaction.
+#[tokio::test]
+async fn a_transient_error_in_a_transaction_says_to_retry_the_transaction() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(NULL_KEYS).execute(&db.pool).await.unwrap();
+    let row = |v| NullKey {
+        k: Some("a".into()),
+        v,
+    };
+    for path in [None, Some(BulkPath::Unnest), Some(BulkPath::Copy)] {
+        row(1).upsert(&db.pool).await.unwrap();
+        let mut tx = db.pool.begin().await.unwrap();
+        sqlx::raw_sql(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM null_keys",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        // Another session changes the row after this transaction's snapshot.
+        row(2).upsert(&db.pool).await.unwrap();
+        let error = match path {
+            None => row(3).upsert(&mut *tx).await.unwrap_err(),
+            Some(path) => NullKey::upsert_many_via(&mut *tx, &[row(3)], path)
+                .await
+                .unwrap_err(),
+        };
+        assert_eq!(error.sqlstate(), Some("40001"), "{path:?}: {error}");
+        assert!(error.is_transient(), "{path:?}");
+        assert!(!error.may_have_been_applied(), "{path:?}");
+        assert!(
+            error.to_string().contains("retry the whole transaction"),
+            "{path:?}: {error}"
+        );
+        tx.rollback().await.unwrap();
+        let v: i64 = sqlx::query_scalar("SELECT v FROM null_keys WHERE k = 'a'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(v, 2, "{path:?}");
+    }
+    db.finish().await;
+}

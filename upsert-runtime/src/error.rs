@@ -135,8 +135,10 @@ pub enum Error {
         source: sqlx::Error,
     },
 
-    /// Any other error PostgreSQL returned, with its SQLSTATE.
-    #[error("PostgreSQL error {code}: {message}")]
+    /// Any other error PostgreSQL returned, with its SQLSTATE. When the SQLSTATE is
+    /// transient ([`Error::is_transient`]) the message says what to retry: the call, or the
+    /// whole transaction when the call ran inside one (the failure aborted it).
+    #[error("PostgreSQL error {code}: {message}{}", retry_hint(code))]
     Database {
         /// The SQLSTATE.
         code: String,
@@ -242,6 +244,23 @@ fn violation(
     text
 }
 
+/// Whether a SQLSTATE is worth retrying as it is (see [`Error::is_transient`]).
+fn transient_code(code: &str) -> bool {
+    matches!(
+        code,
+        "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
+    ) || code.starts_with("08")
+}
+
+fn retry_hint(code: &str) -> &'static str {
+    if transient_code(code) {
+        " (transient: retry the call; inside a transaction, retry the whole transaction, \
+         which this failure aborted)"
+    } else {
+        ""
+    }
+}
+
 fn nul_hint(code: &str) -> &'static str {
     if code == "22021" {
         "; PostgreSQL text cannot hold NUL bytes (\\0): strip or replace them before upserting"
@@ -270,12 +289,7 @@ impl Error {
     #[must_use]
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Database { code, .. } => {
-                matches!(
-                    code.as_str(),
-                    "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
-                ) || code.starts_with("08")
-            }
+            Self::Database { code, .. } => transient_code(code),
             Self::Sqlx(source) => matches!(
                 source,
                 sqlx::Error::Io(_)
