@@ -42,3 +42,17 @@ if [ -z "${DATABASE_URL:-}" ] && ! have_pg_bins; then
         exit 1
     fi
 fi
+
+# The TLS test (tests/adoption) generates its certificates with the openssl command.
+if ! command -v openssl >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        echo "==> openssl not found; installing the 'openssl' package (the TLS test's certificates)"
+        if ! as_admin env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl; then
+            echo "error: could not install openssl. Run: sudo apt-get install -y openssl" >&2
+            exit 1
+        fi
+    else
+        echo "error: the openssl command is needed by the TLS test. Install it (macOS: brew install openssl)" >&2
+        exit 1
+    fi
+fi

@@ -58,8 +58,8 @@
 
 pub use upsert_derive::AtomicUpsert;
 pub use upsert_runtime::{
-    AtomicUpsert, BatchOutcome, BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD, Error, Obtained, Retry,
-    UpsertOutcome, schema, verify_all,
+    Addable, AtomicUpsert, BatchOutcome, BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD, Error,
+    Obtained, Retry, UpsertOutcome, schema, verify_all,
 };
 
 /// The sqlx this crate is built on, re-exported so that your `PgPool` and ours are one type.

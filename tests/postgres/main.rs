@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL: `DATABASE_URL`, or a throwaway server
 //! that `upsert-testkit` starts (and removes) itself. Each test owns a schema.
 
+mod arrays;
 mod attributes;
 mod bulk;
 mod errors;

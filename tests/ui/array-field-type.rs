@@ -1,12 +1,12 @@
 use atomic_upsert::AtomicUpsert;
 
-// Bulk upserts send every column as an array, and PostgreSQL has no arrays of arrays
-// that UNNEST could split per row: array-typed columns are rejected for now.
+// `Vec<T>` fields are array columns; an array of arrays is a multi-dimensional array,
+// which sqlx does not encode.
 #[derive(AtomicUpsert)]
 struct Post {
     #[conflict_key]
     id: i64,
-    tags: Vec<String>,
+    grid: Vec<Vec<i64>>,
 }
 
 fn main() {}

@@ -287,22 +287,53 @@ impl<'m, 'a> Bulk<'m, 'a> {
 
     /// `WITH "__input" AS (..)`: the batch rows with their ordinal; values with a
     /// `sql_type` or `collate` converted first, so that keys compare as the column does.
+    ///
+    /// On the `UNNEST` path an array column takes three parameters, in this order: each
+    /// row's first and last index into a flat array (`int4[]`; the last is NULL for a NULL
+    /// array), then the flat array of every row's elements, sliced back per row.
     fn input_cte(&self, w: &mut Writer, source: Source) {
         let _ = write!(w, "WITH {} AS (SELECT ", self.input);
         let bound = self.model.bound();
-        if bound
+        let sliced = source == Source::Unnest && bound.iter().any(|c| c.array);
+        let converted = bound
             .iter()
-            .any(|c| c.cast.is_some() || c.collate.is_some())
-        {
-            w.list(&bound, |w, c| {
-                w.ident(c.name);
+            .any(|c| c.cast.is_some() || c.collate.is_some());
+        // The first parameter of each bound column.
+        let mut next = 1;
+        let first: Vec<usize> = bound
+            .iter()
+            .map(|c| {
+                let at = next;
+                next += if sliced && c.array { 3 } else { 1 };
+                at
+            })
+            .collect();
+        let bounds = |i: usize| {
+            (
+                format!("{}{i}", names::ARRAY_LO),
+                format!("{}{i}", names::ARRAY_HI),
+            )
+        };
+        if converted || sliced {
+            let items: Vec<(usize, &&Column)> = bound.iter().enumerate().collect();
+            w.list(&items, |w, &(i, c)| {
+                if sliced && c.array {
+                    let (lo, hi) = bounds(i);
+                    w.push("CASE WHEN ")
+                        .ident(&hi)
+                        .push(" IS NULL THEN NULL ELSE (");
+                    w.placeholder(first[i] + 2).push(")[").ident(&lo).push(":");
+                    w.ident(&hi).push("] END");
+                } else {
+                    w.ident(c.name);
+                }
                 if let Some(cast) = c.cast {
                     w.push("::").push(cast);
                 }
                 if let Some(collate) = c.collate {
                     w.push(" COLLATE ").ident(collate);
                 }
-                if c.cast.is_some() || c.collate.is_some() {
+                if c.cast.is_some() || c.collate.is_some() || (sliced && c.array) {
                     w.push(" AS ").ident(c.name);
                 }
             });
@@ -312,13 +343,24 @@ impl<'m, 'a> Bulk<'m, 'a> {
         }
         match source {
             Source::Unnest => {
-                let bound = self.model.bound();
-                w.push("UNNEST(").placeholders(bound.len());
+                let items: Vec<(usize, &&Column)> = bound.iter().enumerate().collect();
+                w.push("UNNEST(");
+                w.list(&items, |w, &(i, c)| {
+                    w.placeholder(first[i]);
+                    if c.array {
+                        w.push(", ").placeholder(first[i] + 1);
+                    }
+                });
                 w.push(") WITH ORDINALITY AS ")
                     .ident(names::UNNEST)
                     .push("(");
-                w.list(&bound, |w, c| {
-                    w.ident(c.name);
+                w.list(&items, |w, &(i, c)| {
+                    if c.array {
+                        let (lo, hi) = bounds(i);
+                        w.ident(&lo).push(", ").ident(&hi);
+                    } else {
+                        w.ident(c.name);
+                    }
                 });
                 let _ = write!(w, ", {})", self.ord);
             }
@@ -554,6 +596,23 @@ mod tests {
             r#"COPY "__atomic_upsert_stage" ("k", "first", "v", "__atomic_upsert_ord") FROM STDIN (FORMAT binary)"#
         );
         assert_eq!(Counts::of(&model), Counts::Keys { updates: true });
+    }
+
+    #[test]
+    fn array_columns_are_sliced_from_one_flat_array_on_the_unnest_path() {
+        let mut model = plain("t", [("k", Role::Key), ("tags", Role::Write)]);
+        model.columns[1].array = true;
+        assert!(upsert_many(&Postgres, &model, Source::Unnest).starts_with(concat!(
+            r#"WITH "__input" AS (SELECT "k", CASE WHEN "__atomic_upsert_hi1" IS NULL THEN NULL "#,
+            r#"ELSE ($4)["__atomic_upsert_lo1":"__atomic_upsert_hi1"] END AS "tags", "#,
+            r#""__atomic_upsert_ord" FROM UNNEST($1, $2, $3) WITH ORDINALITY AS "__u"("k", "#,
+            r#""__atomic_upsert_lo1", "__atomic_upsert_hi1", "__atomic_upsert_ord")), "#
+        )));
+        // The staging table holds the arrays as they are.
+        assert!(
+            upsert_many(&Postgres, &model, Source::Stage)
+                .starts_with(r#"WITH "__input" AS (SELECT * FROM "__atomic_upsert_stage"), "#)
+        );
     }
 
     #[test]

@@ -40,6 +40,6 @@ mod writer;
 pub use dialect::{Dialect, Postgres};
 pub use model::{
     Column, ConflictTarget, FieldDef, Guard, Insert, Model, NullKeys, Role, Table, Unwritten,
-    Update,
+    Update, is_array_type,
 };
 pub use strategy::Strategy;

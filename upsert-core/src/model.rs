@@ -144,6 +144,10 @@ pub struct Column<'a> {
     /// In a batch, the value takes this collation first (`#[upsert(collate)]`), so keys
     /// compare as the column's nondeterministic collation does.
     pub collate: Option<&'a str>,
+    /// A PostgreSQL array column (`Vec<T>`). On the `UNNEST` path a batch cannot send it
+    /// as one array per column (PostgreSQL has no arrays of arrays of varying length), so
+    /// it is sent as every row's elements in one flat array plus each row's bounds in it.
+    pub array: bool,
 }
 
 impl<'a> Column<'a> {
@@ -158,6 +162,7 @@ impl<'a> Column<'a> {
             update,
             cast: None,
             collate: None,
+            array: false,
         })
     }
 }
@@ -281,7 +286,7 @@ impl NullKeys {
 ///
 /// ```
 /// use upsert_core::{FieldDef, Role};
-/// let key = FieldDef { column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None };
+/// let key = FieldDef { column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None, array: false };
 /// assert_eq!(key.column, "email");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -296,6 +301,36 @@ pub struct FieldDef<'a> {
     pub cast: Option<&'a str>,
     /// `#[upsert(collate)]`.
     pub collate: Option<&'a str>,
+    /// Declared as `Vec<T>` or `Option<Vec<T>>` (not `Vec<u8>`, which is `bytea`): a
+    /// PostgreSQL array column.
+    pub array: bool,
+}
+
+/// Whether a field's Rust type, as written (`Vec<String>`), is a PostgreSQL array column:
+/// `Vec<T>` or `Option<Vec<T>>`, by any path, except `Vec<u8>` (`bytea`). The derive reads
+/// the type's tokens, so an alias of a `Vec` is not seen as one.
+///
+/// ```
+/// use upsert_core::is_array_type;
+/// assert!(is_array_type("Vec<String>"));
+/// assert!(is_array_type("Option<std::vec::Vec<Option<i64>>>"));
+/// assert!(!is_array_type("Vec<u8>"));
+/// assert!(!is_array_type("Option<Vec<u8>>"));
+/// assert!(!is_array_type("String"));
+/// ```
+#[must_use]
+pub fn is_array_type(rust_type: &str) -> bool {
+    let text: String = rust_type.chars().filter(|c| !c.is_whitespace()).collect();
+    let inner = generic_argument(&text, "Option").unwrap_or(&text);
+    generic_argument(inner, "Vec").is_some_and(|element| element != "u8")
+}
+
+/// `T` of `Name<T>` (by any path: `std::option::Option<T>`).
+fn generic_argument<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let (head, rest) = text.split_once('<')?;
+    let last = head.rsplit("::").next().unwrap_or(head);
+    (last == name).then_some(())?;
+    rest.strip_suffix('>')
 }
 
 /// Everything a statement is built from.
@@ -395,8 +430,8 @@ impl<'a> Model<'a> {
     /// ```
     /// use upsert_core::{ConflictTarget, FieldDef, Model, NullKeys, Role, Table};
     /// let fields = [
-    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None },
-    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None },
+    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None, array: false },
+    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None, array: false },
     /// ];
     /// let model = Model::of_fields(
     ///     Table { schema: None, name: "t" },
@@ -428,12 +463,16 @@ impl<'a> Model<'a> {
             fields.iter().any(|f| f.role == Role::Key && f.optional),
             nulls_not_distinct,
         ));
-        fields
+        let mut model = fields
             .iter()
             .filter(|f| f.cast.is_some() || f.collate.is_some())
             .fold(model, |model, f| {
                 model.with_input(f.column, f.cast, f.collate)
-            })
+            });
+        for column in &mut model.columns {
+            column.array = fields.iter().any(|f| f.column == column.name && f.array);
+        }
+        model
     }
 
     /// The model with keys that can be NULL, treated as `null_keys` says.

@@ -12,6 +12,12 @@ pub const STAGE_TABLE: &str = "__atomic_upsert_stage";
 /// The column that records each batch row's position (1-based).
 pub const ORD_COLUMN: &str = "__atomic_upsert_ord";
 
+/// Prefix of an array column's first-element index in the flat array (bulk `UNNEST` path),
+/// followed by the column's position among the bound columns.
+pub const ARRAY_LO: &str = "__atomic_upsert_lo";
+/// Prefix of an array column's last-element index in the flat array; NULL for a NULL array.
+pub const ARRAY_HI: &str = "__atomic_upsert_hi";
+
 /// The batch rows with their ordinal (bulk).
 pub const INPUT: &str = "__input";
 /// `UNNEST`'s alias (bulk).

@@ -148,6 +148,7 @@ impl<'a> Container<'a> {
                 optional: field.optional(),
                 cast: field.cast.as_deref(),
                 collate: field.collate.as_deref(),
+                array: field.is_array(),
             })
             .collect();
         Model::of_fields(
@@ -188,6 +189,11 @@ impl Field<'_> {
                 .is_some_and(|segment| segment.ident == "Option"),
             _ => false,
         }
+    }
+
+    /// Whether the type is a PostgreSQL array column (`Vec<T>`, `Option<Vec<T>>`).
+    pub fn is_array(&self) -> bool {
+        upsert_core::is_array_type(&self.type_text())
     }
 
     /// Whether the type is `()`: a placeholder field that names a column and holds nothing.

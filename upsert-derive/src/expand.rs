@@ -169,25 +169,26 @@ impl Parts {
                 continue;
             }
             // Spanned at the field's type: a type sqlx cannot encode is reported there,
-            // once, by its `Column` bound; the bodies below may assume it.
+            // once, by its `Column` (or `ArrayColumn`) bound; the bodies below may assume it.
+            let (bound, ops) = column_traits(field);
             parts.column_bounds.push(syn::parse_quote_spanned! {span=>
-                #ty: ::atomic_upsert::__private::Column
+                #ty: ::atomic_upsert::__private::#bound
             });
             let bind = quote_spanned! {span=>
-                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind(query, &self.#member);
+                let query = <#ty as ::atomic_upsert::__private::#ops>::bind(query, &self.#member);
             };
             if field.role == Role::Key {
                 parts.key_binds.push(bind.clone());
             }
             parts.binds.push(bind);
             parts.array_binds.push(quote_spanned! {span=>
-                let query = <#ty as ::atomic_upsert::__private::ColumnOps>::bind_array(query, rows, |row| &row.#member);
+                let query = <#ty as ::atomic_upsert::__private::#ops>::bind_array(query, rows, |row| &row.#member);
             });
             parts.stage_types.push(quote_spanned! {span=>
-                <#ty as ::atomic_upsert::__private::ColumnOps>::type_info()
+                <#ty as ::atomic_upsert::__private::#ops>::type_info()
             });
             parts.copy_fields.push(quote_spanned! {span=>
-                <#ty as ::atomic_upsert::__private::ColumnOps>::copy_into(&self.#member, out)?;
+                <#ty as ::atomic_upsert::__private::#ops>::copy_into(&self.#member, out)?;
             });
         }
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
@@ -220,6 +221,20 @@ impl Parts {
             ..Parts::default()
         }
     }
+}
+
+/// The runtime traits a sent field's type goes through, spanned at the type: `Column` and
+/// `ColumnOps`, or for an array column (`Vec<T>`) `ArrayColumn` and `ArrayOps`.
+fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
+    let (bound, ops) = if field.is_array() {
+        ("ArrayColumn", "ArrayOps")
+    } else {
+        ("Column", "ColumnOps")
+    };
+    (
+        Ident::new(bound, field.ty_span()),
+        Ident::new(ops, field.ty_span()),
+    )
 }
 
 /// What the `Plan` constant holds.
@@ -341,17 +356,25 @@ fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream
         _ if !field.role.is_bound() => quote!(::core::option::Option::None),
         Some(lifetimes) => {
             let ty = static_lifetimes(ty.to_token_stream(), lifetimes);
+            let method = if field.is_array() {
+                format_ident!("array_sql_type")
+            } else {
+                format_ident!("sql_type")
+            };
             quote! {
-                (&::atomic_upsert::__private::Probe::<#ty>::new()).sql_type()
+                (&::atomic_upsert::__private::Probe::<#ty>::new()).#method()
             }
         }
-        None => quote_spanned! {field.ty_span()=>
-            ::core::option::Option::Some(::atomic_upsert::__private::SqlType {
-                type_info: <#ty as ::atomic_upsert::__private::ColumnOps>::type_info,
-                array_type_info: <#ty as ::atomic_upsert::__private::ColumnOps>::array_type_info,
-                compatible: <#ty as ::atomic_upsert::__private::ColumnOps>::compatible,
-            })
-        },
+        None => {
+            let (_, ops) = column_traits(field);
+            quote_spanned! {field.ty_span()=>
+                ::core::option::Option::Some(::atomic_upsert::__private::SqlType {
+                    type_info: <#ty as ::atomic_upsert::__private::#ops>::type_info,
+                    array_type_info: <#ty as ::atomic_upsert::__private::#ops>::array_type_info,
+                    compatible: <#ty as ::atomic_upsert::__private::#ops>::compatible,
+                })
+            }
+        }
     };
     let cast = option_str(field.cast.as_deref());
     let collate = option_str(field.collate.as_deref());
@@ -367,6 +390,54 @@ fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream
             collate: #collate,
         }
     }
+}
+
+/// Type names that sqlx supports only behind a feature, by the last segment of their path,
+/// with that feature's gate method.
+const GATED_TYPES: &[(&str, &str)] = &[
+    ("Uuid", "uuid"),
+    ("DateTime", "chrono"),
+    ("NaiveDateTime", "chrono"),
+    ("NaiveDate", "chrono"),
+    ("NaiveTime", "chrono"),
+    ("OffsetDateTime", "time"),
+    ("PrimitiveDateTime", "time"),
+    ("Decimal", "rust_decimal"),
+    ("BigDecimal", "bigdecimal"),
+    ("IpNet", "ipnet"),
+    ("Ipv4Net", "ipnet"),
+    ("Ipv6Net", "ipnet"),
+    ("IpNetwork", "ipnetwork"),
+    ("MacAddress", "mac_address"),
+    ("BitVec", "bit_vec"),
+    ("Json", "json"),
+];
+
+/// The gate methods for the feature-gated type names anywhere in `ty` (`Option<Uuid>`,
+/// `Vec<chrono::DateTime<Utc>>`). A type of the user's own with such a name is harmless:
+/// the gate checks the feature only when the type cannot be sent.
+fn feature_gates(ty: &TokenStream) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for token in ty.clone() {
+        match token {
+            TokenTree::Ident(ident) => {
+                if let Some((_, method)) = GATED_TYPES.iter().find(|(name, _)| ident == name)
+                    && !found.contains(method)
+                {
+                    found.push(*method);
+                }
+            }
+            TokenTree::Group(group) => {
+                for method in feature_gates(&group.stream()) {
+                    if !found.contains(&method) {
+                        found.push(method);
+                    }
+                }
+            }
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        }
+    }
+    found
 }
 
 /// `tokens` with each of `lifetimes` replaced by `'static`.
@@ -423,12 +494,33 @@ fn registration(
     let update_where = option_str(model.guard.update_where);
     let skip_unchanged = model.guard.skip_unchanged;
     let nulls_not_distinct = model.null_keys == NullKeys::NotDistinct;
+    let gates = container
+        .fields
+        .iter()
+        .filter(|f| f.role.is_bound())
+        .flat_map(|f| {
+            let ty = static_lifetimes(f.ty.to_token_stream(), &lifetimes);
+            feature_gates(&ty).into_iter().map(move |method| {
+                let method = Ident::new(method, f.ty_span());
+                quote_spanned! {f.ty_span()=>
+                    (&::atomic_upsert::__private::Gate::<#ty>::new()).#method();
+                }
+            })
+        });
     quote! {
+        /// Names the feature to enable for a field type that cannot be sent without it.
+        #[allow(dead_code)]
+        fn __atomic_upsert_gates() {
+            #[allow(unused_imports)]
+            use ::atomic_upsert::__private::{GateMissing as _, GateSent as _, GateSentArray as _};
+            #(#gates)*
+        }
+
         fn __atomic_upsert_verify(
             conn: &mut ::atomic_upsert::__private::PgConnection,
         ) -> ::atomic_upsert::__private::VerifyFuture<'_> {
             #[allow(unused_imports)]
-            use ::atomic_upsert::__private::{ProbeColumn as _, ProbeOther as _};
+            use ::atomic_upsert::__private::{ProbeArray as _, ProbeColumn as _, ProbeOther as _};
             ::atomic_upsert::__private::verify_registered(
                 conn,
                 ::atomic_upsert::__private::Subject {

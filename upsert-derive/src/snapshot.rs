@@ -113,6 +113,7 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
                 .and_then(|types| types.first().copied()),
             cast: field.cast.as_deref(),
             collate: field.collate.as_deref(),
+            array: upsert_core::is_array_type(rust_type),
         })
         .collect();
     let table = snapshot.resolve(container.schema.as_deref(), &container.table);

@@ -3,6 +3,7 @@
 //!
 //! Use it through the `atomic-upsert` crate, which also re-exports the derive.
 
+mod addable;
 mod bulk;
 mod catalog;
 mod error;
@@ -16,6 +17,7 @@ mod verify;
 
 use std::future::Future;
 
+pub use addable::Addable;
 pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD};
 pub use error::Error;
 use error::TableKey;

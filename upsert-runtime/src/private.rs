@@ -111,7 +111,8 @@ pub struct SqlType {
     pub type_info: fn() -> PgTypeInfo,
     /// The type of an array of them (the `UNNEST` path).
     pub array_type_info: fn() -> PgTypeInfo,
-    /// sqlx's rule: whether a column of this type can take and give back the field's values.
+    /// sqlx's rule: whether a column of this type can take and give back the field's values
+    /// (for an array field: whether an array column of this element type can).
     pub compatible: fn(&PgTypeInfo) -> bool,
 }
 
@@ -161,14 +162,148 @@ impl<T: Column> ProbeColumn for Probe<T> {
     }
 }
 
+/// Feature gates: for a field type from a crate that sqlx supports behind a feature, the
+/// derive calls `(&Gate::<T>::new()).<feature>()`. When `T` can be sent, the call resolves
+/// to a no-op ([`GateSent`]); otherwise, by autoref, to [`GateMissing`], whose method
+/// requires the feature's marker trait. That trait holds for every type once the feature
+/// is on, so the only error left is the one that names the feature to enable.
+pub struct Gate<T: ?Sized>(std::marker::PhantomData<T>);
+
+impl<T: ?Sized> Gate<T> {
+    /// A gate for `T`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Gate(std::marker::PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for Gate<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+macro_rules! feature_gates {
+    ($($feature:literal, $method:ident, $marker:ident, $message:literal, $note:literal;)*) => {
+        $(
+            #[doc = concat!("Holds for every type when the `", $feature, "` feature is on.")]
+            #[diagnostic::on_unimplemented(
+                message = $message,
+                label = "this type needs a feature of atomic-upsert that is off",
+                note = $note
+            )]
+            pub trait $marker {}
+
+            #[cfg(feature = $feature)]
+            impl<T: ?Sized> $marker for T {}
+        )*
+
+        /// The gate of a type that can be sent: nothing to check.
+        pub trait GateSent {
+            $(
+                #[doc = concat!("No-op: the type can be sent.")]
+                fn $method(&self) {}
+            )*
+        }
+
+        /// The gate of an array type that can be sent: nothing to check.
+        pub trait GateSentArray {
+            $(
+                #[doc = concat!("No-op: the type can be sent.")]
+                fn $method(&self) {}
+            )*
+        }
+
+        /// The gate of a type that cannot be sent: names the feature that is off.
+        pub trait GateMissing<T: ?Sized> {
+            $(
+                #[doc = concat!("Requires the `", $feature, "` feature.")]
+                fn $method(&self)
+                where
+                    T: $marker;
+            )*
+        }
+
+        impl<T: ?Sized> GateMissing<T> for &Gate<T> {
+            $(
+                fn $method(&self)
+                where
+                    T: $marker,
+                {
+                }
+            )*
+        }
+    };
+}
+
+feature_gates! {
+    "uuid", uuid, UuidFeature,
+        "the field type `{Self}` needs the `uuid` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"uuid\"] }}";
+    "chrono", chrono, ChronoFeature,
+        "the field type `{Self}` needs the `chrono` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"chrono\"] }}";
+    "time", time, TimeFeature,
+        "the field type `{Self}` needs the `time` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"time\"] }}";
+    "rust_decimal", rust_decimal, RustDecimalFeature,
+        "the field type `{Self}` needs the `rust_decimal` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"rust_decimal\"] }}";
+    "bigdecimal", bigdecimal, BigDecimalFeature,
+        "the field type `{Self}` needs the `bigdecimal` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"bigdecimal\"] }}";
+    "ipnet", ipnet, IpnetFeature,
+        "the field type `{Self}` needs the `ipnet` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"ipnet\"] }}";
+    "ipnetwork", ipnetwork, IpnetworkFeature,
+        "the field type `{Self}` needs the `ipnetwork` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"ipnetwork\"] }}";
+    "mac_address", mac_address, MacAddressFeature,
+        "the field type `{Self}` needs the `mac_address` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"mac_address\"] }}";
+    "bit-vec", bit_vec, BitVecFeature,
+        "the field type `{Self}` needs the `bit-vec` feature of atomic-upsert",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"bit-vec\"] }}";
+    "json", json, JsonFeature,
+        "the field type `{Self}` needs the `json` feature of atomic-upsert (on by default)",
+        "in Cargo.toml: atomic-upsert = {{ version = \"0.1\", features = [\"json\"] }}";
+}
+
+impl<T: Column> GateSent for Gate<T> {}
+
+impl<T: ArrayColumn> GateSentArray for Gate<T> {}
+
+/// The probe of an [`ArrayColumn`] type.
+pub trait ProbeArray {
+    /// The type's SQL side.
+    fn array_sql_type(&self) -> Option<SqlType>;
+}
+
+impl<T: ArrayColumn> ProbeArray for Probe<T> {
+    fn array_sql_type(&self) -> Option<SqlType> {
+        Some(SqlType {
+            type_info: <T as ArrayOps>::type_info,
+            array_type_info: <T as ArrayOps>::array_type_info,
+            compatible: <T as ArrayOps>::compatible,
+        })
+    }
+}
+
 /// The probe of any other type.
 pub trait ProbeOther {
     /// `None`.
     fn sql_type(&self) -> Option<SqlType>;
+
+    /// `None`.
+    fn array_sql_type(&self) -> Option<SqlType>;
 }
 
 impl<T: ?Sized> ProbeOther for &Probe<T> {
     fn sql_type(&self) -> Option<SqlType> {
+        None
+    }
+
+    fn array_sql_type(&self) -> Option<SqlType> {
         None
     }
 }
@@ -178,7 +313,8 @@ impl<T: ?Sized> ProbeOther for &Probe<T> {
 #[diagnostic::on_unimplemented(
     message = "the field type `{Self}` cannot be sent to PostgreSQL by sqlx",
     label = "this field's type must implement `sqlx::Encode<Postgres>`, `sqlx::Type<Postgres>` and `PgHasArrayType`",
-    note = "use a type sqlx encodes (String, i32, i64, f64, bool, Option<T>, sqlx::types::Json<T>, ...), derive `sqlx::Type` for your own type (which also gives `PgHasArrayType`), or mark the field `#[upsert(skip)]`; PostgreSQL array columns (`Vec<T>`) are not supported yet, because bulk upserts send each column as an array"
+    note = "use a type sqlx encodes (String, i32, i64, f64, bool, Option<T>, Vec<T>, sqlx::types::Json<T>, ...), derive `sqlx::Type` for your own type (which also gives `PgHasArrayType`), or mark the field `#[upsert(skip)]`",
+    note = "uuid::Uuid, chrono, time, rust_decimal::Decimal, bigdecimal::BigDecimal, ipnet, ipnetwork, mac_address::MacAddress and bit_vec::BitVec need the atomic-upsert feature of the same name (`uuid`, `chrono`, `time`, `rust_decimal`, `bigdecimal`, `ipnet`, `ipnetwork`, `mac_address`, `bit-vec`), and JSON types the `json` feature (on by default)"
 )]
 pub trait Column:
     for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + PgHasArrayType + Send + Sync
@@ -243,6 +379,117 @@ pub trait ColumnOps: Column + Sized {
 
 impl<T: Column> ColumnOps for T {}
 
+/// A PostgreSQL array column: `Vec<E>` or `Option<Vec<E>>` of an element type `E` that is a
+/// [`Column`]. The derive treats a field as one when its type is written `Vec<..>` or
+/// `Option<Vec<..>>` (but not `Vec<u8>`, which is `bytea`).
+#[diagnostic::on_unimplemented(
+    message = "the array field type `{Self}` cannot be sent to PostgreSQL by sqlx",
+    label = "array fields must be `Vec<E>` or `Option<Vec<E>>` with an element type `E` that sqlx can send in an array (`E: Encode + Type + PgHasArrayType`)",
+    note = "PostgreSQL arrays of arrays (`Vec<Vec<T>>`) are multi-dimensional arrays, which sqlx does not encode; store them as jsonb (`sqlx::types::Json<Vec<Vec<T>>>`)"
+)]
+pub trait ArrayColumn:
+    for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync
+{
+    /// The element type.
+    type Element: Column;
+
+    /// The elements, or `None` for a NULL array.
+    fn elements(&self) -> Option<&[Self::Element]>;
+}
+
+impl<E: Column> ArrayColumn for Vec<E>
+where
+    Vec<E>: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+{
+    type Element = E;
+
+    fn elements(&self) -> Option<&[E]> {
+        Some(self)
+    }
+}
+
+impl<E: Column> ArrayColumn for Option<Vec<E>>
+where
+    Option<Vec<E>>: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+{
+    type Element = E;
+
+    fn elements(&self) -> Option<&[E]> {
+        self.as_deref()
+    }
+}
+
+/// [`ColumnOps`] for array fields. On the `UNNEST` path a batch's arrays cannot be one
+/// parameter (PostgreSQL has no arrays of arrays of varying length), so they go as three:
+/// each row's first and last index into a flat array, and the flat array of every row's
+/// elements, which the statement slices back per row.
+pub trait ArrayOps: ArrayColumn + Sized {
+    /// Binds one field of one row.
+    #[inline]
+    fn bind<'q>(query: PgQuery<'q>, value: &'q Self) -> PgQuery<'q> {
+        query.bind(value)
+    }
+
+    /// Binds one column of a batch: first indexes, last indexes (NULL for a NULL array),
+    /// then the flat elements.
+    fn bind_array<'q, R: 'q>(
+        query: PgQuery<'q>,
+        rows: &'q [R],
+        field: impl Fn(&'q R) -> &'q Self,
+    ) -> PgQuery<'q>
+    where
+        Self: 'q,
+    {
+        // A batch is far below i32::MAX elements: PostgreSQL takes at most 1 GB per value.
+        let index = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let mut first = Vec::with_capacity(rows.len());
+        let mut last = Vec::with_capacity(rows.len());
+        let mut flat: Vec<&Self::Element> = Vec::new();
+        for row in rows {
+            first.push(index(flat.len() + 1));
+            match field(row).elements() {
+                Some(elements) => {
+                    flat.extend(elements);
+                    last.push(Some(index(flat.len())));
+                }
+                None => last.push(None),
+            }
+        }
+        query.bind(first).bind(last).bind(flat)
+    }
+
+    /// The PostgreSQL type of the column (an array type).
+    #[inline]
+    #[must_use]
+    fn type_info() -> PgTypeInfo {
+        <Self as sqlx::Type<Postgres>>::type_info()
+    }
+
+    /// The type of the flat array of elements: the column's own array type.
+    #[inline]
+    #[must_use]
+    fn array_type_info() -> PgTypeInfo {
+        <Self as sqlx::Type<Postgres>>::type_info()
+    }
+
+    /// Whether an array column whose *element* type is `ty` can take and give back the
+    /// field's elements (sqlx's rule for the element type). `verify` asks by element,
+    /// because sqlx can only compare array types it has resolved on a connection.
+    #[inline]
+    #[must_use]
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <Self::Element as sqlx::Type<Postgres>>::compatible(ty)
+    }
+
+    /// Appends the value to a binary `COPY` row.
+    #[inline]
+    fn copy_into(&self, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
+        out.field(self)
+    }
+}
+
+impl<T: ArrayColumn> ArrayOps for T {}
+
 /// Rows in PostgreSQL's binary `COPY` format.
 pub struct CopyBuffer {
     buf: PgArgumentBuffer,
@@ -284,7 +531,10 @@ impl CopyBuffer {
 
     /// Appends one field: its length, then sqlx's binary encoding (the same bytes sqlx
     /// sends as a bound parameter), or length -1 for NULL.
-    pub fn field<T: Column>(&mut self, value: &T) -> Result<(), BoxDynError> {
+    pub fn field<T: for<'q> sqlx::Encode<'q, Postgres>>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), BoxDynError> {
         let at = self.buf.len();
         self.buf.extend_from_slice(&0_i32.to_be_bytes());
         match sqlx::Encode::<Postgres>::encode_by_ref(value, &mut self.buf)? {
@@ -304,19 +554,6 @@ impl CopyBuffer {
 
 pub use sqlx::Error as SqlxError;
 pub use sqlx::postgres::PgRow;
-
-/// A type `#[upsert(add)]` can add on conflict: a PostgreSQL numeric type.
-#[diagnostic::on_unimplemented(
-    message = "`#[upsert(add)]` needs a numeric field type, and `{Self}` is not one",
-    label = "`add` writes `stored + incoming`: this type must be one of i16, i32, i64, f32, f64",
-    note = "a nullable counter would turn NULL on the first NULL; keep counters `NOT NULL` and non-`Option`"
-)]
-pub trait Numeric {}
-impl Numeric for i16 {}
-impl Numeric for i32 {}
-impl Numeric for i64 {}
-impl Numeric for f32 {}
-impl Numeric for f64 {}
 
 /// A type `#[upsert(merge)]` can merge with jsonb `||`.
 #[diagnostic::on_unimplemented(
@@ -342,7 +579,7 @@ impl<T> Nullable for Option<T> {}
 
 /// Checks `#[upsert(add)]`'s type at compile time.
 #[inline]
-pub const fn assert_numeric<T: Numeric + ?Sized>() {}
+pub const fn assert_numeric<T: crate::Addable + ?Sized>() {}
 
 /// Checks `#[upsert(merge)]`'s type at compile time.
 #[inline]

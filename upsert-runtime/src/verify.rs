@@ -115,6 +115,7 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
             sql_type: ty.as_ref().map(sqlx::TypeInfo::name),
             cast: f.cast,
             collate: f.collate,
+            array: upsert_core::is_array_type(f.rust_type),
         })
         .collect();
     let defs: Vec<FieldDef> = facts.iter().map(FieldFacts::def).collect();
@@ -134,7 +135,14 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         let (Some(sql), Some(column)) = (field.sql, table.column(field.column)) else {
             continue;
         };
-        if (sql.compatible)(&PgTypeInfo::with_oid(Oid(column.base_oid))) {
+        let checked_oid = if upsert_core::is_array_type(field.rust_type) {
+            // An array field is checked by its element type; a column that is no array
+            // (element 0) fits no array field.
+            element_oid(conn, column.base_oid).await?
+        } else {
+            column.base_oid
+        };
+        if checked_oid != 0 && (sql.compatible)(&PgTypeInfo::with_oid(Oid(checked_oid))) {
             continue;
         }
         out.push(rules::column_type_mismatch(
@@ -158,6 +166,18 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
     Ok(out)
 }
 
+/// The element type of an array type, or 0 for a type that is not an array.
+async fn element_oid(conn: &mut PgConnection, oid: u32) -> Result<u32, Error> {
+    let element: Option<i64> = sqlx::query_scalar(
+        "SELECT typelem::int8 FROM pg_catalog.pg_type WHERE oid = $1::int8::oid AND typcategory = 'A'",
+    )
+    .bind(i64::from(oid))
+    .fetch_optional(conn)
+    .await
+    .map_err(Error::Sqlx)?;
+    Ok(element.and_then(|e| u32::try_from(e).ok()).unwrap_or(0))
+}
+
 /// `EXPLAIN`s the single-row and the batch statement with typed NULLs: PostgreSQL parses
 /// them, resolves every operator and infers the arbiter index, without writing.
 async fn statements(
@@ -179,11 +199,17 @@ async fn statements(
         let explain = format!("EXPLAIN {sql}");
         let mut query = sqlx::query(AssertSqlSafe(explain));
         for &i in &bound {
-            let ty = match (subject.fields[i].sql, &sql_types[i]) {
+            let field = &subject.fields[i];
+            let ty = match (field.sql, &sql_types[i]) {
                 (Some(sql), _) if arrays => (sql.array_type_info)(),
                 (_, Some(ty)) => ty.clone(),
                 _ => continue,
             };
+            if arrays && upsert_core::is_array_type(field.rust_type) {
+                // An array column's first and last indexes into the flat array.
+                let index = <i32 as sqlx::postgres::PgHasArrayType>::array_type_info();
+                query = query.bind(TypedNull(index.clone())).bind(TypedNull(index));
+            }
             query = query.bind(TypedNull(ty));
         }
         let mut savepoint = sqlx::Connection::begin(&mut *conn)

@@ -56,8 +56,8 @@ pub fn server() -> &'static Server {
             url,
             throwaway: false,
         },
-        _ => match start_throwaway() {
-            Ok((url, _)) => Server {
+        _ => match start_throwaway(false) {
+            Ok((url, _, _)) => Server {
                 url,
                 throwaway: true,
             },
@@ -204,6 +204,10 @@ fn free_port() -> Result<u16, String> {
 pub struct Dedicated {
     /// The connection URL.
     pub url: String,
+    /// For a server from [`Dedicated::start_tls_only`]: the certificate of the throwaway CA
+    /// that signed the server's certificate (for `sslmode=verify-ca`/`verify-full` with
+    /// `sslrootcert`).
+    pub ca_cert: Option<PathBuf>,
     restart: Command,
 }
 
@@ -214,9 +218,30 @@ impl Dedicated {
     /// When the PostgreSQL binaries are missing (with [`INSTALL_HINT`]) or it does not start.
     #[must_use]
     pub fn start() -> Dedicated {
-        let (url, restart) = start_throwaway()
+        let (url, restart, ca_cert) = start_throwaway(false)
             .unwrap_or_else(|why| panic!("cannot start a dedicated PostgreSQL: {why}"));
-        Dedicated { url, restart }
+        Dedicated {
+            url,
+            ca_cert,
+            restart,
+        }
+    }
+
+    /// Starts one that accepts only TLS connections (`hostssl` in `pg_hba.conf`, every
+    /// other TCP connection rejected), with a server certificate for `127.0.0.1` and
+    /// `localhost` signed by a throwaway CA ([`Dedicated::ca_cert`]). Needs `openssl`.
+    ///
+    /// # Panics
+    /// When the PostgreSQL binaries or `openssl` are missing, or the server does not start.
+    #[must_use]
+    pub fn start_tls_only() -> Dedicated {
+        let (url, restart, ca_cert) = start_throwaway(true)
+            .unwrap_or_else(|why| panic!("cannot start a TLS-only PostgreSQL: {why}"));
+        Dedicated {
+            url,
+            ca_cert,
+            restart,
+        }
     }
 
     /// Restarts it (`pg_ctl restart -m fast`: every connection is closed, committed work
@@ -235,7 +260,111 @@ impl Dedicated {
     }
 }
 
-fn start_throwaway() -> Result<(String, Command), String> {
+/// Writes a throwaway CA and a server certificate it signed (`127.0.0.1`, `localhost`) into
+/// `data`, with a `pg_hba.conf` that takes TCP connections only over TLS; returns the server
+/// options that turn TLS on, and the CA's certificate.
+fn make_certificates(dir: &Path, data: &Path) -> Result<(String, PathBuf), String> {
+    let openssl = |args: &[&str], what: &str| {
+        let mut command = Command::new("openssl");
+        command.args(args).current_dir(dir);
+        run(command, what).map_err(|e| format!("{e} (is `openssl` installed?)"))
+    };
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=atomic-upsert test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+        "openssl: the CA",
+    )?;
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        "openssl: the server key",
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| format!("cannot write server.ext: {e}"))?;
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+        "openssl: the server certificate",
+    )?;
+    for file in ["server.crt", "server.key"] {
+        std::fs::copy(dir.join(file), data.join(file))
+            .map_err(|e| format!("cannot copy {file}: {e}"))?;
+    }
+    // Only TLS over TCP; the Unix socket stays open for pg_ctl.
+    std::fs::write(
+        data.join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+         hostnossl all all 0.0.0.0/0 reject\n",
+    )
+    .map_err(|e| format!("cannot write pg_hba.conf: {e}"))?;
+    Ok((
+        " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key".to_owned(),
+        dir.join("ca.crt"),
+    ))
+}
+
+/// Certificates and a TLS-only `pg_hba.conf` in `data`, owned by the server's user.
+fn enable_tls(dir: &Path, data: &Path, as_root: bool) -> Result<(String, PathBuf), String> {
+    let made = make_certificates(dir, data)?;
+    if as_root {
+        // initdb ran as postgres; the certificates were written by us.
+        let mut chown = Command::new("chown");
+        chown.args(["-R", "postgres:", data.to_str().unwrap_or_default()]);
+        run(chown, "chown the data directory")?;
+    }
+    let mut chmod = Command::new("chmod");
+    chmod.args(["600", data.join("server.key").to_str().unwrap_or_default()]);
+    run(chmod, "chmod the server key")?;
+    Ok(made)
+}
+
+fn start_throwaway(tls: bool) -> Result<(String, Command, Option<PathBuf>), String> {
     let bin = find_bin_dir().ok_or_else(|| INSTALL_HINT.to_owned())?;
     let as_root = is_root();
     let nanos = std::time::SystemTime::now()
@@ -265,6 +394,12 @@ fn start_throwaway() -> Result<(String, Command), String> {
         "--locale=C",
     ]);
     run(initdb, "initdb")?;
+    let (tls_options, ca_cert) = if tls {
+        let (options, ca) = enable_tls(&dir, &data, as_root)?;
+        (options, Some(ca))
+    } else {
+        (String::new(), None)
+    };
 
     // A watchdog outside our process group stops the server and removes the directory
     // once this process is gone, even after a panic, Ctrl-C or `kill -9`.
@@ -302,7 +437,7 @@ fn start_throwaway() -> Result<(String, Command), String> {
         let options = format!(
             "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=300 \
              -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-             -c shared_buffers=256MB -c max_wal_size=2GB -c deadlock_timeout=100ms",
+             -c shared_buffers=256MB -c max_wal_size=2GB -c deadlock_timeout=100ms{tls_options}",
             dir = dir.display()
         );
         let mut start = pg_command(as_root, &pg_ctl);
@@ -325,6 +460,7 @@ fn start_throwaway() -> Result<(String, Command), String> {
                 return Ok((
                     format!("postgres://postgres@127.0.0.1:{port}/postgres"),
                     restart,
+                    ca_cert,
                 ));
             }
             Err(why) => {

@@ -1,0 +1,51 @@
+//! The opt-in trait for `#[upsert(add)]` field types.
+
+/// A field type that `#[upsert(add)]` may add on conflict: its PostgreSQL column type has
+/// `+` (the write is `stored + incoming`) and `sum()` (a batch adds a key's rows first).
+///
+/// Implemented for `i16`, `i32`, `i64`, `f32` and `f64`, for `rust_decimal::Decimal` with
+/// the `rust_decimal` feature and `bigdecimal::BigDecimal` with the `bigdecimal` feature
+/// (both `numeric` columns, exact money counters). Your own type opts in with an empty
+/// impl: a newtype over a number (`#[sqlx(transparent)]`), or a type whose column is a
+/// domain over a numeric type. The impl is your promise that PostgreSQL can add the
+/// column's values; the derive cannot check it.
+///
+/// Not for `Option<T>` (`stored + NULL` is NULL: the counter would be lost) nor for
+/// `String`, which stays a compile error:
+///
+/// ```compile_fail
+/// use atomic_upsert::AtomicUpsert;
+///
+/// #[derive(AtomicUpsert)]
+/// struct Tally { #[conflict_key] name: String, #[upsert(add)] total: String }
+/// ```
+///
+/// A newtype counter, with sqlx's derive (which needs `sqlx` as a direct dependency, see the
+/// README):
+///
+/// ```ignore
+/// #[derive(sqlx::Type)]
+/// #[sqlx(transparent)]
+/// struct Cents(i64);
+///
+/// impl atomic_upsert::Addable for Cents {}
+///
+/// #[derive(atomic_upsert::AtomicUpsert)]
+/// struct Wallet { #[conflict_key] owner: String, #[upsert(add)] balance: Cents }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[upsert(add)]` needs a field type PostgreSQL can add, and `{Self}` is not one",
+    label = "`add` writes `stored + incoming`: i16, i32, i64, f32, f64, Decimal (`rust_decimal` feature), BigDecimal (`bigdecimal` feature), or a type of yours that implements `atomic_upsert::Addable`",
+    note = "a nullable counter would turn NULL on the first NULL; keep counters `NOT NULL` and non-`Option`"
+)]
+pub trait Addable {}
+
+impl Addable for i16 {}
+impl Addable for i32 {}
+impl Addable for i64 {}
+impl Addable for f32 {}
+impl Addable for f64 {}
+#[cfg(feature = "rust_decimal")]
+impl Addable for sqlx::types::Decimal {}
+#[cfg(feature = "bigdecimal")]
+impl Addable for sqlx::types::BigDecimal {}
