@@ -18,7 +18,8 @@ use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
 use crate::outcome::BatchOutcome;
-use crate::private::{CopyBuffer, Generated};
+use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan};
+use crate::telemetry::{Call, Op, traced};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
 pub const COPY_THRESHOLD: usize = 20_000;
@@ -43,108 +44,187 @@ pub enum BulkPath {
     Copy,
 }
 
-/// Upserts `rows` on `path`; `unnest_sql` is `UPSERT_MANY_SQL`, and errors are classified
-/// against `key`.
-pub(crate) async fn upsert_many<'c, T, A>(
-    executor: A,
-    rows: &[T],
-    path: BulkPath,
-    unnest_sql: &'static str,
-    key: TableKey,
-) -> Result<BatchOutcome, Error>
-where
-    T: Generated,
-    A: Acquire<'c, Database = Postgres>,
-{
-    if rows.is_empty() {
-        return Ok(BatchOutcome::default());
+/// A batch, ready to send, without naming its struct: the `UNNEST` query already bound, or
+/// the rows behind [`CopyRows`] with the staging types. [`upsert_many`] takes one, so it is
+/// compiled once per executor type for a whole program, not once per struct.
+pub(crate) struct Batch<'q> {
+    rows: usize,
+    source: Source<'q>,
+    plan: Plan,
+}
+
+enum Source<'q> {
+    Unnest(PgQuery<'q>),
+    Copy {
+        rows: Box<dyn CopyRows + Send + Sync + 'q>,
+        types: Vec<PgTypeInfo>,
+    },
+}
+
+/// The rows of a `COPY` batch, one at a time.
+trait CopyRows {
+    /// Appends row `index`'s bound fields.
+    fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
+}
+
+struct Rows<'q, T>(&'q [T]);
+
+impl<T: Generated> CopyRows for Rows<'_, T> {
+    fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
+        self.0[index].copy_row(out)
     }
-    let use_copy = match path {
-        BulkPath::Auto => rows.len() > COPY_THRESHOLD,
-        BulkPath::Unnest => false,
-        BulkPath::Copy => true,
-    };
-    let classify = |error| Error::classify(error, &key);
-    let counts = if use_copy {
-        let mut tx = executor.begin().await.map_err(classify)?;
-        let types: Vec<String> = T::stage_types().iter().map(stage_type).collect();
-        let ddl = stage_ddl(
-            &upsert_core::Postgres,
-            T::PLAN
-                .stage_columns
-                .iter()
-                .copied()
-                .zip(types.iter().map(String::as_str)),
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        copy_rows(&mut tx, rows, key).await?;
-        // A savepoint keeps the staged rows readable after a failure, to find the row at fault.
-        let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
-        let counts = match sqlx::query(T::PLAN.stage_upsert_sql)
-            .fetch_one(&mut *attempt)
-            .await
-        {
-            Ok(counts) => {
-                attempt.commit().await.map_err(classify)?;
-                counts
-            }
-            Err(error) => {
-                attempt.rollback().await.map_err(classify)?;
-                let row = failing_row(&mut tx, &error, &key).await;
-                let error = classify(error);
-                return Err(match row {
-                    Some(index) => Error::Row {
-                        index,
-                        source: Box::new(error),
-                    },
-                    None => error,
-                });
+}
+
+impl<'q> Batch<'q> {
+    /// `rows` on `path`; `unnest_sql` is `UPSERT_MANY_SQL`.
+    pub(crate) fn of<T: Generated + Sync>(
+        rows: &'q [T],
+        path: BulkPath,
+        unnest_sql: &'static str,
+    ) -> Self {
+        let use_copy = match path {
+            BulkPath::Auto => rows.len() > COPY_THRESHOLD,
+            BulkPath::Unnest => false,
+            BulkPath::Copy => true,
+        };
+        let source = if rows.is_empty() || !use_copy {
+            Source::Unnest(T::bind_rows(rows, sqlx::query(unnest_sql)))
+        } else {
+            Source::Copy {
+                rows: Box::new(Rows(rows)),
+                types: T::stage_types(),
             }
         };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        counts
-    } else {
-        let mut conn = executor.acquire().await.map_err(classify)?;
-        if sqlx::Connection::is_in_transaction(&*conn) {
-            // Inside the caller's transaction, a failed batch rolls back to a savepoint, as on
-            // the COPY path: the batch leaves nothing, and the transaction goes on.
-            let mut savepoint = sqlx::Connection::begin(&mut *conn)
+        Batch {
+            rows: rows.len(),
+            source,
+            plan: T::PLAN,
+        }
+    }
+}
+
+/// Upserts `batch`, attempt `attempt`; errors are classified against `key`. The future is
+/// declared `Send` here, where that is proven once for every executor type.
+pub(crate) fn upsert_many<'c, 'q, A>(
+    executor: A,
+    batch: Batch<'q>,
+    key: TableKey,
+    attempt: u32,
+) -> impl Future<Output = Result<BatchOutcome, Error>> + Send + use<'c, 'q, A>
+where
+    A: Acquire<'c, Database = Postgres> + Send,
+{
+    run(executor, batch, key, attempt)
+}
+
+async fn run<'c, A>(
+    executor: A,
+    batch: Batch<'_>,
+    key: TableKey,
+    attempt: u32,
+) -> Result<BatchOutcome, Error>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let call = Call::start(Op::UpsertMany, &key, batch.rows, attempt);
+    if batch.rows == 0 {
+        let outcome = BatchOutcome::default();
+        call.batch(&outcome);
+        return Ok(outcome);
+    }
+    call.bulk_path(matches!(batch.source, Source::Copy { .. }));
+    traced(call, send(executor, batch, key), |call, outcome| {
+        call.batch(outcome);
+    })
+    .await
+}
+
+async fn send<'c, A>(executor: A, batch: Batch<'_>, key: TableKey) -> Result<BatchOutcome, Error>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let Batch { rows, source, plan } = batch;
+    let classify = |error| Error::classify(error, &key);
+    let counts = match source {
+        Source::Copy {
+            rows: staged,
+            types,
+        } => {
+            let mut tx = executor.begin().await.map_err(classify)?;
+            let types: Vec<String> = types.iter().map(stage_type).collect();
+            let ddl = stage_ddl(
+                &upsert_core::Postgres,
+                plan.stage_columns
+                    .iter()
+                    .copied()
+                    .zip(types.iter().map(String::as_str)),
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+                .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
-            match T::bind_rows(rows, sqlx::query(unnest_sql))
-                .fetch_one(&mut *savepoint)
+            copy_rows(&mut tx, &*staged, rows, &plan, key).await?;
+            // A savepoint keeps the staged rows readable after a failure, to find the row at
+            // fault.
+            let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
+            let counts = match sqlx::query(plan.stage_upsert_sql)
+                .fetch_one(&mut *attempt)
                 .await
             {
                 Ok(counts) => {
-                    savepoint.commit().await.map_err(classify)?;
+                    attempt.commit().await.map_err(classify)?;
                     counts
                 }
                 Err(error) => {
-                    savepoint.rollback().await.map_err(classify)?;
-                    return Err(classify(error));
+                    attempt.rollback().await.map_err(classify)?;
+                    let row = failing_row(&mut tx, &error, &key).await;
+                    let error = classify(error);
+                    return Err(match row {
+                        Some(index) => Error::Row {
+                            index,
+                            source: Box::new(error),
+                        },
+                        None => error,
+                    });
                 }
-            }
-        } else {
-            T::bind_rows(rows, sqlx::query(unnest_sql))
-                .fetch_one(&mut *conn)
+            };
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
+                .execute(&mut *tx)
                 .await
-                .map_err(classify)?
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            counts
+        }
+        Source::Unnest(query) => {
+            let mut conn = executor.acquire().await.map_err(classify)?;
+            if sqlx::Connection::is_in_transaction(&*conn) {
+                // Inside the caller's transaction, a failed batch rolls back to a savepoint,
+                // as on the COPY path: the batch leaves nothing, and the transaction goes on.
+                let mut savepoint = sqlx::Connection::begin(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+                match query.fetch_one(&mut *savepoint).await {
+                    Ok(counts) => {
+                        savepoint.commit().await.map_err(classify)?;
+                        counts
+                    }
+                    Err(error) => {
+                        savepoint.rollback().await.map_err(classify)?;
+                        return Err(classify(error));
+                    }
+                }
+            } else {
+                query.fetch_one(&mut *conn).await.map_err(classify)?
+            }
         }
     };
     let count = |i: usize| -> Result<u64, Error> {
         let n: i64 = counts.try_get(i).map_err(Error::Sqlx)?;
         Ok(n.unsigned_abs())
     };
-    let tally = T::PLAN
+    let tally = plan
         .counts
-        .tally(rows.len() as u64, [count(0)?, count(1)?, count(2)?]);
+        .tally(rows as u64, [count(0)?, count(1)?, count(2)?]);
     Ok(BatchOutcome {
         inserted: tally.inserted,
         updated: tally.updated,
@@ -152,21 +232,23 @@ where
     })
 }
 
-async fn copy_rows<T: Generated>(
+async fn copy_rows(
     conn: &mut sqlx::PgConnection,
-    rows: &[T],
+    rows: &(dyn CopyRows + Send + Sync + '_),
+    len: usize,
+    plan: &Plan,
     key: TableKey,
 ) -> Result<(), Error> {
     let classify = |error| Error::classify(error, &key);
     let mut copy = conn
-        .copy_in_raw(T::PLAN.stage_copy_sql)
+        .copy_in_raw(plan.stage_copy_sql)
         .await
         .map_err(classify)?;
     let mut buffer = CopyBuffer::new();
-    let fields = T::PLAN.stage_columns.len() + 1;
-    for (index, row) in rows.iter().enumerate() {
+    let fields = plan.stage_columns.len() + 1;
+    for index in 0..len {
         buffer.start_row(fields);
-        if let Err(source) = row.copy_row(&mut buffer) {
+        if let Err(source) = rows.copy_row(index, &mut buffer) {
             let _ = copy.abort("a row could not be encoded").await;
             return Err(Error::Encode { index, source });
         }

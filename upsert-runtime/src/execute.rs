@@ -1,4 +1,7 @@
-//! Single-row execution: bind the fields, send the derive's statement, read the outcome.
+//! Single-row execution: send the derive's statement (already bound to the row), read the
+//! outcome. [`single`] is generic over the executor only, not over the struct: the trait's
+//! methods bind the row and hand over the query, so this code is compiled once per executor
+//! type for a whole program, however many structs and call sites it has.
 
 use sqlx::Acquire;
 use sqlx::Row as _;
@@ -6,44 +9,44 @@ use sqlx::postgres::{PgExecutor, PgRow, Postgres};
 
 use crate::error::{Error, TableKey};
 use crate::outcome::{Obtained, UpsertOutcome};
-use crate::private::{FromStored, Generated, Unwritten};
+use crate::private::{FromStored, Generated, PgQuery, Unwritten};
+use crate::telemetry::{Call, Op, traced};
 
-/// Binds `row` to `sql`, sends it, and returns the row it returned, if any; errors are
-/// classified against `key`.
-async fn send<'c, T, E>(
-    row: &T,
-    sql: &'static str,
-    key: TableKey,
-    executor: E,
-) -> Result<Option<PgRow>, Error>
-where
-    T: Generated,
-    E: PgExecutor<'c>,
-{
-    row.bind_row(sqlx::query(sql))
-        .fetch_optional(executor)
-        .await
-        .map_err(|error| Error::classify(error, &key))
-}
-
-/// Runs one of `T`'s single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`).
+/// Runs one of the single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`), bound in
+/// `query`, as `op` (attempt `attempt`) on `key`'s table.
 ///
 /// Both end in `RETURNING (xmax = 0)`: a returned row was written, and its `xmax` is 0
 /// exactly when the row version is a fresh insert (an update stamps the updating
 /// transaction's id there). No row back means `ON CONFLICT` wrote nothing: `unwritten`
 /// says what that means.
-pub(crate) async fn single<'c, T, E>(
-    row: &T,
-    sql: &'static str,
+pub(crate) async fn single<'c, E>(
+    query: PgQuery<'_>,
     unwritten: Unwritten,
     key: TableKey,
+    (op, attempt): (Op, u32),
     executor: E,
 ) -> Result<UpsertOutcome, Error>
 where
-    T: Generated,
     E: PgExecutor<'c>,
 {
-    let Some(answer) = send(row, sql, key, executor).await? else {
+    let call = Call::start(op, &key, 1, attempt);
+    traced(
+        call,
+        async move {
+            let answer = query
+                .fetch_optional(executor)
+                .await
+                .map_err(|error| Error::classify(error, &key))?;
+            outcome(answer, unwritten)
+        },
+        |call, outcome| call.outcome(*outcome),
+    )
+    .await
+}
+
+/// What a single-row statement's answer means.
+fn outcome(answer: Option<PgRow>, unwritten: Unwritten) -> Result<UpsertOutcome, Error> {
+    let Some(answer) = answer else {
         // Nothing written: DO NOTHING, or a guard held the existing row back.
         return Ok(match unwritten {
             Unwritten::Unchanged => UpsertOutcome::Unchanged,
@@ -64,6 +67,26 @@ where
 /// had the key, `SELECT` it; a row deleted between the two is tried again, at most
 /// `GET_ATTEMPTS` times.
 pub(crate) async fn insert_or_get<'c, T, A>(
+    row: &T,
+    insert_sql: &'static str,
+    select_sql: &'static str,
+    key: TableKey,
+    executor: A,
+) -> Result<(T, Obtained), Error>
+where
+    T: Generated + for<'r> FromStored<'r>,
+    A: Acquire<'c, Database = Postgres>,
+{
+    let call = Call::start(Op::InsertOrGet, &key, 1, 1);
+    traced(
+        call,
+        obtain(row, insert_sql, select_sql, key, executor),
+        |call, (_, obtained)| call.obtained(*obtained == Obtained::Inserted),
+    )
+    .await
+}
+
+async fn obtain<'c, T, A>(
     row: &T,
     insert_sql: &'static str,
     select_sql: &'static str,
@@ -107,23 +130,39 @@ where
 /// How many insert-then-select rounds `insert_or_get` makes before it reports contention.
 const GET_ATTEMPTS: u32 = 16;
 
-/// Runs `sql` (`UPSERT_RETURNING_SQL`) and reads the stored row back; `None` when nothing
-/// was written.
+/// Runs `UPSERT_RETURNING_SQL`, bound in `query`, and reads the stored row back; `None`
+/// when nothing was written.
 pub(crate) async fn returning<'c, T, E>(
-    row: &T,
-    sql: &'static str,
+    query: PgQuery<'_>,
     key: TableKey,
+    attempt: u32,
     executor: E,
 ) -> Result<Option<T>, Error>
 where
-    T: Generated + for<'r> FromStored<'r>,
+    T: for<'r> FromStored<'r>,
     E: PgExecutor<'c>,
 {
-    send(row, sql, key, executor)
-        .await?
-        .as_ref()
-        .map(T::from_stored)
-        .transpose()
-        // The statement has run: the write stands, only reading it back failed.
-        .map_err(|source| Error::Unreadable { source })
+    let call = Call::start(Op::UpsertReturning, &key, 1, attempt);
+    traced(
+        call,
+        async move {
+            query
+                .fetch_optional(executor)
+                .await
+                .map_err(|error| Error::classify(error, &key))?
+                .as_ref()
+                .map(T::from_stored)
+                .transpose()
+                // The statement has run: the write stands, only reading it back failed.
+                .map_err(|source| Error::Unreadable { source })
+        },
+        |call, stored| {
+            call.named_outcome(if stored.is_some() {
+                "written"
+            } else {
+                "skipped"
+            });
+        },
+    )
+    .await
 }

@@ -13,6 +13,7 @@ mod outcome;
 pub mod private;
 mod retry;
 pub mod schema;
+mod telemetry;
 mod verify;
 
 use std::future::Future;
@@ -24,6 +25,7 @@ use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
 pub use retry::Retry;
 pub use sqlx;
+use telemetry::Op;
 
 use sqlx::postgres::PgExecutor;
 
@@ -204,10 +206,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         E: PgExecutor<'c>,
     {
         execute::single(
-            self,
-            Self::UPSERT_SQL,
+            self.bind_row(sqlx::query(Self::UPSERT_SQL)),
             Self::PLAN.unwritten,
             table_key::<Self>(),
+            (Op::Upsert, 1),
             executor,
         )
     }
@@ -250,9 +252,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         Self: for<'r> private::FromStored<'r>,
     {
         execute::returning(
-            self,
-            Self::UPSERT_RETURNING_SQL,
+            self.bind_row(sqlx::query(Self::UPSERT_RETURNING_SQL)),
             table_key::<Self>(),
+            1,
             executor,
         )
     }
@@ -324,10 +326,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         E: PgExecutor<'c>,
     {
         execute::single(
-            self,
-            Self::INSERT_OR_IGNORE_SQL,
+            self.bind_row(sqlx::query(Self::INSERT_OR_IGNORE_SQL)),
             private::Unwritten::Skipped,
             table_key::<Self>(),
+            (Op::InsertOrIgnore, 1),
             executor,
         )
     }
@@ -380,10 +382,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     {
         bulk::upsert_many(
             executor,
-            rows,
-            BulkPath::Auto,
-            Self::UPSERT_MANY_SQL,
+            bulk::Batch::of(rows, BulkPath::Auto, Self::UPSERT_MANY_SQL),
             table_key::<Self>(),
+            1,
         )
     }
 
@@ -408,10 +409,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     {
         bulk::upsert_many(
             executor,
-            rows,
-            path,
-            Self::UPSERT_MANY_SQL,
+            bulk::Batch::of(rows, path, Self::UPSERT_MANY_SQL),
             table_key::<Self>(),
+            1,
         )
     }
 
@@ -460,7 +460,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
 }
 
 /// The table and key of `T`'s statements, for error messages.
-fn table_key<T: AtomicUpsert>() -> TableKey {
+pub(crate) fn table_key<T: AtomicUpsert>() -> TableKey {
     TableKey {
         schema: T::SCHEMA,
         table: T::TABLE,

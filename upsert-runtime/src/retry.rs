@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnection, PgPool};
 
-use crate::AtomicUpsert;
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::FromStored;
+use crate::private::{FromStored, Unwritten};
+use crate::telemetry::Op;
+use crate::{AtomicUpsert, BulkPath, bulk, execute, table_key};
 
 /// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
 /// total deadline, and an optional per-attempt timeout that cancels on the server.
@@ -200,7 +201,7 @@ impl Retry {
         let mut delay = self.base_delay;
         let mut attempt = 1;
         loop {
-            let error = match self.once(pool, call).await {
+            let error = match self.once(pool, call, attempt).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -218,18 +219,24 @@ impl Retry {
     }
 
     /// One attempt on a connection of its own.
-    async fn once<C: Call>(&self, pool: &PgPool, call: &C) -> Result<C::Output, Error> {
+    async fn once<C: Call>(
+        &self,
+        pool: &PgPool,
+        call: &C,
+        attempt: u32,
+    ) -> Result<C::Output, Error> {
         let mut conn = pool.acquire().await.map_err(Error::from)?;
         let started = Instant::now();
         let result = match self.timeout {
-            None => call.call(&mut conn).await,
+            None => call.call(&mut conn, attempt).await,
             Some(timeout) => {
                 let set = format!("SET statement_timeout = {}", timeout.as_millis());
                 sqlx::raw_sql(sqlx::AssertSqlSafe(set))
                     .execute(&mut *conn)
                     .await
                     .map_err(Error::from)?;
-                let Ok(result) = tokio::time::timeout(timeout + GRACE, call.call(&mut conn)).await
+                let Ok(result) =
+                    tokio::time::timeout(timeout + GRACE, call.call(&mut conn, attempt)).await
                 else {
                     // No answer: the statement may still run. This connection is not reused.
                     conn.close_on_drop();
@@ -260,12 +267,14 @@ impl Retry {
     }
 }
 
-/// One call a [`Retry`] repeats, on the connection of each attempt.
+/// One call a [`Retry`] repeats, on the connection of each attempt (numbered from 1, for
+/// the call's span).
 trait Call {
     type Output;
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
+        attempt: u32,
     ) -> impl Future<Output = Result<Self::Output, Error>> + Send + 'c;
 }
 
@@ -279,8 +288,15 @@ impl<T: AtomicUpsert> Call for Upsert<'_, T> {
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
+        attempt: u32,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + 'c {
-        self.0.upsert(conn)
+        execute::single(
+            self.0.bind_row(sqlx::query(T::UPSERT_SQL)),
+            T::PLAN.unwritten,
+            table_key::<T>(),
+            (Op::Upsert, attempt),
+            conn,
+        )
     }
 }
 
@@ -289,8 +305,15 @@ impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
+        attempt: u32,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + 'c {
-        self.0.insert_or_ignore(conn)
+        execute::single(
+            self.0.bind_row(sqlx::query(T::INSERT_OR_IGNORE_SQL)),
+            Unwritten::Skipped,
+            table_key::<T>(),
+            (Op::InsertOrIgnore, attempt),
+            conn,
+        )
     }
 }
 
@@ -299,8 +322,14 @@ impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
+        attempt: u32,
     ) -> impl Future<Output = Result<Option<T>, Error>> + Send + 'c {
-        self.0.upsert_returning(conn)
+        execute::returning(
+            self.0.bind_row(sqlx::query(T::UPSERT_RETURNING_SQL)),
+            table_key::<T>(),
+            attempt,
+            conn,
+        )
     }
 }
 
@@ -309,8 +338,14 @@ impl<T: AtomicUpsert> Call for UpsertMany<'_, T> {
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
+        attempt: u32,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send + 'c {
-        T::upsert_many(conn, self.0)
+        bulk::upsert_many(
+            conn,
+            bulk::Batch::of(self.0, BulkPath::Auto, T::UPSERT_MANY_SQL),
+            table_key::<T>(),
+            attempt,
+        )
     }
 }
 

@@ -1,0 +1,261 @@
+//! Tracing: one span per call, named for the operation, with OpenTelemetry's database
+//! attribute names where they exist (`db.system.name`, `db.operation.name`,
+//! `db.collection.name`, `db.namespace`, `db.operation.batch.size`,
+//! `db.response.status_code`, `error.type`) and `atomic_upsert.*` for the rest (the
+//! outcome counts, the bulk path, the attempt). Success is reported at DEBUG; a failure at
+//! WARN when it is transient and at ERROR when it is not, by an event that carries the
+//! table, operation, SQLSTATE and kind itself, so it stands alone when DEBUG spans are off.
+//!
+//! Without the `tracing` feature every method here is an empty inline function.
+
+use crate::error::{Error, TableKey};
+use crate::outcome::{BatchOutcome, UpsertOutcome};
+
+/// The operation a call performs, as `db.operation.name` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Upsert,
+    InsertOrIgnore,
+    UpsertReturning,
+    InsertOrGet,
+    UpsertMany,
+}
+
+impl Op {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    fn name(self) -> &'static str {
+        match self {
+            Op::Upsert => "upsert",
+            Op::InsertOrIgnore => "insert_or_ignore",
+            Op::UpsertReturning => "upsert_returning",
+            Op::InsertOrGet => "insert_or_get",
+            Op::UpsertMany => "upsert_many",
+        }
+    }
+}
+
+/// The kind of an error, for `error.type`: its variant's name.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+fn kind(error: &Error) -> &'static str {
+    match error {
+        Error::NoMatchingUniqueIndex { .. } => "NoMatchingUniqueIndex",
+        Error::UniqueViolation { .. } => "UniqueViolation",
+        Error::CheckViolation { .. } => "CheckViolation",
+        Error::NotNullViolation { .. } => "NotNullViolation",
+        Error::ForeignKeyViolation { .. } => "ForeignKeyViolation",
+        Error::InvalidValue { .. } => "InvalidValue",
+        Error::Database { .. } => "Database",
+        Error::Sqlx(_) => "Sqlx",
+        Error::Encode { .. } => "Encode",
+        Error::Unreadable { .. } => "Unreadable",
+        Error::StaleStatement { .. } => "StaleStatement",
+        Error::TimedOut { .. } => "TimedOut",
+        Error::Contended { .. } => "Contended",
+        Error::Row { .. } => "Row",
+        Error::SchemaMismatch(_) => "SchemaMismatch",
+    }
+}
+
+/// One call's span and clock.
+pub(crate) struct Call {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    op: Op,
+    #[cfg(feature = "tracing")]
+    key: TableKey,
+    #[cfg(feature = "tracing")]
+    started: std::time::Instant,
+}
+
+#[cfg(feature = "tracing")]
+impl Call {
+    /// Opens the span of `op` on `key`'s table for `rows` rows, attempt `attempt`.
+    pub(crate) fn start(op: Op, key: &TableKey, rows: usize, attempt: u32) -> Call {
+        let span = tracing::debug_span!(
+            target: "atomic_upsert",
+            "atomic_upsert",
+            otel.name = format_args!("{} {}", op.name(), key.table),
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            db.operation.name = op.name(),
+            db.collection.name = key.table,
+            db.namespace = key.schema,
+            db.operation.batch.size = (op == Op::UpsertMany).then_some(rows),
+            atomic_upsert.rows = rows,
+            atomic_upsert.attempt = attempt,
+            atomic_upsert.outcome = tracing::field::Empty,
+            atomic_upsert.inserted = tracing::field::Empty,
+            atomic_upsert.updated = tracing::field::Empty,
+            atomic_upsert.skipped = tracing::field::Empty,
+            atomic_upsert.unchanged = tracing::field::Empty,
+            atomic_upsert.bulk_path = tracing::field::Empty,
+            db.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+        );
+        Call {
+            span,
+            op,
+            key: *key,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The span, to instrument the call's future with.
+    pub(crate) fn span(&self) -> tracing::Span {
+        self.span.clone()
+    }
+
+    /// Records the bulk path a batch took.
+    pub(crate) fn bulk_path(&self, copy: bool) {
+        self.span.record(
+            "atomic_upsert.bulk_path",
+            if copy { "copy" } else { "unnest" },
+        );
+    }
+
+    /// Records a single-row outcome.
+    pub(crate) fn outcome(&self, outcome: UpsertOutcome) {
+        let (name, counts) = match outcome {
+            UpsertOutcome::Inserted => ("inserted", [1, 0, 0, 0]),
+            UpsertOutcome::Updated => ("updated", [0, 1, 0, 0]),
+            UpsertOutcome::Skipped => ("skipped", [0, 0, 1, 0]),
+            UpsertOutcome::Unchanged => ("unchanged", [0, 0, 0, 1]),
+        };
+        self.counts(counts);
+        self.named_outcome(name);
+    }
+
+    /// Records a batch's outcome.
+    pub(crate) fn batch(&self, outcome: &BatchOutcome) {
+        self.counts([outcome.inserted, outcome.updated, outcome.skipped, 0]);
+        tracing::debug!(
+            target: "atomic_upsert",
+            parent: &self.span,
+            inserted = outcome.inserted,
+            updated = outcome.updated,
+            skipped = outcome.skipped,
+            elapsed_us = self.elapsed_us(),
+            "{} on {}: {} inserted, {} updated, {} skipped",
+            self.op.name(),
+            self.key.table,
+            outcome.inserted,
+            outcome.updated,
+            outcome.skipped,
+        );
+    }
+
+    /// Records `insert_or_get`'s outcome: `inserted`, or `existing` (counted as skipped).
+    pub(crate) fn obtained(&self, inserted: bool) {
+        self.counts([u64::from(inserted), 0, u64::from(!inserted), 0]);
+        self.named_outcome(if inserted { "inserted" } else { "existing" });
+    }
+
+    /// Records an outcome by name only (`upsert_returning`: `written` or `skipped`, since
+    /// the returned row does not say whether it was inserted).
+    pub(crate) fn named_outcome(&self, name: &'static str) {
+        self.span.record("atomic_upsert.outcome", name);
+        tracing::debug!(
+            target: "atomic_upsert",
+            parent: &self.span,
+            outcome = name,
+            elapsed_us = self.elapsed_us(),
+            "{} on {}: {name}",
+            self.op.name(),
+            self.key.table,
+        );
+    }
+
+    /// Records a failure: the SQLSTATE and kind on the span, and a WARN (transient) or ERROR
+    /// (permanent) event that names the table and operation itself.
+    pub(crate) fn failed(&self, error: &Error) {
+        let kind = kind(error);
+        let sqlstate = error.sqlstate().unwrap_or("");
+        if !sqlstate.is_empty() {
+            self.span.record("db.response.status_code", sqlstate);
+        }
+        self.span.record("error.type", kind);
+        let (op, table, elapsed_us) = (self.op.name(), self.key.table, self.elapsed_us());
+        let (transient, applied) = (error.is_transient(), error.may_have_been_applied());
+        let _entered = self.span.enter();
+        if transient {
+            tracing::warn!(
+                target: "atomic_upsert",
+                {
+                    db.operation.name = op,
+                    db.collection.name = table,
+                    db.response.status_code = sqlstate,
+                    error.type = kind,
+                    atomic_upsert.transient = true,
+                    atomic_upsert.may_have_been_applied = applied,
+                    elapsed_us = elapsed_us,
+                },
+                "{op} on {table} failed (transient): {error}"
+            );
+        } else {
+            tracing::error!(
+                target: "atomic_upsert",
+                {
+                    db.operation.name = op,
+                    db.collection.name = table,
+                    db.response.status_code = sqlstate,
+                    error.type = kind,
+                    atomic_upsert.transient = false,
+                    atomic_upsert.may_have_been_applied = applied,
+                    elapsed_us = elapsed_us,
+                },
+                "{op} on {table} failed: {error}"
+            );
+        }
+    }
+
+    fn counts(&self, [inserted, updated, skipped, unchanged]: [u64; 4]) {
+        self.span.record("atomic_upsert.inserted", inserted);
+        self.span.record("atomic_upsert.updated", updated);
+        self.span.record("atomic_upsert.skipped", skipped);
+        self.span.record("atomic_upsert.unchanged", unchanged);
+    }
+
+    fn elapsed_us(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+#[allow(clippy::unused_self)]
+impl Call {
+    #[inline]
+    pub(crate) fn start(_: Op, _: &TableKey, _: usize, _: u32) -> Call {
+        Call {}
+    }
+    #[inline]
+    pub(crate) fn bulk_path(&self, _: bool) {}
+    #[inline]
+    pub(crate) fn outcome(&self, _: UpsertOutcome) {}
+    #[inline]
+    pub(crate) fn batch(&self, _: &BatchOutcome) {}
+    #[inline]
+    pub(crate) fn obtained(&self, _: bool) {}
+    #[inline]
+    pub(crate) fn named_outcome(&self, _: &'static str) {}
+    #[inline]
+    pub(crate) fn failed(&self, _: &Error) {}
+}
+
+/// Runs `future` inside `call`'s span (when tracing is on), recording its result with
+/// `done` on success and [`Call::failed`] on failure.
+pub(crate) async fn traced<T>(
+    call: Call,
+    future: impl Future<Output = Result<T, Error>>,
+    done: impl FnOnce(&Call, &T),
+) -> Result<T, Error> {
+    #[cfg(feature = "tracing")]
+    let result = tracing::Instrument::instrument(future, call.span()).await;
+    #[cfg(not(feature = "tracing"))]
+    let result = future.await;
+    match &result {
+        Ok(value) => done(&call, value),
+        Err(error) => call.failed(error),
+    }
+    result
+}
