@@ -9,7 +9,7 @@
 //!   `INSERT .. SELECT` from it, in a transaction (a savepoint inside the caller's).
 //!
 //! [`BulkPath::Auto`] picks `COPY` above [`COPY_THRESHOLD`] rows, a crossover measured by
-//! `cargo bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
+//! `cargo bench -p atomic-upsert-bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
 use sqlx::postgres::{PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};

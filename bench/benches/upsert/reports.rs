@@ -410,7 +410,7 @@ pub struct Measured {
 fn out_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
             PathBuf::from,
         )
         .join("upsert-bench")
@@ -427,9 +427,12 @@ pub fn write_reports(
         .filter(|a| a != "--bench")
         .collect::<Vec<_>>();
     let command = if command.is_empty() {
-        "cargo bench --bench upsert".to_owned()
+        "cargo bench -p atomic-upsert-bench --bench upsert".to_owned()
     } else {
-        format!("cargo bench --bench upsert -- {}", command.join(" "))
+        format!(
+            "cargo bench -p atomic-upsert-bench --bench upsert -- {}",
+            command.join(" ")
+        )
     };
     let (headline, checks) = headline(&run.cells);
     let mut md = String::new();

@@ -2,9 +2,9 @@
 //! started by `upsert-testkit`, as the tests do).
 //!
 //! ```text
-//! cargo bench --bench upsert                 # full run, about 10 minutes on 2 cores
-//! cargo bench --bench upsert -- --quick      # under a minute
-//! cargo bench --bench upsert -- --help       # flags: --duration, --rounds, --workers, --keys, ..
+//! cargo bench -p atomic-upsert-bench --bench upsert                 # full run, about 10 minutes on 2 cores
+//! cargo bench -p atomic-upsert-bench --bench upsert -- --quick      # under a minute
+//! cargo bench -p atomic-upsert-bench --bench upsert -- --help       # flags: --duration, --rounds, --workers, --keys, ..
 //! ```
 //!
 //! Single-row upserts on the seed's `strava_stats (stats_type text PRIMARY KEY, data jsonb,

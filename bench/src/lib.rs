@@ -1,0 +1,1 @@
+//! Nothing here: the suite is `benches/upsert/` (`cargo bench -p atomic-upsert-bench --bench upsert`).
