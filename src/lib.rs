@@ -61,7 +61,7 @@
 ///
 /// Mark the unique key with `#[conflict_key]` (several fields: a composite key, in field
 /// order). Every other field is written on insert and replaced on conflict unless an
-/// attribute says otherwise. The table name defaults to the struct's name in snake_case.
+/// attribute says otherwise. The table name defaults to the struct's name in snake case.
 /// Every attribute, with an example each, is documented on the trait
 /// [`AtomicUpsert`](trait@AtomicUpsert#the-derive).
 ///
