@@ -128,11 +128,7 @@ impl Parts {
                 counts: Counts::of(&model),
                 unwritten: model.unwritten(),
                 struct_name: &container.ident.to_string(),
-                fields: &container
-                    .fields
-                    .iter()
-                    .map(|f| field_spec(f, None))
-                    .collect::<Vec<_>>(),
+                fields: &container.fields.iter().map(field_spec).collect::<Vec<_>>(),
                 target: target_tokens(model.target),
                 update_where: model.guard.update_where,
                 skip_unchanged: model.guard.skip_unchanged,
@@ -192,8 +188,7 @@ impl Parts {
             });
         }
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
-        parts.registration =
-            registration(container, &model, &parts.upsert_sql, &parts.upsert_many_sql);
+        parts.registration = registration(container);
         parts
     }
 
@@ -342,39 +337,26 @@ fn role_tokens(role: Role) -> TokenStream {
     quote!(::atomic_upsert::__private::Role::#variant)
 }
 
-/// One `FieldSpec`, for `verify`. `probe`: find the field type's SQL side by autoref
-/// specialization (outside the impls, where the `Column` bound is not assumed), with the
-/// struct's lifetimes as `'static`.
-fn field_spec(field: &crate::ast::Field, probe: Option<&[Ident]>) -> TokenStream {
+/// One `FieldSpec`, for `verify`: the field's names and role, and for a sent field the SQL
+/// side of its type.
+fn field_spec(field: &crate::ast::Field) -> TokenStream {
     let name = &field.name;
     let column = &field.column;
     let role = role_tokens(field.role);
     let optional = field.optional();
     let rust_type = field.type_text();
     let ty = field.ty;
-    let sql = match probe {
-        _ if !field.role.is_bound() => quote!(::core::option::Option::None),
-        Some(lifetimes) => {
-            let ty = static_lifetimes(ty.to_token_stream(), lifetimes);
-            let method = if field.is_array() {
-                format_ident!("array_sql_type")
-            } else {
-                format_ident!("sql_type")
-            };
-            quote! {
-                (&::atomic_upsert::__private::Probe::<#ty>::new()).#method()
-            }
+    let sql = if field.role.is_bound() {
+        let (_, ops) = column_traits(field);
+        quote_spanned! {field.ty_span()=>
+            ::core::option::Option::Some(::atomic_upsert::__private::SqlType {
+                type_info: <#ty as ::atomic_upsert::__private::#ops>::type_info,
+                array_type_info: <#ty as ::atomic_upsert::__private::#ops>::array_type_info,
+                compatible: <#ty as ::atomic_upsert::__private::#ops>::compatible,
+            })
         }
-        None => {
-            let (_, ops) = column_traits(field);
-            quote_spanned! {field.ty_span()=>
-                ::core::option::Option::Some(::atomic_upsert::__private::SqlType {
-                    type_info: <#ty as ::atomic_upsert::__private::#ops>::type_info,
-                    array_type_info: <#ty as ::atomic_upsert::__private::#ops>::array_type_info,
-                    compatible: <#ty as ::atomic_upsert::__private::#ops>::compatible,
-                })
-            }
-        }
+    } else {
+        quote!(::core::option::Option::None)
     };
     let cast = option_str(field.cast.as_deref());
     let collate = option_str(field.collate.as_deref());
@@ -474,26 +456,20 @@ fn static_lifetimes(tokens: TokenStream, lifetimes: &[Ident]) -> TokenStream {
 
 /// Registers the struct for `verify_all`. The registration must not name the struct's impls:
 /// when a field type cannot be sent, their `Column` bounds fail (one error, at the field)
-/// and any use of them here would add more errors. So it carries what `verify` needs as
-/// literals, and finds each field type's SQL side by autoref specialization.
-fn registration(
-    container: &Container,
-    model: &upsert_core::Model,
-    upsert_sql: &str,
-    many_sql: &str,
-) -> TokenStream {
+/// and naming them here would add more errors. So it asks by autoref whether the struct
+/// (its lifetimes as `'static`) is an `AtomicUpsert`: if so it gets the runtime's `verify`
+/// of that struct, which reads the plan; if not (a build that fails at the field anyway)
+/// a verify that checks nothing. It also holds the feature gates of the field types.
+fn registration(container: &Container) -> TokenStream {
     let name = container.ident.to_string();
     let lifetimes: Vec<Ident> = container.lifetimes.clone();
-    let fields = container
-        .fields
-        .iter()
-        .map(|f| field_spec(f, Some(&lifetimes)));
-    let schema = option_str(model.table.schema);
-    let table = model.table.name;
-    let target = target_tokens(model.target);
-    let update_where = option_str(model.guard.update_where);
-    let skip_unchanged = model.guard.skip_unchanged;
-    let nulls_not_distinct = model.null_keys == NullKeys::NotDistinct;
+    let ident = &container.ident;
+    let ty = if lifetimes.is_empty() {
+        quote!(#ident)
+    } else {
+        let statics = lifetimes.iter().map(|_| quote!('static));
+        quote!(#ident<#(#statics),*>)
+    };
     let gates = container
         .fields
         .iter()
@@ -520,24 +496,8 @@ fn registration(
             conn: &mut ::atomic_upsert::__private::PgConnection,
         ) -> ::atomic_upsert::__private::VerifyFuture<'_> {
             #[allow(unused_imports)]
-            use ::atomic_upsert::__private::{ProbeArray as _, ProbeColumn as _, ProbeOther as _};
-            ::atomic_upsert::__private::verify_registered(
-                conn,
-                ::atomic_upsert::__private::Subject {
-                    table: ::atomic_upsert::__private::Table {
-                        schema: #schema,
-                        name: #table,
-                    },
-                    struct_name: #name,
-                    fields: ::atomic_upsert::__private::Cow::Owned(::std::vec![#(#fields),*]),
-                    target: #target,
-                    update_where: #update_where,
-                    skip_unchanged: #skip_unchanged,
-                    nulls_not_distinct: #nulls_not_distinct,
-                    upsert_sql: #upsert_sql,
-                    many_sql: #many_sql,
-                },
-            )
+            use ::atomic_upsert::__private::{ProbeRegistered as _, ProbeUnregistered as _};
+            ((&::atomic_upsert::__private::Probe::<#ty>::new()).registered())(conn)
         }
         ::atomic_upsert::__private::inventory::submit! {
             ::atomic_upsert::__private::Registration {

@@ -444,18 +444,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
     {
-        verify::verify(
-            executor,
-            verify::Subject::of(
-                upsert_core::Table {
-                    schema: Self::SCHEMA,
-                    name: Self::TABLE,
-                },
-                &Self::PLAN,
-                Self::UPSERT_SQL,
-                Self::UPSERT_MANY_SQL,
-            ),
-        )
+        verify::verify(executor, verify::Subject::of_struct::<Self>())
     }
 }
 

@@ -3,11 +3,9 @@
 //! Every helper bounds its field type by [`Column`] alone, and generated code calls each
 //! with the field's span, so a type that cannot be sent is reported once, under the field.
 
-pub use crate::verify::{Subject, verify_registered};
 pub use inventory;
 pub use sqlx::error::BoxDynError;
 pub use sqlx::postgres::{PgArguments, PgTypeInfo, Postgres};
-pub use std::borrow::Cow;
 pub use upsert_core::Table;
 pub use upsert_core::bulk::Counts;
 pub use upsert_core::{ConflictTarget, Role, Strategy, Unwritten};
@@ -126,10 +124,11 @@ pub struct Registration {
 
 inventory::collect!(Registration);
 
-/// Autoref specialization: `(&Probe::<T>::new()).sql_type()` is `Some` when `T` is a
-/// [`Column`] and `None` otherwise, without a compile error either way. The registration
-/// for `verify_all` uses it, so that a struct whose field types fail (already an error at
-/// the field) gets no second error from its registration.
+/// Autoref specialization for the registration of `verify_all`:
+/// `(&Probe::<T>::new()).registered()` is `T`'s verify when `T` is an
+/// [`AtomicUpsert`](crate::AtomicUpsert) and a verify that checks nothing otherwise, without
+/// a compile error either way. A struct whose field types cannot be sent has no working impl
+/// (already an error at the field), and its registration must add no second error.
 pub struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
 
 impl<T: ?Sized> Probe<T> {
@@ -146,19 +145,30 @@ impl<T: ?Sized> Default for Probe<T> {
     }
 }
 
-/// The probe of a [`Column`] type.
-pub trait ProbeColumn {
-    /// The type's SQL side.
-    fn sql_type(&self) -> Option<SqlType>;
+/// A registered verify.
+pub type RegisteredVerify = for<'c> fn(&'c mut PgConnection) -> VerifyFuture<'c>;
+
+/// The probe of an [`AtomicUpsert`](crate::AtomicUpsert) struct.
+pub trait ProbeRegistered {
+    /// `T::verify`, on a connection.
+    fn registered(&self) -> RegisteredVerify;
 }
 
-impl<T: Column> ProbeColumn for Probe<T> {
-    fn sql_type(&self) -> Option<SqlType> {
-        Some(SqlType {
-            type_info: <T as ColumnOps>::type_info,
-            array_type_info: <T as ColumnOps>::array_type_info,
-            compatible: <T as ColumnOps>::compatible,
-        })
+impl<T: crate::AtomicUpsert + 'static> ProbeRegistered for Probe<T> {
+    fn registered(&self) -> RegisteredVerify {
+        crate::verify::verify_struct::<T>
+    }
+}
+
+/// The probe of any other type.
+pub trait ProbeUnregistered {
+    /// A verify that checks nothing (never in a program that compiles).
+    fn registered(&self) -> RegisteredVerify;
+}
+
+impl<T: ?Sized> ProbeUnregistered for &Probe<T> {
+    fn registered(&self) -> RegisteredVerify {
+        |_| Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -272,41 +282,6 @@ feature_gates! {
 impl<T: Column> GateSent for Gate<T> {}
 
 impl<T: ArrayColumn> GateSentArray for Gate<T> {}
-
-/// The probe of an [`ArrayColumn`] type.
-pub trait ProbeArray {
-    /// The type's SQL side.
-    fn array_sql_type(&self) -> Option<SqlType>;
-}
-
-impl<T: ArrayColumn> ProbeArray for Probe<T> {
-    fn array_sql_type(&self) -> Option<SqlType> {
-        Some(SqlType {
-            type_info: <T as ArrayOps>::type_info,
-            array_type_info: <T as ArrayOps>::array_type_info,
-            compatible: <T as ArrayOps>::compatible,
-        })
-    }
-}
-
-/// The probe of any other type.
-pub trait ProbeOther {
-    /// `None`.
-    fn sql_type(&self) -> Option<SqlType>;
-
-    /// `None`.
-    fn array_sql_type(&self) -> Option<SqlType>;
-}
-
-impl<T: ?Sized> ProbeOther for &Probe<T> {
-    fn sql_type(&self) -> Option<SqlType> {
-        None
-    }
-
-    fn array_sql_type(&self) -> Option<SqlType> {
-        None
-    }
-}
 
 /// A Rust type that can be bound as a PostgreSQL parameter, alone or as an array (bulk
 /// upserts send one array per column).

@@ -5,8 +5,6 @@
 //! for ON CONFLICT is inferred at planning), by `EXPLAIN` with typed NULL parameters inside a
 //! transaction that is rolled back.
 
-use std::borrow::Cow;
-
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
@@ -17,58 +15,49 @@ use upsert_core::{ConflictTarget, Dialect as _, FieldDef, Model, Postgres as Pg,
 
 use crate::catalog;
 use crate::error::Error;
-use crate::private::{FieldSpec, Plan, VerifyFuture};
+use crate::private::{FieldSpec, VerifyFuture};
 use crate::schema::{SchemaReport, StructReport};
 
-/// What `verify` checks: a struct's table, fields, target, guards and statements. Built
-/// from the struct's constants by `AtomicUpsert::verify`, and by the derive's registration
-/// for `verify_all` (which must not name the struct's impls, see `expand.rs`).
-pub struct Subject {
-    /// The table.
-    pub table: Table<'static>,
-    /// The struct's name.
-    pub struct_name: &'static str,
-    /// Every field, in order.
-    pub fields: Cow<'static, [FieldSpec]>,
-    /// The conflict target.
-    pub target: ConflictTarget<'static>,
-    /// `#[upsert(update_where)]`.
-    pub update_where: Option<&'static str>,
-    /// `#[upsert(skip_unchanged)]`.
-    pub skip_unchanged: bool,
-    /// `#[upsert(nulls_not_distinct)]`.
-    pub nulls_not_distinct: bool,
+/// What `verify` checks: a struct's table, fields, target, guards and statements, from its
+/// constants and plan.
+pub(crate) struct Subject {
+    pub(crate) table: Table<'static>,
+    pub(crate) struct_name: &'static str,
+    pub(crate) fields: &'static [FieldSpec],
+    pub(crate) target: ConflictTarget<'static>,
+    pub(crate) update_where: Option<&'static str>,
+    pub(crate) skip_unchanged: bool,
+    pub(crate) nulls_not_distinct: bool,
     /// `UPSERT_SQL`.
-    pub upsert_sql: &'static str,
+    pub(crate) upsert_sql: &'static str,
     /// `UPSERT_MANY_SQL`.
-    pub many_sql: &'static str,
+    pub(crate) many_sql: &'static str,
 }
 
 impl Subject {
-    /// The subject described by a struct's plan.
-    pub(crate) fn of(
-        table: Table<'static>,
-        plan: &Plan,
-        upsert_sql: &'static str,
-        many_sql: &'static str,
-    ) -> Self {
+    /// The subject of `T`.
+    pub(crate) fn of_struct<T: crate::AtomicUpsert>() -> Self {
+        let plan = T::PLAN;
         Subject {
-            table,
+            table: Table {
+                schema: T::SCHEMA,
+                name: T::TABLE,
+            },
             struct_name: plan.struct_name,
-            fields: Cow::Borrowed(plan.fields),
+            fields: plan.fields,
             target: plan.target,
             update_where: plan.update_where,
             skip_unchanged: plan.skip_unchanged,
             nulls_not_distinct: plan.nulls_not_distinct,
-            upsert_sql,
-            many_sql,
+            upsert_sql: T::UPSERT_SQL,
+            many_sql: T::UPSERT_MANY_SQL,
         }
     }
 }
 
-/// `verify` of a registered struct, on a connection (for `verify_all`).
-pub fn verify_registered(conn: &mut PgConnection, subject: Subject) -> VerifyFuture<'_> {
-    Box::pin(verify(conn, subject))
+/// `T::verify` on a connection: what the derive registers for `verify_all`.
+pub(crate) fn verify_struct<T: crate::AtomicUpsert>(conn: &mut PgConnection) -> VerifyFuture<'_> {
+    Box::pin(verify(conn, Subject::of_struct::<T>()))
 }
 
 /// Checks `subject` in a transaction (a savepoint inside the caller's) that is rolled back.
