@@ -234,5 +234,18 @@ async fn transient_failures_are_warnings_and_retries_number_their_attempts(captu
     }
     holder.rollback().await.unwrap();
     impatient.close().await;
+
+    // A failure before the call (no connection: the pool is closed) is an event too.
+    let error = Retry::default()
+        .upsert(&impatient, &visit("/", 1))
+        .await
+        .unwrap_err();
+    assert!(!error.is_transient(), "{error}");
+    let events = captured.take_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (level, event) = &events[0];
+    assert_eq!(*level, Level::ERROR);
+    assert_eq!(field(event, "db.collection.name"), "visits");
+    assert_eq!(field(event, "error.type"), "Sqlx");
     db.finish().await;
 }

@@ -148,7 +148,7 @@ async fn array_columns_in_batches_match_one_by_one_on_both_paths() {
 type Sliced = (Vec<String>, Option<Vec<i64>>, Option<String>);
 
 #[tokio::test]
-async fn array_slices_keep_each_rows_elements_and_bounds() {
+async fn each_row_keeps_its_own_elements_next_to_empty_and_null_arrays() {
     let db = TestDb::new(1).await;
     sqlx::raw_sql(POSTS).execute(&db.pool).await.unwrap();
     // Empty, NULL and non-empty arrays next to each other, so a slice that is off by one
@@ -186,5 +186,47 @@ async fn array_slices_keep_each_rows_elements_and_bounds() {
             "{path:?}"
         );
     }
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "contacts")]
+struct Contact {
+    #[conflict_key]
+    id: i64,
+    emails: Vec<String>,
+}
+
+/// An array of a domain over `text` takes a `Vec<String>`: `verify` looks through the
+/// domain, as PostgreSQL does when it coerces `text[]` on the write.
+#[tokio::test]
+async fn arrays_of_a_domain_verify_and_upsert() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql(
+        "CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%'); \
+         CREATE TABLE contacts (id int8 PRIMARY KEY, emails email[] NOT NULL)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    Contact::verify(&db.pool).await.unwrap();
+    let rows = [Contact {
+        id: 1,
+        emails: vec!["a@example.com".into()],
+    }];
+    for path in [BulkPath::Unnest, BulkPath::Copy] {
+        Contact::upsert_many_via(&db.pool, &rows, path)
+            .await
+            .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    }
+    // The domain's CHECK applies to every element.
+    let bad = Contact {
+        id: 2,
+        emails: vec!["nope".into()],
+    };
+    assert_eq!(
+        bad.upsert(&db.pool).await.unwrap_err().sqlstate(),
+        Some("23514")
+    );
     db.finish().await;
 }

@@ -1,7 +1,7 @@
 use atomic_upsert::AtomicUpsert;
 
-// `uuid::Uuid` is a column type once atomic-upsert's `uuid` feature is on; without it the
-// first error names the feature to enable.
+// `uuid::Uuid` is a column type once atomic-upsert's `uuid` feature is on; without it one of
+// the errors at the field names the feature to enable, with the Cargo line.
 #[derive(AtomicUpsert)]
 struct Session {
     #[conflict_key]

@@ -289,12 +289,14 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// `sql_type` or `collate` converted first, so that keys compare as the column does.
     ///
     /// On the `UNNEST` path an array column takes three parameters, in this order: each
-    /// row's first and last index into a flat array (`int4[]`; the last is NULL for a NULL
-    /// array), then the flat array of every row's elements, sliced back per row.
+    /// row's NULL flag (`bool[]`, in the `UNNEST`), the flat array of every row's elements,
+    /// and each element's row (`int8[]`, the row's ordinal). A CTE per array column rebuilds the rows' arrays
+    /// from the last two with one hash aggregate (slicing the flat array per row would
+    /// seek from its start every time: quadratic for variable-length elements), and the
+    /// input joins it on the row's ordinal; a row with no elements gets `{}`.
     fn input_cte(&self, w: &mut Writer, source: Source) {
-        let _ = write!(w, "WITH {} AS (SELECT ", self.input);
         let bound = self.model.bound();
-        let sliced = source == Source::Unnest && bound.iter().any(|c| c.array);
+        let arrays = source == Source::Unnest && bound.iter().any(|c| c.array);
         let converted = bound
             .iter()
             .any(|c| c.cast.is_some() || c.collate.is_some());
@@ -304,26 +306,42 @@ impl<'m, 'a> Bulk<'m, 'a> {
             .iter()
             .map(|c| {
                 let at = next;
-                next += if sliced && c.array { 3 } else { 1 };
+                next += if arrays && c.array { 3 } else { 1 };
                 at
             })
             .collect();
-        let bounds = |i: usize| {
-            (
-                format!("{}{i}", names::ARRAY_LO),
-                format!("{}{i}", names::ARRAY_HI),
-            )
-        };
-        if converted || sliced {
-            let items: Vec<(usize, &&Column)> = bound.iter().enumerate().collect();
+        let items: Vec<(usize, &&Column)> = bound.iter().enumerate().collect();
+        let cte = |i: usize| format!("{}{i}", names::ARRAY_CTE);
+        let null_flag = |i: usize| format!("{}{i}", names::ARRAY_NULL);
+        w.push("WITH ");
+        if arrays {
+            for &(i, _) in items.iter().filter(|(_, c)| c.array) {
+                w.ident(&cte(i)).push(" AS (SELECT ");
+                w.ident(names::ARRAY_OWNER).push(", array_agg(");
+                w.ident(names::ARRAY_ELEMENT).push(" ORDER BY ");
+                w.ident(names::ARRAY_POSITION).push(") AS ");
+                w.ident(names::ARRAY_VALUE).push(" FROM UNNEST(");
+                w.placeholder(first[i] + 1)
+                    .push(", ")
+                    .placeholder(first[i] + 2);
+                w.push(") WITH ORDINALITY AS ")
+                    .ident(names::ARRAY_ELEMENT)
+                    .push("(");
+                w.ident(names::ARRAY_ELEMENT).push(", ");
+                w.ident(names::ARRAY_OWNER).push(", ");
+                w.ident(names::ARRAY_POSITION).push(") GROUP BY ");
+                w.ident(names::ARRAY_OWNER).push("), ");
+            }
+        }
+        let _ = write!(w, "{} AS (SELECT ", self.input);
+        if converted || arrays {
             w.list(&items, |w, &(i, c)| {
-                if sliced && c.array {
-                    let (lo, hi) = bounds(i);
-                    w.push("CASE WHEN ")
-                        .ident(&hi)
-                        .push(" IS NULL THEN NULL ELSE (");
-                    w.placeholder(first[i] + 2).push(")[").ident(&lo).push(":");
-                    w.ident(&hi).push("] END");
+                if arrays && c.array {
+                    w.push("CASE WHEN ").qualified(names::UNNEST, &null_flag(i));
+                    w.push(" THEN NULL ELSE coalesce(");
+                    w.qualified(&cte(i), names::ARRAY_VALUE).push(", '{}') END");
+                } else if arrays {
+                    w.qualified(names::UNNEST, c.name);
                 } else {
                     w.ident(c.name);
                 }
@@ -333,36 +351,42 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 if let Some(collate) = c.collate {
                     w.push(" COLLATE ").ident(collate);
                 }
-                if c.cast.is_some() || c.collate.is_some() || (sliced && c.array) {
+                if c.cast.is_some() || c.collate.is_some() || arrays {
                     w.push(" AS ").ident(c.name);
                 }
             });
-            let _ = write!(w, ", {} FROM ", self.ord);
+            w.push(", ");
+            if arrays {
+                w.qualified(names::UNNEST, names::ORD_COLUMN);
+            } else {
+                w.push(&self.ord);
+            }
+            w.push(" FROM ");
         } else {
             w.push("* FROM ");
         }
         match source {
             Source::Unnest => {
-                let items: Vec<(usize, &&Column)> = bound.iter().enumerate().collect();
                 w.push("UNNEST(");
-                w.list(&items, |w, &(i, c)| {
+                w.list(&items, |w, &(i, _)| {
                     w.placeholder(first[i]);
-                    if c.array {
-                        w.push(", ").placeholder(first[i] + 1);
-                    }
                 });
                 w.push(") WITH ORDINALITY AS ")
                     .ident(names::UNNEST)
                     .push("(");
                 w.list(&items, |w, &(i, c)| {
-                    if c.array {
-                        let (lo, hi) = bounds(i);
-                        w.ident(&lo).push(", ").ident(&hi);
+                    if arrays && c.array {
+                        w.ident(&null_flag(i));
                     } else {
                         w.ident(c.name);
                     }
                 });
                 let _ = write!(w, ", {})", self.ord);
+                for &(i, _) in items.iter().filter(|(_, c)| arrays && c.array) {
+                    w.push(" LEFT JOIN ").ident(&cte(i)).push(" ON ");
+                    w.qualified(&cte(i), names::ARRAY_OWNER).push(" = ");
+                    w.qualified(names::UNNEST, names::ORD_COLUMN);
+                }
             }
             Source::Stage => {
                 w.ident(names::STAGE_TABLE);
@@ -599,14 +623,19 @@ mod tests {
     }
 
     #[test]
-    fn array_columns_are_sliced_from_one_flat_array_on_the_unnest_path() {
+    fn array_columns_are_rebuilt_from_one_flat_array_on_the_unnest_path() {
         let mut model = plain("t", [("k", Role::Key), ("tags", Role::Write)]);
         model.columns[1].array = true;
         assert!(upsert_many(&Postgres, &model, Source::Unnest).starts_with(concat!(
-            r#"WITH "__input" AS (SELECT "k", CASE WHEN "__atomic_upsert_hi1" IS NULL THEN NULL "#,
-            r#"ELSE ($4)["__atomic_upsert_lo1":"__atomic_upsert_hi1"] END AS "tags", "#,
-            r#""__atomic_upsert_ord" FROM UNNEST($1, $2, $3) WITH ORDINALITY AS "__u"("k", "#,
-            r#""__atomic_upsert_lo1", "__atomic_upsert_hi1", "__atomic_upsert_ord")), "#
+            r#"WITH "__atomic_upsert_arr1" AS (SELECT "__atomic_upsert_owner", "#,
+            r#"array_agg("__atomic_upsert_element" ORDER BY "__atomic_upsert_position") AS "__atomic_upsert_value" "#,
+            r#"FROM UNNEST($3, $4) WITH ORDINALITY AS "__atomic_upsert_element"("__atomic_upsert_element", "#,
+            r#""__atomic_upsert_owner", "__atomic_upsert_position") GROUP BY "__atomic_upsert_owner"), "#,
+            r#""__input" AS (SELECT "__u"."k" AS "k", CASE WHEN "__u"."__atomic_upsert_null1" THEN NULL "#,
+            r#"ELSE coalesce("__atomic_upsert_arr1"."__atomic_upsert_value", '{}') END AS "tags", "#,
+            r#""__u"."__atomic_upsert_ord" FROM UNNEST($1, $2) WITH ORDINALITY AS "__u"("k", "#,
+            r#""__atomic_upsert_null1", "__atomic_upsert_ord") LEFT JOIN "__atomic_upsert_arr1" ON "#,
+            r#""__atomic_upsert_arr1"."__atomic_upsert_owner" = "__u"."__atomic_upsert_ord"), "#
         )));
         // The staging table holds the arrays as they are.
         assert!(

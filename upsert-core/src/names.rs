@@ -12,11 +12,20 @@ pub const STAGE_TABLE: &str = "__atomic_upsert_stage";
 /// The column that records each batch row's position (1-based).
 pub const ORD_COLUMN: &str = "__atomic_upsert_ord";
 
-/// Prefix of an array column's first-element index in the flat array (bulk `UNNEST` path),
-/// followed by the column's position among the bound columns.
-pub const ARRAY_LO: &str = "__atomic_upsert_lo";
-/// Prefix of an array column's last-element index in the flat array; NULL for a NULL array.
-pub const ARRAY_HI: &str = "__atomic_upsert_hi";
+/// Prefix of an array column's NULL flag per row (bulk `UNNEST` path), followed by the
+/// column's position among the bound columns.
+pub const ARRAY_NULL: &str = "__atomic_upsert_null";
+/// Prefix of the CTE that rebuilds an array column's values per row from the flat array of
+/// every row's elements (bulk `UNNEST` path), followed by the column's position.
+pub const ARRAY_CTE: &str = "__atomic_upsert_arr";
+/// The rebuilt array in an [`ARRAY_CTE`].
+pub const ARRAY_VALUE: &str = "__atomic_upsert_value";
+/// The batch row (1-based) an element of the flat array belongs to, in an [`ARRAY_CTE`].
+pub const ARRAY_OWNER: &str = "__atomic_upsert_owner";
+/// An element, and its position in the flat array, inside an [`ARRAY_CTE`].
+pub const ARRAY_ELEMENT: &str = "__atomic_upsert_element";
+/// See [`ARRAY_ELEMENT`].
+pub const ARRAY_POSITION: &str = "__atomic_upsert_position";
 
 /// The batch rows with their ordinal (bulk).
 pub const INPUT: &str = "__input";

@@ -393,6 +393,7 @@ const GATED_TYPES: &[(&str, &str)] = &[
     ("MacAddress", "mac_address"),
     ("BitVec", "bit_vec"),
     ("Json", "json"),
+    ("JsonValue", "json"),
 ];
 
 /// The gate methods for the feature-gated type names anywhere in `ty` (`Option<Uuid>`,

@@ -137,7 +137,9 @@ pub enum Error {
 
     /// Any other error PostgreSQL returned, with its SQLSTATE. When the SQLSTATE is
     /// transient ([`Error::is_transient`]) the message says what to retry: the call, or the
-    /// whole transaction when the call ran inside one (the failure aborted it).
+    /// whole transaction when the call ran inside one. A single-row call's failure aborts
+    /// that transaction; `upsert_many` rolls back to its own savepoint, but a serialization
+    /// failure (40001) still needs the whole transaction again.
     #[error("PostgreSQL error {code}: {message}{}", retry_hint(code))]
     Database {
         /// The SQLSTATE.
@@ -254,8 +256,7 @@ fn transient_code(code: &str) -> bool {
 
 fn retry_hint(code: &str) -> &'static str {
     if transient_code(code) {
-        " (transient: retry the call; inside a transaction, retry the whole transaction, \
-         which this failure aborted)"
+        " (transient: retry the call; inside a transaction, retry the whole transaction)"
     } else {
         ""
     }

@@ -396,8 +396,8 @@ where
 
 /// [`ColumnOps`] for array fields. On the `UNNEST` path a batch's arrays cannot be one
 /// parameter (PostgreSQL has no arrays of arrays of varying length), so they go as three:
-/// each row's first and last index into a flat array, and the flat array of every row's
-/// elements, which the statement slices back per row.
+/// each row's NULL flag, the flat array of every row's elements, and each element's row;
+/// the statement rebuilds the rows' arrays with one hash aggregate.
 pub trait ArrayOps: ArrayColumn + Sized {
     /// Binds one field of one row.
     #[inline]
@@ -405,8 +405,8 @@ pub trait ArrayOps: ArrayColumn + Sized {
         query.bind(value)
     }
 
-    /// Binds one column of a batch: first indexes, last indexes (NULL for a NULL array),
-    /// then the flat elements.
+    /// Binds one column of a batch: the rows' NULL flags, the flat elements, and each
+    /// element's row (1-based, the batch ordinal).
     fn bind_array<'q, R: 'q>(
         query: PgQuery<'q>,
         rows: &'q [R],
@@ -415,22 +415,18 @@ pub trait ArrayOps: ArrayColumn + Sized {
     where
         Self: 'q,
     {
-        // A batch is far below i32::MAX elements: PostgreSQL takes at most 1 GB per value.
-        let index = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        let mut first = Vec::with_capacity(rows.len());
-        let mut last = Vec::with_capacity(rows.len());
+        let mut nulls = Vec::with_capacity(rows.len());
         let mut flat: Vec<&Self::Element> = Vec::new();
-        for row in rows {
-            first.push(index(flat.len() + 1));
-            match field(row).elements() {
-                Some(elements) => {
-                    flat.extend(elements);
-                    last.push(Some(index(flat.len())));
-                }
-                None => last.push(None),
+        let mut owners: Vec<i64> = Vec::new();
+        for (ord, row) in (1_i64..).zip(rows) {
+            let elements = field(row).elements();
+            nulls.push(elements.is_none());
+            for element in elements.unwrap_or_default() {
+                flat.push(element);
+                owners.push(ord);
             }
         }
-        query.bind(first).bind(last).bind(flat)
+        query.bind(nulls).bind(flat).bind(owners)
     }
 
     /// The PostgreSQL type of the column (an array type).

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::{PgConnection, PgPool};
 
 use crate::error::Error;
+use crate::error::TableKey;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::private::{FromStored, Unwritten};
-use crate::telemetry::Op;
+use crate::telemetry::{Call as Telemetry, Op};
 use crate::{AtomicUpsert, BulkPath, bulk, execute, table_key};
 
 /// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
@@ -225,7 +226,16 @@ impl Retry {
         call: &C,
         attempt: u32,
     ) -> Result<C::Output, Error> {
-        let mut conn = pool.acquire().await.map_err(Error::from)?;
+        // Failures outside the call itself (no connection, the timeout not set, no answer
+        // in time) get the same WARN/ERROR event as the call's own.
+        let outside = |error: Error| {
+            Telemetry::start(call.op(), &call.key(), call.rows(), attempt).failed(&error);
+            error
+        };
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|error| outside(Error::from(error)))?;
         let started = Instant::now();
         let result = match self.timeout {
             None => call.call(&mut conn, attempt).await,
@@ -234,16 +244,16 @@ impl Retry {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(set))
                     .execute(&mut *conn)
                     .await
-                    .map_err(Error::from)?;
+                    .map_err(|error| outside(Error::from(error)))?;
                 let Ok(result) =
                     tokio::time::timeout(timeout + GRACE, call.call(&mut conn, attempt)).await
                 else {
                     // No answer: the statement may still run. This connection is not reused.
                     conn.close_on_drop();
-                    return Err(Error::TimedOut {
+                    return Err(outside(Error::TimedOut {
                         elapsed: started.elapsed(),
                         may_have_been_applied: true,
-                    });
+                    }));
                 };
                 let _ = sqlx::raw_sql("RESET statement_timeout")
                     .execute(&mut *conn)
@@ -271,6 +281,14 @@ impl Retry {
 /// the call's span).
 trait Call {
     type Output;
+    /// The operation, for the events of failures outside the call.
+    fn op(&self) -> Op;
+    /// The rows it sends.
+    fn rows(&self) -> usize {
+        1
+    }
+    /// The table.
+    fn key(&self) -> TableKey;
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -285,6 +303,12 @@ struct UpsertMany<'r, T>(&'r [T]);
 
 impl<T: AtomicUpsert> Call for Upsert<'_, T> {
     type Output = UpsertOutcome;
+    fn op(&self) -> Op {
+        Op::Upsert
+    }
+    fn key(&self) -> TableKey {
+        table_key::<T>()
+    }
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -302,6 +326,12 @@ impl<T: AtomicUpsert> Call for Upsert<'_, T> {
 
 impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
     type Output = UpsertOutcome;
+    fn op(&self) -> Op {
+        Op::InsertOrIgnore
+    }
+    fn key(&self) -> TableKey {
+        table_key::<T>()
+    }
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -319,6 +349,12 @@ impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
 
 impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
     type Output = Option<T>;
+    fn op(&self) -> Op {
+        Op::UpsertReturning
+    }
+    fn key(&self) -> TableKey {
+        table_key::<T>()
+    }
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -335,6 +371,15 @@ impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
 
 impl<T: AtomicUpsert> Call for UpsertMany<'_, T> {
     type Output = BatchOutcome;
+    fn op(&self) -> Op {
+        Op::UpsertMany
+    }
+    fn key(&self) -> TableKey {
+        table_key::<T>()
+    }
+    fn rows(&self) -> usize {
+        self.0.len()
+    }
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,

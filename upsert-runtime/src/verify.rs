@@ -155,10 +155,18 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
     Ok(out)
 }
 
-/// The element type of an array type, or 0 for a type that is not an array.
+/// The element type of an array type, through any domains over it (`email[]` with `email`
+/// a domain over `text` gives `text`), or 0 for a type that is not an array.
 async fn element_oid(conn: &mut PgConnection, oid: u32) -> Result<u32, Error> {
     let element: Option<i64> = sqlx::query_scalar(
-        "SELECT typelem::int8 FROM pg_catalog.pg_type WHERE oid = $1::int8::oid AND typcategory = 'A'",
+        "WITH RECURSIVE t(oid, typtype, base) AS ( \
+             SELECT e.oid, e.typtype, e.typbasetype FROM pg_catalog.pg_type a \
+             JOIN pg_catalog.pg_type e ON e.oid = a.typelem \
+             WHERE a.oid = $1::int8::oid AND a.typcategory = 'A' \
+           UNION ALL \
+             SELECT d.oid, d.typtype, d.typbasetype FROM t \
+             JOIN pg_catalog.pg_type d ON d.oid = t.base WHERE t.typtype = 'd') \
+         SELECT oid::int8 FROM t WHERE typtype <> 'd'",
     )
     .bind(i64::from(oid))
     .fetch_optional(conn)
@@ -195,9 +203,16 @@ async fn statements(
                 _ => continue,
             };
             if arrays && upsert_core::is_array_type(field.rust_type) {
-                // An array column's first and last indexes into the flat array.
-                let index = <i32 as sqlx::postgres::PgHasArrayType>::array_type_info();
-                query = query.bind(TypedNull(index.clone())).bind(TypedNull(index));
+                // An array column: the rows' NULL flags, the flat elements, their rows.
+                query = query
+                    .bind(TypedNull(
+                        <bool as sqlx::postgres::PgHasArrayType>::array_type_info(),
+                    ))
+                    .bind(TypedNull(ty))
+                    .bind(TypedNull(
+                        <i64 as sqlx::postgres::PgHasArrayType>::array_type_info(),
+                    ));
+                continue;
             }
             query = query.bind(TypedNull(ty));
         }
