@@ -58,11 +58,17 @@ pub(crate) fn changed_into(w: &mut Writer, model: &Model) {
         .iter()
         .filter(|c| c.update.is_compared())
         .collect();
-    w.push("(");
-    w.list(&compared, |w, c| stored_into(w, &model.table, c.name));
-    w.push(") IS DISTINCT FROM (");
-    w.list(&compared, |w, c| set_value_into(w, &model.table, c));
-    w.push(")");
+    let left: Vec<String> = compared
+        .iter()
+        .map(|c| w.fragment(|w| stored_into(w, &model.table, c.name)))
+        .collect();
+    let right: Vec<String> = compared
+        .iter()
+        .map(|c| w.fragment(|w| set_value_into(w, &model.table, c)))
+        .collect();
+    let mut out = String::new();
+    w.dialect().distinct_into(&mut out, &left, &right);
+    w.push(&out);
 }
 
 /// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.

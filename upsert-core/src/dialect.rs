@@ -3,7 +3,9 @@
 //! adds one type here (and its builders where the statements themselves differ), not a
 //! rewrite.
 
-use crate::model::Table;
+use std::fmt::Write as _;
+
+use crate::model::{ConflictTarget, Model, NullKeys, Table, Unwritten};
 
 /// A SQL backend's spelling of identifiers, parameters and server-side expressions.
 ///
@@ -27,8 +29,72 @@ pub trait Dialect {
     fn now(&self) -> &'static str;
 
     /// In `RETURNING`, an expression that is true for a row the statement inserted and
-    /// false for a row it updated.
+    /// false for a row it updated; for a backend that cannot tell them apart in the
+    /// statement ([`Dialect::probes_first`]), any value: a returned row means "written".
     fn inserted_flag(&self) -> &'static str;
+
+    /// Whether the outcome comes from a probe of the key ([`crate::single::probe`]) run
+    /// just before the write under the same write lock, because the write statement itself
+    /// cannot tell an insert from an update. `false` for PostgreSQL (`xmax`).
+    ///
+    /// ```
+    /// use upsert_core::{Dialect, Postgres, Sqlite};
+    /// assert!(!Postgres.probes_first());
+    /// assert!(Sqlite.probes_first());
+    /// ```
+    fn probes_first(&self) -> bool {
+        false
+    }
+
+    /// `GREATEST(a, b)` where a NULL side never wins (PostgreSQL's `GREATEST` ignores
+    /// NULLs).
+    fn greatest_into(&self, out: &mut String, a: &str, b: &str) {
+        let _ = write!(out, "GREATEST({a}, {b})");
+    }
+
+    /// `LEAST(a, b)` where a NULL side never wins.
+    fn least_into(&self, out: &mut String, a: &str, b: &str) {
+        let _ = write!(out, "LEAST({a}, {b})");
+    }
+
+    /// The shallow merge of two JSON objects, `incoming`'s keys winning; a NULL side keeps
+    /// the other.
+    fn merge_into(&self, out: &mut String, stored: &str, incoming: &str) {
+        // `||` yields NULL when either side is NULL: keep the other side then.
+        let _ = write!(
+            out,
+            "COALESCE({stored} || {incoming}, {incoming}, {stored})"
+        );
+    }
+
+    /// Whether two rows of values differ, NULL equal to NULL.
+    fn distinct_into(&self, out: &mut String, left: &[String], right: &[String]) {
+        let _ = write!(
+            out,
+            "({}) IS DISTINCT FROM ({})",
+            left.join(", "),
+            right.join(", ")
+        );
+    }
+
+    /// Why this backend cannot take `model`'s statements, if it cannot: an attribute it has
+    /// no syntax for. `None` for PostgreSQL.
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, Dialect, Model, Role, Sqlite, Table};
+    /// let model = Model::new(
+    ///     Table { schema: Some("app"), name: "t" },
+    ///     ConflictTarget::Keys { predicate: None },
+    ///     [("k", Role::Key), ("v", Role::Write)],
+    ///     None,
+    ///     false,
+    /// );
+    /// assert!(Sqlite.unsupported(&model).unwrap().contains("schema"));
+    /// ```
+    fn unsupported(&self, model: &Model) -> Option<&'static str> {
+        let _ = model;
+        None
+    }
 
     /// `ident` quoted, as a new string.
     fn quote_ident(&self, ident: &str) -> String {
@@ -90,6 +156,104 @@ impl Dialect for Postgres {
 
     fn inserted_flag(&self) -> &'static str {
         "(xmax = 0)"
+    }
+}
+
+/// SQLite 3.35+ (`RETURNING`): `"ident"` quoting, `?n` parameters, and an outcome probe
+/// before the write ([`Dialect::probes_first`]) since SQLite keeps no `xmax`. SQLite's
+/// `max()`/`min()` return NULL when an argument is NULL and its `json_patch` merges deeply
+/// and deletes keys set to null, so `greatest`, `least` and `merge` are written to mean what
+/// they mean on PostgreSQL.
+///
+/// ```
+/// use upsert_core::{Dialect, Sqlite};
+/// let mut sql = String::new();
+/// Sqlite.placeholder_into(&mut sql, 2);
+/// assert_eq!(sql, "?2");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    fn quote_ident_into(&self, out: &mut String, ident: &str) {
+        Postgres.quote_ident_into(out, ident);
+    }
+
+    fn placeholder_into(&self, out: &mut String, n: usize) {
+        out.push('?');
+        out.push_str(&n.to_string());
+    }
+
+    /// UTC with milliseconds, in the text form sqlx reads back into `chrono`/`time` types.
+    fn now(&self) -> &'static str {
+        "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+    }
+
+    fn inserted_flag(&self) -> &'static str {
+        "1"
+    }
+
+    fn probes_first(&self) -> bool {
+        true
+    }
+
+    fn greatest_into(&self, out: &mut String, a: &str, b: &str) {
+        let _ = write!(out, "coalesce(max({a}, {b}), {a}, {b})");
+    }
+
+    fn least_into(&self, out: &mut String, a: &str, b: &str) {
+        let _ = write!(out, "coalesce(min({a}, {b}), {a}, {b})");
+    }
+
+    fn merge_into(&self, out: &mut String, stored: &str, incoming: &str) {
+        // Every key of `stored` not in `incoming`, then every key of `incoming`; values
+        // re-read as JSON so that objects, arrays, booleans and null stay JSON.
+        let value = "CASE \"type\" WHEN 'true' THEN json('true') WHEN 'false' THEN json('false') \
+                     WHEN 'null' THEN json('null') WHEN 'object' THEN json(\"value\") \
+                     WHEN 'array' THEN json(\"value\") ELSE \"value\" END";
+        let _ = write!(
+            out,
+            "CASE WHEN {stored} IS NULL THEN {incoming} WHEN {incoming} IS NULL THEN {stored} \
+             ELSE (SELECT json_group_object(\"key\", {value}) FROM (\
+             SELECT \"key\", \"value\", \"type\" FROM json_each({stored}) WHERE \"key\" NOT IN \
+             (SELECT \"key\" FROM json_each({incoming})) \
+             UNION ALL SELECT \"key\", \"value\", \"type\" FROM json_each({incoming}))) END"
+        );
+    }
+
+    fn distinct_into(&self, out: &mut String, left: &[String], right: &[String]) {
+        out.push('(');
+        for (i, (l, r)) in left.iter().zip(right).enumerate() {
+            if i > 0 {
+                out.push_str(" OR ");
+            }
+            let _ = write!(out, "{l} IS NOT {r}");
+        }
+        out.push(')');
+    }
+
+    fn unsupported(&self, model: &Model) -> Option<&'static str> {
+        if model.table.schema.is_some() {
+            return Some(
+                "SQLite has no schemas: drop `#[upsert(schema)]` (an attached database is a file, not a schema)",
+            );
+        }
+        if let ConflictTarget::Constraint(_) = model.target {
+            return Some(
+                "SQLite has no `ON CONFLICT ON CONSTRAINT`: name the key columns with `#[conflict_key]` instead of `#[upsert(constraint)]`",
+            );
+        }
+        if model.null_keys == NullKeys::NotDistinct {
+            return Some(
+                "SQLite unique indexes treat NULLs as distinct: drop `#[upsert(nulls_not_distinct)]`",
+            );
+        }
+        if model.unwritten() == Unwritten::Told {
+            return Some(
+                "SQLite cannot tell a skipped row from an unchanged one in one statement: use `version` or `skip_unchanged`, not both",
+            );
+        }
+        None
     }
 }
 

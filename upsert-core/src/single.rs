@@ -186,6 +186,39 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned])
     let mut w = Writer::new(dialect);
     w.push("SELECT ");
     returning_list(&mut w, columns);
+    key_condition(&mut w, model);
+    w.finish()
+}
+
+/// The outcome probe of a backend that [`probes_first`](Dialect::probes_first): a row when a
+/// stored row has the key (the conflict the write will meet, partial-index predicate
+/// included), none otherwise. Binds the key fields, in order. Run under the same write lock
+/// as the write, it tells an insert from an update.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Table, single};
+/// let model = Model::new(
+///     Table { schema: None, name: "strava_stats" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("stats_type", Role::Key), ("data", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert_eq!(
+///     single::probe(&Sqlite, &model),
+///     r#"SELECT 1 FROM "strava_stats" WHERE "stats_type" = ?1"#
+/// );
+/// ```
+#[must_use]
+pub fn probe(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT 1");
+    key_condition(&mut w, model);
+    w.finish()
+}
+
+/// ` FROM "t" WHERE "k" = $1 AND .. AND (predicate)`: the stored row with the key.
+fn key_condition(w: &mut Writer, model: &Model) {
     w.push(" FROM ").table(&model.table).push(" WHERE ");
     let equals = if model.null_keys == NullKeys::NotDistinct {
         " IS NOT DISTINCT FROM "
@@ -204,7 +237,6 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned])
     {
         w.push(" AND (").push(predicate).push(")");
     }
-    w.finish()
 }
 
 /// A column a statement returns, and the SQL type to cast it to. The cast fixes the
@@ -254,7 +286,7 @@ fn statement(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Returned, insert_or_ignore, upsert, upsert_returning};
+    use super::{Returned, insert_or_ignore, probe, upsert, upsert_returning};
     use crate::dialect::Postgres;
     use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{ConflictTarget, Model, Role, Table};
@@ -443,5 +475,88 @@ mod tests {
             ),
             r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ON CONSTRAINT "users_email_key" DO UPDATE SET "name" = EXCLUDED."name" RETURNING "id", "email", "name""#
         );
+    }
+
+    #[test]
+    fn sqlite_statements_spell_what_sqlite_lacks() {
+        use crate::dialect::{Dialect as _, Sqlite};
+        let model = Model::new(
+            table("scores"),
+            KEYS,
+            [
+                ("player", Role::Key),
+                ("high", Role::Combine(Strategy::Greatest)),
+                ("low", Role::Combine(Strategy::Least)),
+                ("meta", Role::Combine(Strategy::Merge)),
+                ("updated_at", Role::UpdatedAt),
+            ],
+            None,
+            true,
+        );
+        assert_eq!(Sqlite.unsupported(&model), None);
+        let sql = upsert(&Sqlite, &model);
+        assert!(sql.starts_with(concat!(
+            r#"INSERT INTO "scores" ("player", "high", "low", "meta", "updated_at") "#,
+            r#"VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT ("player") DO UPDATE SET "#,
+            r#""high" = coalesce(max("scores"."high", EXCLUDED."high"), "scores"."high", EXCLUDED."high"), "#,
+            r#""low" = coalesce(min("scores"."low", EXCLUDED."low"), "scores"."low", EXCLUDED."low"), "#,
+            r#""meta" = CASE WHEN "scores"."meta" IS NULL THEN EXCLUDED."meta" "#
+        )), "{sql}");
+        // skip_unchanged compares with IS NOT, and a written row returns 1.
+        assert!(
+            sql.contains(r#" WHERE ("scores"."high" IS NOT coalesce(max("#),
+            "{sql}"
+        );
+        assert!(sql.ends_with(" RETURNING 1"), "{sql}");
+        assert_eq!(
+            insert_or_ignore(&Sqlite, &model),
+            concat!(
+                r#"INSERT INTO "scores" ("player", "high", "low", "meta", "updated_at") "#,
+                r#"VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT ("player") DO NOTHING RETURNING 1"#
+            )
+        );
+        assert_eq!(
+            probe(&Sqlite, &model),
+            r#"SELECT 1 FROM "scores" WHERE "player" = ?1"#
+        );
+    }
+
+    #[test]
+    fn sqlite_rejects_what_it_cannot_express() {
+        use crate::dialect::{Dialect as _, Sqlite};
+        let constraint = Model::new(
+            table("t"),
+            ConflictTarget::Constraint("t_pkey"),
+            [("k", Role::Key), ("v", Role::Write)],
+            None,
+            false,
+        );
+        assert!(
+            Sqlite
+                .unsupported(&constraint)
+                .unwrap()
+                .contains("ON CONSTRAINT")
+        );
+        let told = Model::new(
+            table("t"),
+            KEYS,
+            [
+                ("k", Role::Key),
+                ("v", Role::Write),
+                ("version", Role::Version),
+            ],
+            None,
+            true,
+        );
+        assert!(Sqlite.unsupported(&told).unwrap().contains("not both"));
+        let nnd = Model::new(
+            table("t"),
+            KEYS,
+            [("k", Role::Key), ("v", Role::Write)],
+            None,
+            false,
+        )
+        .with_null_keys(crate::model::NullKeys::NotDistinct);
+        assert!(Sqlite.unsupported(&nnd).unwrap().contains("NULLs"));
     }
 }

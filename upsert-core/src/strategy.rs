@@ -57,14 +57,20 @@ impl Strategy {
 
     /// The `DO UPDATE SET` value from the `stored` and `excluded` column references.
     pub(crate) fn set_into(self, w: &mut Writer, stored: &str, excluded: &str) {
-        let _ = match self {
-            Strategy::Add => write!(w, "{stored} + {excluded}"),
-            Strategy::Greatest => write!(w, "GREATEST({stored}, {excluded})"),
-            Strategy::Least => write!(w, "LEAST({stored}, {excluded})"),
-            Strategy::Coalesce => write!(w, "COALESCE({excluded}, {stored})"),
-            // `||` yields NULL when either side is NULL: keep the other side then.
-            Strategy::Merge => write!(w, "COALESCE({stored} || {excluded}, {excluded}, {stored})"),
-        };
+        let mut out = String::new();
+        let dialect = w.dialect();
+        match self {
+            Strategy::Add => {
+                let _ = write!(out, "{stored} + {excluded}");
+            }
+            Strategy::Greatest => dialect.greatest_into(&mut out, stored, excluded),
+            Strategy::Least => dialect.least_into(&mut out, stored, excluded),
+            Strategy::Coalesce => {
+                let _ = write!(out, "COALESCE({excluded}, {stored})");
+            }
+            Strategy::Merge => dialect.merge_into(&mut out, stored, excluded),
+        }
+        w.push(&out);
     }
 
     /// The batch fold of column `name` (quoted) over its key's rows, as a window
