@@ -24,6 +24,9 @@ pub enum Source {
     /// The temporary table loaded by `COPY` ([`names::STAGE_TABLE`]), with the ordinal
     /// column.
     Stage,
+    /// One JSON parameter, an array of rows each an array of the bound columns' values, read
+    /// with `json_each` (SQLite: one constant statement, no variable limit).
+    Json,
 }
 
 /// The bulk upsert. It folds each key's rows into one, as applying them one by one in
@@ -62,6 +65,119 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> Stri
     bulk.dedup_cte(&mut w, rows_from);
     bulk.written_cte(&mut w);
     bulk.counts(&mut w);
+    w.finish()
+}
+
+/// Why SQLite's bulk statements cannot take `model` yet, if they cannot: guards
+/// (`version`, `update_where`, `skip_unchanged`), `merge`, and `sql_type` conversions.
+/// Everything else folds as on PostgreSQL.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("v", Role::Write)], None, true);
+/// assert!(bulk::sqlite_unsupported(&model).unwrap().contains("skip_unchanged"));
+/// ```
+#[must_use]
+pub fn sqlite_unsupported(model: &Model) -> Option<&'static str> {
+    if model.guard.any() {
+        return Some(
+            "SQLite batches do not take `version`, `update_where` or `skip_unchanged` yet",
+        );
+    }
+    if model
+        .columns
+        .iter()
+        .any(|c| c.update == Update::Combine(crate::Strategy::Merge))
+    {
+        return Some("SQLite batches do not take `merge` yet");
+    }
+    if model.columns.iter().any(|c| c.cast.is_some() || c.array) {
+        return Some("SQLite batches do not take `sql_type` or array columns");
+    }
+    None
+}
+
+/// SQLite's batch upsert, for a model [`sqlite_unsupported`] accepts: the rows come as one
+/// JSON parameter ([`Source::Json`]), each key's rows fold as one by one would (as on
+/// PostgreSQL), and the folded rows are written in key order. Each value must be the JSON
+/// of its SQLite storage class (an integer as a JSON number, text as a string): the folds
+/// (`max`, `sum`, ..) run before the column's affinity converts anything. It returns one row per key
+/// written. Run [`sqlite_existing_keys`] first, under the same write lock, to count how
+/// many of the batch's keys were already stored.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Strategy, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("n", Role::Combine(Strategy::Add))], None, false);
+/// let sql = bulk::sqlite_upsert_many(&Sqlite, &model);
+/// assert!(sql.starts_with(r#"WITH "__input" AS (SELECT json_extract("value", '$[0]') AS "k""#));
+/// assert!(sql.ends_with(r#"DO UPDATE SET "n" = "t"."n" + EXCLUDED."n" RETURNING 1"#));
+/// ```
+#[must_use]
+pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model) -> String {
+    let bulk = Bulk::new(dialect, model);
+    let mut w = Writer::new(dialect);
+    bulk.input_cte(&mut w, Source::Json);
+    bulk.dedup_cte(&mut w, &bulk.input);
+    w.push(" ");
+    insert_into(&mut w, &model.table, &model.columns);
+    w.push(" SELECT ");
+    w.list(&model.columns, |w, c| match c.insert {
+        Insert::Now => {
+            w.now();
+        }
+        Insert::Bind => {
+            w.ident(c.name);
+        }
+    });
+    // `WHERE true`: SQLite's parser needs it between `SELECT .. FROM` and `ON CONFLICT`.
+    let _ = write!(
+        w,
+        " FROM {} WHERE true ORDER BY {}",
+        bulk.dedup, bulk.key_list
+    );
+    conflict_clause(&mut w, model, OnConflict::Update);
+    w.push(" RETURNING ").inserted_flag();
+    w.finish()
+}
+
+/// How many of the batch's (folded) keys a stored row already has: the same JSON
+/// parameter as [`sqlite_upsert_many`]. A NULL key never matches, as in a unique index.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("v", Role::Write)], None, false);
+/// assert!(bulk::sqlite_existing_keys(&Sqlite, &model)
+///     .ends_with(r#"SELECT count(*) FROM "__dedup" WHERE EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__dedup"."k")"#));
+/// ```
+#[must_use]
+pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model) -> String {
+    let bulk = Bulk::new(dialect, model);
+    let mut w = Writer::new(dialect);
+    bulk.input_cte(&mut w, Source::Json);
+    bulk.dedup_cte(&mut w, &bulk.input);
+    let _ = write!(
+        w,
+        " SELECT count(*) FROM {} WHERE EXISTS (SELECT 1 FROM ",
+        bulk.dedup
+    );
+    w.table(&model.table).push(" WHERE ");
+    for (i, key) in bulk.keys.iter().enumerate() {
+        if i > 0 {
+            w.push(" AND ");
+        }
+        w.qualified(model.table.name, key.name).push(" = ");
+        w.qualified(names::DEDUP, key.name);
+    }
+    if let ConflictTarget::Keys {
+        predicate: Some(predicate),
+    } = model.target
+    {
+        w.push(" AND (").push(predicate).push(")");
+    }
+    w.push(")");
     w.finish()
 }
 
@@ -316,24 +432,14 @@ impl<'m, 'a> Bulk<'m, 'a> {
         w.push("WITH ");
         if arrays {
             for &(i, _) in items.iter().filter(|(_, c)| c.array) {
-                w.ident(&cte(i)).push(" AS (SELECT ");
-                w.ident(names::ARRAY_OWNER).push(", array_agg(");
-                w.ident(names::ARRAY_ELEMENT).push(" ORDER BY ");
-                w.ident(names::ARRAY_POSITION).push(") AS ");
-                w.ident(names::ARRAY_VALUE).push(" FROM UNNEST(");
-                w.placeholder(first[i] + 1)
-                    .push(", ")
-                    .placeholder(first[i] + 2);
-                w.push(") WITH ORDINALITY AS ")
-                    .ident(names::ARRAY_ELEMENT)
-                    .push("(");
-                w.ident(names::ARRAY_ELEMENT).push(", ");
-                w.ident(names::ARRAY_OWNER).push(", ");
-                w.ident(names::ARRAY_POSITION).push(") GROUP BY ");
-                w.ident(names::ARRAY_OWNER).push("), ");
+                array_cte(w, &cte(i), first[i]);
             }
         }
         let _ = write!(w, "{} AS (SELECT ", self.input);
+        if source == Source::Json {
+            json_input(w, &items);
+            return;
+        }
         if converted || arrays {
             w.list(&items, |w, &(i, c)| {
                 if arrays && c.array {
@@ -391,6 +497,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             Source::Stage => {
                 w.ident(names::STAGE_TABLE);
             }
+            Source::Json => unreachable!("written above"),
         }
         w.push(")");
     }
@@ -430,6 +537,18 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// `, "__dedup" AS (..)`: one row per key, each column folded by its strategy.
     fn dedup_cte(&self, w: &mut Writer, rows_from: &str) {
         let (group_list, ord, partition) = (&self.group_list, &self.ord, &self.partition);
+        if w.dialect().probes_first() {
+            // No DISTINCT ON: keep each group's last row by number (unguarded models only,
+            // see `sqlite_unsupported`).
+            let rank = w.dialect().quote_ident(names::RANK);
+            let _ = write!(w, ", {} AS (SELECT * FROM (SELECT ", self.dedup);
+            w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
+            let _ = write!(
+                w,
+                ", row_number() OVER ({partition} ORDER BY {ord} DESC) AS {rank} FROM {rows_from}) WHERE {rank} = 1)"
+            );
+            return;
+        }
         let _ = write!(w, ", {} AS (SELECT DISTINCT ON ({group_list}) ", self.dedup);
         w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
         if self.model.guard.any() {
@@ -581,6 +700,38 @@ impl<'m, 'a> Bulk<'m, 'a> {
             }
         }
     }
+}
+
+/// `"__atomic_upsert_arrN" AS (..), `: an array column's rows rebuilt from the flat elements
+/// (parameter `first + 1`) and their rows (`first + 2`) with one hash aggregate.
+fn array_cte(w: &mut Writer, name: &str, first: usize) {
+    w.ident(name).push(" AS (SELECT ");
+    w.ident(names::ARRAY_OWNER).push(", array_agg(");
+    w.ident(names::ARRAY_ELEMENT).push(" ORDER BY ");
+    w.ident(names::ARRAY_POSITION).push(") AS ");
+    w.ident(names::ARRAY_VALUE).push(" FROM UNNEST(");
+    w.placeholder(first + 1).push(", ").placeholder(first + 2);
+    w.push(") WITH ORDINALITY AS ")
+        .ident(names::ARRAY_ELEMENT)
+        .push("(");
+    w.ident(names::ARRAY_ELEMENT).push(", ");
+    w.ident(names::ARRAY_OWNER).push(", ");
+    w.ident(names::ARRAY_POSITION).push(") GROUP BY ");
+    w.ident(names::ARRAY_OWNER).push("), ");
+}
+
+/// The input's select list and source for [`Source::Json`]: each bound column read from
+/// its position in the row's array, the ordinal from `json_each`'s index.
+fn json_input(w: &mut Writer, items: &[(usize, &&Column)]) {
+    w.list(items, |w, &(i, c)| {
+        let _ = write!(w, "json_extract(\"value\", '$[{i}]')");
+        if let Some(collate) = c.collate {
+            w.push(" COLLATE ").ident(collate);
+        }
+        w.push(" AS ").ident(c.name);
+    });
+    w.push(", \"key\" + 1 AS ").ident(names::ORD_COLUMN);
+    w.push(" FROM json_each(").placeholder(1).push("))");
 }
 
 #[cfg(test)]

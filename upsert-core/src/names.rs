@@ -27,6 +27,9 @@ pub const ARRAY_ELEMENT: &str = "__atomic_upsert_element";
 /// See [`ARRAY_ELEMENT`].
 pub const ARRAY_POSITION: &str = "__atomic_upsert_position";
 
+/// A row's rank within its key, newest first, where there is no `DISTINCT ON` (bulk, SQLite).
+pub const RANK: &str = "__atomic_upsert_rank";
+
 /// The batch rows with their ordinal (bulk).
 pub const INPUT: &str = "__input";
 /// `UNNEST`'s alias (bulk).

@@ -426,3 +426,175 @@ async fn probe_and_write_under_one_write_lock_are_exact_where_naive_code_races()
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+/// A JSON array of rows for `Source::Json`, as the runtime will send them: a number for
+/// the columns in `numeric` (sqlx sends integers as integers), a string otherwise, or null.
+fn json_rows(rows: &[Vec<Option<String>>], numeric: &[usize]) -> String {
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let values: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    None => "null".to_owned(),
+                    Some(number) if numeric.contains(&i) => number.clone(),
+                    Some(text) => {
+                        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+                    }
+                })
+                .collect();
+            format!("[{}]", values.join(","))
+        })
+        .collect();
+    format!("[{}]", rows.join(","))
+}
+
+/// xorshift64*: deterministic batches without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+
+    fn maybe(&mut self, n: u64) -> Option<String> {
+        (self.below(4) != 0).then(|| self.below(n).to_string())
+    }
+}
+
+const BATCH_TABLE: &str = "CREATE TABLE b (k TEXT UNIQUE, v TEXT, n INTEGER NOT NULL, hi INTEGER, \
+    lo INTEGER, first TEXT, c TEXT, updated_at TEXT NOT NULL)";
+
+async fn rows_of(conn: &mut SqliteConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT quote(k) || ',' || quote(v) || ',' || n || ',' || quote(hi) || ',' || quote(lo) \
+         || ',' || quote(first) || ',' || quote(c) FROM b ORDER BY 1",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap()
+}
+
+/// Applies one row with the single-row statements.
+async fn apply(
+    conn: &mut SqliteConnection,
+    model: &Model<'_>,
+    row: &[Option<String>],
+) -> Option<bool> {
+    let refs: Vec<Option<&str>> = row.iter().map(Option::as_deref).collect();
+    upsert(conn, model, &refs).await.unwrap()
+}
+
+/// Random batches (NULL keys, repeated keys, NULL values, rows already stored) give the
+/// same table and the same counts as applying their rows one by one.
+#[tokio::test]
+async fn batches_fold_like_one_by_one_on_random_data() {
+    let batch_model = Model::new(
+        Table {
+            schema: None,
+            name: "b",
+        },
+        ConflictTarget::Keys { predicate: None },
+        [
+            ("k", Role::Key),
+            ("v", Role::Write),
+            ("n", Role::Combine(Strategy::Add)),
+            ("hi", Role::Combine(Strategy::Greatest)),
+            ("lo", Role::Combine(Strategy::Least)),
+            ("first", Role::InsertOnly),
+            ("c", Role::Combine(Strategy::Coalesce)),
+            ("updated_at", Role::UpdatedAt),
+        ],
+        None,
+        false,
+    )
+    // `k` can be NULL (an `Option` field): each NULL-key row stands alone, as in the index.
+    .with_null_keys(upsert_core::NullKeys::Distinct);
+    assert_eq!(upsert_core::bulk::sqlite_unsupported(&batch_model), None);
+    let write = upsert_core::bulk::sqlite_upsert_many(&Sqlite, &batch_model);
+    let existing = upsert_core::bulk::sqlite_existing_keys(&Sqlite, &batch_model);
+    let mut rng = Rng(0x5eed_0013);
+    for round in 0..20 {
+        let seed: Vec<Vec<Option<String>>> = (0..3)
+            .map(|_| {
+                vec![
+                    Some(format!("k{}", rng.below(6))),
+                    rng.maybe(9),
+                    Some(rng.below(5).to_string()),
+                    rng.maybe(50),
+                    rng.maybe(50),
+                    rng.maybe(9),
+                    rng.maybe(9),
+                ]
+            })
+            .collect();
+        let batch: Vec<Vec<Option<String>>> = (0..25)
+            .map(|_| {
+                vec![
+                    (rng.below(8) != 0).then(|| format!("k{}", rng.below(6))),
+                    rng.maybe(9),
+                    Some(rng.below(5).to_string()),
+                    rng.maybe(50),
+                    rng.maybe(50),
+                    rng.maybe(9),
+                    rng.maybe(9),
+                ]
+            })
+            .collect();
+
+        let mut expected = memory().await;
+        sqlx::query(BATCH_TABLE)
+            .execute(&mut expected)
+            .await
+            .unwrap();
+        for row in &seed {
+            apply(&mut expected, &batch_model, row).await;
+        }
+        let (mut inserted, mut updated) = (0_u64, 0_u64);
+        for row in &batch {
+            match apply(&mut expected, &batch_model, row).await {
+                Some(true) => inserted += 1,
+                Some(false) => updated += 1,
+                None => unreachable!("no guard"),
+            }
+        }
+
+        let mut actual = memory().await;
+        sqlx::query(BATCH_TABLE).execute(&mut actual).await.unwrap();
+        for row in &seed {
+            apply(&mut actual, &batch_model, row).await;
+        }
+        let rows = json_rows(&batch, &[2, 3, 4]);
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut actual)
+            .await
+            .unwrap();
+        let stored: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(existing.as_str()))
+            .bind(&rows)
+            .fetch_one(&mut actual)
+            .await
+            .unwrap();
+        let written = sqlx::query(sqlx::AssertSqlSafe(write.as_str()))
+            .bind(&rows)
+            .fetch_all(&mut actual)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}\n{write}"))
+            .len() as u64;
+        sqlx::query("COMMIT").execute(&mut actual).await.unwrap();
+        let batch_inserted = written - u64::try_from(stored).unwrap();
+        assert_eq!(
+            (batch_inserted, batch.len() as u64 - batch_inserted),
+            (inserted, updated),
+            "round {round}: counts"
+        );
+        assert_eq!(
+            rows_of(&mut actual).await,
+            rows_of(&mut expected).await,
+            "round {round}: rows"
+        );
+    }
+}
