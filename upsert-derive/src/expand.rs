@@ -483,15 +483,22 @@ fn registration(container: &Container) -> TokenStream {
                     (&::atomic_upsert::__private::Gate::<#ty>::new()).#method();
                 }
             })
-        });
-    quote! {
-        /// Names the feature to enable for a field type that cannot be sent without it.
-        #[allow(dead_code)]
-        fn __atomic_upsert_gates() {
-            #[allow(unused_imports)]
-            use ::atomic_upsert::__private::{GateMissing as _, GateSent as _, GateSentArray as _};
-            #(#gates)*
+        })
+        .collect::<Vec<_>>();
+    // Only for a struct with a feature-gated type name: nothing to type-check otherwise.
+    let gates = (!gates.is_empty()).then(|| {
+        quote! {
+            /// Names the feature to enable for a field type that cannot be sent without it.
+            #[allow(dead_code)]
+            fn __atomic_upsert_gates() {
+                #[allow(unused_imports)]
+                use ::atomic_upsert::__private::{GateMissing as _, GateSent as _, GateSentArray as _};
+                #(#gates)*
+            }
         }
+    });
+    quote! {
+        #gates
 
         fn __atomic_upsert_verify(
             conn: &mut ::atomic_upsert::__private::PgConnection,

@@ -5,6 +5,7 @@
 
 mod addable;
 mod bulk;
+mod calls;
 mod catalog;
 mod error;
 mod execute;
@@ -25,7 +26,6 @@ use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
 pub use retry::Retry;
 pub use sqlx;
-use telemetry::Op;
 
 use sqlx::postgres::PgExecutor;
 
@@ -205,13 +205,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     where
         E: PgExecutor<'c>,
     {
-        execute::single(
-            self.bind_row(sqlx::query(Self::UPSERT_SQL)),
-            Self::PLAN.unwritten,
-            table_key::<Self>(),
-            (Op::Upsert, 1),
-            executor,
-        )
+        calls::upsert(self, executor, 1)
     }
 
     /// Upserts the row like [`upsert`](AtomicUpsert::upsert) and returns it as stored
@@ -251,12 +245,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         E: PgExecutor<'c>,
         Self: for<'r> private::FromStored<'r>,
     {
-        execute::returning(
-            self.bind_row(sqlx::query(Self::UPSERT_RETURNING_SQL)),
-            table_key::<Self>(),
-            1,
-            executor,
-        )
+        calls::upsert_returning(self, executor, 1)
     }
 
     /// Get-or-create, race-free: inserts the row unless one with the same conflict key
@@ -325,13 +314,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     where
         E: PgExecutor<'c>,
     {
-        execute::single(
-            self.bind_row(sqlx::query(Self::INSERT_OR_IGNORE_SQL)),
-            private::Unwritten::Skipped,
-            table_key::<Self>(),
-            (Op::InsertOrIgnore, 1),
-            executor,
-        )
+        calls::insert_or_ignore(self, executor, 1)
     }
 
     /// Upserts a whole batch in one call, with the result of applying the rows one by one,
@@ -380,12 +363,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
     {
-        bulk::upsert_many(
-            executor,
-            bulk::Batch::of(rows, BulkPath::Auto, Self::UPSERT_MANY_SQL),
-            table_key::<Self>(),
-            1,
-        )
+        calls::upsert_many(executor, rows, BulkPath::Auto, 1)
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
@@ -407,12 +385,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
     {
-        bulk::upsert_many(
-            executor,
-            bulk::Batch::of(rows, path, Self::UPSERT_MANY_SQL),
-            table_key::<Self>(),
-            1,
-        )
+        calls::upsert_many(executor, rows, path, 1)
     }
 
     /// Checks the struct against its live table before the first write, and reports

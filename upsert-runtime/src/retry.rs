@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::{PgConnection, PgPool};
 
 use crate::error::Error;
-use crate::error::TableKey;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{FromStored, Unwritten};
+use crate::private::FromStored;
 use crate::telemetry::{Call as Telemetry, Op};
-use crate::{AtomicUpsert, BulkPath, bulk, execute, table_key};
+use crate::{AtomicUpsert, BulkPath, calls, table_key};
 
 /// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
 /// total deadline, and an optional per-attempt timeout that cancels on the server.
@@ -229,7 +228,7 @@ impl Retry {
         // Failures outside the call itself (no connection, the timeout not set, no answer
         // in time) get the same WARN/ERROR event as the call's own.
         let outside = |error: Error| {
-            Telemetry::start(call.op(), &call.key(), call.rows(), attempt).failed(&error);
+            Telemetry::start(C::OP, &table_key::<C::Row>(), call.rows(), attempt).failed(&error);
             error
         };
         let mut conn = pool
@@ -281,14 +280,14 @@ impl Retry {
 /// the call's span).
 trait Call {
     type Output;
-    /// The operation, for the events of failures outside the call.
-    fn op(&self) -> Op;
+    /// The struct, whose table the events of failures outside the call name.
+    type Row: AtomicUpsert;
+    /// The operation, for those events.
+    const OP: Op;
     /// The rows it sends.
     fn rows(&self) -> usize {
         1
     }
-    /// The table.
-    fn key(&self) -> TableKey;
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -303,80 +302,47 @@ struct UpsertMany<'r, T>(&'r [T]);
 
 impl<T: AtomicUpsert> Call for Upsert<'_, T> {
     type Output = UpsertOutcome;
-    fn op(&self) -> Op {
-        Op::Upsert
-    }
-    fn key(&self) -> TableKey {
-        table_key::<T>()
-    }
+    type Row = T;
+    const OP: Op = Op::Upsert;
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
         attempt: u32,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + 'c {
-        execute::single(
-            self.0.bind_row(sqlx::query(T::UPSERT_SQL)),
-            T::PLAN.unwritten,
-            table_key::<T>(),
-            (Op::Upsert, attempt),
-            conn,
-        )
+        calls::upsert(self.0, conn, attempt)
     }
 }
 
 impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
     type Output = UpsertOutcome;
-    fn op(&self) -> Op {
-        Op::InsertOrIgnore
-    }
-    fn key(&self) -> TableKey {
-        table_key::<T>()
-    }
+    type Row = T;
+    const OP: Op = Op::InsertOrIgnore;
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
         attempt: u32,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + 'c {
-        execute::single(
-            self.0.bind_row(sqlx::query(T::INSERT_OR_IGNORE_SQL)),
-            Unwritten::Skipped,
-            table_key::<T>(),
-            (Op::InsertOrIgnore, attempt),
-            conn,
-        )
+        calls::insert_or_ignore(self.0, conn, attempt)
     }
 }
 
 impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
     type Output = Option<T>;
-    fn op(&self) -> Op {
-        Op::UpsertReturning
-    }
-    fn key(&self) -> TableKey {
-        table_key::<T>()
-    }
+    type Row = T;
+    const OP: Op = Op::UpsertReturning;
     fn call<'c>(
         &'c self,
         conn: &'c mut PgConnection,
         attempt: u32,
     ) -> impl Future<Output = Result<Option<T>, Error>> + Send + 'c {
-        execute::returning(
-            self.0.bind_row(sqlx::query(T::UPSERT_RETURNING_SQL)),
-            table_key::<T>(),
-            attempt,
-            conn,
-        )
+        calls::upsert_returning(self.0, conn, attempt)
     }
 }
 
 impl<T: AtomicUpsert> Call for UpsertMany<'_, T> {
     type Output = BatchOutcome;
-    fn op(&self) -> Op {
-        Op::UpsertMany
-    }
-    fn key(&self) -> TableKey {
-        table_key::<T>()
-    }
+    type Row = T;
+    const OP: Op = Op::UpsertMany;
     fn rows(&self) -> usize {
         self.0.len()
     }
@@ -385,12 +351,7 @@ impl<T: AtomicUpsert> Call for UpsertMany<'_, T> {
         conn: &'c mut PgConnection,
         attempt: u32,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send + 'c {
-        bulk::upsert_many(
-            conn,
-            bulk::Batch::of(self.0, BulkPath::Auto, T::UPSERT_MANY_SQL),
-            table_key::<T>(),
-            attempt,
-        )
+        calls::upsert_many(conn, self.0, BulkPath::Auto, attempt)
     }
 }
 

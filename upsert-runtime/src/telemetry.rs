@@ -178,34 +178,28 @@ impl Call {
         let (op, table, elapsed_us) = (self.op.name(), self.key.table, self.elapsed_us());
         let (transient, applied) = (error.is_transient(), error.may_have_been_applied());
         let _entered = self.span.enter();
+        // A level is part of an event's static metadata: one call per level, one field list.
+        macro_rules! failure {
+            ($level:ident, $message:literal) => {
+                tracing::$level!(
+                    target: "atomic_upsert",
+                    {
+                        db.operation.name = op,
+                        db.collection.name = table,
+                        db.response.status_code = sqlstate,
+                        error.type = kind,
+                        atomic_upsert.transient = transient,
+                        atomic_upsert.may_have_been_applied = applied,
+                        elapsed_us = elapsed_us,
+                    },
+                    $message
+                )
+            };
+        }
         if transient {
-            tracing::warn!(
-                target: "atomic_upsert",
-                {
-                    db.operation.name = op,
-                    db.collection.name = table,
-                    db.response.status_code = sqlstate,
-                    error.type = kind,
-                    atomic_upsert.transient = true,
-                    atomic_upsert.may_have_been_applied = applied,
-                    elapsed_us = elapsed_us,
-                },
-                "{op} on {table} failed (transient): {error}"
-            );
+            failure!(warn, "{op} on {table} failed (transient): {error}");
         } else {
-            tracing::error!(
-                target: "atomic_upsert",
-                {
-                    db.operation.name = op,
-                    db.collection.name = table,
-                    db.response.status_code = sqlstate,
-                    error.type = kind,
-                    atomic_upsert.transient = false,
-                    atomic_upsert.may_have_been_applied = applied,
-                    elapsed_us = elapsed_us,
-                },
-                "{op} on {table} failed: {error}"
-            );
+            failure!(error, "{op} on {table} failed: {error}");
         }
     }
 

@@ -1,0 +1,89 @@
+//! Each call of the trait, for an attempt: which statement it sends, what "no row back"
+//! means, and the operation its span is named for. The trait's methods run attempt 1;
+//! [`Retry`](crate::Retry) runs attempt after attempt through the same functions, so the
+//! pairing lives here once.
+
+use std::future::Future;
+
+use sqlx::postgres::{PgExecutor, Postgres};
+
+use crate::error::Error;
+use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::private::{FromStored, Unwritten};
+use crate::telemetry::Op;
+use crate::{AtomicUpsert, BulkPath, bulk, execute, table_key};
+
+/// [`AtomicUpsert::upsert`], attempt `attempt`.
+pub(crate) fn upsert<'q, 'c, T, E>(
+    row: &'q T,
+    executor: E,
+    attempt: u32,
+) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + use<'q, 'c, T, E>
+where
+    T: AtomicUpsert,
+    E: PgExecutor<'c>,
+{
+    execute::single(
+        row.bind_row(sqlx::query(T::UPSERT_SQL)),
+        T::PLAN.unwritten,
+        table_key::<T>(),
+        (Op::Upsert, attempt),
+        executor,
+    )
+}
+
+/// [`AtomicUpsert::insert_or_ignore`], attempt `attempt`: no row back is always `Skipped`.
+pub(crate) fn insert_or_ignore<'q, 'c, T, E>(
+    row: &'q T,
+    executor: E,
+    attempt: u32,
+) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + use<'q, 'c, T, E>
+where
+    T: AtomicUpsert,
+    E: PgExecutor<'c>,
+{
+    execute::single(
+        row.bind_row(sqlx::query(T::INSERT_OR_IGNORE_SQL)),
+        Unwritten::Skipped,
+        table_key::<T>(),
+        (Op::InsertOrIgnore, attempt),
+        executor,
+    )
+}
+
+/// [`AtomicUpsert::upsert_returning`], attempt `attempt`.
+pub(crate) fn upsert_returning<'q, 'c, T, E>(
+    row: &'q T,
+    executor: E,
+    attempt: u32,
+) -> impl Future<Output = Result<Option<T>, Error>> + Send + use<'q, 'c, T, E>
+where
+    T: AtomicUpsert + for<'r> FromStored<'r>,
+    E: PgExecutor<'c>,
+{
+    execute::returning(
+        row.bind_row(sqlx::query(T::UPSERT_RETURNING_SQL)),
+        table_key::<T>(),
+        attempt,
+        executor,
+    )
+}
+
+/// [`AtomicUpsert::upsert_many_via`], attempt `attempt`.
+pub(crate) fn upsert_many<'q, 'c, T, A>(
+    executor: A,
+    rows: &'q [T],
+    path: BulkPath,
+    attempt: u32,
+) -> impl Future<Output = Result<BatchOutcome, Error>> + Send + use<'q, 'c, T, A>
+where
+    T: AtomicUpsert,
+    A: sqlx::Acquire<'c, Database = Postgres> + Send,
+{
+    bulk::upsert_many(
+        executor,
+        bulk::Batch::of(rows, path, T::UPSERT_MANY_SQL),
+        table_key::<T>(),
+        attempt,
+    )
+}
