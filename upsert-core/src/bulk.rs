@@ -24,9 +24,9 @@ pub enum Source {
     /// The temporary table loaded by `COPY` ([`names::STAGE_TABLE`]), with the ordinal
     /// column.
     Stage,
-    /// One JSON parameter, an array of rows each an array of the bound columns' values, read
-    /// with `json_each` (SQLite: one constant statement, no variable limit).
-    Json,
+    /// A `VALUES` list of this many rows, one parameter per bound column of each row
+    /// (SQLite: a chunk of a batch; each value keeps the storage class sqlx binds it with).
+    Values(usize),
 }
 
 /// The bulk upsert. It folds each key's rows into one, as applying them one by one in
@@ -68,9 +68,10 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> Stri
     w.finish()
 }
 
-/// Why SQLite's bulk statements cannot take `model` yet, if they cannot: guards
-/// (`version`, `update_where`, `skip_unchanged`), `merge`, and `sql_type` conversions.
-/// Everything else folds as on PostgreSQL.
+/// Why SQLite's chunk statements cannot take `model`, if they cannot: a guard (`version`,
+/// `update_where`, `skip_unchanged`) decides per row against what the earlier rows left,
+/// and `merge` folds objects; the runtime applies such batches row by row inside the
+/// batch's one transaction instead. Everything else folds as on PostgreSQL.
 ///
 /// ```
 /// use upsert_core::{ConflictTarget, Model, Role, Table, bulk};
@@ -81,44 +82,67 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> Stri
 #[must_use]
 pub fn sqlite_unsupported(model: &Model) -> Option<&'static str> {
     if model.guard.any() {
-        return Some(
-            "SQLite batches do not take `version`, `update_where` or `skip_unchanged` yet",
-        );
+        return Some("a `version`, `update_where` or `skip_unchanged` guard decides row by row");
     }
     if model
         .columns
         .iter()
         .any(|c| c.update == Update::Combine(crate::Strategy::Merge))
     {
-        return Some("SQLite batches do not take `merge` yet");
-    }
-    if model.columns.iter().any(|c| c.cast.is_some() || c.array) {
-        return Some("SQLite batches do not take `sql_type` or array columns");
+        return Some("`merge` folds objects row by row");
     }
     None
 }
 
-/// SQLite's batch upsert, for a model [`sqlite_unsupported`] accepts: the rows come as one
-/// JSON parameter ([`Source::Json`]), each key's rows fold as one by one would (as on
-/// PostgreSQL), and the folded rows are written in key order. Each value must be the JSON
-/// of its SQLite storage class (an integer as a JSON number, text as a string): the folds
-/// (`max`, `sum`, ..) run before the column's affinity converts anything. It returns one row per key
-/// written. Run [`sqlite_existing_keys`] first, under the same write lock, to count how
-/// many of the batch's keys were already stored.
+/// The most rows one SQLite chunk statement takes.
+pub const SQLITE_CHUNK_ROWS: usize = 128;
+
+/// The row counts of `model`'s SQLite chunk statements, largest first: powers of two from
+/// [`SQLITE_CHUNK_ROWS`] (fewer when the columns would pass SQLite's 32,766 parameters)
+/// down to 1. A batch goes as full chunks of the largest, then the remainder's binary
+/// digits, so every statement is built at compile time and there are at most eight.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("v", Role::Write)], None, false);
+/// assert_eq!(bulk::sqlite_chunk_rows(&model), [128, 64, 32, 16, 8, 4, 2, 1]);
+/// ```
+#[must_use]
+pub fn sqlite_chunk_rows(model: &Model) -> Vec<usize> {
+    const MAX_PARAMETERS: usize = 32_766;
+    let columns = model.bound().len().max(1);
+    let mut rows = SQLITE_CHUNK_ROWS.min(MAX_PARAMETERS / columns).max(1);
+    // Down to a power of two.
+    rows = 1 << rows.ilog2();
+    let mut sizes = Vec::new();
+    while rows > 0 {
+        sizes.push(rows);
+        rows /= 2;
+    }
+    sizes
+}
+
+/// SQLite's chunk upsert, for a model [`sqlite_unsupported`] accepts: `rows` rows bound as a
+/// `VALUES` list ([`Source::Values`]), each key's rows folded as one by one would (as on
+/// PostgreSQL), the folded rows written in key order. It returns one row per key written.
+/// Run [`sqlite_existing_keys`] first, under the same write lock, to split the written
+/// keys into inserted and updated. A batch's chunks run in order in one transaction, so
+/// together they apply the batch as one by one would.
 ///
 /// ```
 /// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Strategy, Table, bulk};
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     [("k", Role::Key), ("n", Role::Combine(Strategy::Add))], None, false);
-/// let sql = bulk::sqlite_upsert_many(&Sqlite, &model);
-/// assert!(sql.starts_with(r#"WITH "__input" AS (SELECT json_extract("value", '$[0]') AS "k""#));
+/// let sql = bulk::sqlite_upsert_many(&Sqlite, &model, 2);
+/// assert!(sql.starts_with(r#"WITH "__input" AS (SELECT "column1" AS "k", "column2" AS "n", "column3" AS "__atomic_upsert_ord" FROM (VALUES (?1, ?2, 1), (?3, ?4, 2)))"#));
 /// assert!(sql.ends_with(r#"DO UPDATE SET "n" = "t"."n" + EXCLUDED."n" RETURNING 1"#));
 /// ```
 #[must_use]
-pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model) -> String {
+pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
     let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
-    bulk.input_cte(&mut w, Source::Json);
+    bulk.input_cte(&mut w, Source::Values(rows));
     bulk.dedup_cte(&mut w, &bulk.input);
     w.push(" ");
     insert_into(&mut w, &model.table, &model.columns);
@@ -142,27 +166,24 @@ pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model) -> String {
     w.finish()
 }
 
-/// How many of the batch's (folded) keys a stored row already has: the same JSON
-/// parameter as [`sqlite_upsert_many`]. A NULL key never matches, as in a unique index.
+/// How many distinct keys a chunk of `rows` rows has (a row with a NULL key counts alone,
+/// as it never conflicts), and how many of them a stored row already has: the same
+/// parameters as [`sqlite_upsert_many`].
 ///
 /// ```
 /// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Table, bulk};
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     [("k", Role::Key), ("v", Role::Write)], None, false);
-/// assert!(bulk::sqlite_existing_keys(&Sqlite, &model)
-///     .ends_with(r#"SELECT count(*) FROM "__dedup" WHERE EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__dedup"."k")"#));
+/// assert!(bulk::sqlite_existing_keys(&Sqlite, &model, 1)
+///     .ends_with(r#"SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__dedup"."k")), 0) FROM "__dedup""#));
 /// ```
 #[must_use]
-pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model) -> String {
+pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
     let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
-    bulk.input_cte(&mut w, Source::Json);
+    bulk.input_cte(&mut w, Source::Values(rows));
     bulk.dedup_cte(&mut w, &bulk.input);
-    let _ = write!(
-        w,
-        " SELECT count(*) FROM {} WHERE EXISTS (SELECT 1 FROM ",
-        bulk.dedup
-    );
+    w.push(" SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM ");
     w.table(&model.table).push(" WHERE ");
     for (i, key) in bulk.keys.iter().enumerate() {
         if i > 0 {
@@ -177,7 +198,7 @@ pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model) -> String {
     {
         w.push(" AND (").push(predicate).push(")");
     }
-    w.push(")");
+    let _ = write!(w, ")), 0) FROM {}", bulk.dedup);
     w.finish()
 }
 
@@ -436,8 +457,8 @@ impl<'m, 'a> Bulk<'m, 'a> {
             }
         }
         let _ = write!(w, "{} AS (SELECT ", self.input);
-        if source == Source::Json {
-            json_input(w, &items);
+        if let Source::Values(rows) = source {
+            values_input(w, &items, rows);
             return;
         }
         if converted || arrays {
@@ -497,7 +518,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             Source::Stage => {
                 w.ident(names::STAGE_TABLE);
             }
-            Source::Json => unreachable!("written above"),
+            Source::Values(_) => unreachable!("written above"),
         }
         w.push(")");
     }
@@ -720,18 +741,30 @@ fn array_cte(w: &mut Writer, name: &str, first: usize) {
     w.ident(names::ARRAY_OWNER).push("), ");
 }
 
-/// The input's select list and source for [`Source::Json`]: each bound column read from
-/// its position in the row's array, the ordinal from `json_each`'s index.
-fn json_input(w: &mut Writer, items: &[(usize, &&Column)]) {
+/// The input's select list and source for [`Source::Values`]: SQLite names a `VALUES`
+/// list's columns `column1`, `column2`, ..; the last one is the row's ordinal, written as
+/// a literal. Row `r`'s column `i` is parameter `r * columns + i + 1`.
+fn values_input(w: &mut Writer, items: &[(usize, &&Column)], rows: usize) {
     w.list(items, |w, &(i, c)| {
-        let _ = write!(w, "json_extract(\"value\", '$[{i}]')");
+        let _ = write!(w, "\"column{}\"", i + 1);
         if let Some(collate) = c.collate {
             w.push(" COLLATE ").ident(collate);
         }
         w.push(" AS ").ident(c.name);
     });
-    w.push(", \"key\" + 1 AS ").ident(names::ORD_COLUMN);
-    w.push(" FROM json_each(").placeholder(1).push("))");
+    let _ = write!(w, ", \"column{}\" AS ", items.len() + 1);
+    w.ident(names::ORD_COLUMN).push(" FROM (VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            w.push(", ");
+        }
+        w.push("(");
+        for i in 0..items.len() {
+            w.placeholder(row * items.len() + i + 1).push(", ");
+        }
+        let _ = write!(w, "{})", row + 1);
+    }
+    w.push("))");
 }
 
 #[cfg(test)]

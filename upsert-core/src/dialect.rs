@@ -248,6 +248,16 @@ impl Dialect for Sqlite {
                 "SQLite unique indexes treat NULLs as distinct: drop `#[upsert(nulls_not_distinct)]`",
             );
         }
+        if model.columns.iter().any(|c| c.cast.is_some()) {
+            return Some(
+                "SQLite has no `::` casts: drop `#[upsert(sql_type)]` (SQLite stores each value as sqlx sends it)",
+            );
+        }
+        if model.columns.iter().any(|c| c.array) {
+            return Some(
+                "SQLite has no array columns: store the `Vec` as JSON (`sqlx::types::Json<Vec<T>>`)",
+            );
+        }
         if model.unwritten() == Unwritten::Told {
             return Some(
                 "SQLite cannot tell a skipped row from an unchanged one in one statement: use `version` or `skip_unchanged`, not both",

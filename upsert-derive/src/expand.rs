@@ -9,7 +9,10 @@ use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
 use upsert_core::bulk::{self, Counts, Source};
-use upsert_core::{ConflictTarget, NullKeys, Postgres, Role, Strategy, Unwritten, single};
+use upsert_core::{
+    ConflictTarget, Dialect as _, Model, NullKeys, Postgres, Role, Sqlite, Strategy, Unwritten,
+    single,
+};
 
 use crate::ast::Container;
 use crate::ctxt::Ctxt;
@@ -90,6 +93,113 @@ struct Parts {
     from_stored: TokenStream,
     /// The struct's registration for `verify_all`.
     registration: TokenStream,
+    /// The SQLite impls, when SQLite can take the struct.
+    sqlite: Option<SqliteParts>,
+}
+
+/// What the SQLite impls hold: generic over the database (`__DB: SqliteDb`), so that they
+/// compile whether or not the runtime's `sqlite` feature is on.
+#[derive(Default)]
+struct SqliteParts {
+    /// The `SqlitePlan` constant.
+    plan: TokenStream,
+    /// One `T: SqliteColumn<__DB>` bound per sent field.
+    bounds: Vec<WherePredicate>,
+    binds: Vec<TokenStream>,
+    key_binds: Vec<TokenStream>,
+    row_binds: Vec<TokenStream>,
+    /// One `T: Decode<'__r, __DB> + Type<__DB>` bound per read field.
+    decode_bounds: Vec<WherePredicate>,
+    reads: Vec<TokenStream>,
+}
+
+impl SqliteParts {
+    /// SQLite's statements and binds for `container`, or `None` when SQLite cannot take it
+    /// (the runtime's `GeneratedSqlite` then says what SQLite cannot take).
+    fn new(container: &Container, model: &Model) -> Option<Self> {
+        if Sqlite.unsupported(model).is_some() {
+            return None;
+        }
+        let lite = &Sqlite;
+        let returned: Vec<single::Returned> = container
+            .fields
+            .iter()
+            .map(|f| single::Returned {
+                name: &f.column,
+                cast: None,
+            })
+            .collect();
+        let chunks: Vec<TokenStream> = if bulk::sqlite_unsupported(model).is_some() {
+            Vec::new()
+        } else {
+            bulk::sqlite_chunk_rows(model)
+                .into_iter()
+                .map(|rows| {
+                    let upsert_sql = bulk::sqlite_upsert_many(lite, model, rows);
+                    let existing_sql = bulk::sqlite_existing_keys(lite, model, rows);
+                    quote! {
+                        ::atomic_upsert::__private::SqliteChunk {
+                            rows: #rows,
+                            upsert_sql: #upsert_sql,
+                            existing_sql: #existing_sql,
+                        }
+                    }
+                })
+                .collect()
+        };
+        let upsert_sql = single::upsert(lite, model);
+        let insert_or_ignore_sql = single::insert_or_ignore(lite, model);
+        let returning_sql = single::upsert_returning(lite, model, &returned);
+        let probe_sql = single::probe(lite, model);
+        let counts = counts_tokens(Counts::of(model));
+        let unwritten = unwritten_tokens(model.unwritten());
+        let columns = model.bound().iter().map(|c| c.name).collect::<Vec<_>>();
+        let mut parts = SqliteParts {
+            plan: quote! {
+                ::atomic_upsert::__private::SqlitePlan {
+                    upsert_sql: #upsert_sql,
+                    insert_or_ignore_sql: #insert_or_ignore_sql,
+                    returning_sql: #returning_sql,
+                    probe_sql: #probe_sql,
+                    chunks: &[#(#chunks),*],
+                    counts: #counts,
+                    unwritten: #unwritten,
+                    columns: &[#(#columns),*],
+                }
+            },
+            ..SqliteParts::default()
+        };
+        for (index, field) in container.fields.iter().enumerate() {
+            let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            if field.is_unit() {
+                parts.reads.push(quote!(#member: ()));
+            } else {
+                parts.decode_bounds.push(syn::parse_quote_spanned! {span=>
+                    #ty: ::atomic_upsert::__private::SqlxDecode<'__r, __DB> + ::atomic_upsert::__private::SqlxType<__DB>
+                });
+                parts.reads.push(quote! {
+                    #member: ::atomic_upsert::__private::read_sqlite::<__DB, #ty>(row, #index)?
+                });
+            }
+            if !field.role.is_bound() {
+                continue;
+            }
+            parts.bounds.push(syn::parse_quote_spanned! {span=>
+                #ty: ::atomic_upsert::__private::SqliteColumn<__DB>
+            });
+            let bind = quote_spanned! {span=>
+                let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &self.#member);
+            };
+            if field.role == Role::Key {
+                parts.key_binds.push(bind.clone());
+            }
+            parts.binds.push(bind);
+            parts.row_binds.push(quote_spanned! {span=>
+                let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &row.#member);
+            });
+        }
+        Some(parts)
+    }
 }
 
 impl Parts {
@@ -189,6 +299,7 @@ impl Parts {
         }
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
         parts.registration = registration(container);
+        parts.sqlite = SqliteParts::new(container, &model);
         parts
     }
 
@@ -251,17 +362,8 @@ struct Statements<'a> {
 
 /// The `Plan` constant.
 fn plan(s: &Statements) -> TokenStream {
-    let counts = match s.counts {
-        Counts::Keys { updates } => {
-            quote!(::atomic_upsert::__private::Counts::Keys { updates: #updates })
-        }
-        Counts::Guarded => quote!(::atomic_upsert::__private::Counts::Guarded),
-    };
-    let unwritten = match s.unwritten {
-        Unwritten::Skipped => quote!(Skipped),
-        Unwritten::Unchanged => quote!(Unchanged),
-        Unwritten::Told => quote!(Told),
-    };
+    let counts = counts_tokens(s.counts);
+    let unwritten = unwritten_tokens(s.unwritten);
     let Statements {
         stage_upsert_sql,
         stage_copy_sql,
@@ -290,9 +392,27 @@ fn plan(s: &Statements) -> TokenStream {
             stage_copy_sql: #stage_copy_sql,
             stage_columns: &[#(#stage_columns),*],
             counts: #counts,
-            unwritten: ::atomic_upsert::__private::Unwritten::#unwritten,
+            unwritten: #unwritten,
         }
     }
+}
+
+fn counts_tokens(counts: Counts) -> TokenStream {
+    match counts {
+        Counts::Keys { updates } => {
+            quote!(::atomic_upsert::__private::Counts::Keys { updates: #updates })
+        }
+        Counts::Guarded => quote!(::atomic_upsert::__private::Counts::Guarded),
+    }
+}
+
+fn unwritten_tokens(unwritten: Unwritten) -> TokenStream {
+    let variant = match unwritten {
+        Unwritten::Skipped => quote!(Skipped),
+        Unwritten::Unchanged => quote!(Unchanged),
+        Unwritten::Told => quote!(Told),
+    };
+    quote!(::atomic_upsert::__private::Unwritten::#variant)
 }
 
 fn option_str(value: Option<&str>) -> TokenStream {
@@ -558,6 +678,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         decode_bounds,
         from_stored,
         registration,
+        sqlite,
     } = parts;
     let ident = &input.ident;
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
@@ -565,12 +686,10 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     // `AtomicUpsert`, so that its `Generated` supertrait obligation holds under them and a
     // field type that cannot be sent is reported once, under the field, not at the struct.
     let column_where = where_clause(input, column_bounds);
-    let decode_where = where_clause(input, decode_bounds);
-    let mut stored_generics = input.generics.clone();
-    stored_generics.params.insert(0, syn::parse_quote!('__r));
-    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
+    let from_stored_impl = from_stored_impl(input, decode_bounds, from_stored);
     let schema = option_str(schema.as_deref());
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
+    let sqlite_impls = sqlite.iter().map(|sqlite| sqlite_impls(input, sqlite));
     quote! {
         const _: () = {
             #registration
@@ -635,15 +754,113 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
                 }
             }
 
-            #[automatically_derived]
-            impl #stored_impl_generics ::atomic_upsert::__private::FromStored<'__r> for #ident #ty_generics #decode_where {
-                fn from_stored(
-                    row: &'__r ::atomic_upsert::__private::PgRow,
-                ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
-                    let _ = row;
-                    #from_stored
-                }
-            }
+            #from_stored_impl
+
+            #(#sqlite_impls)*
         };
+    }
+}
+
+/// `FromStored<'__r>`: the struct read back from `UPSERT_RETURNING_SQL`'s row.
+fn from_stored_impl(
+    input: &DeriveInput,
+    decode_bounds: &[WherePredicate],
+    from_stored: &TokenStream,
+) -> TokenStream {
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let decode_where = where_clause(input, decode_bounds);
+    let mut stored_generics = input.generics.clone();
+    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #stored_impl_generics ::atomic_upsert::__private::FromStored<'__r> for #ident #ty_generics #decode_where {
+            fn from_stored(
+                row: &'__r ::atomic_upsert::__private::PgRow,
+            ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                let _ = row;
+                #from_stored
+            }
+        }
+    }
+}
+
+/// The SQLite impls: `GeneratedSqlite<__DB>` and `FromStoredSqlite<'__r, __DB>`, generic over
+/// `__DB: SqliteDb` so that a field type SQLite cannot take fails only a call on SQLite.
+fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStream {
+    let SqliteParts {
+        plan,
+        bounds,
+        binds,
+        key_binds,
+        row_binds,
+        decode_bounds,
+        reads,
+    } = parts;
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let mut generics = input.generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__DB: ::atomic_upsert::__private::SqliteDb));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let column_where = where_clause(input, bounds);
+    let mut stored_generics = generics.clone();
+    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
+    let mut decode_bounds = decode_bounds.clone();
+    decode_bounds.push(syn::parse_quote!(
+        usize: ::atomic_upsert::__private::ColumnIndex<<__DB as ::atomic_upsert::__private::SqlxDatabase>::Row>
+    ));
+    let decode_where = where_clause(input, &decode_bounds);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::atomic_upsert::__private::GeneratedSqlite<__DB> for #ident #ty_generics #column_where {
+            const SQLITE: ::atomic_upsert::__private::SqlitePlan = #plan;
+
+            #[inline]
+            fn bind_row_sqlite<'__q>(
+                &'__q self,
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                #(#binds)*
+                query
+            }
+
+            #[inline]
+            fn bind_key_sqlite<'__q>(
+                &'__q self,
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                #(#key_binds)*
+                query
+            }
+
+            fn bind_rows_sqlite<'__q>(
+                rows: &'__q [Self],
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                let mut query = query;
+                for row in rows {
+                    query = {
+                        let query = query;
+                        #(#row_binds)*
+                        query
+                    };
+                }
+                query
+            }
+        }
+
+        #[automatically_derived]
+        impl #stored_impl_generics ::atomic_upsert::__private::FromStoredSqlite<'__r, __DB> for #ident #ty_generics #decode_where {
+            fn from_stored_sqlite(
+                row: &'__r <__DB as ::atomic_upsert::__private::SqlxDatabase>::Row,
+            ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                let _ = row;
+                ::core::result::Result::Ok(Self { #(#reads,)* })
+            }
+        }
     }
 }

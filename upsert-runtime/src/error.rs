@@ -208,6 +208,21 @@ pub enum Error {
         attempts: u32,
     },
 
+    /// SQLite's database stayed locked by another connection past the connection's busy
+    /// timeout (`SQLITE_BUSY`, or `SQLITE_LOCKED`); nothing was written. Transient: retry the
+    /// call, or inside a transaction the whole transaction. The timeout is
+    /// `SqliteConnectOptions::busy_timeout` (sqlx's default: 5 s).
+    #[error(
+        "the SQLite database stayed locked by another connection (SQLite code {code}); nothing was written (transient: retry the call; inside a transaction, retry the whole transaction)"
+    )]
+    Busy {
+        /// SQLite's extended result code, for example `5` (`SQLITE_BUSY`) or `517`
+        /// (`SQLITE_BUSY_SNAPSHOT`: a transaction's snapshot went stale).
+        code: String,
+        /// The error SQLite returned.
+        source: sqlx::Error,
+    },
+
     /// The server rejected a batch because of the row at `index` (known when PostgreSQL
     /// names the row, as it does for bad values on the `COPY` path); nothing was written.
     #[error("row {index} of the batch was rejected: {source}")]
@@ -298,7 +313,10 @@ impl Error {
                     | sqlx::Error::Protocol(_)
                     | sqlx::Error::WorkerCrashed
             ),
-            Self::StaleStatement { .. } | Self::TimedOut { .. } | Self::Contended { .. } => true,
+            Self::StaleStatement { .. }
+            | Self::TimedOut { .. }
+            | Self::Contended { .. }
+            | Self::Busy { .. } => true,
             Self::Row { source, .. } => source.is_transient(),
             Self::SchemaMismatch(_)
             | Self::NoMatchingUniqueIndex { .. }
@@ -380,7 +398,8 @@ impl Error {
             | Self::Database { source, .. }
             | Self::Sqlx(source)
             | Self::Unreadable { source }
-            | Self::StaleStatement { source } => Some(source),
+            | Self::StaleStatement { source }
+            | Self::Busy { source, .. } => Some(source),
             Self::Row { source, .. } => source.as_sqlx(),
             Self::Encode { .. }
             | Self::SchemaMismatch(_)
@@ -399,6 +418,10 @@ impl Error {
             return Self::Sqlx(source);
         };
         let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() else {
+            #[cfg(feature = "sqlite")]
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                return Self::classify_sqlite(source, target);
+            }
             return Self::Sqlx(source);
         };
         let owned = |s: Option<&str>| s.map(str::to_owned);
@@ -447,6 +470,73 @@ impl Error {
                 message: pg.message().to_owned(),
                 source,
             },
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Error {
+    /// A SQLite error, typed by its result code and message (SQLite names no constraint,
+    /// only `table.column` in its message).
+    fn classify_sqlite(source: sqlx::Error, target: Option<&TableKey>) -> Self {
+        use sqlx::error::ErrorKind;
+        let sqlx::Error::Database(db) = &source else {
+            return Self::Sqlx(source);
+        };
+        let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or_default();
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+        if matches!(code & 0xff, 5 | 6) {
+            return Self::Busy {
+                code: code.to_string(),
+                source,
+            };
+        }
+        let message = db.message().to_owned();
+        if let (true, Some(target)) = (
+            message.contains("ON CONFLICT clause does not match"),
+            target,
+        ) {
+            return Self::NoMatchingUniqueIndex {
+                table: target.display_table(),
+                columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
+                fix: target.create_index_fix(),
+                source,
+            };
+        }
+        // "UNIQUE constraint failed: t.a, t.b", "NOT NULL constraint failed: t.a",
+        // "CHECK constraint failed: name".
+        let after = message.split_once(": ").map(|(_, rest)| rest.to_owned());
+        let table = after
+            .as_deref()
+            .and_then(|rest| rest.split_once('.'))
+            .map(|(table, _)| table.to_owned());
+        match db.kind() {
+            ErrorKind::UniqueViolation => Self::UniqueViolation {
+                constraint: None,
+                table,
+                detail: after.map(|columns| format!("columns {columns}")),
+                source,
+            },
+            ErrorKind::NotNullViolation => Self::NotNullViolation {
+                column: after
+                    .as_deref()
+                    .and_then(|rest| rest.split_once('.'))
+                    .map(|(_, column)| column.to_owned()),
+                table,
+                source,
+            },
+            ErrorKind::CheckViolation => Self::CheckViolation {
+                constraint: after,
+                table: None,
+                source,
+            },
+            ErrorKind::ForeignKeyViolation => Self::ForeignKeyViolation {
+                constraint: None,
+                table: None,
+                detail: None,
+                source,
+            },
+            _ => Self::Sqlx(source),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Use it through the `atomic-upsert` crate, which also re-exports the derive.
 
 mod addable;
+mod backend;
 mod bulk;
 mod calls;
 mod catalog;
@@ -14,6 +15,8 @@ mod outcome;
 pub mod private;
 mod retry;
 pub mod schema;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod telemetry;
 mod verify;
 
@@ -26,8 +29,6 @@ use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
 pub use retry::Retry;
 pub use sqlx;
-
-use sqlx::postgres::PgExecutor;
 
 /// A row that upserts itself atomically: one `INSERT .. ON CONFLICT .. DO UPDATE`
 /// statement, built at compile time by `#[derive(AtomicUpsert)]`.
@@ -203,9 +204,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         executor: E,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
     where
-        E: PgExecutor<'c>,
+        E: sqlx::Executor<'c>,
+        E::Database: private::Runs<'c, Self, E>,
     {
-        calls::upsert(self, executor, 1)
+        <E::Database as private::Runs<'c, Self, E>>::upsert(self, executor)
     }
 
     /// Upserts the row like [`upsert`](AtomicUpsert::upsert) and returns it as stored
@@ -242,10 +244,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         executor: E,
     ) -> impl Future<Output = Result<Option<Self>, Error>> + Send
     where
-        E: PgExecutor<'c>,
-        Self: for<'r> private::FromStored<'r>,
+        E: sqlx::Executor<'c>,
+        E::Database: private::Returns<'c, Self, E>,
     {
-        calls::upsert_returning(self, executor, 1)
+        <E::Database as private::Returns<'c, Self, E>>::upsert_returning(self, executor)
     }
 
     /// Get-or-create, race-free: inserts the row unless one with the same conflict key
@@ -312,9 +314,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         executor: E,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
     where
-        E: PgExecutor<'c>,
+        E: sqlx::Executor<'c>,
+        E::Database: private::Runs<'c, Self, E>,
     {
-        calls::insert_or_ignore(self, executor, 1)
+        <E::Database as private::Runs<'c, Self, E>>::insert_or_ignore(self, executor)
     }
 
     /// Upserts a whole batch in one call, with the result of applying the rows one by one,
@@ -361,9 +364,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         rows: &[Self],
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
-        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        A: sqlx::Acquire<'c> + Send,
+        A::Database: private::Batches<'c, Self, A>,
     {
-        calls::upsert_many(executor, rows, BulkPath::Auto, 1)
+        <A::Database as private::Batches<'c, Self, A>>::upsert_many(executor, rows, BulkPath::Auto)
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
@@ -383,9 +387,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         path: BulkPath,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
-        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        A: sqlx::Acquire<'c> + Send,
+        A::Database: private::Batches<'c, Self, A>,
     {
-        calls::upsert_many(executor, rows, path, 1)
+        <A::Database as private::Batches<'c, Self, A>>::upsert_many(executor, rows, path)
     }
 
     /// Checks the struct against its live table before the first write, and reports
@@ -415,9 +420,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// ```
     fn verify<'c, A>(executor: A) -> impl Future<Output = Result<(), Error>> + Send
     where
-        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        A: sqlx::Acquire<'c> + Send,
+        A::Database: private::Batches<'c, Self, A>,
     {
-        verify::verify(executor, verify::Subject::of_struct::<Self>())
+        <A::Database as private::Batches<'c, Self, A>>::verify(executor)
     }
 }
 

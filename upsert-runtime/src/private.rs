@@ -3,9 +3,14 @@
 //! Every helper bounds its field type by [`Column`] alone, and generated code calls each
 //! with the field's span, so a type that cannot be sent is reported once, under the field.
 
+mod sqlite;
+
+pub use crate::backend::{Batches, Returns, Runs};
 pub use inventory;
+pub use sqlite::*;
 pub use sqlx::error::BoxDynError;
 pub use sqlx::postgres::{PgArguments, PgTypeInfo, Postgres};
+pub use sqlx::{ColumnIndex, Database as SqlxDatabase, Decode as SqlxDecode, Type as SqlxType};
 pub use upsert_core::Table;
 pub use upsert_core::bulk::Counts;
 pub use upsert_core::{ConflictTarget, Role, Strategy, Unwritten};

@@ -51,6 +51,7 @@ fn kind(error: &Error) -> &'static str {
         Error::StaleStatement { .. } => "StaleStatement",
         Error::TimedOut { .. } => "TimedOut",
         Error::Contended { .. } => "Contended",
+        Error::Busy { .. } => "Busy",
         Error::Row { .. } => "Row",
         Error::SchemaMismatch(_) => "SchemaMismatch",
     }
@@ -72,12 +73,23 @@ pub(crate) struct Call {
 impl Call {
     /// Opens the span of `op` on `key`'s table for `rows` rows, attempt `attempt`.
     pub(crate) fn start(op: Op, key: &TableKey, rows: usize, attempt: u32) -> Call {
+        Self::start_on("postgresql", op, key, rows, attempt)
+    }
+
+    /// [`Call::start`] on the database `system` (`db.system.name`).
+    pub(crate) fn start_on(
+        system: &'static str,
+        op: Op,
+        key: &TableKey,
+        rows: usize,
+        attempt: u32,
+    ) -> Call {
         let span = tracing::debug_span!(
             target: "atomic_upsert",
             "atomic_upsert",
             otel.name = format_args!("{} {}", op.name(), key.table),
             otel.kind = "client",
-            db.system.name = "postgresql",
+            db.system.name = system,
             db.operation.name = op.name(),
             db.collection.name = key.table,
             db.namespace = key.schema,
@@ -220,6 +232,11 @@ impl Call {
 impl Call {
     #[inline]
     pub(crate) fn start(_: Op, _: &TableKey, _: usize, _: u32) -> Call {
+        Call {}
+    }
+
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn start_on(_: &'static str, _: Op, _: &TableKey, _: usize, _: u32) -> Call {
         Call {}
     }
     #[inline]

@@ -1,0 +1,111 @@
+//! Which database a call runs on. The trait's methods take any sqlx executor and dispatch on
+//! its `Database`: [`Runs`] (single-row calls), [`Returns`] (`upsert_returning`) and
+//! [`Batches`] (`upsert_many`, `verify`), implemented for `Postgres` always and for `Sqlite`
+//! with the `sqlite` feature. Each impl states what that database needs of the executor
+//! and of the struct, so a PostgreSQL call compiles exactly as before.
+
+use std::future::Future;
+
+use sqlx::Database;
+use sqlx::postgres::{PgExecutor, Postgres};
+
+use crate::error::Error;
+use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::private::FromStored;
+use crate::{AtomicUpsert, BulkPath, calls, verify};
+
+/// The single-row calls of a struct `T` on a database, through executor `E`.
+#[diagnostic::on_unimplemented(
+    message = "atomic-upsert cannot run `{T}` through `{E}`",
+    label = "pass `&pool`, `&mut *conn` or `&mut *tx`",
+    note = "PostgreSQL takes any `PgExecutor`; SQLite (the `sqlite` feature) takes `&SqlitePool` or `&mut SqliteConnection` (`&mut *conn`, `&mut *tx`)"
+)]
+pub trait Runs<'c, T, E>: Database {
+    /// [`AtomicUpsert::upsert`].
+    fn upsert(row: &T, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send;
+
+    /// [`AtomicUpsert::insert_or_ignore`].
+    fn insert_or_ignore(
+        row: &T,
+        executor: E,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send;
+}
+
+/// [`AtomicUpsert::upsert_returning`] of `T` on a database, through executor `E`.
+#[diagnostic::on_unimplemented(
+    message = "atomic-upsert cannot read `{T}` back through `{E}`",
+    label = "pass `&pool`, `&mut *conn` or `&mut *tx`; every field must be an owned type sqlx decodes",
+    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+)]
+pub trait Returns<'c, T, E>: Database {
+    /// [`AtomicUpsert::upsert_returning`].
+    fn upsert_returning(
+        row: &T,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send;
+}
+
+/// The calls of `T` that hold a connection for several statements, through `A`.
+#[diagnostic::on_unimplemented(
+    message = "atomic-upsert cannot run `{T}`'s batches through `{A}`",
+    label = "pass `&pool`, `&mut *conn` or `&mut *tx`"
+)]
+pub trait Batches<'c, T, A>: Database {
+    /// [`AtomicUpsert::upsert_many_via`].
+    fn upsert_many(
+        executor: A,
+        rows: &[T],
+        path: BulkPath,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send;
+
+    /// [`AtomicUpsert::verify`].
+    fn verify(executor: A) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+impl<'c, T, E> Runs<'c, T, E> for Postgres
+where
+    T: AtomicUpsert,
+    E: PgExecutor<'c>,
+{
+    fn upsert(row: &T, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
+        calls::upsert(row, executor, 1)
+    }
+
+    fn insert_or_ignore(
+        row: &T,
+        executor: E,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
+        calls::insert_or_ignore(row, executor, 1)
+    }
+}
+
+impl<'c, T, E> Returns<'c, T, E> for Postgres
+where
+    T: AtomicUpsert + for<'r> FromStored<'r>,
+    E: PgExecutor<'c>,
+{
+    fn upsert_returning(
+        row: &T,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
+        calls::upsert_returning(row, executor, 1)
+    }
+}
+
+impl<'c, T, A> Batches<'c, T, A> for Postgres
+where
+    T: AtomicUpsert,
+    A: sqlx::Acquire<'c, Database = Postgres> + Send,
+{
+    fn upsert_many(
+        executor: A,
+        rows: &[T],
+        path: BulkPath,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send {
+        calls::upsert_many(executor, rows, path, 1)
+    }
+
+    fn verify(executor: A) -> impl Future<Output = Result<(), Error>> + Send {
+        verify::verify(executor, verify::Subject::of_struct::<T>())
+    }
+}

@@ -1,0 +1,125 @@
+//! What the derive generates for SQLite. The impls are generic over a database `DB:
+//! SqliteDb` (only `sqlx::Sqlite` is one, with the `sqlite` feature), so the derive emits
+//! them whether or not the feature is on: with it off they are never used, and a field
+//! type that SQLite cannot take fails only a call made on SQLite, not the struct.
+
+use sqlx::{ColumnIndex, Database, Row as _};
+
+use upsert_core::Unwritten;
+use upsert_core::bulk::Counts;
+
+/// The query type the generated SQLite binds fill.
+pub type SqliteQuery<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
+
+/// A database the derive's SQLite impls are for: `sqlx::Sqlite`. Sealed.
+pub trait SqliteDb: Database + sealed::Sealed {}
+
+#[cfg(feature = "sqlite")]
+impl SqliteDb for sqlx::Sqlite {}
+
+mod sealed {
+    pub trait Sealed {}
+    #[cfg(feature = "sqlite")]
+    impl Sealed for sqlx::Sqlite {}
+}
+
+/// SQLite's statements for a struct, built at compile time by `upsert_core` with its
+/// `Sqlite` dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlitePlan {
+    /// `INSERT .. ON CONFLICT (key) DO UPDATE .. RETURNING 1`.
+    pub upsert_sql: &'static str,
+    /// `INSERT .. ON CONFLICT (key) DO NOTHING RETURNING 1`.
+    pub insert_or_ignore_sql: &'static str,
+    /// The upsert returning every field's column, in field order.
+    pub returning_sql: &'static str,
+    /// `SELECT 1 FROM t WHERE key = ..`: whether the key is stored (the outcome).
+    pub probe_sql: &'static str,
+    /// The batch statements, largest first; empty when the struct's batches go row by row
+    /// (a guard or `merge`).
+    pub chunks: &'static [SqliteChunk],
+    /// The layout of a chunk's counts.
+    pub counts: Counts,
+    /// What no written row from `upsert_sql` means.
+    pub unwritten: Unwritten,
+    /// The bound columns (`verify`).
+    pub columns: &'static [&'static str],
+}
+
+/// A batch statement for a chunk of exactly `rows` rows.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteChunk {
+    /// The rows it binds (each bound column of each row, row after row).
+    pub rows: usize,
+    /// The write: one returned row per key written.
+    pub upsert_sql: &'static str,
+    /// `(distinct keys, keys already stored)`, read before the write.
+    pub existing_sql: &'static str,
+}
+
+/// A field type SQLite can take from sqlx.
+#[diagnostic::on_unimplemented(
+    message = "the field type `{Self}` cannot be sent to SQLite by sqlx",
+    label = "SQLite calls need `sqlx::Encode<Sqlite>` and `sqlx::Type<Sqlite>` for every written field",
+    note = "PostgreSQL-only types (arrays, ranges, intervals, network types, ..) have no SQLite form; keep such structs on PostgreSQL"
+)]
+pub trait SqliteColumn<DB: SqliteDb>:
+    for<'e> sqlx::Encode<'e, DB> + sqlx::Type<DB> + Send + Sync
+{
+}
+
+impl<DB: SqliteDb, T> SqliteColumn<DB> for T where
+    T: for<'e> sqlx::Encode<'e, DB> + sqlx::Type<DB> + Send + Sync
+{
+}
+
+/// The SQLite side of a derived struct.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run on SQLite",
+    label = "the derive gave `{Self}` no SQLite statements",
+    note = "SQLite cannot take `#[upsert(schema)]`, `#[upsert(constraint)]`, `#[upsert(nulls_not_distinct)]`, `#[upsert(sql_type)]`, array (`Vec<T>`) fields, or `version` together with `skip_unchanged`; every written field's type must also be one sqlx sends to SQLite"
+)]
+pub trait GeneratedSqlite<DB: SqliteDb>: Sized {
+    /// The statements.
+    const SQLITE: SqlitePlan;
+
+    /// Binds the written fields, in statement order.
+    fn bind_row_sqlite<'q>(&'q self, query: SqliteQuery<'q, DB>) -> SqliteQuery<'q, DB>;
+
+    /// Binds the conflict-key fields, in order (the outcome probe).
+    fn bind_key_sqlite<'q>(&'q self, query: SqliteQuery<'q, DB>) -> SqliteQuery<'q, DB>;
+
+    /// Binds every row's written fields, row after row (a chunk statement).
+    fn bind_rows_sqlite<'q>(rows: &'q [Self], query: SqliteQuery<'q, DB>) -> SqliteQuery<'q, DB>;
+}
+
+/// The derived struct, read back from SQLite's returned row.
+#[diagnostic::on_unimplemented(
+    message = "`upsert_returning` cannot read a `{Self}` back from SQLite",
+    label = "every field of `{Self}` must be an owned type that sqlx can decode from SQLite",
+    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+)]
+pub trait FromStoredSqlite<'r, DB: SqliteDb>: Sized {
+    /// Builds the struct from the returned row.
+    fn from_stored_sqlite(row: &'r DB::Row) -> Result<Self, sqlx::Error>;
+}
+
+/// Binds one field's value.
+#[inline]
+pub fn bind_sqlite<'q, DB: SqliteDb, T: SqliteColumn<DB>>(
+    query: SqliteQuery<'q, DB>,
+    value: &'q T,
+) -> SqliteQuery<'q, DB> {
+    query.bind(value)
+}
+
+/// Reads column `index` of a returned row.
+#[inline]
+pub fn read_sqlite<'r, DB, T>(row: &'r DB::Row, index: usize) -> Result<T, sqlx::Error>
+where
+    DB: SqliteDb,
+    T: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    row.try_get(index)
+}

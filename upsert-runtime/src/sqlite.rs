@@ -1,0 +1,278 @@
+//! The calls on SQLite (the `sqlite` feature): [`Runs`], [`Returns`] and [`Batches`] for
+//! `sqlx::Sqlite`.
+//!
+//! SQLite keeps no `xmax`, so `upsert` learns its outcome from a probe of the key run
+//! before the write, under one write lock (`BEGIN IMMEDIATE`, or a savepoint inside the
+//! caller's transaction, whose snapshot keeps the probe and the write consistent): no other
+//! connection can write between the two. A batch runs in one such transaction, as chunk
+//! statements of at most [`SQLITE_CHUNK_ROWS`](upsert_core::bulk::SQLITE_CHUNK_ROWS) rows
+//! applied in order (each chunk folded as one by one would, so the chunks together are the
+//! batch applied one by one), or row by row when the struct has a guard or `merge`.
+
+use std::future::Future;
+
+use sqlx::sqlite::{Sqlite, SqliteConnection};
+use sqlx::{Acquire, Connection as _, Executor, Row as _, Transaction};
+
+use crate::backend::{Batches, Returns, Runs};
+use crate::error::{Error, TableKey};
+use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::private::{FromStoredSqlite, GeneratedSqlite, SqlitePlan};
+use crate::schema::{SchemaReport, StructReport};
+use crate::telemetry::{Call, Op, traced};
+use crate::{AtomicUpsert, BulkPath, table_key};
+use upsert_core::Unwritten;
+
+mod verify;
+
+/// The `db.system.name` of SQLite calls.
+const SYSTEM: &str = "sqlite";
+
+impl<'c, T, E> Runs<'c, T, E> for Sqlite
+where
+    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    E: Executor<'c, Database = Sqlite> + Acquire<'c, Database = Sqlite> + Send,
+{
+    fn upsert(row: &T, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
+        let key = table_key::<T>();
+        traced(
+            Call::start_on(SYSTEM, Op::Upsert, &key, 1, 1),
+            async move {
+                let classify = |error| Error::classify(error, &key);
+                let mut conn = executor.acquire().await.map_err(classify)?;
+                let mut tx = write_lock(&mut conn).await.map_err(classify)?;
+                let outcome = apply(row, &mut tx, key).await?;
+                tx.commit().await.map_err(classify)?;
+                Ok(outcome)
+            },
+            |call, outcome| call.outcome(*outcome),
+        )
+    }
+
+    fn insert_or_ignore(
+        row: &T,
+        executor: E,
+    ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
+        let key = table_key::<T>();
+        traced(
+            Call::start_on(SYSTEM, Op::InsertOrIgnore, &key, 1, 1),
+            async move {
+                // One statement: a returned row is an insert, none a skip.
+                let written = row
+                    .bind_row_sqlite(sqlx::query(T::SQLITE.insert_or_ignore_sql))
+                    .fetch_optional(executor)
+                    .await
+                    .map_err(|error| Error::classify(error, &key))?;
+                Ok(if written.is_some() {
+                    UpsertOutcome::Inserted
+                } else {
+                    UpsertOutcome::Skipped
+                })
+            },
+            |call, outcome| call.outcome(*outcome),
+        )
+    }
+}
+
+impl<'c, T, E> Returns<'c, T, E> for Sqlite
+where
+    T: AtomicUpsert + GeneratedSqlite<Sqlite> + for<'r> FromStoredSqlite<'r, Sqlite>,
+    E: Executor<'c, Database = Sqlite> + Acquire<'c, Database = Sqlite> + Send,
+{
+    fn upsert_returning(
+        row: &T,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
+        let key = table_key::<T>();
+        traced(
+            Call::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
+            async move {
+                row.bind_row_sqlite(sqlx::query(T::SQLITE.returning_sql))
+                    .fetch_optional(executor)
+                    .await
+                    .map_err(|error| Error::classify(error, &key))?
+                    .as_ref()
+                    .map(T::from_stored_sqlite)
+                    .transpose()
+                    // The statement has run: the write stands, only reading it back failed.
+                    .map_err(|source| Error::Unreadable { source })
+            },
+            |call, stored| {
+                call.named_outcome(if stored.is_some() {
+                    "written"
+                } else {
+                    "skipped"
+                });
+            },
+        )
+    }
+}
+
+impl<'c, T, A> Batches<'c, T, A> for Sqlite
+where
+    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    A: Acquire<'c, Database = Sqlite> + Send,
+{
+    /// SQLite has one path; `path` is ignored.
+    fn upsert_many(
+        executor: A,
+        rows: &[T],
+        _path: BulkPath,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send {
+        let key = table_key::<T>();
+        let call = Call::start_on(SYSTEM, Op::UpsertMany, &key, rows.len(), 1);
+        traced(
+            call,
+            async move {
+                if rows.is_empty() {
+                    return Ok(BatchOutcome::default());
+                }
+                let classify = |error| Error::classify(error, &key);
+                let mut conn = executor.acquire().await.map_err(classify)?;
+                let mut tx = write_lock(&mut conn).await.map_err(classify)?;
+                let outcome = if T::SQLITE.chunks.is_empty() {
+                    row_by_row(rows, &mut tx, key).await?
+                } else {
+                    chunks(rows, &mut tx, key).await?
+                };
+                tx.commit().await.map_err(classify)?;
+                Ok(outcome)
+            },
+            Call::batch,
+        )
+    }
+
+    async fn verify(executor: A) -> Result<(), Error> {
+        let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
+        let mismatches = verify::mismatches::<T>(&mut conn)
+            .await
+            .map_err(Error::Sqlx)?;
+        if mismatches.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::SchemaMismatch(SchemaReport::from(vec![
+                StructReport {
+                    name: T::PLAN.struct_name,
+                    table: T::TABLE.to_owned(),
+                    mismatches,
+                },
+            ])))
+        }
+    }
+}
+
+/// The write lock: `BEGIN IMMEDIATE` on a connection outside a transaction (it waits for
+/// other writers up to the connection's busy timeout, sqlx's default 5 s), a savepoint
+/// inside the caller's transaction.
+async fn write_lock(conn: &mut SqliteConnection) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
+    if conn.is_in_transaction() {
+        sqlx::Connection::begin(conn).await
+    } else {
+        conn.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// One row's probe and write, under the caller's write lock.
+async fn apply<T>(
+    row: &T,
+    conn: &mut SqliteConnection,
+    key: TableKey,
+) -> Result<UpsertOutcome, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+{
+    let plan: SqlitePlan = T::SQLITE;
+    let classify = |error| Error::classify(error, &key);
+    let stored = row
+        .bind_key_sqlite(sqlx::query(plan.probe_sql))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(classify)?
+        .is_some();
+    let written = row
+        .bind_row_sqlite(sqlx::query(plan.upsert_sql))
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(classify)?
+        .is_some();
+    Ok(match (written, stored) {
+        (true, false) => UpsertOutcome::Inserted,
+        (true, true) => UpsertOutcome::Updated,
+        (false, _) => match plan.unwritten {
+            Unwritten::Unchanged => UpsertOutcome::Unchanged,
+            Unwritten::Skipped | Unwritten::Told => UpsertOutcome::Skipped,
+        },
+    })
+}
+
+/// A guarded or `merge` struct's batch: each row probed and written in turn.
+async fn row_by_row<T>(
+    rows: &[T],
+    conn: &mut SqliteConnection,
+    key: TableKey,
+) -> Result<BatchOutcome, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+{
+    let mut outcome = BatchOutcome::default();
+    for (index, row) in rows.iter().enumerate() {
+        match apply(row, conn, key).await {
+            Ok(UpsertOutcome::Inserted) => outcome.inserted += 1,
+            Ok(UpsertOutcome::Updated) => outcome.updated += 1,
+            Ok(_) => outcome.skipped += 1,
+            Err(source) => {
+                return Err(Error::Row {
+                    index,
+                    source: Box::new(source),
+                });
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// A batch as chunk statements, largest first: for each chunk, how many of its keys are
+/// stored, then the write, which returns one row per key written.
+async fn chunks<T>(
+    rows: &[T],
+    conn: &mut SqliteConnection,
+    key: TableKey,
+) -> Result<BatchOutcome, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+{
+    let plan: SqlitePlan = T::SQLITE;
+    let classify = |error| Error::classify(error, &key);
+    let mut outcome = BatchOutcome::default();
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let chunk = plan
+            .chunks
+            .iter()
+            .find(|chunk| chunk.rows <= rest.len())
+            .unwrap_or(&plan.chunks[plan.chunks.len() - 1]);
+        let (part, later) = rest.split_at(chunk.rows.min(rest.len()));
+        let counts = T::bind_rows_sqlite(part, sqlx::query(chunk.existing_sql))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(classify)?;
+        let distinct: i64 = counts.try_get(0).map_err(Error::Sqlx)?;
+        let existing: i64 = counts.try_get(1).map_err(Error::Sqlx)?;
+        let written = T::bind_rows_sqlite(part, sqlx::query(chunk.upsert_sql))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(classify)?
+            .len() as u64;
+        let distinct = u64::try_from(distinct).unwrap_or_default();
+        let inserted = distinct.saturating_sub(u64::try_from(existing).unwrap_or_default());
+        let tally = plan.counts.tally(
+            part.len() as u64,
+            [distinct, inserted, written.saturating_sub(inserted)],
+        );
+        outcome.inserted += tally.inserted;
+        outcome.updated += tally.updated;
+        outcome.skipped += tally.skipped;
+        rest = later;
+    }
+    Ok(outcome)
+}
