@@ -1,6 +1,7 @@
 # Sourced by scripts/test and scripts/quickstart: makes sure a Rust toolchain and the
 # PostgreSQL server binaries are present, installing them on Debian/Ubuntu when missing.
-# With DATABASE_URL set, PostgreSQL binaries are not needed.
+# With DATABASE_URL set, PostgreSQL binaries are not needed; with ATOMIC_UPSERT_NO_POSTGRES=1
+# (the SQLite-only quick start and test run) neither they nor openssl are.
 
 as_admin() {
     if [ "$(id -u)" = 0 ]; then "$@"
@@ -26,6 +27,10 @@ have_pg_bins() {
     command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && return 0
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
+
+if [ "${ATOMIC_UPSERT_NO_POSTGRES:-0}" = 1 ]; then
+    return 0 2>/dev/null || exit 0
+fi
 
 if [ -z "${DATABASE_URL:-}" ] && ! have_pg_bins; then
     if command -v apt-get >/dev/null 2>&1; then

@@ -24,9 +24,6 @@ pub enum Source {
     /// The temporary table loaded by `COPY` ([`names::STAGE_TABLE`]), with the ordinal
     /// column.
     Stage,
-    /// A `VALUES` list of this many rows, one parameter per bound column of each row
-    /// (SQLite: a chunk of a batch; each value keeps the storage class sqlx binds it with).
-    Values(usize),
 }
 
 /// The bulk upsert. It folds each key's rows into one, as applying them one by one in
@@ -68,32 +65,6 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> Stri
     w.finish()
 }
 
-/// Why SQLite's chunk statements cannot take `model`, if they cannot: a guard (`version`,
-/// `update_where`, `skip_unchanged`) decides per row against what the earlier rows left,
-/// and `merge` folds objects; the runtime applies such batches row by row inside the
-/// batch's one transaction instead. Everything else folds as on PostgreSQL.
-///
-/// ```
-/// use upsert_core::{ConflictTarget, Model, Role, Table, bulk};
-/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
-///     [("k", Role::Key), ("v", Role::Write)], None, true);
-/// assert!(bulk::sqlite_unsupported(&model).unwrap().contains("skip_unchanged"));
-/// ```
-#[must_use]
-pub fn sqlite_unsupported(model: &Model) -> Option<&'static str> {
-    if model.guard.any() {
-        return Some("a `version`, `update_where` or `skip_unchanged` guard decides row by row");
-    }
-    if model
-        .columns
-        .iter()
-        .any(|c| c.update == Update::Combine(crate::Strategy::Merge))
-    {
-        return Some("`merge` folds objects row by row");
-    }
-    None
-}
-
 /// The most rows one SQLite chunk statement takes.
 pub const SQLITE_CHUNK_ROWS: usize = 128;
 
@@ -123,74 +94,64 @@ pub fn sqlite_chunk_rows(model: &Model) -> Vec<usize> {
     sizes
 }
 
-/// SQLite's chunk upsert, for a model [`sqlite_unsupported`] accepts: `rows` rows bound as a
-/// `VALUES` list ([`Source::Values`]), each key's rows folded as one by one would (as on
-/// PostgreSQL), the folded rows written in key order. It returns one row per key written.
-/// Run [`sqlite_existing_keys`] first, under the same write lock, to split the written
-/// keys into inserted and updated. A batch's chunks run in order in one transaction, so
-/// together they apply the batch as one by one would.
+/// SQLite's chunk upsert: the single-row upsert with `rows` rows in its `VALUES` list, each
+/// row's bound columns in order (row `r`'s column `i` is parameter `r * columns + i + 1`),
+/// and no `RETURNING`: the statement's change count is the number of rows that wrote.
+///
+/// No fold is needed, unlike PostgreSQL's bulk statement: SQLite applies a multi-row
+/// `INSERT .. ON CONFLICT` row after row, and a later row may update the row an earlier one
+/// inserted, so the statement *is* the batch applied one by one: `add` sums, `insert_only`
+/// keeps the first row's value, a `version` or `update_where` guard checks each row against
+/// what the earlier rows left. A batch's chunks run in order under one write lock.
 ///
 /// ```
 /// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Strategy, Table, bulk};
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     [("k", Role::Key), ("n", Role::Combine(Strategy::Add))], None, false);
-/// let sql = bulk::sqlite_upsert_many(&Sqlite, &model, 2);
-/// assert!(sql.starts_with(r#"WITH "__input" AS (SELECT "column1" AS "k", "column2" AS "n", "column3" AS "__atomic_upsert_ord" FROM (VALUES (?1, ?2, 1), (?3, ?4, 2)))"#));
-/// assert!(sql.ends_with(r#"DO UPDATE SET "n" = "t"."n" + EXCLUDED."n" RETURNING 1"#));
+/// assert_eq!(
+///     bulk::sqlite_upsert_many(&Sqlite, &model, 2),
+///     r#"INSERT INTO "t" ("k", "n") VALUES (?1, ?2), (?3, ?4) ON CONFLICT ("k") DO UPDATE SET "n" = "t"."n" + EXCLUDED."n""#
+/// );
 /// ```
 #[must_use]
 pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
-    let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
-    bulk.input_cte(&mut w, Source::Values(rows));
-    bulk.dedup_cte(&mut w, &bulk.input);
-    w.push(" ");
-    insert_into(&mut w, &model.table, &model.columns);
-    w.push(" SELECT ");
-    w.list(&model.columns, |w, c| match c.insert {
-        Insert::Now => {
-            w.now();
-        }
-        Insert::Bind => {
-            w.ident(c.name);
-        }
-    });
-    // `WHERE true`: SQLite's parser needs it between `SELECT .. FROM` and `ON CONFLICT`.
-    let _ = write!(
-        w,
-        " FROM {} WHERE true ORDER BY {}",
-        bulk.dedup, bulk.key_list
-    );
-    conflict_clause(&mut w, model, OnConflict::Update);
-    w.push(" RETURNING ").inserted_flag();
+    crate::single::values_statement(&mut w, model, OnConflict::Update, rows);
     w.finish()
 }
 
-/// How many distinct keys a chunk of `rows` rows has (a row with a NULL key counts alone,
-/// as it never conflicts), and how many of them a stored row already has: the same
-/// parameters as [`sqlite_upsert_many`].
+/// For a chunk of `rows` rows, given as each row's conflict-key columns in order: how many
+/// distinct keys it has (a row with a NULL key counts alone, as it never conflicts), and how
+/// many of them a stored row already has. Run under the batch's write lock before
+/// [`sqlite_upsert_many`], it splits the rows that wrote into inserts (a key's first row,
+/// when the key was not stored) and updates. Keys compare with the field's `collate`.
 ///
 /// ```
 /// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Table, bulk};
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     [("k", Role::Key), ("v", Role::Write)], None, false);
-/// assert!(bulk::sqlite_existing_keys(&Sqlite, &model, 1)
-///     .ends_with(r#"SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__dedup"."k")), 0) FROM "__dedup""#));
+/// assert_eq!(
+///     bulk::sqlite_existing_keys(&Sqlite, &model, 2),
+///     concat!(
+///         r#"SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__keys"."k")), 0) "#,
+///         r#"FROM (SELECT DISTINCT "column1" AS "k", CASE WHEN "column1" IS NULL THEN "column2" END "#,
+///         r#"FROM (VALUES (?1, 1), (?2, 2))) AS "__keys""#
+///     )
+/// );
 /// ```
 #[must_use]
 pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
-    let bulk = Bulk::new(dialect, model);
+    let keys = model.keys();
     let mut w = Writer::new(dialect);
-    bulk.input_cte(&mut w, Source::Values(rows));
-    bulk.dedup_cte(&mut w, &bulk.input);
-    w.push(" SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM ");
+    let distinct = dialect.quote_ident(names::KEYS);
+    w.push("SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM ");
     w.table(&model.table).push(" WHERE ");
-    for (i, key) in bulk.keys.iter().enumerate() {
+    for (i, key) in keys.iter().enumerate() {
         if i > 0 {
             w.push(" AND ");
         }
         w.qualified(model.table.name, key.name).push(" = ");
-        w.qualified(names::DEDUP, key.name);
+        w.qualified(names::KEYS, key.name);
     }
     if let ConflictTarget::Keys {
         predicate: Some(predicate),
@@ -198,7 +159,36 @@ pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model, rows: usize) -
     {
         w.push(" AND (").push(predicate).push(")");
     }
-    let _ = write!(w, ")), 0) FROM {}", bulk.dedup);
+    // A row with a NULL key keeps its ordinal, so DISTINCT (which takes NULLs as equal)
+    // leaves it alone, as the unique index does.
+    w.push(")), 0) FROM (SELECT DISTINCT ");
+    let numbered: Vec<(usize, &&Column)> = keys.iter().enumerate().collect();
+    w.list(&numbered, |w, &(i, c)| {
+        let _ = write!(w, "\"column{}\"", i + 1);
+        if let Some(collate) = c.collate {
+            w.push(" COLLATE ").ident(collate);
+        }
+        w.push(" AS ").ident(c.name);
+    });
+    w.push(", CASE WHEN ");
+    for (i, _) in keys.iter().enumerate() {
+        if i > 0 {
+            w.push(" OR ");
+        }
+        let _ = write!(w, "\"column{}\" IS NULL", i + 1);
+    }
+    let _ = write!(w, " THEN \"column{}\" END FROM (VALUES ", keys.len() + 1);
+    for row in 0..rows {
+        if row > 0 {
+            w.push(", ");
+        }
+        w.push("(");
+        for i in 0..keys.len() {
+            w.placeholder(row * keys.len() + i + 1).push(", ");
+        }
+        let _ = write!(w, "{})", row + 1);
+    }
+    let _ = write!(w, ")) AS {distinct}");
     w.finish()
 }
 
@@ -457,10 +447,6 @@ impl<'m, 'a> Bulk<'m, 'a> {
             }
         }
         let _ = write!(w, "{} AS (SELECT ", self.input);
-        if let Source::Values(rows) = source {
-            values_input(w, &items, rows);
-            return;
-        }
         if converted || arrays {
             w.list(&items, |w, &(i, c)| {
                 if arrays && c.array {
@@ -518,7 +504,6 @@ impl<'m, 'a> Bulk<'m, 'a> {
             Source::Stage => {
                 w.ident(names::STAGE_TABLE);
             }
-            Source::Values(_) => unreachable!("written above"),
         }
         w.push(")");
     }
@@ -558,18 +543,6 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// `, "__dedup" AS (..)`: one row per key, each column folded by its strategy.
     fn dedup_cte(&self, w: &mut Writer, rows_from: &str) {
         let (group_list, ord, partition) = (&self.group_list, &self.ord, &self.partition);
-        if w.dialect().probes_first() {
-            // No DISTINCT ON: keep each group's last row by number (unguarded models only,
-            // see `sqlite_unsupported`).
-            let rank = w.dialect().quote_ident(names::RANK);
-            let _ = write!(w, ", {} AS (SELECT * FROM (SELECT ", self.dedup);
-            w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
-            let _ = write!(
-                w,
-                ", row_number() OVER ({partition} ORDER BY {ord} DESC) AS {rank} FROM {rows_from}) WHERE {rank} = 1)"
-            );
-            return;
-        }
         let _ = write!(w, ", {} AS (SELECT DISTINCT ON ({group_list}) ", self.dedup);
         w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
         if self.model.guard.any() {
@@ -739,32 +712,6 @@ fn array_cte(w: &mut Writer, name: &str, first: usize) {
     w.ident(names::ARRAY_OWNER).push(", ");
     w.ident(names::ARRAY_POSITION).push(") GROUP BY ");
     w.ident(names::ARRAY_OWNER).push("), ");
-}
-
-/// The input's select list and source for [`Source::Values`]: SQLite names a `VALUES`
-/// list's columns `column1`, `column2`, ..; the last one is the row's ordinal, written as
-/// a literal. Row `r`'s column `i` is parameter `r * columns + i + 1`.
-fn values_input(w: &mut Writer, items: &[(usize, &&Column)], rows: usize) {
-    w.list(items, |w, &(i, c)| {
-        let _ = write!(w, "\"column{}\"", i + 1);
-        if let Some(collate) = c.collate {
-            w.push(" COLLATE ").ident(collate);
-        }
-        w.push(" AS ").ident(c.name);
-    });
-    let _ = write!(w, ", \"column{}\" AS ", items.len() + 1);
-    w.ident(names::ORD_COLUMN).push(" FROM (VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            w.push(", ");
-        }
-        w.push("(");
-        for i in 0..items.len() {
-            w.placeholder(row * items.len() + i + 1).push(", ");
-        }
-        let _ = write!(w, "{})", row + 1);
-    }
-    w.push("))");
 }
 
 #[cfg(test)]

@@ -27,9 +27,6 @@ pub const ARRAY_ELEMENT: &str = "__atomic_upsert_element";
 /// See [`ARRAY_ELEMENT`].
 pub const ARRAY_POSITION: &str = "__atomic_upsert_position";
 
-/// A row's rank within its key, newest first, where there is no `DISTINCT ON` (bulk, SQLite).
-pub const RANK: &str = "__atomic_upsert_rank";
-
 /// The batch rows with their ordinal (bulk).
 pub const INPUT: &str = "__input";
 /// `UNNEST`'s alias (bulk).
@@ -40,6 +37,8 @@ pub const RANKED: &str = "__ranked";
 pub const APPLIES: &str = "__applies";
 /// One folded row per key (bulk), and its alias in the guarded counts.
 pub const DEDUP: &str = "__dedup";
+/// SQLite's chunk: its distinct conflict keys.
+pub const KEYS: &str = "__keys";
 /// [`DEDUP`]'s alias in the guarded counts.
 pub const DEDUP_ALIAS: &str = "__d";
 /// The number of a key's batch rows that applied (bulk, guarded).

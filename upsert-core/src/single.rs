@@ -190,6 +190,69 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned])
     w.finish()
 }
 
+/// SQLite's update of a stored row, as the upsert's `DO UPDATE` would do it, for a model
+/// with columns to update and no guard: `UPDATE .. SET <the same SET list> FROM (SELECT ?1
+/// AS "k", ..) AS "excluded" WHERE <key matches> RETURNING 1`. It binds what the upsert
+/// binds. A returned row is an update; none means no stored row has the key, and an
+/// `INSERT .. ON CONFLICT DO NOTHING` then inserts it (or meets a row inserted meanwhile,
+/// and the update is tried again). Each statement is atomic on its own, so the outcome is
+/// exact without holding the write lock across statements. `None` for other models.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Strategy, Table, single};
+/// let model = Model::new(
+///     Table { schema: None, name: "stats" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("stats_type", Role::Key), ("runs", Role::Combine(Strategy::Add))],
+///     None,
+///     false,
+/// );
+/// assert_eq!(
+///     single::update_stored(&Sqlite, &model).unwrap(),
+///     concat!(
+///         r#"UPDATE "stats" SET "runs" = "stats"."runs" + EXCLUDED."runs" "#,
+///         r#"FROM (SELECT ?1 AS "stats_type", ?2 AS "runs") AS "excluded" "#,
+///         r#"WHERE "stats"."stats_type" = "excluded"."stats_type" RETURNING 1"#
+///     )
+/// );
+/// ```
+#[must_use]
+pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
+    if model.guard.any() || !model.has_updates() {
+        return None;
+    }
+    let ConflictTarget::Keys { predicate } = model.target else {
+        return None;
+    };
+    let mut w = Writer::new(dialect);
+    w.push("UPDATE ").table(&model.table).push(" SET ");
+    let updates: Vec<&crate::model::Column> =
+        model.columns.iter().filter(|c| c.update.is_set()).collect();
+    w.list(&updates, |w, c| {
+        w.ident(c.name).push(" = ");
+        crate::clause::set_value_into(w, &model.table, c);
+    });
+    w.push(" FROM (SELECT ");
+    let bound = model.bound();
+    let numbered: Vec<(usize, &&crate::model::Column)> = bound.iter().enumerate().collect();
+    w.list(&numbered, |w, &(i, c)| {
+        w.placeholder(i + 1).push(" AS ").ident(c.name);
+    });
+    w.push(") AS ").ident(names::EXCLUDED).push(" WHERE ");
+    for (i, key) in model.keys().iter().enumerate() {
+        if i > 0 {
+            w.push(" AND ");
+        }
+        stored_into(&mut w, &model.table, key.name);
+        w.push(" = ").qualified(names::EXCLUDED, key.name);
+    }
+    if let Some(predicate) = predicate {
+        w.push(" AND (").push(predicate).push(")");
+    }
+    w.push(" RETURNING 1");
+    Some(w.finish())
+}
+
 /// The outcome probe of a backend that [`probes_first`](Dialect::probes_first): a row when a
 /// stored row has the key (the conflict the write will meet, partial-index predicate
 /// included), none otherwise. Binds the key fields, in order. Run under the same write lock
@@ -268,19 +331,36 @@ fn returning_list(w: &mut Writer, columns: &[Returned]) {
 
 /// `INSERT INTO .. VALUES ($1, .., now(), ..) ON CONFLICT ..`
 fn statement(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
+    values_statement(w, model, on_conflict, 1);
+}
+
+/// `INSERT .. VALUES (..), (..) ON CONFLICT ..` with `rows` rows, the bound columns of each
+/// row numbered after the previous row's.
+pub(crate) fn values_statement(
+    w: &mut Writer,
+    model: &Model,
+    on_conflict: OnConflict,
+    rows: usize,
+) {
     insert_into(w, &model.table, &model.columns);
-    w.push(" VALUES (");
+    w.push(" VALUES ");
     let mut next_param = 0;
-    w.list(&model.columns, |w, column| match column.insert {
-        Insert::Bind => {
-            next_param += 1;
-            w.placeholder(next_param);
+    for row in 0..rows {
+        if row > 0 {
+            w.push(", ");
         }
-        Insert::Now => {
-            w.now();
-        }
-    });
-    w.push(")");
+        w.push("(");
+        w.list(&model.columns, |w, column| match column.insert {
+            Insert::Bind => {
+                next_param += 1;
+                w.placeholder(next_param);
+            }
+            Insert::Now => {
+                w.now();
+            }
+        });
+        w.push(")");
+    }
     conflict_clause(w, model, on_conflict);
 }
 

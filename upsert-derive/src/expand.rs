@@ -108,6 +108,7 @@ struct SqliteParts {
     binds: Vec<TokenStream>,
     key_binds: Vec<TokenStream>,
     row_binds: Vec<TokenStream>,
+    key_row_binds: Vec<TokenStream>,
     /// One `T: Decode<'__r, __DB> + Type<__DB>` bound per read field.
     decode_bounds: Vec<WherePredicate>,
     reads: Vec<TokenStream>,
@@ -129,28 +130,31 @@ impl SqliteParts {
                 cast: None,
             })
             .collect();
-        let chunks: Vec<TokenStream> = if bulk::sqlite_unsupported(model).is_some() {
-            Vec::new()
-        } else {
-            bulk::sqlite_chunk_rows(model)
-                .into_iter()
-                .map(|rows| {
-                    let upsert_sql = bulk::sqlite_upsert_many(lite, model, rows);
-                    let existing_sql = bulk::sqlite_existing_keys(lite, model, rows);
-                    quote! {
-                        ::atomic_upsert::__private::SqliteChunk {
-                            rows: #rows,
-                            upsert_sql: #upsert_sql,
-                            existing_sql: #existing_sql,
-                        }
+        let chunks: Vec<TokenStream> = bulk::sqlite_chunk_rows(model)
+            .into_iter()
+            .map(|rows| {
+                let upsert_sql = bulk::sqlite_upsert_many(lite, model, rows);
+                let existing_sql = bulk::sqlite_existing_keys(lite, model, rows);
+                quote! {
+                    ::atomic_upsert::__private::SqliteChunk {
+                        rows: #rows,
+                        upsert_sql: #upsert_sql,
+                        existing_sql: #existing_sql,
                     }
-                })
-                .collect()
-        };
+                }
+            })
+            .collect();
         let upsert_sql = single::upsert(lite, model);
         let insert_or_ignore_sql = single::insert_or_ignore(lite, model);
         let returning_sql = single::upsert_returning(lite, model, &returned);
         let probe_sql = single::probe(lite, model);
+        let single = match single::update_stored(lite, model) {
+            Some(update_sql) => {
+                quote!(::atomic_upsert::__private::SqliteSingle::UpdateFirst(#update_sql))
+            }
+            None if model.has_updates() => quote!(::atomic_upsert::__private::SqliteSingle::Probe),
+            None => quote!(::atomic_upsert::__private::SqliteSingle::Write),
+        };
         let counts = counts_tokens(Counts::of(model));
         let unwritten = unwritten_tokens(model.unwritten());
         let columns = model.bound().iter().map(|c| c.name).collect::<Vec<_>>();
@@ -161,6 +165,7 @@ impl SqliteParts {
                     insert_or_ignore_sql: #insert_or_ignore_sql,
                     returning_sql: #returning_sql,
                     probe_sql: #probe_sql,
+                    single: #single,
                     chunks: &[#(#chunks),*],
                     counts: #counts,
                     unwritten: #unwritten,
@@ -190,13 +195,15 @@ impl SqliteParts {
             let bind = quote_spanned! {span=>
                 let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &self.#member);
             };
+            let row_bind = quote_spanned! {span=>
+                let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &row.#member);
+            };
             if field.role == Role::Key {
                 parts.key_binds.push(bind.clone());
+                parts.key_row_binds.push(row_bind.clone());
             }
             parts.binds.push(bind);
-            parts.row_binds.push(quote_spanned! {span=>
-                let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &row.#member);
-            });
+            parts.row_binds.push(row_bind);
         }
         Some(parts)
     }
@@ -795,6 +802,7 @@ fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStream {
         binds,
         key_binds,
         row_binds,
+        key_row_binds,
         decode_bounds,
         reads,
     } = parts;
@@ -846,6 +854,21 @@ fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStream {
                     query = {
                         let query = query;
                         #(#row_binds)*
+                        query
+                    };
+                }
+                query
+            }
+
+            fn bind_key_rows_sqlite<'__q>(
+                rows: &'__q [Self],
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                let mut query = query;
+                for row in rows {
+                    query = {
+                        let query = query;
+                        #(#key_row_binds)*
                         query
                     };
                 }

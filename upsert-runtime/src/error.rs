@@ -198,8 +198,9 @@ pub enum Error {
         may_have_been_applied: bool,
     },
 
-    /// `insert_or_get` saw the key inserted and deleted by others `attempts` times in a row
-    /// and stopped rather than loop; nothing was written. Retrying is safe.
+    /// `insert_or_get` (or, on SQLite, an `upsert` without a guard) saw the key inserted and
+    /// deleted by others `attempts` times in a row and stopped rather than loop; nothing was
+    /// written. Retrying is safe.
     #[error(
         "the key was inserted and deleted concurrently {attempts} times in a row; nothing was written"
     )]

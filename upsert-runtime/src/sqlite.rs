@@ -1,13 +1,18 @@
 //! The calls on SQLite (the `sqlite` feature): [`Runs`], [`Returns`] and [`Batches`] for
 //! `sqlx::Sqlite`.
 //!
-//! SQLite keeps no `xmax`, so `upsert` learns its outcome from a probe of the key run
-//! before the write, under one write lock (`BEGIN IMMEDIATE`, or a savepoint inside the
+//! SQLite keeps no `xmax`, so `upsert` learns its outcome another way. Without a guard it
+//! updates the stored row first (`UPDATE .. FROM (SELECT ?1 ..) AS excluded .. RETURNING`,
+//! the upsert's own `SET` list) and inserts only when no row had the key (`INSERT .. ON
+//! CONFLICT DO NOTHING RETURNING`); each statement is atomic, so the one that writes is the
+//! outcome, and no lock is held between them. With a guard (`version`, `update_where`,
+//! `skip_unchanged`), a row left unwritten could be stale or missing, so it probes the key
+//! and writes under one write lock (`BEGIN IMMEDIATE`, or a savepoint inside the
 //! caller's transaction, whose snapshot keeps the probe and the write consistent): no other
 //! connection can write between the two. A batch runs in one such transaction, as chunk
 //! statements of at most [`SQLITE_CHUNK_ROWS`](upsert_core::bulk::SQLITE_CHUNK_ROWS) rows
-//! applied in order (each chunk folded as one by one would, so the chunks together are the
-//! batch applied one by one), or row by row when the struct has a guard or `merge`.
+//! applied in order: SQLite applies a multi-row upsert row after row, so each chunk is its
+//! rows applied one by one, every strategy and guard included.
 
 use std::future::Future;
 
@@ -17,11 +22,12 @@ use sqlx::{Acquire, Connection as _, Executor, Row as _, Transaction};
 use crate::backend::{Batches, Returns, Runs};
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{FromStoredSqlite, GeneratedSqlite, SqlitePlan};
+use crate::private::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
 use crate::schema::{SchemaReport, StructReport};
 use crate::telemetry::{Call, Op, traced};
 use crate::{AtomicUpsert, BulkPath, table_key};
 use upsert_core::Unwritten;
+use upsert_core::bulk::Tally;
 
 mod verify;
 
@@ -40,10 +46,30 @@ where
             async move {
                 let classify = |error| Error::classify(error, &key);
                 let mut conn = executor.acquire().await.map_err(classify)?;
-                let mut tx = write_lock(&mut conn).await.map_err(classify)?;
-                let outcome = apply(row, &mut tx, key).await?;
-                tx.commit().await.map_err(classify)?;
-                Ok(outcome)
+                let plan: SqlitePlan = T::SQLITE;
+                match plan.single {
+                    SqliteSingle::UpdateFirst(update_sql) => {
+                        update_first(row, update_sql, &mut conn, key).await
+                    }
+                    SqliteSingle::Probe => {
+                        let mut tx = write_lock(&mut conn).await.map_err(classify)?;
+                        let outcome = probe_and_write(row, &mut tx, key).await?;
+                        tx.commit().await.map_err(classify)?;
+                        Ok(outcome)
+                    }
+                    SqliteSingle::Write => {
+                        let written = row
+                            .bind_row_sqlite(sqlx::query(plan.upsert_sql))
+                            .fetch_optional(&mut *conn)
+                            .await
+                            .map_err(classify)?;
+                        Ok(if written.is_some() {
+                            UpsertOutcome::Inserted
+                        } else {
+                            UpsertOutcome::Skipped
+                        })
+                    }
+                }
             },
             |call, outcome| call.outcome(*outcome),
         )
@@ -130,11 +156,7 @@ where
                 let classify = |error| Error::classify(error, &key);
                 let mut conn = executor.acquire().await.map_err(classify)?;
                 let mut tx = write_lock(&mut conn).await.map_err(classify)?;
-                let outcome = if T::SQLITE.chunks.is_empty() {
-                    row_by_row(rows, &mut tx, key).await?
-                } else {
-                    chunks(rows, &mut tx, key).await?
-                };
+                let outcome = chunks(rows, &mut tx, key).await?;
                 tx.commit().await.map_err(classify)?;
                 Ok(outcome)
             },
@@ -172,8 +194,43 @@ async fn write_lock(conn: &mut SqliteConnection) -> Result<Transaction<'_, Sqlit
     }
 }
 
-/// One row's probe and write, under the caller's write lock.
-async fn apply<T>(
+/// An unguarded row: update the stored row, else insert it; each statement atomic, so the
+/// one that writes tells the outcome. A row inserted (or deleted) by another connection
+/// between the two makes it try again, at most `ATTEMPTS` times.
+async fn update_first<T>(
+    row: &T,
+    update_sql: &'static str,
+    conn: &mut SqliteConnection,
+    key: TableKey,
+) -> Result<UpsertOutcome, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+{
+    const ATTEMPTS: u32 = 16;
+    let classify = |error| Error::classify(error, &key);
+    for _ in 0..ATTEMPTS {
+        let updated = row
+            .bind_row_sqlite(sqlx::query(update_sql))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(classify)?;
+        if updated.is_some() {
+            return Ok(UpsertOutcome::Updated);
+        }
+        let inserted = row
+            .bind_row_sqlite(sqlx::query(T::SQLITE.insert_or_ignore_sql))
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(classify)?;
+        if inserted.is_some() {
+            return Ok(UpsertOutcome::Inserted);
+        }
+    }
+    Err(Error::Contended { attempts: ATTEMPTS })
+}
+
+/// A guarded row's probe and write, under the caller's write lock.
+async fn probe_and_write<T>(
     row: &T,
     conn: &mut SqliteConnection,
     key: TableKey,
@@ -205,34 +262,10 @@ where
     })
 }
 
-/// A guarded or `merge` struct's batch: each row probed and written in turn.
-async fn row_by_row<T>(
-    rows: &[T],
-    conn: &mut SqliteConnection,
-    key: TableKey,
-) -> Result<BatchOutcome, Error>
-where
-    T: GeneratedSqlite<Sqlite>,
-{
-    let mut outcome = BatchOutcome::default();
-    for (index, row) in rows.iter().enumerate() {
-        match apply(row, conn, key).await {
-            Ok(UpsertOutcome::Inserted) => outcome.inserted += 1,
-            Ok(UpsertOutcome::Updated) => outcome.updated += 1,
-            Ok(_) => outcome.skipped += 1,
-            Err(source) => {
-                return Err(Error::Row {
-                    index,
-                    source: Box::new(source),
-                });
-            }
-        }
-    }
-    Ok(outcome)
-}
-
-/// A batch as chunk statements, largest first: for each chunk, how many of its keys are
-/// stored, then the write, which returns one row per key written.
+/// A batch as chunk statements, largest first: for each chunk, how many distinct keys it
+/// has and how many of them are stored, then the write, whose change count says how many
+/// rows wrote. A key's first row inserts it unless it was stored; every other row that
+/// wrote updated; the rest were skipped (nothing to update, a guard, unchanged).
 async fn chunks<T>(
     rows: &[T],
     conn: &mut SqliteConnection,
@@ -252,23 +285,23 @@ where
             .find(|chunk| chunk.rows <= rest.len())
             .unwrap_or(&plan.chunks[plan.chunks.len() - 1]);
         let (part, later) = rest.split_at(chunk.rows.min(rest.len()));
-        let counts = T::bind_rows_sqlite(part, sqlx::query(chunk.existing_sql))
+        let counts = T::bind_key_rows_sqlite(part, sqlx::query(chunk.existing_sql))
             .fetch_one(&mut *conn)
             .await
             .map_err(classify)?;
         let distinct: i64 = counts.try_get(0).map_err(Error::Sqlx)?;
         let existing: i64 = counts.try_get(1).map_err(Error::Sqlx)?;
         let written = T::bind_rows_sqlite(part, sqlx::query(chunk.upsert_sql))
-            .fetch_all(&mut *conn)
+            .execute(&mut *conn)
             .await
             .map_err(classify)?
-            .len() as u64;
-        let distinct = u64::try_from(distinct).unwrap_or_default();
-        let inserted = distinct.saturating_sub(u64::try_from(existing).unwrap_or_default());
-        let tally = plan.counts.tally(
-            part.len() as u64,
-            [distinct, inserted, written.saturating_sub(inserted)],
-        );
+            .rows_affected();
+        let inserted = u64::try_from(distinct - existing).unwrap_or_default();
+        let tally = Tally {
+            inserted,
+            updated: written.saturating_sub(inserted),
+            skipped: (part.len() as u64).saturating_sub(written),
+        };
         outcome.inserted += tally.inserted;
         outcome.updated += tally.updated;
         outcome.skipped += tally.skipped;

@@ -590,7 +590,8 @@ async fn batches_equal_one_by_one_on_random_data() {
     }
 }
 
-/// A guarded struct's batches go row by row in one transaction: the same result too.
+/// A guarded struct (`version`, `merge`): each row checked against what the earlier rows
+/// left, in one statement per chunk; the same result as one by one too.
 #[tokio::test]
 async fn guarded_batches_equal_one_by_one() {
     let mut rng = Rng(0xd0c5);

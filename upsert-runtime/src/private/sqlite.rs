@@ -33,10 +33,11 @@ pub struct SqlitePlan {
     pub insert_or_ignore_sql: &'static str,
     /// The upsert returning every field's column, in field order.
     pub returning_sql: &'static str,
-    /// `SELECT 1 FROM t WHERE key = ..`: whether the key is stored (the outcome).
+    /// `SELECT 1 FROM t WHERE key = ..`: whether the key is stored.
     pub probe_sql: &'static str,
-    /// The batch statements, largest first; empty when the struct's batches go row by row
-    /// (a guard or `merge`).
+    /// How `upsert` learns its outcome.
+    pub single: SqliteSingle,
+    /// The batch statements, largest first, down to one row.
     pub chunks: &'static [SqliteChunk],
     /// The layout of a chunk's counts.
     pub counts: Counts,
@@ -46,14 +47,29 @@ pub struct SqlitePlan {
     pub columns: &'static [&'static str],
 }
 
+/// How a SQLite `upsert` tells an insert from an update, without `xmax`.
+#[derive(Debug, Clone, Copy)]
+pub enum SqliteSingle {
+    /// No guard: this `UPDATE .. RETURNING 1` of the stored row first (an update when it
+    /// returns a row), else `INSERT .. ON CONFLICT DO NOTHING` (an insert when it returns
+    /// one), again while neither writes. Each statement is atomic on its own.
+    UpdateFirst(&'static str),
+    /// A guard may leave the row unwritten: the probe, then the upsert, under one write lock.
+    Probe,
+    /// Nothing to update (every column is a key): the upsert alone, which inserts or skips.
+    Write,
+}
+
 /// A batch statement for a chunk of exactly `rows` rows.
 #[derive(Debug, Clone, Copy)]
 pub struct SqliteChunk {
-    /// The rows it binds (each bound column of each row, row after row).
+    /// The rows it binds.
     pub rows: usize,
-    /// The write: one returned row per key written.
+    /// The write, binding each row's written fields, row after row; its change count is
+    /// the number of rows that wrote.
     pub upsert_sql: &'static str,
-    /// `(distinct keys, keys already stored)`, read before the write.
+    /// `(distinct keys, keys already stored)`, binding each row's key fields, row after
+    /// row; read before the write.
     pub existing_sql: &'static str,
 }
 
@@ -89,8 +105,14 @@ pub trait GeneratedSqlite<DB: SqliteDb>: Sized {
     /// Binds the conflict-key fields, in order (the outcome probe).
     fn bind_key_sqlite<'q>(&'q self, query: SqliteQuery<'q, DB>) -> SqliteQuery<'q, DB>;
 
-    /// Binds every row's written fields, row after row (a chunk statement).
+    /// Binds every row's written fields, row after row (a chunk's write).
     fn bind_rows_sqlite<'q>(rows: &'q [Self], query: SqliteQuery<'q, DB>) -> SqliteQuery<'q, DB>;
+
+    /// Binds every row's conflict-key fields, row after row (a chunk's key count).
+    fn bind_key_rows_sqlite<'q>(
+        rows: &'q [Self],
+        query: SqliteQuery<'q, DB>,
+    ) -> SqliteQuery<'q, DB>;
 }
 
 /// The derived struct, read back from SQLite's returned row.
