@@ -55,6 +55,36 @@
 //!
 //! Every attribute is documented on [`AtomicUpsert`]. Errors are typed by cause: see
 //! [`Error`].
+//!
+//! ## SQLite
+//!
+//! With the `sqlite` feature (sqlx's bundled SQLite: nothing to install), the same struct
+//! and the same calls run on `&SqlitePool`, `&mut *conn` and `&mut *tx`, with the same
+//! outcomes, strategies and guards. SQLite has no schemas, no `ON CONFLICT ON CONSTRAINT`,
+//! no arrays and no `::` casts: a struct using those is rejected at the SQLite call site,
+//! and still runs on PostgreSQL. `insert_or_get`, [`Retry`] and [`verify_all`] are
+//! PostgreSQL's only.
+//!
+#![cfg_attr(feature = "sqlite", doc = "```no_run")]
+#![cfg_attr(not(feature = "sqlite"), doc = "```ignore")]
+//! use atomic_upsert::{AtomicUpsert, UpsertOutcome};
+//! use atomic_upsert::sqlx::SqlitePool;
+//!
+//! #[derive(AtomicUpsert)]
+//! struct PageViews {
+//!     #[conflict_key]
+//!     url: String,
+//!     #[upsert(add)]
+//!     views: i64,
+//! }
+//!
+//! # async fn run() -> Result<(), atomic_upsert::Error> {
+//! let pool = SqlitePool::connect("sqlite://app.db?mode=rwc").await?;
+//! let hit = PageViews { url: "/".into(), views: 1 };
+//! assert!(matches!(hit.upsert(&pool).await?, UpsertOutcome::Inserted | UpsertOutcome::Updated));
+//! PageViews::verify(&pool).await?; // against SQLite's catalog
+//! # Ok(()) }
+//! ```
 
 /// Derives [`AtomicUpsert`](trait@AtomicUpsert): the race-free `INSERT .. ON CONFLICT ..
 /// DO UPDATE` statement for a struct, built and checked at compile time.

@@ -37,7 +37,7 @@ mod strategy;
 pub mod verify;
 mod writer;
 
-pub use dialect::{Dialect, Postgres, Sqlite};
+pub use dialect::{Dialect, Postgres, Sqlite, SqliteGap};
 pub use model::{
     Column, ConflictTarget, FieldDef, Guard, Insert, Model, NullKeys, Role, Table, Unwritten,
     Update, is_array_type,

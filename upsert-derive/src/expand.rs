@@ -5,13 +5,14 @@
 //! from `upsert_core`); [`impls`] is the one `quote!` template, which also writes the
 //! fallback impls from [`Parts::stub`].
 
+use proc_macro2::Span;
 use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
 use upsert_core::bulk::{self, Counts, Source};
 use upsert_core::{
-    ConflictTarget, Dialect as _, Model, NullKeys, Postgres, Role, Sqlite, Strategy, Unwritten,
-    single,
+    ConflictTarget, Dialect as _, Model, NullKeys, Postgres, Role, Sqlite, SqliteGap, Strategy,
+    Unwritten, single,
 };
 
 use crate::ast::Container;
@@ -95,6 +96,29 @@ struct Parts {
     registration: TokenStream,
     /// The SQLite impls, when SQLite can take the struct.
     sqlite: Option<SqliteParts>,
+    /// What SQLite lacks that the struct uses, and the tokens that ask for it.
+    sqlite_gap: Option<(SqliteGap, Span)>,
+}
+
+/// The tokens that ask for what SQLite lacks: the attribute, or the array field's type.
+fn gap_span(container: &Container, gap: SqliteGap) -> Span {
+    let attrs = &container.attrs;
+    let span = match gap {
+        SqliteGap::Schema => attrs.schema.span(),
+        SqliteGap::Constraint => attrs.constraint.span(),
+        SqliteGap::NullsNotDistinct => attrs.nulls_not_distinct.span(),
+        SqliteGap::GuardWithSkipUnchanged => attrs.skip_unchanged.span(),
+        SqliteGap::SqlType => container
+            .fields
+            .iter()
+            .find_map(|f| f.attrs.sql_type.span()),
+        SqliteGap::Array => container
+            .fields
+            .iter()
+            .find(|f| f.is_array())
+            .map(crate::ast::Field::ty_span),
+    };
+    span.unwrap_or_else(|| container.ident.span())
 }
 
 /// What the SQLite impls hold: generic over the database (`__DB: SqliteDb`), so that they
@@ -307,6 +331,7 @@ impl Parts {
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
         parts.registration = registration(container);
         parts.sqlite = SqliteParts::new(container, &model);
+        parts.sqlite_gap = SqliteGap::of(&model).map(|gap| (gap, gap_span(container, gap)));
         parts
     }
 
@@ -686,6 +711,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         from_stored,
         registration,
         sqlite,
+        sqlite_gap,
     } = parts;
     let ident = &input.ident;
     let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
@@ -696,7 +722,10 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     let from_stored_impl = from_stored_impl(input, decode_bounds, from_stored);
     let schema = option_str(schema.as_deref());
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
-    let sqlite_impls = sqlite.iter().map(|sqlite| sqlite_impls(input, sqlite));
+    let sqlite_impls = sqlite
+        .iter()
+        .map(|sqlite| sqlite_impls(input, sqlite))
+        .chain(sqlite_gap.map(|(gap, span)| sqlite_gap_impls(input, gap, span)));
     quote! {
         const _: () = {
             #registration
@@ -788,6 +817,69 @@ fn from_stored_impl(
             ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
                 let _ = row;
                 #from_stored
+            }
+        }
+    }
+}
+
+/// The SQLite impls of a struct SQLite cannot take: they require `__DB` to implement the
+/// runtime's marker trait for `gap`, which nothing implements, so a call on SQLite fails
+/// with that trait's message, at the attribute; a call on PostgreSQL is untouched.
+fn sqlite_gap_impls(input: &DeriveInput, gap: SqliteGap, span: Span) -> TokenStream {
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let mut generics = input.generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__DB: ::atomic_upsert::__private::SqliteDb));
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let marker = Ident::new(gap.marker(), span);
+    let bound: WherePredicate =
+        syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker };
+    let gap_where = where_clause(input, std::slice::from_ref(&bound));
+    let mut stored_generics = generics.clone();
+    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::atomic_upsert::__private::GeneratedSqlite<__DB> for #ident #ty_generics #gap_where {
+            const SQLITE: ::atomic_upsert::__private::SqlitePlan = ::atomic_upsert::__private::SqlitePlan::NONE;
+
+            fn bind_row_sqlite<'__q>(
+                &'__q self,
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                query
+            }
+
+            fn bind_key_sqlite<'__q>(
+                &'__q self,
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                query
+            }
+
+            fn bind_rows_sqlite<'__q>(
+                _: &'__q [Self],
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                query
+            }
+
+            fn bind_key_rows_sqlite<'__q>(
+                _: &'__q [Self],
+                query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
+            ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
+                query
+            }
+        }
+
+        #[automatically_derived]
+        impl #stored_impl_generics ::atomic_upsert::__private::FromStoredSqlite<'__r, __DB> for #ident #ty_generics #gap_where {
+            fn from_stored_sqlite(
+                _: &'__r <__DB as ::atomic_upsert::__private::SqlxDatabase>::Row,
+            ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                ::core::result::Result::Err(::atomic_upsert::__private::SqlxError::RowNotFound)
             }
         }
     }

@@ -17,8 +17,9 @@ use crate::{AtomicUpsert, BulkPath, calls, verify};
 /// The single-row calls of a struct `T` on a database, through executor `E`.
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot run `{T}` through `{E}`",
-    label = "pass `&pool`, `&mut *conn` or `&mut *tx`",
-    note = "PostgreSQL takes any `PgExecutor`; SQLite (the `sqlite` feature) takes `&SqlitePool` or `&mut SqliteConnection` (`&mut *conn`, `&mut *tx`)"
+    label = "`{T}` cannot run on this executor's database",
+    note = "executors: PostgreSQL takes any `PgExecutor` (`&PgPool`, `&mut *conn`, `&mut *tx`); SQLite (the `sqlite` feature) takes `&SqlitePool` or `&mut SqliteConnection` (`&mut *conn`, `&mut *tx`)",
+    note = "on SQLite, the struct must use nothing SQLite lacks, and every written field's type must be one sqlx sends to SQLite: the other errors here say which"
 )]
 pub trait Runs<'c, T, E>: Database {
     /// [`AtomicUpsert::upsert`].
@@ -34,7 +35,7 @@ pub trait Runs<'c, T, E>: Database {
 /// [`AtomicUpsert::upsert_returning`] of `T` on a database, through executor `E`.
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot read `{T}` back through `{E}`",
-    label = "pass `&pool`, `&mut *conn` or `&mut *tx`; every field must be an owned type sqlx decodes",
+    label = "`{T}` cannot be read back through this executor",
     note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
 )]
 pub trait Returns<'c, T, E>: Database {
@@ -48,7 +49,9 @@ pub trait Returns<'c, T, E>: Database {
 /// The calls of `T` that hold a connection for several statements, through `A`.
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot run `{T}`'s batches through `{A}`",
-    label = "pass `&pool`, `&mut *conn` or `&mut *tx`"
+    label = "`{T}` cannot run on this executor's database",
+    note = "executors: `&pool`, `&mut *conn` or `&mut *tx`, on PostgreSQL or (the `sqlite` feature) SQLite",
+    note = "on SQLite, the struct must use nothing SQLite lacks, and every written field's type must be one sqlx sends to SQLite: the other errors here say which"
 )]
 pub trait Batches<'c, T, A>: Database {
     /// [`AtomicUpsert::upsert_many_via`].

@@ -178,7 +178,11 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// atomic statement and one round trip.
     ///
     /// `executor` is any sqlx PostgreSQL executor: `&PgPool`, `&mut *conn` for a pooled
-    /// connection, or `&mut *tx` to join a transaction.
+    /// connection, or `&mut *tx` to join a transaction. With the `sqlite` feature it may be
+    /// `&SqlitePool`, `&mut *conn` or `&mut *tx` on SQLite, with the same outcomes: SQLite
+    /// has no `xmax`, so an unguarded struct updates the stored row first and inserts when
+    /// there was none (each statement atomic), and a guarded one probes the key and writes
+    /// under one write lock.
     ///
     /// Returns [`UpsertOutcome::Inserted`] or [`UpsertOutcome::Updated`], read from the
     /// statement itself; [`UpsertOutcome::Skipped`] when there is nothing to update (see
@@ -344,6 +348,11 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// `UNNEST` statement ([`UPSERT_MANY_SQL`](AtomicUpsert::UPSERT_MANY_SQL)); larger
     /// batches stream through binary `COPY` into a temporary table, in chunks of
     /// [`COPY_CHUNK_BYTES`], so memory stays bounded. See [`BulkPath`].
+    ///
+    /// On SQLite (the `sqlite` feature) the batch runs under one write lock as multi-row
+    /// upserts of up to 128 rows, which SQLite applies row after row (so every strategy and
+    /// guard holds as one by one), each after a count of its stored keys for the outcome;
+    /// a savepoint inside the caller's transaction.
     ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;

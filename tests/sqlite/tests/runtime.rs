@@ -865,3 +865,108 @@ async fn verify_reads_sqlites_catalog() {
         "{report}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The remaining attributes: rename, skip, created_at, a composite key, a lifetime.
+
+#[derive(AtomicUpsert, Debug, PartialEq)]
+#[upsert(table = "visit")]
+struct Visit {
+    #[conflict_key]
+    site: String,
+    #[conflict_key]
+    #[upsert(rename = "day")]
+    date: String,
+    #[upsert(add)]
+    hits: i64,
+    #[upsert(created_at)]
+    created_at: (),
+    #[upsert(updated_at)]
+    updated_at: (),
+    #[upsert(skip)]
+    note: Option<String>,
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "visit")]
+struct BorrowedVisit<'a> {
+    #[conflict_key]
+    site: &'a str,
+    #[conflict_key]
+    #[upsert(rename = "day")]
+    date: &'a str,
+    #[upsert(add)]
+    hits: i64,
+}
+
+#[tokio::test]
+async fn rename_skip_timestamps_composite_keys_and_borrowed_fields() {
+    let mut conn = memory(
+        "CREATE TABLE visit (site TEXT NOT NULL, day TEXT NOT NULL, hits INTEGER NOT NULL,
+             created_at TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL DEFAULT '', note TEXT,
+             PRIMARY KEY (site, day));",
+    )
+    .await;
+    Visit::verify(&mut conn).await.unwrap();
+    let visit = |site: &str, date: &str| Visit {
+        site: site.into(),
+        date: date.into(),
+        hits: 1,
+        created_at: (),
+        updated_at: (),
+        note: Some("never written".into()),
+    };
+    assert_eq!(
+        visit("a", "mon").upsert(&mut conn).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        visit("a", "tue").upsert(&mut conn).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    let first: String = sqlx::query_scalar("SELECT created_at FROM visit WHERE day = 'mon'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let borrowed = BorrowedVisit {
+        site: "a",
+        date: "mon",
+        hits: 2,
+    };
+    assert_eq!(
+        borrowed.upsert(&mut conn).await.unwrap(),
+        UpsertOutcome::Updated
+    );
+    let outcome = BorrowedVisit::upsert_many(
+        &mut conn,
+        &[
+            borrowed,
+            BorrowedVisit {
+                site: "b",
+                date: "mon",
+                hits: 1,
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (1, 1));
+    // `upsert_returning` reads the skipped field back from its column (NULL: never written).
+    let stored = visit("a", "mon")
+        .upsert_returning(&mut conn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.hits, stored.note), (6, None));
+    let (created, updated): (String, String) =
+        sqlx::query_as("SELECT created_at, updated_at FROM visit WHERE site = 'a' AND day = 'mon'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(created, first, "created_at is written once");
+    assert!(
+        updated > created,
+        "updated_at moves on every write: {updated} vs {created}"
+    );
+}

@@ -93,7 +93,7 @@ impl<DB: SqliteDb, T> SqliteColumn<DB> for T where
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run on SQLite",
     label = "the derive gave `{Self}` no SQLite statements",
-    note = "SQLite cannot take `#[upsert(schema)]`, `#[upsert(constraint)]`, `#[upsert(nulls_not_distinct)]`, `#[upsert(sql_type)]`, array (`Vec<T>`) fields, or `version` together with `skip_unchanged`; every written field's type must also be one sqlx sends to SQLite"
+    note = "every written field's type must be one sqlx sends to SQLite, and the struct must use nothing SQLite lacks (`schema`, `constraint`, `nulls_not_distinct`, `sql_type`, arrays)"
 )]
 pub trait GeneratedSqlite<DB: SqliteDb>: Sized {
     /// The statements.
@@ -144,4 +144,52 @@ where
     usize: ColumnIndex<DB::Row>,
 {
     row.try_get(index)
+}
+
+macro_rules! sqlite_gaps {
+    ($($marker:ident, $message:literal, $label:literal;)*) => {
+        $(
+            #[doc = concat!("Never implemented: ", $message)]
+            #[diagnostic::on_unimplemented(message = $message, label = $label, note = "the struct still runs on PostgreSQL; on SQLite, use a struct without it")]
+            pub trait $marker {}
+        )*
+    };
+}
+
+// One per `upsert_core::SqliteGap`, named by `SqliteGap::marker`, with its message.
+sqlite_gaps! {
+    SqliteHasNoSchemas,
+        "SQLite has no schemas: drop `#[upsert(schema)]` (an attached database is a file, not a schema)",
+        "this struct has `#[upsert(schema)]`";
+    SqliteHasNoConstraintTargets,
+        "SQLite has no `ON CONFLICT ON CONSTRAINT`: name the key columns with `#[conflict_key]` instead of `#[upsert(constraint)]`",
+        "this struct has `#[upsert(constraint)]`";
+    SqliteHasNoNullsNotDistinct,
+        "SQLite unique indexes treat NULLs as distinct: drop `#[upsert(nulls_not_distinct)]`",
+        "this struct has `#[upsert(nulls_not_distinct)]`";
+    SqliteHasNoCasts,
+        "SQLite has no `::` casts: drop `#[upsert(sql_type)]` (SQLite stores each value as sqlx sends it)",
+        "this struct has `#[upsert(sql_type)]`";
+    SqliteHasNoArrays,
+        "SQLite has no array columns: store the `Vec` as JSON (`sqlx::types::Json<Vec<T>>`)",
+        "this struct has an array field";
+    SqliteCannotTellSkippedFromUnchanged,
+        "SQLite cannot tell a skipped row from an unchanged one in one statement: use `version` or `skip_unchanged`, not both",
+        "this struct has a guard and `skip_unchanged`";
+}
+
+impl SqlitePlan {
+    /// The plan of a struct SQLite cannot take: never used, since its impl requires a
+    /// marker trait that nothing implements.
+    pub const NONE: SqlitePlan = SqlitePlan {
+        upsert_sql: "",
+        insert_or_ignore_sql: "",
+        returning_sql: "",
+        probe_sql: "",
+        single: SqliteSingle::Write,
+        chunks: &[],
+        counts: Counts::Guarded,
+        unwritten: Unwritten::Skipped,
+        columns: &[],
+    };
 }
