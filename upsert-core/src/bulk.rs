@@ -110,7 +110,7 @@ pub fn sqlite_chunk_rows(model: &Model) -> Vec<usize> {
 ///     [("k", Role::Key), ("n", Role::Combine(Strategy::Add))], None, false);
 /// assert_eq!(
 ///     bulk::sqlite_upsert_many(&Sqlite, &model, 2),
-///     r#"INSERT INTO "t" ("k", "n") VALUES (?1, ?2), (?3, ?4) ON CONFLICT ("k") DO UPDATE SET "n" = "t"."n" + EXCLUDED."n""#
+///     r#"INSERT INTO "t" ("k", "n") VALUES (?, ?), (?, ?) ON CONFLICT ("k") DO UPDATE SET "n" = "t"."n" + EXCLUDED."n""#
 /// );
 /// ```
 #[must_use]
@@ -135,7 +135,7 @@ pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model, rows: usize) -> 
 ///     concat!(
 ///         r#"SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__keys"."k")), 0) "#,
 ///         r#"FROM (SELECT DISTINCT "column1" AS "k", CASE WHEN "column1" IS NULL THEN "column2" END "#,
-///         r#"FROM (VALUES (?1, 1), (?2, 2))) AS "__keys""#
+///         r#"FROM (VALUES (?, 1), (?, 2))) AS "__keys""#
 ///     )
 /// );
 /// ```

@@ -191,7 +191,7 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned])
 }
 
 /// SQLite's update of a stored row, as the upsert's `DO UPDATE` would do it, for a model
-/// with columns to update and no guard: `UPDATE .. SET <the same SET list> FROM (SELECT ?1
+/// with columns to update and no guard: `UPDATE .. SET <the same SET list> FROM (SELECT ?
 /// AS "k", ..) AS "excluded" WHERE <key matches> RETURNING 1`. It binds what the upsert
 /// binds. A returned row is an update; none means no stored row has the key, and an
 /// `INSERT .. ON CONFLICT DO NOTHING` then inserts it (or meets a row inserted meanwhile,
@@ -211,7 +211,7 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned])
 ///     single::update_stored(&Sqlite, &model).unwrap(),
 ///     concat!(
 ///         r#"UPDATE "stats" SET "runs" = "stats"."runs" + EXCLUDED."runs" "#,
-///         r#"FROM (SELECT ?1 AS "stats_type", ?2 AS "runs") AS "excluded" "#,
+///         r#"FROM (SELECT ? AS "stats_type", ? AS "runs") AS "excluded" "#,
 ///         r#"WHERE "stats"."stats_type" = "excluded"."stats_type" RETURNING 1"#
 ///     )
 /// );
@@ -269,7 +269,7 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
 /// );
 /// assert_eq!(
 ///     single::probe(&Sqlite, &model),
-///     r#"SELECT 1 FROM "strava_stats" WHERE "stats_type" = ?1"#
+///     r#"SELECT 1 FROM "strava_stats" WHERE "stats_type" = ?"#
 /// );
 /// ```
 #[must_use]
@@ -577,7 +577,7 @@ mod tests {
         let sql = upsert(&Sqlite, &model);
         assert!(sql.starts_with(concat!(
             r#"INSERT INTO "scores" ("player", "high", "low", "meta", "updated_at") "#,
-            r#"VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT ("player") DO UPDATE SET "#,
+            r#"VALUES (?, ?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT ("player") DO UPDATE SET "#,
             r#""high" = coalesce(max("scores"."high", EXCLUDED."high"), "scores"."high", EXCLUDED."high"), "#,
             r#""low" = coalesce(min("scores"."low", EXCLUDED."low"), "scores"."low", EXCLUDED."low"), "#,
             r#""meta" = CASE WHEN "scores"."meta" IS NULL THEN EXCLUDED."meta" "#
@@ -592,12 +592,12 @@ mod tests {
             insert_or_ignore(&Sqlite, &model),
             concat!(
                 r#"INSERT INTO "scores" ("player", "high", "low", "meta", "updated_at") "#,
-                r#"VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT ("player") DO NOTHING RETURNING 1"#
+                r#"VALUES (?, ?, ?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT ("player") DO NOTHING RETURNING 1"#
             )
         );
         assert_eq!(
             probe(&Sqlite, &model),
-            r#"SELECT 1 FROM "scores" WHERE "player" = ?1"#
+            r#"SELECT 1 FROM "scores" WHERE "player" = ?"#
         );
     }
 
