@@ -1,6 +1,6 @@
 //! # atomic-upsert
 //!
-//! Race-free PostgreSQL upserts for [sqlx](https://docs.rs/sqlx). Annotate a struct with
+//! Race-free PostgreSQL (and SQLite) upserts for [sqlx](https://docs.rs/sqlx). Annotate a struct with
 //! `#[derive(AtomicUpsert)]`, mark its unique key with `#[conflict_key]`, and call
 //! [`upsert`](AtomicUpsert::upsert): one `INSERT .. ON CONFLICT .. DO UPDATE` statement,
 //! generated and checked at compile time, executed in one round trip.
