@@ -14,3 +14,4 @@ mod strategies_bulk;
 mod strategies_race;
 mod support;
 mod verify;
+mod writer;

@@ -54,8 +54,11 @@ pub async fn bulk_matches_one_by_one<T: AtomicUpsert>(
 
     let mut tx = db.pool.begin().await.unwrap();
     let mut expected = BatchOutcome::default();
+    let mut one_by_one = Vec::new();
     for row in batch {
-        match row.upsert(&mut *tx).await.unwrap() {
+        let outcome = row.upsert(&mut *tx).await.unwrap();
+        one_by_one.push(outcome);
+        match outcome {
             UpsertOutcome::Inserted => expected.inserted += 1,
             UpsertOutcome::Updated => expected.updated += 1,
             _ => expected.skipped += 1,
@@ -76,6 +79,22 @@ pub async fn bulk_matches_one_by_one<T: AtomicUpsert>(
             "{path:?}: stored rows differ from one by one"
         );
         assert_eq!(outcome, expected, "{path:?}: counts differ from one by one");
+
+        // Per row, from the same single statement: what each call would have returned.
+        let mut tx = db.pool.begin().await.unwrap();
+        let outcomes = T::upsert_many_outcomes_via(&mut *tx, batch, path)
+            .await
+            .unwrap_or_else(|e| panic!("{path:?} outcomes: {e}"));
+        let stored = snapshot(&mut tx, table, order_by).await;
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            stored, expected_rows,
+            "{path:?}: per-row outcomes' rows differ"
+        );
+        assert_eq!(
+            outcomes, one_by_one,
+            "{path:?}: per-row outcomes differ from one by one"
+        );
     }
     expected
 }

@@ -52,16 +52,45 @@ pub enum Source {
 pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> String {
     let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
-    bulk.input_cte(&mut w, source);
-    let rows_from = if let Some(version) = model.guard.version {
-        bulk.ranked_cte(&mut w, version);
-        &bulk.ranked
-    } else {
-        &bulk.input
-    };
-    bulk.dedup_cte(&mut w, rows_from);
-    bulk.written_cte(&mut w);
+    bulk.write(&mut w, source);
     bulk.counts(&mut w);
+    w.finish()
+}
+
+/// The outcome codes of [`upsert_many_outcomes`]'s rows, as `int2`.
+pub mod outcome_code {
+    /// The row inserted its key.
+    pub const INSERTED: i16 = 1;
+    /// The row updated its key (stored before, or inserted by an earlier row of the batch).
+    pub const UPDATED: i16 = 2;
+    /// The row wrote nothing: nothing to update, or a guard held it back.
+    pub const SKIPPED: i16 = 3;
+    /// The row wrote nothing: `skip_unchanged` found nothing to change.
+    pub const UNCHANGED: i16 = 4;
+}
+
+/// [`upsert_many`] answering one row per batch row, `(ordinal, outcome code)` in input
+/// order ([`outcome_code`]), instead of one row of counts: what applying the rows one by one
+/// would have reported for each. The write is the same statement part. A key's first row
+/// inserts it when the write inserted it; every later row that applied updated it (with
+/// nothing to update, it skipped); a row with a NULL key (never conflicting) inserted; rows
+/// of a key the write left alone were skipped (or unchanged, under `skip_unchanged`); under
+/// a `version` guard, a row whose version did not beat every earlier one was skipped.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)], None, false);
+/// let sql = bulk::upsert_many_outcomes(&Postgres, &model, bulk::Source::Unnest);
+/// assert!(sql.contains(r#"RETURNING "name", (xmax = 0) AS "inserted""#));
+/// assert!(sql.ends_with(r#"ORDER BY "excluded"."__atomic_upsert_ord""#));
+/// ```
+#[must_use]
+pub fn upsert_many_outcomes(dialect: &dyn Dialect, model: &Model, source: Source) -> String {
+    let bulk = Bulk::new(dialect, model);
+    let mut w = Writer::new(dialect);
+    let rows_from = bulk.write(&mut w, source);
+    bulk.outcomes(&mut w, &rows_from);
     w.finish()
 }
 
@@ -629,6 +658,140 @@ impl<'m, 'a> Bulk<'m, 'a> {
         // Key order: concurrent batches lock their rows in the same order: no deadlock.
         let _ = write!(w, " ORDER BY {}", self.key_list);
         conflict_clause(w, model, OnConflict::Update);
+    }
+
+    /// Everything up to the write's `RETURNING`: the input, the version ranking, the fold
+    /// and the write. Returns the CTE the rows are read from (ranked under a version).
+    fn write(&self, w: &mut Writer, source: Source) -> String {
+        self.input_cte(w, source);
+        let rows_from = if let Some(version) = self.model.guard.version {
+            self.ranked_cte(w, version);
+            self.ranked.clone()
+        } else {
+            self.input.clone()
+        };
+        self.dedup_cte(w, &rows_from);
+        self.written_cte(w);
+        rows_from
+    }
+
+    /// The closing `RETURNING` (the written keys and whether each was inserted) and one
+    /// outcome per batch row, in input order: see [`upsert_many_outcomes`].
+    fn outcomes(&self, w: &mut Writer, rows_from: &str) {
+        let dialect = w.dialect();
+        let q = |name| dialect.quote_ident(name);
+        let (inserted, ord, partition) = (q(names::INSERTED), &self.ord, &self.partition);
+        let (rows, written, first) = (
+            q(names::ROWS_ALIAS),
+            q(names::WRITTEN_ALIAS),
+            q(names::FIRST),
+        );
+        w.push(" RETURNING ");
+        w.list(&self.keys, |w, c| {
+            w.ident(c.name);
+        });
+        let _ = write!(
+            w,
+            ", {} AS {inserted}) SELECT {rows}.{ord}, (CASE",
+            dialect.inserted_flag()
+        );
+        if self.model.null_keys == NullKeys::Distinct {
+            // A NULL key never conflicts: the row inserted, guards or not.
+            w.push(" WHEN ");
+            for (i, key) in self.keys.iter().enumerate() {
+                if i > 0 {
+                    w.push(" OR ");
+                }
+                w.qualified(names::ROWS_ALIAS, key.name).push(" IS NULL");
+            }
+            let _ = write!(w, " THEN {}", outcome_code::INSERTED);
+        }
+        let unwritten = outcome_code::SKIPPED;
+        if self.model.guard.skip_unchanged {
+            // A row the write left alone is unchanged when the stored row already holds
+            // what it would have written (as `upsert` tells it), else a guard held it back.
+            let _ = write!(
+                w,
+                " WHEN {written}.{inserted} IS NULL AND EXISTS (SELECT 1 FROM "
+            );
+            w.table(&self.model.table).push(" WHERE (");
+            w.list(&self.keys, |w, c| {
+                w.qualified(self.model.table.name, c.name);
+            });
+            w.push(") = (");
+            w.list(&self.keys, |w, c| {
+                w.qualified(names::ROWS_ALIAS, c.name);
+            });
+            w.push(") AND NOT ");
+            crate::clause::changed_into(w, self.model);
+            let _ = write!(w, ") THEN {}", outcome_code::UNCHANGED);
+        }
+        let _ = write!(w, " WHEN {written}.{inserted} IS NULL THEN {unwritten}");
+        if let Some(applies) = &self.applies {
+            let _ = write!(
+                w,
+                " WHEN NOT {rows}.{applies} THEN {}",
+                outcome_code::SKIPPED
+            );
+        }
+        let later = if self.model.has_updates() {
+            outcome_code::UPDATED
+        } else {
+            outcome_code::SKIPPED
+        };
+        let _ = write!(
+            w,
+            " WHEN {written}.{inserted} AND {rows}.{ord} = {rows}.{first} THEN {} \
+             WHEN {written}.{inserted} THEN {later} ELSE {} END)::int2 \
+             FROM (SELECT *, min({ord}) OVER ({partition}) AS {first} FROM {rows_from}) AS {rows} \
+             LEFT JOIN {} AS {written} ON ",
+            outcome_code::INSERTED,
+            if self.model.has_updates() {
+                outcome_code::UPDATED
+            } else {
+                outcome_code::SKIPPED
+            },
+            self.written
+        );
+        self.written_key_matches(w);
+        let _ = write!(w, " ORDER BY {rows}.{ord}");
+    }
+
+    /// `<written key> = <row key> AND ..`, the written key converted as the batch compares
+    /// keys (`sql_type`, `collate`) and compared with the type's own `=`: a schema-qualified
+    /// type's operator is not on the search path (`citext` from an extension schema would
+    /// compare as `text`).
+    fn written_key_matches(&self, w: &mut Writer) {
+        let null_safe = self.model.null_keys == NullKeys::NotDistinct;
+        for (i, key) in self.keys.iter().enumerate() {
+            if i > 0 {
+                w.push(" AND ");
+            }
+            let written_key = w.fragment(|w| {
+                w.qualified(names::WRITTEN_ALIAS, key.name);
+                if let Some(cast) = key.cast {
+                    w.push("::").push(cast);
+                }
+                if let Some(collate) = key.collate {
+                    w.push(" COLLATE ").ident(collate);
+                }
+            });
+            let row_key = w.fragment(|w| {
+                w.qualified(names::ROWS_ALIAS, key.name);
+            });
+            let equals = match key.cast.and_then(|cast| cast.rsplit_once('.')) {
+                Some((schema, _)) => format!("OPERATOR({schema}.=)"),
+                None => "=".to_owned(),
+            };
+            if null_safe {
+                let _ = write!(
+                    w,
+                    "({written_key} {equals} {row_key} OR ({written_key} IS NULL AND {row_key} IS NULL))"
+                );
+            } else {
+                let _ = write!(w, "{written_key} {equals} {row_key}");
+            }
+        }
     }
 
     /// The closing `RETURNING` and the one row of counts, laid out as [`Counts`] says.

@@ -37,6 +37,11 @@ pub const RANKED: &str = "__ranked";
 pub const APPLIES: &str = "__applies";
 /// One folded row per key (bulk), and its alias in the guarded counts.
 pub const DEDUP: &str = "__dedup";
+/// The batch rows, in the per-row outcomes: named as the `DO UPDATE` clause names the
+/// incoming row, so that the "would change" comparison of `skip_unchanged` reads them.
+pub const ROWS_ALIAS: &str = "excluded";
+/// Each row's group's first ordinal, in the per-row outcomes.
+pub const FIRST: &str = "__first";
 /// SQLite's chunk: its distinct conflict keys.
 pub const KEYS: &str = "__keys";
 /// [`DEDUP`]'s alias in the guarded counts.

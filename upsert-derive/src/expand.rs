@@ -264,6 +264,8 @@ impl Parts {
             idempotent: model.idempotent(),
             plan: plan(&Statements {
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
+                outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
+                stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
                 stage_copy_sql: &bulk::stage_copy(pg, &model),
                 stage_columns: &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
                 counts: Counts::of(&model),
@@ -340,6 +342,8 @@ impl Parts {
         Parts {
             plan: plan(&Statements {
                 stage_upsert_sql: "",
+                outcomes_sql: "",
+                stage_outcomes_sql: "",
                 stage_copy_sql: "",
                 stage_columns: &[],
                 counts: Counts::Guarded,
@@ -378,6 +382,8 @@ fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
 /// What the `Plan` constant holds.
 struct Statements<'a> {
     stage_upsert_sql: &'a str,
+    outcomes_sql: &'a str,
+    stage_outcomes_sql: &'a str,
     stage_copy_sql: &'a str,
     stage_columns: &'a [&'a str],
     counts: Counts,
@@ -398,6 +404,8 @@ fn plan(s: &Statements) -> TokenStream {
     let unwritten = unwritten_tokens(s.unwritten);
     let Statements {
         stage_upsert_sql,
+        outcomes_sql,
+        stage_outcomes_sql,
         stage_copy_sql,
         stage_columns,
         struct_name,
@@ -421,6 +429,8 @@ fn plan(s: &Statements) -> TokenStream {
             insert_or_get_sql: #insert_or_get_sql,
             select_by_key_sql: #select_by_key_sql,
             stage_upsert_sql: #stage_upsert_sql,
+            outcomes_sql: #outcomes_sql,
+            stage_outcomes_sql: #stage_outcomes_sql,
             stage_copy_sql: #stage_copy_sql,
             stage_columns: &[#(#stage_columns),*],
             counts: #counts,

@@ -61,6 +61,13 @@ pub trait Batches<'c, T, A>: Database {
         path: BulkPath,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send;
 
+    /// [`AtomicUpsert::upsert_many_outcomes`].
+    fn upsert_many_outcomes(
+        executor: A,
+        rows: &[T],
+        path: BulkPath,
+    ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send;
+
     /// [`AtomicUpsert::verify`].
     fn verify(executor: A) -> impl Future<Output = Result<(), Error>> + Send;
 }
@@ -106,6 +113,14 @@ where
         path: BulkPath,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send {
         calls::upsert_many(executor, rows, path, 1)
+    }
+
+    fn upsert_many_outcomes(
+        executor: A,
+        rows: &[T],
+        path: BulkPath,
+    ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send {
+        calls::upsert_many_outcomes(executor, rows, path)
     }
 
     fn verify(executor: A) -> impl Future<Output = Result<(), Error>> + Send {

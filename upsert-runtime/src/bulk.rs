@@ -11,13 +11,13 @@
 //! [`BulkPath::Auto`] picks `COPY` above [`COPY_THRESHOLD`] rows, a crossover measured by
 //! `cargo bench -p atomic-upsert-bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
-use sqlx::postgres::{PgTypeInfo, Postgres};
+use sqlx::postgres::{PgRow, PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};
 use upsert_core::Dialect as _;
 use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
-use crate::outcome::BatchOutcome;
+use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan};
 use crate::telemetry::{Call, Op, traced};
 
@@ -51,6 +51,17 @@ pub(crate) struct Batch<'q> {
     rows: usize,
     source: Source<'q>,
     plan: Plan,
+    /// What the statement answers.
+    want: Want,
+}
+
+/// What a batch statement answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// One row of counts (`upsert_many`).
+    Counts,
+    /// One outcome per batch row, in input order (`upsert_many_outcomes`).
+    Outcomes,
 }
 
 enum Source<'q> {
@@ -76,12 +87,16 @@ impl<T: Generated> CopyRows for Rows<'_, T> {
 }
 
 impl<'q> Batch<'q> {
-    /// `rows` on `path`; `unnest_sql` is `UPSERT_MANY_SQL`.
+    /// `rows` on `path`, answering `want`: `UPSERT_MANY_SQL` for counts.
     pub(crate) fn of<T: Generated + Sync>(
         rows: &'q [T],
         path: BulkPath,
-        unnest_sql: &'static str,
+        (want, counts_sql): (Want, &'static str),
     ) -> Self {
+        let unnest_sql = match want {
+            Want::Counts => counts_sql,
+            Want::Outcomes => T::PLAN.outcomes_sql,
+        };
         let use_copy = match path {
             BulkPath::Auto => rows.len() > COPY_THRESHOLD,
             BulkPath::Unnest => false,
@@ -99,6 +114,7 @@ impl<'q> Batch<'q> {
             rows: rows.len(),
             source,
             plan: T::PLAN,
+            want,
         }
     }
 }
@@ -133,17 +149,98 @@ where
         return Ok(outcome);
     }
     call.bulk_path(matches!(batch.source, Source::Copy { .. }));
-    traced(call, send(executor, batch, key), |call, outcome| {
-        call.batch(outcome);
-    })
+    let (rows, counts) = (batch.rows, batch.plan.counts);
+    traced(
+        call,
+        async move {
+            let answer = send(executor, batch, key).await?;
+            let counts_row = answer
+                .first()
+                .ok_or(Error::Sqlx(sqlx::Error::RowNotFound))?;
+            let count = |i: usize| -> Result<u64, Error> {
+                let n: i64 = counts_row.try_get(i).map_err(Error::Sqlx)?;
+                Ok(n.unsigned_abs())
+            };
+            let tally = counts.tally(rows as u64, [count(0)?, count(1)?, count(2)?]);
+            Ok(BatchOutcome {
+                inserted: tally.inserted,
+                updated: tally.updated,
+                skipped: tally.skipped,
+            })
+        },
+        Call::batch,
+    )
     .await
 }
 
-async fn send<'c, A>(executor: A, batch: Batch<'_>, key: TableKey) -> Result<BatchOutcome, Error>
+/// [`AtomicUpsert::upsert_many_outcomes`](crate::AtomicUpsert::upsert_many_outcomes) of
+/// `batch` (built with [`Want::Outcomes`]).
+pub(crate) fn upsert_many_outcomes<'c, 'q, A>(
+    executor: A,
+    batch: Batch<'q>,
+    key: TableKey,
+) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send + use<'c, 'q, A>
+where
+    A: Acquire<'c, Database = Postgres> + Send,
+{
+    run_outcomes(executor, batch, key)
+}
+
+async fn run_outcomes<'c, A>(
+    executor: A,
+    batch: Batch<'_>,
+    key: TableKey,
+) -> Result<Vec<UpsertOutcome>, Error>
 where
     A: Acquire<'c, Database = Postgres>,
 {
-    let Batch { rows, source, plan } = batch;
+    let call = Call::start(Op::UpsertManyOutcomes, &key, batch.rows, 1);
+    if batch.rows == 0 {
+        call.batch(&BatchOutcome::default());
+        return Ok(Vec::new());
+    }
+    call.bulk_path(matches!(batch.source, Source::Copy { .. }));
+    let rows = batch.rows;
+    traced(
+        call,
+        async move {
+            let answer = send(executor, batch, key).await?;
+            let mut outcomes = Vec::with_capacity(rows);
+            for (i, row) in answer.iter().enumerate() {
+                let ord: i64 = row.try_get(0).map_err(Error::Sqlx)?;
+                let code: i16 = row.try_get(1).map_err(Error::Sqlx)?;
+                debug_assert_eq!(ord, i64::try_from(i).unwrap_or(i64::MAX) + 1);
+                outcomes.push(UpsertOutcome::from_code(code));
+            }
+            if outcomes.len() != rows {
+                return Err(Error::Sqlx(sqlx::Error::Protocol(format!(
+                    "expected {rows} outcomes, got {}",
+                    outcomes.len()
+                ))));
+            }
+            Ok(outcomes)
+        },
+        |call, outcomes| call.batch(&BatchOutcome::of(outcomes)),
+    )
+    .await
+}
+
+/// Sends `batch` and returns the statement's answer rows: one row of counts, or one
+/// outcome row per batch row. Errors are classified against `key`.
+async fn send<'c, A>(executor: A, batch: Batch<'_>, key: TableKey) -> Result<Vec<PgRow>, Error>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let Batch {
+        rows,
+        source,
+        plan,
+        want,
+    } = batch;
+    let stage_sql = match want {
+        Want::Counts => plan.stage_upsert_sql,
+        Want::Outcomes => plan.stage_outcomes_sql,
+    };
     let classify = |error| Error::classify(error, &key);
     let counts = match source {
         Source::Copy {
@@ -167,10 +264,7 @@ where
             // A savepoint keeps the staged rows readable after a failure, to find the row at
             // fault.
             let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
-            let counts = match sqlx::query(plan.stage_upsert_sql)
-                .fetch_one(&mut *attempt)
-                .await
-            {
+            let counts = match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
                 Ok(counts) => {
                     attempt.commit().await.map_err(classify)?;
                     counts
@@ -203,7 +297,7 @@ where
                 let mut savepoint = sqlx::Connection::begin(&mut *conn)
                     .await
                     .map_err(classify)?;
-                match query.fetch_one(&mut *savepoint).await {
+                match query.fetch_all(&mut *savepoint).await {
                     Ok(counts) => {
                         savepoint.commit().await.map_err(classify)?;
                         counts
@@ -214,22 +308,11 @@ where
                     }
                 }
             } else {
-                query.fetch_one(&mut *conn).await.map_err(classify)?
+                query.fetch_all(&mut *conn).await.map_err(classify)?
             }
         }
     };
-    let count = |i: usize| -> Result<u64, Error> {
-        let n: i64 = counts.try_get(i).map_err(Error::Sqlx)?;
-        Ok(n.unsigned_abs())
-    };
-    let tally = plan
-        .counts
-        .tally(rows as u64, [count(0)?, count(1)?, count(2)?]);
-    Ok(BatchOutcome {
-        inserted: tally.inserted,
-        updated: tally.updated,
-        skipped: tally.skipped,
-    })
+    Ok(counts)
 }
 
 async fn copy_rows(

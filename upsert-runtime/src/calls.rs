@@ -82,8 +82,25 @@ where
 {
     bulk::upsert_many(
         executor,
-        bulk::Batch::of(rows, path, T::UPSERT_MANY_SQL),
+        bulk::Batch::of(rows, path, (bulk::Want::Counts, T::UPSERT_MANY_SQL)),
         table_key::<T>(),
         attempt,
+    )
+}
+
+/// [`AtomicUpsert::upsert_many_outcomes`] on `path`.
+pub(crate) fn upsert_many_outcomes<'q, 'c, T, A>(
+    executor: A,
+    rows: &'q [T],
+    path: BulkPath,
+) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send + use<'q, 'c, T, A>
+where
+    T: AtomicUpsert,
+    A: sqlx::Acquire<'c, Database = Postgres> + Send,
+{
+    bulk::upsert_many_outcomes(
+        executor,
+        bulk::Batch::of(rows, path, (bulk::Want::Outcomes, T::UPSERT_MANY_SQL)),
+        table_key::<T>(),
     )
 }

@@ -224,6 +224,22 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// A [`Writer`](crate::Writer) call whose batch failed as a whole: the connection broke,
+    /// or a transient conflict (`source`) rejected the batch. Every call of that batch gets
+    /// this error; [`is_transient`](Error::is_transient) and
+    /// [`may_have_been_applied`](Error::may_have_been_applied) answer for `source`.
+    #[error("the batch of {rows} coalesced calls holding this call failed: {source}")]
+    Coalesced {
+        /// How many calls the batch held.
+        rows: usize,
+        /// Why it failed, shared by the batch's calls.
+        source: std::sync::Arc<Error>,
+    },
+
+    /// The [`Writer`](crate::Writer) was shut down; the call was not queued.
+    #[error("the writer was shut down; the row was not queued")]
+    WriterClosed,
+
     /// The server rejected a batch because of the row at `index` (known when PostgreSQL
     /// names the row, as it does for bad values on the `COPY` path); nothing was written.
     #[error("row {index} of the batch was rejected: {source}")]
@@ -319,7 +335,9 @@ impl Error {
             | Self::Contended { .. }
             | Self::Busy { .. } => true,
             Self::Row { source, .. } => source.is_transient(),
-            Self::SchemaMismatch(_)
+            Self::Coalesced { source, .. } => source.is_transient(),
+            Self::WriterClosed
+            | Self::SchemaMismatch(_)
             | Self::NoMatchingUniqueIndex { .. }
             | Self::UniqueViolation { .. }
             | Self::CheckViolation { .. }
@@ -361,6 +379,7 @@ impl Error {
                 ..
             } => *may_have_been_applied,
             Self::Database { code, .. } => code.starts_with("08"),
+            Self::Coalesced { source, .. } => source.may_have_been_applied(),
             _ => false,
         }
     }
@@ -402,10 +421,12 @@ impl Error {
             | Self::StaleStatement { source }
             | Self::Busy { source, .. } => Some(source),
             Self::Row { source, .. } => source.as_sqlx(),
+            Self::Coalesced { source, .. } => source.as_sqlx(),
             Self::Encode { .. }
             | Self::SchemaMismatch(_)
             | Self::TimedOut { .. }
-            | Self::Contended { .. } => None,
+            | Self::Contended { .. }
+            | Self::WriterClosed => None,
         }
     }
 

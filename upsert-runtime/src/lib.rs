@@ -19,6 +19,7 @@ pub mod schema;
 mod sqlite;
 mod telemetry;
 mod verify;
+mod writer;
 
 use std::future::Future;
 
@@ -29,6 +30,7 @@ use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
 pub use retry::Retry;
 pub use sqlx;
+pub use writer::{Writer, WriterConfig};
 
 /// A row that upserts itself atomically: one `INSERT .. ON CONFLICT .. DO UPDATE`
 /// statement, built at compile time by `#[derive(AtomicUpsert)]`.
@@ -379,6 +381,68 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         <A::Database as private::Batches<'c, Self, A>>::upsert_many(executor, rows, BulkPath::Auto)
     }
 
+    /// [`upsert_many`](AtomicUpsert::upsert_many) answering one [`UpsertOutcome`] per input
+    /// row, in input order: exactly what calling [`upsert`](AtomicUpsert::upsert) on each
+    /// row in turn would have returned. A key's first row is `Inserted` when the key was
+    /// new, its later rows `Updated` (`Skipped` when there is nothing to update); rows the
+    /// write left alone are `Skipped` (`Unchanged` under `skip_unchanged`), and under a
+    /// `version` guard a row that does not beat every earlier version is `Skipped`. Same
+    /// single statement per path as `upsert_many`, same guarantees (all or nothing, key
+    /// order, no parameter limit); on SQLite the rows are applied one at a time under one
+    /// write lock.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, UpsertOutcome};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let rows = vec![
+    ///     Tag { name: "a".into(), color: "red".into() },
+    ///     Tag { name: "a".into(), color: "blue".into() },
+    /// ];
+    /// let outcomes = Tag::upsert_many_outcomes(&pool, &rows).await?;
+    /// assert_eq!(outcomes, [UpsertOutcome::Inserted, UpsertOutcome::Updated]); // on an empty table
+    /// # Ok(()) }
+    /// ```
+    fn upsert_many_outcomes<'c, A>(
+        executor: A,
+        rows: &[Self],
+    ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send
+    where
+        A: sqlx::Acquire<'c> + Send,
+        A::Database: private::Batches<'c, Self, A>,
+    {
+        <A::Database as private::Batches<'c, Self, A>>::upsert_many_outcomes(
+            executor,
+            rows,
+            BulkPath::Auto,
+        )
+    }
+
+    /// [`upsert_many_outcomes`](AtomicUpsert::upsert_many_outcomes) on a chosen path; both
+    /// paths give the same outcomes.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, BulkPath};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool, rows: Vec<Tag>) -> Result<(), atomic_upsert::Error> {
+    /// let outcomes = Tag::upsert_many_outcomes_via(&pool, &rows, BulkPath::Copy).await?;
+    /// assert_eq!(outcomes.len(), rows.len());
+    /// # Ok(()) }
+    /// ```
+    fn upsert_many_outcomes_via<'c, A>(
+        executor: A,
+        rows: &[Self],
+        path: BulkPath,
+    ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send
+    where
+        A: sqlx::Acquire<'c> + Send,
+        A::Database: private::Batches<'c, Self, A>,
+    {
+        <A::Database as private::Batches<'c, Self, A>>::upsert_many_outcomes(executor, rows, path)
+    }
+
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
     /// same result. For benchmarks and for tuning; `upsert_many` picks for you.
     ///
@@ -400,6 +464,28 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         A::Database: private::Batches<'c, Self, A>,
     {
         <A::Database as private::Batches<'c, Self, A>>::upsert_many(executor, rows, path)
+    }
+
+    /// A [`Writer`] on `pool`: a cloneable handle whose
+    /// [`upsert`](Writer::upsert) coalesces concurrent calls into batch statements, each
+    /// call answered with its own row's outcome once its batch has committed.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, WriterConfig};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct PageViews { #[conflict_key] url: String, #[upsert(add)] views: i64 }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let writer = PageViews::writer(&pool, WriterConfig::default());
+    /// writer.upsert(PageViews { url: "/".into(), views: 1 }).await?;
+    /// writer.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    fn writer(pool: &sqlx::PgPool, config: WriterConfig) -> Writer<Self>
+    where
+        Self: 'static,
+    {
+        Writer::new(pool.clone(), config)
     }
 
     /// Checks the struct against its live table before the first write, and reports

@@ -108,3 +108,31 @@ impl BatchOutcome {
         self.inserted + self.updated + self.skipped
     }
 }
+
+impl UpsertOutcome {
+    /// The outcome of a batch row, from its code (`upsert_core::bulk::outcome_code`).
+    pub(crate) fn from_code(code: i16) -> Self {
+        use upsert_core::bulk::outcome_code;
+        match code {
+            outcome_code::INSERTED => UpsertOutcome::Inserted,
+            outcome_code::UPDATED => UpsertOutcome::Updated,
+            outcome_code::UNCHANGED => UpsertOutcome::Unchanged,
+            _ => UpsertOutcome::Skipped,
+        }
+    }
+}
+
+impl BatchOutcome {
+    /// The counts of per-row outcomes (`Unchanged` counts as skipped).
+    pub(crate) fn of(outcomes: &[UpsertOutcome]) -> Self {
+        let mut counts = BatchOutcome::default();
+        for outcome in outcomes {
+            match outcome {
+                UpsertOutcome::Inserted => counts.inserted += 1,
+                UpsertOutcome::Updated => counts.updated += 1,
+                UpsertOutcome::Skipped | UpsertOutcome::Unchanged => counts.skipped += 1,
+            }
+        }
+        counts
+    }
+}

@@ -76,6 +76,10 @@ pub struct Plan {
     pub select_by_key_sql: &'static str,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
+    /// `UPSERT_MANY_SQL` answering one outcome per row (`upsert_many_outcomes`).
+    pub outcomes_sql: &'static str,
+    /// The same, reading the staging table.
+    pub stage_outcomes_sql: &'static str,
     /// `COPY` into the staging table.
     pub stage_copy_sql: &'static str,
     /// The bound columns, in statement order.

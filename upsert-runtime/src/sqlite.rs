@@ -164,6 +164,46 @@ where
         )
     }
 
+    /// Row by row under one write lock: SQLite's chunk statement cannot tell which of its
+    /// rows wrote.
+    fn upsert_many_outcomes(
+        executor: A,
+        rows: &[T],
+        _path: BulkPath,
+    ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send {
+        let key = table_key::<T>();
+        let call = Call::start_on(SYSTEM, Op::UpsertManyOutcomes, &key, rows.len(), 1);
+        traced(
+            call,
+            async move {
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let classify = |error| Error::classify(error, &key);
+                let mut conn = executor.acquire().await.map_err(classify)?;
+                let mut tx = write_lock(&mut conn).await.map_err(classify)?;
+                let mut outcomes = Vec::with_capacity(rows.len());
+                for (index, row) in rows.iter().enumerate() {
+                    let outcome = match T::SQLITE.single {
+                        SqliteSingle::UpdateFirst(update_sql) => {
+                            update_first(row, update_sql, &mut tx, key).await
+                        }
+                        SqliteSingle::Probe | SqliteSingle::Write => {
+                            probe_and_write(row, &mut tx, key).await
+                        }
+                    };
+                    outcomes.push(outcome.map_err(|source| Error::Row {
+                        index,
+                        source: Box::new(source),
+                    })?);
+                }
+                tx.commit().await.map_err(classify)?;
+                Ok(outcomes)
+            },
+            |call, outcomes| call.batch(&BatchOutcome::of(outcomes)),
+        )
+    }
+
     async fn verify(executor: A) -> Result<(), Error> {
         let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
         let mismatches = verify::mismatches::<T>(&mut conn)

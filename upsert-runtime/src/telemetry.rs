@@ -19,6 +19,7 @@ pub(crate) enum Op {
     UpsertReturning,
     InsertOrGet,
     UpsertMany,
+    UpsertManyOutcomes,
 }
 
 impl Op {
@@ -30,6 +31,7 @@ impl Op {
             Op::UpsertReturning => "upsert_returning",
             Op::InsertOrGet => "insert_or_get",
             Op::UpsertMany => "upsert_many",
+            Op::UpsertManyOutcomes => "upsert_many_outcomes",
         }
     }
 }
@@ -52,6 +54,8 @@ fn kind(error: &Error) -> &'static str {
         Error::TimedOut { .. } => "TimedOut",
         Error::Contended { .. } => "Contended",
         Error::Busy { .. } => "Busy",
+        Error::Coalesced { .. } => "Coalesced",
+        Error::WriterClosed => "WriterClosed",
         Error::Row { .. } => "Row",
         Error::SchemaMismatch(_) => "SchemaMismatch",
     }
@@ -93,7 +97,7 @@ impl Call {
             db.operation.name = op.name(),
             db.collection.name = key.table,
             db.namespace = key.schema,
-            db.operation.batch.size = (op == Op::UpsertMany).then_some(rows),
+            db.operation.batch.size = matches!(op, Op::UpsertMany | Op::UpsertManyOutcomes).then_some(rows),
             atomic_upsert.rows = rows,
             atomic_upsert.attempt = attempt,
             atomic_upsert.outcome = tracing::field::Empty,

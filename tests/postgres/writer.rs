@@ -1,0 +1,320 @@
+//! The coalescing writer and per-row batch outcomes: coalesced calls equal one-by-one calls
+//! in arrival order (outcomes and table), a bad row fails only its own call, killed backends
+//! leave typed errors and exact sums, and shutdown flushes the queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use atomic_upsert::sqlx::postgres::PgPoolOptions;
+use atomic_upsert::sqlx::{self};
+use atomic_upsert::{AtomicUpsert, Error, UpsertOutcome, WriterConfig};
+use upsert_testkit::TestDb;
+
+use crate::support::{Rng, snapshot};
+
+#[derive(AtomicUpsert, Clone, Debug)]
+#[upsert(table = "hits")]
+struct Hit {
+    #[conflict_key]
+    page: String,
+    last: i32,
+    #[upsert(add)]
+    n: i64,
+    #[upsert(insert_only)]
+    first: i32,
+}
+
+const HITS: &str = "CREATE TABLE hits (page text PRIMARY KEY, last int4 NOT NULL CHECK (last >= 0), \
+    n int8 NOT NULL, first int4 NOT NULL)";
+
+fn random_hits(rng: &mut Rng, count: usize, keys: u64) -> Vec<Hit> {
+    (0..count)
+        .map(|_| {
+            let v = rng.int(1000);
+            Hit {
+                page: format!("p{}", rng.below(keys)),
+                last: v,
+                n: i64::from(rng.int(5)),
+                first: v,
+            }
+        })
+        .collect()
+}
+
+/// Runs `futures` concurrently, polling them in index order, so that each queues its row
+/// before the next one does; their outputs in that order.
+async fn in_order<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+/// Random workloads with repeated keys and `add`: every coalesced call returns what `upsert`
+/// called in arrival order returns, and the table ends the same. The calls are queued in
+/// index order (one task polls them in order), so arrival order is index order.
+#[tokio::test]
+async fn coalesced_calls_equal_one_by_one_in_arrival_order() {
+    let db = TestDb::new(4).await;
+    let mut rng = Rng(0xc0a1_e5ce);
+    for round in 0..6 {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS hits; {HITS}"
+        )))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let calls = random_hits(&mut rng, 300 + round * 100, 20 + 10 * round as u64);
+        let config = WriterConfig {
+            max_batch: [7, 64, 1024][round % 3],
+            max_delay: Duration::from_micros([0, 200, 1000][round % 3]),
+            queue: 4096,
+        };
+
+        let mut tx = db.pool.begin().await.unwrap();
+        let mut expected = Vec::new();
+        for call in &calls {
+            expected.push(call.upsert(&mut *tx).await.unwrap());
+        }
+        let expected_rows = snapshot(&mut tx, "hits", "page").await;
+        tx.rollback().await.unwrap();
+
+        let writer = Hit::writer(&db.pool, config);
+        let outcomes: Vec<UpsertOutcome> = in_order(calls.iter().cloned().map(|call| {
+            let writer = writer.clone();
+            async move { writer.upsert(call).await.unwrap() }
+        }))
+        .await;
+        writer.shutdown().await;
+        let mut conn = db.pool.acquire().await.unwrap();
+        assert_eq!(
+            outcomes, expected,
+            "round {round}: outcomes differ from one by one"
+        );
+        assert_eq!(
+            snapshot(&mut conn, "hits", "page").await,
+            expected_rows,
+            "round {round}: rows differ from one by one"
+        );
+    }
+    db.finish().await;
+}
+
+/// 1,000 concurrent calls, one of them violating a CHECK constraint: exactly that call
+/// fails, with the typed error; the 999 others are written.
+#[tokio::test]
+async fn a_bad_row_fails_only_its_own_call() {
+    let db = TestDb::new(4).await;
+    sqlx::raw_sql(HITS).execute(&db.pool).await.unwrap();
+    let writer = Hit::writer(&db.pool, WriterConfig::default());
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let hit = Hit {
+                page: format!("p{i}"),
+                last: if i == 617 { -1 } else { i },
+                n: 1,
+                first: i,
+            };
+            (i, writer.upsert(hit).await)
+        }));
+    }
+    let mut failed = Vec::new();
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        match result {
+            Ok(outcome) => assert_eq!(outcome, UpsertOutcome::Inserted),
+            Err(error) => failed.push((i, error)),
+        }
+    }
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, 617);
+    assert!(
+        matches!(failed[0].1, Error::CheckViolation { .. }),
+        "{:?}",
+        failed[0].1
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM hits")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 999);
+    writer.shutdown().await;
+    db.finish().await;
+}
+
+/// The writer's connections terminated again and again mid-run: every call is acknowledged
+/// or fails with a typed error saying whether it may have been applied, and the sum of the
+/// counters lies between the acknowledged increments and those plus the maybe-applied ones.
+#[tokio::test]
+async fn killed_backends_fail_only_their_batch_with_typed_errors_and_exact_sums() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(HITS).execute(&db.pool).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(
+            upsert_testkit::connect_options()
+                .application_name("au_writer_victim")
+                .options([("search_path", db.schema.as_str())]),
+        )
+        .await
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let (admin, done) = (db.pool.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut killed = 0_i64;
+            while !done.load(Ordering::Relaxed) {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE application_name = 'au_writer_victim'",
+                )
+                .fetch_one(&admin)
+                .await
+                .unwrap();
+                killed += n;
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            killed
+        })
+    };
+    let writer = Hit::writer(&pool, WriterConfig::default());
+    let (acknowledged, maybe, not_applied) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let mut tasks = Vec::new();
+    for worker in 0..32 {
+        let (writer, acknowledged, maybe, not_applied) = (
+            writer.clone(),
+            acknowledged.clone(),
+            maybe.clone(),
+            not_applied.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for round in 0..100 {
+                let hit = Hit {
+                    page: format!("p{}", (worker + round) % 8),
+                    last: round,
+                    n: 1,
+                    first: round,
+                };
+                match writer.upsert(hit).await {
+                    Ok(_) => acknowledged.fetch_add(1, Ordering::Relaxed),
+                    Err(e) if e.may_have_been_applied() => maybe.fetch_add(1, Ordering::Relaxed),
+                    Err(e) if e.is_transient() => not_applied.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => panic!("untyped failure: {e:?}"),
+                };
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    let terminated = killer.await.unwrap();
+    writer.shutdown().await;
+    let (acknowledged, maybe, not_applied) = (
+        acknowledged.load(Ordering::Relaxed),
+        maybe.load(Ordering::Relaxed),
+        not_applied.load(Ordering::Relaxed),
+    );
+    assert_eq!(acknowledged + maybe + not_applied, 3200);
+    assert!(
+        terminated > 0,
+        "the killer must have hit the writer's connections"
+    );
+    assert!(
+        maybe + not_applied > 0,
+        "some batch must have failed: terminated {terminated}"
+    );
+    let sum: i64 = sqlx::query_scalar("SELECT coalesce(sum(n), 0)::int8 FROM hits")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let sum = u64::try_from(sum).unwrap();
+    assert!(
+        acknowledged <= sum && sum <= acknowledged + maybe,
+        "sum {sum}, acknowledged {acknowledged}, maybe {maybe}"
+    );
+    db.finish().await;
+}
+
+/// Shutdown writes every queued call before it returns; later calls fail with
+/// `WriterClosed`.
+#[tokio::test]
+async fn shutdown_flushes_the_queue() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(HITS).execute(&db.pool).await.unwrap();
+    let writer = Hit::writer(
+        &db.pool,
+        WriterConfig {
+            max_delay: Duration::from_millis(50),
+            max_batch: 100,
+            queue: 10_000,
+        },
+    );
+    let calls: Vec<_> = (0..2000)
+        .map(|i| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .upsert(Hit {
+                        page: format!("p{i}"),
+                        last: i,
+                        n: 1,
+                        first: i,
+                    })
+                    .await
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    writer.shutdown().await;
+    let mut written = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(UpsertOutcome::Inserted) => written += 1,
+            Err(Error::WriterClosed) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM hits")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows, written,
+        "every acknowledged call is stored, and only those"
+    );
+    assert!(written > 0);
+    let late = writer
+        .upsert(Hit {
+            page: "late".into(),
+            last: 0,
+            n: 1,
+            first: 0,
+        })
+        .await;
+    assert!(matches!(late, Err(Error::WriterClosed)), "{late:?}");
+    db.finish().await;
+}

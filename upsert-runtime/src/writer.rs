@@ -1,0 +1,385 @@
+//! The coalescing writer: concurrent single-row calls go out as one batch statement.
+//!
+//! Callers send their row over a bounded queue and wait on a oneshot for that row's own
+//! outcome. One task drains the queue: it takes what is waiting (up to `max_batch` rows,
+//! waiting at most `max_delay` after the first for more), runs
+//! [`upsert_many_outcomes`](crate::AtomicUpsert::upsert_many_outcomes) on the batch (one
+//! statement, one commit), and answers every call. Batches run one after another, so calls
+//! apply in arrival order, exactly as `upsert` called in that order would.
+//!
+//! A failed batch is split: a row the server names ([`Error::Row`]) fails alone and the
+//! rows around it are sent again in order; any other rejection of the data is bisected down
+//! to the rows at fault. A failure of the batch as a whole (the connection broke, a
+//! transient conflict) fails exactly that batch's calls, each with
+//! [`Error::Coalesced`], which says whether the write may have been applied.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgPool;
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::error::Error;
+use crate::outcome::UpsertOutcome;
+use crate::{AtomicUpsert, BulkPath};
+
+/// How a [`Writer`] batches.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = atomic_upsert::WriterConfig {
+///     max_delay: Duration::from_millis(1),
+///     ..atomic_upsert::WriterConfig::default()
+/// };
+/// assert_eq!(config.max_batch, 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// How long a batch waits for more rows after its first one. Zero sends what is queued
+    /// at once; under load batches still grow while the previous one runs.
+    pub max_delay: Duration,
+    /// The most rows one batch statement takes.
+    pub max_batch: usize,
+    /// The most calls waiting in the queue; a caller beyond it waits for room
+    /// (backpressure), so memory stays bounded.
+    pub queue: usize,
+}
+
+impl Default for WriterConfig {
+    /// `max_delay` 0 (batches form while the previous one runs), `max_batch` 1024,
+    /// `queue` 8192.
+    fn default() -> Self {
+        WriterConfig {
+            max_delay: Duration::ZERO,
+            max_batch: 1024,
+            queue: 8192,
+        }
+    }
+}
+
+/// One call in the queue.
+struct Job<T> {
+    row: T,
+    queued: Instant,
+    reply: oneshot::Sender<Result<UpsertOutcome, Error>>,
+}
+
+/// What every handle of one writer shares.
+struct Shared<T> {
+    queue: mpsc::Sender<Job<T>>,
+    /// Told by `shutdown`; the task holds only this (not the sender), so dropping every
+    /// handle also ends the task, after it wrote what was queued.
+    closing: Arc<Notify>,
+    closed: std::sync::atomic::AtomicBool,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A cloneable handle that coalesces concurrent [`upsert`](Writer::upsert) calls of `T`
+/// into batch statements. Build it with [`AtomicUpsert::writer`].
+///
+/// Each call returns that row's own [`UpsertOutcome`] (or its own error) once the batch
+/// holding it has committed. Calls apply in arrival order, as `upsert` called in that order
+/// would (a key's rows in one batch fold one by one; `add` neither loses nor doubles an
+/// increment). Call [`shutdown`](Writer::shutdown) to flush what is queued before exit.
+///
+/// ```no_run
+/// use atomic_upsert::{AtomicUpsert, UpsertOutcome, WriterConfig};
+///
+/// #[derive(AtomicUpsert)]
+/// struct LastSeen { #[conflict_key] user_id: i64, seen_at: i64 }
+///
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// let writer = LastSeen::writer(&pool, WriterConfig::default());
+/// let handle = writer.clone(); // one per request handler
+/// let outcome = handle.upsert(LastSeen { user_id: 7, seen_at: 1_700_000_000 }).await?;
+/// assert!(matches!(outcome, UpsertOutcome::Inserted | UpsertOutcome::Updated));
+/// writer.shutdown().await; // flushes the queue
+/// # Ok(()) }
+/// ```
+pub struct Writer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for Writer<T> {
+    fn clone(&self) -> Self {
+        Writer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Writer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field(
+                "queued",
+                &(self.shared.queue.max_capacity() - self.shared.queue.capacity()),
+            )
+            .field(
+                "closed",
+                &self
+                    .shared
+                    .closed
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            )
+            .finish()
+    }
+}
+
+impl<T: AtomicUpsert + 'static> Writer<T> {
+    /// A writer on `pool`; its task runs on the current tokio runtime.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Writer, WriterConfig};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) {
+    /// let writer: Writer<Tag> = Writer::new(pool, WriterConfig::default());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn new(pool: PgPool, config: WriterConfig) -> Self {
+        let config = WriterConfig {
+            max_batch: config.max_batch.max(1),
+            queue: config.queue.max(1),
+            ..config
+        };
+        let (queue, jobs) = mpsc::channel(config.queue);
+        let closing = Arc::new(Notify::new());
+        let shared = Arc::new(Shared {
+            queue,
+            closing: Arc::clone(&closing),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            task: Mutex::new(None),
+        });
+        let task = tokio::spawn(drain(pool, config, jobs, closing));
+        // Fresh mutex: nothing else holds it yet.
+        if let Ok(mut slot) = shared.task.try_lock() {
+            *slot = Some(task);
+        }
+        Writer { shared }
+    }
+
+    /// Queues `row` and waits for its batch to commit: the row's own outcome, or its own
+    /// error. Waits for room when the queue is full. After [`shutdown`](Writer::shutdown),
+    /// fails with [`Error::WriterClosed`]. Dropping the future after the row was queued
+    /// does not take it back: the row is written with its batch.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, WriterConfig};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String, color: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let writer = Tag::writer(&pool, WriterConfig::default());
+    /// writer.upsert(Tag { name: "rust".into(), color: "orange".into() }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn upsert(&self, row: T) -> Result<UpsertOutcome, Error> {
+        if self
+            .shared
+            .closed
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(Error::WriterClosed);
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            row,
+            queued: Instant::now(),
+            reply,
+        };
+        self.shared
+            .queue
+            .send(job)
+            .await
+            .map_err(|_| Error::WriterClosed)?;
+        answer.await.map_err(|_| Error::WriterClosed)?
+    }
+
+    /// Stops taking calls, writes everything already queued, and waits for the last batch
+    /// to commit. Calls made afterwards fail with [`Error::WriterClosed`]. Idempotent.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, WriterConfig};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) {
+    /// let writer = Tag::writer(&pool, WriterConfig::default());
+    /// writer.shutdown().await;
+    /// # }
+    /// ```
+    pub async fn shutdown(&self) {
+        self.shared
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.shared.closing.notify_one();
+        let task = self.shared.task.lock().await.take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The writer's task: batch after batch until shutdown, then the rest of the queue.
+async fn drain<T: AtomicUpsert>(
+    pool: PgPool,
+    config: WriterConfig,
+    mut jobs: mpsc::Receiver<Job<T>>,
+    closing: Arc<Notify>,
+) {
+    let mut batch: Vec<Job<T>> = Vec::with_capacity(config.max_batch);
+    loop {
+        let first = tokio::select! {
+            biased;
+            job = jobs.recv() => job,
+            () = closing.notified() => None,
+        };
+        let Some(first) = first else {
+            break;
+        };
+        batch.push(first);
+        gather(&mut jobs, &mut batch, config).await;
+        flush(&pool, &mut batch).await;
+    }
+    // Shutting down: no new calls get in; write what is queued.
+    jobs.close();
+    while let Some(job) = jobs.recv().await {
+        batch.push(job);
+        if batch.len() >= config.max_batch {
+            flush(&pool, &mut batch).await;
+        }
+    }
+    flush(&pool, &mut batch).await;
+}
+
+/// Adds what is queued to `batch`, waiting up to `max_delay` after its first row.
+async fn gather<T>(
+    jobs: &mut mpsc::Receiver<Job<T>>,
+    batch: &mut Vec<Job<T>>,
+    config: WriterConfig,
+) {
+    let deadline = tokio::time::Instant::now() + config.max_delay;
+    while batch.len() < config.max_batch {
+        let room = config.max_batch - batch.len();
+        let ready = {
+            // What is already queued, without waiting.
+            let mut taken = 0;
+            while taken < room {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        batch.push(job);
+                        taken += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            taken
+        };
+        if ready > 0 && batch.len() >= config.max_batch {
+            break;
+        }
+        if config.max_delay.is_zero() || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, jobs.recv()).await {
+            Ok(Some(job)) => batch.push(job),
+            Ok(None) | Err(_) => break,
+        }
+    }
+}
+
+/// Writes `batch` and answers each call; leaves `batch` empty.
+async fn flush<T: AtomicUpsert>(pool: &PgPool, batch: &mut Vec<Job<T>>) {
+    if batch.is_empty() {
+        return;
+    }
+    let jobs = std::mem::take(batch);
+    let waited = jobs
+        .first()
+        .map(|job| job.queued.elapsed())
+        .unwrap_or_default();
+    let (rows, replies): (Vec<T>, Vec<_>) =
+        jobs.into_iter().map(|job| (job.row, job.reply)).unzip();
+    let started = Instant::now();
+    let results = apply(pool, &rows).await;
+    record(rows.len(), waited, started.elapsed());
+    for (reply, result) in replies.into_iter().zip(results) {
+        // A caller that stopped waiting dropped its receiver; its row is written anyway.
+        let _ = reply.send(result);
+    }
+}
+
+/// The future of [`apply`], boxed: it recurses.
+type Applying<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Vec<Result<UpsertOutcome, Error>>> + Send + 'a>>;
+
+/// One result per row of `rows`, applying them in order: the batch in one statement, or,
+/// when the server rejects it for its data, the parts around the row at fault.
+fn apply<'a, T: AtomicUpsert>(pool: &'a PgPool, rows: &'a [T]) -> Applying<'a> {
+    Box::pin(async move {
+        if rows.is_empty() {
+            return Vec::new();
+        }
+        let error = match T::upsert_many_outcomes_via(pool, rows, BulkPath::Unnest).await {
+            Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+            Err(error) => error,
+        };
+        if rows.len() == 1 {
+            return vec![Err(error)];
+        }
+        match error {
+            // The row at fault is known: it fails alone; the rows before and after it are
+            // sent again, in order.
+            Error::Row { index, source } if index < rows.len() => {
+                let mut results = apply(pool, &rows[..index]).await;
+                results.push(Err(*source));
+                results.extend(apply(pool, &rows[index + 1..]).await);
+                results
+            }
+            // The batch failed as a whole: every call of it fails, saying whether the write
+            // may have been applied.
+            error if is_batch_wide(&error) => {
+                let source = Arc::new(error);
+                rows.iter()
+                    .map(|_| {
+                        Err(Error::Coalesced {
+                            rows: rows.len(),
+                            source: Arc::clone(&source),
+                        })
+                    })
+                    .collect()
+            }
+            // The data was rejected, the row unknown: halves, in order, down to the rows at
+            // fault.
+            _ => {
+                let (front, back) = rows.split_at(rows.len() / 2);
+                let mut results = apply(pool, front).await;
+                results.extend(apply(pool, back).await);
+                results
+            }
+        }
+    })
+}
+
+/// Whether an error is about the batch as a whole (the connection, the pool, a transient
+/// conflict), not about a row's data.
+fn is_batch_wide(error: &Error) -> bool {
+    error.is_transient()
+        || error.may_have_been_applied()
+        || matches!(error, Error::Sqlx(sqlx::Error::PoolClosed))
+}
+
+/// A batch's size, how long its first call waited in the queue, and how long its statement
+/// took: a DEBUG event when the `tracing` feature is on.
+#[allow(unused_variables)]
+fn record(rows: usize, waited: Duration, took: Duration) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        target: "atomic_upsert::writer",
+        batch_rows = rows,
+        queue_wait_us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX),
+        statement_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        "coalesced batch written"
+    );
+}
