@@ -30,7 +30,7 @@ use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
 pub use retry::Retry;
 pub use sqlx;
-pub use writer::{Writer, WriterConfig};
+pub use writer::{Writer, WriterConfig, WriterStats};
 
 /// A row that upserts itself atomically: one `INSERT .. ON CONFLICT .. DO UPDATE`
 /// statement, built at compile time by `#[derive(AtomicUpsert)]`.

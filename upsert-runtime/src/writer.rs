@@ -14,6 +14,7 @@
 //! [`Error::Coalesced`], which says whether the write may have been applied.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPool;
@@ -36,8 +37,10 @@ use crate::{AtomicUpsert, BulkPath};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterConfig {
-    /// How long a batch waits for more rows after its first one. Zero sends what is queued
-    /// at once; under load batches still grow while the previous one runs.
+    /// How long a batch waits for more rows after its first one. Zero (the default) sends
+    /// what is queued once the callers just answered have had a turn to queue again; under
+    /// load batches grow while the previous one runs. tokio's timer has a resolution of a
+    /// millisecond, so a nonzero delay below that waits about a millisecond.
     pub max_delay: Duration,
     /// The most rows one batch statement takes.
     pub max_batch: usize,
@@ -73,6 +76,65 @@ struct Shared<T> {
     closing: Arc<Notify>,
     closed: std::sync::atomic::AtomicBool,
     task: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<Counters>,
+}
+
+/// What the task counts, for [`Writer::stats`].
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    rows: AtomicU64,
+    busy_micros: AtomicU64,
+}
+
+/// How much a [`Writer`] has written so far: batch statements, the calls they held, and
+/// the time spent writing.
+///
+/// ```
+/// use std::time::Duration;
+/// let stats = atomic_upsert::WriterStats { batches: 4, rows: 1000, busy: Duration::from_millis(2) };
+/// assert_eq!(stats.rows_per_batch(), 250.0);
+/// assert_eq!(stats.mean_batch_time(), Duration::from_micros(500));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterStats {
+    /// Batch statements sent (a failed batch's retries included).
+    pub batches: u64,
+    /// Calls answered.
+    pub rows: u64,
+    /// Time spent sending batches and waiting for them to commit.
+    pub busy: Duration,
+}
+
+impl WriterStats {
+    /// The mean number of calls per batch (0 before the first batch).
+    ///
+    /// ```
+    /// assert_eq!(atomic_upsert::WriterStats::default().rows_per_batch(), 0.0);
+    /// ```
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)]
+    pub fn rows_per_batch(&self) -> f64 {
+        if self.batches == 0 {
+            0.0
+        } else {
+            self.rows as f64 / self.batches as f64
+        }
+    }
+
+    /// The mean time of a batch, from sending it to its commit (zero before the first).
+    ///
+    /// ```
+    /// assert!(atomic_upsert::WriterStats::default().mean_batch_time().is_zero());
+    /// ```
+    #[must_use]
+    pub fn mean_batch_time(&self) -> Duration {
+        match u32::try_from(self.batches) {
+            Ok(0) => Duration::ZERO,
+            Ok(batches) => self.busy / batches,
+            Err(_) => self.busy / u32::MAX,
+        }
+    }
 }
 
 /// A cloneable handle that coalesces concurrent [`upsert`](Writer::upsert) calls of `T`
@@ -116,13 +178,7 @@ impl<T> std::fmt::Debug for Writer<T> {
                 "queued",
                 &(self.shared.queue.max_capacity() - self.shared.queue.capacity()),
             )
-            .field(
-                "closed",
-                &self
-                    .shared
-                    .closed
-                    .load(std::sync::atomic::Ordering::Relaxed),
-            )
+            .field("closed", &self.shared.closed.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -147,13 +203,23 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
         };
         let (queue, jobs) = mpsc::channel(config.queue);
         let closing = Arc::new(Notify::new());
+        let stats = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             queue,
             closing: Arc::clone(&closing),
             closed: std::sync::atomic::AtomicBool::new(false),
             task: Mutex::new(None),
+            stats: Arc::clone(&stats),
         });
-        let task = tokio::spawn(drain(pool, config, jobs, closing));
+        let task = tokio::spawn(drain(
+            Task {
+                pool,
+                config,
+                closing,
+                stats,
+            },
+            jobs,
+        ));
         // Fresh mutex: nothing else holds it yet.
         if let Ok(mut slot) = shared.task.try_lock() {
             *slot = Some(task);
@@ -176,11 +242,7 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     /// # Ok(()) }
     /// ```
     pub async fn upsert(&self, row: T) -> Result<UpsertOutcome, Error> {
-        if self
-            .shared
-            .closed
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
+        if self.shared.closed.load(Ordering::Acquire) {
             return Err(Error::WriterClosed);
         }
         let (reply, answer) = oneshot::channel();
@@ -197,6 +259,26 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
         answer.await.map_err(|_| Error::WriterClosed)?
     }
 
+    /// Batches and calls written so far (for metrics: `rows_per_batch` is the coalescing).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, WriterConfig};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) {
+    /// let writer = Tag::writer(&pool, WriterConfig::default());
+    /// println!("{:.1} calls per statement", writer.stats().rows_per_batch());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.shared.stats.batches.load(Ordering::Relaxed),
+            rows: self.shared.stats.rows.load(Ordering::Relaxed),
+            busy: Duration::from_micros(self.shared.stats.busy_micros.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Stops taking calls, writes everything already queued, and waits for the last batch
     /// to commit. Calls made afterwards fail with [`Error::WriterClosed`]. Idempotent.
     ///
@@ -210,9 +292,7 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     /// # }
     /// ```
     pub async fn shutdown(&self) {
-        self.shared
-            .closed
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.shared.closed.store(true, Ordering::Release);
         self.shared.closing.notify_one();
         let task = self.shared.task.lock().await.take();
         if let Some(task) = task {
@@ -221,65 +301,75 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     }
 }
 
-/// The writer's task: batch after batch until shutdown, then the rest of the queue.
-async fn drain<T: AtomicUpsert>(
+/// What the writer's task holds (not the queue's sender: see [`Shared::closing`]).
+struct Task {
     pool: PgPool,
     config: WriterConfig,
-    mut jobs: mpsc::Receiver<Job<T>>,
     closing: Arc<Notify>,
-) {
+    stats: Arc<Counters>,
+}
+
+/// The writer's task: batch after batch until shutdown, then the rest of the queue.
+async fn drain<T: AtomicUpsert>(task: Task, mut jobs: mpsc::Receiver<Job<T>>) {
+    let config = task.config;
     let mut batch: Vec<Job<T>> = Vec::with_capacity(config.max_batch);
     loop {
         let first = tokio::select! {
             biased;
             job = jobs.recv() => job,
-            () = closing.notified() => None,
+            () = task.closing.notified() => None,
         };
         let Some(first) = first else {
             break;
         };
         batch.push(first);
         gather(&mut jobs, &mut batch, config).await;
-        flush(&pool, &mut batch).await;
+        flush(&task, &mut batch).await;
     }
     // Shutting down: no new calls get in; write what is queued.
     jobs.close();
     while let Some(job) = jobs.recv().await {
         batch.push(job);
         if batch.len() >= config.max_batch {
-            flush(&pool, &mut batch).await;
+            flush(&task, &mut batch).await;
         }
     }
-    flush(&pool, &mut batch).await;
+    flush(&task, &mut batch).await;
 }
 
-/// Adds what is queued to `batch`, waiting up to `max_delay` after its first row.
+/// Adds what is queued to `batch`. With a `max_delay`, waits up to that long after the
+/// first row for more. Without one, it still lets the callers that were just answered queue
+/// their next call: it yields to the scheduler while calls keep arriving (the timer's
+/// millisecond resolution would cost more than the wait is worth), and stops after two
+/// yields that brought nothing.
 async fn gather<T>(
     jobs: &mut mpsc::Receiver<Job<T>>,
     batch: &mut Vec<Job<T>>,
     config: WriterConfig,
 ) {
+    const IDLE_YIELDS: u32 = 2;
     let deadline = tokio::time::Instant::now() + config.max_delay;
+    let mut idle = 0;
     while batch.len() < config.max_batch {
-        let room = config.max_batch - batch.len();
-        let ready = {
-            // What is already queued, without waiting.
-            let mut taken = 0;
-            while taken < room {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        batch.push(job);
-                        taken += 1;
-                    }
-                    Err(_) => break,
-                }
+        let before = batch.len();
+        while batch.len() < config.max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
-            taken
-        };
-        if ready > 0 && batch.len() >= config.max_batch {
+        }
+        if batch.len() >= config.max_batch {
             break;
         }
-        if config.max_delay.is_zero() || tokio::time::Instant::now() >= deadline {
+        if config.max_delay.is_zero() {
+            idle = if batch.len() > before { 0 } else { idle + 1 };
+            if idle > IDLE_YIELDS {
+                break;
+            }
+            tokio::task::yield_now().await;
+            continue;
+        }
+        if tokio::time::Instant::now() >= deadline {
             break;
         }
         match tokio::time::timeout_at(deadline, jobs.recv()).await {
@@ -290,7 +380,7 @@ async fn gather<T>(
 }
 
 /// Writes `batch` and answers each call; leaves `batch` empty.
-async fn flush<T: AtomicUpsert>(pool: &PgPool, batch: &mut Vec<Job<T>>) {
+async fn flush<T: AtomicUpsert>(task: &Task, batch: &mut Vec<Job<T>>) {
     if batch.is_empty() {
         return;
     }
@@ -302,8 +392,16 @@ async fn flush<T: AtomicUpsert>(pool: &PgPool, batch: &mut Vec<Job<T>>) {
     let (rows, replies): (Vec<T>, Vec<_>) =
         jobs.into_iter().map(|job| (job.row, job.reply)).unzip();
     let started = Instant::now();
-    let results = apply(pool, &rows).await;
-    record(rows.len(), waited, started.elapsed());
+    let results = apply(&task.pool, &rows, &task.stats).await;
+    let took = started.elapsed();
+    task.stats
+        .rows
+        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+    task.stats.busy_micros.fetch_add(
+        u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    record(rows.len(), waited, took);
     for (reply, result) in replies.into_iter().zip(results) {
         // A caller that stopped waiting dropped its receiver; its row is written anyway.
         let _ = reply.send(result);
@@ -316,11 +414,16 @@ type Applying<'a> =
 
 /// One result per row of `rows`, applying them in order: the batch in one statement, or,
 /// when the server rejects it for its data, the parts around the row at fault.
-fn apply<'a, T: AtomicUpsert>(pool: &'a PgPool, rows: &'a [T]) -> Applying<'a> {
+fn apply<'a, T: AtomicUpsert>(
+    pool: &'a PgPool,
+    rows: &'a [T],
+    stats: &'a Counters,
+) -> Applying<'a> {
     Box::pin(async move {
         if rows.is_empty() {
             return Vec::new();
         }
+        stats.batches.fetch_add(1, Ordering::Relaxed);
         let error = match T::upsert_many_outcomes_via(pool, rows, BulkPath::Unnest).await {
             Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
             Err(error) => error,
@@ -332,9 +435,9 @@ fn apply<'a, T: AtomicUpsert>(pool: &'a PgPool, rows: &'a [T]) -> Applying<'a> {
             // The row at fault is known: it fails alone; the rows before and after it are
             // sent again, in order.
             Error::Row { index, source } if index < rows.len() => {
-                let mut results = apply(pool, &rows[..index]).await;
+                let mut results = apply(pool, &rows[..index], stats).await;
                 results.push(Err(*source));
-                results.extend(apply(pool, &rows[index + 1..]).await);
+                results.extend(apply(pool, &rows[index + 1..], stats).await);
                 results
             }
             // The batch failed as a whole: every call of it fails, saying whether the write
@@ -354,8 +457,8 @@ fn apply<'a, T: AtomicUpsert>(pool: &'a PgPool, rows: &'a [T]) -> Applying<'a> {
             // fault.
             _ => {
                 let (front, back) = rows.split_at(rows.len() / 2);
-                let mut results = apply(pool, front).await;
-                results.extend(apply(pool, back).await);
+                let mut results = apply(pool, front, stats).await;
+                results.extend(apply(pool, back, stats).await);
                 results
             }
         }

@@ -56,7 +56,7 @@ pub fn server() -> &'static Server {
             url,
             throwaway: false,
         },
-        _ => match start_throwaway(false) {
+        _ => match start_throwaway(false, false) {
             Ok((url, _, _)) => Server {
                 url,
                 throwaway: true,
@@ -218,7 +218,7 @@ impl Dedicated {
     /// When the PostgreSQL binaries are missing (with [`INSTALL_HINT`]) or it does not start.
     #[must_use]
     pub fn start() -> Dedicated {
-        let (url, restart, ca_cert) = start_throwaway(false)
+        let (url, restart, ca_cert) = start_throwaway(false, false)
             .unwrap_or_else(|why| panic!("cannot start a dedicated PostgreSQL: {why}"));
         Dedicated {
             url,
@@ -235,8 +235,25 @@ impl Dedicated {
     /// When the PostgreSQL binaries or `openssl` are missing, or the server does not start.
     #[must_use]
     pub fn start_tls_only() -> Dedicated {
-        let (url, restart, ca_cert) = start_throwaway(true)
+        let (url, restart, ca_cert) = start_throwaway(true, false)
             .unwrap_or_else(|why| panic!("cannot start a TLS-only PostgreSQL: {why}"));
+        Dedicated {
+            url,
+            ca_cert,
+            restart,
+        }
+    }
+
+    /// Starts one that makes every commit durable, as production servers do (`fsync=on`,
+    /// `synchronous_commit=on`, `full_page_writes=on`; the others run without them): for
+    /// benchmarks where the cost of a commit matters.
+    ///
+    /// # Panics
+    /// When the PostgreSQL binaries are missing (with [`INSTALL_HINT`]) or it does not start.
+    #[must_use]
+    pub fn start_durable() -> Dedicated {
+        let (url, restart, ca_cert) = start_throwaway(false, true)
+            .unwrap_or_else(|why| panic!("cannot start a durable PostgreSQL: {why}"));
         Dedicated {
             url,
             ca_cert,
@@ -364,7 +381,7 @@ fn enable_tls(dir: &Path, data: &Path, as_root: bool) -> Result<(String, PathBuf
     Ok(made)
 }
 
-fn start_throwaway(tls: bool) -> Result<(String, Command, Option<PathBuf>), String> {
+fn start_throwaway(tls: bool, durable: bool) -> Result<(String, Command, Option<PathBuf>), String> {
     let bin = find_bin_dir().ok_or_else(|| INSTALL_HINT.to_owned())?;
     let as_root = is_root();
     let nanos = std::time::SystemTime::now()
@@ -436,9 +453,10 @@ fn start_throwaway(tls: bool) -> Result<(String, Command, Option<PathBuf>), Stri
         let port = free_port()?;
         let options = format!(
             "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c max_connections=300 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c fsync={durability} -c synchronous_commit={durability} -c full_page_writes={durability} \
              -c shared_buffers=256MB -c max_wal_size=2GB -c deadlock_timeout=100ms{tls_options}",
-            dir = dir.display()
+            dir = dir.display(),
+            durability = if durable { "on" } else { "off" },
         );
         let mut start = pg_command(as_root, &pg_ctl);
         start
