@@ -12,6 +12,7 @@ mod single;
 mod strategies;
 mod strategies_bulk;
 mod strategies_race;
+mod stream;
 mod support;
 mod verify;
 mod writer;

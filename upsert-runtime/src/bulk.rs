@@ -248,46 +248,11 @@ where
             types,
         } => {
             let mut tx = executor.begin().await.map_err(classify)?;
-            let types: Vec<String> = types.iter().map(stage_type).collect();
-            let ddl = stage_ddl(
-                &upsert_core::Postgres,
-                plan.stage_columns
-                    .iter()
-                    .copied()
-                    .zip(types.iter().map(String::as_str)),
-            );
-            sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+            create_stage(&mut tx, &types, &plan, key).await?;
             copy_rows(&mut tx, &*staged, rows, &plan, key).await?;
-            // A savepoint keeps the staged rows readable after a failure, to find the row at
-            // fault.
-            let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
-            let counts = match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
-                Ok(counts) => {
-                    attempt.commit().await.map_err(classify)?;
-                    counts
-                }
-                Err(error) => {
-                    attempt.rollback().await.map_err(classify)?;
-                    let row = failing_row(&mut tx, &error, &key).await;
-                    let error = classify(error);
-                    return Err(match row {
-                        Some(index) => Error::Row {
-                            index,
-                            source: Box::new(error),
-                        },
-                        None => error,
-                    });
-                }
-            };
-            sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+            let answer = run_stage(&mut tx, stage_sql, key).await?;
             tx.commit().await.map_err(classify)?;
-            counts
+            answer
         }
         Source::Unnest(query) => {
             let mut conn = executor.acquire().await.map_err(classify)?;
@@ -313,6 +278,62 @@ where
         }
     };
     Ok(counts)
+}
+
+/// Creates the temporary staging table of `plan`'s bound columns, typed `types`.
+pub(crate) async fn create_stage(
+    tx: &mut sqlx::PgConnection,
+    types: &[PgTypeInfo],
+    plan: &Plan,
+    key: TableKey,
+) -> Result<(), Error> {
+    let types: Vec<String> = types.iter().map(stage_type).collect();
+    let ddl = stage_ddl(
+        &upsert_core::Postgres,
+        plan.stage_columns
+            .iter()
+            .copied()
+            .zip(types.iter().map(String::as_str)),
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| Error::classify(error, &key))?;
+    Ok(())
+}
+
+/// Runs `stage_sql` over the loaded staging table, then drops it. A savepoint keeps the
+/// staged rows readable after a failure, to find the row at fault.
+pub(crate) async fn run_stage(
+    tx: &mut sqlx::PgConnection,
+    stage_sql: &'static str,
+    key: TableKey,
+) -> Result<Vec<PgRow>, Error> {
+    let classify = |error| Error::classify(error, &key);
+    let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
+    let answer = match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
+        Ok(answer) => {
+            attempt.commit().await.map_err(classify)?;
+            answer
+        }
+        Err(error) => {
+            attempt.rollback().await.map_err(classify)?;
+            let row = failing_row(tx, &error, &key).await;
+            let error = classify(error);
+            return Err(match row {
+                Some(index) => Error::Row {
+                    index,
+                    source: Box::new(error),
+                },
+                None => error,
+            });
+        }
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+    Ok(answer)
 }
 
 async fn copy_rows(
@@ -417,7 +438,7 @@ fn stage_type(info: &PgTypeInfo) -> String {
 /// exception, class 22, whose context names the line: `COPY .., line N, ..`), the batch row
 /// it came from. A cancel, a timeout or a lost connection names a line too, but no row is at
 /// fault.
-fn copy_error(error: sqlx::Error, target: &TableKey) -> Error {
+pub(crate) fn copy_error(error: sqlx::Error, target: &TableKey) -> Error {
     let line = match &error {
         sqlx::Error::Database(db) => db
             .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()

@@ -17,6 +17,7 @@ mod retry;
 pub mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stream;
 mod telemetry;
 mod verify;
 mod writer;
@@ -441,6 +442,41 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         A::Database: private::Batches<'c, Self, A>,
     {
         <A::Database as private::Batches<'c, Self, A>>::upsert_many_outcomes(executor, rows, path)
+    }
+
+    /// Upserts every row of a stream, with memory bounded by one `COPY` chunk
+    /// ([`COPY_CHUNK_BYTES`]) however long the stream is: the rows go by binary `COPY` into a
+    /// temporary table as they come, then one statement applies them all, with
+    /// [`upsert_many`](AtomicUpsert::upsert_many)'s semantics across the whole stream (a key
+    /// repeated anywhere in it folds as one by one would), in one transaction (a savepoint
+    /// inside yours): all or nothing. `progress` is told how many rows have been sent after
+    /// each chunk, and once more at the end. PostgreSQL only.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Reading { #[conflict_key] sensor: i64, value: f64 }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// // Any `Stream<Item = Reading>`: parsed from a file, received from a channel, ..
+    /// let rows = futures_util::stream::iter((0..1_000_000).map(|i| Reading {
+    ///     sensor: i % 1000,
+    ///     value: f64::from(i),
+    /// }));
+    /// let outcome = Reading::upsert_stream(&pool, rows, |sent| eprintln!("{sent} rows sent")).await?;
+    /// println!("{} inserted, {} updated", outcome.inserted, outcome.updated);
+    /// # Ok(()) }
+    /// ```
+    fn upsert_stream<'c, A, S, P>(
+        executor: A,
+        rows: S,
+        progress: P,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        S: futures_core::Stream<Item = Self> + Send,
+        P: FnMut(u64) + Send,
+    {
+        stream::upsert_stream(executor, rows, progress, table_key::<Self>())
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the

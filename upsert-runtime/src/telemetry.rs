@@ -20,6 +20,7 @@ pub(crate) enum Op {
     InsertOrGet,
     UpsertMany,
     UpsertManyOutcomes,
+    UpsertStream,
 }
 
 impl Op {
@@ -32,6 +33,7 @@ impl Op {
             Op::InsertOrGet => "insert_or_get",
             Op::UpsertMany => "upsert_many",
             Op::UpsertManyOutcomes => "upsert_many_outcomes",
+            Op::UpsertStream => "upsert_stream",
         }
     }
 }

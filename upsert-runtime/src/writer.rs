@@ -214,6 +214,7 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
         let task = tokio::spawn(drain(
             Task {
                 pool,
+                conn: None,
                 config,
                 closing,
                 stats,
@@ -304,13 +305,16 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
 /// What the writer's task holds (not the queue's sender: see [`Shared::closing`]).
 struct Task {
     pool: PgPool,
+    /// The connection batches go through, held between batches (no checkout, and no
+    /// checkout ping, per batch); dropped after a batch-wide failure and taken again.
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
     config: WriterConfig,
     closing: Arc<Notify>,
     stats: Arc<Counters>,
 }
 
 /// The writer's task: batch after batch until shutdown, then the rest of the queue.
-async fn drain<T: AtomicUpsert>(task: Task, mut jobs: mpsc::Receiver<Job<T>>) {
+async fn drain<T: AtomicUpsert>(mut task: Task, mut jobs: mpsc::Receiver<Job<T>>) {
     let config = task.config;
     let mut batch: Vec<Job<T>> = Vec::with_capacity(config.max_batch);
     loop {
@@ -324,17 +328,17 @@ async fn drain<T: AtomicUpsert>(task: Task, mut jobs: mpsc::Receiver<Job<T>>) {
         };
         batch.push(first);
         gather(&mut jobs, &mut batch, config).await;
-        flush(&task, &mut batch).await;
+        flush(&mut task, &mut batch).await;
     }
     // Shutting down: no new calls get in; write what is queued.
     jobs.close();
     while let Some(job) = jobs.recv().await {
         batch.push(job);
         if batch.len() >= config.max_batch {
-            flush(&task, &mut batch).await;
+            flush(&mut task, &mut batch).await;
         }
     }
-    flush(&task, &mut batch).await;
+    flush(&mut task, &mut batch).await;
 }
 
 /// Adds what is queued to `batch`. With a `max_delay`, waits up to that long after the
@@ -380,7 +384,7 @@ async fn gather<T>(
 }
 
 /// Writes `batch` and answers each call; leaves `batch` empty.
-async fn flush<T: AtomicUpsert>(task: &Task, batch: &mut Vec<Job<T>>) {
+async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
     if batch.is_empty() {
         return;
     }
@@ -392,7 +396,31 @@ async fn flush<T: AtomicUpsert>(task: &Task, batch: &mut Vec<Job<T>>) {
     let (rows, replies): (Vec<T>, Vec<_>) =
         jobs.into_iter().map(|job| (job.row, job.reply)).unzip();
     let started = Instant::now();
-    let results = apply(&task.pool, &rows, &task.stats).await;
+    let results = match task.conn.take() {
+        Some(conn) => Ok(conn),
+        None => task.pool.acquire().await,
+    };
+    let results = match results {
+        Ok(mut conn) => {
+            let (results, broken) = apply(&mut conn, &rows, &task.stats).await;
+            if !broken {
+                task.conn = Some(conn);
+            }
+            results
+        }
+        // No connection: every call of the batch fails, and nothing was written.
+        Err(error) => {
+            let source = Arc::new(Error::Sqlx(error));
+            rows.iter()
+                .map(|_| {
+                    Err(Error::Coalesced {
+                        rows: rows.len(),
+                        source: Arc::clone(&source),
+                    })
+                })
+                .collect()
+        }
+    };
     let took = started.elapsed();
     task.stats
         .rows
@@ -408,61 +436,91 @@ async fn flush<T: AtomicUpsert>(task: &Task, batch: &mut Vec<Job<T>>) {
     }
 }
 
-/// The future of [`apply`], boxed: it recurses.
+/// The future of [`apply`], boxed: it recurses. Its `bool` says the connection broke.
 type Applying<'a> =
-    std::pin::Pin<Box<dyn Future<Output = Vec<Result<UpsertOutcome, Error>>> + Send + 'a>>;
+    std::pin::Pin<Box<dyn Future<Output = (Vec<Result<UpsertOutcome, Error>>, bool)> + Send + 'a>>;
 
 /// One result per row of `rows`, applying them in order: the batch in one statement, or,
-/// when the server rejects it for its data, the parts around the row at fault.
+/// when the server rejects it for its data, the parts around the row at fault. Also says
+/// whether the batch failed as a whole (the connection is then not reused).
 fn apply<'a, T: AtomicUpsert>(
-    pool: &'a PgPool,
+    conn: &'a mut sqlx::PgConnection,
     rows: &'a [T],
     stats: &'a Counters,
 ) -> Applying<'a> {
     Box::pin(async move {
         if rows.is_empty() {
-            return Vec::new();
+            return (Vec::new(), false);
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        let error = match T::upsert_many_outcomes_via(pool, rows, BulkPath::Unnest).await {
-            Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+        let error = match T::upsert_many_outcomes_via(&mut *conn, rows, BulkPath::Unnest).await {
+            Ok(outcomes) => return (outcomes.into_iter().map(Ok).collect(), false),
             Err(error) => error,
         };
-        if rows.len() == 1 {
-            return vec![Err(error)];
+        if is_batch_wide(&error) {
+            // Every call of the batch fails, saying whether the write may have been
+            // applied.
+            let source = Arc::new(error);
+            let results = rows
+                .iter()
+                .map(|_| {
+                    Err(Error::Coalesced {
+                        rows: rows.len(),
+                        source: Arc::clone(&source),
+                    })
+                })
+                .collect();
+            return (results, true);
         }
-        match error {
+        if rows.len() == 1 {
+            return (vec![Err(error)], false);
+        }
+        let (front, fault, back) = match error {
             // The row at fault is known: it fails alone; the rows before and after it are
             // sent again, in order.
             Error::Row { index, source } if index < rows.len() => {
-                let mut results = apply(pool, &rows[..index], stats).await;
-                results.push(Err(*source));
-                results.extend(apply(pool, &rows[index + 1..], stats).await);
-                results
-            }
-            // The batch failed as a whole: every call of it fails, saying whether the write
-            // may have been applied.
-            error if is_batch_wide(&error) => {
-                let source = Arc::new(error);
-                rows.iter()
-                    .map(|_| {
-                        Err(Error::Coalesced {
-                            rows: rows.len(),
-                            source: Arc::clone(&source),
-                        })
-                    })
-                    .collect()
+                (&rows[..index], Some(*source), &rows[index + 1..])
             }
             // The data was rejected, the row unknown: halves, in order, down to the rows at
             // fault.
             _ => {
                 let (front, back) = rows.split_at(rows.len() / 2);
-                let mut results = apply(pool, front, stats).await;
-                results.extend(apply(pool, back, stats).await);
-                results
+                (front, None, back)
             }
+        };
+        let (mut results, broken) = apply(&mut *conn, front, stats).await;
+        if broken {
+            return (fail_rest(results, rows.len()), true);
         }
+        results.extend(fault.map(Err));
+        let (rest, broken) = apply(&mut *conn, back, stats).await;
+        results.extend(rest);
+        (results, broken)
     })
+}
+
+/// `results` for the first rows of a batch whose connection broke while it was being split,
+/// and the same failure for the rest, not sent yet (so not applied, though the shared
+/// error, conservatively, says "may have been").
+fn fail_rest(
+    mut results: Vec<Result<UpsertOutcome, Error>>,
+    rows: usize,
+) -> Vec<Result<UpsertOutcome, Error>> {
+    let source = results
+        .iter()
+        .rev()
+        .find_map(|result| match result {
+            Err(Error::Coalesced { source, .. }) => Some(Arc::clone(source)),
+            _ => None,
+        })
+        .unwrap_or_else(|| Arc::new(Error::Sqlx(sqlx::Error::WorkerCrashed)));
+    while results.len() < rows {
+        results.push(Err(Error::Coalesced {
+            rows,
+            source: Arc::clone(&source),
+        }));
+    }
+    results
 }
 
 /// Whether an error is about the batch as a whole (the connection, the pool, a transient

@@ -1,0 +1,95 @@
+//! Streaming imports: a `Stream` of rows upserted through the `COPY` path, chunk by chunk,
+//! in one transaction, so memory holds one chunk however long the stream is.
+
+use std::pin::pin;
+
+use futures_core::Stream;
+use sqlx::Acquire;
+use sqlx::postgres::Postgres;
+
+use crate::bulk::{COPY_CHUNK_BYTES, copy_error, create_stage, run_stage};
+use crate::error::{Error, TableKey};
+use crate::outcome::BatchOutcome;
+use crate::private::{CopyBuffer, Generated};
+use crate::telemetry::{Call, Op, traced};
+
+/// [`AtomicUpsert::upsert_stream`](crate::AtomicUpsert::upsert_stream): every row of `rows`
+/// binary-`COPY`d into a staging table (a chunk of [`COPY_CHUNK_BYTES`] at a time,
+/// `progress` told the running row count after each), then the bulk statement over the
+/// whole stage: one-by-one semantics across the stream, all or nothing.
+pub(crate) async fn upsert_stream<'c, T, A, S, P>(
+    executor: A,
+    rows: S,
+    mut progress: P,
+    key: TableKey,
+) -> Result<BatchOutcome, Error>
+where
+    T: Generated,
+    A: Acquire<'c, Database = Postgres>,
+    S: Stream<Item = T>,
+    P: FnMut(u64),
+{
+    let call = Call::start(Op::UpsertStream, &key, 0, 1);
+    call.bulk_path(true);
+    traced(
+        call,
+        async move {
+            let classify = |error| Error::classify(error, &key);
+            let plan = T::PLAN;
+            let mut tx = executor.begin().await.map_err(classify)?;
+            create_stage(&mut tx, &T::stage_types(), &plan, key).await?;
+            let mut copy = tx
+                .copy_in_raw(plan.stage_copy_sql)
+                .await
+                .map_err(classify)?;
+            let mut buffer = CopyBuffer::new();
+            let fields = plan.stage_columns.len() + 1;
+            let mut rows = pin!(rows);
+            let mut count: u64 = 0;
+            while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+                buffer.start_row(fields);
+                if let Err(source) = row.copy_row(&mut buffer) {
+                    let _ = copy.abort("a row could not be encoded").await;
+                    return Err(Error::Encode {
+                        index: usize::try_from(count).unwrap_or(usize::MAX),
+                        source,
+                    });
+                }
+                count += 1;
+                buffer.ordinal(i64::try_from(count).unwrap_or(i64::MAX));
+                if buffer.len() >= COPY_CHUNK_BYTES {
+                    copy.send(buffer.take()).await.map_err(classify)?;
+                    progress(count);
+                }
+            }
+            buffer.finish();
+            copy.send(buffer.take()).await.map_err(classify)?;
+            copy.finish()
+                .await
+                .map_err(|error| copy_error(error, &key))?;
+            progress(count);
+            if count == 0 {
+                return Ok(BatchOutcome::default());
+            }
+            let answer = run_stage(&mut tx, plan.stage_upsert_sql, key).await?;
+            tx.commit().await.map_err(classify)?;
+            let counts_row = answer
+                .first()
+                .ok_or(Error::Sqlx(sqlx::Error::RowNotFound))?;
+            let number = |i: usize| -> Result<u64, Error> {
+                let n: i64 = sqlx::Row::try_get(counts_row, i).map_err(Error::Sqlx)?;
+                Ok(n.unsigned_abs())
+            };
+            let tally = plan
+                .counts
+                .tally(count, [number(0)?, number(1)?, number(2)?]);
+            Ok(BatchOutcome {
+                inserted: tally.inserted,
+                updated: tally.updated,
+                skipped: tally.skipped,
+            })
+        },
+        Call::batch,
+    )
+    .await
+}
