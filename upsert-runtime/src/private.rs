@@ -506,7 +506,13 @@ impl CopyBuffer {
     }
 
     pub(crate) fn take(&mut self) -> Vec<u8> {
-        std::mem::take(&mut *self.buf)
+        // A fresh buffer, not only its bytes: sqlx's encoders leave deferred work in it (a
+        // JSON value registers a patch for its version byte, whatever the column turns out
+        // to be), which would otherwise pile up chunk after chunk, one per value.
+        let mut old = std::mem::take(&mut self.buf);
+        let bytes = std::mem::take(&mut *old);
+        self.buf.reserve(bytes.capacity());
+        bytes
     }
 
     /// Appends one field: its length, then sqlx's binary encoding (the same bytes sqlx
