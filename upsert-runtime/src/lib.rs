@@ -25,7 +25,7 @@ mod writer;
 use std::future::Future;
 
 pub use addable::Addable;
-pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD};
+pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD, COPY_THRESHOLD_BYTES};
 pub use error::Error;
 use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};

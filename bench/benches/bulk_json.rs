@@ -1,0 +1,213 @@
+//! Bulk upserts on realistic rows: the seed's `StravaStats` shape (a `text` key and a
+//! `jsonb` payload of about 110 bytes), on a server that makes commits durable. `upsert_many`
+//! against hand-built multi-row `VALUES` in 1,000-row chunks and hand-written `COPY` +
+//! `INSERT .. SELECT`, all in one transaction each. A cell inserts N new keys (after a
+//! `TRUNCATE`), then updates the same N keys, timed separately; medians of interleaved
+//! rounds.
+//!
+//! `cargo bench -p atomic-upsert-bench --bench bulk_json [-- --rows 10000,100000 --rounds 5]`
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use atomic_upsert::sqlx::postgres::{PgPool, PgPoolOptions};
+use atomic_upsert::sqlx::{self, ConnectOptions as _, types::Json};
+use atomic_upsert::{AtomicUpsert, BulkPath};
+use clap::Parser;
+
+#[derive(AtomicUpsert, Clone)]
+#[upsert(table = "strava_stats")]
+struct StravaStats {
+    #[conflict_key]
+    stats_type: String,
+    data: Json<serde_json::Value>,
+}
+
+const TABLE: &str = "DROP TABLE IF EXISTS strava_stats; \
+    CREATE TABLE strava_stats (stats_type text PRIMARY KEY, data jsonb NOT NULL)";
+
+#[derive(Parser)]
+struct Args {
+    /// Batch sizes (comma-separated).
+    #[arg(long, default_value = "10000,100000", value_delimiter = ',')]
+    rows: Vec<usize>,
+    /// Interleaved rounds; the figures are medians.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Ignored (cargo bench passes it).
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Way {
+    Ours,
+    OursUnnest,
+    OursCopy,
+    Values,
+    Copy,
+}
+
+impl Way {
+    const ALL: [Way; 5] = [
+        Way::Ours,
+        Way::OursUnnest,
+        Way::OursCopy,
+        Way::Values,
+        Way::Copy,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Way::Ours => "`upsert_many` (Auto)",
+            Way::OursUnnest => "`upsert_many` (UNNEST path)",
+            Way::OursCopy => "`upsert_many` (COPY path)",
+            Way::Values => "hand-built multi-row VALUES, 1,000-row chunks",
+            Way::Copy => "hand-written COPY + INSERT .. SELECT",
+        }
+    }
+}
+
+fn rows(n: usize, version: u64) -> Vec<StravaStats> {
+    (0..n as u64)
+        .map(|i| StravaStats {
+            stats_type: format!("athlete-{i:08}-ytd"),
+            data: Json(serde_json::json!({
+                "distance_km": (i * 7 + version) % 10_000,
+                "moving_time_s": (i * 13 + version) % 100_000,
+                "elevation_m": i % 3_000,
+                "rides": version,
+                "updated": "2026-11-30",
+            })),
+        })
+        .collect()
+}
+
+async fn write(pool: &PgPool, way: Way, batch: &[StravaStats]) {
+    match way {
+        Way::Ours => drop(StravaStats::upsert_many(pool, batch).await.unwrap()),
+        Way::OursUnnest => drop(
+            StravaStats::upsert_many_via(pool, batch, BulkPath::Unnest)
+                .await
+                .unwrap(),
+        ),
+        Way::OursCopy => drop(
+            StravaStats::upsert_many_via(pool, batch, BulkPath::Copy)
+                .await
+                .unwrap(),
+        ),
+        Way::Values => {
+            let mut tx = pool.begin().await.unwrap();
+            for chunk in batch.chunks(1000) {
+                let mut sql = String::from("INSERT INTO strava_stats (stats_type, data) VALUES ");
+                for i in 0..chunk.len() {
+                    let _ = write!(
+                        sql,
+                        "{}(${}, ${})",
+                        if i > 0 { "," } else { "" },
+                        2 * i + 1,
+                        2 * i + 2
+                    );
+                }
+                sql.push_str(" ON CONFLICT (stats_type) DO UPDATE SET data = EXCLUDED.data");
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for row in chunk {
+                    query = query.bind(&row.stats_type).bind(&row.data);
+                }
+                query.execute(&mut *tx).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+        Way::Copy => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::raw_sql("CREATE TEMP TABLE stage (stats_type text, data jsonb) ON COMMIT DROP")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let mut copy = tx
+                .copy_in_raw("COPY stage (stats_type, data) FROM STDIN")
+                .await
+                .unwrap();
+            let mut text = String::with_capacity(1 << 20);
+            for row in batch {
+                // Neither the keys nor this JSON hold a tab, newline or backslash.
+                let _ = writeln!(text, "{}\t{}", row.stats_type, row.data.0);
+                if text.len() >= 1 << 20 {
+                    copy.send(std::mem::take(&mut text).into_bytes())
+                        .await
+                        .unwrap();
+                }
+            }
+            copy.send(text.into_bytes()).await.unwrap();
+            copy.finish().await.unwrap();
+            sqlx::raw_sql(
+                "INSERT INTO strava_stats (stats_type, data) SELECT stats_type, data FROM stage \
+                 ON CONFLICT (stats_type) DO UPDATE SET data = EXCLUDED.data",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args = Args::parse();
+    let server = upsert_testkit::Dedicated::start_durable();
+    let options = server
+        .url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
+    println!(
+        "PostgreSQL, fsync=on, synchronous_commit=on; text key + ~110-byte jsonb; median of {} interleaved rounds",
+        args.rounds
+    );
+    for &n in &args.rows {
+        let (fresh, update) = (rows(n, 1), rows(n, 2));
+        let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); Way::ALL.len()];
+        for _ in 0..args.rounds {
+            for (i, way) in Way::ALL.iter().enumerate() {
+                sqlx::raw_sql(TABLE).execute(&pool).await.unwrap();
+                let started = Instant::now();
+                write(&pool, *way, &fresh).await;
+                times[i].0.push(started.elapsed().as_secs_f64());
+                let started = Instant::now();
+                write(&pool, *way, &update).await;
+                times[i].1.push(started.elapsed().as_secs_f64());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let values = (median(times[3].0.clone()), median(times[3].1.clone()));
+        let copy = (median(times[4].0.clone()), median(times[4].1.clone()));
+        println!("\n#### {n} rows\n");
+        println!(
+            "| strategy | insert s | update s | vs VALUES (insert / update) | vs COPY (insert / update) |"
+        );
+        println!("|---|---:|---:|---:|---:|");
+        for (i, way) in Way::ALL.iter().enumerate() {
+            let (insert, update) = (median(times[i].0.clone()), median(times[i].1.clone()));
+            println!(
+                "| {} | {insert:.3} | {update:.3} | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
+                way.name(),
+                insert / values.0,
+                update / values.1,
+                insert / copy.0,
+                update / copy.1
+            );
+        }
+    }
+    pool.close().await;
+}
