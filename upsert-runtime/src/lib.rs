@@ -347,9 +347,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// `executor` is `&PgPool`, `&mut *conn` or `&mut *tx`. In a caller's transaction the
     /// batch runs in a savepoint on both paths, so a failed batch has one effect whatever its
     /// size: the batch leaves nothing, and the transaction goes on (two more round trips,
-    /// only inside transactions). Up to [`COPY_THRESHOLD`] rows go as one
-    /// `UNNEST` statement ([`UPSERT_MANY_SQL`](AtomicUpsert::UPSERT_MANY_SQL)); larger
-    /// batches stream through binary `COPY` into a temporary table, in chunks of
+    /// only inside transactions). Up to [`COPY_THRESHOLD`] rows (and about
+    /// [`COPY_THRESHOLD_BYTES`] of row data) go as one `UNNEST` statement
+    /// ([`UPSERT_MANY_SQL`](AtomicUpsert::UPSERT_MANY_SQL)); larger batches stream through
+    /// binary `COPY` into a temporary table, in chunks of
     /// [`COPY_CHUNK_BYTES`], so memory stays bounded. See [`BulkPath`].
     ///
     /// On SQLite (the `sqlite` feature) the batch runs under one write lock as multi-row
@@ -458,8 +459,8 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// struct Reading { #[conflict_key] sensor: i64, value: f64 }
     /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
     /// // Any `Stream<Item = Reading>`: parsed from a file, received from a channel, ..
-    /// let rows = futures_util::stream::iter((0..1_000_000).map(|i| Reading {
-    ///     sensor: i % 1000,
+    /// let rows = futures_util::stream::iter((0..1_000_000_i32).map(|i| Reading {
+    ///     sensor: i64::from(i % 1000),
     ///     value: f64::from(i),
     /// }));
     /// let outcome = Reading::upsert_stream(&pool, rows, |sent| eprintln!("{sent} rows sent")).await?;
