@@ -1,3 +1,7 @@
+//! `atomic-upsert-cli audit [PATH]`: finds read-then-insert races (the seed's bug) in Rust
+//! sources, sqlx, Diesel and `SeaORM`, and prints the derive that replaces each; see
+//! [`audit`].
+//!
 //! `atomic-upsert-cli prepare`: writes the schema snapshot that `#[derive(AtomicUpsert)]`
 //! checks every struct against at compile time (like sqlx's `.sqlx`), and
 //! `prepare --check` tells CI when the committed snapshot no longer matches the database.
@@ -11,6 +15,9 @@
 //! `search_path` (or of `--schema`), with their columns, types, unique indexes and
 //! constraints. Commit it at the root of the crate that derives `AtomicUpsert`.
 
+mod audit;
+
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr as _;
@@ -31,6 +38,27 @@ struct Cli {
 enum Command {
     /// Reads the live schema and writes the snapshot (or, with --check, compares).
     Prepare(Prepare),
+    /// Finds functions that read a row and then insert it on a branch (the race that ends
+    /// in "duplicate key value violates unique constraint"), and prints the derive that
+    /// replaces each.
+    Audit(Audit),
+}
+
+#[derive(Parser, Debug)]
+struct Audit {
+    /// A file or directory to audit (`target/` and hidden directories are skipped).
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Output: `text` for people, `json`, or `sarif` for code-scanning annotations.
+    #[arg(long, value_enum, default_value = "text")]
+    format: audit::Format,
+    /// Exit 1 when anything is found (for CI).
+    #[arg(long)]
+    deny: bool,
+    /// The schema snapshot whose column types fill the suggested structs (default:
+    /// `atomic-upsert.schema` in the current directory, when it exists).
+    #[arg(long, value_name = "FILE")]
+    schema_file: Option<PathBuf>,
 }
 
 #[derive(Parser, Debug)]
@@ -51,11 +79,53 @@ struct Prepare {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let Cli {
-        command: Command::Prepare(args),
-    } = Cli::parse();
+    let args = match Cli::parse().command {
+        Command::Prepare(args) => args,
+        Command::Audit(args) => return run_audit(&args),
+    };
     match prepare(&args).await {
         Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `audit`: exit 0 when clean (or without `--deny`), 1 with findings under `--deny`, 2 when
+/// a file cannot be read or parsed.
+fn run_audit(args: &Audit) -> ExitCode {
+    let snapshot_path = args
+        .schema_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("atomic-upsert.schema"));
+    let snapshot = match std::fs::read_to_string(&snapshot_path) {
+        Ok(text) => match Snapshot::parse(&text) {
+            Ok(snapshot) => Some(snapshot),
+            Err(e) => {
+                eprintln!("error: {}: {e}", snapshot_path.display());
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) if args.schema_file.is_none() => None,
+        Err(e) => {
+            eprintln!("error: {}: {e}", snapshot_path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match audit::audit(&args.path, snapshot.as_ref()) {
+        Ok(findings) => {
+            let color = args.format == audit::Format::Text && std::io::stdout().is_terminal();
+            println!(
+                "{}",
+                audit::render(&findings, args.format, color).trim_end()
+            );
+            if args.deny && !findings.is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
