@@ -93,7 +93,8 @@ async fn main() -> ExitCode {
 }
 
 /// `audit`: exit 0 when clean (or without `--deny`), 1 with findings under `--deny`, 2 when
-/// a file cannot be read or parsed.
+/// the path is wrong or a file could not be read or parsed (the others are still audited
+/// and reported).
 fn run_audit(args: &Audit) -> ExitCode {
     let snapshot_path = args
         .schema_file
@@ -114,13 +115,19 @@ fn run_audit(args: &Audit) -> ExitCode {
         }
     };
     match audit::audit(&args.path, snapshot.as_ref()) {
-        Ok(findings) => {
+        Ok(result) => {
             let color = args.format == audit::Format::Text && std::io::stdout().is_terminal();
             println!(
                 "{}",
-                audit::render(&findings, args.format, color).trim_end()
+                audit::render(&result.findings, args.format, color).trim_end()
             );
-            if args.deny && !findings.is_empty() {
+            for why in &result.skipped {
+                eprintln!("warning: skipped {why}");
+            }
+            if !result.skipped.is_empty() {
+                // The rest was audited; a file that could not be read is not "clean".
+                ExitCode::from(2)
+            } else if args.deny && !result.findings.is_empty() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

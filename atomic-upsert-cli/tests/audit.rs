@@ -219,3 +219,28 @@ fn a_schema_snapshot_types_the_suggested_fields() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_file_that_does_not_parse_is_skipped_with_a_warning_and_fails_the_run() {
+    let dir = std::env::temp_dir().join(format!("au-audit-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("broken.rs"), "fn half( {").unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit/positive/sqlx_is_none.rs"),
+        dir.join("racy.rs"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_atomic-upsert-cli"))
+        .args(["audit", "--format", "json", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(found.len(), 1, "the other files are still audited");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.rs:1") && stderr.contains("cannot parse"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -318,3 +318,55 @@ async fn shutdown_flushes_the_queue() {
     assert!(matches!(late, Err(Error::WriterClosed)), "{late:?}");
     db.finish().await;
 }
+
+#[derive(AtomicUpsert, Clone, Debug)]
+#[upsert(table = "profiles", skip_unchanged)]
+struct Profile {
+    #[conflict_key]
+    id: i32,
+    name: String,
+}
+
+/// A struct with `skip_unchanged` (or `update_where`) meets each earlier call's result, as
+/// `upsert` in order would, even when one batch holds a key several times.
+#[tokio::test]
+async fn guarded_calls_in_one_batch_see_the_previous_ones() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql("CREATE TABLE profiles (id int4 PRIMARY KEY, name text NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let writer = Profile::writer(
+        &db.pool,
+        WriterConfig {
+            max_delay: Duration::from_millis(20),
+            ..WriterConfig::default()
+        },
+    );
+    let calls = [(1, "a"), (1, "a"), (1, "b"), (2, "x"), (1, "b")];
+    let outcomes = in_order(calls.iter().map(|&(id, name)| {
+        let writer = writer.clone();
+        async move {
+            writer
+                .upsert(Profile {
+                    id,
+                    name: name.into(),
+                })
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(
+        outcomes,
+        [
+            UpsertOutcome::Inserted,
+            UpsertOutcome::Unchanged,
+            UpsertOutcome::Updated,
+            UpsertOutcome::Inserted,
+            UpsertOutcome::Unchanged
+        ]
+    );
+    writer.shutdown().await;
+    db.finish().await;
+}

@@ -196,7 +196,8 @@ pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned])
 /// binds. A returned row is an update; none means no stored row has the key, and an
 /// `INSERT .. ON CONFLICT DO NOTHING` then inserts it (or meets a row inserted meanwhile,
 /// and the update is tried again). Each statement is atomic on its own, so the outcome is
-/// exact without holding the write lock across statements. `None` for other models.
+/// exact without holding the write lock across statements. `None` for other models (a
+/// guard, nothing to update, a partial-index target).
 ///
 /// ```
 /// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Strategy, Table, single};
@@ -221,7 +222,10 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
     if model.guard.any() || !model.has_updates() {
         return None;
     }
-    let ConflictTarget::Keys { predicate } = model.target else {
+    // A partial-index target: a stored row outside the predicate is not the conflict, and
+    // the predicate's unqualified names could clash with the incoming columns; the probe
+    // path handles it.
+    let ConflictTarget::Keys { predicate: None } = model.target else {
         return None;
     };
     let mut w = Writer::new(dialect);
@@ -245,9 +249,6 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
         }
         stored_into(&mut w, &model.table, key.name);
         w.push(" = ").qualified(names::EXCLUDED, key.name);
-    }
-    if let Some(predicate) = predicate {
-        w.push(" AND (").push(predicate).push(")");
     }
     w.push(" RETURNING 1");
     Some(w.finish())

@@ -393,6 +393,11 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// order, no parameter limit); on SQLite the rows are applied one at a time under one
     /// write lock.
     ///
+    /// With `update_where` or `skip_unchanged`, every row of a key that repeats within the
+    /// batch is judged against the row stored before the batch, where one by one each row
+    /// meets what the previous row left; send such rows in separate calls when that
+    /// matters ([`Writer`] does, for these structs).
+    ///
     /// ```no_run
     /// # use atomic_upsert::{AtomicUpsert, UpsertOutcome};
     /// # #[derive(AtomicUpsert)]
@@ -451,7 +456,11 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// [`upsert_many`](AtomicUpsert::upsert_many)'s semantics across the whole stream (a key
     /// repeated anywhere in it folds as one by one would), in one transaction (a savepoint
     /// inside yours): all or nothing. `progress` is told how many rows have been sent after
-    /// each chunk, and once more at the end. PostgreSQL only.
+    /// each chunk, and once more at the end (before the final statement and the commit).
+    /// PostgreSQL only. The stream's items are rows, not `Result`s: a source that can fail
+    /// must stop the import itself (end the stream early and the rows so far are
+    /// written), so collect its errors before, or wrap the call in your own transaction
+    /// and roll it back.
     ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;

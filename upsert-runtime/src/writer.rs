@@ -18,8 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPool;
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::error::Error;
 use crate::outcome::UpsertOutcome;
@@ -75,7 +74,8 @@ struct Shared<T> {
     /// handle also ends the task, after it wrote what was queued.
     closing: Arc<Notify>,
     closed: std::sync::atomic::AtomicBool,
-    task: Mutex<Option<JoinHandle<()>>>,
+    /// `true` once the task has written its last batch (dropped with a panicking task).
+    finished: watch::Receiver<bool>,
     stats: Arc<Counters>,
 }
 
@@ -196,35 +196,37 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     /// ```
     #[must_use]
     pub fn new(pool: PgPool, config: WriterConfig) -> Self {
+        // Bounded, so that no value can overflow the task's arithmetic or allocation.
         let config = WriterConfig {
-            max_batch: config.max_batch.max(1),
-            queue: config.queue.max(1),
-            ..config
+            max_batch: config.max_batch.clamp(1, 1 << 16),
+            queue: config.queue.clamp(1, 1 << 24),
+            max_delay: config.max_delay.min(Duration::from_hours(1)),
         };
         let (queue, jobs) = mpsc::channel(config.queue);
         let closing = Arc::new(Notify::new());
         let stats = Arc::new(Counters::default());
+        let (done, finished) = watch::channel(false);
         let shared = Arc::new(Shared {
             queue,
             closing: Arc::clone(&closing),
             closed: std::sync::atomic::AtomicBool::new(false),
-            task: Mutex::new(None),
+            finished,
             stats: Arc::clone(&stats),
         });
-        let task = tokio::spawn(drain(
-            Task {
-                pool,
-                conn: None,
-                config,
-                closing,
-                stats,
-            },
-            jobs,
-        ));
-        // Fresh mutex: nothing else holds it yet.
-        if let Ok(mut slot) = shared.task.try_lock() {
-            *slot = Some(task);
-        }
+        tokio::spawn(async move {
+            drain(
+                Task {
+                    pool,
+                    conn: None,
+                    config,
+                    closing,
+                    stats,
+                },
+                jobs,
+            )
+            .await;
+            let _ = done.send(true);
+        });
         Writer { shared }
     }
 
@@ -295,10 +297,9 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     pub async fn shutdown(&self) {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.closing.notify_one();
-        let task = self.shared.task.lock().await.take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        // Every caller of `shutdown` waits for the last batch, not only the first.
+        let mut finished = self.shared.finished.clone();
+        let _ = finished.wait_for(|done| *done).await;
     }
 }
 
@@ -329,6 +330,11 @@ async fn drain<T: AtomicUpsert>(mut task: Task, mut jobs: mpsc::Receiver<Job<T>>
         batch.push(first);
         gather(&mut jobs, &mut batch, config).await;
         flush(&mut task, &mut batch).await;
+        if jobs.is_empty() {
+            // Idle: the connection goes back to the pool (which can then close, recycle
+            // or ping it); the next batch checks one out again.
+            task.conn = None;
+        }
     }
     // Shutting down: no new calls get in; write what is queued.
     jobs.close();
@@ -452,14 +458,18 @@ fn apply<'a, T: AtomicUpsert>(
         if rows.is_empty() {
             return (Vec::new(), false);
         }
+        if T::PLAN.update_where.is_some() || T::PLAN.skip_unchanged {
+            return one_by_one(conn, rows, stats).await;
+        }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         let error = match T::upsert_many_outcomes_via(&mut *conn, rows, BulkPath::Unnest).await {
             Ok(outcomes) => return (outcomes.into_iter().map(Ok).collect(), false),
             Err(error) => error,
         };
-        if is_batch_wide(&error) {
+        if is_batch_wide(&error) || !is_row_fault(&error) {
             // Every call of the batch fails, saying whether the write may have been
-            // applied.
+            // applied; the connection is dropped when it broke.
+            let broken = is_broken(&error);
             let source = Arc::new(error);
             let results = rows
                 .iter()
@@ -470,7 +480,7 @@ fn apply<'a, T: AtomicUpsert>(
                     })
                 })
                 .collect();
-            return (results, true);
+            return (results, broken);
         }
         if rows.len() == 1 {
             return (vec![Err(error)], false);
@@ -499,6 +509,29 @@ fn apply<'a, T: AtomicUpsert>(
     })
 }
 
+/// A batch of a struct with `update_where` or `skip_unchanged`, one statement per row on the
+/// held connection: a batch statement judges every row of a key against the row stored
+/// before it, where one by one each row meets what the previous one left.
+async fn one_by_one<T: AtomicUpsert>(
+    conn: &mut sqlx::PgConnection,
+    rows: &[T],
+    stats: &Counters,
+) -> (Vec<Result<UpsertOutcome, Error>>, bool) {
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        match row.upsert(&mut *conn).await {
+            Ok(outcome) => results.push(Ok(outcome)),
+            Err(error) if is_broken(&error) => {
+                results.push(Err(error));
+                return (fail_rest(results, rows.len()), true);
+            }
+            Err(error) => results.push(Err(error)),
+        }
+    }
+    (results, false)
+}
+
 /// `results` for the first rows of a batch whose connection broke while it was being split,
 /// and the same failure for the rest, not sent yet (so not applied, though the shared
 /// error, conservatively, says "may have been").
@@ -511,7 +544,11 @@ fn fail_rest(
         .rev()
         .find_map(|result| match result {
             Err(Error::Coalesced { source, .. }) => Some(Arc::clone(source)),
-            _ => None,
+            Err(other) => Some(Arc::new(Error::Coalesced {
+                rows,
+                source: Arc::new(Error::Sqlx(sqlx::Error::Protocol(other.to_string()))),
+            })),
+            Ok(_) => None,
         })
         .unwrap_or_else(|| Arc::new(Error::Sqlx(sqlx::Error::WorkerCrashed)));
     while results.len() < rows {
@@ -526,9 +563,35 @@ fn fail_rest(
 /// Whether an error is about the batch as a whole (the connection, the pool, a transient
 /// conflict), not about a row's data.
 fn is_batch_wide(error: &Error) -> bool {
-    error.is_transient()
-        || error.may_have_been_applied()
-        || matches!(error, Error::Sqlx(sqlx::Error::PoolClosed))
+    error.is_transient() || error.may_have_been_applied() || is_broken(error)
+}
+
+/// Whether the connection cannot be used again: closed by the server or the network.
+fn is_broken(error: &Error) -> bool {
+    error.may_have_been_applied()
+        || error
+            .sqlstate()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        || matches!(
+            error.as_sqlx(),
+            Some(sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed)
+        )
+}
+
+/// Whether the server (or the encoder) rejected a row's data, so that splitting the batch
+/// finds the rows at fault; any other failure (a missing table, no permission, a read-only
+/// server) would fail every part the same way.
+fn is_row_fault(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::UniqueViolation { .. }
+            | Error::CheckViolation { .. }
+            | Error::NotNullViolation { .. }
+            | Error::ForeignKeyViolation { .. }
+            | Error::InvalidValue { .. }
+            | Error::Encode { .. }
+            | Error::Row { .. }
+    ) || matches!(error.as_sqlx(), Some(sqlx::Error::Encode(_)))
 }
 
 /// A batch's size, how long its first call waited in the queue, and how long its statement

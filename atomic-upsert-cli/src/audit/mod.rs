@@ -43,30 +43,53 @@ pub struct Finding {
     pub suggestion: String,
 }
 
-/// Audits every `.rs` file under `path` (a file or a directory; `target/` and hidden
-/// directories are skipped), with column types from `snapshot` when given.
+/// What an audit found, and the files it could not read or parse (each with why).
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub findings: Vec<Finding>,
+    pub skipped: Vec<String>,
+}
+
+/// Audits every `.rs` file under `path` (a file or a directory; `target/`, `vendor/`,
+/// hidden directories and symbolic links below `path` are skipped), with column types from
+/// `snapshot` when given. A file that cannot be read or parsed is skipped and listed.
 pub fn audit(
     path: &Path,
     snapshot: Option<&atomic_upsert::schema::Snapshot>,
-) -> Result<Vec<Finding>, String> {
+) -> Result<Audit, String> {
     let mut files = Vec::new();
-    collect_files(path, &mut files)?;
+    collect_files(path, &mut files, true)?;
     files.sort();
-    let mut findings = Vec::new();
+    let mut audit = Audit::default();
     for file in files {
-        let source =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        findings.extend(audit_source(&file, &source, snapshot)?);
+        let result = std::fs::read_to_string(&file)
+            .map_err(|e| format!("{}: {e}", file.display()))
+            .and_then(|source| audit_source(&file, &source, snapshot));
+        match result {
+            Ok(found) => audit.findings.extend(found),
+            Err(why) => audit.skipped.push(why),
+        }
     }
-    Ok(findings)
+    Ok(audit)
 }
 
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> Result<(), String> {
+    // The path given is followed; links found below it are not (no loops).
+    let meta = if top {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.is_file() {
         if path.extension().is_some_and(|e| e == "rs") {
             out.push(path.to_owned());
+        } else if top {
+            return Err(format!("{}: not a Rust source file", path.display()));
         }
+        return Ok(());
+    }
+    if !meta.is_dir() {
         return Ok(());
     }
     let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -74,10 +97,10 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
         let entry = entry.map_err(|e| format!("{}: {e}", path.display()))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name == "target" {
+        if name.starts_with('.') || name == "target" || name == "vendor" {
             continue;
         }
-        collect_files(&entry.path(), out)?;
+        collect_files(&entry.path(), out, false)?;
     }
     Ok(())
 }
@@ -165,13 +188,14 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op)> {
         let Some(read) = read else {
             continue;
         };
-        let decided = write.in_branch
+        // The insert sits on a branch entered after the read, at or below the read's own
+        // branch (not on a sibling arm), or an early exit on such a branch lies between them.
+        let below = |path: &[usize]| path.len() > read.path.len() && path.starts_with(&read.path);
+        let decided = below(&write.path)
             || found
                 .early_returns
                 .iter()
-                .any(|&at| read.order < at && at < write.order);
-        // An insert on the same branch level as a plain read, with nothing deciding between
-        // them, is not this race (it inserts whatever the read found).
+                .any(|(at, path)| read.order < *at && *at < write.order && below(path));
         if decided {
             pairs.push((read, write));
         }

@@ -45,6 +45,8 @@ pub struct Op {
     pub guarded: bool,
     /// Inside a branch (`if`, `else`, a `match` arm, a closure such as `unwrap_or_else`).
     pub in_branch: bool,
+    /// The branches it sits in, outermost first (each arm its own id).
+    pub path: Vec<usize>,
     /// Position in the function, in visiting (source) order.
     pub order: usize,
     /// Where it is, 1-based.
@@ -55,15 +57,19 @@ pub struct Op {
 #[derive(Debug, Default)]
 pub struct FnOps {
     pub ops: Vec<Op>,
-    /// Orders at which a `return` (or `?`-less early exit) sits inside a branch.
-    pub early_returns: Vec<usize>,
+    /// Early exits (`return`, `continue`, `break`) inside a branch: their order and branch
+    /// path.
+    pub early_returns: Vec<(usize, Vec<usize>)>,
 }
 
 /// Collects [`FnOps`] from a function body.
 #[derive(Default)]
 pub struct Collector {
     pub found: FnOps,
-    branch: usize,
+    /// The branch ids enclosing the current position.
+    path: Vec<usize>,
+    /// The last branch id handed out.
+    ids: usize,
     order: usize,
 }
 
@@ -75,14 +81,24 @@ impl Collector {
 
     fn push(&mut self, mut op: Op) {
         op.order = self.next();
-        op.in_branch = self.branch > 0;
+        op.in_branch = !self.path.is_empty();
+        op.path.clone_from(&self.path);
         self.found.ops.push(op);
     }
 
+    /// Visits one arm of a branch (each call a new arm).
     fn branch<F: FnOnce(&mut Self)>(&mut self, visit: F) {
-        self.branch += 1;
+        self.ids += 1;
+        self.path.push(self.ids);
         visit(self);
-        self.branch -= 1;
+        self.path.pop();
+    }
+
+    fn early_exit(&mut self) {
+        if !self.path.is_empty() {
+            let order = self.next();
+            self.found.early_returns.push((order, self.path.clone()));
+        }
     }
 }
 
@@ -100,21 +116,17 @@ const BRANCH_METHODS: &[&str] = &[
 impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         self.visit_expr(&node.cond);
-        self.branch(|this| {
-            this.visit_block(&node.then_branch);
-            if let Some((_, otherwise)) = &node.else_branch {
-                this.visit_expr(otherwise);
-            }
-        });
+        self.branch(|this| this.visit_block(&node.then_branch));
+        if let Some((_, otherwise)) = &node.else_branch {
+            self.branch(|this| this.visit_expr(otherwise));
+        }
     }
 
     fn visit_expr_match(&mut self, node: &'ast syn::ExprMatch) {
         self.visit_expr(&node.expr);
-        self.branch(|this| {
-            for arm in &node.arms {
-                this.visit_arm(arm);
-            }
-        });
+        for arm in &node.arms {
+            self.branch(|this| this.visit_arm(arm));
+        }
     }
 
     fn visit_local(&mut self, node: &'ast syn::Local) {
@@ -131,14 +143,18 @@ impl<'ast> Visit<'ast> for Collector {
         if let Some(value) = &node.expr {
             self.visit_expr(value);
         }
-        if self.branch > 0 {
-            let order = self.next();
-            self.found.early_returns.push(order);
-        }
+        self.early_exit();
     }
 
-    fn visit_expr_closure(&mut self, node: &'ast syn::ExprClosure) {
-        self.branch(|this| this.visit_expr(&node.body));
+    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+        self.early_exit();
+    }
+
+    fn visit_expr_break(&mut self, node: &'ast syn::ExprBreak) {
+        if let Some(value) = &node.expr {
+            self.visit_expr(value);
+        }
+        self.early_exit();
     }
 
     fn visit_item_fn(&mut self, _: &'ast syn::ItemFn) {
@@ -259,6 +275,7 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         columns,
         guarded,
         in_branch: false,
+        path: Vec::new(),
         order: 0,
         line: span.start().line,
     };
@@ -274,13 +291,12 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         "insert" => {
             let table = after("into")?;
             let columns = insert_columns(&w);
-            Some(op(
-                Kind::Insert,
-                table,
-                Vec::new(),
-                columns,
-                has("conflict"),
-            ))
+            // PostgreSQL/SQLite `ON CONFLICT`, MySQL `ON DUPLICATE KEY` and `INSERT IGNORE`,
+            // SQLite `INSERT OR IGNORE/REPLACE`.
+            let guarded = has("conflict")
+                || has("duplicate")
+                || w.get(1).is_some_and(|t| t == "ignore" || t == "or");
+            Some(op(Kind::Insert, table, Vec::new(), columns, guarded))
         }
         "update" => {
             let table = after("update")?;
@@ -303,7 +319,11 @@ fn where_keys(w: &[String]) -> Vec<String> {
         ) {
             break;
         }
-        if pair[1] == "=" && pair[0] != "=" && !pair[0].starts_with('$') {
+        let identifier = pair[0]
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && pair[0].chars().next().is_some_and(|c| !c.is_ascii_digit());
+        if pair[1] == "=" && identifier {
             let column = table_name(&pair[0]);
             if !keys.contains(&column) {
                 keys.push(column);
@@ -435,6 +455,7 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
         columns: Vec::new(),
         guarded,
         in_branch: false,
+        path: Vec::new(),
         order: 0,
         line,
     };
@@ -519,6 +540,7 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
         columns: Vec::new(),
         guarded: false,
         in_branch: false,
+        path: Vec::new(),
         order: 0,
         line: function.path.segments.last()?.ident.span().start().line,
     })
@@ -560,6 +582,7 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
         columns: Vec::new(),
         guarded,
         in_branch: false,
+        path: Vec::new(),
         order: 0,
         line: node.method.span().start().line,
     })

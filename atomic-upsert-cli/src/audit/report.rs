@@ -108,7 +108,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
     let results: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
-            let uri = f.file.display().to_string().replace('\\', "/");
+            let uri = relative_uri(&f.file);
             serde_json::json!({
                 "ruleId": RULE,
                 "level": "warning",
@@ -118,9 +118,10 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                         f.function, f.table, f.read_line, f.suggestion
                     )
                 },
+                "ruleIndex": 0,
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri },
+                        "artifactLocation": { "uri": uri, "uriBaseId": "%SRCROOT%" },
                         "region": { "startLine": f.write_line }
                     }
                 }],
@@ -128,7 +129,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                     "id": 1,
                     "message": { "text": "the read that decides the insert" },
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri },
+                        "artifactLocation": { "uri": uri, "uriBaseId": "%SRCROOT%" },
                         "region": { "startLine": f.read_line }
                     }
                 }]
@@ -142,6 +143,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             "tool": {
                 "driver": {
                     "name": "atomic-upsert audit",
+                    "version": env!("CARGO_PKG_VERSION"),
                     "informationUri": "https://github.com/atomic-upsert/atomic-upsert",
                     "rules": [{
                         "id": RULE,
@@ -154,6 +156,24 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             "results": results
         }]
     })
+}
+
+/// A file's path as a SARIF URI relative to the current directory (run the audit from the
+/// repository's root, as CI does): forward slashes, no `./`, spaces and `%` escaped.
+fn relative_uri(file: &std::path::Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            file.strip_prefix(&cwd)
+                .ok()
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| file.to_path_buf());
+    let text = relative.display().to_string().replace('\\', "/");
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    text.replace('%', "%25")
+        .replace(' ', "%20")
+        .replace('#', "%23")
 }
 
 /// The derive and call that replace a finding's read and insert. Column types come from

@@ -590,6 +590,39 @@ async fn batches_equal_one_by_one_on_random_data() {
     }
 }
 
+/// Per-row outcomes (`upsert_many_outcomes`) on SQLite: exactly what each `upsert` in turn
+/// returns, with the same table, on random batches with NULL keys and repeats.
+#[tokio::test]
+async fn per_row_outcomes_equal_one_by_one() {
+    let mut rng = Rng(0x007c_00e5);
+    for round in 0..8 {
+        let keys = 1 + rng.below(40);
+        let seed: Vec<Mixed> = (0..rng.below(20))
+            .map(|_| random_mixed(&mut rng, keys))
+            .collect();
+        let batch: Vec<Mixed> = (0..rng.below(200))
+            .map(|_| random_mixed(&mut rng, keys))
+            .collect();
+        let mut expected = memory(MIXED).await;
+        Mixed::upsert_many(&mut expected, &seed).await.unwrap();
+        let mut one_by_one = Vec::new();
+        for row in &batch {
+            one_by_one.push(row.upsert(&mut expected).await.unwrap());
+        }
+        let mut actual = memory(MIXED).await;
+        Mixed::upsert_many(&mut actual, &seed).await.unwrap();
+        let outcomes = Mixed::upsert_many_outcomes(&mut actual, &batch)
+            .await
+            .unwrap();
+        assert_eq!(outcomes, one_by_one, "round {round}");
+        assert_eq!(
+            mixed_rows(&mut actual).await,
+            mixed_rows(&mut expected).await,
+            "round {round}"
+        );
+    }
+}
+
 /// A guarded struct (`version`, `merge`): each row checked against what the earlier rows
 /// left, in one statement per chunk; the same result as one by one too.
 #[tokio::test]
