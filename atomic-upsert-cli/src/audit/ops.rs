@@ -146,6 +146,18 @@ impl<'ast> Visit<'ast> for Collector {
         self.early_exit();
     }
 
+    fn visit_expr_try(&mut self, node: &'ast syn::ExprTry) {
+        self.visit_expr(&node.expr);
+        // `found.is_none().then_some(())?` in a function returning `Option`: the `?` returns
+        // early on one outcome of the read, a branch of its own.
+        if decides(&node.expr) {
+            self.ids += 1;
+            self.path.push(self.ids);
+            self.early_exit();
+            self.path.pop();
+        }
+    }
+
     fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
         self.early_exit();
     }
@@ -204,6 +216,23 @@ impl<'ast> Visit<'ast> for Collector {
             self.push(op);
         }
         syn::visit::visit_expr_call(self, node);
+    }
+}
+
+/// Whether `expr` turns a read's result into a `bool` and that into an `Option`
+/// (`is_none()`, `is_some()`, `then_some(..)`, `then(..)`): a `?` on it is a decision.
+/// (Not `filter`: Diesel's query builder has one.)
+fn decides(expr: &Expr) -> bool {
+    match expr {
+        Expr::MethodCall(call) => {
+            matches!(
+                call.method.to_string().as_str(),
+                "is_none" | "is_some" | "then_some" | "then"
+            ) || decides(&call.receiver)
+        }
+        Expr::Paren(inner) => decides(&inner.expr),
+        Expr::Unary(inner) => decides(&inner.expr),
+        _ => false,
     }
 }
 
@@ -481,14 +510,23 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
                 Some("find_by_id") => (segs.len().checked_sub(2)?, true),
                 _ => return None,
             };
-            if segs.get(entity_at).map(String::as_str) != Some("Entity") {
+            let entity = segs.get(entity_at)?;
+            let table = if entity == "Entity" {
+                // `user::Entity::find()`, or `Entity::find()` with the module imported.
+                entity_at
+                    .checked_sub(1)
+                    .and_then(|i| segs.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| "entity".to_owned())
+            } else if entity_at == 0
+                && entity.chars().next().is_some_and(char::is_uppercase)
+                && methods.iter().any(|m| m == "one")
+            {
+                // The prelude's alias: `User::find()..one(db)` is `user::Entity`.
+                snake(entity)
+            } else {
                 return None;
-            }
-            let table = entity_at
-                .checked_sub(1)
-                .and_then(|i| segs.get(i))
-                .cloned()
-                .unwrap_or_else(|| "entity".to_owned());
+            };
             let keys = if by_id {
                 vec!["id".to_owned()]
             } else {
@@ -562,6 +600,8 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
                 {
                     table.clone()
                 }
+                // `Entity::insert(..)` with the module imported.
+                [entity, insert] if entity == "Entity" && insert == "insert" => "entity".to_owned(),
                 _ => return None,
             }
         }
@@ -569,6 +609,7 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
             let segs = segments(&literal.path);
             match segs.as_slice() {
                 [.., table, model] if model == "ActiveModel" => table.clone(),
+                [model] if model == "ActiveModel" => "entity".to_owned(),
                 _ => return None,
             }
         }
