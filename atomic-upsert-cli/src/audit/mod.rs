@@ -61,16 +61,59 @@ pub fn audit(
     collect_files(path, &mut files, true)?;
     files.sort();
     let mut audit = Audit::default();
+    let mut parsed = Vec::new();
     for file in files {
         let result = std::fs::read_to_string(&file)
             .map_err(|e| format!("{}: {e}", file.display()))
-            .and_then(|source| audit_source(&file, &source, snapshot));
+            .and_then(|source| parse(&file, &source).map(|syntax| (source, syntax)));
         match result {
-            Ok(found) => audit.findings.extend(found),
+            Ok((source, syntax)) => parsed.push((file, source, syntax)),
             Err(why) => audit.skipped.push(why),
         }
     }
+    // First pass: which functions read or insert a table, for their callers.
+    let helpers = std::rc::Rc::new(helpers(parsed.iter().map(|(_, _, syntax)| syntax)));
+    for (file, source, syntax) in &parsed {
+        audit
+            .findings
+            .extend(findings(file, source, syntax, &helpers, snapshot));
+    }
     Ok(audit)
+}
+
+/// The helpers of all `files`: each function name with one table effect.
+fn helpers<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Helpers {
+    let mut by_name: std::collections::HashMap<String, Vec<Option<ops::Helper>>> =
+        std::collections::HashMap::new();
+    for file in files {
+        let mut functions = Functions::default();
+        functions.visit_file(file);
+        for (name, found) in &functions.found {
+            by_name
+                .entry(name.clone())
+                .or_default()
+                .push(ops::helper_of(found));
+        }
+    }
+    by_name
+        .into_iter()
+        .filter_map(|(name, helpers)| match helpers.as_slice() {
+            [Some(helper)] => Some((name, helper.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn parse(file: &Path, source: &str) -> Result<syn::File, String> {
+    syn::parse_file(source).map_err(|e| {
+        let at = e.span().start();
+        format!(
+            "{}:{}:{}: cannot parse: {e}",
+            file.display(),
+            at.line,
+            at.column + 1
+        )
+    })
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> Result<(), String> {
@@ -105,23 +148,18 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> Result<(), S
     Ok(())
 }
 
-/// Audits one file's source.
-pub fn audit_source(
+fn findings(
     file: &Path,
     source: &str,
+    syntax: &syn::File,
+    helpers: &std::rc::Rc<ops::Helpers>,
     snapshot: Option<&atomic_upsert::schema::Snapshot>,
-) -> Result<Vec<Finding>, String> {
-    let syntax = syn::parse_file(source).map_err(|e| {
-        let at = e.span().start();
-        format!(
-            "{}:{}:{}: cannot parse: {e}",
-            file.display(),
-            at.line,
-            at.column + 1
-        )
-    })?;
-    let mut functions = Functions::default();
-    functions.visit_file(&syntax);
+) -> Vec<Finding> {
+    let mut functions = Functions {
+        helpers: std::rc::Rc::clone(helpers),
+        ..Functions::default()
+    };
+    functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
     let mut findings = Vec::new();
     for (name, found) in functions.found {
@@ -149,7 +187,7 @@ pub fn audit_source(
         }
     }
     findings.sort_by_key(|f| (f.read_line, f.write_line));
-    Ok(findings)
+    findings
 }
 
 /// Whether line `line` (1-based) or the one above carries [`ALLOW`].
@@ -208,11 +246,12 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op)> {
 #[derive(Default)]
 struct Functions {
     found: Vec<(String, FnOps)>,
+    helpers: std::rc::Rc<ops::Helpers>,
 }
 
 impl Functions {
     fn body(&mut self, name: String, block: &syn::Block) {
-        let mut collector = Collector::default();
+        let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
         collector.visit_block(block);
         if !collector.found.ops.is_empty() {
             self.found.push((name, collector.found));

@@ -66,6 +66,11 @@ pub struct FnOps {
 #[derive(Default)]
 pub struct Collector {
     pub found: FnOps,
+    /// Functions of the audited code that read or insert a table, by name: a call to one
+    /// is that operation, at the call.
+    pub helpers: std::rc::Rc<Helpers>,
+    /// The function being collected: its own name is not a helper in it (recursion).
+    own: String,
     /// The branch ids enclosing the current position.
     path: Vec<usize>,
     /// The last branch id handed out.
@@ -208,14 +213,98 @@ impl<'ast> Visit<'ast> for Collector {
             self.push(op);
             return;
         }
-        syn::visit::visit_expr_method_call(self, node);
+        // The receiver and the arguments run first.
+        self.visit_expr(&node.receiver);
+        for arg in &node.args {
+            self.visit_expr(arg);
+        }
+        self.helper_call(&node.method);
     }
 
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
         if let Some(op) = diesel_insert(node) {
             self.push(op);
+        } else if let Expr::Path(function) = &*node.func
+            && let Some(name) = function.path.segments.last()
+        {
+            self.helper_call(&name.ident);
         }
         syn::visit::visit_expr_call(self, node);
+    }
+}
+
+/// What a function of the audited code does, seen from its callers.
+#[derive(Debug, Clone)]
+pub struct Helper {
+    pub kind: Kind,
+    pub api: Api,
+    pub table: String,
+    pub keys: Vec<String>,
+    pub columns: Vec<String>,
+}
+
+/// Helpers by function name; a name two functions share with different effects is left
+/// out (a call to it could be either).
+pub type Helpers = std::collections::HashMap<String, Helper>;
+
+impl Collector {
+    /// A collector of function `own` that knows `helpers`.
+    pub fn with(helpers: std::rc::Rc<Helpers>, own: &str) -> Self {
+        Collector {
+            helpers,
+            own: own.to_owned(),
+            ..Collector::default()
+        }
+    }
+
+    /// A call to a helper is its operation, at the call site.
+    fn helper_call(&mut self, name: &syn::Ident) {
+        let name_text = name.to_string();
+        if name_text == self.own {
+            return;
+        }
+        if let Some(helper) = self.helpers.get(&name_text).cloned() {
+            self.push(Op {
+                kind: helper.kind,
+                api: helper.api,
+                table: helper.table,
+                keys: helper.keys,
+                columns: helper.columns,
+                guarded: false,
+                in_branch: false,
+                path: Vec::new(),
+                order: 0,
+                line: name.span().start().line,
+            });
+        }
+    }
+}
+
+/// What a function is to its callers: an inserter of a table (an unguarded insert and no
+/// read of that table before it) or a reader of a table (an unguarded read and no insert
+/// into it). `None` for a function that does both, or neither.
+pub fn helper_of(found: &FnOps) -> Option<Helper> {
+    let inserts: Vec<&Op> = found
+        .ops
+        .iter()
+        .filter(|o| o.kind == Kind::Insert && !o.guarded)
+        .collect();
+    let reads: Vec<&Op> = found
+        .ops
+        .iter()
+        .filter(|o| o.kind == Kind::Read && !o.guarded)
+        .collect();
+    let helper = |op: &Op, kind| Helper {
+        kind,
+        api: op.api,
+        table: op.table.clone(),
+        keys: op.keys.clone(),
+        columns: op.columns.clone(),
+    };
+    match (reads.as_slice(), inserts.as_slice()) {
+        ([], [insert]) => Some(helper(insert, Kind::Insert)),
+        ([read], []) => Some(helper(read, Kind::Read)),
+        _ => None,
     }
 }
 
