@@ -303,11 +303,15 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     }
 }
 
+/// How long the writer keeps its connection while no call comes.
+const IDLE_RELEASE: Duration = Duration::from_millis(250);
+
 /// What the writer's task holds (not the queue's sender: see [`Shared::closing`]).
 struct Task {
     pool: PgPool,
     /// The connection batches go through, held between batches (no checkout, and no
-    /// checkout ping, per batch); dropped after a batch-wide failure and taken again.
+    /// checkout ping, per batch); dropped after a batch-wide failure, and given back to the
+    /// pool after [`IDLE_RELEASE`] without calls.
     conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
     config: WriterConfig,
     closing: Arc<Notify>,
@@ -319,10 +323,21 @@ async fn drain<T: AtomicUpsert>(mut task: Task, mut jobs: mpsc::Receiver<Job<T>>
     let config = task.config;
     let mut batch: Vec<Job<T>> = Vec::with_capacity(config.max_batch);
     loop {
+        // Idle for `IDLE_RELEASE` with a connection held: it goes back to the pool (which
+        // can then close, recycle or ping it); the next batch checks one out again.
+        let idle = tokio::time::sleep(if task.conn.is_some() {
+            IDLE_RELEASE
+        } else {
+            Duration::from_hours(24)
+        });
         let first = tokio::select! {
             biased;
             job = jobs.recv() => job,
             () = task.closing.notified() => None,
+            () = idle => {
+                task.conn = None;
+                continue;
+            }
         };
         let Some(first) = first else {
             break;
@@ -330,11 +345,6 @@ async fn drain<T: AtomicUpsert>(mut task: Task, mut jobs: mpsc::Receiver<Job<T>>
         batch.push(first);
         gather(&mut jobs, &mut batch, config).await;
         flush(&mut task, &mut batch).await;
-        if jobs.is_empty() {
-            // Idle: the connection goes back to the pool (which can then close, recycle
-            // or ping it); the next batch checks one out again.
-            task.conn = None;
-        }
     }
     // Shutting down: no new calls get in; write what is queued.
     jobs.close();
