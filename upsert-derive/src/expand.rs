@@ -924,6 +924,21 @@ fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStream {
         usize: ::atomic_upsert::__private::ColumnIndex<<__DB as ::atomic_upsert::__private::SqlxDatabase>::Row>
     ));
     let decode_where = where_clause(input, &decode_bounds);
+    // Each row's binds, row after row (a chunk statement's parameters).
+    let each_row = |binds: &[TokenStream]| {
+        quote! {
+            let mut query = query;
+            for row in rows {
+                query = {
+                    let query = query;
+                    #(#binds)*
+                    query
+                };
+            }
+            query
+        }
+    };
+    let (bind_each_row, bind_each_key) = (each_row(row_binds), each_row(key_row_binds));
     quote! {
         #[automatically_derived]
         impl #impl_generics ::atomic_upsert::__private::GeneratedSqlite<__DB> for #ident #ty_generics #column_where {
@@ -951,30 +966,14 @@ fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStream {
                 rows: &'__q [Self],
                 query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
             ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
-                let mut query = query;
-                for row in rows {
-                    query = {
-                        let query = query;
-                        #(#row_binds)*
-                        query
-                    };
-                }
-                query
+                #bind_each_row
             }
 
             fn bind_key_rows_sqlite<'__q>(
                 rows: &'__q [Self],
                 query: ::atomic_upsert::__private::SqliteQuery<'__q, __DB>,
             ) -> ::atomic_upsert::__private::SqliteQuery<'__q, __DB> {
-                let mut query = query;
-                for row in rows {
-                    query = {
-                        let query = query;
-                        #(#key_row_binds)*
-                        query
-                    };
-                }
-                query
+                #bind_each_key
             }
         }
 

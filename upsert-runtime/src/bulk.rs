@@ -180,23 +180,33 @@ where
         call,
         async move {
             let answer = send(executor, batch, key).await?;
-            let counts_row = answer
-                .first()
-                .ok_or(Error::Sqlx(sqlx::Error::RowNotFound))?;
-            let count = |i: usize| -> Result<u64, Error> {
-                let n: i64 = counts_row.try_get(i).map_err(Error::Sqlx)?;
-                Ok(n.unsigned_abs())
-            };
-            let tally = counts.tally(rows as u64, [count(0)?, count(1)?, count(2)?]);
-            Ok(BatchOutcome {
-                inserted: tally.inserted,
-                updated: tally.updated,
-                skipped: tally.skipped,
-            })
+            batch_outcome(&answer, counts, rows as u64)
         },
         Call::batch,
     )
     .await
+}
+
+/// The [`BatchOutcome`] of a bulk statement's answer (one row laid out as `counts` says)
+/// for a batch of `rows` rows.
+pub(crate) fn batch_outcome(
+    answer: &[PgRow],
+    counts: upsert_core::bulk::Counts,
+    rows: u64,
+) -> Result<BatchOutcome, Error> {
+    let counts_row = answer
+        .first()
+        .ok_or(Error::Sqlx(sqlx::Error::RowNotFound))?;
+    let count = |i: usize| -> Result<u64, Error> {
+        let n: i64 = counts_row.try_get(i).map_err(Error::Sqlx)?;
+        Ok(n.unsigned_abs())
+    };
+    let tally = counts.tally(rows, [count(0)?, count(1)?, count(2)?]);
+    Ok(BatchOutcome {
+        inserted: tally.inserted,
+        updated: tally.updated,
+        skipped: tally.skipped,
+    })
 }
 
 /// [`AtomicUpsert::upsert_many_outcomes`](crate::AtomicUpsert::upsert_many_outcomes) of

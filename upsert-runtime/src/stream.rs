@@ -7,7 +7,7 @@ use futures_core::Stream;
 use sqlx::Acquire;
 use sqlx::postgres::Postgres;
 
-use crate::bulk::{COPY_CHUNK_BYTES, copy_error, create_stage, run_stage};
+use crate::bulk::{COPY_CHUNK_BYTES, batch_outcome, copy_error, create_stage, run_stage};
 use crate::error::{Error, TableKey};
 use crate::outcome::BatchOutcome;
 use crate::private::{CopyBuffer, Generated};
@@ -73,21 +73,7 @@ where
             }
             let answer = run_stage(&mut tx, plan.stage_upsert_sql, key).await?;
             tx.commit().await.map_err(classify)?;
-            let counts_row = answer
-                .first()
-                .ok_or(Error::Sqlx(sqlx::Error::RowNotFound))?;
-            let number = |i: usize| -> Result<u64, Error> {
-                let n: i64 = sqlx::Row::try_get(counts_row, i).map_err(Error::Sqlx)?;
-                Ok(n.unsigned_abs())
-            };
-            let tally = plan
-                .counts
-                .tally(count, [number(0)?, number(1)?, number(2)?]);
-            Ok(BatchOutcome {
-                inserted: tally.inserted,
-                updated: tally.updated,
-                skipped: tally.skipped,
-            })
+            batch_outcome(&answer, plan.counts, count)
         },
         Call::batch,
     )
