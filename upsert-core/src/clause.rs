@@ -71,6 +71,16 @@ pub(crate) fn changed_into(w: &mut Writer, model: &Model) {
     w.push(&out);
 }
 
+/// `"a" = <its value on conflict>, ..` over the columns a conflict updates: the `SET` list
+/// of `DO UPDATE` (and of SQLite's `UPDATE` of a stored row).
+pub(crate) fn set_list_into(w: &mut Writer, model: &Model) {
+    let updates: Vec<&Column> = model.columns.iter().filter(|c| c.update.is_set()).collect();
+    w.list(&updates, |w, c| {
+        w.ident(c.name).push(" = ");
+        set_value_into(w, &model.table, c);
+    });
+}
+
 /// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.
 pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
     w.push(" ON CONFLICT ");
@@ -89,16 +99,12 @@ pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConf
             w.push("ON CONSTRAINT ").ident(name);
         }
     }
-    let updates: Vec<&Column> = model.columns.iter().filter(|c| c.update.is_set()).collect();
-    if on_conflict == OnConflict::Nothing || updates.is_empty() {
+    if on_conflict == OnConflict::Nothing || !model.has_updates() {
         w.push(" DO NOTHING");
         return;
     }
     w.push(" DO UPDATE SET ");
-    w.list(&updates, |w, c| {
-        w.ident(c.name).push(" = ");
-        set_value_into(w, &model.table, c);
-    });
+    set_list_into(w, model);
     let mut conditions: Vec<String> = Vec::new();
     if let Some(version) = model.guard.version {
         conditions.push(w.fragment(|w| {

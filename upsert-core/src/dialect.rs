@@ -30,21 +30,8 @@ pub trait Dialect {
 
     /// In `RETURNING`, an expression that is true for a row the statement inserted and
     /// false for a row it updated; for a backend that cannot tell them apart in the
-    /// statement ([`Dialect::probes_first`]), any value: a returned row means "written".
+    /// statement (SQLite), any value: a returned row means "written".
     fn inserted_flag(&self) -> &'static str;
-
-    /// Whether the outcome comes from a probe of the key ([`crate::single::probe`]) run
-    /// just before the write under the same write lock, because the write statement itself
-    /// cannot tell an insert from an update. `false` for PostgreSQL (`xmax`).
-    ///
-    /// ```
-    /// use upsert_core::{Dialect, Postgres, Sqlite};
-    /// assert!(!Postgres.probes_first());
-    /// assert!(Sqlite.probes_first());
-    /// ```
-    fn probes_first(&self) -> bool {
-        false
-    }
 
     /// `GREATEST(a, b)` where a NULL side never wins (PostgreSQL's `GREATEST` ignores
     /// NULLs).
@@ -159,8 +146,9 @@ impl Dialect for Postgres {
     }
 }
 
-/// SQLite 3.35+ (`RETURNING`): `"ident"` quoting, anonymous `?` parameters, and an outcome probe
-/// before the write ([`Dialect::probes_first`]) since SQLite keeps no `xmax`. SQLite's
+/// SQLite 3.35+ (`RETURNING`): `"ident"` quoting, anonymous `?` parameters, and no `xmax`,
+/// so the runtime learns an outcome from an update tried first ([`crate::single::update_stored`])
+/// or a probe ([`crate::single::probe`]). SQLite's
 /// `max()`/`min()` return NULL when an argument is NULL and its `json_patch` merges deeply
 /// and deletes keys set to null, so `greatest`, `least` and `merge` are written to mean what
 /// they mean on PostgreSQL.
@@ -193,10 +181,6 @@ impl Dialect for Sqlite {
 
     fn inserted_flag(&self) -> &'static str {
         "1"
-    }
-
-    fn probes_first(&self) -> bool {
-        true
     }
 
     fn greatest_into(&self, out: &mut String, a: &str, b: &str) {

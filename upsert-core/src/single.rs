@@ -230,12 +230,7 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
     };
     let mut w = Writer::new(dialect);
     w.push("UPDATE ").table(&model.table).push(" SET ");
-    let updates: Vec<&crate::model::Column> =
-        model.columns.iter().filter(|c| c.update.is_set()).collect();
-    w.list(&updates, |w, c| {
-        w.ident(c.name).push(" = ");
-        crate::clause::set_value_into(w, &model.table, c);
-    });
+    crate::clause::set_list_into(&mut w, model);
     w.push(" FROM (SELECT ");
     let bound = model.bound();
     let numbered: Vec<(usize, &&crate::model::Column)> = bound.iter().enumerate().collect();
@@ -254,7 +249,7 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
     Some(w.finish())
 }
 
-/// The outcome probe of a backend that [`probes_first`](Dialect::probes_first): a row when a
+/// The outcome probe of a backend without `xmax` (SQLite, for guarded models): a row when a
 /// stored row has the key (the conflict the write will meet, partial-index predicate
 /// included), none otherwise. Binds the key fields, in order. Run under the same write lock
 /// as the write, it tells an insert from an update.

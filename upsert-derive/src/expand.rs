@@ -179,9 +179,7 @@ impl SqliteParts {
             None if model.has_updates() => quote!(::atomic_upsert::__private::SqliteSingle::Probe),
             None => quote!(::atomic_upsert::__private::SqliteSingle::Write),
         };
-        let counts = counts_tokens(Counts::of(model));
         let unwritten = unwritten_tokens(model.unwritten());
-        let columns = model.bound().iter().map(|c| c.name).collect::<Vec<_>>();
         let mut parts = SqliteParts {
             plan: quote! {
                 ::atomic_upsert::__private::SqlitePlan {
@@ -191,9 +189,7 @@ impl SqliteParts {
                     probe_sql: #probe_sql,
                     single: #single,
                     chunks: &[#(#chunks),*],
-                    counts: #counts,
                     unwritten: #unwritten,
-                    columns: &[#(#columns),*],
                 }
             },
             ..SqliteParts::default()
@@ -807,6 +803,22 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     }
 }
 
+/// `generics` with the returned row's lifetime `'__r` first (the `FromStored` impls).
+fn with_row_lifetime(generics: &syn::Generics) -> syn::Generics {
+    let mut generics = generics.clone();
+    generics.params.insert(0, syn::parse_quote!('__r));
+    generics
+}
+
+/// `generics` with the database parameter `__DB: SqliteDb` last (the SQLite impls).
+fn with_database(generics: &syn::Generics) -> syn::Generics {
+    let mut generics = generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__DB: ::atomic_upsert::__private::SqliteDb));
+    generics
+}
+
 /// `FromStored<'__r>`: the struct read back from `UPSERT_RETURNING_SQL`'s row.
 fn from_stored_impl(
     input: &DeriveInput,
@@ -816,8 +828,7 @@ fn from_stored_impl(
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let decode_where = where_clause(input, decode_bounds);
-    let mut stored_generics = input.generics.clone();
-    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let stored_generics = with_row_lifetime(&input.generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {
         #[automatically_derived]
@@ -838,17 +849,13 @@ fn from_stored_impl(
 fn sqlite_gap_impls(input: &DeriveInput, gap: SqliteGap, span: Span) -> TokenStream {
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
-    let mut generics = input.generics.clone();
-    generics
-        .params
-        .push(syn::parse_quote!(__DB: ::atomic_upsert::__private::SqliteDb));
+    let generics = with_database(&input.generics);
     let (impl_generics, _, _) = generics.split_for_impl();
     let marker = Ident::new(gap.marker(), span);
     let bound: WherePredicate =
         syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker };
     let gap_where = where_clause(input, std::slice::from_ref(&bound));
-    let mut stored_generics = generics.clone();
-    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let stored_generics = with_row_lifetime(&generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {
         #[automatically_derived]
@@ -910,14 +917,10 @@ fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStream {
     } = parts;
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
-    let mut generics = input.generics.clone();
-    generics
-        .params
-        .push(syn::parse_quote!(__DB: ::atomic_upsert::__private::SqliteDb));
+    let generics = with_database(&input.generics);
     let (impl_generics, _, _) = generics.split_for_impl();
     let column_where = where_clause(input, bounds);
-    let mut stored_generics = generics.clone();
-    stored_generics.params.insert(0, syn::parse_quote!('__r));
+    let stored_generics = with_row_lifetime(&generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     let mut decode_bounds = decode_bounds.clone();
     decode_bounds.push(syn::parse_quote!(

@@ -93,16 +93,14 @@ impl<T: Generated> CopyRows for Rows<'_, T> {
 }
 
 impl<'q> Batch<'q> {
-    /// `rows` on `path`, answering `want`: `UPSERT_MANY_SQL` for counts.
+    /// `rows` on `path`, answering `want`; `unnest_sql` is the `UNNEST` statement that answers
+    /// it (`UPSERT_MANY_SQL`, or the plan's `outcomes_sql`).
     pub(crate) fn of<T: Generated + Sync>(
         rows: &'q [T],
         path: BulkPath,
-        (want, counts_sql): (Want, &'static str),
+        unnest_sql: &'static str,
+        want: Want,
     ) -> Self {
-        let unnest_sql = match want {
-            Want::Counts => counts_sql,
-            Want::Outcomes => T::PLAN.outcomes_sql,
-        };
         let use_copy = match path {
             BulkPath::Auto => {
                 rows.len() > COPY_THRESHOLD || estimated_copy_bytes(rows) > COPY_THRESHOLD_BYTES

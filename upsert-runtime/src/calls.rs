@@ -82,7 +82,7 @@ where
 {
     bulk::upsert_many(
         executor,
-        bulk::Batch::of(rows, path, (bulk::Want::Counts, T::UPSERT_MANY_SQL)),
+        bulk::Batch::of(rows, path, T::UPSERT_MANY_SQL, bulk::Want::Counts),
         table_key::<T>(),
         attempt,
     )
@@ -100,7 +100,7 @@ where
 {
     bulk::upsert_many_outcomes(
         executor,
-        bulk::Batch::of(rows, path, (bulk::Want::Outcomes, T::UPSERT_MANY_SQL)),
+        bulk::Batch::of(rows, path, T::PLAN.outcomes_sql, bulk::Want::Outcomes),
         table_key::<T>(),
     )
 }

@@ -156,13 +156,7 @@ where
                 // The statement has run: the write stands, only reading it back failed.
                 .map_err(|source| Error::Unreadable { source })
         },
-        |call, stored| {
-            call.named_outcome(if stored.is_some() {
-                "written"
-            } else {
-                "skipped"
-            });
-        },
+        |call, stored| call.returned(stored.is_some()),
     )
     .await
 }

@@ -46,29 +46,13 @@ where
             async move {
                 let classify = |error| Error::classify(error, &key);
                 let mut conn = executor.acquire().await.map_err(classify)?;
-                let plan: SqlitePlan = T::SQLITE;
-                match plan.single {
-                    SqliteSingle::UpdateFirst(update_sql) => {
-                        update_first(row, update_sql, &mut conn, key).await
-                    }
-                    SqliteSingle::Probe => {
-                        let mut tx = write_lock(&mut conn).await.map_err(classify)?;
-                        let outcome = probe_and_write(row, &mut tx, key).await?;
-                        tx.commit().await.map_err(classify)?;
-                        Ok(outcome)
-                    }
-                    SqliteSingle::Write => {
-                        let written = row
-                            .bind_row_sqlite(sqlx::query(plan.upsert_sql))
-                            .fetch_optional(&mut *conn)
-                            .await
-                            .map_err(classify)?;
-                        Ok(if written.is_some() {
-                            UpsertOutcome::Inserted
-                        } else {
-                            UpsertOutcome::Skipped
-                        })
-                    }
+                if let SqliteSingle::Probe = T::SQLITE.single {
+                    let mut tx = write_lock(&mut conn).await.map_err(classify)?;
+                    let outcome = apply(row, &mut tx, key).await?;
+                    tx.commit().await.map_err(classify)?;
+                    Ok(outcome)
+                } else {
+                    apply(row, &mut conn, key).await
                 }
             },
             |call, outcome| call.outcome(*outcome),
@@ -82,19 +66,7 @@ where
         let key = table_key::<T>();
         traced(
             Call::start_on(SYSTEM, Op::InsertOrIgnore, &key, 1, 1),
-            async move {
-                // One statement: a returned row is an insert, none a skip.
-                let written = row
-                    .bind_row_sqlite(sqlx::query(T::SQLITE.insert_or_ignore_sql))
-                    .fetch_optional(executor)
-                    .await
-                    .map_err(|error| Error::classify(error, &key))?;
-                Ok(if written.is_some() {
-                    UpsertOutcome::Inserted
-                } else {
-                    UpsertOutcome::Skipped
-                })
-            },
+            insert_or_skip(row, T::SQLITE.insert_or_ignore_sql, executor, key),
             |call, outcome| call.outcome(*outcome),
         )
     }
@@ -123,13 +95,7 @@ where
                     // The statement has run: the write stands, only reading it back failed.
                     .map_err(|source| Error::Unreadable { source })
             },
-            |call, stored| {
-                call.named_outcome(if stored.is_some() {
-                    "written"
-                } else {
-                    "skipped"
-                });
-            },
+            |call, stored| call.returned(stored.is_some()),
         )
     }
 }
@@ -184,18 +150,14 @@ where
                 let mut tx = write_lock(&mut conn).await.map_err(classify)?;
                 let mut outcomes = Vec::with_capacity(rows.len());
                 for (index, row) in rows.iter().enumerate() {
-                    let outcome = match T::SQLITE.single {
-                        SqliteSingle::UpdateFirst(update_sql) => {
-                            update_first(row, update_sql, &mut tx, key).await
-                        }
-                        SqliteSingle::Probe | SqliteSingle::Write => {
-                            probe_and_write(row, &mut tx, key).await
-                        }
-                    };
-                    outcomes.push(outcome.map_err(|source| Error::Row {
-                        index,
-                        source: Box::new(source),
-                    })?);
+                    outcomes.push(
+                        apply(row, &mut tx, key)
+                            .await
+                            .map_err(|source| Error::Row {
+                                index,
+                                source: Box::new(source),
+                            })?,
+                    );
                 }
                 tx.commit().await.map_err(classify)?;
                 Ok(outcomes)
@@ -234,6 +196,47 @@ async fn write_lock(conn: &mut SqliteConnection) -> Result<Transaction<'_, Sqlit
     }
 }
 
+/// One row, the way its struct learns the outcome ([`SqliteSingle`]); for `Probe`, `conn`
+/// must hold the write lock.
+async fn apply<T>(
+    row: &T,
+    conn: &mut SqliteConnection,
+    key: TableKey,
+) -> Result<UpsertOutcome, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+{
+    match T::SQLITE.single {
+        SqliteSingle::UpdateFirst(update_sql) => update_first(row, update_sql, conn, key).await,
+        SqliteSingle::Probe => probe_and_write(row, conn, key).await,
+        SqliteSingle::Write => insert_or_skip(row, T::SQLITE.upsert_sql, conn, key).await,
+    }
+}
+
+/// One statement that inserts or writes nothing (`ON CONFLICT DO NOTHING RETURNING 1`):
+/// a returned row is an insert, none a skip.
+async fn insert_or_skip<'c, T, E>(
+    row: &T,
+    sql: &'static str,
+    executor: E,
+    key: TableKey,
+) -> Result<UpsertOutcome, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+    E: Executor<'c, Database = Sqlite>,
+{
+    let written = row
+        .bind_row_sqlite(sqlx::query(sql))
+        .fetch_optional(executor)
+        .await
+        .map_err(|error| Error::classify(error, &key))?;
+    Ok(if written.is_some() {
+        UpsertOutcome::Inserted
+    } else {
+        UpsertOutcome::Skipped
+    })
+}
+
 /// An unguarded row: update the stored row, else insert it; each statement atomic, so the
 /// one that writes tells the outcome. A row inserted (or deleted) by another connection
 /// between the two makes it try again, at most `ATTEMPTS` times.
@@ -257,12 +260,9 @@ where
         if updated.is_some() {
             return Ok(UpsertOutcome::Updated);
         }
-        let inserted = row
-            .bind_row_sqlite(sqlx::query(T::SQLITE.insert_or_ignore_sql))
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(classify)?;
-        if inserted.is_some() {
+        if insert_or_skip(row, T::SQLITE.insert_or_ignore_sql, &mut *conn, key).await?
+            == UpsertOutcome::Inserted
+        {
             return Ok(UpsertOutcome::Inserted);
         }
     }

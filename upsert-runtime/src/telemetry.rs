@@ -171,6 +171,11 @@ impl Call {
 
     /// Records an outcome by name only (`upsert_returning`: `written` or `skipped`, since
     /// the returned row does not say whether it was inserted).
+    /// `upsert_returning`'s outcome: a row came back (written) or none (skipped).
+    pub(crate) fn returned(&self, written: bool) {
+        self.named_outcome(if written { "written" } else { "skipped" });
+    }
+
     pub(crate) fn named_outcome(&self, name: &'static str) {
         self.span.record("atomic_upsert.outcome", name);
         tracing::debug!(
@@ -254,7 +259,7 @@ impl Call {
     #[inline]
     pub(crate) fn obtained(&self, _: bool) {}
     #[inline]
-    pub(crate) fn named_outcome(&self, _: &'static str) {}
+    pub(crate) fn returned(&self, _: bool) {}
     #[inline]
     pub(crate) fn failed(&self, _: &Error) {}
 }

@@ -6,7 +6,6 @@
 use sqlx::{ColumnIndex, Database, Row as _};
 
 use upsert_core::Unwritten;
-use upsert_core::bulk::Counts;
 
 /// The query type the generated SQLite binds fill.
 pub type SqliteQuery<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
@@ -39,12 +38,8 @@ pub struct SqlitePlan {
     pub single: SqliteSingle,
     /// The batch statements, largest first, down to one row.
     pub chunks: &'static [SqliteChunk],
-    /// The layout of a chunk's counts.
-    pub counts: Counts,
     /// What no written row from `upsert_sql` means.
     pub unwritten: Unwritten,
-    /// The bound columns (`verify`).
-    pub columns: &'static [&'static str],
 }
 
 /// How a SQLite `upsert` tells an insert from an update, without `xmax`.
@@ -188,8 +183,6 @@ impl SqlitePlan {
         probe_sql: "",
         single: SqliteSingle::Write,
         chunks: &[],
-        counts: Counts::Guarded,
         unwritten: Unwritten::Skipped,
-        columns: &[],
     };
 }
