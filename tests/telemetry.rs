@@ -163,9 +163,24 @@ async fn every_call_has_a_span_with_database_attributes_and_its_outcome(captured
         assert_eq!(field(span, "db.operation.name"), "upsert_many");
         assert_eq!(field(span, "db.operation.batch.size"), "3");
         assert_eq!(field(span, "atomic_upsert.bulk_path"), name);
+        // A repeated key: the server folds the batch.
+        assert_eq!(field(span, "atomic_upsert.presorted"), "false", "{path:?}");
         assert_eq!(field(span, "atomic_upsert.inserted"), "1", "{path:?}");
         assert_eq!(field(span, "atomic_upsert.updated"), "2", "{path:?}");
         assert_eq!(field(span, "atomic_upsert.skipped"), "0", "{path:?}");
+    }
+    // Distinct keys, in any order: sorted by the client, no fold.
+    for path in [BulkPath::Unnest, BulkPath::Copy] {
+        let rows = [visit("/z", 1), visit("/B", 1), visit("/a", 1)];
+        Visit_::upsert_many_via(&db.pool, &rows, path)
+            .await
+            .unwrap();
+        let spans = captured.take_spans();
+        assert_eq!(
+            field(&spans[0], "atomic_upsert.presorted"),
+            "true",
+            "{path:?}"
+        );
     }
     captured.take_events();
 

@@ -53,8 +53,38 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> Stri
     let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
     bulk.write(&mut w, source);
-    bulk.counts(&mut w);
+    bulk.counts(&mut w, &bulk.dedup);
     w.finish()
+}
+
+/// [`upsert_many`] for a batch the client has checked and sorted: its keys are distinct,
+/// and it comes in the batch's lock order (the order [`upsert_many`] writes in: a string
+/// key by its bytes). No fold and no sort: the rows are written as they come, in one pass,
+/// and the counts are laid out as [`Counts`] says. `None` when the model cannot go
+/// presorted ([`Model::presorted`]).
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)], None, false);
+/// let sql = bulk::upsert_many_presorted(&Postgres, &model, bulk::Source::Unnest).unwrap();
+/// assert!(!sql.contains("DISTINCT ON"));
+/// assert!(!sql.contains("ORDER BY"));
+/// ```
+#[must_use]
+pub fn upsert_many_presorted(
+    dialect: &dyn Dialect,
+    model: &Model,
+    source: Source,
+) -> Option<String> {
+    if !model.presorted() {
+        return None;
+    }
+    let bulk = Bulk::new(dialect, model);
+    let mut w = Writer::new(dialect);
+    bulk.write_presorted(&mut w, source);
+    bulk.counts(&mut w, &bulk.input);
+    Some(w.finish())
 }
 
 /// The outcome codes of [`upsert_many_outcomes`]'s rows, as `int2`.
@@ -386,6 +416,9 @@ struct Bulk<'m, 'a> {
     keys: Vec<&'m Column<'a>>,
     /// `"k1", "k2"`
     key_list: String,
+    /// The keys in the batch's lock order: `"k1" COLLATE "C", "k2"` (a string key sorts
+    /// by its bytes, [`Column::sorts_by_bytes`]).
+    key_order: String,
     /// What groups a key's rows: the keys, and under [`NullKeys::Distinct`] the ordinal of
     /// a row with a NULL key (such a row never conflicts, so it stays alone).
     group_list: String,
@@ -410,6 +443,15 @@ impl<'m, 'a> Bulk<'m, 'a> {
             w.ident(c.name);
         });
         let key_list = w.finish();
+        // The keys as the batch sorts them: a string key by its bytes, as the client does.
+        let mut w = Writer::new(dialect);
+        w.list(&keys, |w, c| {
+            w.ident(c.name);
+            if c.sorts_by_bytes {
+                w.push(" COLLATE ").ident("C");
+            }
+        });
+        let key_order = w.finish();
         let ord = dialect.quote_ident(names::ORD_COLUMN);
         let group_list = if model.null_keys == NullKeys::Distinct {
             let nulls: Vec<String> = keys
@@ -417,11 +459,11 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 .map(|c| format!("{} IS NULL", dialect.quote_ident(c.name)))
                 .collect();
             format!(
-                "{key_list}, CASE WHEN {} THEN {ord} END",
+                "{key_order}, CASE WHEN {} THEN {ord} END",
                 nulls.join(" OR ")
             )
         } else {
-            key_list.clone()
+            key_order.clone()
         };
         let partition = format!("PARTITION BY {group_list}");
         let q = |name| dialect.quote_ident(name);
@@ -429,6 +471,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             model,
             keys,
             key_list,
+            key_order,
             group_list,
             ord,
             partition,
@@ -656,7 +699,26 @@ impl<'m, 'a> Bulk<'m, 'a> {
             let _ = write!(w, " WHERE {} > 0", self.applied);
         }
         // Key order: concurrent batches lock their rows in the same order: no deadlock.
-        let _ = write!(w, " ORDER BY {}", self.key_list);
+        let _ = write!(w, " ORDER BY {}", self.key_order);
+        conflict_clause(w, model, OnConflict::Update);
+    }
+
+    /// [`Bulk::write`] of a presorted batch ([`upsert_many_presorted`]): the input written
+    /// as it comes, with no fold and no sort.
+    fn write_presorted(&self, w: &mut Writer, source: Source) {
+        let model = self.model;
+        self.input_cte(w, source);
+        let _ = write!(w, ", {} AS (", self.written);
+        insert_into(w, &model.table, &model.columns);
+        w.push(" SELECT ");
+        w.list(&model.columns, |w, c| {
+            if c.insert == Insert::Now {
+                w.now();
+            } else {
+                w.ident(c.name);
+            }
+        });
+        let _ = write!(w, " FROM {}", self.input);
         conflict_clause(w, model, OnConflict::Update);
     }
 
@@ -800,7 +862,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// the written count; only DO NOTHING must count the deduplicated rows, which makes
     /// PostgreSQL materialize them. Read once, `__dedup` is inlined and its DISTINCT ON sort
     /// already yields key order: no second sort.
-    fn counts(&self, w: &mut Writer) {
+    fn counts(&self, w: &mut Writer, rows_from: &str) {
         let dialect = w.dialect();
         let q = |name| dialect.quote_ident(name);
         match Counts::of(self.model) {
@@ -847,7 +909,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 if updates {
                     w.push("count(*)");
                 } else {
-                    let _ = write!(w, "(SELECT count(*) FROM {})", self.dedup);
+                    let _ = write!(w, "(SELECT count(*) FROM {rows_from})");
                 }
                 let _ = write!(
                     w,
@@ -1054,5 +1116,73 @@ mod tests {
                 skipped: 2
             }
         );
+    }
+
+    /// A string key of a derived struct sorts by its bytes in every batch statement, so
+    /// that a folded batch locks rows in the order the client sorts a presorted one; a
+    /// key converted for the batch (`sql_type`, `collate`) keeps its own order, and cannot
+    /// go presorted.
+    #[test]
+    fn string_keys_sort_by_bytes_and_presorted_batches_neither_fold_nor_sort() {
+        use super::upsert_many_presorted;
+        use crate::model::FieldDef;
+        let field = |column, role, text, cast| FieldDef {
+            column,
+            role,
+            optional: column == "zone",
+            cast,
+            collate: None,
+            array: false,
+            text,
+        };
+        let fields = [
+            field("zone", Role::Key, false, None),
+            field("name", Role::Key, true, None),
+            field("n", Role::Combine(Strategy::Add), false, None),
+        ];
+        let model = Model::of_fields(table("t"), KEYS, &fields, None, false, false);
+        let sql = upsert_many(&Postgres, &model, Source::Unnest);
+        assert!(
+            sql.contains(r#"DISTINCT ON ("zone", "name" COLLATE "C", CASE WHEN "zone" IS NULL OR "name" IS NULL THEN "__atomic_upsert_ord" END)"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(r#"ORDER BY "zone", "name" COLLATE "C" ON CONFLICT ("zone", "name")"#),
+            "{sql}"
+        );
+        let presorted = upsert_many_presorted(&Postgres, &model, Source::Stage).unwrap();
+        assert_eq!(
+            presorted,
+            concat!(
+                r#"WITH "__input" AS (SELECT * FROM "__atomic_upsert_stage"), "__written" AS ("#,
+                r#"INSERT INTO "t" ("zone", "name", "n") SELECT "zone", "name", "n" FROM "__input" "#,
+                r#"ON CONFLICT ("zone", "name") DO UPDATE SET "n" = "t"."n" + EXCLUDED."n" "#,
+                r#"RETURNING (xmax = 0) AS "inserted") SELECT count(*), count(*) FILTER (WHERE "inserted"), "#,
+                r#"count(*) FILTER (WHERE NOT "inserted") FROM "__written""#
+            )
+        );
+
+        let citext = [
+            field("zone", Role::Key, false, None),
+            field("name", Role::Key, true, Some("citext")),
+            field("n", Role::Write, false, None),
+        ];
+        let model = Model::of_fields(table("t"), KEYS, &citext, None, false, false);
+        assert!(!upsert_many(&Postgres, &model, Source::Unnest).contains(r#"COLLATE "C""#));
+        assert!(upsert_many_presorted(&Postgres, &model, Source::Unnest).is_none());
+
+        // Nothing to update: the distinct count is the input's.
+        let model = plain("t", [("k", Role::Key)]);
+        let sql = upsert_many_presorted(&Postgres, &model, Source::Unnest).unwrap();
+        assert!(sql.ends_with(r#"SELECT (SELECT count(*) FROM "__input"), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#), "{sql}");
+        // A guard is left to the fold.
+        let guarded = Model::new(
+            table("t"),
+            KEYS,
+            [("k", Role::Key), ("v", Role::Version)],
+            None,
+            false,
+        );
+        assert!(upsert_many_presorted(&Postgres, &guarded, Source::Unnest).is_none());
     }
 }

@@ -148,6 +148,11 @@ pub struct Column<'a> {
     /// as one array per column (PostgreSQL has no arrays of arrays of varying length), so
     /// it is sent as every row's elements in one flat array plus each row's bounds in it.
     pub array: bool,
+    /// A key of a Rust string type with no `sql_type` or `collate`: a batch orders it by
+    /// its bytes (`COLLATE "C"`), the order the client sorts it in ([`Model::presorted`]),
+    /// whatever the database's collation. Its equality is unchanged (a deterministic
+    /// collation's equality is byte equality).
+    pub sorts_by_bytes: bool,
 }
 
 impl<'a> Column<'a> {
@@ -163,6 +168,7 @@ impl<'a> Column<'a> {
             cast: None,
             collate: None,
             array: false,
+            sorts_by_bytes: false,
         })
     }
 }
@@ -286,7 +292,7 @@ impl NullKeys {
 ///
 /// ```
 /// use upsert_core::{FieldDef, Role};
-/// let key = FieldDef { column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None, array: false };
+/// let key = FieldDef { column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None, array: false, text: true };
 /// assert_eq!(key.column, "email");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -304,6 +310,8 @@ pub struct FieldDef<'a> {
     /// Declared as `Vec<T>` or `Option<Vec<T>>` (not `Vec<u8>`, which is `bytea`): a
     /// PostgreSQL array column.
     pub array: bool,
+    /// Declared as a Rust string type ([`is_text_type`]).
+    pub text: bool,
 }
 
 /// Whether a field's Rust type, as written (`Vec<String>`), is a PostgreSQL array column:
@@ -323,6 +331,46 @@ pub fn is_array_type(rust_type: &str) -> bool {
     let text: String = rust_type.chars().filter(|c| !c.is_whitespace()).collect();
     let inner = generic_argument(&text, "Option").unwrap_or(&text);
     generic_argument(inner, "Vec").is_some_and(|element| element != "u8")
+}
+
+/// Whether a field's Rust type, as written, is a string sqlx sends as `text`: `String`,
+/// `&str`, `Box<str>` or `Cow<str>` (by any path, any lifetime), or an `Option` of one. A
+/// key of such a type sorts by its bytes in a batch ([`Column::sorts_by_bytes`]).
+///
+/// ```
+/// use upsert_core::is_text_type;
+/// assert!(is_text_type("String"));
+/// assert!(is_text_type("& 'a str"));
+/// assert!(is_text_type("Option<std::borrow::Cow<'a, str>>"));
+/// assert!(!is_text_type("Email"));
+/// assert!(!is_text_type("Vec<String>"));
+/// ```
+#[must_use]
+pub fn is_text_type(rust_type: &str) -> bool {
+    // Lifetimes dropped (`&'a str` is `&str`), then whitespace.
+    let mut text = String::with_capacity(rust_type.len());
+    let mut chars = rust_type.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            while chars
+                .next_if(|c| c.is_alphanumeric() || *c == '_')
+                .is_some()
+            {}
+        } else if !c.is_whitespace() {
+            text.push(c);
+        }
+    }
+    let inner = generic_argument(&text, "Option").unwrap_or(&text);
+    if let Some(target) = inner.strip_prefix('&') {
+        return target == "str";
+    }
+    if let Some(argument) = generic_argument(inner, "Box") {
+        return argument == "str";
+    }
+    if let Some(arguments) = generic_argument(inner, "Cow") {
+        return arguments.rsplit(',').next() == Some("str");
+    }
+    !inner.contains('<') && inner.rsplit("::").next() == Some("String")
 }
 
 /// `T` of `Name<T>` (by any path: `std::option::Option<T>`).
@@ -430,8 +478,8 @@ impl<'a> Model<'a> {
     /// ```
     /// use upsert_core::{ConflictTarget, FieldDef, Model, NullKeys, Role, Table};
     /// let fields = [
-    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None, array: false },
-    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None, array: false },
+    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None, array: false, text: false },
+    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None, array: false, text: false },
     /// ];
     /// let model = Model::of_fields(
     ///     Table { schema: None, name: "t" },
@@ -470,9 +518,36 @@ impl<'a> Model<'a> {
                 model.with_input(f.column, f.cast, f.collate)
             });
         for column in &mut model.columns {
-            column.array = fields.iter().any(|f| f.column == column.name && f.array);
+            let field = fields.iter().find(|f| f.column == column.name);
+            column.array = field.is_some_and(|f| f.array);
+            column.sorts_by_bytes = column.update == Update::Key
+                && column.cast.is_none()
+                && column.collate.is_none()
+                && field.is_some_and(|f| f.text);
         }
         model
+    }
+
+    /// Whether a batch whose keys are distinct may go presorted
+    /// ([`bulk::upsert_many_presorted`](crate::bulk::upsert_many_presorted)): no guard, and
+    /// no key converted for the batch (`sql_type`, `collate`), so that keys the client finds
+    /// distinct are distinct for the server too. The runtime still needs every key type to
+    /// have a client order.
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, Model, Role, Table};
+    /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+    ///     [("k", Role::Key), ("v", Role::Write)], None, false);
+    /// assert!(model.presorted());
+    /// assert!(!model.with_input("k", Some("citext"), None).presorted());
+    /// ```
+    #[must_use]
+    pub fn presorted(&self) -> bool {
+        !self.guard.any()
+            && self
+                .keys()
+                .iter()
+                .all(|c| c.cast.is_none() && c.collate.is_none() && !c.array)
     }
 
     /// The model with keys that can be NULL, treated as `null_keys` says.

@@ -17,7 +17,7 @@ pub const MAX_IDENTIFIER_BYTES: usize = 63;
 ///
 /// ```
 /// use upsert_core::{Role, verify::FieldFacts};
-/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false };
+/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false };
 /// assert_eq!(f.column, "views");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +38,8 @@ pub struct FieldFacts<'a> {
     pub collate: Option<&'a str>,
     /// A PostgreSQL array column ([`is_array_type`](crate::is_array_type)).
     pub array: bool,
+    /// A Rust string type ([`is_text_type`](crate::is_text_type)).
+    pub text: bool,
 }
 
 impl<'a> FieldFacts<'a> {
@@ -45,7 +47,7 @@ impl<'a> FieldFacts<'a> {
     ///
     /// ```
     /// use upsert_core::{Role, verify::FieldFacts};
-    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None, array: false };
+    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None, array: false, text: false };
     /// assert!(f.def().optional);
     /// ```
     #[must_use]
@@ -57,6 +59,7 @@ impl<'a> FieldFacts<'a> {
             cast: self.cast,
             collate: self.collate,
             array: self.array,
+            text: self.text,
         }
     }
 }
@@ -264,8 +267,8 @@ pub fn truncation_clashes(columns: &[&str]) -> Vec<(usize, usize)> {
 /// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
 ///
 /// let fields = [
-///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None, array: false },
-///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false },
+///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None, array: false, text: true },
+///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false },
 /// ];
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -861,7 +864,7 @@ pub fn returning_cast(rust_type: &str) -> Option<&'static str> {
 /// use upsert_core::verify::{FieldFacts, column_type_mismatch};
 /// use upsert_core::{Postgres, Role};
 ///
-/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false };
+/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false };
 /// let m = column_type_mismatch(&Postgres, "\"t\"", 1, &f, "i64", &ColumnInfo::new("score", "text", "text", 25, 'S'));
 /// assert!(m.has.contains("silently"));
 /// assert!(m.fix.ends_with(r#"ALTER TABLE "t" ALTER COLUMN "score" TYPE INT8;"#));

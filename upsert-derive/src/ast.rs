@@ -149,6 +149,7 @@ impl<'a> Container<'a> {
                 cast: field.cast.as_deref(),
                 collate: field.collate.as_deref(),
                 array: field.is_array(),
+                text: upsert_core::is_text_type(&field.type_text()),
             })
             .collect();
         Model::of_fields(

@@ -86,6 +86,8 @@ struct Parts {
     binds: Vec<TokenStream>,
     key_binds: Vec<TokenStream>,
     array_binds: Vec<TokenStream>,
+    /// `key_cmp` and `key_is_null`, for a model that can go presorted.
+    key_order: TokenStream,
     stage_types: Vec<TokenStream>,
     copy_fields: Vec<TokenStream>,
     /// One `T: Decode<'__r>` bound per field, for `FromStored`.
@@ -258,8 +260,12 @@ impl Parts {
             upsert_many_sql: bulk::upsert_many(pg, &model, Source::Unnest),
             upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
             idempotent: model.idempotent(),
+            key_order: key_order(container, &model),
             plan: plan(&Statements {
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
+                presorted_sql: bulk::upsert_many_presorted(pg, &model, Source::Unnest).as_deref(),
+                stage_presorted_sql: bulk::upsert_many_presorted(pg, &model, Source::Stage)
+                    .as_deref(),
                 outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
                 stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
                 stage_copy_sql: &bulk::stage_copy(pg, &model),
@@ -338,6 +344,8 @@ impl Parts {
         Parts {
             plan: plan(&Statements {
                 stage_upsert_sql: "",
+                presorted_sql: None,
+                stage_presorted_sql: None,
                 outcomes_sql: "",
                 stage_outcomes_sql: "",
                 stage_copy_sql: "",
@@ -361,6 +369,64 @@ impl Parts {
     }
 }
 
+/// `Generated::key_cmp` and `key_is_null`, for a model that can go presorted (nothing
+/// otherwise): each key field's order probed by its type
+/// (`Text` for a string type whose statements sort it by bytes, else `Value`), so that a
+/// key type with no client order makes the batch take the folded path.
+fn key_order(container: &Container, model: &Model) -> TokenStream {
+    if !model.presorted() {
+        return TokenStream::new();
+    }
+    let keys: Vec<(&Ident, TokenStream)> = container
+        .fields
+        .iter()
+        .filter(|f| f.role == Role::Key)
+        .map(|f| {
+            let by_bytes = model
+                .columns
+                .iter()
+                .any(|c| c.name == f.column && c.sorts_by_bytes);
+            let order = if by_bytes {
+                quote!(::atomic_upsert::__private::Text)
+            } else {
+                quote!(::atomic_upsert::__private::Value)
+            };
+            let ty = f.ty;
+            (
+                f.ident,
+                quote!((&::atomic_upsert::__private::OrderProbe::<#ty, #order>::new()).order()),
+            )
+        })
+        .collect();
+    let compares = keys.iter().map(|(member, probe)| {
+        quote! {
+            match (#probe?.cmp)(&a.#member, &b.#member) {
+                ::core::cmp::Ordering::Equal => {}
+                other => return ::core::option::Option::Some(other),
+            }
+        }
+    });
+    let nulls = keys
+        .iter()
+        .map(|(member, probe)| quote!(#probe.is_some_and(|order| (order.is_null)(&self.#member))));
+    quote! {
+        #[inline]
+        fn key_cmp(a: &Self, b: &Self) -> ::core::option::Option<::core::cmp::Ordering> {
+            #[allow(unused_imports)]
+            use ::atomic_upsert::__private::{Ordered as _, Unordered as _};
+            #(#compares)*
+            ::core::option::Option::Some(::core::cmp::Ordering::Equal)
+        }
+
+        #[inline]
+        fn key_is_null(&self) -> bool {
+            #[allow(unused_imports)]
+            use ::atomic_upsert::__private::{Ordered as _, Unordered as _};
+            false #(|| #nulls)*
+        }
+    }
+}
+
 /// The runtime traits a sent field's type goes through, spanned at the type: `Column` and
 /// `ColumnOps`, or for an array column (`Vec<T>`) `ArrayColumn` and `ArrayOps`.
 fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
@@ -378,6 +444,8 @@ fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
 /// What the `Plan` constant holds.
 struct Statements<'a> {
     stage_upsert_sql: &'a str,
+    presorted_sql: Option<&'a str>,
+    stage_presorted_sql: Option<&'a str>,
     outcomes_sql: &'a str,
     stage_outcomes_sql: &'a str,
     stage_copy_sql: &'a str,
@@ -398,6 +466,8 @@ struct Statements<'a> {
 fn plan(s: &Statements) -> TokenStream {
     let counts = counts_tokens(s.counts);
     let unwritten = unwritten_tokens(s.unwritten);
+    let presorted_sql = option_str(s.presorted_sql);
+    let stage_presorted_sql = option_str(s.stage_presorted_sql);
     let Statements {
         stage_upsert_sql,
         outcomes_sql,
@@ -425,6 +495,8 @@ fn plan(s: &Statements) -> TokenStream {
             insert_or_get_sql: #insert_or_get_sql,
             select_by_key_sql: #select_by_key_sql,
             stage_upsert_sql: #stage_upsert_sql,
+            presorted_sql: #presorted_sql,
+            stage_presorted_sql: #stage_presorted_sql,
             outcomes_sql: #outcomes_sql,
             stage_outcomes_sql: #stage_outcomes_sql,
             stage_copy_sql: #stage_copy_sql,
@@ -711,6 +783,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         binds,
         key_binds,
         array_binds,
+        key_order,
         stage_types,
         copy_fields,
         decode_bounds,
@@ -774,13 +847,15 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
 
                 #[inline]
                 fn bind_rows<'__q>(
-                    rows: &'__q [Self],
+                    rows: &[&'__q Self],
                     query: ::atomic_upsert::__private::PgQuery<'__q>,
                 ) -> ::atomic_upsert::__private::PgQuery<'__q> {
                     let _ = rows;
                     #(#array_binds)*
                     query
                 }
+
+                #key_order
 
                 fn stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
                     ::std::vec![#(#stage_types),*]

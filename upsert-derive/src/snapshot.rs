@@ -114,6 +114,7 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
             cast: field.cast.as_deref(),
             collate: field.collate.as_deref(),
             array: upsert_core::is_array_type(rust_type),
+            text: upsert_core::is_text_type(rust_type),
         })
         .collect();
     let table = snapshot.resolve(container.schema.as_deref(), &container.table);

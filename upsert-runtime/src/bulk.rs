@@ -11,6 +11,8 @@
 //! [`BulkPath::Auto`] picks `COPY` above [`COPY_THRESHOLD`] rows, a crossover measured by
 //! `cargo bench -p atomic-upsert-bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
+use std::cmp::Ordering;
+
 use sqlx::postgres::{PgRow, PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};
 use upsert_core::Dialect as _;
@@ -30,8 +32,10 @@ pub const COPY_THRESHOLD: usize = 20_000;
 /// for rows of a `text` key and 110 bytes of `jsonb` it is about 5,000 rows.
 pub const COPY_THRESHOLD_BYTES: usize = 768 << 10;
 
-/// The `COPY` path sends its rows in chunks of about this many bytes.
-pub const COPY_CHUNK_BYTES: usize = 1 << 20;
+/// The `COPY` path sends its rows in chunks of about this many bytes. Small enough that the
+/// server parses a chunk while the client encodes the next (1 MiB chunks left the server
+/// idle for most of a 10,000-row batch: see PERFORMANCE.md).
+pub const COPY_CHUNK_BYTES: usize = 64 << 10;
 
 /// Which way [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via) sends a batch. Both give the same result.
 ///
@@ -59,6 +63,8 @@ pub(crate) struct Batch<'q> {
     plan: Plan,
     /// What the statement answers.
     want: Want,
+    /// When the batch goes presorted: the input index of each row sent, in the order sent.
+    presorted: Option<Vec<usize>>,
 }
 
 /// What a batch statement answers.
@@ -84,7 +90,8 @@ trait CopyRows {
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
 }
 
-struct Rows<'q, T>(&'q [T]);
+/// The rows in the order they are sent.
+struct Rows<'q, T>(Vec<&'q T>);
 
 impl<T: Generated> CopyRows for Rows<'_, T> {
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
@@ -108,11 +115,24 @@ impl<'q> Batch<'q> {
             BulkPath::Unnest => false,
             BulkPath::Copy => true,
         };
+        let presorted = if want == Want::Counts {
+            presort(rows)
+        } else {
+            None
+        };
+        let sent: Vec<&T> = match &presorted {
+            Some(order) => order.iter().map(|&index| &rows[index]).collect(),
+            None => rows.iter().collect(),
+        };
         let source = if rows.is_empty() || !use_copy {
-            Source::Unnest(T::bind_rows(rows, sqlx::query(unnest_sql)))
+            let sql = match (&presorted, T::PLAN.presorted_sql) {
+                (Some(_), Some(sql)) => sql,
+                _ => unnest_sql,
+            };
+            Source::Unnest(T::bind_rows(&sent, sqlx::query(sql)))
         } else {
             Source::Copy {
-                rows: Box::new(Rows(rows)),
+                rows: Box::new(Rows(sent)),
                 types: T::stage_types(),
             }
         };
@@ -121,7 +141,52 @@ impl<'q> Batch<'q> {
             source,
             plan: T::PLAN,
             want,
+            presorted,
         }
+    }
+}
+
+/// A batch of distinct keys, sorted in the batch's lock order: the input index of each row,
+/// in that order. `None` (the server folds and sorts) when the struct cannot go presorted,
+/// a key type has no client order, or a key repeats: a row with a NULL key never repeats
+/// one, unless the struct says `nulls_not_distinct`. Input already in order is not sorted
+/// again.
+fn presort<T: Generated>(rows: &[T]) -> Option<Vec<usize>> {
+    T::PLAN.presorted_sql?;
+    let first = rows.first()?;
+    T::key_cmp(first, first)?;
+    let cmp = |a: &T, b: &T| T::key_cmp(a, b).unwrap_or(Ordering::Equal);
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    if !rows.windows(2).all(|pair| cmp(&pair[0], &pair[1]).is_lt()) {
+        // Stable: equal keys keep their input order (they send the batch to the fold).
+        order.sort_by(|&a, &b| cmp(&rows[a], &rows[b]));
+    }
+    let nulls_apart = !T::PLAN.nulls_not_distinct;
+    let repeats = order.windows(2).any(|pair| {
+        let (a, b) = (&rows[pair[0]], &rows[pair[1]]);
+        cmp(a, b).is_eq() && !(nulls_apart && a.key_is_null())
+    });
+    (!repeats).then_some(order)
+}
+
+/// `error` with the index of the row at fault in the caller's batch, for a batch sent in
+/// another order.
+fn in_input_order(error: Error, presorted: Option<&[usize]>) -> Error {
+    let input = |index: usize| {
+        presorted
+            .and_then(|order| order.get(index).copied())
+            .unwrap_or(index)
+    };
+    match error {
+        Error::Row { index, source } => Error::Row {
+            index: input(index),
+            source,
+        },
+        Error::Encode { index, source } => Error::Encode {
+            index: input(index),
+            source,
+        },
+        other => other,
     }
 }
 
@@ -172,7 +237,10 @@ where
         call.batch(&outcome);
         return Ok(outcome);
     }
-    call.bulk_path(matches!(batch.source, Source::Copy { .. }));
+    call.bulk_path(
+        matches!(batch.source, Source::Copy { .. }),
+        batch.presorted.is_some(),
+    );
     let (rows, counts) = (batch.rows, batch.plan.counts);
     traced(
         call,
@@ -233,7 +301,10 @@ where
         call.batch(&BatchOutcome::default());
         return Ok(Vec::new());
     }
-    call.bulk_path(matches!(batch.source, Source::Copy { .. }));
+    call.bulk_path(
+        matches!(batch.source, Source::Copy { .. }),
+        batch.presorted.is_some(),
+    );
     let rows = batch.rows;
     traced(
         call,
@@ -270,10 +341,12 @@ where
         source,
         plan,
         want,
+        presorted,
     } = batch;
-    let stage_sql = match want {
-        Want::Counts => plan.stage_upsert_sql,
-        Want::Outcomes => plan.stage_outcomes_sql,
+    let stage_sql = match (want, presorted.is_some(), plan.stage_presorted_sql) {
+        (Want::Counts, true, Some(sql)) => sql,
+        (Want::Counts, ..) => plan.stage_upsert_sql,
+        (Want::Outcomes, ..) => plan.stage_outcomes_sql,
     };
     let classify = |error| Error::classify(error, &key);
     let counts = match source {
@@ -283,8 +356,12 @@ where
         } => {
             let mut tx = executor.begin().await.map_err(classify)?;
             create_stage(&mut tx, &types, &plan, key).await?;
-            copy_rows(&mut tx, &*staged, rows, &plan, key).await?;
-            let answer = run_stage(&mut tx, stage_sql, key).await?;
+            let answer = async {
+                copy_rows(&mut tx, &*staged, rows, &plan, key).await?;
+                run_stage(&mut tx, stage_sql, key).await
+            }
+            .await
+            .map_err(|error| in_input_order(error, presorted.as_deref()))?;
             tx.commit().await.map_err(classify)?;
             answer
         }

@@ -335,7 +335,12 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ///   first row's value), and the counts say so (`a, b, a` on an empty table gives
     ///   inserted 2, updated 1);
     /// - rows are written in conflict-key order, so concurrent batches over overlapping
-    ///   keys never deadlock on each other;
+    ///   keys never deadlock on each other (a string key by its bytes, `COLLATE "C"`,
+    ///   whatever the database's collation);
+    /// - a batch whose keys are all distinct skips the fold: the client sorts it in that
+    ///   order and one statement writes it as it comes, with no deduplication or server
+    ///   sort (keys of integers, booleans, UUIDs and strings with no `sql_type` or
+    ///   `collate`, and no guard);
     /// - there is no 65535-parameter limit: the statement's shape does not depend on the
     ///   batch size;
     /// - all or nothing: a bad row fails the call and leaves the table unchanged

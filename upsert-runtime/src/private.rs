@@ -3,10 +3,12 @@
 //! Every helper bounds its field type by [`Column`] alone, and generated code calls each
 //! with the field's span, so a type that cannot be sent is reported once, under the field.
 
+mod order;
 mod sqlite;
 
 pub use crate::backend::{Batches, Returns, Runs};
 pub use inventory;
+pub use order::*;
 pub use sqlite::*;
 pub use sqlx::error::BoxDynError;
 pub use sqlx::postgres::{PgArguments, PgTypeInfo, Postgres};
@@ -44,14 +46,29 @@ pub trait Generated: Sized {
     /// Binds the conflict-key fields, in order (get-or-create's `SELECT`).
     fn bind_key<'q>(&'q self, query: PgQuery<'q>) -> PgQuery<'q>;
 
-    /// Binds one array per written column (the `UNNEST` path).
-    fn bind_rows<'q>(rows: &'q [Self], query: PgQuery<'q>) -> PgQuery<'q>;
+    /// Binds one array per written column (the `UNNEST` path), the rows in the order given.
+    fn bind_rows<'q>(rows: &[&'q Self], query: PgQuery<'q>) -> PgQuery<'q>;
 
     /// The PostgreSQL types of the bound columns (the `COPY` path's staging table).
     fn stage_types() -> Vec<PgTypeInfo>;
 
     /// Appends the bound fields in binary `COPY` format.
     fn copy_row(&self, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
+
+    /// Compares two rows' conflict keys in the batch's lock order ([`KeyOrder`]); `None`
+    /// when a key type has no client order, and the batch is left to the server's fold.
+    #[inline]
+    fn key_cmp(a: &Self, b: &Self) -> Option<std::cmp::Ordering> {
+        let _ = (a, b);
+        None
+    }
+
+    /// Whether a conflict-key field of the row is NULL (such a row never conflicts, unless
+    /// the struct says `nulls_not_distinct`).
+    #[inline]
+    fn key_is_null(&self) -> bool {
+        false
+    }
 }
 
 /// The generated statements and layouts that are not public API, all built at compile time
@@ -76,6 +93,11 @@ pub struct Plan {
     pub select_by_key_sql: &'static str,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
+    /// `UPSERT_MANY_SQL` for a batch of distinct keys sent in lock order: no fold, no sort
+    /// (`None` when the model cannot go presorted).
+    pub presorted_sql: Option<&'static str>,
+    /// The same, reading the staging table.
+    pub stage_presorted_sql: Option<&'static str>,
     /// `UPSERT_MANY_SQL` answering one outcome per row (`upsert_many_outcomes`).
     pub outcomes_sql: &'static str,
     /// The same, reading the staging table.
@@ -324,13 +346,13 @@ pub trait ColumnOps: Column + Sized {
     #[inline]
     fn bind_array<'q, R: 'q>(
         query: PgQuery<'q>,
-        rows: &'q [R],
+        rows: &[&'q R],
         field: impl Fn(&'q R) -> &'q Self,
     ) -> PgQuery<'q>
     where
         Self: 'q,
     {
-        query.bind(rows.iter().map(field).collect::<Vec<&Self>>())
+        query.bind(rows.iter().map(|row| field(row)).collect::<Vec<&Self>>())
     }
 
     /// The PostgreSQL type of the column (the `COPY` path's staging table).
@@ -418,7 +440,7 @@ pub trait ArrayOps: ArrayColumn + Sized {
     /// element's row (1-based, the batch ordinal).
     fn bind_array<'q, R: 'q>(
         query: PgQuery<'q>,
-        rows: &'q [R],
+        rows: &[&'q R],
         field: impl Fn(&'q R) -> &'q Self,
     ) -> PgQuery<'q>
     where
@@ -427,7 +449,7 @@ pub trait ArrayOps: ArrayColumn + Sized {
         let mut nulls = Vec::with_capacity(rows.len());
         let mut flat: Vec<&Self::Element> = Vec::new();
         let mut owners: Vec<i64> = Vec::new();
-        for (ord, row) in (1_i64..).zip(rows) {
+        for (ord, &row) in (1_i64..).zip(rows) {
             let elements = field(row).elements();
             nulls.push(elements.is_none());
             for element in elements.unwrap_or_default() {

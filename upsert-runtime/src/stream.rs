@@ -30,7 +30,7 @@ where
     P: FnMut(u64),
 {
     let call = Call::start(Op::UpsertStream, &key, 0, 1);
-    call.bulk_path(true);
+    call.bulk_path(true, false);
     traced(
         call,
         async move {

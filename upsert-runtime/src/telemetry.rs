@@ -108,6 +108,7 @@ impl Call {
             atomic_upsert.skipped = tracing::field::Empty,
             atomic_upsert.unchanged = tracing::field::Empty,
             atomic_upsert.bulk_path = tracing::field::Empty,
+            atomic_upsert.presorted = tracing::field::Empty,
             db.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
@@ -124,12 +125,14 @@ impl Call {
         self.span.clone()
     }
 
-    /// Records the bulk path a batch took.
-    pub(crate) fn bulk_path(&self, copy: bool) {
+    /// Records the bulk path a batch took, and whether it went presorted (distinct keys,
+    /// sorted by the client: no fold, no server sort).
+    pub(crate) fn bulk_path(&self, copy: bool, presorted: bool) {
         self.span.record(
             "atomic_upsert.bulk_path",
             if copy { "copy" } else { "unnest" },
         );
+        self.span.record("atomic_upsert.presorted", presorted);
     }
 
     /// Records a single-row outcome.
@@ -251,7 +254,7 @@ impl Call {
         Call {}
     }
     #[inline]
-    pub(crate) fn bulk_path(&self, _: bool) {}
+    pub(crate) fn bulk_path(&self, _: bool, _: bool) {}
     #[inline]
     pub(crate) fn outcome(&self, _: UpsertOutcome) {}
     #[inline]

@@ -105,6 +105,7 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
             cast: f.cast,
             collate: f.collate,
             array: upsert_core::is_array_type(f.rust_type),
+            text: upsert_core::is_text_type(f.rust_type),
         })
         .collect();
     let defs: Vec<FieldDef> = facts.iter().map(FieldFacts::def).collect();
