@@ -1,5 +1,5 @@
 //! Streams 500,000 rows into a throwaway PostgreSQL with `upsert_stream`, an indicatif bar
-//! fed by its progress callback. Memory holds one 1 MiB `COPY` chunk however long the
+//! fed by its progress callback. Memory holds one 64 KiB `COPY` chunk however long the
 //! stream is.
 //!
 //! `cargo run --release -p atomic-upsert-bench --example stream_import`

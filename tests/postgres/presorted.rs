@@ -174,22 +174,27 @@ async fn a_fault_in_a_shuffled_batch_names_the_callers_row_and_leaves_the_table(
     for i in (1..names.len()).rev() {
         names.swap(i, usize::try_from(rng.below(i as u64 + 1)).unwrap());
     }
-    let batch = |bad: usize, nul: bool| -> Vec<Checked> {
+    // Two rows break the CHECK: the caller's first (input row 123) and a later one that
+    // sorts before it, so it is staged first.
+    let later = (124..names.len())
+        .find(|&j| names[j] < names[123])
+        .expect("a later key that sorts first");
+    let batch = |bad: &[usize], nul: bool| -> Vec<Checked> {
         names
             .iter()
             .enumerate()
             .map(|(i, name)| Checked {
-                name: if nul && i == bad {
+                name: if nul && bad.contains(&i) {
                     format!("{name}\0")
                 } else {
                     name.clone()
                 },
-                n: if !nul && i == bad { -1 } else { 2 },
+                n: if !nul && bad.contains(&i) { -1 } else { 2 },
             })
             .collect()
     };
     for path in [BulkPath::Unnest, BulkPath::Copy] {
-        let err = Checked::upsert_many_via(&db.pool, &batch(123, false), path)
+        let err = Checked::upsert_many_via(&db.pool, &batch(&[123, later], false), path)
             .await
             .unwrap_err();
         match (&err, path) {
@@ -200,7 +205,7 @@ async fn a_fault_in_a_shuffled_batch_names_the_callers_row_and_leaves_the_table(
             (Error::CheckViolation { .. }, BulkPath::Unnest) => {}
             _ => panic!("{path:?}: {err:?}"),
         }
-        let err = Checked::upsert_many_via(&db.pool, &batch(321, true), path)
+        let err = Checked::upsert_many_via(&db.pool, &batch(&[321], true), path)
             .await
             .unwrap_err();
         assert_eq!(err.sqlstate(), Some("22021"), "{path:?}: {err:?}");
@@ -211,7 +216,7 @@ async fn a_fault_in_a_shuffled_batch_names_the_callers_row_and_leaves_the_table(
         assert_eq!(after, before, "{path:?}: nothing written");
     }
     // The pool is still usable, and the good batch goes.
-    let outcome = Checked::upsert_many(&db.pool, &batch(usize::MAX, false))
+    let outcome = Checked::upsert_many(&db.pool, &batch(&[], false))
         .await
         .unwrap();
     assert_eq!((outcome.inserted, outcome.updated), (450, 50));

@@ -25,6 +25,11 @@ struct Mixed {
     hi: i32,
     #[upsert(least)]
     lo: i32,
+    // Types with no `max`/`min` aggregate (`bool`), and NULLs, which both ignore.
+    #[upsert(greatest)]
+    seen: bool,
+    #[upsert(least)]
+    rank: Option<i32>,
     #[upsert(coalesce)]
     city: Option<String>,
     #[upsert(merge)]
@@ -48,6 +53,8 @@ fn mixed(rng: &mut Rng, i: i32) -> Mixed {
         km: f64::from(rng.int(40)) / 2.0,
         hi: rng.int(1000),
         lo: rng.int(1000),
+        seen: rng.below(3) == 0,
+        rank: (rng.below(3) > 0).then(|| rng.int(50)),
         city: (rng.below(2) == 0).then(|| format!("city{}", rng.int(5))),
         attrs: Json(serde_json::Value::Object(attrs)),
         first: i,
@@ -56,7 +63,7 @@ fn mixed(rng: &mut Rng, i: i32) -> Mixed {
 }
 
 const MIXED_TABLE: &str = "CREATE TABLE mixed (k int4 PRIMARY KEY, hits int8 NOT NULL, \
-    km float8 NOT NULL, hi int4 NOT NULL, lo int4 NOT NULL, city text, attrs jsonb NOT NULL, \
+    km float8 NOT NULL, hi int4 NOT NULL, lo int4 NOT NULL, seen bool NOT NULL, rank int4, city text, attrs jsonb NOT NULL, \
     first int4 NOT NULL, last int4 NOT NULL)";
 
 #[tokio::test]
@@ -81,6 +88,8 @@ async fn a_counter_key_twice_in_a_batch_adds_both() {
         km: 0.5,
         hi: 0,
         lo: 0,
+        seen: false,
+        rank: None,
         city: None,
         attrs: Json(json!({})),
         first: 0,

@@ -33,7 +33,7 @@ fn readings(rng: &mut Rng, rows: usize, keys: u64) -> Vec<Reading> {
                 value,
                 count: 1,
                 first: value,
-                // Long enough that 60,000 rows span several 1 MiB COPY chunks.
+                // Long enough that 60,000 rows span several 64 KiB COPY chunks.
                 note: format!("{i:>60}"),
             }
         })

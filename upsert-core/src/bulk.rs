@@ -719,6 +719,12 @@ impl<'m, 'a> Bulk<'m, 'a> {
             }
         });
         let _ = write!(w, " FROM {}", self.input);
+        if source == Source::Unnest && model.bound().iter().any(|c| c.array) {
+            // The input joins each array column's rebuilt arrays, and a hash join may
+            // yield rows in another order: written in the order sent, as the lock order
+            // needs.
+            let _ = write!(w, " ORDER BY {}", self.ord);
+        }
         conflict_clause(w, model, OnConflict::Update);
     }
 
@@ -1175,6 +1181,16 @@ mod tests {
         let model = plain("t", [("k", Role::Key)]);
         let sql = upsert_many_presorted(&Postgres, &model, Source::Unnest).unwrap();
         assert!(sql.ends_with(r#"SELECT (SELECT count(*) FROM "__input"), count(*) FILTER (WHERE "inserted"), count(*) FILTER (WHERE NOT "inserted") FROM "__written""#), "{sql}");
+        // An array column joins the input: the presorted UNNEST keeps the order sent.
+        let mut arrays = plain("t", [("k", Role::Key), ("tags", Role::Write)]);
+        arrays.columns[1].array = true;
+        let sql = upsert_many_presorted(&Postgres, &arrays, Source::Unnest).unwrap();
+        assert!(
+            sql.contains(r#"ORDER BY "__atomic_upsert_ord" ON CONFLICT"#),
+            "{sql}"
+        );
+        let sql = upsert_many_presorted(&Postgres, &arrays, Source::Stage).unwrap();
+        assert!(!sql.contains("ORDER BY"), "{sql}");
         // A guard is left to the fold.
         let guarded = Model::new(
             table("t"),

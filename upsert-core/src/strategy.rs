@@ -84,8 +84,19 @@ impl Strategy {
         let filter = applies.map_or_else(String::new, |a| format!(" FILTER (WHERE {a})"));
         let _ = match self {
             Strategy::Add => write!(w, "sum({name}){filter} OVER ({partition}) AS {name}"),
-            Strategy::Greatest => write!(w, "max({name}){filter} OVER ({partition}) AS {name}"),
-            Strategy::Least => write!(w, "min({name}){filter} OVER ({partition}) AS {name}"),
+            // The first value in the strategy's order rather than `max`/`min`, which
+            // `bool` and `uuid` lack: any type with a sort order folds as `GREATEST` and
+            // `LEAST` compare it; NULLs last, as both ignore them; applying rows first.
+            Strategy::Greatest | Strategy::Least => write!(
+                w,
+                "first_value({name}) OVER ({partition} ORDER BY {}{name} {} NULLS LAST) AS {name}",
+                applies.map_or_else(String::new, |a| format!("{a} DESC, ")),
+                if self == Strategy::Greatest {
+                    "DESC"
+                } else {
+                    "ASC"
+                }
+            ),
             // The last non-NULL value (among the applying rows).
             Strategy::Coalesce => write!(
                 w,
@@ -166,7 +177,11 @@ mod tests {
         );
         assert_eq!(
             fold(Strategy::Least, Some("a")),
-            "min(c) FILTER (WHERE a) OVER (PARTITION BY k) AS c"
+            "first_value(c) OVER (PARTITION BY k ORDER BY a DESC, c ASC NULLS LAST) AS c"
+        );
+        assert_eq!(
+            fold(Strategy::Greatest, None),
+            "first_value(c) OVER (PARTITION BY k ORDER BY c DESC NULLS LAST) AS c"
         );
         assert_eq!(
             fold(Strategy::Coalesce, Some("a")),

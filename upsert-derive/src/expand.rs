@@ -394,7 +394,7 @@ fn key_order(container: &Container, model: &Model) -> TokenStream {
             let ty = f.ty;
             (
                 f.ident,
-                quote!((&::atomic_upsert::__private::OrderProbe::<#ty, #order>::new()).order()),
+                quote!((&::atomic_upsert::__private::OrderProbe::<#ty, #order>::new()).__atomic_upsert_key_order()),
             )
         })
         .collect();

@@ -169,8 +169,8 @@ fn presort<T: Generated>(rows: &[T]) -> Option<Vec<usize>> {
     (!repeats).then_some(order)
 }
 
-/// `error` with the index of the row at fault in the caller's batch, for a batch sent in
-/// another order.
+/// `error` with the index of the row at fault in the caller's batch, for a `COPY` error
+/// (an encoding failure, or the line the server names) of a batch sent in another order.
 fn in_input_order(error: Error, presorted: Option<&[usize]>) -> Error {
     let input = |index: usize| {
         presorted
@@ -356,12 +356,9 @@ where
         } => {
             let mut tx = executor.begin().await.map_err(classify)?;
             create_stage(&mut tx, &types, &plan, key).await?;
-            let answer = async {
-                copy_rows(&mut tx, &*staged, rows, &plan, key).await?;
-                run_stage(&mut tx, stage_sql, key).await
-            }
-            .await
-            .map_err(|error| in_input_order(error, presorted.as_deref()))?;
+            copy_rows(&mut tx, &*staged, rows, presorted.as_deref(), &plan, key).await?;
+            // The staged ordinals are the caller's: the row at fault needs no mapping.
+            let answer = run_stage(&mut tx, stage_sql, key).await?;
             tx.commit().await.map_err(classify)?;
             answer
         }
@@ -447,37 +444,44 @@ pub(crate) async fn run_stage(
     Ok(answer)
 }
 
+/// Sends the rows by `COPY`, row `index` of `rows` staged with the ordinal of its input
+/// row: `input[index]` for a presorted batch, else `index` (so the first row at fault is
+/// the caller's first). An error names the caller's row.
 async fn copy_rows(
     conn: &mut sqlx::PgConnection,
     rows: &(dyn CopyRows + Send + Sync + '_),
     len: usize,
+    input: Option<&[usize]>,
     plan: &Plan,
     key: TableKey,
 ) -> Result<(), Error> {
     let classify = |error| Error::classify(error, &key);
-    let mut copy = conn
-        .copy_in_raw(plan.stage_copy_sql)
-        .await
-        .map_err(classify)?;
-    let mut buffer = CopyBuffer::new();
-    let fields = plan.stage_columns.len() + 1;
-    for index in 0..len {
-        buffer.start_row(fields);
-        if let Err(source) = rows.copy_row(index, &mut buffer) {
-            let _ = copy.abort("a row could not be encoded").await;
-            return Err(Error::Encode { index, source });
+    let sent = async {
+        let mut copy = conn
+            .copy_in_raw(plan.stage_copy_sql)
+            .await
+            .map_err(classify)?;
+        let mut buffer = CopyBuffer::new();
+        let fields = plan.stage_columns.len() + 1;
+        for index in 0..len {
+            buffer.start_row(fields);
+            if let Err(source) = rows.copy_row(index, &mut buffer) {
+                let _ = copy.abort("a row could not be encoded").await;
+                return Err(Error::Encode { index, source });
+            }
+            let ord = input.map_or(index, |input| input[index]);
+            buffer.ordinal(i64::try_from(ord).unwrap_or(i64::MAX) + 1);
+            if buffer.len() >= COPY_CHUNK_BYTES {
+                copy.send(buffer.take()).await.map_err(classify)?;
+            }
         }
-        buffer.ordinal(i64::try_from(index).unwrap_or(i64::MAX) + 1);
-        if buffer.len() >= COPY_CHUNK_BYTES {
-            copy.send(buffer.take()).await.map_err(classify)?;
-        }
-    }
-    buffer.finish();
-    copy.send(buffer.take()).await.map_err(classify)?;
-    copy.finish()
-        .await
-        .map_err(|error| copy_error(error, &key))?;
-    Ok(())
+        buffer.finish();
+        copy.send(buffer.take()).await.map_err(classify)?;
+        copy.finish().await.map_err(|error| copy_error(error, &key))
+    };
+    sent.await
+        .map(drop)
+        .map_err(|error| in_input_order(error, input))
 }
 
 /// The first staged row that breaks, on its own, the CHECK or NOT NULL constraint that

@@ -102,7 +102,7 @@ pub struct KeyFns<T: ?Sized> {
     pub is_null: fn(&T) -> bool,
 }
 
-/// Autoref specialization: `(&OrderProbe::<T, K>::new()).order()` is `T`'s
+/// Autoref specialization: `(&OrderProbe::<T, K>::new()).__atomic_upsert_key_order()` is `T`'s
 /// [`KeyFns`] when `T: KeyOrder<K>`, and `None` otherwise, without a compile error either
 /// way (only for concrete types: the derive calls it for structs with no type parameters).
 pub struct OrderProbe<T: ?Sized, K>(PhantomData<fn(&T) -> K>);
@@ -124,12 +124,12 @@ impl<T: ?Sized, K> Default for OrderProbe<T, K> {
 /// The probe of a type with a client order.
 pub trait Ordered<T: ?Sized> {
     /// `T`'s order functions.
-    fn order(&self) -> Option<KeyFns<T>>;
+    fn __atomic_upsert_key_order(&self) -> Option<KeyFns<T>>;
 }
 
 impl<K, T: KeyOrder<K> + ?Sized> Ordered<T> for OrderProbe<T, K> {
     #[inline]
-    fn order(&self) -> Option<KeyFns<T>> {
+    fn __atomic_upsert_key_order(&self) -> Option<KeyFns<T>> {
         Some(KeyFns {
             cmp: T::key_cmp,
             is_null: T::key_is_null,
@@ -140,12 +140,12 @@ impl<K, T: KeyOrder<K> + ?Sized> Ordered<T> for OrderProbe<T, K> {
 /// The probe of any other type.
 pub trait Unordered<T: ?Sized> {
     /// `None`: the batch is left to the server's fold.
-    fn order(&self) -> Option<KeyFns<T>>;
+    fn __atomic_upsert_key_order(&self) -> Option<KeyFns<T>>;
 }
 
 impl<T: ?Sized, K> Unordered<T> for &OrderProbe<T, K> {
     #[inline]
-    fn order(&self) -> Option<KeyFns<T>> {
+    fn __atomic_upsert_key_order(&self) -> Option<KeyFns<T>> {
         None
     }
 }
@@ -160,12 +160,32 @@ mod tests {
     #[test]
     #[allow(clippy::needless_borrow)]
     fn probes_find_known_orders_only() {
-        assert!((&OrderProbe::<String, Text>::new()).order().is_some());
-        assert!((&OrderProbe::<Option<&str>, Text>::new()).order().is_some());
-        assert!((&OrderProbe::<i64, Value>::new()).order().is_some());
+        assert!(
+            (&OrderProbe::<String, Text>::new())
+                .__atomic_upsert_key_order()
+                .is_some()
+        );
+        assert!(
+            (&OrderProbe::<Option<&str>, Text>::new())
+                .__atomic_upsert_key_order()
+                .is_some()
+        );
+        assert!(
+            (&OrderProbe::<i64, Value>::new())
+                .__atomic_upsert_key_order()
+                .is_some()
+        );
         // A string named as a value (a type alias the derive cannot see through).
-        assert!((&OrderProbe::<String, Value>::new()).order().is_none());
-        assert!((&OrderProbe::<f64, Value>::new()).order().is_none());
+        assert!(
+            (&OrderProbe::<String, Value>::new())
+                .__atomic_upsert_key_order()
+                .is_none()
+        );
+        assert!(
+            (&OrderProbe::<f64, Value>::new())
+                .__atomic_upsert_key_order()
+                .is_none()
+        );
     }
 
     #[test]
