@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use atomic_upsert::sqlx::postgres::PgPoolOptions;
+use atomic_upsert::sqlx::types::Json;
 use atomic_upsert::sqlx::{self};
 use atomic_upsert::{AtomicUpsert, Error, UpsertOutcome, WriterConfig};
 use upsert_testkit::TestDb;
@@ -368,5 +369,82 @@ async fn guarded_calls_in_one_batch_see_the_previous_ones() {
         ]
     );
     writer.shutdown().await;
+    db.finish().await;
+}
+
+/// A `Serialize` that panics on 13: the writer's task stops mid-batch.
+struct Fuse(i64);
+
+impl serde::Serialize for Fuse {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        assert_ne!(self.0, 13, "a panicking Serialize");
+        serializer.serialize_i64(self.0)
+    }
+}
+
+#[derive(AtomicUpsert)]
+#[upsert(table = "fused")]
+struct Fused {
+    #[conflict_key]
+    k: i64,
+    v: Json<Fuse>,
+}
+
+/// A panic in the writer's task fails the calls it held as maybe applied
+/// (`WriterFailed`), never as "not queued"; later calls fail with `WriterClosed`, and
+/// `shutdown` returns.
+#[tokio::test]
+async fn a_stopped_task_fails_its_calls_as_maybe_applied() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql("CREATE TABLE fused (k int8 PRIMARY KEY, v jsonb NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let writer = Fused::writer(
+        &db.pool,
+        WriterConfig {
+            max_delay: Duration::from_millis(50),
+            ..WriterConfig::default()
+        },
+    );
+    let calls: Vec<_> = (0..20)
+        .map(|k| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                (
+                    k,
+                    writer
+                        .upsert(Fused {
+                            k,
+                            v: Json(Fuse(k)),
+                        })
+                        .await,
+                )
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for call in calls {
+        match call.await.unwrap() {
+            (_, Err(error @ Error::WriterFailed)) => {
+                assert!(error.may_have_been_applied());
+                failed += 1;
+            }
+            (13, other) => panic!("the panicking row's call: {other:?}"),
+            (_, Ok(UpsertOutcome::Inserted)) => {}
+            (_, other) => panic!("{other:?}"),
+        }
+    }
+    assert!(failed >= 1);
+    let late = writer
+        .upsert(Fused {
+            k: 99,
+            v: Json(Fuse(99)),
+        })
+        .await;
+    assert!(matches!(late, Err(Error::WriterClosed)), "{late:?}");
+    tokio::time::timeout(Duration::from_secs(5), writer.shutdown())
+        .await
+        .expect("shutdown returns after the task stopped");
     db.finish().await;
 }

@@ -236,9 +236,25 @@ pub enum Error {
         source: std::sync::Arc<Error>,
     },
 
-    /// The [`Writer`](crate::Writer) was shut down; the call was not queued.
+    /// The [`Writer`](crate::Writer) was shut down (or its task stopped); the call was not
+    /// queued, and nothing was written.
     #[error("the writer was shut down; the row was not queued")]
     WriterClosed,
+
+    /// The [`Writer`](crate::Writer)'s task stopped before it answered the call: it
+    /// panicked (a panic in a field's `Encode` or `Serialize`, for one), or its runtime shut
+    /// down. The row was queued, and its batch may have been applied; the writer takes no
+    /// more calls ([`Error::WriterClosed`]).
+    ///
+    /// ```
+    /// let err = atomic_upsert::Error::WriterFailed;
+    /// assert!(err.may_have_been_applied() && !err.is_transient());
+    /// ```
+    #[error(
+        "the writer's task stopped before answering (it panicked, or its runtime shut down); \
+         the row may have been applied"
+    )]
+    WriterFailed,
 
     /// The server rejected a batch because of the row at `index` (known when PostgreSQL
     /// names the row, as it does for bad values on the `COPY` path); nothing was written.
@@ -337,6 +353,7 @@ impl Error {
             Self::Row { source, .. } => source.is_transient(),
             Self::Coalesced { source, .. } => source.is_transient(),
             Self::WriterClosed
+            | Self::WriterFailed
             | Self::SchemaMismatch(_)
             | Self::NoMatchingUniqueIndex { .. }
             | Self::UniqueViolation { .. }
@@ -373,7 +390,7 @@ impl Error {
                 source,
                 sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed
             ),
-            Self::Unreadable { .. } => true,
+            Self::Unreadable { .. } | Self::WriterFailed => true,
             Self::TimedOut {
                 may_have_been_applied,
                 ..
@@ -426,7 +443,8 @@ impl Error {
             | Self::SchemaMismatch(_)
             | Self::TimedOut { .. }
             | Self::Contended { .. }
-            | Self::WriterClosed => None,
+            | Self::WriterClosed
+            | Self::WriterFailed => None,
         }
     }
 

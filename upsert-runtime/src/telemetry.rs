@@ -58,6 +58,7 @@ fn kind(error: &Error) -> &'static str {
         Error::Busy { .. } => "Busy",
         Error::Coalesced { .. } => "Coalesced",
         Error::WriterClosed => "WriterClosed",
+        Error::WriterFailed => "WriterFailed",
         Error::Row { .. } => "Row",
         Error::SchemaMismatch(_) => "SchemaMismatch",
     }

@@ -259,7 +259,8 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
             .send(job)
             .await
             .map_err(|_| Error::WriterClosed)?;
-        answer.await.map_err(|_| Error::WriterClosed)?
+        // The reply is dropped unanswered only when the task stopped mid-batch.
+        answer.await.map_err(|_| Error::WriterFailed)?
     }
 
     /// Batches and calls written so far (for metrics: `rows_per_batch` is the coalescing).
