@@ -6,6 +6,8 @@
 //! rounds.
 //!
 //! `cargo bench -p atomic-upsert-bench --bench bulk_json [-- --rows 10000,100000 --rounds 5]`
+//! (`--orders sorted,shuffled`, `--ways auto,values,..` to run fewer strategies). Each
+//! table gives the ratio of medians and the median of each round's own ratio to `VALUES`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -38,6 +40,14 @@ struct Args {
     /// permutation; every strategy gets the same rows in the same order).
     #[arg(long, default_value = "sorted,shuffled", value_delimiter = ',')]
     orders: Vec<String>,
+    /// Strategies to run (`auto`, `unnest`, `copy`, `values`, `hand-copy`, `hand-unnest`);
+    /// `values` and `hand-copy`, the baselines, always run.
+    #[arg(
+        long,
+        default_value = "auto,unnest,copy,values,hand-copy,hand-unnest",
+        value_delimiter = ','
+    )]
+    ways: Vec<String>,
     /// Ignored (cargo bench passes it).
     #[arg(long, hide = true)]
     bench: bool,
@@ -62,6 +72,17 @@ impl Way {
         Way::Copy,
         Way::HandUnnest,
     ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Way::Ours => "auto",
+            Way::OursUnnest => "unnest",
+            Way::OursCopy => "copy",
+            Way::Values => "values",
+            Way::Copy => "hand-copy",
+            Way::HandUnnest => "hand-unnest",
+        }
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -210,13 +231,19 @@ async fn main() {
         if order == "shuffled" {
             (fresh, update) = (shuffled(fresh), shuffled(update));
         }
-        let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); Way::ALL.len()];
+        let ways: Vec<Way> = Way::ALL
+            .into_iter()
+            .filter(|w| {
+                matches!(w, Way::Values | Way::Copy) || args.ways.iter().any(|k| k == w.key())
+            })
+            .collect();
+        let mut times: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); ways.len()];
         for round in 0..args.rounds {
             // Each round starts with the next strategy: no strategy always runs first after
             // the pause (which measured a few percent slower in every position).
-            for k in 0..Way::ALL.len() {
-                let i = (round + k) % Way::ALL.len();
-                let way = &Way::ALL[i];
+            for k in 0..ways.len() {
+                let i = (round + k) % ways.len();
+                let way = &ways[i];
                 sqlx::raw_sql(TABLE).execute(&pool).await.unwrap();
                 let started = Instant::now();
                 write(&pool, *way, &fresh).await;
@@ -227,20 +254,40 @@ async fn main() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let values = (median(times[3].0.clone()), median(times[3].1.clone()));
-        let copy = (median(times[4].0.clone()), median(times[4].1.clone()));
+        let at = |way| ways.iter().position(|w| *w == way).unwrap_or_default();
+        let (values_at, copy_at) = (at(Way::Values), at(Way::Copy));
+        let values = (
+            median(times[values_at].0.clone()),
+            median(times[values_at].1.clone()),
+        );
+        let copy = (
+            median(times[copy_at].0.clone()),
+            median(times[copy_at].1.clone()),
+        );
+        // The median of each round's own ratio: a slow round slows both sides of it.
+        let paired = |i: usize, of: fn(&(Vec<f64>, Vec<f64>)) -> &Vec<f64>| {
+            median(
+                of(&times[i])
+                    .iter()
+                    .zip(of(&times[values_at]))
+                    .map(|(t, v)| t / v)
+                    .collect(),
+            )
+        };
         println!("\n#### {n} rows, keys {order}\n");
         println!(
-            "| strategy | insert s | update s | vs VALUES (insert / update) | vs COPY (insert / update) |"
+            "| strategy | insert s | update s | vs VALUES (insert / update) | per-round vs VALUES | vs COPY (insert / update) |"
         );
-        println!("|---|---:|---:|---:|---:|");
-        for (i, way) in Way::ALL.iter().enumerate() {
+        println!("|---|---:|---:|---:|---:|---:|");
+        for (i, way) in ways.iter().enumerate() {
             let (insert, update) = (median(times[i].0.clone()), median(times[i].1.clone()));
             println!(
-                "| {} | {insert:.3} | {update:.3} | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
+                "| {} | {insert:.3} | {update:.3} | {:.2}x / {:.2}x | {:.2}x / {:.2}x | {:.2}x / {:.2}x |",
                 way.name(),
                 insert / values.0,
                 update / values.1,
+                paired(i, |t| &t.0),
+                paired(i, |t| &t.1),
                 insert / copy.0,
                 update / copy.1
             );
