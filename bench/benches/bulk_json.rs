@@ -265,11 +265,12 @@ async fn main() {
             median(times[copy_at].1.clone()),
         );
         // The median of each round's own ratio: a slow round slows both sides of it.
-        let paired = |i: usize, of: fn(&(Vec<f64>, Vec<f64>)) -> &Vec<f64>| {
+        let paired = |i: usize, update: bool| {
+            let side = |t: &(Vec<f64>, Vec<f64>)| if update { t.1.clone() } else { t.0.clone() };
             median(
-                of(&times[i])
+                side(&times[i])
                     .iter()
-                    .zip(of(&times[values_at]))
+                    .zip(side(&times[values_at]))
                     .map(|(t, v)| t / v)
                     .collect(),
             )
@@ -286,8 +287,8 @@ async fn main() {
                 way.name(),
                 insert / values.0,
                 update / values.1,
-                paired(i, |t| &t.0),
-                paired(i, |t| &t.1),
+                paired(i, false),
+                paired(i, true),
                 insert / copy.0,
                 update / copy.1
             );

@@ -127,3 +127,69 @@ async fn a_bad_row_late_in_a_stream_leaves_nothing_and_the_transaction_goes_on()
     assert_eq!(sensors, ["kept"]);
     db.finish().await;
 }
+
+#[tokio::test]
+async fn a_try_stream_stops_at_its_first_error_and_writes_nothing() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(READINGS).execute(&db.pool).await.unwrap();
+    let mut rng = Rng(0x7E57_0F0F);
+    let rows = readings(&mut rng, 60_000, 3000);
+    let failing = |at: usize| {
+        stream::iter(rows.clone().into_iter().enumerate().map(move |(i, row)| {
+            if i == at {
+                Err(std::io::Error::other("the source broke"))
+            } else {
+                Ok(row)
+            }
+        }))
+    };
+    // Past the first chunks: rows were already sent when the error comes.
+    let error = Reading::upsert_try_stream(&db.pool, failing(45_000), |_| {})
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Source { index, source } => {
+            assert_eq!(*index, 45_000);
+            assert_eq!(source.to_string(), "the source broke");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!error.is_transient() && !error.may_have_been_applied());
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM readings")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "all or nothing");
+
+    // Inside a caller's transaction: a savepoint; the transaction goes on.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO readings VALUES ('kept', 1, 1, 1, '')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let error = Reading::upsert_try_stream(&mut *tx, failing(10), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Source { index: 10, .. }),
+        "{error:?}"
+    );
+    tx.commit().await.unwrap();
+    let sensors: Vec<String> = sqlx::query_scalar("SELECT sensor FROM readings")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sensors, ["kept"]);
+
+    // No error: the same as `upsert_stream`.
+    sqlx::raw_sql(READINGS).execute(&db.pool).await.unwrap();
+    let expected = Reading::upsert_stream(&db.pool, stream::iter(rows.clone()), |_| {})
+        .await
+        .unwrap();
+    sqlx::raw_sql(READINGS).execute(&db.pool).await.unwrap();
+    let outcome = Reading::upsert_try_stream(&db.pool, failing(usize::MAX), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(outcome, expected);
+    db.finish().await;
+}

@@ -236,6 +236,16 @@ pub enum Error {
         source: std::sync::Arc<Error>,
     },
 
+    /// The stream of [`upsert_try_stream`](crate::AtomicUpsert::upsert_try_stream) gave an
+    /// error at item `index` (from 0); the import stopped there and nothing was written.
+    #[error("item {index} of the stream was an error: {source}; nothing was written")]
+    Source {
+        /// The item's position in the stream, from 0.
+        index: usize,
+        /// The stream's error.
+        source: sqlx::error::BoxDynError,
+    },
+
     /// The [`Writer`](crate::Writer) was shut down (or its task stopped); the call was not
     /// queued, and nothing was written.
     #[error("the writer was shut down; the row was not queued")]
@@ -354,6 +364,7 @@ impl Error {
             Self::Coalesced { source, .. } => source.is_transient(),
             Self::WriterClosed
             | Self::WriterFailed
+            | Self::Source { .. }
             | Self::SchemaMismatch(_)
             | Self::NoMatchingUniqueIndex { .. }
             | Self::UniqueViolation { .. }
@@ -444,7 +455,8 @@ impl Error {
             | Self::TimedOut { .. }
             | Self::Contended { .. }
             | Self::WriterClosed
-            | Self::WriterFailed => None,
+            | Self::WriterFailed
+            | Self::Source { .. } => None,
         }
     }
 

@@ -462,10 +462,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// repeated anywhere in it folds as one by one would), in one transaction (a savepoint
     /// inside yours): all or nothing. `progress` is told how many rows have been sent after
     /// each chunk, and once more at the end (before the final statement and the commit).
-    /// PostgreSQL only. The stream's items are rows, not `Result`s: a source that can fail
-    /// must stop the import itself (end the stream early and the rows so far are
-    /// written), so collect its errors before, or wrap the call in your own transaction
-    /// and roll it back.
+    /// PostgreSQL only. A stream is never presorted: the server folds it. The stream's
+    /// items are rows; for a source that can fail (a file being parsed), use
+    /// [`upsert_try_stream`](AtomicUpsert::upsert_try_stream), which ends the import on
+    /// the first error and writes nothing (ending this stream early writes the rows so far).
     ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;
@@ -491,7 +491,60 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         S: futures_core::Stream<Item = Self> + Send,
         P: FnMut(u64) + Send,
     {
-        stream::upsert_stream(executor, rows, progress, table_key::<Self>())
+        stream::upsert_stream(
+            executor,
+            rows,
+            |row, _| Ok(row),
+            progress,
+            table_key::<Self>(),
+        )
+    }
+
+    /// [`upsert_stream`](AtomicUpsert::upsert_stream) of a stream of `Result`s (a
+    /// `TryStream`: rows parsed from a file, received from a network): the first `Err`
+    /// ends the import with [`Error::Source`], which names the item and keeps the error,
+    /// and nothing is written (a savepoint inside your transaction: it goes on).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// #[derive(AtomicUpsert)]
+    /// struct Reading { #[conflict_key] sensor: i64, value: f64 }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let lines = ["1,20.5", "2,21.0", "3,oops"];
+    /// let rows = futures_util::stream::iter(lines.map(|line| {
+    ///     let (sensor, value) = line.split_once(',').ok_or("no comma")?;
+    ///     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Reading {
+    ///         sensor: sensor.parse()?,
+    ///         value: value.parse()?,
+    ///     })
+    /// }));
+    /// let error = Reading::upsert_try_stream(&pool, rows, |_| {}).await.unwrap_err();
+    /// assert!(matches!(error, atomic_upsert::Error::Source { index: 2, .. }));
+    /// # Ok(()) }
+    /// ```
+    fn upsert_try_stream<'c, A, S, E, P>(
+        executor: A,
+        rows: S,
+        progress: P,
+    ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        S: futures_core::Stream<Item = Result<Self, E>> + Send,
+        E: Into<sqlx::error::BoxDynError> + Send,
+        P: FnMut(u64) + Send,
+    {
+        stream::upsert_stream(
+            executor,
+            rows,
+            |item: Result<Self, E>, index| {
+                item.map_err(|source| Error::Source {
+                    index,
+                    source: source.into(),
+                })
+            },
+            progress,
+            table_key::<Self>(),
+        )
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the

@@ -17,16 +17,21 @@ use crate::telemetry::{Call, Op, traced};
 /// binary-`COPY`d into a staging table (a chunk of [`COPY_CHUNK_BYTES`] at a time,
 /// `progress` told the running row count after each), then the bulk statement over the
 /// whole stage: one-by-one semantics across the stream, all or nothing.
-pub(crate) async fn upsert_stream<'c, T, A, S, P>(
+///
+/// `into_row` turns item `index` into its row, or into the error that ends the import
+/// (a `TryStream`'s own errors): the `COPY` is aborted, and nothing is written.
+pub(crate) async fn upsert_stream<'c, T, A, S, P, F>(
     executor: A,
     rows: S,
+    mut into_row: F,
     mut progress: P,
     key: TableKey,
 ) -> Result<BatchOutcome, Error>
 where
     T: Generated,
     A: Acquire<'c, Database = Postgres>,
-    S: Stream<Item = T>,
+    S: Stream,
+    F: FnMut(S::Item, usize) -> Result<T, Error>,
     P: FnMut(u64),
 {
     let call = Call::start(Op::UpsertStream, &key, 0, 1);
@@ -46,14 +51,19 @@ where
             let fields = plan.stage_columns.len() + 1;
             let mut rows = pin!(rows);
             let mut count: u64 = 0;
-            while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+                let index = usize::try_from(count).unwrap_or(usize::MAX);
+                let row = match into_row(item, index) {
+                    Ok(row) => row,
+                    Err(error) => {
+                        let _ = copy.abort("the stream failed").await;
+                        return Err(error);
+                    }
+                };
                 buffer.start_row(fields);
                 if let Err(source) = row.copy_row(&mut buffer) {
                     let _ = copy.abort("a row could not be encoded").await;
-                    return Err(Error::Encode {
-                        index: usize::try_from(count).unwrap_or(usize::MAX),
-                        source,
-                    });
+                    return Err(Error::Encode { index, source });
                 }
                 count += 1;
                 buffer.ordinal(i64::try_from(count).unwrap_or(i64::MAX));

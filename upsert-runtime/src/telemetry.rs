@@ -59,6 +59,7 @@ fn kind(error: &Error) -> &'static str {
         Error::Coalesced { .. } => "Coalesced",
         Error::WriterClosed => "WriterClosed",
         Error::WriterFailed => "WriterFailed",
+        Error::Source { .. } => "Source",
         Error::Row { .. } => "Row",
         Error::SchemaMismatch(_) => "SchemaMismatch",
     }
