@@ -1,8 +1,6 @@
 //! `upsert_many` against the real server, on both paths: one-by-one semantics,
 //! duplicates, no deadlocks, all-or-nothing, no parameter limit.
 
-use std::sync::Arc;
-
 use atomic_upsert::sqlx::{self, PgPool};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, Error};
 use upsert_testkit::TestDb;
@@ -267,28 +265,7 @@ where
     F: Fn(PgPool, usize, Vec<Item>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<String>> + Send,
 {
-    let run = Arc::new(run);
-    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-    let mut handles = Vec::new();
-    for task in 0..TASKS {
-        let (pool, run, barrier) = (pool.clone(), Arc::clone(&run), Arc::clone(&barrier));
-        handles.push(tokio::spawn(async move {
-            let mut errors = Vec::new();
-            for round in 0..ROUNDS {
-                let rows = batch_for(task, round);
-                barrier.wait().await;
-                if let Some(code) = run(pool.clone(), task, rows).await {
-                    errors.push(code);
-                }
-            }
-            errors
-        }));
-    }
-    let mut errors = Vec::new();
-    for handle in handles {
-        errors.extend(handle.await.unwrap());
-    }
-    errors
+    crate::support::concurrent_rounds(pool, (TASKS, ROUNDS), batch_for, run).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

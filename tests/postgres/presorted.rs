@@ -4,14 +4,13 @@
 //! database's collation.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use atomic_upsert::sqlx::postgres::PgPoolOptions;
 use atomic_upsert::sqlx::{self, PgPool};
 use atomic_upsert::{AtomicUpsert, BulkPath, Error};
 use upsert_testkit::TestDb;
 
-use crate::support::{Rng, bulk_matches_one_by_one, snapshot};
+use crate::support::{Rng, bulk_matches_one_by_one, concurrent_rounds, snapshot};
 
 #[derive(AtomicUpsert, Clone, Debug)]
 #[upsert(table = "ps_tag")]
@@ -257,40 +256,9 @@ fn lock_batch(task: usize, round: usize) -> Vec<Counter> {
         .collect()
 }
 
-/// Runs `run` on every task's batch, all tasks starting each round together; returns the
-/// SQLSTATE of every failure.
-async fn lock_workload<F, Fut>(pool: &PgPool, run: F) -> Vec<String>
-where
-    F: Fn(PgPool, usize, Vec<Counter>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
-{
-    let run = Arc::new(run);
-    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-    let mut handles = Vec::new();
-    for task in 0..TASKS {
-        let (pool, run, barrier) = (pool.clone(), Arc::clone(&run), Arc::clone(&barrier));
-        handles.push(tokio::spawn(async move {
-            let mut errors = Vec::new();
-            for round in 0..ROUNDS {
-                let rows = lock_batch(task, round);
-                barrier.wait().await;
-                if let Err(code) = run(pool.clone(), task, rows).await {
-                    errors.push(code);
-                }
-            }
-            errors
-        }));
-    }
-    let mut errors = Vec::new();
-    for handle in handles {
-        errors.extend(handle.await.unwrap());
-    }
-    errors
-}
-
 /// The fold of a batch written in the database collation's key order, as a plain
 /// `ORDER BY name` does (and as this crate's fold did before it sorted by bytes).
-async fn in_collation_order(pool: &PgPool, rows: &[Counter]) -> Result<(), String> {
+async fn in_collation_order(pool: &PgPool, rows: &[Counter]) -> Option<String> {
     let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
     let adds: Vec<i64> = rows.iter().map(|r| r.n).collect();
     sqlx::query(
@@ -302,8 +270,8 @@ async fn in_collation_order(pool: &PgPool, rows: &[Counter]) -> Result<(), Strin
     .bind(adds)
     .execute(pool)
     .await
-    .map(drop)
-    .map_err(|e| {
+    .err()
+    .map(|e| {
         e.as_database_error()
             .and_then(sqlx::error::DatabaseError::code)
             .unwrap_or_default()
@@ -353,16 +321,21 @@ async fn presorted_and_folded_batches_lock_in_one_order_under_an_icu_collation()
     Counter::upsert_many(&pool, &seed).await.unwrap();
 
     // Control: the folded batches sort by the database's collation.
-    let control = lock_workload(&pool, |pool, task, rows| async move {
-        if task % 2 == 0 {
-            Counter::upsert_many_via(&pool, &rows, BulkPath::Unnest)
-                .await
-                .map(drop)
-                .map_err(|e| e.sqlstate().unwrap_or_default().to_owned())
-        } else {
-            in_collation_order(&pool, &rows).await
-        }
-    })
+    let control = concurrent_rounds(
+        &pool,
+        (TASKS, ROUNDS),
+        lock_batch,
+        |pool, task, rows| async move {
+            if task % 2 == 0 {
+                Counter::upsert_many_via(&pool, &rows, BulkPath::Unnest)
+                    .await
+                    .err()
+                    .map(|e| e.sqlstate().unwrap_or_default().to_owned())
+            } else {
+                in_collation_order(&pool, &rows).await
+            }
+        },
+    )
     .await;
     assert!(
         control.iter().any(|code| code == "40P01"),
@@ -375,17 +348,22 @@ async fn presorted_and_folded_batches_lock_in_one_order_under_an_icu_collation()
         .execute(&pool)
         .await
         .unwrap();
-    let ours = lock_workload(&pool, |pool, task, rows| async move {
-        let path = if task < 2 {
-            BulkPath::Unnest
-        } else {
-            BulkPath::Copy
-        };
-        Counter::upsert_many_via(&pool, &rows, path)
-            .await
-            .map(drop)
-            .map_err(|e| format!("{:?} {e}", e.sqlstate()))
-    })
+    let ours = concurrent_rounds(
+        &pool,
+        (TASKS, ROUNDS),
+        lock_batch,
+        |pool, task, rows| async move {
+            let path = if task < 2 {
+                BulkPath::Unnest
+            } else {
+                BulkPath::Copy
+            };
+            Counter::upsert_many_via(&pool, &rows, path)
+                .await
+                .err()
+                .map(|e| format!("{:?} {e}", e.sqlstate()))
+        },
+    )
     .await;
     assert!(ours.is_empty(), "upsert_many failed: {ours:?}");
     // Every add landed once: each key got one per batch, two from the batches that repeat

@@ -1,8 +1,10 @@
 //! Helpers shared by the batch tests: a deterministic generator, and the check that a batch
 //! leaves exactly what applying its rows one by one leaves.
 
+use std::sync::Arc;
+
 use atomic_upsert::sqlx::types::Json;
-use atomic_upsert::sqlx::{self, PgConnection};
+use atomic_upsert::sqlx::{self, PgConnection, PgPool};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, UpsertOutcome};
 use upsert_testkit::TestDb;
 
@@ -111,4 +113,42 @@ pub async fn citext(db: &TestDb) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+}
+
+/// Runs `tasks` tasks for `rounds` rounds, every task starting each round together (a
+/// barrier): task `t` sends `batch(t, round)` through `run`, which returns its failure.
+/// Returns every failure.
+pub async fn concurrent_rounds<B, F, Fut>(
+    pool: &PgPool,
+    (tasks, rounds): (usize, usize),
+    batch: fn(usize, usize) -> Vec<B>,
+    run: F,
+) -> Vec<String>
+where
+    B: Send + 'static,
+    F: Fn(PgPool, usize, Vec<B>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<String>> + Send,
+{
+    let run = Arc::new(run);
+    let barrier = Arc::new(tokio::sync::Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let (pool, run, barrier) = (pool.clone(), Arc::clone(&run), Arc::clone(&barrier));
+        handles.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            for round in 0..rounds {
+                let rows = batch(task, round);
+                barrier.wait().await;
+                if let Some(error) = run(pool.clone(), task, rows).await {
+                    errors.push(error);
+                }
+            }
+            errors
+        }));
+    }
+    let mut errors = Vec::new();
+    for handle in handles {
+        errors.extend(handle.await.unwrap());
+    }
+    errors
 }
