@@ -1,7 +1,7 @@
 //! Streaming imports: the same table and counts as `upsert_many` on the same rows (keys
 //! repeated across chunks fold one by one), progress reported, all or nothing.
 
-use atomic_upsert::sqlx::{self};
+use atomic_upsert::sqlx::{self, PgConnection};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, Error};
 use futures_util::stream;
 use upsert_testkit::TestDb;
@@ -102,29 +102,14 @@ async fn a_bad_row_late_in_a_stream_leaves_nothing_and_the_transaction_goes_on()
         matches!(&error, Error::Row { index: 29_000, source } if matches!(**source, Error::CheckViolation { .. })),
         "{error:?}"
     );
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM readings")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(stored, 0, "all or nothing");
-
-    // Inside a caller's transaction: a savepoint; the transaction goes on.
-    let mut tx = db.pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO readings VALUES ('kept', 1, 1, 1, '')")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    assert!(
-        Reading::upsert_stream(&mut *tx, stream::iter(rows), |_| {})
-            .await
-            .is_err()
-    );
-    tx.commit().await.unwrap();
-    let sensors: Vec<String> = sqlx::query_scalar("SELECT sensor FROM readings")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(sensors, ["kept"]);
+    leaves_nothing_and_the_callers_transaction_goes_on(&db, async |tx| {
+        assert!(
+            Reading::upsert_stream(tx, stream::iter(rows), |_| {})
+                .await
+                .is_err()
+        );
+    })
+    .await;
     db.finish().await;
 }
 
@@ -155,31 +140,16 @@ async fn a_try_stream_stops_at_its_first_error_and_writes_nothing() {
         other => panic!("{other:?}"),
     }
     assert!(!error.is_transient() && !error.may_have_been_applied());
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM readings")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(stored, 0, "all or nothing");
-
-    // Inside a caller's transaction: a savepoint; the transaction goes on.
-    let mut tx = db.pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO readings VALUES ('kept', 1, 1, 1, '')")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let error = Reading::upsert_try_stream(&mut *tx, failing(10), |_| {})
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, Error::Source { index: 10, .. }),
-        "{error:?}"
-    );
-    tx.commit().await.unwrap();
-    let sensors: Vec<String> = sqlx::query_scalar("SELECT sensor FROM readings")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(sensors, ["kept"]);
+    leaves_nothing_and_the_callers_transaction_goes_on(&db, async |tx| {
+        let error = Reading::upsert_try_stream(tx, failing(10), |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Source { index: 10, .. }),
+            "{error:?}"
+        );
+    })
+    .await;
 
     // No error: the same as `upsert_stream`.
     sqlx::raw_sql(READINGS).execute(&db.pool).await.unwrap();
@@ -192,4 +162,30 @@ async fn a_try_stream_stops_at_its_first_error_and_writes_nothing() {
         .unwrap();
     assert_eq!(outcome, expected);
     db.finish().await;
+}
+
+/// The failed import left the table empty; then, inside a caller's transaction that first
+/// writes a row of its own, `import` fails again: its savepoint rolls back, and the
+/// transaction goes on and commits the caller's row.
+async fn leaves_nothing_and_the_callers_transaction_goes_on(
+    db: &TestDb,
+    import: impl AsyncFnOnce(&mut PgConnection),
+) {
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM readings")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "all or nothing");
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO readings VALUES ('kept', 1, 1, 1, '')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    import(&mut tx).await;
+    tx.commit().await.unwrap();
+    let sensors: Vec<String> = sqlx::query_scalar("SELECT sensor FROM readings")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sensors, ["kept"]);
 }
