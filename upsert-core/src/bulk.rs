@@ -82,7 +82,8 @@ pub fn upsert_many_presorted(
     }
     let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
-    bulk.write_presorted(&mut w, source);
+    bulk.input_cte(&mut w, source);
+    bulk.written_cte(&mut w, source, true);
     bulk.counts(&mut w, &bulk.input);
     Some(w.finish())
 }
@@ -673,8 +674,10 @@ impl<'m, 'a> Bulk<'m, 'a> {
         }
     }
 
-    /// `, "__written" AS (INSERT .. SELECT .. FROM "__dedup" ORDER BY key ON CONFLICT ..)`.
-    fn written_cte(&self, w: &mut Writer) {
+    /// `, "__written" AS (INSERT .. SELECT .. ON CONFLICT ..)`, from `"__dedup"` in key order
+    /// (`presorted` false: each strategy's fold finished, stale keys left out), or from the
+    /// input as it was sent ([`upsert_many_presorted`]: no fold, no sort).
+    fn written_cte(&self, w: &mut Writer, source: Source, presorted: bool) {
         let model = self.model;
         let _ = write!(w, ", {} AS (", self.written);
         insert_into(w, &model.table, &model.columns);
@@ -683,7 +686,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             (Insert::Now, _) => {
                 w.now();
             }
-            (Insert::Bind, Update::Combine(strategy)) => {
+            (Insert::Bind, Update::Combine(strategy)) if !presorted => {
                 let name = w.dialect().quote_ident(c.name);
                 strategy.finish_fold_into(w, &name);
             }
@@ -691,39 +694,25 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 w.ident(c.name);
             }
         });
-        let _ = write!(w, " FROM {}", self.dedup);
-        if model.guard.version.is_some() {
-            // A key none of whose rows beat the stored version is stale as a whole: the
-            // stored version only grows, so the write would be refused anyway. Leaving it
-            // out also keeps its (empty) folded values away from NOT NULL checks.
-            let _ = write!(w, " WHERE {} > 0", self.applied);
-        }
-        // Key order: concurrent batches lock their rows in the same order: no deadlock.
-        let _ = write!(w, " ORDER BY {}", self.key_order);
-        conflict_clause(w, model, OnConflict::Update);
-    }
-
-    /// [`Bulk::write`] of a presorted batch ([`upsert_many_presorted`]): the input written
-    /// as it comes, with no fold and no sort.
-    fn write_presorted(&self, w: &mut Writer, source: Source) {
-        let model = self.model;
-        self.input_cte(w, source);
-        let _ = write!(w, ", {} AS (", self.written);
-        insert_into(w, &model.table, &model.columns);
-        w.push(" SELECT ");
-        w.list(&model.columns, |w, c| {
-            if c.insert == Insert::Now {
-                w.now();
-            } else {
-                w.ident(c.name);
+        if presorted {
+            let _ = write!(w, " FROM {}", self.input);
+            if source == Source::Unnest && model.bound().iter().any(|c| c.array) {
+                // The input joins each array column's rebuilt arrays, and a hash join may
+                // yield rows in another order: written in the order sent, as the lock
+                // order needs.
+                let _ = write!(w, " ORDER BY {}", self.ord);
             }
-        });
-        let _ = write!(w, " FROM {}", self.input);
-        if source == Source::Unnest && model.bound().iter().any(|c| c.array) {
-            // The input joins each array column's rebuilt arrays, and a hash join may
-            // yield rows in another order: written in the order sent, as the lock order
-            // needs.
-            let _ = write!(w, " ORDER BY {}", self.ord);
+        } else {
+            let _ = write!(w, " FROM {}", self.dedup);
+            if model.guard.version.is_some() {
+                // A key none of whose rows beat the stored version is stale as a whole:
+                // the stored version only grows, so the write would be refused anyway.
+                // Leaving it out also keeps its (empty) folded values away from NOT NULL
+                // checks.
+                let _ = write!(w, " WHERE {} > 0", self.applied);
+            }
+            // Key order: concurrent batches lock their rows in the same order: no deadlock.
+            let _ = write!(w, " ORDER BY {}", self.key_order);
         }
         conflict_clause(w, model, OnConflict::Update);
     }
@@ -739,7 +728,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             self.input.clone()
         };
         self.dedup_cte(w, &rows_from);
-        self.written_cte(w);
+        self.written_cte(w, source, false);
         rows_from
     }
 

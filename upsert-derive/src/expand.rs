@@ -263,9 +263,10 @@ impl Parts {
             key_order: key_order(container, &model),
             plan: plan(&Statements {
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
-                presorted_sql: bulk::upsert_many_presorted(pg, &model, Source::Unnest).as_deref(),
-                stage_presorted_sql: bulk::upsert_many_presorted(pg, &model, Source::Stage)
-                    .as_deref(),
+                presorted: bulk::upsert_many_presorted(pg, &model, Source::Unnest)
+                    .zip(bulk::upsert_many_presorted(pg, &model, Source::Stage))
+                    .as_ref()
+                    .map(|(unnest, stage)| (unnest.as_str(), stage.as_str())),
                 outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
                 stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
                 stage_copy_sql: &bulk::stage_copy(pg, &model),
@@ -344,8 +345,7 @@ impl Parts {
         Parts {
             plan: plan(&Statements {
                 stage_upsert_sql: "",
-                presorted_sql: None,
-                stage_presorted_sql: None,
+                presorted: None,
                 outcomes_sql: "",
                 stage_outcomes_sql: "",
                 stage_copy_sql: "",
@@ -444,8 +444,8 @@ fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
 /// What the `Plan` constant holds.
 struct Statements<'a> {
     stage_upsert_sql: &'a str,
-    presorted_sql: Option<&'a str>,
-    stage_presorted_sql: Option<&'a str>,
+    /// The presorted statements: `UNNEST`, staging table.
+    presorted: Option<(&'a str, &'a str)>,
     outcomes_sql: &'a str,
     stage_outcomes_sql: &'a str,
     stage_copy_sql: &'a str,
@@ -466,8 +466,16 @@ struct Statements<'a> {
 fn plan(s: &Statements) -> TokenStream {
     let counts = counts_tokens(s.counts);
     let unwritten = unwritten_tokens(s.unwritten);
-    let presorted_sql = option_str(s.presorted_sql);
-    let stage_presorted_sql = option_str(s.stage_presorted_sql);
+    let presorted = if let Some((unnest, stage)) = s.presorted {
+        quote! {
+            ::core::option::Option::Some(::atomic_upsert::__private::PresortedSql {
+                unnest: #unnest,
+                stage: #stage,
+            })
+        }
+    } else {
+        quote!(::core::option::Option::None)
+    };
     let Statements {
         stage_upsert_sql,
         outcomes_sql,
@@ -495,8 +503,7 @@ fn plan(s: &Statements) -> TokenStream {
             insert_or_get_sql: #insert_or_get_sql,
             select_by_key_sql: #select_by_key_sql,
             stage_upsert_sql: #stage_upsert_sql,
-            presorted_sql: #presorted_sql,
-            stage_presorted_sql: #stage_presorted_sql,
+            presorted: #presorted,
             outcomes_sql: #outcomes_sql,
             stage_outcomes_sql: #stage_outcomes_sql,
             stage_copy_sql: #stage_copy_sql,

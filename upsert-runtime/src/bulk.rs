@@ -20,7 +20,7 @@ use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan};
+use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan, PresortedSql};
 use crate::telemetry::{Call, Op, traced};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
@@ -61,8 +61,8 @@ pub(crate) struct Batch<'q> {
     rows: usize,
     source: Source<'q>,
     plan: Plan,
-    /// What the statement answers.
-    want: Want,
+    /// The statement over the staging table (the `COPY` path).
+    stage_sql: &'static str,
     /// When the batch goes presorted: the input index of each row sent, in the order sent.
     presorted: Option<Vec<usize>>,
 }
@@ -101,7 +101,8 @@ impl<T: Generated> CopyRows for Rows<'_, T> {
 
 impl<'q> Batch<'q> {
     /// `rows` on `path`, answering `want`; `unnest_sql` is the `UNNEST` statement that answers
-    /// it (`UPSERT_MANY_SQL`, or the plan's `outcomes_sql`).
+    /// it (`UPSERT_MANY_SQL`, or the plan's `outcomes_sql`). A batch of counts that can go
+    /// presorted ([`presort`]) takes the plan's presorted statements instead, on both paths.
     pub(crate) fn of<T: Generated + Sync>(
         rows: &'q [T],
         path: BulkPath,
@@ -115,21 +116,20 @@ impl<'q> Batch<'q> {
             BulkPath::Unnest => false,
             BulkPath::Copy => true,
         };
-        let presorted = if want == Want::Counts {
-            presort(rows)
-        } else {
-            None
+        let plan = T::PLAN;
+        let (presorted, unnest_sql, stage_sql) = match want {
+            Want::Counts => match presort(rows) {
+                Some((order, sql)) => (Some(order), sql.unnest, sql.stage),
+                None => (None, unnest_sql, plan.stage_upsert_sql),
+            },
+            Want::Outcomes => (None, unnest_sql, plan.stage_outcomes_sql),
         };
         let sent: Vec<&T> = match &presorted {
             Some(order) => order.iter().map(|&index| &rows[index]).collect(),
             None => rows.iter().collect(),
         };
         let source = if rows.is_empty() || !use_copy {
-            let sql = match (&presorted, T::PLAN.presorted_sql) {
-                (Some(_), Some(sql)) => sql,
-                _ => unnest_sql,
-            };
-            Source::Unnest(T::bind_rows(&sent, sqlx::query(sql)))
+            Source::Unnest(T::bind_rows(&sent, sqlx::query(unnest_sql)))
         } else {
             Source::Copy {
                 rows: Box::new(Rows(sent)),
@@ -139,21 +139,23 @@ impl<'q> Batch<'q> {
         Batch {
             rows: rows.len(),
             source,
-            plan: T::PLAN,
-            want,
+            plan,
+            stage_sql,
             presorted,
         }
     }
 }
 
 /// A batch of distinct keys, sorted in the batch's lock order: the input index of each row,
-/// in that order. `None` (the server folds and sorts) when the struct cannot go presorted,
+/// in that order, and the statements that take it. `None` (the server folds and sorts)
+/// when the struct cannot go presorted,
 /// a key type has no client order, or a key repeats: a row with a NULL key never repeats
 /// one, unless the struct says `nulls_not_distinct`. Input already in order is not sorted
 /// again.
-fn presort<T: Generated>(rows: &[T]) -> Option<Vec<usize>> {
-    T::PLAN.presorted_sql?;
+fn presort<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, PresortedSql)> {
+    let sql = T::PLAN.presorted?;
     let first = rows.first()?;
+    // A key type with no client order compares nothing.
     T::key_cmp(first, first)?;
     let cmp = |a: &T, b: &T| T::key_cmp(a, b).unwrap_or(Ordering::Equal);
     let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -166,7 +168,7 @@ fn presort<T: Generated>(rows: &[T]) -> Option<Vec<usize>> {
         let (a, b) = (&rows[pair[0]], &rows[pair[1]]);
         cmp(a, b).is_eq() && !(nulls_apart && a.key_is_null())
     });
-    (!repeats).then_some(order)
+    (!repeats).then_some((order, sql))
 }
 
 /// `error` with the index of the row at fault in the caller's batch, for a `COPY` error
@@ -340,14 +342,9 @@ where
         rows,
         source,
         plan,
-        want,
+        stage_sql,
         presorted,
     } = batch;
-    let stage_sql = match (want, presorted.is_some(), plan.stage_presorted_sql) {
-        (Want::Counts, true, Some(sql)) => sql,
-        (Want::Counts, ..) => plan.stage_upsert_sql,
-        (Want::Outcomes, ..) => plan.stage_outcomes_sql,
-    };
     let classify = |error| Error::classify(error, &key);
     let counts = match source {
         Source::Copy {

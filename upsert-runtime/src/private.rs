@@ -93,11 +93,9 @@ pub struct Plan {
     pub select_by_key_sql: &'static str,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
-    /// `UPSERT_MANY_SQL` for a batch of distinct keys sent in lock order: no fold, no sort
-    /// (`None` when the model cannot go presorted).
-    pub presorted_sql: Option<&'static str>,
-    /// The same, reading the staging table.
-    pub stage_presorted_sql: Option<&'static str>,
+    /// The bulk statements for a batch of distinct keys sent in lock order: no fold, no
+    /// sort (`None` when the model cannot go presorted).
+    pub presorted: Option<PresortedSql>,
     /// `UPSERT_MANY_SQL` answering one outcome per row (`upsert_many_outcomes`).
     pub outcomes_sql: &'static str,
     /// The same, reading the staging table.
@@ -110,6 +108,15 @@ pub struct Plan {
     pub counts: Counts,
     /// What no written row from `UPSERT_SQL` means.
     pub unwritten: Unwritten,
+}
+
+/// A model's presorted bulk statements (`upsert_core::bulk::upsert_many_presorted`).
+#[derive(Debug, Clone, Copy)]
+pub struct PresortedSql {
+    /// On the `UNNEST` path.
+    pub unnest: &'static str,
+    /// Reading the staging table (the `COPY` path).
+    pub stage: &'static str,
 }
 
 /// One field, as `verify` sees it.
