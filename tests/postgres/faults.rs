@@ -16,6 +16,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use upsert_testkit::TestDb;
 
+use crate::support::{Killer, victim_pool};
+
 #[derive(AtomicUpsert)]
 #[upsert(table = "counters")]
 struct Counter {
@@ -196,34 +198,12 @@ async fn lost_answers_after_commit_never_double_count_and_idempotent_calls_retry
 async fn backends_terminated_mid_run_leave_typed_errors_exact_sums_and_a_working_pool() {
     let db = TestDb::new(2).await;
     sqlx::raw_sql(TABLES).execute(&db.pool).await.unwrap();
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect_with(
-            upsert_testkit::connect_options()
-                .application_name("au_fault_victim")
-                .options([("search_path", db.schema.as_str())]),
-        )
-        .await
-        .unwrap();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let killer = {
-        let (admin, done) = (db.pool.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut killed = 0_i64;
-            while !done.load(Ordering::Relaxed) {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-                     WHERE application_name = 'au_fault_victim'",
-                )
-                .fetch_one(&admin)
-                .await
-                .unwrap();
-                killed += n;
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            killed
-        })
-    };
+    let pool = victim_pool(&db, "au_fault_victim", 16).await;
+    let killer = Killer::start(
+        db.pool.clone(),
+        "au_fault_victim",
+        Duration::from_millis(25),
+    );
     let (acknowledged, maybe, failed) = (
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicU64::new(0)),
@@ -258,8 +238,7 @@ async fn backends_terminated_mid_run_leave_typed_errors_exact_sums_and_a_working
     for task in tasks {
         task.await.unwrap();
     }
-    done.store(true, Ordering::Relaxed);
-    let backends_killed = killer.await.unwrap();
+    let backends_killed = killer.stop().await;
     let (acknowledged, maybe, failed) = (
         acknowledged.load(Ordering::Relaxed),
         maybe.load(Ordering::Relaxed),

@@ -2,7 +2,10 @@
 //! leaves exactly what applying its rows one by one leaves.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use atomic_upsert::sqlx::postgres::PgPoolOptions;
 use atomic_upsert::sqlx::types::Json;
 use atomic_upsert::sqlx::{self, PgConnection, PgPool};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, UpsertOutcome};
@@ -151,4 +154,55 @@ where
         errors.extend(handle.await.unwrap());
     }
     errors
+}
+
+/// A pool of up to `max` connections into `db`'s schema whose backends are named
+/// `application_name`, for a [`Killer`] to find.
+pub async fn victim_pool(db: &TestDb, application_name: &str, max: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .connect_with(
+            upsert_testkit::connect_options()
+                .application_name(application_name)
+                .options([("search_path", db.schema.as_str())]),
+        )
+        .await
+        .unwrap()
+}
+
+/// Terminates every backend named `application_name`, every `period`, until stopped.
+pub struct Killer {
+    done: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<i64>,
+}
+
+impl Killer {
+    /// Starts killing, through `admin` (a pool whose backends are named otherwise).
+    pub fn start(admin: PgPool, application_name: &'static str, period: Duration) -> Killer {
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let task = tokio::spawn(async move {
+            let mut killed = 0_i64;
+            while !stop.load(Ordering::Relaxed) {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE application_name = $1",
+                )
+                .bind(application_name)
+                .fetch_one(&admin)
+                .await
+                .unwrap();
+                killed += n;
+                tokio::time::sleep(period).await;
+            }
+            killed
+        });
+        Killer { done, task }
+    }
+
+    /// Stops; returns how many backends were terminated.
+    pub async fn stop(self) -> i64 {
+        self.done.store(true, Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
 }

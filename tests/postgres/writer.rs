@@ -3,16 +3,15 @@
 //! leave typed errors and exact sums, and shutdown flushes the queue.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use atomic_upsert::sqlx::postgres::PgPoolOptions;
 use atomic_upsert::sqlx::types::Json;
 use atomic_upsert::sqlx::{self};
 use atomic_upsert::{AtomicUpsert, Error, UpsertOutcome, WriterConfig};
 use upsert_testkit::TestDb;
 
-use crate::support::{Rng, snapshot};
+use crate::support::{Killer, Rng, snapshot, victim_pool};
 
 #[derive(AtomicUpsert, Clone, Debug)]
 #[upsert(table = "hits")]
@@ -169,34 +168,12 @@ async fn a_bad_row_fails_only_its_own_call() {
 async fn killed_backends_fail_only_their_batch_with_typed_errors_and_exact_sums() {
     let db = TestDb::new(2).await;
     sqlx::raw_sql(HITS).execute(&db.pool).await.unwrap();
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(
-            upsert_testkit::connect_options()
-                .application_name("au_writer_victim")
-                .options([("search_path", db.schema.as_str())]),
-        )
-        .await
-        .unwrap();
-    let done = Arc::new(AtomicBool::new(false));
-    let killer = {
-        let (admin, done) = (db.pool.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut killed = 0_i64;
-            while !done.load(Ordering::Relaxed) {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-                     WHERE application_name = 'au_writer_victim'",
-                )
-                .fetch_one(&admin)
-                .await
-                .unwrap();
-                killed += n;
-                tokio::time::sleep(Duration::from_millis(15)).await;
-            }
-            killed
-        })
-    };
+    let pool = victim_pool(&db, "au_writer_victim", 2).await;
+    let killer = Killer::start(
+        db.pool.clone(),
+        "au_writer_victim",
+        Duration::from_millis(15),
+    );
     let writer = Hit::writer(&pool, WriterConfig::default());
     let (acknowledged, maybe, not_applied) = (
         Arc::new(AtomicU64::new(0)),
@@ -231,8 +208,7 @@ async fn killed_backends_fail_only_their_batch_with_typed_errors_and_exact_sums(
     for task in tasks {
         task.await.unwrap();
     }
-    done.store(true, Ordering::Relaxed);
-    let terminated = killer.await.unwrap();
+    let terminated = killer.stop().await;
     writer.shutdown().await;
     let (acknowledged, maybe, not_applied) = (
         acknowledged.load(Ordering::Relaxed),
