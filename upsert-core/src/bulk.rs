@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::clause::{OnConflict, conflict_clause, insert_into};
+use crate::clause::{OnConflict, conflict_clause, inserted_flag_into, insert_into};
 use crate::dialect::Dialect;
 use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
 use crate::names;
@@ -750,7 +750,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
         let _ = write!(
             w,
             ", {} AS {inserted}) SELECT {rows}.{ord}, (CASE",
-            dialect.inserted_flag()
+            w.fragment(|w| inserted_flag_into(w, self.model, OnConflict::Update))
         );
         if self.model.null_keys == NullKeys::Distinct {
             // A NULL key never conflicts: the row inserted, guards or not.
@@ -881,7 +881,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
                     w,
                     ", {} AS {flag}) SELECT count(*), count(*) FILTER (WHERE {wa}.{flag}), \
                      coalesce(sum({applied}), 0)::int8 FROM {} AS {wa} {join} {} AS {da} ON (",
-                    dialect.inserted_flag(),
+                    w.fragment(|w| inserted_flag_into(w, self.model, OnConflict::Update)),
                     self.written,
                     self.dedup
                 );
@@ -899,7 +899,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 let _ = write!(
                     w,
                     " RETURNING {} AS {inserted}) SELECT ",
-                    dialect.inserted_flag()
+                    w.fragment(|w| inserted_flag_into(w, self.model, OnConflict::Update))
                 );
                 if updates {
                     w.push("count(*)");

@@ -2,7 +2,7 @@
 //! `ON CONFLICT` clause with its `DO UPDATE SET` values and guards, and the "would change"
 //! comparison of `skip_unchanged`.
 
-use crate::model::{Column, ConflictTarget, Model, Table, Update};
+use crate::model::{Column, ConflictTarget, InsertFlag, Model, Table, Update};
 use crate::writer::Writer;
 
 /// What to do when the key exists.
@@ -119,7 +119,70 @@ pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConf
     if model.guard.skip_unchanged {
         conditions.push(w.fragment(|w| changed_into(w, model)));
     }
-    if !conditions.is_empty() {
+    if model.flag == InsertFlag::Marker {
+        // Record the key of a row the update goes ahead on, and only then: the CASE
+        // evaluates the guards first (an AND may be evaluated in any order).
+        let mark = w.fragment(|w| {
+            w.push("set_config('")
+                .push(InsertFlag::MARKER_SETTING)
+                .push("', ");
+            key_tag_into(w, model, true);
+            w.push(", true) IS NOT NULL");
+        });
+        if conditions.is_empty() {
+            w.push(" WHERE ").push(&mark);
+        } else {
+            w.push(" WHERE CASE WHEN ")
+                .push(&conditions.join(" AND "))
+                .push(" THEN ")
+                .push(&mark)
+                .push(" ELSE false END");
+        }
+    } else if !conditions.is_empty() {
         w.push(" WHERE ").push(&conditions.join(" AND "));
+    }
+}
+
+/// `ROW(<key columns>)::text`: the stored row's (`stored`, inside `DO UPDATE`) or the
+/// written row's (in `RETURNING`), the tag [`InsertFlag::Marker`] records.
+fn key_tag_into(w: &mut Writer, model: &Model, stored: bool) {
+    w.push("ROW(");
+    w.list(&model.keys(), |w, c| {
+        if stored {
+            stored_into(w, &model.table, c.name);
+        } else {
+            w.ident(c.name);
+        }
+    });
+    w.push(")::text");
+}
+
+/// The `RETURNING` expression that is true for an inserted row and false for an updated
+/// one, as `model.flag` says; `true` under [`InsertFlag::Old`] and
+/// [`InsertFlag::Marker`] for a statement that cannot update (`DO NOTHING`).
+pub(crate) fn inserted_flag_into(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
+    let updates = on_conflict == OnConflict::Update && model.has_updates();
+    match model.flag {
+        InsertFlag::Xmax => {
+            w.inserted_flag();
+        }
+        InsertFlag::Old | InsertFlag::Marker if !updates => {
+            w.push("true");
+        }
+        InsertFlag::Old => {
+            // `old` is the NULL value for an inserted row; `old IS NULL` would also be
+            // true for a stored row whose columns are all NULL (a NULLS NOT DISTINCT key).
+            w.push("(old IS NOT DISTINCT FROM NULL)");
+        }
+        InsertFlag::Marker => {
+            let setting = InsertFlag::MARKER_SETTING;
+            w.push("(CASE WHEN current_setting('")
+                .push(setting)
+                .push("', true) = ");
+            key_tag_into(w, model, false);
+            w.push(" THEN set_config('")
+                .push(setting)
+                .push("', '', true) IS NULL ELSE true END)");
+        }
     }
 }

@@ -408,6 +408,56 @@ pub struct Model<'a> {
     pub guard: Guard<'a>,
     /// How the key treats NULLs ([`Model::with_null_keys`]).
     pub null_keys: NullKeys,
+    /// How `RETURNING` tells an inserted row from an updated one ([`Model::with_flag`]).
+    pub flag: InsertFlag,
+}
+
+/// How a PostgreSQL statement tells, in `RETURNING`, a row it inserted from a row it
+/// updated.
+///
+/// `xmax` is the cheapest, but PostgreSQL refuses system columns in the `RETURNING` of a
+/// partitioned table ("cannot retrieve a system column in this context", 0A000). A
+/// partitioned table's statements use [`InsertFlag::Old`] on PostgreSQL 18 and later and
+/// [`InsertFlag::Marker`] before (the runtime picks by the connection's server version).
+/// Statements that cannot update (`DO NOTHING`) return `true` under either: a returned
+/// row was inserted.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, InsertFlag, Model, Postgres, Role, Table, single};
+/// let model = Model::new(
+///     Table { schema: None, name: "t" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("v", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert!(single::upsert(&Postgres, &model).ends_with("RETURNING (xmax = 0)"));
+/// let old = model.clone().with_flag(InsertFlag::Old);
+/// assert!(single::upsert(&Postgres, &old).ends_with("RETURNING (old IS NOT DISTINCT FROM NULL)"));
+/// let marked = model.with_flag(InsertFlag::Marker);
+/// assert!(single::upsert(&Postgres, &marked).contains("set_config('atomic_upsert.updated'"));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InsertFlag {
+    /// `(xmax = 0)`: an update stamps the updating transaction's id in the new row
+    /// version's `xmax`. Every table but a partitioned one.
+    #[default]
+    Xmax,
+    /// `(old IS NOT DISTINCT FROM NULL)`: PostgreSQL 18's `RETURNING old`, which is the
+    /// NULL value (not a row of NULLs) when the row was inserted. Any table, PostgreSQL 18+.
+    Old,
+    /// PostgreSQL 15 to 17 on a partitioned table: the `DO UPDATE`'s `WHERE` records the
+    /// stored row's key in the transaction-local setting `atomic_upsert.updated` when it
+    /// lets the update through, and `RETURNING` compares the written row's key with it
+    /// (and clears it): equal means updated. Each row's `RETURNING` runs right after that
+    /// row's write, and keys are unique within a statement, so the answer is exact; a row
+    /// whose update a trigger cancels returns nothing and leaves a key no later row has.
+    Marker,
+}
+
+impl InsertFlag {
+    /// The transaction-local setting [`InsertFlag::Marker`] writes.
+    pub const MARKER_SETTING: &'static str = "atomic_upsert.updated";
 }
 
 impl<'a> Model<'a> {
@@ -438,7 +488,16 @@ impl<'a> Model<'a> {
                 skip_unchanged,
             },
             null_keys: NullKeys::Never,
+            flag: InsertFlag::Xmax,
         }
+    }
+
+    /// The model whose statements tell inserts from updates with `flag` (see
+    /// [`InsertFlag`]).
+    #[must_use]
+    pub fn with_flag(mut self, flag: InsertFlag) -> Self {
+        self.flag = flag;
+        self
     }
 
     /// The model with `column`'s batch values cast to `cast` and given `collate` before they

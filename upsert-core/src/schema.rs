@@ -181,8 +181,12 @@ pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     /// Its valid unique indexes.
     pub indexes: Vec<IndexInfo>,
-    /// The partition key's columns (partitioned tables).
+    /// The partition key's columns (partitioned tables), the sub-partitions' keys after the
+    /// table's own.
     pub partition_key: Vec<String>,
+    /// How many leaf partitions a partitioned table has (`None`: not known). With none, no
+    /// row has anywhere to go.
+    pub partitions: Option<u32>,
 }
 
 impl TableInfo {
@@ -196,6 +200,7 @@ impl TableInfo {
             columns: Vec::new(),
             indexes: Vec::new(),
             partition_key: Vec::new(),
+            partitions: None,
         }
     }
 
@@ -342,6 +347,9 @@ impl Snapshot {
                 let key: Vec<String> = table.partition_key.iter().map(|c| escape(c)).collect();
                 let _ = writeln!(out, "partition_key\t{}", key.join("\t"));
             }
+            if let Some(partitions) = table.partitions {
+                let _ = writeln!(out, "partitions\t{partitions}");
+            }
         }
         out
     }
@@ -415,6 +423,10 @@ impl Snapshot {
                     let t = snapshot.tables.last_mut().ok_or_else(|| bad(&table()))?;
                     t.partition_key = key.iter().map(|s| unescape(s)).collect();
                 }
+                ["partitions", count] => {
+                    let t = snapshot.tables.last_mut().ok_or_else(|| bad(&table()))?;
+                    t.partitions = Some(count.parse().map_err(|_| bad("a partition count"))?);
+                }
                 _ => return Err(bad("not a snapshot record")),
             }
         }
@@ -450,6 +462,7 @@ mod tests {
             ..IndexInfo::unique("expr", &[])
         });
         table.partition_key = vec!["day".into()];
+        table.partitions = Some(3);
         let snapshot = Snapshot {
             search_path: vec!["app".into(), "public".into()],
             tables: vec![table, TableInfo::new("public", "v", RelKind::View)],

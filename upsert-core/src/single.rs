@@ -2,7 +2,8 @@
 //! the bound columns as `$1..$n` in field order and answers in the same round trip.
 
 use crate::clause::{
-    OnConflict, changed_into, conflict_clause, excluded_into, insert_into, stored_into,
+    OnConflict, changed_into, conflict_clause, excluded_into, insert_into, inserted_flag_into,
+    stored_into,
 };
 use crate::dialect::Dialect;
 use crate::model::{ConflictTarget, Insert, Model, NullKeys, Unwritten};
@@ -43,7 +44,8 @@ pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
     let mut w = Writer::new(dialect);
     if model.unwritten() != Unwritten::Told {
         statement(&mut w, model, OnConflict::Update);
-        w.push(" RETURNING ").inserted_flag();
+        w.push(" RETURNING ");
+        inserted_flag_into(&mut w, model, OnConflict::Update);
         return w.finish();
     }
     let (written, inserted) = (
@@ -52,10 +54,9 @@ pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
     );
     w.push("WITH ").push(&written).push(" AS (");
     statement(&mut w, model, OnConflict::Update);
-    w.push(" RETURNING ")
-        .inserted_flag()
-        .push(" AS ")
-        .push(&inserted);
+    w.push(" RETURNING ");
+    inserted_flag_into(&mut w, model, OnConflict::Update);
+    w.push(" AS ").push(&inserted);
     w.push(") SELECT ")
         .push(&inserted)
         .push(" FROM ")
@@ -131,7 +132,8 @@ pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[Returne
 pub fn insert_or_ignore(dialect: &dyn Dialect, model: &Model) -> String {
     let mut w = Writer::new(dialect);
     statement(&mut w, model, OnConflict::Nothing);
-    w.push(" RETURNING ").inserted_flag();
+    w.push(" RETURNING ");
+    inserted_flag_into(&mut w, model, OnConflict::Nothing);
     w.finish()
 }
 

@@ -6,7 +6,9 @@
 use std::fmt;
 
 use crate::dialect::Dialect;
-use crate::model::{ConflictTarget, FieldDef, Insert, Model, NullKeys, Role, Table, Update};
+use crate::model::{
+    ConflictTarget, FieldDef, Insert, InsertFlag, Model, NullKeys, Role, Table, Update,
+};
 use crate::schema::{ColumnInfo, IndexInfo, RelKind, TableInfo};
 use crate::strategy::Strategy;
 
@@ -102,6 +104,11 @@ pub enum Kind {
     Statement,
     /// Two identifiers PostgreSQL would truncate to the same name.
     Truncation,
+    /// A partitioned table, and the struct does not say `#[upsert(partitioned)]`: its
+    /// statements read `xmax`, which PostgreSQL refuses there at the first write.
+    Partitioned,
+    /// A partitioned table with no partition: every row fails at the first write.
+    NoPartition,
 }
 
 /// Where in the struct a mismatch belongs (the derive points its compile error there).
@@ -327,6 +334,9 @@ pub fn check(
         });
         return out;
     }
+    if table.kind == RelKind::Partitioned {
+        partition_rules(&mut out, model, table, &name);
+    }
     let mut ctx = Ctx {
         dialect,
         name: &name,
@@ -338,6 +348,40 @@ pub fn check(
     ctx.unwritten_columns(fields, table);
     ctx.target(model, fields, table);
     ctx.out
+}
+
+/// What PostgreSQL refuses only when a partitioned table is written, which `EXPLAIN` does
+/// not catch: `xmax` in `RETURNING` (0A000, "cannot retrieve a system column in this
+/// context"), and a table with no partition (23514, "no partition of relation found").
+fn partition_rules(out: &mut Vec<Mismatch>, model: &Model, table: &TableInfo, name: &str) {
+    if model.flag == InsertFlag::Xmax {
+        out.push(Mismatch {
+            kind: Kind::Partitioned,
+            site: Site::Table,
+            field: None,
+            column: None,
+            needs: format!(
+                "#[upsert(partitioned)] on the struct: {name} is partitioned, and PostgreSQL \
+                 refuses the `xmax` that tells an insert from an update there (0A000 at the first write)"
+            ),
+            has: format!(
+                "a partitioned table (partition key: {})",
+                table.partition_key.join(", ")
+            ),
+            fix: "add #[upsert(partitioned)] to the struct".into(),
+        });
+    }
+    if table.partitions == Some(0) {
+        out.push(Mismatch {
+            kind: Kind::NoPartition,
+            site: Site::Table,
+            field: None,
+            column: None,
+            needs: format!("a partition of {name} for the rows to go to"),
+            has: "a partitioned table with no partition: every write fails (23514)".into(),
+            fix: format!("CREATE TABLE .. PARTITION OF {name} .. (or a DEFAULT partition)"),
+        });
+    }
 }
 
 struct Ctx<'a> {

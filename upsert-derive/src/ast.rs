@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
-use upsert_core::{ConflictTarget, FieldDef, Model, Role, Table};
+use upsert_core::{ConflictTarget, FieldDef, InsertFlag, Model, Role, Table};
 
 use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -163,6 +163,13 @@ impl<'a> Container<'a> {
             self.attrs.skip_unchanged.get().is_some(),
             self.attrs.nulls_not_distinct.get().is_some(),
         )
+        .with_flag(if self.attrs.partitioned.get().is_some() {
+            // Valid on every supported server; PostgreSQL 18 gets `InsertFlag::Old`
+            // statements beside them (the plan's `returning_old`).
+            InsertFlag::Marker
+        } else {
+            InsertFlag::Xmax
+        })
     }
 }
 

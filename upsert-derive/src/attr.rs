@@ -11,7 +11,7 @@ use upsert_core::{Role, Strategy};
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ADD, COALESCE, COLLATE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST,
-    INSERT_ONLY, LEAST, MERGE, NULLS_NOT_DISTINCT, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, SQL_TYPE,
+    INSERT_ONLY, LEAST, MERGE, NULLS_NOT_DISTINCT, PARTITIONED, RENAME, SCHEMA, SKIP, SKIP_UNCHANGED, SQL_TYPE,
     Symbol, TABLE, UPDATE_WHERE, UPDATED_AT, UPSERT, VERSION,
 };
 
@@ -54,6 +54,7 @@ const CONTAINER_KEYS: &[Key] = &[
         "`update_where` predicate (a SQL boolean expression)",
     ),
     Key::flag(NULLS_NOT_DISTINCT),
+    Key::flag(PARTITIONED),
 ];
 
 /// The field flags that give a field its [`Role`], in the order messages list them.
@@ -142,6 +143,8 @@ pub struct ContainerAttrs {
     pub skip_unchanged: Attr<()>,
     /// `nulls_not_distinct`: the key's index has `NULLS NOT DISTINCT`.
     pub nulls_not_distinct: Attr<()>,
+    /// `partitioned`: the table is partitioned (no `xmax` in `RETURNING`).
+    pub partitioned: Attr<()>,
     /// `constraint = ".."`: `ON CONFLICT ON CONSTRAINT`.
     pub constraint: Attr<LitStr>,
     /// `conflict_where = ".."`: the predicate of a partial unique index.
@@ -281,6 +284,7 @@ impl ContainerAttrs {
         let mut schema = Attr::none(SCHEMA);
         let mut skip_unchanged = Attr::none(SKIP_UNCHANGED);
         let mut nulls_not_distinct = Attr::none(NULLS_NOT_DISTINCT);
+        let mut partitioned = Attr::none(PARTITIONED);
         let mut constraint = Attr::none(CONSTRAINT);
         let mut conflict_where = Attr::none(CONFLICT_WHERE);
         let mut update_where = Attr::none(UPDATE_WHERE);
@@ -288,10 +292,10 @@ impl ContainerAttrs {
             let span = meta.path.span();
             let key = find_key(meta, CONTAINER_KEYS, &FIELD_KEYS, "field")?;
             let Some(value) = key_value(meta, key)? else {
-                let flag = if key.symbol == NULLS_NOT_DISTINCT {
-                    &mut nulls_not_distinct
-                } else {
-                    &mut skip_unchanged
+                let flag = match key.symbol {
+                    NULLS_NOT_DISTINCT => &mut nulls_not_distinct,
+                    PARTITIONED => &mut partitioned,
+                    _ => &mut skip_unchanged,
                 };
                 flag.set(cx, span, ());
                 return Ok(());
@@ -318,6 +322,7 @@ impl ContainerAttrs {
             schema,
             skip_unchanged,
             nulls_not_distinct,
+            partitioned,
             constraint,
             conflict_where,
             update_where,

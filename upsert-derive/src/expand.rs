@@ -11,7 +11,8 @@ use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
 use upsert_core::bulk::{self, Counts, Source};
 use upsert_core::{
-    ConflictTarget, Dialect as _, Model, NullKeys, Postgres, Role, Sqlite, SqliteGap, Strategy,
+    ConflictTarget, Dialect as _, InsertFlag, Model, NullKeys, Postgres, Role, Sqlite, SqliteGap,
+    Strategy,
     Unwritten, single,
 };
 
@@ -281,6 +282,8 @@ impl Parts {
                 nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
                 insert_or_get_sql: &single::insert_or_ignore_returning(pg, &model, &returned),
                 select_by_key_sql: &single::select_by_key(pg, &model, &returned),
+                returning_old: (model.flag == InsertFlag::Marker)
+                    .then(|| returning_old(&model.clone().with_flag(InsertFlag::Old))),
             }),
             ..Parts::default()
         };
@@ -335,7 +338,8 @@ impl Parts {
         }
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
         parts.registration = registration(container);
-        parts.sqlite = SqliteParts::new(container, &model);
+        // SQLite has no partitions: its statements never take the partitioned flag.
+        parts.sqlite = SqliteParts::new(container, &model.clone().with_flag(InsertFlag::Xmax));
         parts.sqlite_gap = SqliteGap::of(&model).map(|gap| (gap, gap_span(container, gap)));
         parts
     }
@@ -360,6 +364,7 @@ impl Parts {
                 nulls_not_distinct: false,
                 insert_or_get_sql: "",
                 select_by_key_sql: "",
+                returning_old: None,
             }),
             from_stored: quote!(::core::result::Result::Err(
                 ::atomic_upsert::__private::SqlxError::RowNotFound
@@ -460,13 +465,39 @@ struct Statements<'a> {
     nulls_not_distinct: bool,
     insert_or_get_sql: &'a str,
     select_by_key_sql: &'a str,
+    /// A partitioned table's statements for PostgreSQL 18+ (`RETURNING old`).
+    returning_old: Option<TokenStream>,
 }
 
-/// The `Plan` constant.
-fn plan(s: &Statements) -> TokenStream {
-    let counts = counts_tokens(s.counts);
-    let unwritten = unwritten_tokens(s.unwritten);
-    let presorted = if let Some((unnest, stage)) = s.presorted {
+/// The `ReturningOld` constant of a partitioned table's `model` (flagged `InsertFlag::Old`).
+fn returning_old(model: &Model) -> TokenStream {
+    let pg = &Postgres;
+    let upsert = single::upsert(pg, model);
+    let upsert_many = bulk::upsert_many(pg, model, Source::Unnest);
+    let stage_upsert = bulk::upsert_many(pg, model, Source::Stage);
+    let outcomes = bulk::upsert_many_outcomes(pg, model, Source::Unnest);
+    let stage_outcomes = bulk::upsert_many_outcomes(pg, model, Source::Stage);
+    let presorted = presorted_tokens(
+        bulk::upsert_many_presorted(pg, model, Source::Unnest)
+            .zip(bulk::upsert_many_presorted(pg, model, Source::Stage))
+            .as_ref()
+            .map(|(unnest, stage)| (unnest.as_str(), stage.as_str())),
+    );
+    quote! {
+        ::atomic_upsert::__private::ReturningOld {
+            upsert: #upsert,
+            upsert_many: #upsert_many,
+            stage_upsert: #stage_upsert,
+            presorted: #presorted,
+            outcomes: #outcomes,
+            stage_outcomes: #stage_outcomes,
+        }
+    }
+}
+
+/// `Option<PresortedSql>` of the presorted statements (`UNNEST`, staging table).
+fn presorted_tokens(presorted: Option<(&str, &str)>) -> TokenStream {
+    if let Some((unnest, stage)) = presorted {
         quote! {
             ::core::option::Option::Some(::atomic_upsert::__private::PresortedSql {
                 unnest: #unnest,
@@ -475,7 +506,18 @@ fn plan(s: &Statements) -> TokenStream {
         }
     } else {
         quote!(::core::option::Option::None)
-    };
+    }
+}
+
+/// The `Plan` constant.
+fn plan(s: &Statements) -> TokenStream {
+    let counts = counts_tokens(s.counts);
+    let unwritten = unwritten_tokens(s.unwritten);
+    let presorted = presorted_tokens(s.presorted);
+    let returning_old = s.returning_old.as_ref().map_or_else(
+        || quote!(::core::option::Option::None),
+        |old| quote!(::core::option::Option::Some(#old)),
+    );
     let Statements {
         stage_upsert_sql,
         outcomes_sql,
@@ -510,6 +552,7 @@ fn plan(s: &Statements) -> TokenStream {
             stage_columns: &[#(#stage_columns),*],
             counts: #counts,
             unwritten: #unwritten,
+            returning_old: #returning_old,
         }
     }
 }

@@ -28,6 +28,7 @@ pub const CONSTRAINT: Symbol = Symbol("constraint");
 pub const CONFLICT_WHERE: Symbol = Symbol("conflict_where");
 pub const UPDATE_WHERE: Symbol = Symbol("update_where");
 pub const NULLS_NOT_DISTINCT: Symbol = Symbol("nulls_not_distinct");
+pub const PARTITIONED: Symbol = Symbol("partitioned");
 
 // Field keys.
 pub const RENAME: Symbol = Symbol("rename");

@@ -75,7 +75,7 @@ pub trait Batches<'c, T, A>: Database {
 impl<'c, T, E> Runs<'c, T, E> for Postgres
 where
     T: AtomicUpsert,
-    E: PgExecutor<'c>,
+    E: PgExecutor<'c> + sqlx::Acquire<'c, Database = Postgres>,
 {
     fn upsert(row: &T, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
         calls::upsert(row, executor, 1)

@@ -20,6 +20,7 @@ use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::execute::{rebind, returns_old};
 use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan, PresortedSql};
 use crate::telemetry::{Call, Op, traced};
 
@@ -65,6 +66,9 @@ pub(crate) struct Batch<'q> {
     stage_sql: &'static str,
     /// When the batch goes presorted: the input index of each row sent, in the order sent.
     presorted: Option<Vec<usize>>,
+    /// A partitioned table's statements for PostgreSQL 18 and later (`UNNEST`, staging
+    /// table), sent instead when the connection's server has `RETURNING old`.
+    returning_old: Option<(&'static str, &'static str)>,
 }
 
 /// What a batch statement answers.
@@ -124,6 +128,13 @@ impl<'q> Batch<'q> {
             },
             Want::Outcomes => (None, unnest_sql, plan.stage_outcomes_sql),
         };
+        let returning_old = plan.returning_old.map(|old| match (want, &presorted) {
+            (Want::Counts, Some(_)) => old
+                .presorted
+                .map_or((old.upsert_many, old.stage_upsert), |p| (p.unnest, p.stage)),
+            (Want::Counts, None) => (old.upsert_many, old.stage_upsert),
+            (Want::Outcomes, _) => (old.outcomes, old.stage_outcomes),
+        });
         let sent: Vec<&T> = match &presorted {
             Some(order) => order.iter().map(|&index| &rows[index]).collect(),
             None => rows.iter().collect(),
@@ -142,6 +153,7 @@ impl<'q> Batch<'q> {
             plan,
             stage_sql,
             presorted,
+            returning_old,
         }
     }
 }
@@ -344,14 +356,18 @@ where
         plan,
         stage_sql,
         presorted,
+        returning_old,
     } = batch;
     let classify = |error| Error::classify(error, &key);
+    // PostgreSQL 18's statements of a partitioned table, if this connection's server has it.
+    let old_on = |conn: &sqlx::PgConnection| returning_old.filter(|_| returns_old(conn));
     let counts = match source {
         Source::Copy {
             rows: staged,
             types,
         } => {
             let mut tx = executor.begin().await.map_err(classify)?;
+            let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
             create_stage(&mut tx, &types, &plan, key).await?;
             copy_rows(&mut tx, &*staged, rows, presorted.as_deref(), &plan, key).await?;
             // The staged ordinals are the caller's: the row at fault needs no mapping.
@@ -361,6 +377,10 @@ where
         }
         Source::Unnest(query) => {
             let mut conn = executor.acquire().await.map_err(classify)?;
+            let query = match old_on(&conn) {
+                Some((unnest, _)) => rebind(query, unnest).map_err(classify)?,
+                None => query,
+            };
             if sqlx::Connection::is_in_transaction(&*conn) {
                 // Inside the caller's transaction, a failed batch rolls back to a savepoint,
                 // as on the COPY path: the batch leaves nothing, and the transaction goes on.

@@ -21,10 +21,11 @@ pub(crate) fn upsert<'q, 'c, T, E>(
 ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + use<'q, 'c, T, E>
 where
     T: AtomicUpsert,
-    E: PgExecutor<'c>,
+    E: PgExecutor<'c> + sqlx::Acquire<'c, Database = Postgres>,
 {
     execute::single(
         row.bind_row(sqlx::query(T::UPSERT_SQL)),
+        T::PLAN.returning_old.map(|old| old.upsert),
         T::PLAN.unwritten,
         table_key::<T>(),
         (Op::Upsert, attempt),
@@ -40,10 +41,12 @@ pub(crate) fn insert_or_ignore<'q, 'c, T, E>(
 ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send + use<'q, 'c, T, E>
 where
     T: AtomicUpsert,
-    E: PgExecutor<'c>,
+    E: PgExecutor<'c> + sqlx::Acquire<'c, Database = Postgres>,
 {
     execute::single(
         row.bind_row(sqlx::query(T::INSERT_OR_IGNORE_SQL)),
+        // `DO NOTHING` returns `true` for an inserted row on every server.
+        None,
         Unwritten::Skipped,
         table_key::<T>(),
         (Op::InsertOrIgnore, attempt),

@@ -73,11 +73,16 @@ const INDEXES: &str = "SELECT ic.relname::text, \
      WHERE i.indrelid = $1::int8::oid AND i.indisunique AND i.indisvalid \
      ORDER BY ic.relname";
 
-const PARTITION_KEY: &str = "SELECT ARRAY(SELECT a.attname::text \
-       FROM unnest(p.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+/// A partitioned table's partition key columns, its own first, then those of its
+/// sub-partitioned partitions (by depth, each column once), and how many leaf partitions
+/// the tree has.
+const PARTITIONS: &str = "SELECT ARRAY(SELECT a.attname::text \
+       FROM pg_catalog.pg_partition_tree($1::int8::oid) AS t \
+       JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = t.relid \
+       CROSS JOIN unnest(p.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord) \
        JOIN pg_catalog.pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum \
-       ORDER BY k.ord) \
-     FROM pg_catalog.pg_partitioned_table p WHERE p.partrelid = $1::int8::oid";
+       GROUP BY a.attname ORDER BY min(t.level), min(k.ord)), \
+     (SELECT count(*)::int8 FROM pg_catalog.pg_partition_tree($1::int8::oid) WHERE isleaf)";
 
 /// A row of [`RESOLVE`] or [`LIST`]: oid, schema, name, `relkind`.
 type Relation = (i64, String, String, String);
@@ -152,11 +157,12 @@ async fn read_relation(
         });
     }
     if kind == RelKind::Partitioned {
-        table.partition_key = sqlx::query_scalar(PARTITION_KEY)
+        let (key, leaves): (Vec<String>, i64) = sqlx::query_as(PARTITIONS)
             .bind(oid)
-            .fetch_optional(&mut *conn)
-            .await?
-            .unwrap_or_default();
+            .fetch_one(&mut *conn)
+            .await?;
+        table.partition_key = key;
+        table.partitions = Some(u32::try_from(leaves).unwrap_or(u32::MAX));
     }
     Ok(table)
 }

@@ -187,6 +187,55 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    /// The table is partitioned and the struct does not say `#[upsert(partitioned)]`: its
+    /// statements tell an insert from an update by `xmax`, which PostgreSQL refuses in the
+    /// `RETURNING` of a partitioned table (SQLSTATE 0A000, "cannot retrieve a system column
+    /// in this context"). Nothing was written. [`verify`](crate::AtomicUpsert::verify)
+    /// reports it before the first write.
+    ///
+    /// ```
+    /// # fn demo(err: atomic_upsert::Error) {
+    /// if let atomic_upsert::Error::PartitionedTable { table, .. } = &err {
+    ///     eprintln!("add #[upsert(partitioned)] to the struct of {table}");
+    /// }
+    /// # }
+    /// ```
+    #[error(
+        "{table} is a partitioned table: add #[upsert(partitioned)] to the struct (PostgreSQL refuses \
+         the `xmax` that tells an insert from an update there); nothing was written"
+    )]
+    PartitionedTable {
+        /// The table, quoted as in the statement.
+        table: String,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// The update of a stored row would move it to another partition (a `BEFORE UPDATE`
+    /// trigger changed its partition key), which PostgreSQL cannot do inside
+    /// `ON CONFLICT DO UPDATE` (SQLSTATE 0A000, "invalid ON UPDATE specification").
+    /// Nothing was written; the row stays where it was. Move it with a plain `UPDATE`
+    /// (which PostgreSQL does as a delete and an insert), or keep the trigger off the
+    /// partition key.
+    ///
+    /// ```
+    /// # fn demo(err: atomic_upsert::Error) {
+    /// if let atomic_upsert::Error::CrossPartitionUpdate { table, .. } = &err {
+    ///     eprintln!("an upsert into {table} would move a row between partitions");
+    /// }
+    /// # }
+    /// ```
+    #[error(
+        "the update would move a row of {table} to another partition, which ON CONFLICT DO UPDATE \
+         cannot do (a trigger changed the partition key); nothing was written: {source}"
+    )]
+    CrossPartitionUpdate {
+        /// The table, quoted as in the statement.
+        table: String,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
     /// A [`Retry`](crate::Retry) timeout elapsed. With `applied: false` the server cancelled the
     /// statement (`statement_timeout`), so nothing was written; with `applied: true` the
     /// client stopped waiting and cannot know.
@@ -372,6 +421,8 @@ impl Error {
             | Self::NotNullViolation { .. }
             | Self::ForeignKeyViolation { .. }
             | Self::InvalidValue { .. }
+            | Self::PartitionedTable { .. }
+            | Self::CrossPartitionUpdate { .. }
             | Self::Encode { .. }
             | Self::Unreadable { .. } => false,
         }
@@ -447,6 +498,8 @@ impl Error {
             | Self::Sqlx(source)
             | Self::Unreadable { source }
             | Self::StaleStatement { source }
+            | Self::PartitionedTable { source, .. }
+            | Self::CrossPartitionUpdate { source, .. }
             | Self::Busy { source, .. } => Some(source),
             Self::Row { source, .. } => source.as_sqlx(),
             Self::Coalesced { source, .. } => source.as_sqlx(),
@@ -480,6 +533,15 @@ impl Error {
         let code = pg.code();
         if code == sqlstate::FEATURE_NOT_SUPPORTED && pg.message().contains("cached plan") {
             return Self::StaleStatement { source };
+        }
+        if let (sqlstate::FEATURE_NOT_SUPPORTED, Some(target)) = (code, target) {
+            let table = target.display_table();
+            if pg.message().contains("system column") {
+                return Self::PartitionedTable { table, source };
+            }
+            if pg.message().contains("ON UPDATE specification") {
+                return Self::CrossPartitionUpdate { table, source };
+            }
         }
         if let (sqlstate::INVALID_COLUMN_REFERENCE, Some(target)) = (code, target) {
             return Self::NoMatchingUniqueIndex {

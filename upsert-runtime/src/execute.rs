@@ -19,29 +19,61 @@ use crate::telemetry::{Call, Op, traced};
 /// exactly when the row version is a fresh insert (an update stamps the updating
 /// transaction's id there). No row back means `ON CONFLICT` wrote nothing: `unwritten`
 /// says what that means.
+///
+/// `returning_old` is a partitioned table's statement for PostgreSQL 18 and later
+/// (`Plan::returning_old`): the call then takes a connection first and sends that statement
+/// instead when the connection's server has `RETURNING old`.
 pub(crate) async fn single<'c, E>(
     query: PgQuery<'_>,
+    returning_old: Option<&'static str>,
     unwritten: Unwritten,
     key: TableKey,
     (op, attempt): (Op, u32),
     executor: E,
 ) -> Result<UpsertOutcome, Error>
 where
-    E: PgExecutor<'c>,
+    E: PgExecutor<'c> + Acquire<'c, Database = Postgres>,
 {
     let call = Call::start(op, &key, 1, attempt);
     traced(
         call,
         async move {
-            let answer = query
-                .fetch_optional(executor)
-                .await
-                .map_err(|error| Error::classify(error, &key))?;
+            let classify = |error| Error::classify(error, &key);
+            let answer = match returning_old {
+                None => query.fetch_optional(executor).await.map_err(classify)?,
+                Some(old_sql) => {
+                    let mut conn = executor.acquire().await.map_err(classify)?;
+                    let query = if returns_old(&conn) {
+                        rebind(query, old_sql).map_err(classify)?
+                    } else {
+                        query
+                    };
+                    query.fetch_optional(&mut *conn).await.map_err(classify)?
+                }
+            };
             outcome(answer, unwritten)
         },
         |call, outcome| call.outcome(*outcome),
     )
     .await
+}
+
+/// Whether `conn`'s server answers `RETURNING old` (PostgreSQL 18 and later), from the
+/// version it announced when the connection started: no query, once per connection.
+pub(crate) fn returns_old(conn: &sqlx::PgConnection) -> bool {
+    conn.server_version_num()
+        .is_some_and(|version| version >= crate::private::RETURNING_OLD_VERSION)
+}
+
+/// `query`'s bound arguments under the statement `sql` (which binds the same parameters).
+/// A bind that failed to encode fails here as it would have when sent.
+pub(crate) fn rebind<'q>(mut query: PgQuery<'q>, sql: &'static str) -> Result<PgQuery<'q>, sqlx::Error> {
+    use sqlx::Execute as _;
+    let arguments = query
+        .take_arguments()
+        .map_err(sqlx::Error::Encode)?
+        .unwrap_or_default();
+    Ok(sqlx::query_with(sql, arguments))
 }
 
 /// What a single-row statement's answer means.

@@ -81,7 +81,10 @@ where
             if count == 0 {
                 return Ok(BatchOutcome::default());
             }
-            let answer = run_stage(&mut tx, plan.stage_upsert_sql, key).await?;
+            let stage_sql = plan
+                .returning_old_on(tx.server_version_num())
+                .map_or(plan.stage_upsert_sql, |old| old.stage_upsert);
+            let answer = run_stage(&mut tx, stage_sql, key).await?;
             tx.commit().await.map_err(classify)?;
             batch_outcome(&answer, plan.counts, count)
         },

@@ -53,6 +53,8 @@ fn kind(error: &Error) -> &'static str {
         Error::Encode { .. } => "Encode",
         Error::Unreadable { .. } => "Unreadable",
         Error::StaleStatement { .. } => "StaleStatement",
+        Error::PartitionedTable { .. } => "PartitionedTable",
+        Error::CrossPartitionUpdate { .. } => "CrossPartitionUpdate",
         Error::TimedOut { .. } => "TimedOut",
         Error::Contended { .. } => "Contended",
         Error::Busy { .. } => "Busy",

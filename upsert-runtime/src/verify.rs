@@ -11,7 +11,9 @@ use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
 use sqlx::{Acquire, AssertSqlSafe};
 use upsert_core::verify::{self as rules, FieldFacts, Kind, Mismatch, Site};
-use upsert_core::{ConflictTarget, Dialect as _, FieldDef, Model, Postgres as Pg, Table};
+use upsert_core::{
+    ConflictTarget, Dialect as _, FieldDef, InsertFlag, Model, Postgres as Pg, Table,
+};
 
 use crate::catalog;
 use crate::error::Error;
@@ -32,6 +34,8 @@ pub(crate) struct Subject {
     pub(crate) upsert_sql: &'static str,
     /// `UPSERT_MANY_SQL`.
     pub(crate) many_sql: &'static str,
+    /// `#[upsert(partitioned)]`: the statements PostgreSQL 18 runs instead.
+    pub(crate) returning_old: Option<crate::private::ReturningOld>,
 }
 
 impl Subject {
@@ -51,6 +55,7 @@ impl Subject {
             nulls_not_distinct: plan.nulls_not_distinct,
             upsert_sql: T::UPSERT_SQL,
             many_sql: T::UPSERT_MANY_SQL,
+            returning_old: plan.returning_old,
         }
     }
 }
@@ -116,7 +121,12 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         plan.update_where,
         plan.skip_unchanged,
         plan.nulls_not_distinct,
-    );
+    )
+    .with_flag(if plan.returning_old.is_some() {
+        InsertFlag::Marker
+    } else {
+        InsertFlag::Xmax
+    });
     let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
     let Some(table) = found else {
         return Ok(out);
@@ -193,7 +203,13 @@ async fn statements(
         .map(|(i, _)| i)
         .collect();
     let mut rejected: Option<sqlx::Error> = None;
-    for (sql, arrays) in [(subject.upsert_sql, false), (subject.many_sql, true)] {
+    let mut sent = vec![(subject.upsert_sql, false), (subject.many_sql, true)];
+    if let Some(old) = subject.returning_old
+        && crate::execute::returns_old(conn)
+    {
+        sent.extend([(old.upsert, false), (old.upsert_many, true)]);
+    }
+    for (sql, arrays) in sent {
         let explain = format!("EXPLAIN {sql}");
         let mut query = sqlx::query(AssertSqlSafe(explain));
         for &i in &bound {
