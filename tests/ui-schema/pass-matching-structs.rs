@@ -49,4 +49,15 @@ struct CiEmails {
     name: String,
 }
 
+#[derive(AtomicUpsert)]
+#[upsert(partitioned)]
+#[allow(dead_code)]
+struct Readings {
+    #[conflict_key]
+    sensor: i64,
+    #[conflict_key]
+    day: i32,
+    value: f64,
+}
+
 fn main() {}

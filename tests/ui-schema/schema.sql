@@ -16,3 +16,6 @@ CREATE TABLE doubled (id int8 PRIMARY KEY, twice int8 GENERATED ALWAYS AS (id * 
 CREATE VIEW live_users AS SELECT email, name FROM users WHERE NOT deleted;
 CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE TABLE ci_emails (email text COLLATE case_insensitive PRIMARY KEY, name text NOT NULL);
+CREATE TABLE readings (sensor int8, day int4, value float8 NOT NULL, PRIMARY KEY (sensor, day)) PARTITION BY RANGE (day);
+CREATE TABLE readings_early PARTITION OF readings FOR VALUES FROM (MINVALUE) TO (100);
+CREATE TABLE readings_late PARTITION OF readings FOR VALUES FROM (100) TO (MAXVALUE);
