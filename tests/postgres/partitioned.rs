@@ -568,6 +568,41 @@ async fn concurrent_batches_across_partitions_keep_exact_sums() {
     db.finish().await;
 }
 
+/// The statement a partitioned struct sends follows the connection's server: on 18 and later
+/// `RETURNING old` (the marker setting is never touched), before 18 the marker (set by the
+/// update, cleared by its `RETURNING`, local to the transaction).
+#[tokio::test]
+async fn the_statement_follows_the_server_version() {
+    let db = TestDb::new(1).await;
+    let (_, list) = &shapes()[0];
+    create(&db, list).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    let version = conn.server_version_num().unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    let row = Parted {
+        id: 1,
+        part: 1,
+        hits: 1,
+        note: None,
+    };
+    assert_eq!(row.upsert(&mut *tx).await.unwrap(), UpsertOutcome::Inserted);
+    assert_eq!(row.upsert(&mut *tx).await.unwrap(), UpsertOutcome::Updated);
+    let marker: Option<String> =
+        sqlx::query_scalar("SELECT current_setting('atomic_upsert.updated', true)")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    if version >= 180_000 {
+        assert_eq!(marker, None, "PostgreSQL {version}: RETURNING old, no marker");
+    } else {
+        assert_eq!(marker.as_deref(), Some(""), "PostgreSQL {version}: the marker, cleared");
+    }
+    tx.rollback().await.unwrap();
+    drop(conn);
+    assert!(!Parted::UPSERT_SQL.contains("xmax"));
+    db.finish().await;
+}
+
 /// The run asked for a server version (`ATOMIC_UPSERT_EXPECT_PG_MAJOR`, set by
 /// `scripts/test`): the suite really runs on it.
 #[tokio::test]
