@@ -110,7 +110,9 @@ async fn main() {
     };
     // Every key stored first: each call below is an update.
     let seed = rows(keys);
-    Plain::upsert_many(&db.pool, &seed).await.expect("seed plain");
+    Plain::upsert_many(&db.pool, &seed)
+        .await
+        .expect("seed plain");
     Parted::upsert_many(&db.pool, &as_parted(&seed))
         .await
         .expect("seed parted");

@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
-use atomic_upsert::sqlx::{self, Connection as _, PgConnection};
 use atomic_upsert::schema::MismatchKind;
+use atomic_upsert::sqlx::{self, Connection as _, PgConnection};
 use atomic_upsert::{
     AtomicUpsert, BatchOutcome, BulkPath, Error, Obtained, UpsertOutcome, WriterConfig,
 };
@@ -37,6 +37,15 @@ struct Unmarked {
     id: i64,
     #[conflict_key]
     part: i32,
+    hits: i64,
+}
+
+/// A key without the table's partition key.
+#[derive(AtomicUpsert)]
+#[upsert(table = "parted", partitioned)]
+struct ById {
+    #[conflict_key]
+    id: i64,
     hits: i64,
 }
 
@@ -185,14 +194,14 @@ async fn single_row_calls_on_every_shape_tell_inserts_from_updates() {
                 "{shape}"
             );
             let mut tx = conn.begin().await.unwrap();
-            assert_eq!(
-                row.upsert(&mut *tx).await.unwrap(),
-                UpsertOutcome::Updated
-            );
+            assert_eq!(row.upsert(&mut *tx).await.unwrap(), UpsertOutcome::Updated);
             tx.rollback().await.unwrap();
             drop(conn);
             let stored = row.upsert_returning(&db.pool).await.unwrap().unwrap();
-            assert_eq!(stored.hits, 8, "{shape}: 2 + 2 + 2 + 2 (the rolled-back one not)");
+            assert_eq!(
+                stored.hits, 8,
+                "{shape}: 2 + 2 + 2 + 2 (the rolled-back one not)"
+            );
 
             let fresh = Parted {
                 id: 8,
@@ -323,12 +332,32 @@ async fn guards_on_a_partitioned_table() {
         version,
         note: note.into(),
     };
-    assert_eq!(v(2, "a").upsert(&db.pool).await.unwrap(), UpsertOutcome::Inserted);
-    assert_eq!(v(1, "b").upsert(&db.pool).await.unwrap(), UpsertOutcome::Skipped);
-    assert_eq!(v(2, "a").upsert(&db.pool).await.unwrap(), UpsertOutcome::Unchanged);
-    assert_eq!(v(3, "c").upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        v(2, "a").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
+    assert_eq!(
+        v(1, "b").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
+    assert_eq!(
+        v(2, "a").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Unchanged
+    );
+    assert_eq!(
+        v(3, "c").upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     // The same rows in one batch, per row.
-    let rows = [v(4, "d"), v(3, "x"), v(5, "e"), PartedVersioned { part: 0, ..v(1, "z") }];
+    let rows = [
+        v(4, "d"),
+        v(3, "x"),
+        v(5, "e"),
+        PartedVersioned {
+            part: 0,
+            ..v(1, "z")
+        },
+    ];
     for path in [BulkPath::Unnest, BulkPath::Copy] {
         let mut tx = db.pool.begin().await.unwrap();
         let outcomes = PartedVersioned::upsert_many_outcomes_via(&mut *tx, &rows, path)
@@ -366,10 +395,7 @@ async fn verify_accepts_every_correctly_keyed_shape() {
 async fn reported<T: AtomicUpsert>(db: &TestDb) -> Vec<MismatchKind> {
     match T::verify(&db.pool).await {
         Ok(()) => Vec::new(),
-        Err(Error::SchemaMismatch(report)) => report
-            .mismatches()
-            .map(|(_, m)| m.kind)
-            .collect(),
+        Err(Error::SchemaMismatch(report)) => report.mismatches().map(|(_, m)| m.kind).collect(),
         Err(other) => panic!("verify failed: {other}"),
     }
 }
@@ -393,7 +419,10 @@ async fn verify_reports_what_the_first_write_would_hit() {
         matches!(&error, Error::PartitionedTable { .. }),
         "{error:?}"
     );
-    assert!(error.to_string().contains("#[upsert(partitioned)]"), "{error}");
+    assert!(
+        error.to_string().contains("#[upsert(partitioned)]"),
+        "{error}"
+    );
 
     // A partitioned table with no partition: every row would fail.
     create(
@@ -411,13 +440,6 @@ async fn verify_reports_what_the_first_write_would_hit() {
          CREATE TABLE parted_all PARTITION OF parted DEFAULT",
     )
     .await;
-    #[derive(AtomicUpsert)]
-    #[upsert(table = "parted", partitioned)]
-    struct ById {
-        #[conflict_key]
-        id: i64,
-        hits: i64,
-    }
     let Err(Error::SchemaMismatch(report)) = ById::verify(&db.pool).await else {
         panic!("a key without the partition key verified");
     };
@@ -487,7 +509,10 @@ async fn an_update_that_would_move_a_row_is_a_typed_error_on_every_path() {
         "nothing written"
     );
     drop(conn);
-    assert_eq!(row(1).upsert(&db.pool).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        row(1).upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     db.finish().await;
 }
 
@@ -545,13 +570,16 @@ async fn concurrent_batches_across_partitions_keep_exact_sums() {
     })
     .await;
     assert!(errors.is_empty(), "{errors:?}");
-    let (keys, total): (i64, i64) =
-        sqlx::query_as("SELECT count(*), sum(hits)::int8 FROM parted")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    let (keys, total): (i64, i64) = sqlx::query_as("SELECT count(*), sum(hits)::int8 FROM parted")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(keys, 40);
-    assert_eq!(total, 40 * i64::try_from(tasks * rounds).unwrap(), "no lost increment");
+    assert_eq!(
+        total,
+        40 * i64::try_from(tasks * rounds).unwrap(),
+        "no lost increment"
+    );
     // Exactly one call inserted each key, however the calls raced.
     assert_eq!(
         inserted.load(std::sync::atomic::Ordering::Relaxed),
@@ -593,9 +621,16 @@ async fn the_statement_follows_the_server_version() {
             .await
             .unwrap();
     if version >= 180_000 {
-        assert_eq!(marker, None, "PostgreSQL {version}: RETURNING old, no marker");
+        assert_eq!(
+            marker, None,
+            "PostgreSQL {version}: RETURNING old, no marker"
+        );
     } else {
-        assert_eq!(marker.as_deref(), Some(""), "PostgreSQL {version}: the marker, cleared");
+        assert_eq!(
+            marker.as_deref(),
+            Some(""),
+            "PostgreSQL {version}: the marker, cleared"
+        );
     }
     tx.rollback().await.unwrap();
     drop(conn);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::clause::{OnConflict, conflict_clause, inserted_flag_into, insert_into};
+use crate::clause::{OnConflict, conflict_clause, insert_into, inserted_flag_into};
 use crate::dialect::Dialect;
 use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
 use crate::names;

@@ -39,7 +39,7 @@ mod writer;
 
 pub use dialect::{Dialect, Postgres, Sqlite, SqliteGap};
 pub use model::{
-    Column, ConflictTarget, FieldDef, Guard, Insert, InsertFlag, Model, NullKeys, Role, Table, Unwritten,
-    Update, is_array_type, is_text_type,
+    Column, ConflictTarget, FieldDef, Guard, Insert, InsertFlag, Model, NullKeys, Role, Table,
+    Unwritten, Update, is_array_type, is_text_type,
 };
 pub use strategy::Strategy;

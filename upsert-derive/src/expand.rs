@@ -12,8 +12,7 @@ use syn::{DeriveInput, GenericParam, WherePredicate};
 use upsert_core::bulk::{self, Counts, Source};
 use upsert_core::{
     ConflictTarget, Dialect as _, InsertFlag, Model, NullKeys, Postgres, Role, Sqlite, SqliteGap,
-    Strategy,
-    Unwritten, single,
+    Strategy, Unwritten, single,
 };
 
 use crate::ast::Container;
@@ -264,10 +263,7 @@ impl Parts {
             key_order: key_order(container, &model),
             plan: plan(&Statements {
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
-                presorted: bulk::upsert_many_presorted(pg, &model, Source::Unnest)
-                    .zip(bulk::upsert_many_presorted(pg, &model, Source::Stage))
-                    .as_ref()
-                    .map(|(unnest, stage)| (unnest.as_str(), stage.as_str())),
+                presorted: presorted(&model),
                 outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
                 stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
                 stage_copy_sql: &bulk::stage_copy(pg, &model),
@@ -450,7 +446,7 @@ fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
 struct Statements<'a> {
     stage_upsert_sql: &'a str,
     /// The presorted statements: `UNNEST`, staging table.
-    presorted: Option<(&'a str, &'a str)>,
+    presorted: Option<(String, String)>,
     outcomes_sql: &'a str,
     stage_outcomes_sql: &'a str,
     stage_copy_sql: &'a str,
@@ -477,12 +473,7 @@ fn returning_old(model: &Model) -> TokenStream {
     let stage_upsert = bulk::upsert_many(pg, model, Source::Stage);
     let outcomes = bulk::upsert_many_outcomes(pg, model, Source::Unnest);
     let stage_outcomes = bulk::upsert_many_outcomes(pg, model, Source::Stage);
-    let presorted = presorted_tokens(
-        bulk::upsert_many_presorted(pg, model, Source::Unnest)
-            .zip(bulk::upsert_many_presorted(pg, model, Source::Stage))
-            .as_ref()
-            .map(|(unnest, stage)| (unnest.as_str(), stage.as_str())),
-    );
+    let presorted = presorted_tokens(presorted(model));
     quote! {
         ::atomic_upsert::__private::ReturningOld {
             upsert: #upsert,
@@ -495,8 +486,17 @@ fn returning_old(model: &Model) -> TokenStream {
     }
 }
 
+/// `model`'s presorted statements (`UNNEST`, staging table), if it can go presorted.
+fn presorted(model: &Model) -> Option<(String, String)> {
+    bulk::upsert_many_presorted(&Postgres, model, Source::Unnest).zip(bulk::upsert_many_presorted(
+        &Postgres,
+        model,
+        Source::Stage,
+    ))
+}
+
 /// `Option<PresortedSql>` of the presorted statements (`UNNEST`, staging table).
-fn presorted_tokens(presorted: Option<(&str, &str)>) -> TokenStream {
+fn presorted_tokens(presorted: Option<(String, String)>) -> TokenStream {
     if let Some((unnest, stage)) = presorted {
         quote! {
             ::core::option::Option::Some(::atomic_upsert::__private::PresortedSql {
@@ -513,7 +513,7 @@ fn presorted_tokens(presorted: Option<(&str, &str)>) -> TokenStream {
 fn plan(s: &Statements) -> TokenStream {
     let counts = counts_tokens(s.counts);
     let unwritten = unwritten_tokens(s.unwritten);
-    let presorted = presorted_tokens(s.presorted);
+    let presorted = presorted_tokens(s.presorted.clone());
     let returning_old = s.returning_old.as_ref().map_or_else(
         || quote!(::core::option::Option::None),
         |old| quote!(::core::option::Option::Some(#old)),

@@ -19,8 +19,8 @@ use upsert_core::Dialect as _;
 use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
-use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::execute::{rebind, returns_old};
+use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan, PresortedSql};
 use crate::telemetry::{Call, Op, traced};
 

@@ -67,7 +67,10 @@ pub(crate) fn returns_old(conn: &sqlx::PgConnection) -> bool {
 
 /// `query`'s bound arguments under the statement `sql` (which binds the same parameters).
 /// A bind that failed to encode fails here as it would have when sent.
-pub(crate) fn rebind<'q>(mut query: PgQuery<'q>, sql: &'static str) -> Result<PgQuery<'q>, sqlx::Error> {
+pub(crate) fn rebind<'q>(
+    mut query: PgQuery<'q>,
+    sql: &'static str,
+) -> Result<PgQuery<'q>, sqlx::Error> {
     use sqlx::Execute as _;
     let arguments = query
         .take_arguments()

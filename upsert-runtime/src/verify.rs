@@ -203,13 +203,7 @@ async fn statements(
         .map(|(i, _)| i)
         .collect();
     let mut rejected: Option<sqlx::Error> = None;
-    let mut sent = vec![(subject.upsert_sql, false), (subject.many_sql, true)];
-    if let Some(old) = subject.returning_old
-        && crate::execute::returns_old(conn)
-    {
-        sent.extend([(old.upsert, false), (old.upsert_many, true)]);
-    }
-    for (sql, arrays) in sent {
+    for (sql, arrays) in sent_statements(conn, subject) {
         let explain = format!("EXPLAIN {sql}");
         let mut query = sqlx::query(AssertSqlSafe(explain));
         for &i in &bound {
@@ -298,6 +292,19 @@ async fn statements(
         });
     }
     Ok(())
+}
+
+/// The statements `EXPLAIN` checks (each with whether it binds arrays): the single-row and
+/// the batch statement, and a partitioned struct's PostgreSQL 18 forms on a server that
+/// runs them.
+fn sent_statements(conn: &PgConnection, subject: &Subject) -> Vec<(&'static str, bool)> {
+    let mut sent = vec![(subject.upsert_sql, false), (subject.many_sql, true)];
+    if let Some(old) = subject.returning_old
+        && crate::execute::returns_old(conn)
+    {
+        sent.extend([(old.upsert, false), (old.upsert_many, true)]);
+    }
+    sent
 }
 
 /// A NULL parameter of a given type: `EXPLAIN` plans the statement as sqlx would send it.
