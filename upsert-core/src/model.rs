@@ -494,6 +494,19 @@ impl<'a> Model<'a> {
 
     /// The model whose statements tell inserts from updates with `flag` (see
     /// [`InsertFlag`]).
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, InsertFlag, Model, Role, Table};
+    /// let model = Model::new(
+    ///     Table { schema: None, name: "t" },
+    ///     ConflictTarget::Keys { predicate: None },
+    ///     [("k", Role::Key), ("v", Role::Write)],
+    ///     None,
+    ///     false,
+    /// )
+    /// .with_flag(InsertFlag::Old);
+    /// assert_eq!(model.flag, InsertFlag::Old);
+    /// ```
     #[must_use]
     pub fn with_flag(mut self, flag: InsertFlag) -> Self {
         self.flag = flag;
