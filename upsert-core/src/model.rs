@@ -458,6 +458,25 @@ pub enum InsertFlag {
 impl InsertFlag {
     /// The transaction-local setting [`InsertFlag::Marker`] writes.
     pub const MARKER_SETTING: &'static str = "atomic_upsert.updated";
+
+    /// The flag of a struct's own statements: [`InsertFlag::Marker`] for a partitioned
+    /// table (it runs on every supported server; PostgreSQL 18 gets [`InsertFlag::Old`]
+    /// statements beside them), else [`InsertFlag::Xmax`]. The derive and `verify` both
+    /// ask here.
+    ///
+    /// ```
+    /// use upsert_core::InsertFlag;
+    /// assert_eq!(InsertFlag::of_table(true), InsertFlag::Marker);
+    /// assert_eq!(InsertFlag::of_table(false), InsertFlag::Xmax);
+    /// ```
+    #[must_use]
+    pub fn of_table(partitioned: bool) -> Self {
+        if partitioned {
+            InsertFlag::Marker
+        } else {
+            InsertFlag::Xmax
+        }
+    }
 }
 
 impl<'a> Model<'a> {

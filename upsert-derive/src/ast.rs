@@ -163,13 +163,7 @@ impl<'a> Container<'a> {
             self.attrs.skip_unchanged.get().is_some(),
             self.attrs.nulls_not_distinct.get().is_some(),
         )
-        .with_flag(if self.attrs.partitioned.get().is_some() {
-            // Valid on every supported server; PostgreSQL 18 gets `InsertFlag::Old`
-            // statements beside them (the plan's `returning_old`).
-            InsertFlag::Marker
-        } else {
-            InsertFlag::Xmax
-        })
+        .with_flag(InsertFlag::of_table(self.attrs.partitioned.get().is_some()))
     }
 }
 

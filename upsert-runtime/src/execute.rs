@@ -62,8 +62,11 @@ where
 /// version it announced when the connection started: no query, once per connection.
 pub(crate) fn returns_old(conn: &sqlx::PgConnection) -> bool {
     conn.server_version_num()
-        .is_some_and(|version| version >= crate::private::RETURNING_OLD_VERSION)
+        .is_some_and(|version| version >= RETURNING_OLD_VERSION)
 }
+
+/// The first `server_version_num` with `RETURNING old` (PostgreSQL 18).
+const RETURNING_OLD_VERSION: u32 = 180_000;
 
 /// `query`'s bound arguments under the statement `sql` (which binds the same parameters).
 /// A bind that failed to encode fails here as it would have when sent.

@@ -113,21 +113,6 @@ pub struct Plan {
     pub returning_old: Option<ReturningOld>,
 }
 
-impl Plan {
-    /// The statements a connection to a server of `version` (`server_version_num`) runs
-    /// instead of the plan's own: PostgreSQL 18's `RETURNING old` for a partitioned table.
-    /// Chosen once per connection, from what the server announced when it connected.
-    #[must_use]
-    pub fn returning_old_on(&self, version: Option<u32>) -> Option<&ReturningOld> {
-        self.returning_old
-            .as_ref()
-            .filter(|_| version.is_some_and(|v| v >= RETURNING_OLD_VERSION))
-    }
-}
-
-/// The first `server_version_num` with `RETURNING old` (PostgreSQL 18).
-pub const RETURNING_OLD_VERSION: u32 = 180_000;
-
 /// A partitioned table's statements that tell inserts from updates with PostgreSQL 18's
 /// `RETURNING old` (`upsert_core::InsertFlag::Old`), in place of `UPSERT_SQL`,
 /// `UPSERT_MANY_SQL` and the plan's bulk statements.

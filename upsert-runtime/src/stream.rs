@@ -81,9 +81,10 @@ where
             if count == 0 {
                 return Ok(BatchOutcome::default());
             }
-            let stage_sql = plan
-                .returning_old_on(tx.server_version_num())
-                .map_or(plan.stage_upsert_sql, |old| old.stage_upsert);
+            let stage_sql = match plan.returning_old {
+                Some(old) if crate::execute::returns_old(&tx) => old.stage_upsert,
+                _ => plan.stage_upsert_sql,
+            };
             let answer = run_stage(&mut tx, stage_sql, key).await?;
             tx.commit().await.map_err(classify)?;
             batch_outcome(&answer, plan.counts, count)

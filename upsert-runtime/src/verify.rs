@@ -122,11 +122,7 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         plan.skip_unchanged,
         plan.nulls_not_distinct,
     )
-    .with_flag(if plan.returning_old.is_some() {
-        InsertFlag::Marker
-    } else {
-        InsertFlag::Xmax
-    });
+    .with_flag(InsertFlag::of_table(plan.returning_old.is_some()));
     let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
     let Some(table) = found else {
         return Ok(out);
