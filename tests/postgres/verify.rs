@@ -223,88 +223,206 @@ async fn a_missing_column_suggests_the_rename_or_the_alter() {
     db.finish().await;
 }
 
-#[derive(AtomicUpsert)]
+#[derive(AtomicUpsert, Debug)]
 #[upsert(table = "wrong_types")]
 struct WrongTypes {
     #[conflict_key]
     id: i64,
-    /// `text` column: PostgreSQL's assignment cast stores it silently.
+    /// `text` column: every `i64` is stored as its text and read back exactly.
     score: i64,
-    /// `integer` column: `upsert_returning` would write, then fail to decode.
+    /// `integer` column: a large value fails the write.
     total: i64,
+    /// `bigint` column: PostgreSQL has no assignment from text, every write fails (42804).
+    label: String,
+    /// `bigint` column, kept on update: a stored value above `i32::MAX` reads back into
+    /// nothing.
+    #[upsert(insert_only)]
+    small: i32,
 }
 
+/// The type verdicts follow what the statements do: a column that holds every value of the
+/// field and gives it back passes, any other is reported, with the field's type as the first
+/// fix and never a DDL that narrows a column.
 #[tokio::test]
-async fn field_types_sqlx_cannot_round_trip_even_when_postgres_would_convert_silently() {
+async fn field_types_pass_exactly_when_every_value_goes_and_comes_back() {
     let db = TestDb::new(1).await;
-    let ddl =
-        "CREATE TABLE wrong_types (id int8 PRIMARY KEY, score text NOT NULL, total int4 NOT NULL)";
+    let ddl = "CREATE TABLE wrong_types (id int8 PRIMARY KEY, score text NOT NULL, \
+        total int4 NOT NULL, label int8 NOT NULL, small int8 NOT NULL)";
     let found = mismatches::<WrongTypes>(&db, ddl).await;
-    let score = found
-        .iter()
-        .find(|m| m.field.as_deref() == Some("score"))
-        .unwrap_or_else(|| panic!("{found:#?}"));
-    assert_eq!(score.kind, MismatchKind::ColumnType);
-    assert!(score.has.contains("silently"), "{score}");
-    assert!(
-        score.fix.contains(r#"ALTER COLUMN "score" TYPE INT8"#),
-        "{score}"
+    let total = one(
+        &found,
+        MismatchKind::ColumnType,
+        Some("total"),
+        Some("total"),
+        "make the field `i32`",
     );
-    let total = found
-        .iter()
-        .find(|m| m.field.as_deref() == Some("total"))
-        .unwrap_or_else(|| panic!("{found:#?}"));
-    assert_eq!(total.kind, MismatchKind::ColumnType);
-    assert_eq!(found.len(), 2, "{found:#?}");
-    // Without verify, the surprise is real: the text column takes the number silently.
-    // (Reading it back works: `upsert_returning` casts common scalar columns to the field's
-    // type, so the `integer` column reads as `i64`.)
-    let row = WrongTypes {
+    assert!(
+        total
+            .fix
+            .ends_with(r#"ALTER TABLE "wrong_types" ALTER COLUMN "total" TYPE int8;"#),
+        "{total}"
+    );
+    let label = one(
+        &found,
+        MismatchKind::ColumnType,
+        Some("label"),
+        Some("label"),
+        "make the field `i64`",
+    );
+    assert!(
+        !label.fix.contains("ALTER"),
+        "a text column would break the application: {label}"
+    );
+    let small = one(
+        &found,
+        MismatchKind::ColumnType,
+        Some("small"),
+        Some("small"),
+        "make the field `i64`",
+    );
+    assert!(
+        !small.fix.contains("TYPE int4"),
+        "never a narrowing DDL: {small}"
+    );
+    assert_eq!(found.len(), 3, "{found:#?}");
+    // Each reached.
+    let row = |total: i64| WrongTypes {
         id: 1,
-        score: 42,
-        total: 7,
+        score: i64::MIN,
+        total,
+        label: "x".into(),
+        small: 1,
     };
-    row.upsert_returning(&db.pool).await.unwrap();
-    let stored: String = sqlx::query_scalar("SELECT score FROM wrong_types WHERE id = 1")
-        .fetch_one(&db.pool)
+    sqlx::query("ALTER TABLE wrong_types ALTER COLUMN label TYPE text")
+        .execute(&db.pool)
         .await
         .unwrap();
-    assert_eq!(stored, "42");
+    let error = row(i64::MAX).upsert(&db.pool).await.unwrap_err();
+    assert!(error.to_string().contains("22003"), "{error}");
+    sqlx::query("INSERT INTO wrong_types VALUES (1, '0', 0, 'x', 5000000000)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let error = row(7).upsert_returning(&db.pool).await.unwrap_err();
+    assert!(error.to_string().contains("out of range"), "{error}");
+    // And the text column passes because it holds any i64 and gives it back.
+    sqlx::query("UPDATE wrong_types SET small = 1")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let stored = row(7).upsert_returning(&db.pool).await.unwrap().unwrap();
+    assert_eq!(stored.score, i64::MIN);
     db.finish().await;
 }
 
-#[derive(AtomicUpsert)]
+#[derive(AtomicUpsert, Debug)]
 #[upsert(table = "nullability")]
 struct Nullability {
     #[conflict_key]
     id: i64,
+    /// `NOT NULL` column: a `None` fails the insert.
     nickname: Option<String>,
+    /// Nullable column, written on insert and on update: never read back NULL.
     email: String,
+    /// Nullable column, left as stored on update: reads back what another writer stored.
+    #[upsert(insert_only)]
+    first_seen: String,
+    /// Nullable counter: `NULL + n` is NULL.
+    #[upsert(add)]
+    visits: i64,
+    /// `greatest` takes the incoming value over a stored NULL.
+    #[upsert(greatest)]
+    best: i64,
 }
 
+const NULLABILITY: &str = "CREATE TABLE nullability (id int8 PRIMARY KEY, nickname text NOT NULL, \
+     email text, first_seen text, visits int8, best int8)";
+
+fn visitor(id: i64, nickname: Option<&str>) -> Nullability {
+    Nullability {
+        id,
+        nickname: nickname.map(str::to_owned),
+        email: "a@example.com".into(),
+        first_seen: "today".into(),
+        visits: 1,
+        best: 5,
+    }
+}
+
+/// Each alarm is one the statements can reach, and a column they always write is no alarm.
 #[tokio::test]
-async fn an_option_on_not_null_and_a_plain_field_on_a_nullable_column() {
+async fn nullability_alarms_exactly_where_the_statements_can_fail() {
     let db = TestDb::new(1).await;
-    let found = mismatches::<Nullability>(
-        &db,
-        "CREATE TABLE nullability (id int8 PRIMARY KEY, nickname text NOT NULL, email text)",
-    )
-    .await;
+    let found = mismatches::<Nullability>(&db, NULLABILITY).await;
     one(
         &found,
         MismatchKind::NullableField,
         Some("nickname"),
         Some("nickname"),
-        "DROP NOT NULL",
+        "make the field non-Option",
     );
-    one(
+    let kept = one(
         &found,
         MismatchKind::NullableColumn,
-        Some("email"),
-        Some("email"),
-        "SET NOT NULL",
+        Some("first_seen"),
+        Some("first_seen"),
+        "make the field an Option",
     );
-    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(kept.needs.contains("leaves the column as stored"), "{kept}");
+    let counter = one(
+        &found,
+        MismatchKind::NullableColumn,
+        Some("visits"),
+        Some("visits"),
+        r#"#[upsert(add, nulls = "zero")]"#,
+    );
+    assert!(
+        counter
+            .fix
+            .contains(r#"SET "visits" = 0 WHERE "visits" IS NULL"#),
+        "{counter}"
+    );
+    // `email` (always written) and `best` (greatest over NULL is the incoming value): no alarm.
+    assert_eq!(found.len(), 3, "{found:#?}");
+
+    // Reached: a None into the NOT NULL column fails, and writes nothing.
+    let error = visitor(1, None).upsert(&db.pool).await.unwrap_err();
+    assert!(matches!(error, Error::NotNullViolation { .. }), "{error}");
+    // Reached: another writer's row with NULLs. The insert_only column and the counter
+    // stay NULL through the update, and the row cannot be read back into the struct.
+    sqlx::query("INSERT INTO nullability (id, nickname) VALUES (2, 'n')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let error = visitor(2, Some("n"))
+        .upsert_returning(&db.pool)
+        .await
+        .unwrap_err();
+    let Error::Unreadable { column, .. } = &error else {
+        panic!("expected Unreadable: {error}");
+    };
+    assert!(
+        matches!(column.as_deref(), Some("first_seen" | "visits")),
+        "{error}"
+    );
+    // Not reached: over the NULLs of the always-written and the greatest column, a struct
+    // without the alarmed fields reads back what it wrote.
+    sqlx::query("UPDATE nullability SET first_seen = 'then', visits = 0 WHERE id = 2")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO nullability (id, nickname, first_seen, visits) VALUES (3, 'n', 'then', 0)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let stored = visitor(3, Some("n"))
+        .upsert_returning(&db.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.email.as_str(), stored.best), ("a@example.com", 5));
     db.finish().await;
 }
 
@@ -682,14 +800,15 @@ async fn views_partition_keys_and_generated_columns() {
 async fn the_report_lists_every_mismatch_one_line_each_and_writes_nothing() {
     let db = TestDb::new(1).await;
     sqlx::raw_sql(
-        "CREATE TABLE nullability (id int8, nickname text NOT NULL, email text, owner text NOT NULL)",
+        "CREATE TABLE nullability (id int8, nickname text NOT NULL, email text, first_seen text, \
+         visits int8, best int8, owner text NOT NULL)",
     )
     .execute(&db.pool)
     .await
     .unwrap();
     // Inside a caller's transaction: the report comes back and the transaction goes on.
     let mut tx = db.pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO nullability VALUES (1, 'a', 'b', 'c')")
+    sqlx::query("INSERT INTO nullability VALUES (1, 'a', 'b', 'c', 1, 1, 'd')")
         .execute(&mut *tx)
         .await
         .unwrap();

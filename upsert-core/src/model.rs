@@ -113,6 +113,26 @@ impl Update {
         !matches!(self, Update::Key | Update::Keep)
     }
 
+    /// Whether, after an update, the column may still hold a NULL stored before (by another
+    /// writer), which `upsert_returning` then reads back: a column left as stored, a
+    /// counter (`NULL + n` is NULL), `coalesce` of two NULLs. `greatest`, `least` and `merge`
+    /// take the incoming value over a stored NULL; a replaced column holds what was sent.
+    ///
+    /// ```
+    /// use upsert_core::{Strategy, Update};
+    /// assert!(Update::Keep.may_keep_null());
+    /// assert!(Update::Combine(Strategy::Add).may_keep_null());
+    /// assert!(!Update::Replace.may_keep_null());
+    /// assert!(!Update::Combine(Strategy::Greatest).may_keep_null());
+    /// ```
+    #[must_use]
+    pub fn may_keep_null(self) -> bool {
+        matches!(
+            self,
+            Update::Keep | Update::Combine(Strategy::Add | Strategy::Coalesce)
+        )
+    }
+
     /// Whether `skip_unchanged` compares the column (a timestamp always moves).
     #[must_use]
     pub fn is_compared(self) -> bool {

@@ -167,6 +167,16 @@ impl<'a> Container<'a> {
     }
 }
 
+/// The type without the invisible group a `macro_rules!` `$t:ty` wraps it in, or
+/// parentheses: a struct a macro writes reads as the same struct written by hand.
+fn peel(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(group) => peel(&group.elem),
+        Type::Paren(paren) => peel(&paren.elem),
+        _ => ty,
+    }
+}
+
 impl Field<'_> {
     /// Where to point at the column name: the `rename` literal, else the field name.
     pub fn column_span(&self) -> Span {
@@ -183,7 +193,7 @@ impl Field<'_> {
     /// Whether the type is written `Option<..>` (the derive sees tokens, not types: an alias
     /// of `Option` counts as not optional).
     pub fn optional(&self) -> bool {
-        match self.ty {
+        match peel(self.ty) {
             Type::Path(path) => path
                 .path
                 .segments
@@ -200,7 +210,7 @@ impl Field<'_> {
 
     /// Whether the type is `()`: a placeholder field that names a column and holds nothing.
     pub fn is_unit(&self) -> bool {
-        matches!(self.ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+        matches!(peel(self.ty), Type::Tuple(tuple) if tuple.elems.is_empty())
     }
 
     /// The type as written, for messages: `Option<String>`.

@@ -16,7 +16,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use upsert_core::schema::Snapshot;
 use upsert_core::verify::{self, FieldFacts, Kind, Mismatch, Site};
-use upsert_core::{Dialect as _, Postgres, Role};
+use upsert_core::{Postgres, Role};
 
 use crate::ast::Container;
 use crate::ctxt::Ctxt;
@@ -118,31 +118,8 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
         })
         .collect();
     let table = snapshot.resolve(container.schema.as_deref(), &container.table);
-    let mut out = verify::check(&Postgres, &model, &facts, table);
-    let Some(table) = table else { return out };
-    let name = Postgres.quote_table(&model.table);
-    for (index, (field, rust_type)) in container.fields.iter().zip(&rust_types).enumerate() {
-        if !field.role.is_bound() {
-            continue;
-        }
-        let (Some(accepted), Some(column)) = (
-            verify::compatible_columns(rust_type),
-            table.column(&field.column),
-        ) else {
-            continue;
-        };
-        if column.base_oid < 16_384 && !accepted.contains(&column.base_type.as_str()) {
-            out.push(verify::column_type_mismatch(
-                &Postgres,
-                &name,
-                index,
-                &facts[index],
-                rust_type,
-                column,
-            ));
-        }
-    }
-    out
+    let rust_types: Vec<&str> = rust_types.iter().map(String::as_str).collect();
+    verify::check_offline(&Postgres, &model, &facts, &rust_types, table)
 }
 
 /// Where the compile error goes: the tokens the mismatch is about.

@@ -168,9 +168,12 @@ pub enum Error {
     /// (`upsert_returning`: a column whose type or NULL the field cannot take). Do not retry:
     /// [`verify`](crate::AtomicUpsert::verify) names the field to fix.
     #[error(
-        "the row was written, but reading it back failed (do not retry; `verify` names the field): {source}"
+        "the row was written, but reading {} back failed (do not retry; `verify` names the field): {source}",
+        column.as_ref().map_or_else(|| "it".to_owned(), |c| format!("column \"{c}\""))
     )]
     Unreadable {
+        /// The column that could not be read, when the decoder named one.
+        column: Option<String>,
         /// What the decoder said.
         source: sqlx::Error,
     },
@@ -378,6 +381,23 @@ fn nul_hint(code: &str) -> &'static str {
 }
 
 impl Error {
+    /// [`Error::Unreadable`] for a row that could not be read into the struct, naming the
+    /// column sqlx could not decode.
+    pub(crate) fn unreadable<R: sqlx::Row>(row: &R, source: sqlx::Error) -> Self {
+        let column = match &source {
+            sqlx::Error::ColumnDecode { index, .. } => Some(
+                index
+                    .trim_matches('"')
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| row.columns().get(i))
+                    .map_or_else(|| index.clone(), |c| sqlx::Column::name(c).to_owned()),
+            ),
+            _ => None,
+        };
+        Error::Unreadable { column, source }
+    }
+
     /// Whether the failure is worth retrying as it is: a serialization failure (40001), a
     /// deadlock (40P01), a lock not available (55P03), a cancelled statement or a
     /// `statement_timeout` (57014), the server shutting down or restarting (57P01, 57P02,
@@ -496,7 +516,7 @@ impl Error {
             | Self::InvalidValue { source, .. }
             | Self::Database { source, .. }
             | Self::Sqlx(source)
-            | Self::Unreadable { source }
+            | Self::Unreadable { source, .. }
             | Self::StaleStatement { source }
             | Self::PartitionedTable { source, .. }
             | Self::CrossPartitionUpdate { source, .. }

@@ -145,7 +145,7 @@ where
             .map_err(classify)?
         {
             let inserted =
-                T::from_stored(&stored).map_err(|source| Error::Unreadable { source })?;
+                T::from_stored(&stored).map_err(|source| Error::unreadable(&stored, source))?;
             return Ok((inserted, Obtained::Inserted));
         }
         if let Some(stored) = row
@@ -189,10 +189,11 @@ where
                 .await
                 .map_err(|error| Error::classify(error, &key))?
                 .as_ref()
-                .map(T::from_stored)
+                .map(|stored| {
+                    // The statement has run: the write stands, only reading it back failed.
+                    T::from_stored(stored).map_err(|source| Error::unreadable(stored, source))
+                })
                 .transpose()
-                // The statement has run: the write stands, only reading it back failed.
-                .map_err(|source| Error::Unreadable { source })
         },
         |call, stored| call.returned(stored.is_some()),
     )

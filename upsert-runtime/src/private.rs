@@ -660,3 +660,22 @@ pub trait FromStored<'r>: Sized {
     /// Builds the struct from the returned row.
     fn from_stored(row: &'r PgRow) -> Result<Self, sqlx::Error>;
 }
+
+/// The build-time schema check's mismatches for `T` (what the derive reports from a schema
+/// snapshot), run on `T`'s live table: hidden, for the conformance tests that compare it
+/// with `verify` and with what the statements do.
+///
+/// # Errors
+/// When the catalog cannot be read.
+pub async fn offline_check<T: crate::AtomicUpsert>(
+    conn: &mut PgConnection,
+) -> Result<Vec<upsert_core::verify::Mismatch>, crate::Error> {
+    crate::verify::offline::<T>(conn).await
+}
+
+/// Whether the build-time check knows which columns a field written `rust_type` fits
+/// (`upsert_core::verify::compatible_columns`): hidden, for the conformance tests.
+#[must_use]
+pub fn is_known_type(rust_type: &str) -> bool {
+    upsert_core::verify::compatible_columns(rust_type).is_some()
+}

@@ -90,10 +90,13 @@ where
                     .await
                     .map_err(|error| Error::classify(error, &key))?
                     .as_ref()
-                    .map(T::from_stored_sqlite)
+                    .map(|stored| {
+                        // The statement has run: the write stands, only reading it back
+                        // failed.
+                        T::from_stored_sqlite(stored)
+                            .map_err(|source| Error::unreadable(stored, source))
+                    })
                     .transpose()
-                    // The statement has run: the write stands, only reading it back failed.
-                    .map_err(|source| Error::Unreadable { source })
             },
             |call, stored| call.returned(stored.is_some()),
         )

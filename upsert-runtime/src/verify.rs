@@ -7,7 +7,6 @@
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
 use sqlx::{Acquire, AssertSqlSafe};
 use upsert_core::verify::{self as rules, FieldFacts, Kind, Mismatch, Site};
@@ -63,6 +62,64 @@ impl Subject {
 /// `T::verify` on a connection: what the derive registers for `verify_all`.
 pub(crate) fn verify_struct<T: crate::AtomicUpsert>(conn: &mut PgConnection) -> VerifyFuture<'_> {
     Box::pin(verify(conn, Subject::of_struct::<T>()))
+}
+
+/// The build-time check (`upsert_core::verify::check_offline`, what the derive runs on a
+/// schema snapshot) of `T` against its live table: the conformance matrix compares its
+/// verdicts with `verify`'s and with what the statements do.
+pub(crate) async fn offline<T: crate::AtomicUpsert>(
+    conn: &mut PgConnection,
+) -> Result<Vec<Mismatch>, Error> {
+    let subject = Subject::of_struct::<T>();
+    let found = catalog::read_table(conn, subject.table.schema, subject.table.name)
+        .await
+        .map_err(Error::Sqlx)?;
+    let facts = subject.facts();
+    let rust_types: Vec<&str> = subject.fields.iter().map(|f| f.rust_type).collect();
+    let model = subject.model(&facts);
+    Ok(rules::check_offline(
+        &Pg,
+        &model,
+        &facts,
+        &rust_types,
+        found.as_ref(),
+    ))
+}
+
+impl Subject {
+    /// What the struct says of each field, its sent type as the derive names it (the
+    /// derive has no sqlx to ask).
+    fn facts(&self) -> Vec<FieldFacts<'static>> {
+        self.fields
+            .iter()
+            .map(|f| FieldFacts {
+                field: f.field,
+                column: f.column,
+                role: f.role,
+                optional: f.optional,
+                sql_type: rules::compatible_columns(f.rust_type)
+                    .and_then(|types| types.first().copied()),
+                cast: f.cast,
+                collate: f.collate,
+                array: upsert_core::is_array_type(f.rust_type),
+                text: upsert_core::is_text_type(f.rust_type),
+            })
+            .collect()
+    }
+
+    /// The core model of the struct.
+    fn model<'m>(&self, facts: &'m [FieldFacts<'static>]) -> Model<'m> {
+        let defs: Vec<FieldDef> = facts.iter().map(FieldFacts::def).collect();
+        Model::of_fields(
+            self.table,
+            self.target,
+            &defs,
+            self.update_where,
+            self.skip_unchanged,
+            self.nulls_not_distinct,
+        )
+        .with_flag(InsertFlag::of_table(self.returning_old.is_some()))
+    }
 }
 
 /// Checks `subject` in a transaction (a savepoint inside the caller's) that is rolled back.
@@ -123,22 +180,30 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         plan.nulls_not_distinct,
     )
     .with_flag(InsertFlag::of_table(plan.returning_old.is_some()));
-    let mut out = rules::check(&Pg, &model, &facts, found.as_ref());
+    let rust_types: Vec<&str> = plan.fields.iter().map(|f| f.rust_type).collect();
+    let mut out = rules::check_offline(&Pg, &model, &facts, &rust_types, found.as_ref());
     let Some(table) = found else {
         return Ok(out);
     };
+    // The types the core does not know (an enum, a newtype, uuid, dates, ..): sqlx's own
+    // rule, on the column's type as sqlx sees it when it reads the row back (a domain as
+    // its base type, as PostgreSQL sends it).
     for (index, field) in plan.fields.iter().enumerate() {
         let (Some(sql), Some(column)) = (field.sql, table.column(field.column)) else {
             continue;
         };
-        let checked_oid = if upsert_core::is_array_type(field.rust_type) {
+        let array = upsert_core::is_array_type(field.rust_type);
+        if rules::compatible_columns(field.rust_type).is_some() && !array {
+            continue;
+        }
+        let read = if array {
             // An array field is checked by its element type; a column that is no array
-            // (element 0) fits no array field.
-            element_oid(conn, column.base_oid).await?
+            // fits no array field.
+            element_type(conn, column.base_oid).await?
         } else {
-            column.base_oid
+            Some(type_info(&column.base_type))
         };
-        if checked_oid != 0 && (sql.compatible)(&PgTypeInfo::with_oid(Oid(checked_oid))) {
+        if read.is_some_and(|read| (sql.compatible)(&read)) {
             continue;
         }
         out.push(rules::column_type_mismatch(
@@ -162,24 +227,45 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
     Ok(out)
 }
 
+/// The type sqlx compares a field's type with: the column's base type by name (`int8`,
+/// `mood`), which sqlx compares with its own types by name, as it does when it reads the
+/// row back. (`PgTypeInfo::with_oid` compares equal to every named type, an enum's too.)
+fn type_info(name: &str) -> PgTypeInfo {
+    PgTypeInfo::with_name(interned(name))
+}
+
+/// `name` as a `&'static str` (sqlx's named types take one), each distinct name kept once.
+fn interned(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&known) = names.iter().find(|&&known| known == name) {
+        return known;
+    }
+    let leaked: &'static str = name.to_owned().leak();
+    names.push(leaked);
+    leaked
+}
+
 /// The element type of an array type, through any domains over it (`email[]` with `email`
-/// a domain over `text` gives `text`), or 0 for a type that is not an array.
-async fn element_oid(conn: &mut PgConnection, oid: u32) -> Result<u32, Error> {
-    let element: Option<i64> = sqlx::query_scalar(
-        "WITH RECURSIVE t(oid, typtype, base) AS ( \
-             SELECT e.oid, e.typtype, e.typbasetype FROM pg_catalog.pg_type a \
+/// a domain over `text` gives `text`), or `None` for a type that is not an array.
+async fn element_type(conn: &mut PgConnection, oid: u32) -> Result<Option<PgTypeInfo>, Error> {
+    let element: Option<(i64, String)> = sqlx::query_as(
+        "WITH RECURSIVE t(oid, typtype, base, name) AS ( \
+             SELECT e.oid, e.typtype, e.typbasetype, e.typname::text FROM pg_catalog.pg_type a \
              JOIN pg_catalog.pg_type e ON e.oid = a.typelem \
              WHERE a.oid = $1::int8::oid AND a.typcategory = 'A' \
            UNION ALL \
-             SELECT d.oid, d.typtype, d.typbasetype FROM t \
+             SELECT d.oid, d.typtype, d.typbasetype, d.typname::text FROM t \
              JOIN pg_catalog.pg_type d ON d.oid = t.base WHERE t.typtype = 'd') \
-         SELECT oid::int8 FROM t WHERE typtype <> 'd'",
+         SELECT oid::int8, name FROM t WHERE typtype <> 'd'",
     )
     .bind(i64::from(oid))
     .fetch_optional(conn)
     .await
     .map_err(Error::Sqlx)?;
-    Ok(element.and_then(|e| u32::try_from(e).ok()).unwrap_or(0))
+    Ok(element.map(|(_, name)| type_info(&name)))
 }
 
 /// `EXPLAIN`s the single-row and the batch statement with typed NULLs: PostgreSQL parses

@@ -1,0 +1,1 @@
+//! The conformance matrix lives in `tests/matrix.rs`.
