@@ -211,7 +211,7 @@ async fn a_missing_column_suggests_the_rename_or_the_alter() {
         MismatchKind::MissingColumn,
         Some("stats_type"),
         Some("stats_typ"),
-        r#"ALTER TABLE "misspelled" ADD COLUMN "stats_typ" TEXT"#,
+        r#"did you mean "stats_type"? #[upsert(rename = "stats_type")]"#,
     );
     one(
         &found,
@@ -868,5 +868,146 @@ async fn the_index_fix_runs_for_a_63_byte_table_name() {
         .unwrap_or_else(|e| panic!("{fix}: {e}"));
     row.upsert(&db.pool).await.unwrap();
     LongName::verify(&db.pool).await.unwrap();
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "seats")]
+struct Seat {
+    #[conflict_key]
+    seat: i32,
+    holder: String,
+}
+
+/// A `DEFERRABLE` unique constraint is no arbiter: `verify` says so before the first write
+/// fails, and its fix makes the upsert work.
+#[tokio::test]
+async fn a_deferrable_constraint_is_found_before_the_first_write() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<Seat>(
+        &db,
+        "CREATE TABLE seats (seat int4 CONSTRAINT seats_seat_key UNIQUE DEFERRABLE INITIALLY DEFERRED, holder text NOT NULL)",
+    )
+    .await;
+    let m = one(
+        &found,
+        MismatchKind::DeferrableConstraint,
+        None,
+        None,
+        r#"ALTER TABLE "seats" DROP CONSTRAINT "seats_seat_key", ADD CONSTRAINT "seats_seat_key" UNIQUE ("seat");"#,
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let row = Seat {
+        seat: 1,
+        holder: "ann".into(),
+    };
+    let error = row.upsert(&db.pool).await.unwrap_err();
+    assert!(matches!(error, Error::DeferrableArbiter { .. }), "{error}");
+    let fix = m.fix.split(" (first check").next().unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(fix))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    Seat::verify(&db.pool).await.unwrap();
+    row.upsert(&db.pool).await.unwrap();
+    row.upsert(&db.pool).await.unwrap();
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "handles", conflict_where = "NOT retired")]
+struct Handle {
+    #[conflict_key]
+    handle: String,
+    owner: i64,
+}
+
+/// `conflict_where` over an index that is not partial: PostgreSQL ignores the predicate (a
+/// retired row is overwritten), and `verify` says so.
+#[tokio::test]
+async fn a_conflict_where_over_a_plain_index_is_reported() {
+    let db = TestDb::new(1).await;
+    let found = mismatches::<Handle>(
+        &db,
+        "CREATE TABLE handles (handle text NOT NULL UNIQUE, owner int8 NOT NULL, retired bool NOT NULL DEFAULT false)",
+    )
+    .await;
+    one(
+        &found,
+        MismatchKind::IgnoredPredicate,
+        None,
+        None,
+        "remove #[upsert(conflict_where)]",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // Reached: the retired row, outside the predicate, is updated all the same.
+    sqlx::query("INSERT INTO handles VALUES ('ann', 1, true)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    Handle {
+        handle: "ann".into(),
+        owner: 2,
+    }
+    .upsert(&db.pool)
+    .await
+    .unwrap();
+    let (owner, retired): (i64, bool) = sqlx::query_as("SELECT owner, retired FROM handles")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!((owner, retired), (2, true));
+    db.finish().await;
+}
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "docs_text")]
+struct TextDoc {
+    #[conflict_key]
+    id: i64,
+    #[upsert(merge)]
+    body: Json<serde_json::Value>,
+}
+
+/// `merge` on a `text` column: the statement itself fails before writing, on every path,
+/// with or without `verify`; the table stays as it was and the pool stays usable.
+#[tokio::test]
+async fn merge_on_text_fails_before_writing_on_every_path() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(
+        "CREATE TABLE docs_text (id int8 PRIMARY KEY, body text NOT NULL); \
+                   INSERT INTO docs_text VALUES (1, '{\"a\": 1}')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let doc = |id| TextDoc {
+        id,
+        body: Json(serde_json::json!({"b": 2})),
+    };
+    let failures = [
+        doc(1).upsert(&db.pool).await.map(drop),
+        doc(1).upsert_returning(&db.pool).await.map(drop),
+        TextDoc::upsert_many_via(&db.pool, &[doc(1), doc(2)], atomic_upsert::BulkPath::Unnest)
+            .await
+            .map(drop),
+        TextDoc::upsert_many_via(&db.pool, &[doc(1), doc(2)], atomic_upsert::BulkPath::Copy)
+            .await
+            .map(drop),
+    ];
+    for failure in failures {
+        let error = failure.unwrap_err();
+        assert!(error.to_string().contains("jsonb_concat"), "{error}");
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, body FROM docs_text ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![(1, r#"{"a": 1}"#.to_owned())]);
+    let found = TextDoc::verify(&db.pool).await.unwrap_err().to_string();
+    assert!(
+        found.contains("a jsonb column for #[upsert(merge)]"),
+        "{found}"
+    );
     db.finish().await;
 }

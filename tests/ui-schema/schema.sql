@@ -19,3 +19,5 @@ CREATE TABLE ci_emails (email text COLLATE case_insensitive PRIMARY KEY, name te
 CREATE TABLE readings (sensor int8, day int4, value float8 NOT NULL, PRIMARY KEY (sensor, day)) PARTITION BY RANGE (day);
 CREATE TABLE readings_early PARTITION OF readings FOR VALUES FROM (MINVALUE) TO (100);
 CREATE TABLE readings_late PARTITION OF readings FOR VALUES FROM (100) TO (MAXVALUE);
+CREATE TABLE seats (seat int4 CONSTRAINT seats_seat_key UNIQUE DEFERRABLE, holder text NOT NULL);
+CREATE TABLE handles (handle text NOT NULL UNIQUE, owner int8 NOT NULL, retired bool NOT NULL DEFAULT false);

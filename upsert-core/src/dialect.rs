@@ -47,10 +47,13 @@ pub trait Dialect {
     /// The shallow merge of two JSON objects, `incoming`'s keys winning; a NULL side keeps
     /// the other.
     fn merge_into(&self, out: &mut String, stored: &str, incoming: &str) {
-        // `||` yields NULL when either side is NULL: keep the other side then.
+        // jsonb `||` (the function behind the operator, which takes nothing but jsonb: on a
+        // `text` or `json` column the statement fails at planning, before writing, where
+        // `||` would concatenate two documents into one invalid text). It yields NULL when
+        // either side is NULL: keep the other side then.
         let _ = write!(
             out,
-            "COALESCE({stored} || {incoming}, {incoming}, {stored})"
+            "COALESCE(pg_catalog.jsonb_concat({stored}, {incoming}), {incoming}, {stored})"
         );
     }
 

@@ -146,6 +146,8 @@ pub struct IndexInfo {
     pub nulls_not_distinct: bool,
     /// The unique or primary-key constraint the index backs, if any.
     pub constraint: Option<String>,
+    /// That constraint is `DEFERRABLE`: `ON CONFLICT` cannot use it as an arbiter.
+    pub deferrable: bool,
 }
 
 impl IndexInfo {
@@ -158,6 +160,7 @@ impl IndexInfo {
             predicate: None,
             nulls_not_distinct: false,
             constraint: None,
+            deferrable: false,
         }
     }
 }
@@ -274,6 +277,22 @@ fn flag(on: bool, name: &str) -> &str {
     if on { name } else { "-" }
 }
 
+/// An index's flags, space-separated (`-` for none): `nulls_not_distinct`, `deferrable`.
+fn index_flags(index: &IndexInfo) -> String {
+    let on: Vec<&str> = [
+        (index.nulls_not_distinct, "nulls_not_distinct"),
+        (index.deferrable, "deferrable"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if on.is_empty() {
+        "-".to_owned()
+    } else {
+        on.join(" ")
+    }
+}
+
 impl Snapshot {
     /// The table `schema.name`, or `name` looked up along the `search_path`, as PostgreSQL
     /// resolves an unqualified name.
@@ -336,7 +355,7 @@ impl Snapshot {
                     i.constraint
                         .as_deref()
                         .map_or_else(|| "-".to_owned(), escape),
-                    flag(i.nulls_not_distinct, "nulls_not_distinct"),
+                    index_flags(i),
                     i.predicate
                         .as_deref()
                         .map_or_else(|| "-".to_owned(), escape),
@@ -404,7 +423,8 @@ impl Snapshot {
                         collation: (*collation != "-").then(|| unescape(collation)),
                     });
                 }
-                ["unique", name, constraint, nnd, predicate, columns @ ..] => {
+                ["unique", name, constraint, flags, predicate, columns @ ..] => {
+                    let flags: Vec<&str> = flags.split(' ').collect();
                     let t = snapshot.tables.last_mut().ok_or_else(|| bad(&table()))?;
                     let optional = |v: &str| (v != "-").then(|| unescape(v));
                     t.indexes.push(IndexInfo {
@@ -415,8 +435,9 @@ impl Snapshot {
                             .map(|c| unescape(c))
                             .collect(),
                         predicate: optional(predicate),
-                        nulls_not_distinct: *nnd == "nulls_not_distinct",
+                        nulls_not_distinct: flags.contains(&"nulls_not_distinct"),
                         constraint: optional(constraint),
+                        deferrable: flags.contains(&"deferrable"),
                     });
                 }
                 ["partition_key", key @ ..] => {
@@ -456,6 +477,7 @@ mod tests {
             predicate: Some("(NOT deleted)".into()),
             nulls_not_distinct: true,
             constraint: Some("c".into()),
+            deferrable: true,
         });
         table.indexes.push(IndexInfo {
             columns: Vec::new(),

@@ -477,7 +477,7 @@ mod tests {
                 r#""longest" = GREATEST("athlete"."longest", EXCLUDED."longest"), "#,
                 r#""first" = LEAST("athlete"."first", EXCLUDED."first"), "#,
                 r#""city" = COALESCE(EXCLUDED."city", "athlete"."city"), "#,
-                r#""gear" = COALESCE("athlete"."gear" || EXCLUDED."gear", EXCLUDED."gear", "athlete"."gear") "#,
+                r#""gear" = COALESCE(pg_catalog.jsonb_concat("athlete"."gear", EXCLUDED."gear"), EXCLUDED."gear", "athlete"."gear") "#,
                 r#"RETURNING (xmax = 0)"#
             )
         );

@@ -166,7 +166,10 @@ mod tests {
         assert_eq!(set(Strategy::Greatest), "GREATEST(s, e)");
         assert_eq!(set(Strategy::Least), "LEAST(s, e)");
         assert_eq!(set(Strategy::Coalesce), "COALESCE(e, s)");
-        assert_eq!(set(Strategy::Merge), "COALESCE(s || e, e, s)");
+        assert_eq!(
+            set(Strategy::Merge),
+            "COALESCE(pg_catalog.jsonb_concat(s, e), e, s)"
+        );
     }
 
     #[test]

@@ -109,6 +109,12 @@ pub enum Kind {
     Partitioned,
     /// A partitioned table with no partition: every row fails at the first write.
     NoPartition,
+    /// The only unique constraint on the key is `DEFERRABLE`, which `ON CONFLICT` cannot use
+    /// as an arbiter (55000, or 42P10, at the first write).
+    DeferrableConstraint,
+    /// `conflict_where` names a predicate, but the key's unique index is not partial:
+    /// PostgreSQL ignores the predicate, and the statement guards nothing with it.
+    IgnoredPredicate,
 }
 
 /// Where in the struct a mismatch belongs (the derive points its compile error there).
@@ -412,6 +418,19 @@ impl Ctx<'_> {
         });
     }
 
+    /// The statement that drops `index`: `ALTER TABLE .. DROP CONSTRAINT` for the index of a
+    /// constraint (PostgreSQL refuses `DROP INDEX` there), else `DROP INDEX`.
+    fn drop_index(&self, index: &IndexInfo) -> String {
+        match &index.constraint {
+            Some(constraint) => format!(
+                "ALTER TABLE {} DROP CONSTRAINT {};",
+                self.name,
+                self.dialect.quote_ident(constraint)
+            ),
+            None => format!("DROP INDEX {};", self.dialect.quote_ident(&index.name)),
+        }
+    }
+
     fn alter(&self, column: &str, rest: &str) -> String {
         alter_column(self.dialect, self.name, column, rest)
     }
@@ -419,17 +438,18 @@ impl Ctx<'_> {
     fn field(&mut self, index: usize, field: &FieldFacts, table: &TableInfo, model: &Model) {
         let site = Site::Field(index);
         let Some(column) = table.column(field.column) else {
-            let near = table
-                .columns
-                .iter()
-                .find(|c| loose(&c.name) == loose(field.column));
+            let near = near_column(table, field.column);
             let fix = match near {
-                Some(near) => format!("#[upsert(rename = \"{}\")] on the field", near.name),
+                Some(near) => {
+                    format!("did you mean \"{near}\"? #[upsert(rename = \"{near}\")] on the field")
+                }
                 None => format!(
-                    "ALTER TABLE {} ADD COLUMN {} {};, or #[upsert(rename = \"..\")] on the field",
+                    "#[upsert(rename = \"..\")] on the field, or add the column: ALTER TABLE {} ADD COLUMN {} {};",
                     self.name,
                     self.dialect.quote_ident(field.column),
-                    field.sql_type.unwrap_or("<type>")
+                    field
+                        .sql_type
+                        .map_or_else(|| "<type>".to_owned(), str::to_lowercase)
                 ),
             };
             let needs = if field.role == Role::Skip {
@@ -645,6 +665,27 @@ impl Ctx<'_> {
             ConflictTarget::Keys { predicate } => self.keys_target(model, table, &keys, predicate),
         };
         let Some(arbiter) = arbiter else { return };
+        if arbiter.deferrable {
+            let constraint = arbiter.constraint.as_deref().unwrap_or(&arbiter.name);
+            let quoted = self.dialect.quote_ident(constraint);
+            let columns: Vec<String> = keys.iter().map(|k| self.dialect.quote_ident(k)).collect();
+            self.out.push(Mismatch {
+                kind: Kind::DeferrableConstraint,
+                site: Site::Target,
+                field: None,
+                column: None,
+                needs: format!(
+                    "a unique constraint on ({key_list}) that is not DEFERRABLE (ON CONFLICT cannot use a deferrable one as its arbiter)"
+                ),
+                has: format!("constraint \"{constraint}\" DEFERRABLE"),
+                fix: format!(
+                    "ALTER TABLE {name} DROP CONSTRAINT {quoted}, ADD CONSTRAINT {quoted} UNIQUE ({cols}); \
+                     (first check that the application never relies on deferring it)",
+                    name = self.name,
+                    cols = columns.join(", ")
+                ),
+            });
+        }
         self.null_key_rules(model, fields, &keys, arbiter);
         self.key_equality_rules(fields, table);
     }
@@ -667,7 +708,8 @@ impl Ctx<'_> {
                     "an index with NULLS NOT DISTINCT (the struct says #[upsert(nulls_not_distinct)])".to_owned(),
                     format!("unique index \"{}\" where NULLs are distinct", arbiter.name),
                     format!(
-                        "remove #[upsert(nulls_not_distinct)], or recreate the index: DROP INDEX ..; {}",
+                        "remove #[upsert(nulls_not_distinct)], or recreate the index: {} {}",
+                        self.drop_index(arbiter),
                         create_unique_index(self.dialect, &model.table, keys, None)
                             .replace(");", ") NULLS NOT DISTINCT;")
                     ),
@@ -682,7 +724,8 @@ impl Ctx<'_> {
                     "NULL keys to conflict with each other (the key is an Option)".to_owned(),
                     format!("unique index \"{}\" where NULLs are distinct, so None rows never conflict and insert duplicates", arbiter.name),
                     format!(
-                        "make the key non-Option, or recreate the index with NULLS NOT DISTINCT (PostgreSQL 15+) and add #[upsert(nulls_not_distinct)]: DROP INDEX ..; {}",
+                        "make the key non-Option, or recreate the index with NULLS NOT DISTINCT (PostgreSQL 15+) and add #[upsert(nulls_not_distinct)]: {} {}",
+                        self.drop_index(arbiter),
                         create_unique_index(self.dialect, &model.table, keys, None)
                             .replace(");", ") NULLS NOT DISTINCT;")
                     ),
@@ -769,7 +812,40 @@ impl Ctx<'_> {
             })
             .collect();
         let key_list = keys.join(", ");
-        if let Some(plain) = candidates.iter().find(|i| i.predicate.is_none()) {
+        // PostgreSQL infers no deferrable index; one is reported only when it is all there is.
+        let plain = candidates
+            .iter()
+            .filter(|i| i.predicate.is_none())
+            .min_by_key(|i| i.deferrable);
+        if let Some(plain) = plain {
+            let partial_match = predicate.is_some_and(|wanted| {
+                candidates.iter().any(|i| {
+                    i.predicate.as_deref().map(normalize_predicate)
+                        == Some(normalize_predicate(wanted))
+                })
+            });
+            if let Some(wanted) = predicate
+                && !partial_match
+            {
+                self.out.push(Mismatch {
+                    kind: Kind::IgnoredPredicate,
+                    site: Site::Target,
+                    field: None,
+                    column: None,
+                    needs: format!(
+                        "a partial unique index on ({key_list}) WHERE {wanted}, as #[upsert(conflict_where)] says"
+                    ),
+                    has: format!(
+                        "unique index \"{}\" on ({key_list}), which is not partial: PostgreSQL ignores the predicate and every row conflicts on that index",
+                        plain.name
+                    ),
+                    fix: format!(
+                        "remove #[upsert(conflict_where)] from the struct; or, if rows outside the predicate may repeat the key, replace the index: {} {}",
+                        self.drop_index(plain),
+                        create_unique_index(self.dialect, &model.table, keys, Some(wanted))
+                    ),
+                });
+            }
             return Some(plain);
         }
         if let Some(partial) = candidates.first() {
@@ -845,6 +921,57 @@ impl Ctx<'_> {
 }
 
 /// A name without case or underscores, to suggest a `rename`.
+/// The table's column nearest to `wanted`, if one is near enough to be a misspelling: the
+/// same letters but for case and underscores, or at most 2 edits away (1 for names of up to
+/// 4 characters).
+///
+/// ```
+/// use upsert_core::schema::{ColumnInfo, RelKind, TableInfo};
+/// use upsert_core::verify::near_column;
+/// let mut t = TableInfo::new("public", "t", RelKind::Table);
+/// t.columns.push(ColumnInfo::new("total_km", "float8", "float8", 701, 'N'));
+/// t.columns.push(ColumnInfo::new("published", "timestamp", "timestamp", 1114, 'D'));
+/// assert_eq!(near_column(&t, "totalkm"), Some("total_km"));
+/// assert_eq!(near_column(&t, "pubished"), Some("published"));
+/// assert_eq!(near_column(&t, "color"), None);
+/// ```
+#[must_use]
+pub fn near_column<'t>(table: &'t TableInfo, wanted: &str) -> Option<&'t str> {
+    let budget = if wanted.chars().count() <= 4 { 1 } else { 2 };
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            let distance = if loose(&c.name) == loose(wanted) {
+                0
+            } else {
+                edit_distance(&c.name.to_lowercase(), &wanted.to_lowercase())
+            };
+            (distance, c.name.as_str())
+        })
+        .filter(|(distance, _)| *distance <= budget)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 fn loose(name: &str) -> String {
     name.chars()
         .filter(|c| *c != '_')

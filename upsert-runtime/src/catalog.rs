@@ -59,7 +59,7 @@ const COLUMNS: &str = concat!(
 );
 
 /// Valid unique indexes: name, key columns (NULL for an expression), predicate, NULLS NOT
-/// DISTINCT, and the constraint they back.
+/// DISTINCT, the constraint they back, and whether that constraint is deferrable.
 const INDEXES: &str = "SELECT ic.relname::text, \
        CASE WHEN 0 = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]) THEN NULL ELSE \
          ARRAY(SELECT a.attname::text \
@@ -68,7 +68,9 @@ const INDEXES: &str = "SELECT ic.relname::text, \
                ORDER BY k.ord) END, \
        pg_catalog.pg_get_expr(i.indpred, i.indrelid), i.indnullsnotdistinct, \
        (SELECT con.conname::text FROM pg_catalog.pg_constraint con \
-        WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')) \
+        WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')), \
+       COALESCE((SELECT con.condeferrable FROM pg_catalog.pg_constraint con \
+        WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')), false) \
      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
      WHERE i.indrelid = $1::int8::oid AND i.indisunique AND i.indisvalid \
      ORDER BY ic.relname";
@@ -154,6 +156,7 @@ async fn read_relation(
             predicate: row.try_get(2)?,
             nulls_not_distinct: row.try_get(3)?,
             constraint: row.try_get(4)?,
+            deferrable: row.try_get(5)?,
         });
     }
     if kind == RelKind::Partitioned {

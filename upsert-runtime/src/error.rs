@@ -13,6 +13,8 @@ mod sqlstate {
     pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
     /// "cached plan must not change result type" is one of these.
     pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    /// `ON CONFLICT` over a deferrable constraint, among others.
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
     /// Class 22: data exception (bad encoding such as a NUL byte, out of range, ...).
     pub const DATA_EXCEPTION_CLASS: &str = "22";
 }
@@ -67,6 +69,20 @@ pub enum Error {
         columns: Vec<String>,
         /// A statement that creates the missing index.
         fix: String,
+        /// The error PostgreSQL returned.
+        source: sqlx::Error,
+    },
+
+    /// The unique constraint on the conflict key is `DEFERRABLE` (SQLSTATE 55000), which
+    /// `ON CONFLICT` cannot use as its arbiter. Nothing was written;
+    /// [`verify`](crate::AtomicUpsert::verify) prints the DDL that makes it `NOT DEFERRABLE`.
+    #[error(
+        "the unique constraint on {table}'s conflict key is DEFERRABLE, which ON CONFLICT cannot use as its arbiter: \
+         recreate it NOT DEFERRABLE (`verify` prints the statement)"
+    )]
+    DeferrableArbiter {
+        /// The table, as written in the statement.
+        table: String,
         /// The error PostgreSQL returned.
         source: sqlx::Error,
     },
@@ -436,6 +452,7 @@ impl Error {
             | Self::Source { .. }
             | Self::SchemaMismatch(_)
             | Self::NoMatchingUniqueIndex { .. }
+            | Self::DeferrableArbiter { .. }
             | Self::UniqueViolation { .. }
             | Self::CheckViolation { .. }
             | Self::NotNullViolation { .. }
@@ -509,6 +526,7 @@ impl Error {
     pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
         match self {
             Self::NoMatchingUniqueIndex { source, .. }
+            | Self::DeferrableArbiter { source, .. }
             | Self::UniqueViolation { source, .. }
             | Self::CheckViolation { source, .. }
             | Self::NotNullViolation { source, .. }
@@ -562,6 +580,14 @@ impl Error {
             if pg.message().contains("ON UPDATE specification") {
                 return Self::CrossPartitionUpdate { table, source };
             }
+        }
+        if let (sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, Some(target)) = (code, target)
+            && pg.message().contains("deferrable")
+        {
+            return Self::DeferrableArbiter {
+                table: target.display_table(),
+                source,
+            };
         }
         if let (sqlstate::INVALID_COLUMN_REFERENCE, Some(target)) = (code, target) {
             return Self::NoMatchingUniqueIndex {

@@ -40,13 +40,13 @@ pub use upsert_core::verify::{Kind as MismatchKind, Mismatch, Site};
 ///         column: Some("color".into()),
 ///         needs: "a column to write".into(),
 ///         has: "no such column".into(),
-///         fix: "ALTER TABLE \"tag\" ADD COLUMN \"color\" TEXT;".into(),
+///         fix: "#[upsert(rename = \"..\")] on the field, or add the column: ALTER TABLE \"tag\" ADD COLUMN \"color\" text;".into(),
 ///     }],
 /// }]);
 /// assert_eq!(
 ///     report.to_string(),
 ///     "1 schema mismatch:\n  Tag (table \"tag\"): field `color`, column \"color\": needs a column to write; \
-///      found no such column; fix: ALTER TABLE \"tag\" ADD COLUMN \"color\" TEXT;"
+///      found no such column; fix: #[upsert(rename = \"..\")] on the field, or add the column: ALTER TABLE \"tag\" ADD COLUMN \"color\" text;"
 /// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

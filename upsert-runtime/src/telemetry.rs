@@ -43,6 +43,7 @@ impl Op {
 fn kind(error: &Error) -> &'static str {
     match error {
         Error::NoMatchingUniqueIndex { .. } => "NoMatchingUniqueIndex",
+        Error::DeferrableArbiter { .. } => "DeferrableArbiter",
         Error::UniqueViolation { .. } => "UniqueViolation",
         Error::CheckViolation { .. } => "CheckViolation",
         Error::NotNullViolation { .. } => "NotNullViolation",

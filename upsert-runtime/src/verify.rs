@@ -330,7 +330,11 @@ async fn statements(
     let target_reported = out.iter().any(|m| {
         matches!(
             m.kind,
-            Kind::NoUniqueIndex | Kind::PartialIndex | Kind::Constraint
+            Kind::NoUniqueIndex
+                | Kind::PartialIndex
+                | Kind::Constraint
+                | Kind::DeferrableConstraint
+                | Kind::IgnoredPredicate
         )
     });
     if db.code().as_deref() == Some("42P10") {
