@@ -6,6 +6,7 @@ mod attributes;
 mod bulk;
 mod errors;
 mod faults;
+mod nullable_counters;
 mod partitioned;
 mod presorted;
 mod race;

@@ -374,7 +374,7 @@ async fn nullability_alarms_exactly_where_the_statements_can_fail() {
         MismatchKind::NullableColumn,
         Some("visits"),
         Some("visits"),
-        r#"#[upsert(add, nulls = "zero")]"#,
+        r#"#[upsert(add, nulls = "zero")] on the field"#,
     );
     assert!(
         counter

@@ -129,7 +129,8 @@ impl Update {
     pub fn may_keep_null(self) -> bool {
         matches!(
             self,
-            Update::Keep | Update::Combine(Strategy::Add | Strategy::Coalesce)
+            Update::Keep
+                | Update::Combine(Strategy::Add | Strategy::AddNullPropagates | Strategy::Coalesce)
         )
     }
 
@@ -711,7 +712,7 @@ impl<'a> Model<'a> {
             || !self
                 .columns
                 .iter()
-                .any(|c| c.update == Update::Combine(Strategy::Add))
+                .any(|c| matches!(c.update, Update::Combine(s) if s.is_add()))
     }
 
     /// What no written row from [`single::upsert`](crate::single::upsert) means.

@@ -20,8 +20,14 @@ use crate::writer::Writer;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Strategy {
-    /// `stored + incoming`: a counter.
+    /// `stored + incoming`: a counter (`NOT NULL` column, non-`Option` field).
     Add,
+    /// `stored + incoming` where NULL + n is NULL (SQL's rule, Diesel's `col + n`):
+    /// `#[upsert(add, nulls = "propagate")]`, a nullable counter.
+    AddNullPropagates,
+    /// `COALESCE(stored, 0) + COALESCE(incoming, 0)`, a NULL counted as 0:
+    /// `#[upsert(add, nulls = "zero")]`, a nullable counter. An insert stores the value as sent.
+    AddNullAsZero,
     /// `GREATEST(stored, incoming)`: a high-water mark.
     Greatest,
     /// `LEAST(stored, incoming)`: a low-water mark.
@@ -43,12 +49,23 @@ pub(crate) struct Fold<'s> {
 }
 
 impl Strategy {
+    /// Whether it is a counter (`#[upsert(add)]`, with any NULL rule).
+    #[must_use]
+    pub fn is_add(self) -> bool {
+        matches!(
+            self,
+            Strategy::Add | Strategy::AddNullPropagates | Strategy::AddNullAsZero
+        )
+    }
+
     /// The name of the `__private` function whose bound checks the field's type at compile
     /// time, if the strategy restricts it.
     #[must_use]
     pub fn type_check(self) -> Option<&'static str> {
         match self {
-            Strategy::Add => Some("assert_numeric"),
+            Strategy::Add | Strategy::AddNullPropagates | Strategy::AddNullAsZero => {
+                Some("assert_numeric")
+            }
             Strategy::Coalesce => Some("assert_nullable"),
             Strategy::Merge => Some("assert_jsonb"),
             Strategy::Greatest | Strategy::Least => None,
@@ -60,8 +77,11 @@ impl Strategy {
         let mut out = String::new();
         let dialect = w.dialect();
         match self {
-            Strategy::Add => {
+            Strategy::Add | Strategy::AddNullPropagates => {
                 let _ = write!(out, "{stored} + {excluded}");
+            }
+            Strategy::AddNullAsZero => {
+                let _ = write!(out, "COALESCE({stored}, 0) + COALESCE({excluded}, 0)");
             }
             Strategy::Greatest => dialect.greatest_into(&mut out, stored, excluded),
             Strategy::Least => dialect.least_into(&mut out, stored, excluded),
@@ -84,6 +104,21 @@ impl Strategy {
         let filter = applies.map_or_else(String::new, |a| format!(" FILTER (WHERE {a})"));
         let _ = match self {
             Strategy::Add => write!(w, "sum({name}){filter} OVER ({partition}) AS {name}"),
+            // One by one, a new key's first row is inserted as sent (NULL stays NULL) and
+            // each later row adds `COALESCE(.., 0)`: `sum` skips NULLs the same way, and
+            // from the second row on, all NULLs make 0.
+            Strategy::AddNullAsZero => write!(
+                w,
+                "CASE WHEN count(*){filter} OVER ({partition}) > 1 \
+                 THEN COALESCE(sum({name}){filter} OVER ({partition}), 0) \
+                 ELSE sum({name}){filter} OVER ({partition}) END AS {name}"
+            ),
+            // One NULL among the key's rows makes the sum NULL, as `+` does one by one.
+            Strategy::AddNullPropagates => write!(
+                w,
+                "CASE WHEN count(*){filter} OVER ({partition}) = count({name}){filter} OVER ({partition}) \
+                 THEN sum({name}){filter} OVER ({partition}) END AS {name}"
+            ),
             // The first value in the strategy's order rather than `max`/`min`, which
             // `bool` and `uuid` lack: any type with a sort order folds as `GREATEST` and
             // `LEAST` compare it; NULLs last, as both ignore them; applying rows first.
@@ -130,7 +165,12 @@ impl Strategy {
                      jsonb_each({array}.{object}) AS {entry}), '{{}}') END"
                 );
             }
-            Strategy::Add | Strategy::Greatest | Strategy::Least | Strategy::Coalesce => {
+            Strategy::Add
+            | Strategy::AddNullPropagates
+            | Strategy::AddNullAsZero
+            | Strategy::Greatest
+            | Strategy::Least
+            | Strategy::Coalesce => {
                 w.push(name);
             }
         }
@@ -163,6 +203,11 @@ mod tests {
     #[test]
     fn set_expressions() {
         assert_eq!(set(Strategy::Add), "s + e");
+        assert_eq!(set(Strategy::AddNullPropagates), "s + e");
+        assert_eq!(
+            set(Strategy::AddNullAsZero),
+            "COALESCE(s, 0) + COALESCE(e, 0)"
+        );
         assert_eq!(set(Strategy::Greatest), "GREATEST(s, e)");
         assert_eq!(set(Strategy::Least), "LEAST(s, e)");
         assert_eq!(set(Strategy::Coalesce), "COALESCE(e, s)");

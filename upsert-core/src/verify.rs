@@ -506,7 +506,7 @@ impl Ctx<'_> {
                 _ => (
                     "adds to the stored value on update, and NULL + n is NULL",
                     format!(
-                        "make the field an Option and choose the NULL rule, #[upsert(add, nulls = \"zero\")] or #[upsert(add, nulls = \"propagate\")]; or UPDATE {} SET {col} = 0 WHERE {col} IS NULL; {}",
+                        "#[upsert(add, nulls = \"zero\")] on the field (a stored NULL counts as 0); or, if the column should never be NULL, UPDATE {} SET {col} = 0 WHERE {col} IS NULL; {}",
                         self.name,
                         self.alter(field.column, "SET NOT NULL"),
                         col = self.dialect.quote_ident(field.column),
@@ -537,7 +537,7 @@ impl Ctx<'_> {
         model: &Model,
     ) {
         let rule = match (field.role, update) {
-            (Role::Combine(Strategy::Add), _) => {
+            (Role::Combine(strategy), _) if strategy.is_add() => {
                 (column.category != 'N').then_some("a numeric column for #[upsert(add)]")
             }
             (Role::Combine(Strategy::Merge), _) => (column.base_type != "jsonb")

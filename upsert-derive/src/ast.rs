@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
-use upsert_core::{ConflictTarget, FieldDef, InsertFlag, Model, Role, Table};
+use upsert_core::{ConflictTarget, FieldDef, InsertFlag, Model, Role, Strategy, Table};
 
 use crate::attr::{ContainerAttrs, FieldAttrs};
 use crate::ctxt::Ctxt;
@@ -93,6 +93,7 @@ impl<'a> Container<'a> {
                 } else {
                     attrs.flags.first().map_or(Role::Write, |(_, role)| *role)
                 };
+                let role = counter_nulls(cx, &attrs, role, is_option(&field.ty));
                 let name = ident.unraw().to_string();
                 let column = attrs
                     .rename
@@ -165,6 +166,49 @@ impl<'a> Container<'a> {
         )
         .with_flag(InsertFlag::of_table(self.attrs.partitioned.get().is_some()))
     }
+}
+
+/// A counter's role with its NULL rule (`nulls = "zero"` or `"propagate"`); an `Option`
+/// counter must choose one, and only a counter takes one.
+fn counter_nulls(cx: &mut Ctxt, attrs: &FieldAttrs, role: Role, optional: bool) -> Role {
+    let add = role == Role::Combine(Strategy::Add);
+    let Some(rule) = attrs.nulls.get() else {
+        if add && optional {
+            let span = attrs
+                .flags
+                .iter()
+                .find(|(_, r)| *r == role)
+                .map_or_else(Span::call_site, |(span, _)| *span);
+            cx.syn_error(syn::Error::new(
+                span,
+                "an `Option` counter needs its NULL rule: `#[upsert(add, nulls = \"zero\")]` (a NULL counts as 0: `COALESCE(c, 0) + ..`) or `#[upsert(add, nulls = \"propagate\")]` (NULL + n is NULL, as SQL's `+` and Diesel's `col + n`)",
+            ));
+        }
+        return role;
+    };
+    if !add {
+        cx.syn_error(syn::Error::new(
+            rule.span(),
+            "`nulls` is the NULL rule of a counter: it goes with `#[upsert(add)]` only",
+        ));
+        return role;
+    }
+    match rule.value().as_str() {
+        "zero" => Role::Combine(Strategy::AddNullAsZero),
+        "propagate" => Role::Combine(Strategy::AddNullPropagates),
+        other => {
+            cx.syn_error(syn::Error::new(
+                rule.span(),
+                format!("unknown NULL rule `{other}`: expected `nulls = \"zero\"` or `nulls = \"propagate\"`"),
+            ));
+            role
+        }
+    }
+}
+
+/// Whether the type is written `Option<..>`.
+fn is_option(ty: &Type) -> bool {
+    matches!(peel(ty), Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }
 
 /// The type without the invisible group a `macro_rules!` `$t:ty` wraps it in, or

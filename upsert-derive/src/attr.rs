@@ -11,7 +11,7 @@ use upsert_core::{Role, Strategy};
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     ADD, COALESCE, COLLATE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST,
-    INSERT_ONLY, LEAST, MERGE, NULLS_NOT_DISTINCT, PARTITIONED, RENAME, SCHEMA, SKIP,
+    INSERT_ONLY, LEAST, MERGE, NULLS, NULLS_NOT_DISTINCT, PARTITIONED, RENAME, SCHEMA, SKIP,
     SKIP_UNCHANGED, SQL_TYPE, Symbol, TABLE, UPDATE_WHERE, UPDATED_AT, UPSERT, VERSION,
 };
 
@@ -72,10 +72,14 @@ const ROLE_FLAGS: &[(Symbol, Role)] = &[
 ];
 
 /// The field keys written `key = ".."`.
-const FIELD_VALUE_KEYS: [Key; 3] = [
+const FIELD_VALUE_KEYS: [Key; 4] = [
     Key::value(RENAME, "column name"),
     Key::value(SQL_TYPE, "column's SQL type"),
     Key::value(COLLATE, "collation name"),
+    Key::value(
+        NULLS,
+        "NULL rule of the counter (\"zero\" or \"propagate\")",
+    ),
 ];
 
 /// Keys accepted in `#[upsert(..)]` on a field: the value keys, then the role flags.
@@ -162,6 +166,8 @@ pub struct FieldAttrs {
     pub sql_type: Attr<LitStr>,
     /// `collate = ".."`: a batch gives the field's values this collation.
     pub collate: Attr<LitStr>,
+    /// `nulls = ".."`: the NULL rule of a counter (`add`).
+    pub nulls: Attr<LitStr>,
     /// Every role flag given, in order, with the span of its key; `check` rejects
     /// combinations.
     pub flags: Vec<(Span, Role)>,
@@ -350,6 +356,7 @@ impl FieldAttrs {
         let mut rename = Attr::none(RENAME);
         let mut sql_type = Attr::none(SQL_TYPE);
         let mut collate = Attr::none(COLLATE);
+        let mut nulls = Attr::none(NULLS);
         let mut flags: Vec<(Span, Role)> = Vec::new();
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
@@ -358,6 +365,7 @@ impl FieldAttrs {
                 let slot = match key.symbol {
                     SQL_TYPE => &mut sql_type,
                     COLLATE => &mut collate,
+                    NULLS => &mut nulls,
                     _ => &mut rename,
                 };
                 slot.set(cx, span, value);
@@ -378,6 +386,7 @@ impl FieldAttrs {
             rename,
             sql_type,
             collate,
+            nulls,
             flags,
         }
     }

@@ -606,6 +606,8 @@ fn role_tokens(role: Role) -> TokenStream {
         Role::Combine(strategy) => {
             let strategy = match strategy {
                 Strategy::Add => quote!(Add),
+                Strategy::AddNullPropagates => quote!(AddNullPropagates),
+                Strategy::AddNullAsZero => quote!(AddNullAsZero),
                 Strategy::Greatest => quote!(Greatest),
                 Strategy::Least => quote!(Least),
                 Strategy::Coalesce => quote!(Coalesce),

@@ -39,6 +39,7 @@ pub const INSERT_ONLY: Symbol = Symbol("insert_only");
 pub const CREATED_AT: Symbol = Symbol("created_at");
 pub const UPDATED_AT: Symbol = Symbol("updated_at");
 pub const ADD: Symbol = Symbol("add");
+pub const NULLS: Symbol = Symbol("nulls");
 pub const GREATEST: Symbol = Symbol("greatest");
 pub const LEAST: Symbol = Symbol("least");
 pub const COALESCE: Symbol = Symbol("coalesce");

@@ -36,9 +36,13 @@
 #[diagnostic::on_unimplemented(
     message = "`#[upsert(add)]` needs a field type PostgreSQL can add, and `{Self}` is not one",
     label = "`add` writes `stored + incoming`: i16, i32, i64, f32, f64, Decimal (`rust_decimal` feature), BigDecimal (`bigdecimal` feature), or a type of yours that implements `atomic_upsert::Addable`",
-    note = "a nullable counter would turn NULL on the first NULL; keep counters `NOT NULL` and non-`Option`"
+    note = "a nullable counter is an `Option` of an addable type, with its NULL rule: `#[upsert(add, nulls = \"zero\")]` or `#[upsert(add, nulls = \"propagate\")]`"
 )]
 pub trait Addable {}
+
+/// A nullable counter: the derive asks for its NULL rule, `#[upsert(add, nulls = "zero")]`
+/// (a NULL counts as 0) or `#[upsert(add, nulls = "propagate")]` (NULL + n is NULL).
+impl<T: Addable> Addable for Option<T> {}
 
 impl Addable for i16 {}
 impl Addable for i32 {}
