@@ -795,6 +795,29 @@ impl Ctx<'_> {
         }
     }
 
+    /// `conflict_where = wanted` over `plain`, a unique index that is not partial.
+    fn ignored_predicate(&mut self, model: &Model, keys: &[&str], wanted: &str, plain: &IndexInfo) {
+        let key_list = keys.join(", ");
+        self.out.push(Mismatch {
+            kind: Kind::IgnoredPredicate,
+            site: Site::Target,
+            field: None,
+            column: None,
+            needs: format!(
+                "a partial unique index on ({key_list}) WHERE {wanted}, as #[upsert(conflict_where)] says"
+            ),
+            has: format!(
+                "unique index \"{}\" on ({key_list}), which is not partial: PostgreSQL ignores the predicate and every row conflicts on that index",
+                plain.name
+            ),
+            fix: format!(
+                "remove #[upsert(conflict_where)] from the struct; or, if rows outside the predicate may repeat the key, replace the index: {} {}",
+                self.drop_index(plain),
+                create_unique_index(self.dialect, &model.table, keys, Some(wanted))
+            ),
+        });
+    }
+
     /// The arbiter for `ON CONFLICT (keys) [WHERE predicate]`, or a mismatch.
     fn keys_target<'t>(
         &mut self,
@@ -827,24 +850,7 @@ impl Ctx<'_> {
             if let Some(wanted) = predicate
                 && !partial_match
             {
-                self.out.push(Mismatch {
-                    kind: Kind::IgnoredPredicate,
-                    site: Site::Target,
-                    field: None,
-                    column: None,
-                    needs: format!(
-                        "a partial unique index on ({key_list}) WHERE {wanted}, as #[upsert(conflict_where)] says"
-                    ),
-                    has: format!(
-                        "unique index \"{}\" on ({key_list}), which is not partial: PostgreSQL ignores the predicate and every row conflicts on that index",
-                        plain.name
-                    ),
-                    fix: format!(
-                        "remove #[upsert(conflict_where)] from the struct; or, if rows outside the predicate may repeat the key, replace the index: {} {}",
-                        self.drop_index(plain),
-                        create_unique_index(self.dialect, &model.table, keys, Some(wanted))
-                    ),
-                });
+                self.ignored_predicate(model, keys, wanted, plain);
             }
             return Some(plain);
         }
@@ -1260,7 +1266,7 @@ pub fn column_type_mismatch(
     );
     // The schema second, and only where the new column type loses no stored value.
     let widens = rust_type_for(column)
-        .and_then(|home| scalar_columns(home))
+        .and_then(scalar_columns)
         .is_some_and(|((holds, _), _)| holds.contains(&sent_as));
     let fix = if widens {
         format!(

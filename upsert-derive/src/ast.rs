@@ -172,7 +172,7 @@ impl<'a> Container<'a> {
 /// counter must choose one, and only a counter takes one.
 fn counter_nulls(cx: &mut Ctxt, attrs: &FieldAttrs, role: Role, optional: bool) -> Role {
     let add = role == Role::Combine(Strategy::Add);
-    let Some(rule) = attrs.nulls.get() else {
+    let Some(null_rule) = attrs.nulls.get() else {
         if add && optional {
             let span = attrs
                 .flags
@@ -188,17 +188,17 @@ fn counter_nulls(cx: &mut Ctxt, attrs: &FieldAttrs, role: Role, optional: bool) 
     };
     if !add {
         cx.syn_error(syn::Error::new(
-            rule.span(),
+            null_rule.span(),
             "`nulls` is the NULL rule of a counter: it goes with `#[upsert(add)]` only",
         ));
         return role;
     }
-    match rule.value().as_str() {
+    match null_rule.value().as_str() {
         "zero" => Role::Combine(Strategy::AddNullAsZero),
         "propagate" => Role::Combine(Strategy::AddNullPropagates),
         other => {
             cx.syn_error(syn::Error::new(
-                rule.span(),
+                null_rule.span(),
                 format!("unknown NULL rule `{other}`: expected `nulls = \"zero\"` or `nulls = \"propagate\"`"),
             ));
             role

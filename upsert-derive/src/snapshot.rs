@@ -139,11 +139,12 @@ fn span(container: &Container, mismatch: &Mismatch) -> Span {
             .get()
             .map_or_else(|| container.ident.span(), syn::LitStr::span),
         Site::Target => match mismatch.kind {
-            Kind::Constraint => attrs.constraint.span().unwrap_or_else(first_key),
+            Kind::Constraint | Kind::DeferrableConstraint => {
+                attrs.constraint.span().unwrap_or_else(first_key)
+            }
             Kind::PartialIndex | Kind::IgnoredPredicate => {
                 attrs.conflict_where.span().unwrap_or_else(first_key)
             }
-            Kind::DeferrableConstraint => attrs.constraint.span().unwrap_or_else(first_key),
             _ => first_key(),
         },
         Site::Field(index) => {
