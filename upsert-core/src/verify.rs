@@ -1084,6 +1084,14 @@ pub fn check_offline(
         {
             continue;
         }
+        if let Some(accepted) = feature_columns(rust_type) {
+            if !accepted.contains(&column.base_type.as_str()) {
+                out.push(column_type_mismatch(
+                    dialect, &name, index, field, rust_type, column,
+                ));
+            }
+            continue;
+        }
         if let Some(mismatch) =
             scalar_type_rule(dialect, &name, index, field, rust_type, update, column)
         {
@@ -1136,6 +1144,40 @@ pub fn holds_every_value(rust_type: &str, column: &ColumnInfo) -> Option<bool> {
 pub fn fits_every_value(rust_type: &str, column: &ColumnInfo) -> Option<bool> {
     let (columns, _) = scalar_columns(rust_type)?;
     Some(columns.1.contains(&column.base_type.as_str()))
+}
+
+/// The column base types sqlx reads a field of one of the feature types (`uuid`, `chrono`,
+/// `time`, `rust_decimal`, `bigdecimal`, `ipnet`, `ipnetwork`, `mac_address`, `bit-vec`) from,
+/// by the type's last path segment as written; exactly sqlx's rule, since no cast is applied
+/// to them. `None` for any other type (arrays included: sqlx decides those).
+///
+/// ```
+/// use upsert_core::verify::feature_columns;
+/// assert_eq!(feature_columns("Option<chrono::NaiveDateTime>"), Some(&["timestamp"][..]));
+/// assert_eq!(feature_columns("DateTime<Utc>"), Some(&["timestamptz"][..]));
+/// assert_eq!(feature_columns("Vec<Uuid>"), None);
+/// ```
+#[must_use]
+pub fn feature_columns(rust_type: &str) -> Option<&'static [&'static str]> {
+    let mut ty = rust_type.trim();
+    while let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
+        ty = inner.trim();
+    }
+    let ty = ty.replace(' ', "");
+    let (head, rest) = ty.split_at(ty.find('<').unwrap_or(ty.len()));
+    let name = head.rsplit("::").next().unwrap_or(head);
+    Some(match (name, rest) {
+        ("Uuid", "") => &["uuid"],
+        ("NaiveDate" | "Date", "") => &["date"],
+        ("NaiveTime" | "Time", "") => &["time"],
+        ("NaiveDateTime" | "PrimitiveDateTime", "") => &["timestamp"],
+        ("DateTime", _) | ("OffsetDateTime", "") => &["timestamptz"],
+        ("Decimal" | "BigDecimal", "") => &["numeric"],
+        ("IpNet" | "IpNetwork", "") => &["inet", "cidr"],
+        ("MacAddress", "") => &["macaddr"],
+        ("BitVec", "") => &["bit", "varbit"],
+        _ => return None,
+    })
 }
 
 /// For a common scalar type: (the column types that hold its values exactly, the column

@@ -678,4 +678,5 @@ pub async fn offline_check<T: crate::AtomicUpsert>(
 #[must_use]
 pub fn is_known_type(rust_type: &str) -> bool {
     upsert_core::verify::compatible_columns(rust_type).is_some()
+        || upsert_core::verify::feature_columns(rust_type).is_some()
 }

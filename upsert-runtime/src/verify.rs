@@ -193,7 +193,11 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
             continue;
         };
         let array = upsert_core::is_array_type(field.rust_type);
-        if rules::compatible_columns(field.rust_type).is_some() && !array {
+        // The core's rule covered the types it knows.
+        if !array
+            && (rules::compatible_columns(field.rust_type).is_some()
+                || rules::feature_columns(field.rust_type).is_some())
+        {
             continue;
         }
         let read = if array {

@@ -290,7 +290,7 @@ fn pdt(secs: i64) -> atomic_upsert::sqlx::types::time::PrimitiveDateTime {
     atomic_upsert::sqlx::types::time::PrimitiveDateTime::new(t.date(), t.time())
 }
 fn json(text: &str) -> JsonValue {
-    atomic_upsert::sqlx::types::JsonValue::from(text.parse::<JsonValue>().unwrap())
+    text.parse::<JsonValue>().unwrap()
 }
 fn dec(text: &str) -> Decimal {
     text.parse().unwrap()
