@@ -114,6 +114,29 @@ pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[Returne
     w.finish()
 }
 
+/// The upsert of [`upsert_returning`], returning every column of the stored row
+/// (`RETURNING *`): what `upsert_returning_as` reads into a separate read model, with the
+/// columns the struct does not write (a serial id, defaulted columns).
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert!(single::upsert_returning_row(&Postgres, &model).ends_with(r#"DO UPDATE SET "color" = EXCLUDED."color" RETURNING *"#));
+/// ```
+#[must_use]
+pub fn upsert_returning_row(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    statement(&mut w, model, OnConflict::Update);
+    w.push(" RETURNING *");
+    w.finish()
+}
+
 /// `INSERT .. ON CONFLICT .. DO NOTHING`, returning the insert flag for an inserted row.
 ///
 /// ```

@@ -277,6 +277,7 @@ impl Parts {
                 skip_unchanged: model.guard.skip_unchanged,
                 nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
                 insert_or_get_sql: &single::insert_or_ignore_returning(pg, &model, &returned),
+                upsert_returning_row_sql: &single::upsert_returning_row(pg, &model),
                 select_by_key_sql: &single::select_by_key(pg, &model, &returned),
                 returning_old: (model.flag == InsertFlag::Marker)
                     .then(|| returning_old(&model.clone().with_flag(InsertFlag::Old))),
@@ -359,6 +360,7 @@ impl Parts {
                 skip_unchanged: false,
                 nulls_not_distinct: false,
                 insert_or_get_sql: "",
+                upsert_returning_row_sql: "",
                 select_by_key_sql: "",
                 returning_old: None,
             }),
@@ -460,6 +462,7 @@ struct Statements<'a> {
     skip_unchanged: bool,
     nulls_not_distinct: bool,
     insert_or_get_sql: &'a str,
+    upsert_returning_row_sql: &'a str,
     select_by_key_sql: &'a str,
     /// A partitioned table's statements for PostgreSQL 18+ (`RETURNING old`).
     returning_old: Option<TokenStream>,
@@ -530,6 +533,7 @@ fn plan(s: &Statements) -> TokenStream {
         skip_unchanged,
         nulls_not_distinct,
         insert_or_get_sql,
+        upsert_returning_row_sql,
         select_by_key_sql,
         ..
     } = s;
@@ -543,6 +547,7 @@ fn plan(s: &Statements) -> TokenStream {
             skip_unchanged: #skip_unchanged,
             nulls_not_distinct: #nulls_not_distinct,
             insert_or_get_sql: #insert_or_get_sql,
+            upsert_returning_row_sql: #upsert_returning_row_sql,
             select_by_key_sql: #select_by_key_sql,
             stage_upsert_sql: #stage_upsert_sql,
             presorted: #presorted,

@@ -181,7 +181,8 @@ pub enum Error {
     },
 
     /// The write **was applied**, but the row it returned could not be read into the struct
-    /// (`upsert_returning`: a column whose type or NULL the field cannot take). Do not retry:
+    /// (`upsert_returning`: a column whose type or NULL the field cannot take) or into the
+    /// read model (`upsert_returning_as`: also a column it lacks). Do not retry:
     /// [`verify`](crate::AtomicUpsert::verify) names the field to fix.
     #[error(
         "the row was written, but reading {} back failed (do not retry; `verify` names the field): {source}",
@@ -409,6 +410,8 @@ impl Error {
                     .and_then(|i| row.columns().get(i))
                     .map_or_else(|| index.clone(), |c| sqlx::Column::name(c).to_owned()),
             ),
+            // A read model asking for a column the row lacks.
+            sqlx::Error::ColumnNotFound(name) => Some(name.clone()),
             _ => None,
         };
         Error::Unreadable { column, source }

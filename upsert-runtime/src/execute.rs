@@ -168,6 +168,37 @@ where
 /// How many insert-then-select rounds `insert_or_get` makes before it reports contention.
 const GET_ATTEMPTS: u32 = 16;
 
+/// Runs the plan's `RETURNING *` upsert, bound in `query`, and reads the stored row into
+/// `R`; `None` when nothing was written.
+pub(crate) async fn returning_as<'c, R, E>(
+    query: PgQuery<'_>,
+    key: TableKey,
+    executor: E,
+) -> Result<Option<R>, Error>
+where
+    R: for<'r> sqlx::FromRow<'r, PgRow>,
+    E: PgExecutor<'c>,
+{
+    let call = Call::start(Op::UpsertReturning, &key, 1, 1);
+    traced(
+        call,
+        async move {
+            query
+                .fetch_optional(executor)
+                .await
+                .map_err(|error| Error::classify(error, &key))?
+                .as_ref()
+                .map(|stored| {
+                    // The statement has run: the write stands, only reading it failed.
+                    R::from_row(stored).map_err(|source| Error::unreadable(stored, source))
+                })
+                .transpose()
+        },
+        |call, stored| call.returned(stored.is_some()),
+    )
+    .await
+}
+
 /// Runs `UPSERT_RETURNING_SQL`, bound in `query`, and reads the stored row back; `None`
 /// when nothing was written.
 pub(crate) async fn returning<'c, T, E>(

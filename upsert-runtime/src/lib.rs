@@ -257,6 +257,51 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         <E::Database as private::Returns<'c, Self, E>>::upsert_returning(self, executor)
     }
 
+    /// [`upsert_returning`](AtomicUpsert::upsert_returning) into another type: the stored
+    /// row, every column of it (`RETURNING *`), read into your read model `R`
+    /// (`sqlx::FromRow`). The struct stays a write form: no placeholder for a serial id or a
+    /// defaulted column the database fills. `None` when a guard skipped the write, as for
+    /// `upsert_returning`. PostgreSQL only.
+    ///
+    /// A row that `R` cannot read (a column it lacks, a type it cannot take) is
+    /// [`Error::Unreadable`] naming the column, after the write.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::AtomicUpsert;
+    /// # use atomic_upsert::sqlx;
+    /// #[derive(AtomicUpsert)]
+    /// #[upsert(table = "posts")]
+    /// struct PostForm { #[conflict_key] ap_id: String, title: String }
+    ///
+    /// // The read model: `id bigserial`, `published timestamptz DEFAULT now()` are the
+    /// // database's, not the form's.
+    /// struct Post { id: i64, ap_id: String, title: String }
+    /// impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Post {
+    ///     fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    ///         use sqlx::Row as _;
+    ///         Ok(Post { id: row.try_get("id")?, ap_id: row.try_get("ap_id")?, title: row.try_get("title")? })
+    ///     }
+    /// }
+    /// # async fn run(pool: sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let form = PostForm { ap_id: "https://example.com/1".into(), title: "Hello".into() };
+    /// let post: Option<Post> = form.upsert_returning_as(&pool).await?;
+    /// # Ok(()) }
+    /// ```
+    fn upsert_returning_as<'c, R, E>(
+        &self,
+        executor: E,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + Send
+    where
+        E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        execute::returning_as(
+            self.bind_row(sqlx::query(Self::PLAN.upsert_returning_row_sql)),
+            table_key::<Self>(),
+            executor,
+        )
+    }
+
     /// Get-or-create, race-free: inserts the row unless one with the same conflict key
     /// exists, and returns the row as stored either way, with whether this call inserted it.
     /// An existing row is read, never written (no `updated_at` moves, no trigger fires),

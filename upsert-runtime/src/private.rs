@@ -91,6 +91,9 @@ pub struct Plan {
     pub insert_or_get_sql: &'static str,
     /// `SELECT` every field's column by the key (get-or-create).
     pub select_by_key_sql: &'static str,
+    /// The upsert returning every column of the stored row (`RETURNING *`), for
+    /// `upsert_returning_as`.
+    pub upsert_returning_row_sql: &'static str,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
     /// The bulk statements for a batch of distinct keys sent in lock order: no fold, no
