@@ -188,6 +188,38 @@ pub fn insert_or_ignore_returning(
     w.finish()
 }
 
+/// [`insert_or_ignore_returning`] returning every column (`RETURNING *`), for a read model.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+/// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)], None, false);
+/// assert!(single::insert_or_ignore_returning_row(&Postgres, &model).ends_with("DO NOTHING RETURNING *"));
+/// ```
+#[must_use]
+pub fn insert_or_ignore_returning_row(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    statement(&mut w, model, OnConflict::Nothing);
+    w.push(" RETURNING *");
+    w.finish()
+}
+
+/// [`select_by_key`] of every column (`SELECT *`), for a read model.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
+/// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)], None, false);
+/// assert!(single::select_row_by_key(&Postgres, &model).starts_with(r#"SELECT * FROM "tag" WHERE"#));
+/// ```
+#[must_use]
+pub fn select_row_by_key(dialect: &dyn Dialect, model: &Model) -> String {
+    let mut w = Writer::new(dialect);
+    w.push("SELECT *");
+    key_condition(&mut w, model);
+    w.finish()
+}
+
 /// `SELECT <columns> FROM <table> WHERE <key> = ($1, ..)`, the keys bound in field order,
 /// restricted to the partial index's rows (`conflict_where`); NULL keys match each other
 /// under [`NullKeys::NotDistinct`]. The second half of get-or-create.

@@ -236,21 +236,7 @@ impl Parts {
     fn new(container: &Container) -> Self {
         let model = container.model();
         let pg = &Postgres;
-        // Every field's column, in field order, `skip` fields included.
-        let types: Vec<String> = container
-            .fields
-            .iter()
-            .map(crate::ast::Field::type_text)
-            .collect();
-        let returned: Vec<single::Returned> = container
-            .fields
-            .iter()
-            .zip(&types)
-            .map(|(f, ty)| single::Returned {
-                name: &f.column,
-                cast: upsert_core::verify::returning_cast(ty),
-            })
-            .collect();
+        let returned = returned_columns(container);
         let mut parts = Parts {
             table: container.table.clone(),
             schema: container.schema.clone(),
@@ -278,6 +264,8 @@ impl Parts {
                 nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
                 insert_or_get_sql: &single::insert_or_ignore_returning(pg, &model, &returned),
                 upsert_returning_row_sql: &single::upsert_returning_row(pg, &model),
+                insert_or_get_row_sql: &single::insert_or_ignore_returning_row(pg, &model),
+                select_row_by_key_sql: &single::select_row_by_key(pg, &model),
                 select_by_key_sql: &single::select_by_key(pg, &model, &returned),
                 returning_old: (model.flag == InsertFlag::Marker)
                     .then(|| returning_old(&model.clone().with_flag(InsertFlag::Old))),
@@ -361,6 +349,8 @@ impl Parts {
                 nulls_not_distinct: false,
                 insert_or_get_sql: "",
                 upsert_returning_row_sql: "",
+                insert_or_get_row_sql: "",
+                select_row_by_key_sql: "",
                 select_by_key_sql: "",
                 returning_old: None,
             }),
@@ -463,6 +453,8 @@ struct Statements<'a> {
     nulls_not_distinct: bool,
     insert_or_get_sql: &'a str,
     upsert_returning_row_sql: &'a str,
+    insert_or_get_row_sql: &'a str,
+    select_row_by_key_sql: &'a str,
     select_by_key_sql: &'a str,
     /// A partitioned table's statements for PostgreSQL 18+ (`RETURNING old`).
     returning_old: Option<TokenStream>,
@@ -534,6 +526,8 @@ fn plan(s: &Statements) -> TokenStream {
         nulls_not_distinct,
         insert_or_get_sql,
         upsert_returning_row_sql,
+        insert_or_get_row_sql,
+        select_row_by_key_sql,
         select_by_key_sql,
         ..
     } = s;
@@ -548,6 +542,8 @@ fn plan(s: &Statements) -> TokenStream {
             nulls_not_distinct: #nulls_not_distinct,
             insert_or_get_sql: #insert_or_get_sql,
             upsert_returning_row_sql: #upsert_returning_row_sql,
+            insert_or_get_row_sql: #insert_or_get_row_sql,
+            select_row_by_key_sql: #select_row_by_key_sql,
             select_by_key_sql: #select_by_key_sql,
             stage_upsert_sql: #stage_upsert_sql,
             presorted: #presorted,
@@ -560,6 +556,19 @@ fn plan(s: &Statements) -> TokenStream {
             returning_old: #returning_old,
         }
     }
+}
+
+/// Every field's column, in field order, `skip` fields included, with the cast that reads it
+/// back as the field's type.
+fn returned_columns<'c>(container: &'c Container) -> Vec<single::Returned<'c>> {
+    container
+        .fields
+        .iter()
+        .map(|f| single::Returned {
+            name: &f.column,
+            cast: upsert_core::verify::returning_cast(&f.type_text()),
+        })
+        .collect()
 }
 
 fn counts_tokens(counts: Counts) -> TokenStream {

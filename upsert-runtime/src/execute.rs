@@ -103,36 +103,39 @@ fn outcome(answer: Option<PgRow>, unwritten: Unwritten) -> Result<UpsertOutcome,
 
 /// Get-or-create: `INSERT .. ON CONFLICT DO NOTHING RETURNING`, and when a row already
 /// had the key, `SELECT` it; a row deleted between the two is tried again, at most
-/// `GET_ATTEMPTS` times.
-pub(crate) async fn insert_or_get<'c, T, A>(
+/// `GET_ATTEMPTS` times. `read` turns the returned row into the answer: the struct itself
+/// (`insert_or_get`) or a read model (`insert_or_get_as`).
+pub(crate) async fn insert_or_get<'c, T, R, A>(
     row: &T,
     insert_sql: &'static str,
     select_sql: &'static str,
     key: TableKey,
     executor: A,
-) -> Result<(T, Obtained), Error>
+    read: fn(&PgRow) -> Result<R, sqlx::Error>,
+) -> Result<(R, Obtained), Error>
 where
-    T: Generated + for<'r> FromStored<'r>,
+    T: Generated,
     A: Acquire<'c, Database = Postgres>,
 {
     let call = Call::start(Op::InsertOrGet, &key, 1, 1);
     traced(
         call,
-        obtain(row, insert_sql, select_sql, key, executor),
+        obtain(row, insert_sql, select_sql, key, executor, read),
         |call, (_, obtained)| call.obtained(*obtained == Obtained::Inserted),
     )
     .await
 }
 
-async fn obtain<'c, T, A>(
+async fn obtain<'c, T, R, A>(
     row: &T,
     insert_sql: &'static str,
     select_sql: &'static str,
     key: TableKey,
     executor: A,
-) -> Result<(T, Obtained), Error>
+    read: fn(&PgRow) -> Result<R, sqlx::Error>,
+) -> Result<(R, Obtained), Error>
 where
-    T: Generated + for<'r> FromStored<'r>,
+    T: Generated,
     A: Acquire<'c, Database = Postgres>,
 {
     let classify = |error| Error::classify(error, &key);
@@ -144,8 +147,7 @@ where
             .await
             .map_err(classify)?
         {
-            let inserted =
-                T::from_stored(&stored).map_err(|source| Error::unreadable(&stored, source))?;
+            let inserted = read(&stored).map_err(|source| Error::unreadable(&stored, source))?;
             return Ok((inserted, Obtained::Inserted));
         }
         if let Some(stored) = row
@@ -154,10 +156,7 @@ where
             .await
             .map_err(classify)?
         {
-            return Ok((
-                T::from_stored(&stored).map_err(Error::Sqlx)?,
-                Obtained::Existing,
-            ));
+            return Ok((read(&stored).map_err(Error::Sqlx)?, Obtained::Existing));
         }
     }
     Err(Error::Contended {

@@ -340,6 +340,49 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
             Self::PLAN.select_by_key_sql,
             table_key::<Self>(),
             executor,
+            |row| <Self as private::FromStored<'_>>::from_stored(row),
+        )
+    }
+
+    /// [`insert_or_get`](AtomicUpsert::insert_or_get) into another type: the row as stored
+    /// (every column, `RETURNING *` / `SELECT *`), read into your read model `R`
+    /// (`sqlx::FromRow`), with whether this call inserted it. The struct stays a write form.
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, Obtained};
+    /// # use atomic_upsert::sqlx;
+    /// #[derive(AtomicUpsert)]
+    /// #[upsert(table = "accounts")]
+    /// struct NewAccount { #[conflict_key] email: String, plan: String }
+    ///
+    /// struct Account { id: i64, email: String, plan: String }
+    /// impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Account {
+    ///     fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+    ///         use sqlx::Row as _;
+    ///         Ok(Account { id: row.try_get("id")?, email: row.try_get("email")?, plan: row.try_get("plan")? })
+    ///     }
+    /// }
+    /// # async fn run(pool: sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+    /// let wanted = NewAccount { email: "ann@example.com".into(), plan: "free".into() };
+    /// let (account, how): (Account, Obtained) = wanted.insert_or_get_as(&pool).await?;
+    /// println!("account {} ({how:?})", account.id);
+    /// # Ok(()) }
+    /// ```
+    fn insert_or_get_as<'c, R, A>(
+        &self,
+        executor: A,
+    ) -> impl Future<Output = Result<(R, Obtained), Error>> + Send
+    where
+        A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        execute::insert_or_get(
+            self,
+            Self::PLAN.insert_or_get_row_sql,
+            Self::PLAN.select_row_by_key_sql,
+            table_key::<Self>(),
+            executor,
+            |row| R::from_row(row),
         )
     }
 

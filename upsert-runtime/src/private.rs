@@ -94,6 +94,10 @@ pub struct Plan {
     /// The upsert returning every column of the stored row (`RETURNING *`), for
     /// `upsert_returning_as`.
     pub upsert_returning_row_sql: &'static str,
+    /// `INSERT .. ON CONFLICT DO NOTHING RETURNING *` (`insert_or_get_as`).
+    pub insert_or_get_row_sql: &'static str,
+    /// `SELECT *` by the key (`insert_or_get_as`).
+    pub select_row_by_key_sql: &'static str,
     /// The bulk statement reading the staging table (`COPY` path).
     pub stage_upsert_sql: &'static str,
     /// The bulk statements for a batch of distinct keys sent in lock order: no fold, no

@@ -134,3 +134,31 @@ async fn the_stored_row_comes_back_in_the_read_model_on_every_executor() {
     assert_eq!(stored, 1);
     db.finish().await;
 }
+
+/// `insert_or_get_as`: get-or-create into the read model, inserted then existing, with the
+/// database's own columns.
+#[tokio::test]
+async fn get_or_create_into_the_read_model() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(POSTS).execute(&db.pool).await.unwrap();
+    let (created, how): (Post, _) = form("a", "first").insert_or_get_as(&db.pool).await.unwrap();
+    assert_eq!(how, atomic_upsert::Obtained::Inserted);
+    assert_eq!((created.title.as_str(), created.score), ("first", 0));
+    sqlx::query("UPDATE posts SET score = 7")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    let (existing, how): (Post, _) = form("a", "other").insert_or_get_as(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(how, atomic_upsert::Obtained::Existing);
+    assert_eq!(
+        existing,
+        Post {
+            score: 7,
+            ..created
+        },
+        "the stored row, not the form"
+    );
+    db.finish().await;
+}
