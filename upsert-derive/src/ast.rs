@@ -237,14 +237,7 @@ impl Field<'_> {
     /// Whether the type is written `Option<..>` (the derive sees tokens, not types: an alias
     /// of `Option` counts as not optional).
     pub fn optional(&self) -> bool {
-        match peel(self.ty) {
-            Type::Path(path) => path
-                .path
-                .segments
-                .last()
-                .is_some_and(|segment| segment.ident == "Option"),
-            _ => false,
-        }
+        is_option(self.ty)
     }
 
     /// Whether the type is a PostgreSQL array column (`Vec<T>`, `Option<Vec<T>>`).

@@ -69,6 +69,7 @@ where
         table_key::<T>(),
         attempt,
         executor,
+        |stored| T::from_stored(stored),
     )
 }
 

@@ -9,7 +9,7 @@ use sqlx::postgres::{PgExecutor, PgRow, Postgres};
 
 use crate::error::{Error, TableKey};
 use crate::outcome::{Obtained, UpsertOutcome};
-use crate::private::{FromStored, Generated, PgQuery, Unwritten};
+use crate::private::{Generated, PgQuery, Unwritten};
 use crate::telemetry::{Call, Op, traced};
 
 /// Runs one of the single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`), bound in
@@ -167,47 +167,17 @@ where
 /// How many insert-then-select rounds `insert_or_get` makes before it reports contention.
 const GET_ATTEMPTS: u32 = 16;
 
-/// Runs the plan's `RETURNING *` upsert, bound in `query`, and reads the stored row into
-/// `R`; `None` when nothing was written.
-pub(crate) async fn returning_as<'c, R, E>(
-    query: PgQuery<'_>,
-    key: TableKey,
-    executor: E,
-) -> Result<Option<R>, Error>
-where
-    R: for<'r> sqlx::FromRow<'r, PgRow>,
-    E: PgExecutor<'c>,
-{
-    let call = Call::start(Op::UpsertReturning, &key, 1, 1);
-    traced(
-        call,
-        async move {
-            query
-                .fetch_optional(executor)
-                .await
-                .map_err(|error| Error::classify(error, &key))?
-                .as_ref()
-                .map(|stored| {
-                    // The statement has run: the write stands, only reading it failed.
-                    R::from_row(stored).map_err(|source| Error::unreadable(stored, source))
-                })
-                .transpose()
-        },
-        |call, stored| call.returned(stored.is_some()),
-    )
-    .await
-}
-
-/// Runs `UPSERT_RETURNING_SQL`, bound in `query`, and reads the stored row back; `None`
-/// when nothing was written.
-pub(crate) async fn returning<'c, T, E>(
+/// Runs an upsert with `RETURNING`, bound in `query`, and reads the stored row with `read`:
+/// the struct itself (`UPSERT_RETURNING_SQL`) or a read model (the plan's `RETURNING *`
+/// statement); `None` when nothing was written.
+pub(crate) async fn returning<'c, R, E>(
     query: PgQuery<'_>,
     key: TableKey,
     attempt: u32,
     executor: E,
-) -> Result<Option<T>, Error>
+    read: fn(&PgRow) -> Result<R, sqlx::Error>,
+) -> Result<Option<R>, Error>
 where
-    T: for<'r> FromStored<'r>,
     E: PgExecutor<'c>,
 {
     let call = Call::start(Op::UpsertReturning, &key, 1, attempt);
@@ -221,7 +191,7 @@ where
                 .as_ref()
                 .map(|stored| {
                     // The statement has run: the write stands, only reading it back failed.
-                    T::from_stored(stored).map_err(|source| Error::unreadable(stored, source))
+                    read(stored).map_err(|source| Error::unreadable(stored, source))
                 })
                 .transpose()
         },

@@ -295,10 +295,12 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
         E: sqlx::Executor<'c, Database = sqlx::Postgres>,
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
-        execute::returning_as(
+        execute::returning(
             self.bind_row(sqlx::query(Self::PLAN.upsert_returning_row_sql)),
             table_key::<Self>(),
+            1,
             executor,
+            |stored| R::from_row(stored),
         )
     }
 

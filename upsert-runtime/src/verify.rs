@@ -74,7 +74,13 @@ pub(crate) async fn offline<T: crate::AtomicUpsert>(
     let found = catalog::read_table(conn, subject.table.schema, subject.table.name)
         .await
         .map_err(Error::Sqlx)?;
-    let facts = subject.facts();
+    // Each sent type as the derive names it: the derive has no sqlx to ask.
+    let sent_as: Vec<Option<&str>> = subject
+        .fields
+        .iter()
+        .map(|f| rules::compatible_columns(f.rust_type).and_then(|types| types.first().copied()))
+        .collect();
+    let facts = subject.facts(&sent_as);
     let rust_types: Vec<&str> = subject.fields.iter().map(|f| f.rust_type).collect();
     let model = subject.model(&facts);
     Ok(rules::check_offline(
@@ -87,18 +93,18 @@ pub(crate) async fn offline<T: crate::AtomicUpsert>(
 }
 
 impl Subject {
-    /// What the struct says of each field, its sent type as the derive names it (the
-    /// derive has no sqlx to ask).
-    fn facts(&self) -> Vec<FieldFacts<'static>> {
+    /// What the struct says of each field, with the name of the SQL type it is sent as
+    /// (`sent_as`, in field order).
+    fn facts<'a>(&self, sent_as: &[Option<&'a str>]) -> Vec<FieldFacts<'a>> {
         self.fields
             .iter()
-            .map(|f| FieldFacts {
+            .zip(sent_as)
+            .map(|(f, sent_as)| FieldFacts {
                 field: f.field,
                 column: f.column,
                 role: f.role,
                 optional: f.optional,
-                sql_type: rules::compatible_columns(f.rust_type)
-                    .and_then(|types| types.first().copied()),
+                sql_type: *sent_as,
                 cast: f.cast,
                 collate: f.collate,
                 array: upsert_core::is_array_type(f.rust_type),
@@ -108,7 +114,7 @@ impl Subject {
     }
 
     /// The core model of the struct.
-    fn model<'m>(&self, facts: &'m [FieldFacts<'static>]) -> Model<'m> {
+    fn model<'m>(&self, facts: &'m [FieldFacts<'_>]) -> Model<'m> {
         let defs: Vec<FieldDef> = facts.iter().map(FieldFacts::def).collect();
         Model::of_fields(
             self.table,
@@ -154,32 +160,12 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         .iter()
         .map(|f| f.sql.map(|sql| (sql.type_info)()))
         .collect();
-    let facts: Vec<FieldFacts> = plan
-        .fields
+    let sent_as: Vec<Option<&str>> = sql_types
         .iter()
-        .zip(&sql_types)
-        .map(|(f, ty)| FieldFacts {
-            field: f.field,
-            column: f.column,
-            role: f.role,
-            optional: f.optional,
-            sql_type: ty.as_ref().map(sqlx::TypeInfo::name),
-            cast: f.cast,
-            collate: f.collate,
-            array: upsert_core::is_array_type(f.rust_type),
-            text: upsert_core::is_text_type(f.rust_type),
-        })
+        .map(|ty| ty.as_ref().map(sqlx::TypeInfo::name))
         .collect();
-    let defs: Vec<FieldDef> = facts.iter().map(FieldFacts::def).collect();
-    let model = Model::of_fields(
-        subject.table,
-        plan.target,
-        &defs,
-        plan.update_where,
-        plan.skip_unchanged,
-        plan.nulls_not_distinct,
-    )
-    .with_flag(InsertFlag::of_table(plan.returning_old.is_some()));
+    let facts = subject.facts(&sent_as);
+    let model = subject.model(&facts);
     let rust_types: Vec<&str> = plan.fields.iter().map(|f| f.rust_type).collect();
     let mut out = rules::check_offline(&Pg, &model, &facts, &rust_types, found.as_ref());
     let Some(table) = found else {
