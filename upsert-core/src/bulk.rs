@@ -4,11 +4,14 @@
 
 use std::fmt::Write as _;
 
-use crate::clause::{OnConflict, conflict_clause, insert_into, inserted_flag_into};
+use crate::clause::{
+    OnConflict, Sent, conflict_clause, insert_into, insert_value_into, inserted_flag_into,
+    sent_cte,
+};
 use crate::dialect::Dialect;
 use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
 use crate::names;
-use crate::strategy::Fold;
+use crate::strategy::{Fold, Strategy};
 use crate::writer::Writer;
 
 /// Where a bulk statement reads its rows from.
@@ -83,6 +86,7 @@ pub fn upsert_many_presorted(
     let bulk = Bulk::new(dialect, model);
     let mut w = Writer::new(dialect);
     bulk.input_cte(&mut w, source);
+    sent_cte(&mut w, model, &bulk.input);
     bulk.written_cte(&mut w, source, true);
     bulk.counts(&mut w, &bulk.input);
     Some(w.finish())
@@ -656,6 +660,15 @@ impl<'m, 'a> Bulk<'m, 'a> {
             Update::Key | Update::Replace | Update::Now => {
                 w.push(&name);
             }
+            // `default`: the last value sent (a `None` neither writes nor unsets one).
+            Update::ReplaceIfSent => {
+                let fold = Fold {
+                    partition,
+                    ord,
+                    applies: self.applies.as_deref(),
+                };
+                Strategy::Coalesce.fold_into(w, &name, &fold);
+            }
             // insert_only: the key's first row inserts; later rows never overwrite it.
             Update::Keep => {
                 let _ = write!(
@@ -691,7 +704,8 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 strategy.finish_fold_into(w, &name);
             }
             (Insert::Bind, _) => {
-                w.ident(c.name);
+                let name = w.dialect().quote_ident(c.name);
+                insert_value_into(w, c, &name);
             }
         });
         if presorted {
@@ -714,7 +728,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             // Key order: concurrent batches lock their rows in the same order: no deadlock.
             let _ = write!(w, " ORDER BY {}", self.key_order);
         }
-        conflict_clause(w, model, OnConflict::Update);
+        conflict_clause(w, model, OnConflict::Update, Sent::Rows);
     }
 
     /// Everything up to the write's `RETURNING`: the input, the version ranking, the fold
@@ -728,6 +742,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
             self.input.clone()
         };
         self.dedup_cte(w, &rows_from);
+        sent_cte(w, self.model, &self.dedup);
         self.written_cte(w, source, false);
         rows_from
     }
@@ -780,7 +795,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 w.qualified(names::ROWS_ALIAS, c.name);
             });
             w.push(") AND NOT ");
-            crate::clause::changed_into(w, self.model);
+            crate::clause::changed_into(w, self.model, Sent::Rows);
             let _ = write!(w, ") THEN {}", outcome_code::UNCHANGED);
         }
         let _ = write!(w, " WHEN {written}.{inserted} IS NULL THEN {unwritten}");
@@ -941,6 +956,32 @@ mod tests {
     use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{Model, Role};
     use crate::strategy::Strategy;
+
+    #[test]
+    fn sent_values_are_looked_up_by_key_from_one_object_built_once() {
+        let mut model = plain(
+            "mention",
+            [
+                ("id", Role::Key),
+                ("read", Role::Defaulted),
+                ("body", Role::Write),
+            ],
+        );
+        model.columns[1].default = Some("false");
+        model.columns[2].sent = true;
+        let sql = upsert_many(&Postgres, &model, Source::Unnest);
+        assert!(sql.contains(r#", "__atomic_upsert_sent" AS (SELECT pg_catalog.jsonb_object_agg(ROW("__dedup"."id")::text, pg_catalog.jsonb_build_object('read', "__dedup"."read", 'body', "__dedup"."body")) AS "__atomic_upsert_sent_by_key" FROM "__dedup")"#), "{sql}");
+        assert!(sql.contains(r#"SELECT "id", COALESCE("read", false), "body" FROM "__dedup""#), "{sql}");
+        let lookup = |c: &str| format!(r#"(pg_catalog.jsonb_populate_record(NULL::"mention", (SELECT "__atomic_upsert_sent_by_key" FROM "__atomic_upsert_sent") -> ROW(EXCLUDED."id")::text))."{c}""#);
+        assert!(sql.contains(&format!(r#""read" = CASE WHEN {} IS NULL THEN "mention"."read" ELSE EXCLUDED."read" END"#, lookup("read"))), "{sql}");
+        assert!(sql.contains(&format!(r#""body" = {}"#, lookup("body"))), "{sql}");
+        // A `None` neither writes nor unsets: the last value sent.
+        assert!(sql.contains(r#"first_value("read") OVER (PARTITION BY "id" ORDER BY "read" IS NULL"#), "{sql}");
+        let presorted = super::upsert_many_presorted(&Postgres, &model, Source::Stage).unwrap();
+        assert!(presorted.contains(r#"FROM "__input")"#), "{presorted}");
+        // Without such a column, no lookup.
+        assert!(!upsert_many(&Postgres, &plain("t", [("k", Role::Key), ("v", Role::Write)]), Source::Unnest).contains("jsonb"));
+    }
 
     #[test]
     fn bulk_statement_dedups_orders_and_counts() {
@@ -1129,6 +1170,8 @@ mod tests {
             collate: None,
             array: false,
             text,
+            default: None,
+            sent: false,
         };
         let fields = [
             field("zone", Role::Key, false, None),

@@ -3,6 +3,7 @@
 //! comparison of `skip_unchanged`.
 
 use crate::model::{Column, ConflictTarget, InsertFlag, Model, Table, Update};
+use crate::names;
 use crate::writer::Writer;
 
 /// What to do when the key exists.
@@ -32,10 +33,73 @@ pub(crate) fn excluded_into(w: &mut Writer, column: &str) {
     w.push("EXCLUDED.").ident(column);
 }
 
+/// Where a statement finds the value the caller sent for a column, which `EXCLUDED` does
+/// not always hold: a `default` field's `None` became the default there, and a `BEFORE
+/// INSERT` trigger may have rewritten it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Sent {
+    /// One row: the bound columns' placeholders, numbered from 1 in bound order.
+    Params,
+    /// A batch: the CTE of [`sent_cte`]'s one object, looked up by the conflicting key.
+    Rows,
+}
+
+/// `, "__atomic_upsert_sent" AS (SELECT jsonb_object_agg(ROW(keys)::text,
+/// jsonb_build_object('c', c, ..)) FROM rows)`: a batch's sent values by key, built once,
+/// for the columns that read it ([`Column::reads_sent`]; none: nothing written).
+pub(crate) fn sent_cte(w: &mut Writer, model: &Model, rows: &str) {
+    let columns: Vec<&Column> = model.columns.iter().filter(|c| c.reads_sent()).collect();
+    if columns.is_empty() {
+        return;
+    }
+    w.push(", ").ident(names::SENT).push(" AS (SELECT pg_catalog.jsonb_object_agg(ROW(");
+    w.list(&model.keys(), |w, c| {
+        w.push(rows).push(".").ident(c.name);
+    });
+    w.push(")::text, pg_catalog.jsonb_build_object(");
+    w.list(&columns, |w, c| {
+        w.string(c.name).push(", ").push(rows).push(".").ident(c.name);
+    });
+    w.push(")) AS ").ident(names::SENT_OBJECT).push(" FROM ").push(rows).push(")");
+}
+
+/// The value the caller sent for `column` (see [`Sent`]).
+fn sent_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
+    match sent {
+        Sent::Params => {
+            let n = model
+                .bound()
+                .iter()
+                .position(|c| c.name == column.name)
+                .map_or(0, |i| i + 1);
+            w.placeholder(n);
+        }
+        Sent::Rows => {
+            // The table's own row type reads the JSON value back exactly as the column's
+            // type (every type's text form, arrays as arrays).
+            w.push("(pg_catalog.jsonb_populate_record(NULL::")
+                .table(&model.table)
+                .push(", (SELECT ")
+                .ident(names::SENT_OBJECT)
+                .push(" FROM ")
+                .ident(names::SENT)
+                .push(") -> ROW(");
+            w.list(&model.keys(), |w, c| excluded_into(w, c.name));
+            w.push(")::text)).").ident(column.name);
+        }
+    }
+}
+
 /// The value `column` takes on conflict (for a key or `insert_only` column: the stored one).
-pub(crate) fn set_value_into(w: &mut Writer, table: &Table, column: &Column) {
-    let stored = w.fragment(|w| stored_into(w, table, column.name));
-    let excluded = w.fragment(|w| excluded_into(w, column.name));
+pub(crate) fn set_value_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
+    let stored = w.fragment(|w| stored_into(w, &model.table, column.name));
+    let incoming = w.fragment(|w| {
+        if column.sent {
+            sent_into(w, model, column, sent);
+        } else {
+            excluded_into(w, column.name);
+        }
+    });
     match column.update {
         Update::Key | Update::Keep => {
             w.push(&stored);
@@ -44,15 +108,40 @@ pub(crate) fn set_value_into(w: &mut Writer, table: &Table, column: &Column) {
             w.now();
         }
         Update::Replace => {
-            w.push(&excluded);
+            w.push(&incoming);
         }
-        Update::Combine(strategy) => strategy.set_into(w, &stored, &excluded),
+        Update::ReplaceIfSent if column.sent => {
+            w.push("COALESCE(").push(&incoming).push(", ").push(&stored).push(")");
+        }
+        Update::ReplaceIfSent => {
+            w.push("CASE WHEN ");
+            sent_into(w, model, column, sent);
+            w.push(" IS NULL THEN ")
+                .push(&stored)
+                .push(" ELSE ")
+                .push(&incoming)
+                .push(" END");
+        }
+        Update::Combine(strategy) => strategy.set_into(w, &stored, &incoming),
+    }
+}
+
+/// The value `column` inserts from `value`: `COALESCE(value, default)` for a `default`
+/// field (its `None` takes the column's default), else `value`.
+pub(crate) fn insert_value_into(w: &mut Writer, column: &Column, value: &str) {
+    match column.default {
+        Some(default) => {
+            w.push("COALESCE(").push(value).push(", ").push(default).push(")");
+        }
+        None => {
+            w.push(value);
+        }
     }
 }
 
 /// `("t"."a", ..) IS DISTINCT FROM (<new a>, ..)` over the compared columns: whether the
 /// update would change anything (`skip_unchanged`).
-pub(crate) fn changed_into(w: &mut Writer, model: &Model) {
+pub(crate) fn changed_into(w: &mut Writer, model: &Model, sent: Sent) {
     let compared: Vec<&Column> = model
         .columns
         .iter()
@@ -64,7 +153,7 @@ pub(crate) fn changed_into(w: &mut Writer, model: &Model) {
         .collect();
     let right: Vec<String> = compared
         .iter()
-        .map(|c| w.fragment(|w| set_value_into(w, &model.table, c)))
+        .map(|c| w.fragment(|w| set_value_into(w, model, c, sent)))
         .collect();
     let mut out = String::new();
     w.dialect().distinct_into(&mut out, &left, &right);
@@ -73,16 +162,21 @@ pub(crate) fn changed_into(w: &mut Writer, model: &Model) {
 
 /// `"a" = <its value on conflict>, ..` over the columns a conflict updates: the `SET` list
 /// of `DO UPDATE` (and of SQLite's `UPDATE` of a stored row).
-pub(crate) fn set_list_into(w: &mut Writer, model: &Model) {
+pub(crate) fn set_list_into(w: &mut Writer, model: &Model, sent: Sent) {
     let updates: Vec<&Column> = model.columns.iter().filter(|c| c.update.is_set()).collect();
     w.list(&updates, |w, c| {
         w.ident(c.name).push(" = ");
-        set_value_into(w, &model.table, c);
+        set_value_into(w, model, c, sent);
     });
 }
 
 /// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.
-pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
+pub(crate) fn conflict_clause(
+    w: &mut Writer,
+    model: &Model,
+    on_conflict: OnConflict,
+    sent: Sent,
+) {
     w.push(" ON CONFLICT ");
     match model.target {
         ConflictTarget::Keys { predicate } => {
@@ -104,7 +198,7 @@ pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConf
         return;
     }
     w.push(" DO UPDATE SET ");
-    set_list_into(w, model);
+    set_list_into(w, model, sent);
     let mut conditions: Vec<String> = Vec::new();
     if let Some(version) = model.guard.version {
         conditions.push(w.fragment(|w| {
@@ -117,7 +211,7 @@ pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConf
         conditions.push(format!("({predicate})"));
     }
     if model.guard.skip_unchanged {
-        conditions.push(w.fragment(|w| changed_into(w, model)));
+        conditions.push(w.fragment(|w| changed_into(w, model, sent)));
     }
     if model.flag == InsertFlag::Marker {
         // Record the key of a row the update goes ahead on, and only then: the CASE

@@ -257,6 +257,9 @@ pub enum SqliteGap {
     Array,
     /// `version` (or `update_where`) together with `skip_unchanged`.
     GuardWithSkipUnchanged,
+    /// `#[upsert(default = "..")]` or `#[upsert(update_from = "sent")]`: an update that
+    /// reads the value sent, which SQLite's multi-row statements cannot reach.
+    SentValue,
 }
 
 impl SqliteGap {
@@ -275,6 +278,8 @@ impl SqliteGap {
             Some(Self::Array)
         } else if model.unwritten() == Unwritten::Told {
             Some(Self::GuardWithSkipUnchanged)
+        } else if model.reads_sent() || model.columns.iter().any(|c| c.default.is_some()) {
+            Some(Self::SentValue)
         } else {
             None
         }
@@ -302,6 +307,9 @@ impl SqliteGap {
             Self::GuardWithSkipUnchanged => {
                 "SQLite cannot tell a skipped row from an unchanged one in one statement: use `version` or `skip_unchanged`, not both"
             }
+            Self::SentValue => {
+                "SQLite's statements cannot read the value sent in an update: drop `#[upsert(default)]` and `#[upsert(update_from = \"sent\")]` (SQLite's triggers cannot rewrite a row, so `excluded` is always the value sent)"
+            }
         }
     }
 
@@ -315,6 +323,7 @@ impl SqliteGap {
             Self::SqlType => "SqliteHasNoCasts",
             Self::Array => "SqliteHasNoArrays",
             Self::GuardWithSkipUnchanged => "SqliteCannotTellSkippedFromUnchanged",
+            Self::SentValue => "SqliteCannotReadTheSentValue",
         }
     }
 }

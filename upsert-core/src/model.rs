@@ -32,6 +32,9 @@ pub enum Role {
     UpdatedAt,
     /// `#[upsert(version)]`: replaced, and the update happens only when it grows.
     Version,
+    /// `#[upsert(default = "..")]` on a plain `Option` field: `None` lets the column's
+    /// default apply on insert and leaves the stored value on update; `Some` is written.
+    Defaulted,
     /// A conflict strategy (`#[upsert(add)]`, ..): stored and incoming values combined.
     Combine(Strategy),
 }
@@ -45,6 +48,7 @@ impl Role {
             Role::Skip => return None,
             Role::Key => (Insert::Bind, Update::Key),
             Role::Write | Role::Version => (Insert::Bind, Update::Replace),
+            Role::Defaulted => (Insert::Bind, Update::ReplaceIfSent),
             Role::InsertOnly => (Insert::Bind, Update::Keep),
             Role::CreatedAt => (Insert::Now, Update::Keep),
             Role::UpdatedAt => (Insert::Now, Update::Now),
@@ -100,6 +104,9 @@ pub enum Update {
     Keep,
     /// Replaced by the incoming value (`EXCLUDED.c`).
     Replace,
+    /// Replaced by the incoming value when one was sent (`Some`), else left as stored
+    /// (`#[upsert(default = "..")]`).
+    ReplaceIfSent,
     /// Set to the server's current time.
     Now,
     /// Stored and incoming values combined by a strategy.
@@ -130,6 +137,7 @@ impl Update {
         matches!(
             self,
             Update::Keep
+                | Update::ReplaceIfSent
                 | Update::Combine(Strategy::Add | Strategy::AddNullPropagates | Strategy::Coalesce)
         )
     }
@@ -169,6 +177,12 @@ pub struct Column<'a> {
     /// as one array per column (PostgreSQL has no arrays of arrays of varying length), so
     /// it is sent as every row's elements in one flat array plus each row's bounds in it.
     pub array: bool,
+    /// `#[upsert(default = "..")]`: the SQL expression a `None` inserts
+    /// (`COALESCE(value, default)`), the column's own default.
+    pub default: Option<&'a str>,
+    /// `#[upsert(update_from = "sent")]`: an update writes the value the caller sent, not
+    /// `EXCLUDED.c` (which a `BEFORE INSERT` trigger may have rewritten).
+    pub sent: bool,
     /// A key of a Rust string type with no `sql_type` or `collate`: a batch orders it by
     /// its bytes (`COLLATE "C"`), the order the client sorts it in ([`Model::presorted`]),
     /// whatever the database's collation. Its equality is unchanged (a deterministic
@@ -177,6 +191,20 @@ pub struct Column<'a> {
 }
 
 impl<'a> Column<'a> {
+    /// Whether an update reads the value the caller sent rather than `EXCLUDED`'s:
+    /// `update_from = "sent"`, or a `default` field (whose `None` became the default
+    /// there).
+    ///
+    /// ```
+    /// use upsert_core::{Column, Role};
+    /// assert!(Column::new("read", Role::Defaulted).unwrap().reads_sent());
+    /// assert!(!Column::new("read", Role::Write).unwrap().reads_sent());
+    /// ```
+    #[must_use]
+    pub fn reads_sent(&self) -> bool {
+        self.sent || self.update == Update::ReplaceIfSent
+    }
+
     /// The column a field with `role` writes; `None` for a skipped field.
     #[must_use]
     pub fn new(name: &'a str, role: Role) -> Option<Self> {
@@ -189,6 +217,8 @@ impl<'a> Column<'a> {
             cast: None,
             collate: None,
             array: false,
+            default: None,
+            sent: false,
             sorts_by_bytes: false,
         })
     }
@@ -313,7 +343,10 @@ impl NullKeys {
 ///
 /// ```
 /// use upsert_core::{FieldDef, Role};
-/// let key = FieldDef { column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None, array: false, text: true };
+/// let key = FieldDef {
+///     column: "email", role: Role::Key, optional: false, cast: Some("citext"), collate: None,
+///     array: false, text: true, default: None, sent: false,
+/// };
 /// assert_eq!(key.column, "email");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -333,6 +366,10 @@ pub struct FieldDef<'a> {
     pub array: bool,
     /// Declared as a Rust string type ([`is_text_type`]).
     pub text: bool,
+    /// `#[upsert(default = "..")]`: what a `None` inserts.
+    pub default: Option<&'a str>,
+    /// `#[upsert(update_from = "sent")]`.
+    pub sent: bool,
 }
 
 /// Whether a field's Rust type, as written (`Vec<String>`), is a PostgreSQL array column:
@@ -590,8 +627,8 @@ impl<'a> Model<'a> {
     /// ```
     /// use upsert_core::{ConflictTarget, FieldDef, Model, NullKeys, Role, Table};
     /// let fields = [
-    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None, array: false, text: false },
-    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None, array: false, text: false },
+    ///     FieldDef { column: "slot", role: Role::Key, optional: true, cast: None, collate: None, array: false, text: false, default: None, sent: false },
+    ///     FieldDef { column: "v", role: Role::Write, optional: false, cast: None, collate: None, array: false, text: false, default: None, sent: false },
     /// ];
     /// let model = Model::of_fields(
     ///     Table { schema: None, name: "t" },
@@ -632,6 +669,8 @@ impl<'a> Model<'a> {
         for column in &mut model.columns {
             let field = fields.iter().find(|f| f.column == column.name);
             column.array = field.is_some_and(|f| f.array);
+            column.default = field.and_then(|f| f.default);
+            column.sent = field.is_some_and(|f| f.sent);
             column.sorts_by_bytes = column.update == Update::Key
                 && column.cast.is_none()
                 && column.collate.is_none()
@@ -685,6 +724,19 @@ impl<'a> Model<'a> {
             .iter()
             .filter(|c| c.insert == Insert::Bind)
             .collect()
+    }
+
+    /// Whether an update reads a value the caller sent ([`Column::reads_sent`]).
+    ///
+    /// ```
+    /// use upsert_core::{ConflictTarget, Model, Role, Table};
+    /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+    ///     [("k", Role::Key), ("read", Role::Defaulted)], None, false);
+    /// assert!(model.reads_sent());
+    /// ```
+    #[must_use]
+    pub fn reads_sent(&self) -> bool {
+        self.columns.iter().any(Column::reads_sent)
     }
 
     /// Whether a conflict updates anything (else the statement is `DO NOTHING`).

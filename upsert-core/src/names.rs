@@ -58,6 +58,11 @@ pub const INSERTED: &str = "inserted";
 pub const INSERTED_GUARDED: &str = "__inserted";
 /// The incoming row's alias in the single-row "unchanged" probe.
 pub const EXCLUDED: &str = "excluded";
+/// A batch's sent values by conflict key, for the columns an update reads them for
+/// (`default`, `update_from = "sent"`): a CTE of one jsonb object (bulk).
+pub const SENT: &str = "__atomic_upsert_sent";
+/// [`SENT`]'s one column.
+pub const SENT_OBJECT: &str = "__atomic_upsert_sent_by_key";
 /// The batch's `merge` objects, in order (bulk).
 pub const MERGE_ARRAY: &str = "__a";
 /// The index in [`MERGE_ARRAY`] (bulk).

@@ -99,6 +99,10 @@ pub struct ColumnInfo {
     pub bytewise_equality: bool,
     /// The column's collation, when it is not its type's default.
     pub collation: Option<String>,
+    /// The default expression, as PostgreSQL prints it (`false`, `now()`,
+    /// `'new'::text`): the column's or its domain's; `None` for none, an identity or a
+    /// generated column.
+    pub default: Option<String>,
 }
 
 impl ColumnInfo {
@@ -124,6 +128,7 @@ impl ColumnInfo {
             ordered: true,
             bytewise_equality: true,
             collation: None,
+            default: None,
         }
     }
 }
@@ -345,6 +350,9 @@ impl Snapshot {
                         .as_deref()
                         .map_or_else(|| "-".to_owned(), escape),
                 );
+                if let Some(default) = &c.default {
+                    let _ = writeln!(out, "default\t{}\t{}", escape(&c.name), escape(default));
+                }
             }
             for i in &table.indexes {
                 let columns: Vec<String> = i.columns.iter().map(|c| escape(c)).collect();
@@ -421,7 +429,18 @@ impl Snapshot {
                         ordered: on("ord"),
                         bytewise_equality: on("bytewise"),
                         collation: (*collation != "-").then(|| unescape(collation)),
+                        default: None,
                     });
+                }
+                ["default", column, expression] => {
+                    let t = snapshot.tables.last_mut().ok_or_else(|| bad(&table()))?;
+                    let column = unescape(column);
+                    let c = t
+                        .columns
+                        .iter_mut()
+                        .find(|c| c.name == column)
+                        .ok_or_else(|| bad("a default of no column listed before"))?;
+                    c.default = Some(unescape(expression));
                 }
                 ["unique", name, constraint, flags, predicate, columns @ ..] => {
                     let flags: Vec<&str> = flags.split(' ').collect();
@@ -465,6 +484,7 @@ mod tests {
         let mut c = ColumnInfo::new("a,b", "character varying(20)", "varchar", 1043, 'S');
         c.not_null = true;
         c.has_default = true;
+        c.default = Some("'a\tb'::text".into());
         c.generated = true;
         c.equality = false;
         c.ordered = false;

@@ -2,7 +2,8 @@
 //! the bound columns as `$1..$n` in field order and answers in the same round trip.
 
 use crate::clause::{
-    OnConflict, changed_into, conflict_clause, excluded_into, insert_into, inserted_flag_into,
+    OnConflict, Sent, changed_into, conflict_clause, excluded_into, insert_into,
+    insert_value_into, inserted_flag_into,
     stored_into,
 };
 use crate::dialect::Dialect;
@@ -85,7 +86,7 @@ pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
         w.push(" AND (").push(predicate).push(")");
     }
     w.push(" AND NOT ");
-    changed_into(&mut w, model);
+    changed_into(&mut w, model, Sent::Params);
     w.push(")");
     w.finish()
 }
@@ -287,7 +288,7 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
     };
     let mut w = Writer::new(dialect);
     w.push("UPDATE ").table(&model.table).push(" SET ");
-    crate::clause::set_list_into(&mut w, model);
+    crate::clause::set_list_into(&mut w, model, Sent::Params);
     w.push(" FROM (SELECT ");
     let bound = model.bound();
     let numbered: Vec<(usize, &&crate::model::Column)> = bound.iter().enumerate().collect();
@@ -406,7 +407,10 @@ pub(crate) fn values_statement(
         w.list(&model.columns, |w, column| match column.insert {
             Insert::Bind => {
                 next_param += 1;
-                w.placeholder(next_param);
+                let value = w.fragment(|w| {
+                    w.placeholder(next_param);
+                });
+                insert_value_into(w, column, &value);
             }
             Insert::Now => {
                 w.now();
@@ -414,7 +418,7 @@ pub(crate) fn values_statement(
         });
         w.push(")");
     }
-    conflict_clause(w, model, on_conflict);
+    conflict_clause(w, model, on_conflict, Sent::Params);
 }
 
 #[cfg(test)]
@@ -439,6 +443,26 @@ mod tests {
             insert_or_ignore(&Postgres, &model),
             r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO NOTHING RETURNING (xmax = 0)"#
         );
+    }
+
+    #[test]
+    fn a_default_field_inserts_its_default_for_none_and_keeps_the_stored_value() {
+        let mut model = plain(
+            "mention",
+            [
+                ("id", Role::Key),
+                ("read", Role::Defaulted),
+                ("body", Role::Write),
+            ],
+        );
+        model.columns[1].default = Some("false");
+        model.columns[2].sent = true;
+        assert_eq!(
+            upsert(&Postgres, &model),
+            r#"INSERT INTO "mention" ("id", "read", "body") VALUES ($1, COALESCE($2, false), $3) ON CONFLICT ("id") DO UPDATE SET "read" = CASE WHEN $2 IS NULL THEN "mention"."read" ELSE EXCLUDED."read" END, "body" = $3 RETURNING (xmax = 0)"#
+        );
+        model.columns[1].sent = true;
+        assert!(upsert(&Postgres, &model).contains(r#"SET "read" = COALESCE($2, "mention"."read")"#));
     }
 
     #[test]

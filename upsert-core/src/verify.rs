@@ -19,7 +19,7 @@ pub const MAX_IDENTIFIER_BYTES: usize = 63;
 ///
 /// ```
 /// use upsert_core::{Role, verify::FieldFacts};
-/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false };
+/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, default: None, sent: false };
 /// assert_eq!(f.column, "views");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +42,10 @@ pub struct FieldFacts<'a> {
     pub array: bool,
     /// A Rust string type ([`is_text_type`](crate::is_text_type)).
     pub text: bool,
+    /// `#[upsert(default = "..")]`: what a `None` inserts.
+    pub default: Option<&'a str>,
+    /// `#[upsert(update_from = "sent")]`.
+    pub sent: bool,
 }
 
 impl<'a> FieldFacts<'a> {
@@ -49,7 +53,7 @@ impl<'a> FieldFacts<'a> {
     ///
     /// ```
     /// use upsert_core::{Role, verify::FieldFacts};
-    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None, array: false, text: false };
+    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None, array: false, text: false, default: None, sent: false };
     /// assert!(f.def().optional);
     /// ```
     #[must_use]
@@ -62,6 +66,8 @@ impl<'a> FieldFacts<'a> {
             collate: self.collate,
             array: self.array,
             text: self.text,
+            default: self.default,
+            sent: self.sent,
         }
     }
 }
@@ -115,6 +121,9 @@ pub enum Kind {
     /// `conflict_where` names a predicate, but the key's unique index is not partial:
     /// PostgreSQL ignores the predicate, and the statement guards nothing with it.
     IgnoredPredicate,
+    /// `#[upsert(default = "..")]` is not the column's own default: a `None` would insert
+    /// another value than the application's other inserts.
+    ColumnDefault,
 }
 
 /// Where in the struct a mismatch belongs (the derive points its compile error there).
@@ -280,8 +289,8 @@ pub fn truncation_clashes(columns: &[&str]) -> Vec<(usize, usize)> {
 /// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
 ///
 /// let fields = [
-///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None, array: false, text: true },
-///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false },
+///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None, array: false, text: true, default: None, sent: false },
+///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, default: None, sent: false },
 /// ];
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -431,6 +440,41 @@ impl Ctx<'_> {
         }
     }
 
+    /// `default = "declared"` against the column's own default.
+    fn column_default(
+        &mut self,
+        site: Site,
+        field: &FieldFacts,
+        column: &ColumnInfo,
+        declared: &str,
+    ) {
+        let (has, fix) = match &column.default {
+            Some(catalog) if same_default(declared, catalog) => return,
+            Some(catalog) => (
+                format!("DEFAULT {catalog}"),
+                format!(
+                    "#[upsert(default = \"{}\")] on the field",
+                    catalog.replace('"', "\\\"")
+                ),
+            ),
+            None => (
+                "no default".to_owned(),
+                format!(
+                    "drop `default` and send a value, or give the column its default: {}",
+                    self.alter(field.column, &format!("SET DEFAULT {declared}"))
+                ),
+            ),
+        };
+        self.push(
+            Kind::ColumnDefault,
+            site,
+            field,
+            format!("the column's DEFAULT to be {declared} (what a None inserts)"),
+            has,
+            fix,
+        );
+    }
+
     fn alter(&self, column: &str, rest: &str) -> String {
         alter_column(self.dialect, self.name, column, rest)
     }
@@ -481,17 +525,32 @@ impl Ctx<'_> {
             );
             return;
         }
-        if insert == Insert::Bind && field.optional && column.not_null {
+        if let Some(declared) = field.default {
+            self.column_default(site, field, column, declared);
+        } else if insert == Insert::Bind && field.optional && column.not_null {
+            let fix = match (&column.default, update) {
+                // A `None` that means "the default on insert, keep on update".
+                (Some(default), Update::Replace | Update::Keep) => format!(
+                    "#[upsert(default = \"{}\")] on the field (a None inserts the column's default{}), or make the field non-Option",
+                    default.replace('"', "\\\""),
+                    if update == Update::Keep {
+                        ""
+                    } else {
+                        " and keeps the stored value on update"
+                    }
+                ),
+                _ => format!(
+                    "make the field non-Option, or {}",
+                    self.alter(field.column, "DROP NOT NULL")
+                ),
+            };
             self.push(
                 Kind::NullableField,
                 site,
                 field,
                 "a nullable column (the field is an Option: None is sent as NULL)".into(),
                 format!("{} NOT NULL", column.type_name),
-                format!(
-                    "make the field non-Option, or {}",
-                    self.alter(field.column, "DROP NOT NULL")
-                ),
+                fix,
             );
         }
         if insert == Insert::Bind && !field.optional && !column.not_null && update.may_keep_null() {
@@ -1044,8 +1103,8 @@ pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
 /// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
 ///
 /// let fields = [
-///     FieldFacts { field: "id", column: "id", role: Role::Key, optional: false, sql_type: Some("int8"), cast: None, collate: None, array: false, text: false },
-///     FieldFacts { field: "name", column: "name", role: Role::Write, optional: false, sql_type: Some("text"), cast: None, collate: None, array: false, text: true },
+///     FieldFacts { field: "id", column: "id", role: Role::Key, optional: false, sql_type: Some("int8"), cast: None, collate: None, array: false, text: false, default: None, sent: false },
+///     FieldFacts { field: "name", column: "name", role: Role::Write, optional: false, sql_type: Some("text"), cast: None, collate: None, array: false, text: true, default: None, sent: false },
 /// ];
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     fields.iter().map(|f| (f.column, f.role)), None, false);
@@ -1240,7 +1299,10 @@ fn scalar_type_rule(
         // text, `9` is greater than `10`.
         holds &= column.category != 'S' || field.text;
     }
-    let reads_stored = matches!(update, Update::Keep | Update::Combine(_));
+    let reads_stored = matches!(
+        update,
+        Update::Keep | Update::ReplaceIfSent | Update::Combine(_)
+    );
     if holds && (!reads_stored || fits_every_value(rust_type, column) == Some(true)) {
         return None;
     }
@@ -1248,7 +1310,7 @@ fn scalar_type_rule(
     if holds {
         mismatch.needs = format!(
             "a field type that holds every value of the column: the statement {} the stored value, so upsert_returning can read back one another writer stored",
-            if update == Update::Keep {
+            if matches!(update, Update::Keep | Update::ReplaceIfSent) {
                 "keeps"
             } else {
                 "combines"
@@ -1284,7 +1346,7 @@ pub fn returning_cast(rust_type: &str) -> Option<&'static str> {
 /// use upsert_core::verify::{FieldFacts, column_type_mismatch};
 /// use upsert_core::{Postgres, Role};
 ///
-/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false };
+/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, default: None, sent: false };
 /// let m = column_type_mismatch(&Postgres, "\"t\"", 1, &f, "i64", &ColumnInfo::new("score", "text", "text", 25, 'S'));
 /// assert_eq!(m.fix, "make the field `String` (the column's type)");
 /// let int4 = ColumnInfo::new("score", "integer", "int4", 23, 'N');
@@ -1371,6 +1433,96 @@ pub fn rust_type_for(column: &ColumnInfo) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Whether a `default = ".."` expression is the column's default as PostgreSQL prints it:
+/// compared without whitespace, casts (`'new'::text`), letter case outside string literals,
+/// enclosing parentheses and quotes around a literal (`'-1'::integer` is `-1`), and with
+/// `CURRENT_TIMESTAMP` and `now()` the same. A check that cries wolf is turned off, so text
+/// the rule cannot tell apart counts as the same.
+///
+/// ```
+/// use upsert_core::verify::same_default;
+/// assert!(same_default("false", "false"));
+/// assert!(same_default("'new'", "'new'::text"));
+/// assert!(same_default("now()", "CURRENT_TIMESTAMP"));
+/// assert!(same_default("-1", "'-1'::integer"));
+/// assert!(same_default("'{}'", "'{}'::jsonb"));
+/// assert!(!same_default("true", "false"));
+/// assert!(!same_default("'New'", "'new'::character varying"));
+/// ```
+#[must_use]
+pub fn same_default(declared: &str, catalog: &str) -> bool {
+    let (a, b) = (default_text(declared), default_text(catalog));
+    a == b || a.replace('\'', "") == b.replace('\'', "")
+}
+
+/// [`same_default`]'s form of an expression.
+fn default_text(expression: &str) -> String {
+    let mut out = String::with_capacity(expression.len());
+    let mut chars = expression.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                // A string literal, verbatim ('' inside it included).
+                out.push(c);
+                while let Some(q) = chars.next() {
+                    out.push(q);
+                    if q == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            out.extend(chars.next());
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            ':' if chars.peek() == Some(&':') => {
+                // A cast: its type name (`character varying(255)[]`) dropped.
+                chars.next();
+                while let Some(&t) = chars.peek() {
+                    if t.is_alphanumeric() || matches!(t, '_' | ' ' | '.' | '"' | '[' | ']') {
+                        chars.next();
+                    } else if t == '(' {
+                        for t in chars.by_ref() {
+                            if t == ')' {
+                                break;
+                            }
+                        }
+                    } else {
+                        break;
+                    }
+                }
+            }
+            c if c.is_whitespace() => {}
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    let mut text = out.as_str();
+    while text.starts_with('(') && text.ends_with(')') && balanced(&text[1..text.len() - 1]) {
+        text = &text[1..text.len() - 1];
+    }
+    match text {
+        "current_timestamp" | "transaction_timestamp()" => "now()".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Whether every `(` in `text` closes in it, in order.
+fn balanced(text: &str) -> bool {
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
+}
+
 
 /// `ALTER TABLE <table> ALTER COLUMN "<column>" <rest>;` (`table` already quoted).
 fn alter_column(dialect: &dyn Dialect, table: &str, column: &str, rest: &str) -> String {

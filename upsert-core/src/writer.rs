@@ -45,6 +45,14 @@ impl<'d> Writer<'d> {
         self.push(&quoted)
     }
 
+    /// A string literal: `'it''s'`.
+    pub(crate) fn string(&mut self, text: &str) -> &mut Self {
+        self.out.push('\'');
+        self.out.push_str(&text.replace('\'', "''"));
+        self.out.push('\'');
+        self
+    }
+
     /// `"qualifier"."name"`.
     pub(crate) fn qualified(&mut self, qualifier: &str, name: &str) -> &mut Self {
         self.ident(qualifier).push(".").ident(name)

@@ -41,6 +41,10 @@ pub struct Field<'a> {
     pub cast: Option<String>,
     /// `#[upsert(collate)]`.
     pub collate: Option<String>,
+    /// `#[upsert(default = "..")]`: what a `None` inserts.
+    pub default: Option<String>,
+    /// `#[upsert(update_from = "sent")]`.
+    pub sent: bool,
 }
 
 impl<'a> Container<'a> {
@@ -94,6 +98,9 @@ impl<'a> Container<'a> {
                     attrs.flags.first().map_or(Role::Write, |(_, role)| *role)
                 };
                 let role = counter_nulls(cx, &attrs, role, is_option(&field.ty));
+                let role = with_default(cx, &attrs, role, is_option(&field.ty));
+                let sent = update_from(cx, &attrs, role);
+                let default = attrs.default.get().map(LitStr::value);
                 let name = ident.unraw().to_string();
                 let column = attrs
                     .rename
@@ -110,6 +117,8 @@ impl<'a> Container<'a> {
                     name,
                     cast,
                     collate,
+                    default,
+                    sent,
                 })
             })
             .collect();
@@ -151,6 +160,8 @@ impl<'a> Container<'a> {
                 collate: field.collate.as_deref(),
                 array: field.is_array(),
                 text: upsert_core::is_text_type(&field.type_text()),
+                default: field.default.as_deref(),
+                sent: field.sent,
             })
             .collect();
         Model::of_fields(
@@ -204,6 +215,74 @@ fn counter_nulls(cx: &mut Ctxt, attrs: &FieldAttrs, role: Role, optional: bool) 
             role
         }
     }
+}
+
+/// The role of a field with `default = ".."`: a plain `Option` field becomes
+/// [`Role::Defaulted`] (`None` inserts the default and keeps the stored value on update); an
+/// `insert_only` one stays so (`None` inserts the default). Anything else is an error.
+fn with_default(cx: &mut Ctxt, attrs: &FieldAttrs, role: Role, optional: bool) -> Role {
+    let Some(default) = attrs.default.get() else {
+        return role;
+    };
+    if default.value().trim().is_empty() {
+        cx.syn_error(syn::Error::new(
+            default.span(),
+            "`default` is the SQL expression a `None` inserts, as in the column's DEFAULT: for example `default = \"false\"` or `default = \"now()\"`",
+        ));
+    }
+    if !optional {
+        cx.syn_error(syn::Error::new(
+            default.span(),
+            "`default` is what a `None` inserts: the field must be an `Option` (a non-Option field always sends its value)",
+        ));
+    }
+    match role {
+        Role::Write => Role::Defaulted,
+        Role::InsertOnly => role,
+        _ => {
+            cx.syn_error(syn::Error::new(
+                default.span(),
+                format!(
+                    "`default` goes on a plain field (`None`: the default on insert, the stored value kept on update) or an `insert_only` one, not with `{}`",
+                    crate::attr::role_name(role)
+                ),
+            ));
+            role
+        }
+    }
+}
+
+/// `update_from = "sent"` (an update writes the value sent) or `"excluded"` (the row as
+/// PostgreSQL proposed it, after `BEFORE INSERT` triggers: the default), on a field whose
+/// update writes the incoming value.
+fn update_from(cx: &mut Ctxt, attrs: &FieldAttrs, role: Role) -> bool {
+    let Some(from) = attrs.update_from.get() else {
+        return false;
+    };
+    let sent = match from.value().as_str() {
+        "sent" => true,
+        "excluded" => false,
+        other => {
+            cx.syn_error(syn::Error::new(
+                from.span(),
+                format!(
+                    "unknown `update_from` source `{other}`: expected `update_from = \"excluded\"` (the row as proposed, after BEFORE INSERT triggers) or `update_from = \"sent\"` (the value the struct sent)"
+                ),
+            ));
+            return false;
+        }
+    };
+    if !matches!(role, Role::Write | Role::Defaulted) {
+        cx.syn_error(syn::Error::new(
+            from.span(),
+            format!(
+                "`update_from` says where an update's value comes from: it goes on a plain field (or one with `default`), not with `{}`",
+                crate::attr::role_name(role)
+            ),
+        ));
+        return false;
+    }
+    sent
 }
 
 /// Whether the type is written `Option<..>`.

@@ -10,9 +10,10 @@ use upsert_core::{Role, Strategy};
 
 use crate::ctxt::Ctxt;
 use crate::symbol::{
-    ADD, COALESCE, COLLATE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, GREATEST,
-    INSERT_ONLY, LEAST, MERGE, NULLS, NULLS_NOT_DISTINCT, PARTITIONED, RENAME, SCHEMA, SKIP,
-    SKIP_UNCHANGED, SQL_TYPE, Symbol, TABLE, UPDATE_WHERE, UPDATED_AT, UPSERT, VERSION,
+    ADD, COALESCE, COLLATE, CONFLICT_KEY, CONFLICT_WHERE, CONSTRAINT, CREATED_AT, DEFAULT,
+    GREATEST, INSERT_ONLY, LEAST, MERGE, NULLS, NULLS_NOT_DISTINCT, PARTITIONED, RENAME, SCHEMA,
+    SKIP, SKIP_UNCHANGED, SQL_TYPE, Symbol, TABLE, UPDATE_FROM, UPDATE_WHERE, UPDATED_AT, UPSERT,
+    VERSION,
 };
 
 /// A key of `#[upsert(..)]` and what it takes.
@@ -72,13 +73,21 @@ const ROLE_FLAGS: &[(Symbol, Role)] = &[
 ];
 
 /// The field keys written `key = ".."`.
-const FIELD_VALUE_KEYS: [Key; 4] = [
+const FIELD_VALUE_KEYS: [Key; 6] = [
     Key::value(RENAME, "column name"),
     Key::value(SQL_TYPE, "column's SQL type"),
     Key::value(COLLATE, "collation name"),
     Key::value(
         NULLS,
         "NULL rule of the counter (\"zero\" or \"propagate\")",
+    ),
+    Key::value(
+        DEFAULT,
+        "column default a `None` inserts (a SQL expression, as in the column's DEFAULT)",
+    ),
+    Key::value(
+        UPDATE_FROM,
+        "source of an update's value (\"excluded\" or \"sent\")",
     ),
 ];
 
@@ -168,6 +177,10 @@ pub struct FieldAttrs {
     pub collate: Attr<LitStr>,
     /// `nulls = ".."`: the NULL rule of a counter (`add`).
     pub nulls: Attr<LitStr>,
+    /// `default = ".."`: what a `None` inserts; a `None` leaves the stored value on update.
+    pub default: Attr<LitStr>,
+    /// `update_from = ".."`: `"excluded"` (the default) or `"sent"`.
+    pub update_from: Attr<LitStr>,
     /// Every role flag given, in order, with the span of its key; `check` rejects
     /// combinations.
     pub flags: Vec<(Span, Role)>,
@@ -357,6 +370,8 @@ impl FieldAttrs {
         let mut sql_type = Attr::none(SQL_TYPE);
         let mut collate = Attr::none(COLLATE);
         let mut nulls = Attr::none(NULLS);
+        let mut default = Attr::none(DEFAULT);
+        let mut update_from = Attr::none(UPDATE_FROM);
         let mut flags: Vec<(Span, Role)> = Vec::new();
         for_each_upsert_item(cx, attrs, |cx, meta| {
             let span = meta.path.span();
@@ -366,6 +381,8 @@ impl FieldAttrs {
                     SQL_TYPE => &mut sql_type,
                     COLLATE => &mut collate,
                     NULLS => &mut nulls,
+                    DEFAULT => &mut default,
+                    UPDATE_FROM => &mut update_from,
                     _ => &mut rename,
                 };
                 slot.set(cx, span, value);
@@ -387,6 +404,8 @@ impl FieldAttrs {
             sql_type,
             collate,
             nulls,
+            default,
+            update_from,
             flags,
         }
     }

@@ -251,6 +251,7 @@ fn why_not_on_key(role: Role) -> &'static str {
         Role::Key | Role::Write => "",
         Role::Skip => "a key that is not written cannot be matched by ON CONFLICT",
         Role::InsertOnly => "a key is never updated anyway",
+        Role::Defaulted => "a key must be a value the caller sends, not a column default",
         Role::CreatedAt | Role::UpdatedAt => {
             "a key must be a value the caller sends, not a server timestamp"
         }

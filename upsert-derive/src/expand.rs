@@ -114,6 +114,10 @@ fn gap_span(container: &Container, gap: SqliteGap) -> Span {
             .fields
             .iter()
             .find_map(|f| f.attrs.sql_type.span()),
+        SqliteGap::SentValue => container
+            .fields
+            .iter()
+            .find_map(|f| f.attrs.default.span().or(f.attrs.update_from.span())),
         SqliteGap::Array => container
             .fields
             .iter()
@@ -617,6 +621,7 @@ fn role_tokens(role: Role) -> TokenStream {
         Role::CreatedAt => quote!(CreatedAt),
         Role::UpdatedAt => quote!(UpdatedAt),
         Role::Version => quote!(Version),
+        Role::Defaulted => quote!(Defaulted),
         Role::Combine(strategy) => {
             let strategy = match strategy {
                 Strategy::Add => quote!(Add),
@@ -656,6 +661,8 @@ fn field_spec(field: &crate::ast::Field) -> TokenStream {
     };
     let cast = option_str(field.cast.as_deref());
     let collate = option_str(field.collate.as_deref());
+    let default = option_str(field.default.as_deref());
+    let sent = field.sent;
     quote! {
         ::atomic_upsert::__private::FieldSpec {
             field: #name,
@@ -666,6 +673,8 @@ fn field_spec(field: &crate::ast::Field) -> TokenStream {
             sql: #sql,
             cast: #cast,
             collate: #collate,
+            default: #default,
+            sent: #sent,
         }
     }
 }

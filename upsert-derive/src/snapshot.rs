@@ -115,6 +115,8 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
             collate: field.collate.as_deref(),
             array: upsert_core::is_array_type(rust_type),
             text: upsert_core::is_text_type(rust_type),
+            default: field.default.as_deref(),
+            sent: field.sent,
         })
         .collect();
     let table = snapshot.resolve(container.schema.as_deref(), &container.table);
@@ -159,6 +161,7 @@ fn span(container: &Container, mismatch: &Mismatch) -> Span {
                     .first()
                     .map_or_else(|| field.ty_span(), |(span, _)| *span),
                 Kind::KeyEquality => field.attrs.conflict_key.unwrap_or_else(|| field.ty_span()),
+                Kind::ColumnDefault => field.attrs.default.span().unwrap_or_else(|| field.ty_span()),
                 _ => field.ty_span(),
             }
         }

@@ -45,6 +45,8 @@ pub const LEAST: Symbol = Symbol("least");
 pub const COALESCE: Symbol = Symbol("coalesce");
 pub const MERGE: Symbol = Symbol("merge");
 pub const VERSION: Symbol = Symbol("version");
+pub const DEFAULT: Symbol = Symbol("default");
+pub const UPDATE_FROM: Symbol = Symbol("update_from");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {

@@ -49,11 +49,14 @@ const COLUMNS: &str = concat!(
     ", ",
     opclass_exists!("'btree'"),
     ", (coalesce(coll.collisdeterministic, true) AND bt.typname <> 'citext'), \
-       CASE WHEN a.attcollation <> 0 AND a.attcollation <> bt.typcollation THEN coll.collname::text END \
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> bt.typcollation THEN coll.collname::text END, \
+       CASE WHEN a.attgenerated = '' THEN coalesce(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), \
+         CASE WHEN t.typtype = 'd' THEN t.typdefault END) END \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
      JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
      LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = a.attcollation \
+     LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
      WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped \
      ORDER BY a.attnum"
 );
@@ -146,6 +149,7 @@ async fn read_relation(
             ordered: row.try_get(9)?,
             bytewise_equality: row.try_get(10)?,
             collation: row.try_get(11)?,
+            default: row.try_get(12)?,
         });
     }
     for row in sqlx::query(INDEXES).bind(oid).fetch_all(&mut *conn).await? {

@@ -167,6 +167,10 @@ pub struct FieldSpec {
     pub cast: Option<&'static str>,
     /// `#[upsert(collate)]`.
     pub collate: Option<&'static str>,
+    /// `#[upsert(default = "..")]`: what a `None` inserts.
+    pub default: Option<&'static str>,
+    /// `#[upsert(update_from = "sent")]`.
+    pub sent: bool,
 }
 
 /// The SQL side of a sent field's type.

@@ -109,6 +109,8 @@ impl Subject {
                 collate: f.collate,
                 array: upsert_core::is_array_type(f.rust_type),
                 text: upsert_core::is_text_type(f.rust_type),
+                default: f.default,
+                sent: f.sent,
             })
             .collect()
     }

@@ -171,6 +171,9 @@ sqlite_gaps! {
     SqliteCannotTellSkippedFromUnchanged,
         "SQLite cannot tell a skipped row from an unchanged one in one statement: use `version` or `skip_unchanged`, not both",
         "this struct has a guard and `skip_unchanged`";
+    SqliteCannotReadTheSentValue,
+        "SQLite's statements cannot read the value sent in an update: drop `#[upsert(default)]` and `#[upsert(update_from = \"sent\")]` (SQLite's triggers cannot rewrite a row, so `excluded` is always the value sent)",
+        "this struct has `default` or `update_from = \"sent\"`";
 }
 
 impl SqlitePlan {
