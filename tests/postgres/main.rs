@@ -4,6 +4,7 @@
 mod arrays;
 mod attributes;
 mod bulk;
+mod defaults;
 mod errors;
 mod faults;
 mod nullable_counters;

@@ -60,4 +60,17 @@ struct Readings {
     value: f64,
 }
 
+/// `None`: the column's DEFAULT (as the catalog prints it: `false`) on insert, the stored
+/// value kept on update.
+#[derive(AtomicUpsert)]
+#[upsert(table = "handles")]
+#[allow(dead_code)]
+struct Handle {
+    #[conflict_key]
+    handle: String,
+    owner: i64,
+    #[upsert(default = "FALSE")]
+    retired: Option<bool>,
+}
+
 fn main() {}
