@@ -88,7 +88,10 @@ fn mention(recipient: i32, read: Option<bool>, local: Option<bool>, ap_id: &str)
 /// trigger's URL) or as sent.
 async fn scenario(conn: &mut PgConnection, recipient: i32) {
     let first = mention(recipient, None, None, "local");
-    assert_eq!(first.upsert(&mut *conn).await.unwrap(), UpsertOutcome::Inserted);
+    assert_eq!(
+        first.upsert(&mut *conn).await.unwrap(),
+        UpsertOutcome::Inserted
+    );
     // The defaults applied, and the trigger rewrote ap_id.
     let url = format!("https://local/{recipient}/1");
     assert_eq!(stored(conn, recipient).await, (false, true, url.clone()));
@@ -98,7 +101,10 @@ async fn scenario(conn: &mut PgConnection, recipient: i32) {
         .await
         .unwrap();
     // `None`s keep what the other writer stored.
-    assert_eq!(first.upsert(&mut *conn).await.unwrap(), UpsertOutcome::Updated);
+    assert_eq!(
+        first.upsert(&mut *conn).await.unwrap(),
+        UpsertOutcome::Updated
+    );
     assert_eq!(stored(conn, recipient).await, (true, false, url.clone()));
     // `Some`s are written.
     let second = mention(recipient, Some(false), Some(true), "https://remote/x");
@@ -119,10 +125,7 @@ async fn scenario(conn: &mut PgConnection, recipient: i32) {
         ap_id: "local".into(),
     };
     sent.upsert(&mut *conn).await.unwrap();
-    assert_eq!(
-        stored(conn, recipient).await,
-        (false, true, "local".into())
-    );
+    assert_eq!(stored(conn, recipient).await, (false, true, "local".into()));
     // upsert_returning reads the stored row back, the kept values included.
     let back = mention(recipient, None, None, "local")
         .upsert_returning(&mut *conn)
@@ -151,19 +154,26 @@ async fn none_inserts_the_default_and_keeps_on_update_on_every_executor() {
     );
 
     // On the pool itself, and in a batch on both paths.
-    let inserted = mention(3, None, None, "local").upsert(&db.pool).await.unwrap();
+    let inserted = mention(3, None, None, "local")
+        .upsert(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(inserted, UpsertOutcome::Inserted);
     let stored_3 = || async { stored(&mut db.pool.acquire().await.unwrap(), 3).await };
     for path in [BulkPath::Unnest, BulkPath::Copy] {
-        sqlx::query("UPDATE mention SET read = true, local = false, ap_id = 'y' WHERE recipient = 3")
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE mention SET read = true, local = false, ap_id = 'y' WHERE recipient = 3",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
         let batch = [
             mention(3, None, None, "local"),
             mention(4, None, Some(false), "https://remote/4"),
         ];
-        Mention::upsert_many_via(&db.pool, &batch, path).await.unwrap();
+        Mention::upsert_many_via(&db.pool, &batch, path)
+            .await
+            .unwrap();
         assert_eq!(
             stored_3().await,
             (true, false, "https://local/3/1".into()),
@@ -272,7 +282,11 @@ async fn sent_values_and_a_rewriting_trigger_on_a_key_new_and_repeated_in_a_batc
     let batch = [row(1), row(2), row(2)];
     MentionSent::upsert_many(&db.pool, &batch).await.unwrap();
     let mut conn = db.pool.acquire().await.unwrap();
-    assert_eq!(stored(&mut conn, 1).await.2, "local", "stored key: the value sent");
+    assert_eq!(
+        stored(&mut conn, 1).await.2,
+        "local",
+        "stored key: the value sent"
+    );
     assert_eq!(
         stored(&mut conn, 2).await.2,
         "https://local/2/1",
@@ -319,7 +333,10 @@ async fn verify_checks_the_declared_default_against_the_catalog() {
         .find(|m| m.field.as_deref() == Some("read"))
         .unwrap();
     assert_eq!(read.kind, MismatchKind::ColumnDefault, "{read}");
-    assert!(read.fix.contains(r#"#[upsert(default = "false")]"#), "{read}");
+    assert!(
+        read.fix.contains(r#"#[upsert(default = "false")]"#),
+        "{read}"
+    );
     let ap_id = found
         .iter()
         .find(|m| m.field.as_deref() == Some("ap_id"))
@@ -344,7 +361,10 @@ async fn verify_checks_the_declared_default_against_the_catalog() {
     }
     .upsert(&db.pool)
     .await;
-    assert!(matches!(failed, Err(Error::NotNullViolation { .. })), "{failed:?}");
+    assert!(
+        matches!(failed, Err(Error::NotNullViolation { .. })),
+        "{failed:?}"
+    );
     // The pool and the table are as they were.
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM mention")
         .fetch_one(&db.pool)
@@ -352,4 +372,39 @@ async fn verify_checks_the_declared_default_against_the_catalog() {
         .unwrap();
     assert_eq!(count, 0);
     db.finish().await;
+}
+
+/// A NULL key that conflicts (`NULLS NOT DISTINCT`): a batch reads whether `None` was sent
+/// from the looked-up value, which matches a NULL key where `IN` cannot.
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "slots", nulls_not_distinct)]
+struct Slot {
+    #[conflict_key]
+    slot: Option<i32>,
+    #[upsert(default = "7")]
+    size: Option<i32>,
+    note: String,
+}
+
+#[tokio::test]
+async fn default_batches_match_one_by_one_with_null_keys_that_conflict() {
+    const SLOTS: &str = "CREATE TABLE slots (slot int4 UNIQUE NULLS NOT DISTINCT, \
+                         size int4 NOT NULL DEFAULT 7, note text NOT NULL)";
+    let mut rng = Rng(0x510f);
+    for _ in 0..6 {
+        let db = TestDb::new(1).await;
+        let rows = |rng: &mut Rng, n: usize| -> Vec<Slot> {
+            (0..n)
+                .map(|i| Slot {
+                    slot: (rng.below(3) > 0).then(|| rng.int(4)),
+                    size: (rng.below(2) > 0).then(|| rng.int(100)),
+                    note: format!("n{i}"),
+                })
+                .collect()
+        };
+        let seed = rows(&mut rng, 3);
+        let batch = rows(&mut rng, 30);
+        bulk_matches_one_by_one(&db, SLOTS, "slot NULLS FIRST", &seed, &batch).await;
+        db.finish().await;
+    }
 }

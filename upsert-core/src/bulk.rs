@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::clause::{
-    OnConflict, Sent, conflict_clause, insert_into, insert_value_into, inserted_flag_into,
-    sent_cte,
+    OnConflict, Sent, conflict_clause, insert_into, insert_value_into, inserted_flag_into, sent_cte,
 };
 use crate::dialect::Dialect;
 use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
@@ -728,7 +727,8 @@ impl<'m, 'a> Bulk<'m, 'a> {
             // Key order: concurrent batches lock their rows in the same order: no deadlock.
             let _ = write!(w, " ORDER BY {}", self.key_order);
         }
-        conflict_clause(w, model, OnConflict::Update, Sent::Rows);
+        let rows = if presorted { &self.input } else { &self.dedup };
+        conflict_clause(w, model, OnConflict::Update, Sent::Rows(rows));
     }
 
     /// Everything up to the write's `RETURNING`: the input, the version ranking, the fold
@@ -795,7 +795,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
                 w.qualified(names::ROWS_ALIAS, c.name);
             });
             w.push(") AND NOT ");
-            crate::clause::changed_into(w, self.model, Sent::Rows);
+            crate::clause::changed_into(w, self.model, Sent::Rows(&self.dedup));
             let _ = write!(w, ") THEN {}", outcome_code::UNCHANGED);
         }
         let _ = write!(w, " WHEN {written}.{inserted} IS NULL THEN {unwritten}");
@@ -970,17 +970,38 @@ mod tests {
         model.columns[1].default = Some("false");
         model.columns[2].sent = true;
         let sql = upsert_many(&Postgres, &model, Source::Unnest);
-        assert!(sql.contains(r#", "__atomic_upsert_sent" AS (SELECT pg_catalog.jsonb_object_agg(ROW("__dedup"."id")::text, pg_catalog.jsonb_build_object('read', "__dedup"."read", 'body', "__dedup"."body")) AS "__atomic_upsert_sent_by_key" FROM "__dedup")"#), "{sql}");
-        assert!(sql.contains(r#"SELECT "id", COALESCE("read", false), "body" FROM "__dedup""#), "{sql}");
-        let lookup = |c: &str| format!(r#"(pg_catalog.jsonb_populate_record(NULL::"mention", (SELECT "__atomic_upsert_sent_by_key" FROM "__atomic_upsert_sent") -> ROW(EXCLUDED."id")::text))."{c}""#);
-        assert!(sql.contains(&format!(r#""read" = CASE WHEN {} IS NULL THEN "mention"."read" ELSE EXCLUDED."read" END"#, lookup("read"))), "{sql}");
-        assert!(sql.contains(&format!(r#""body" = {}"#, lookup("body"))), "{sql}");
+        assert!(sql.contains(r#", "__atomic_upsert_sent" AS (SELECT pg_catalog.jsonb_object_agg(ROW("__dedup"."id")::text, pg_catalog.jsonb_build_object('body', "__dedup"."body")) AS "__atomic_upsert_sent_by_key" FROM "__dedup")"#), "{sql}");
+        assert!(
+            sql.contains(r#"SELECT "id", COALESCE("read", false), "body" FROM "__dedup""#),
+            "{sql}"
+        );
+        let lookup = |c: &str| {
+            format!(
+                r#"(pg_catalog.jsonb_populate_record(NULL::"mention", (SELECT "__atomic_upsert_sent_by_key" FROM "__atomic_upsert_sent") -> ROW(EXCLUDED."id")::text))."{c}""#
+            )
+        };
+        // Whether `None` was sent: one hashed set of the keys whose value is NULL.
+        assert!(sql.contains(r#""read" = CASE WHEN ROW(EXCLUDED."id") IN (SELECT "__dedup"."id" FROM "__dedup" WHERE "__dedup"."read" IS NULL) THEN "mention"."read" ELSE EXCLUDED."read" END"#), "{sql}");
+        assert!(
+            sql.contains(&format!(r#""body" = {}"#, lookup("body"))),
+            "{sql}"
+        );
         // A `None` neither writes nor unsets: the last value sent.
-        assert!(sql.contains(r#"first_value("read") OVER (PARTITION BY "id" ORDER BY "read" IS NULL"#), "{sql}");
+        assert!(
+            sql.contains(r#"first_value("read") OVER (PARTITION BY "id" ORDER BY "read" IS NULL"#),
+            "{sql}"
+        );
         let presorted = super::upsert_many_presorted(&Postgres, &model, Source::Stage).unwrap();
         assert!(presorted.contains(r#"FROM "__input")"#), "{presorted}");
         // Without such a column, no lookup.
-        assert!(!upsert_many(&Postgres, &plain("t", [("k", Role::Key), ("v", Role::Write)]), Source::Unnest).contains("jsonb"));
+        assert!(
+            !upsert_many(
+                &Postgres,
+                &plain("t", [("k", Role::Key), ("v", Role::Write)]),
+                Source::Unnest
+            )
+            .contains("jsonb")
+        );
     }
 
     #[test]

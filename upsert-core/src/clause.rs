@@ -2,7 +2,7 @@
 //! `ON CONFLICT` clause with its `DO UPDATE SET` values and guards, and the "would change"
 //! comparison of `skip_unchanged`.
 
-use crate::model::{Column, ConflictTarget, InsertFlag, Model, Table, Update};
+use crate::model::{Column, ConflictTarget, InsertFlag, Model, NullKeys, Table, Update};
 use crate::names;
 use crate::writer::Writer;
 
@@ -37,30 +37,46 @@ pub(crate) fn excluded_into(w: &mut Writer, column: &str) {
 /// not always hold: a `default` field's `None` became the default there, and a `BEFORE
 /// INSERT` trigger may have rewritten it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Sent {
+pub(crate) enum Sent<'s> {
     /// One row: the bound columns' placeholders, numbered from 1 in bound order.
     Params,
-    /// A batch: the CTE of [`sent_cte`]'s one object, looked up by the conflicting key.
-    Rows,
+    /// A batch whose rows (one per key, named as the table's columns) are this CTE: the
+    /// values in [`sent_cte`]'s one object, looked up by the conflicting key.
+    Rows(&'s str),
 }
 
 /// `, "__atomic_upsert_sent" AS (SELECT jsonb_object_agg(ROW(keys)::text,
 /// jsonb_build_object('c', c, ..)) FROM rows)`: a batch's sent values by key, built once,
-/// for the columns that read it ([`Column::reads_sent`]; none: nothing written).
+/// for the columns whose update reads the value (`update_from = "sent"`; a `default` column
+/// asks only whether it was NULL, see [`sent_null_into`]); none: nothing written.
 pub(crate) fn sent_cte(w: &mut Writer, model: &Model, rows: &str) {
-    let columns: Vec<&Column> = model.columns.iter().filter(|c| c.reads_sent()).collect();
+    let columns: Vec<&Column> = model
+        .columns
+        .iter()
+        .filter(|c| c.sent || (c.reads_sent() && model.null_keys == NullKeys::NotDistinct))
+        .collect();
     if columns.is_empty() {
         return;
     }
-    w.push(", ").ident(names::SENT).push(" AS (SELECT pg_catalog.jsonb_object_agg(ROW(");
+    w.push(", ")
+        .ident(names::SENT)
+        .push(" AS (SELECT pg_catalog.jsonb_object_agg(ROW(");
     w.list(&model.keys(), |w, c| {
         w.push(rows).push(".").ident(c.name);
     });
     w.push(")::text, pg_catalog.jsonb_build_object(");
     w.list(&columns, |w, c| {
-        w.string(c.name).push(", ").push(rows).push(".").ident(c.name);
+        w.string(c.name)
+            .push(", ")
+            .push(rows)
+            .push(".")
+            .ident(c.name);
     });
-    w.push(")) AS ").ident(names::SENT_OBJECT).push(" FROM ").push(rows).push(")");
+    w.push(")) AS ")
+        .ident(names::SENT_OBJECT)
+        .push(" FROM ")
+        .push(rows)
+        .push(")");
 }
 
 /// The value the caller sent for `column` (see [`Sent`]).
@@ -74,7 +90,7 @@ fn sent_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
                 .map_or(0, |i| i + 1);
             w.placeholder(n);
         }
-        Sent::Rows => {
+        Sent::Rows(_) => {
             // The table's own row type reads the JSON value back exactly as the column's
             // type (every type's text form, arrays as arrays).
             w.push("(pg_catalog.jsonb_populate_record(NULL::")
@@ -86,6 +102,33 @@ fn sent_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
                 .push(") -> ROW(");
             w.list(&model.keys(), |w, c| excluded_into(w, c.name));
             w.push(")::text)).").ident(column.name);
+        }
+    }
+}
+
+/// Whether the caller sent `None` for `column`. A batch asks its rows directly: the keys
+/// whose folded value is NULL, one hashed set built once (`ROW(EXCLUDED.k) IN (SELECT ..)`,
+/// cheaper than the value's lookup); a NULL key that conflicts (`NULLS NOT DISTINCT`),
+/// which `IN` cannot match, reads the looked-up value.
+fn sent_null_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
+    match sent {
+        Sent::Rows(rows) if model.null_keys != NullKeys::NotDistinct => {
+            w.push("ROW(");
+            w.list(&model.keys(), |w, c| excluded_into(w, c.name));
+            w.push(") IN (SELECT ");
+            w.list(&model.keys(), |w, c| {
+                w.push(rows).push(".").ident(c.name);
+            });
+            w.push(" FROM ")
+                .push(rows)
+                .push(" WHERE ")
+                .push(rows)
+                .push(".");
+            w.ident(column.name).push(" IS NULL)");
+        }
+        _ => {
+            sent_into(w, model, column, sent);
+            w.push(" IS NULL");
         }
     }
 }
@@ -111,12 +154,16 @@ pub(crate) fn set_value_into(w: &mut Writer, model: &Model, column: &Column, sen
             w.push(&incoming);
         }
         Update::ReplaceIfSent if column.sent => {
-            w.push("COALESCE(").push(&incoming).push(", ").push(&stored).push(")");
+            w.push("COALESCE(")
+                .push(&incoming)
+                .push(", ")
+                .push(&stored)
+                .push(")");
         }
         Update::ReplaceIfSent => {
             w.push("CASE WHEN ");
-            sent_into(w, model, column, sent);
-            w.push(" IS NULL THEN ")
+            sent_null_into(w, model, column, sent);
+            w.push(" THEN ")
                 .push(&stored)
                 .push(" ELSE ")
                 .push(&incoming)
@@ -131,7 +178,11 @@ pub(crate) fn set_value_into(w: &mut Writer, model: &Model, column: &Column, sen
 pub(crate) fn insert_value_into(w: &mut Writer, column: &Column, value: &str) {
     match column.default {
         Some(default) => {
-            w.push("COALESCE(").push(value).push(", ").push(default).push(")");
+            w.push("COALESCE(")
+                .push(value)
+                .push(", ")
+                .push(default)
+                .push(")");
         }
         None => {
             w.push(value);
@@ -171,12 +222,7 @@ pub(crate) fn set_list_into(w: &mut Writer, model: &Model, sent: Sent) {
 }
 
 /// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.
-pub(crate) fn conflict_clause(
-    w: &mut Writer,
-    model: &Model,
-    on_conflict: OnConflict,
-    sent: Sent,
-) {
+pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConflict, sent: Sent) {
     w.push(" ON CONFLICT ");
     match model.target {
         ConflictTarget::Keys { predicate } => {

@@ -2,9 +2,8 @@
 //! the bound columns as `$1..$n` in field order and answers in the same round trip.
 
 use crate::clause::{
-    OnConflict, Sent, changed_into, conflict_clause, excluded_into, insert_into,
-    insert_value_into, inserted_flag_into,
-    stored_into,
+    OnConflict, Sent, changed_into, conflict_clause, excluded_into, insert_into, insert_value_into,
+    inserted_flag_into, stored_into,
 };
 use crate::dialect::Dialect;
 use crate::model::{ConflictTarget, Insert, Model, NullKeys, Unwritten};
@@ -462,7 +461,9 @@ mod tests {
             r#"INSERT INTO "mention" ("id", "read", "body") VALUES ($1, COALESCE($2, false), $3) ON CONFLICT ("id") DO UPDATE SET "read" = CASE WHEN $2 IS NULL THEN "mention"."read" ELSE EXCLUDED."read" END, "body" = $3 RETURNING (xmax = 0)"#
         );
         model.columns[1].sent = true;
-        assert!(upsert(&Postgres, &model).contains(r#"SET "read" = COALESCE($2, "mention"."read")"#));
+        assert!(
+            upsert(&Postgres, &model).contains(r#"SET "read" = COALESCE($2, "mention"."read")"#)
+        );
     }
 
     #[test]

@@ -1523,7 +1523,6 @@ fn balanced(text: &str) -> bool {
     depth == 0
 }
 
-
 /// `ALTER TABLE <table> ALTER COLUMN "<column>" <rest>;` (`table` already quoted).
 fn alter_column(dialect: &dyn Dialect, table: &str, column: &str, rest: &str) -> String {
     format!(

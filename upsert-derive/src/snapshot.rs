@@ -161,7 +161,11 @@ fn span(container: &Container, mismatch: &Mismatch) -> Span {
                     .first()
                     .map_or_else(|| field.ty_span(), |(span, _)| *span),
                 Kind::KeyEquality => field.attrs.conflict_key.unwrap_or_else(|| field.ty_span()),
-                Kind::ColumnDefault => field.attrs.default.span().unwrap_or_else(|| field.ty_span()),
+                Kind::ColumnDefault => field
+                    .attrs
+                    .default
+                    .span()
+                    .unwrap_or_else(|| field.ty_span()),
                 _ => field.ty_span(),
             }
         }
