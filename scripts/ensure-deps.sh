@@ -127,3 +127,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
         ensure_pg_major "$major"
     done
 fi
+# The real-world conformance corpus (tests/adoption/corpus): Lemmy's and Synapse's schemas,
+# downloaded from crates.io and PyPI at pinned, checksummed versions into target/corpus (never
+# committed). scripts/test needs them; the quick start does not.
+if [ -n "${ATOMIC_UPSERT_PG_MAJORS+set}" ]; then
+    "$(dirname "${BASH_SOURCE[0]}")/fetch-corpus.sh"
+fi
