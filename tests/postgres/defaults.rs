@@ -206,7 +206,7 @@ fn maybe(rng: &mut Rng) -> Option<bool> {
 
 #[tokio::test]
 async fn default_and_sent_batches_match_one_by_one_on_both_paths() {
-    let mut rng = Rng(0xdef0_17);
+    let mut rng = Rng(0x00de_f017);
     for _ in 0..6 {
         let db = TestDb::new(1).await;
         let rows = |rng: &mut Rng, n: usize| -> Vec<Mention> {
@@ -378,7 +378,7 @@ async fn verify_checks_the_declared_default_against_the_catalog() {
 /// from the looked-up value, which matches a NULL key where `IN` cannot.
 #[derive(AtomicUpsert, Debug, Clone)]
 #[upsert(table = "slots", nulls_not_distinct)]
-struct Slot {
+struct Seat {
     #[conflict_key]
     slot: Option<i32>,
     #[upsert(default = "7")]
@@ -393,9 +393,9 @@ async fn default_batches_match_one_by_one_with_null_keys_that_conflict() {
     let mut rng = Rng(0x510f);
     for _ in 0..6 {
         let db = TestDb::new(1).await;
-        let rows = |rng: &mut Rng, n: usize| -> Vec<Slot> {
+        let rows = |rng: &mut Rng, n: usize| -> Vec<Seat> {
             (0..n)
-                .map(|i| Slot {
+                .map(|i| Seat {
                     slot: (rng.below(3) > 0).then(|| rng.int(4)),
                     size: (rng.below(2) > 0).then(|| rng.int(100)),
                     note: format!("n{i}"),

@@ -350,6 +350,10 @@ impl NullKeys {
 /// assert_eq!(key.column, "email");
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "what the attributes and type say, each a yes/no"
+)]
 pub struct FieldDef<'a> {
     /// The column.
     pub column: &'a str,

@@ -23,6 +23,10 @@ pub const MAX_IDENTIFIER_BYTES: usize = 63;
 /// assert_eq!(f.column, "views");
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "what the struct says of a field, each a yes/no"
+)]
 pub struct FieldFacts<'a> {
     /// The Rust field name.
     pub field: &'a str,
@@ -440,6 +444,41 @@ impl Ctx<'_> {
         }
     }
 
+    /// An `Option` field sent into a `NOT NULL` column: the fix is `default` with the
+    /// column's own expression when it has one, else the field type, then the schema.
+    fn nullable_field(
+        &mut self,
+        site: Site,
+        field: &FieldFacts,
+        column: &ColumnInfo,
+        update: Update,
+    ) {
+        let fix = match (&column.default, update) {
+            // A `None` that means "the default on insert, keep on update".
+            (Some(default), Update::Replace | Update::Keep) => format!(
+                "#[upsert(default = \"{}\")] on the field (a None inserts the column's default{}), or make the field non-Option",
+                default.replace('"', "\\\""),
+                if update == Update::Keep {
+                    ""
+                } else {
+                    " and keeps the stored value on update"
+                }
+            ),
+            _ => format!(
+                "make the field non-Option, or {}",
+                self.alter(field.column, "DROP NOT NULL")
+            ),
+        };
+        self.push(
+            Kind::NullableField,
+            site,
+            field,
+            "a nullable column (the field is an Option: None is sent as NULL)".into(),
+            format!("{} NOT NULL", column.type_name),
+            fix,
+        );
+    }
+
     /// `default = "declared"` against the column's own default.
     fn column_default(
         &mut self,
@@ -528,30 +567,7 @@ impl Ctx<'_> {
         if let Some(declared) = field.default {
             self.column_default(site, field, column, declared);
         } else if insert == Insert::Bind && field.optional && column.not_null {
-            let fix = match (&column.default, update) {
-                // A `None` that means "the default on insert, keep on update".
-                (Some(default), Update::Replace | Update::Keep) => format!(
-                    "#[upsert(default = \"{}\")] on the field (a None inserts the column's default{}), or make the field non-Option",
-                    default.replace('"', "\\\""),
-                    if update == Update::Keep {
-                        ""
-                    } else {
-                        " and keeps the stored value on update"
-                    }
-                ),
-                _ => format!(
-                    "make the field non-Option, or {}",
-                    self.alter(field.column, "DROP NOT NULL")
-                ),
-            };
-            self.push(
-                Kind::NullableField,
-                site,
-                field,
-                "a nullable column (the field is an Option: None is sent as NULL)".into(),
-                format!("{} NOT NULL", column.type_name),
-                fix,
-            );
+            self.nullable_field(site, field, column, update);
         }
         if insert == Insert::Bind && !field.optional && !column.not_null && update.may_keep_null() {
             let (how, fix) = match update {
