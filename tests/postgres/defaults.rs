@@ -9,7 +9,7 @@
 
 use atomic_upsert::schema::MismatchKind;
 use atomic_upsert::sqlx::{self, PgConnection};
-use atomic_upsert::{AtomicUpsert, BulkPath, Error, UpsertOutcome};
+use atomic_upsert::{AtomicUpsert, BulkPath, Error, Obtained, UpsertOutcome};
 use upsert_testkit::TestDb;
 
 use crate::support::{Rng, bulk_matches_one_by_one};
@@ -152,6 +152,23 @@ async fn none_inserts_the_default_and_keeps_on_update_on_every_executor() {
         stored(&mut db.pool.acquire().await.unwrap(), 2).await.2,
         "https://local/2/1"
     );
+
+    // insert_or_get: a new key inserts the defaults; a stored one is read back as stored.
+    let (got, obtained) = mention(5, None, None, "local")
+        .insert_or_get(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(obtained, Obtained::Inserted);
+    assert_eq!(
+        got,
+        mention(5, Some(false), Some(true), "https://local/5/1")
+    );
+    let (got, obtained) = mention(5, Some(true), Some(false), "x")
+        .insert_or_get(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(obtained, Obtained::Existing);
+    assert_eq!(got.read, Some(false));
 
     // On the pool itself, and in a batch on both paths.
     let inserted = mention(3, None, None, "local")
