@@ -4,6 +4,7 @@
 mod arrays;
 mod attributes;
 mod bulk;
+mod cancel;
 mod defaults;
 mod errors;
 mod faults;

@@ -106,13 +106,14 @@ impl<'c, T, A> Batches<'c, T, A> for Postgres
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
+    A::Connection: crate::cancel::Acquired,
 {
     fn upsert_many(
         executor: A,
         rows: &[T],
         path: BulkPath,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send {
-        calls::upsert_many(executor, rows, path, 1)
+        calls::upsert_many(executor, rows, lent_path::<A::Connection>(path), 1)
     }
 
     fn upsert_many_outcomes(
@@ -120,10 +121,21 @@ where
         rows: &[T],
         path: BulkPath,
     ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send {
-        calls::upsert_many_outcomes(executor, rows, path)
+        calls::upsert_many_outcomes(executor, rows, lent_path::<A::Connection>(path))
     }
 
     fn verify(executor: A) -> impl Future<Output = Result<(), Error>> + Send {
         verify::verify(executor, verify::Subject::of_struct::<T>())
+    }
+}
+
+/// On a connection the caller lends, `Auto` takes the `UNNEST` path: a dropped call there
+/// never leaves the connection out of step, where a `COPY` dropped while the server
+/// acknowledges its end would (see `cancel`). On a pool, the call's own connection is
+/// closed instead, and `Auto` chooses by size.
+fn lent_path<C: crate::cancel::Acquired>(path: BulkPath) -> BulkPath {
+    match path {
+        BulkPath::Auto if !C::OWNED => BulkPath::Unnest,
+        path => path,
     }
 }

@@ -18,6 +18,7 @@ use sqlx::{Acquire, Row as _};
 use upsert_core::Dialect as _;
 use upsert_core::bulk::{drop_stage, stage_ddl};
 
+use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
 use crate::execute::{rebind, returns_old};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
@@ -232,6 +233,7 @@ pub(crate) fn upsert_many<'c, 'q, A>(
 ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send + use<'c, 'q, A>
 where
     A: Acquire<'c, Database = Postgres> + Send,
+    A::Connection: Acquired,
 {
     run(executor, batch, key, attempt)
 }
@@ -244,6 +246,7 @@ async fn run<'c, A>(
 ) -> Result<BatchOutcome, Error>
 where
     A: Acquire<'c, Database = Postgres>,
+    A::Connection: Acquired,
 {
     let call = Call::start(Op::UpsertMany, &key, batch.rows, attempt);
     if batch.rows == 0 {
@@ -298,6 +301,7 @@ pub(crate) fn upsert_many_outcomes<'c, 'q, A>(
 ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send + use<'c, 'q, A>
 where
     A: Acquire<'c, Database = Postgres> + Send,
+    A::Connection: Acquired,
 {
     run_outcomes(executor, batch, key)
 }
@@ -309,6 +313,7 @@ async fn run_outcomes<'c, A>(
 ) -> Result<Vec<UpsertOutcome>, Error>
 where
     A: Acquire<'c, Database = Postgres>,
+    A::Connection: Acquired,
 {
     let call = Call::start(Op::UpsertManyOutcomes, &key, batch.rows, 1);
     if batch.rows == 0 {
@@ -349,6 +354,7 @@ where
 async fn send<'c, A>(executor: A, batch: Batch<'_>, key: TableKey) -> Result<Vec<PgRow>, Error>
 where
     A: Acquire<'c, Database = Postgres>,
+    A::Connection: Acquired,
 {
     let Batch {
         rows,
@@ -366,14 +372,22 @@ where
             rows: staged,
             types,
         } => {
-            let mut tx = executor.begin().await.map_err(classify)?;
-            let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
-            create_stage(&mut tx, &types, &plan, key).await?;
-            copy_rows(&mut tx, &*staged, rows, presorted.as_deref(), &plan, key).await?;
-            // The staged ordinals are the caller's: the row at fault needs no mapping.
-            let answer = run_stage(&mut tx, stage_sql, key).await?;
-            tx.commit().await.map_err(classify)?;
-            answer
+            let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
+            let answer = async {
+                let mut tx = sqlx::Connection::begin(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+                let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
+                create_stage(&mut tx, &types, &plan, key).await?;
+                copy_rows(&mut tx, &*staged, rows, presorted.as_deref(), &plan, key).await?;
+                // The staged ordinals are the caller's: the row at fault needs no mapping.
+                let answer = run_stage(&mut tx, stage_sql, key).await?;
+                tx.commit().await.map_err(classify)?;
+                Ok::<_, Error>(answer)
+            }
+            .await;
+            conn.finished();
+            answer?
         }
         Source::Unnest(query) => {
             let mut conn = executor.acquire().await.map_err(classify)?;
@@ -474,10 +488,11 @@ async fn copy_rows(
 ) -> Result<(), Error> {
     let classify = |error| Error::classify(error, &key);
     let sent = async {
-        let mut copy = conn
-            .copy_in_raw(plan.stage_copy_sql)
-            .await
-            .map_err(classify)?;
+        let mut copy = Copying::new(
+            conn.copy_in_raw(plan.stage_copy_sql)
+                .await
+                .map_err(classify)?,
+        );
         let mut buffer = CopyBuffer::new();
         let fields = plan.stage_columns.len() + 1;
         for index in 0..len {

@@ -83,6 +83,7 @@ pub(crate) fn upsert_many<'q, 'c, T, A>(
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
+    A::Connection: crate::cancel::Acquired,
 {
     bulk::upsert_many(
         executor,
@@ -101,6 +102,7 @@ pub(crate) fn upsert_many_outcomes<'q, 'c, T, A>(
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
+    A::Connection: crate::cancel::Acquired,
 {
     bulk::upsert_many_outcomes(
         executor,

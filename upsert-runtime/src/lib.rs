@@ -7,6 +7,7 @@ mod addable;
 mod backend;
 mod bulk;
 mod calls;
+mod cancel;
 mod catalog;
 mod error;
 mod execute;
@@ -446,7 +447,14 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// [`COPY_THRESHOLD_BYTES`] of row data) go as one `UNNEST` statement
     /// ([`UPSERT_MANY_SQL`](AtomicUpsert::UPSERT_MANY_SQL)); larger batches stream through
     /// binary `COPY` into a temporary table, in chunks of
-    /// [`COPY_CHUNK_BYTES`], so memory stays bounded. See [`BulkPath`].
+    /// [`COPY_CHUNK_BYTES`], so memory stays bounded. See [`BulkPath`]. On a connection
+    /// you lend (`&mut *conn`, `&mut *tx`) every batch takes the `UNNEST` path.
+    ///
+    /// Dropping the call's future part way (a timeout, `select!`) never leaves a
+    /// connection out of step: on `&PgPool` the call's own connection is closed if the
+    /// drop lands mid-`COPY`, and a lent connection only ever runs `UNNEST` here, whose
+    /// dropped statement sqlx finishes reading before the connection's next use. Nothing
+    /// of a dropped batch is written unless its commit had already been sent.
     ///
     /// On SQLite (the `sqlite` feature) the batch runs under one write lock as multi-row
     /// upserts of up to 128 rows, which SQLite applies row after row (so every strategy and
@@ -557,6 +565,13 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// [`upsert_try_stream`](AtomicUpsert::upsert_try_stream), which ends the import on
     /// the first error and writes nothing (ending this stream early writes the rows so far).
     ///
+    /// Dropping the future part way writes nothing. On `&PgPool` the call's connection is
+    /// closed, never returned out of step. On a connection you lend, a drop while rows are
+    /// being sent (or the stream is awaited) makes the server end that session: the next
+    /// statement on it fails and a pool drops it; a drop while the server acknowledges the
+    /// end of the data leaves it one reply behind (see
+    /// [`upsert_many_via`](AtomicUpsert::upsert_many_via)).
+    ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;
     /// #[derive(AtomicUpsert)]
@@ -578,6 +593,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        A::Connection: private::Acquired,
         S: futures_core::Stream<Item = Self> + Send,
         P: FnMut(u64) + Send,
     {
@@ -619,6 +635,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+        A::Connection: private::Acquired,
         S: futures_core::Stream<Item = Result<Self, E>> + Send,
         E: Into<sqlx::error::BoxDynError> + Send,
         P: FnMut(u64) + Send,
@@ -639,6 +656,14 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
     /// same result. For benchmarks and for tuning; `upsert_many` picks for you.
+    ///
+    /// `BulkPath::Copy` on a connection you lend (`&mut *conn`, `&mut *tx`), dropped part
+    /// way: while rows are being sent, the server ends the session (a `COPY` left open),
+    /// so the next statement on that connection fails and a pool drops it; dropped while
+    /// the server acknowledges the end of the data (the rows being processed), the
+    /// connection is left one reply behind, which no later message can repair (sqlx 0.9
+    /// does not count the reply of a `COPY` whose end it stopped waiting for): do not
+    /// cancel such a call, or pass the pool, whose connection the call closes instead.
     ///
     /// ```no_run
     /// # use atomic_upsert::{AtomicUpsert, BulkPath};

@@ -7,6 +7,7 @@ mod order;
 mod sqlite;
 
 pub use crate::backend::{Batches, Returns, Runs};
+pub use crate::cancel::Acquired;
 pub use inventory;
 pub use order::*;
 pub use sqlite::*;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnection, PgPool};
 
+use crate::cancel::Guarded;
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::private::FromStored;
@@ -231,10 +232,13 @@ impl Retry {
             Telemetry::start(C::OP, &table_key::<C::Row>(), call.rows(), attempt).failed(&error);
             error
         };
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|error| outside(Error::from(error)))?;
+        // Dropped part way (the caller's own timeout, `select!`), the attempt closes its
+        // connection: a `statement_timeout` set for it never reaches another call.
+        let mut conn = Guarded::new(
+            pool.acquire()
+                .await
+                .map_err(|error| outside(Error::from(error)))?,
+        );
         let started = Instant::now();
         let result = match self.timeout {
             None => call.call(&mut conn, attempt).await,
@@ -247,16 +251,21 @@ impl Retry {
                 let Ok(result) =
                     tokio::time::timeout(timeout + GRACE, call.call(&mut conn, attempt)).await
                 else {
-                    // No answer: the statement may still run. This connection is not reused.
-                    conn.close_on_drop();
+                    // No answer: the statement may still run. The guard closes this
+                    // connection.
                     return Err(outside(Error::TimedOut {
                         elapsed: started.elapsed(),
                         may_have_been_applied: true,
                     }));
                 };
-                let _ = sqlx::raw_sql("RESET statement_timeout")
+                if sqlx::raw_sql("RESET statement_timeout")
                     .execute(&mut *conn)
-                    .await;
+                    .await
+                    .is_err()
+                {
+                    // The setting may have stayed: the guard closes this connection.
+                    return result;
+                }
                 result.map_err(|error| match error.sqlstate() {
                     // Our statement_timeout: the server cancelled it, nothing was applied.
                     Some("57014") => Error::TimedOut {
@@ -272,6 +281,7 @@ impl Retry {
             // prepares it again.
             let _ = sqlx::Connection::clear_cached_statements(&mut *conn).await;
         }
+        conn.finished();
         result
     }
 }

@@ -8,6 +8,7 @@ use sqlx::Acquire;
 use sqlx::postgres::Postgres;
 
 use crate::bulk::{COPY_CHUNK_BYTES, batch_outcome, copy_error, create_stage, run_stage};
+use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
 use crate::outcome::BatchOutcome;
 use crate::private::{CopyBuffer, Generated};
@@ -30,6 +31,7 @@ pub(crate) async fn upsert_stream<'c, T, A, S, P, F>(
 where
     T: Generated,
     A: Acquire<'c, Database = Postgres>,
+    A::Connection: Acquired,
     S: Stream,
     F: FnMut(S::Item, usize) -> Result<T, Error>,
     P: FnMut(u64),
@@ -41,55 +43,84 @@ where
         async move {
             let classify = |error| Error::classify(error, &key);
             let plan = T::PLAN;
-            let mut tx = executor.begin().await.map_err(classify)?;
-            create_stage(&mut tx, &T::stage_types(), &plan, key).await?;
-            let mut copy = tx
-                .copy_in_raw(plan.stage_copy_sql)
-                .await
-                .map_err(classify)?;
-            let mut buffer = CopyBuffer::new();
-            let fields = plan.stage_columns.len() + 1;
-            let mut rows = pin!(rows);
-            let mut count: u64 = 0;
-            while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-                let index = usize::try_from(count).unwrap_or(usize::MAX);
-                let row = match into_row(item, index) {
-                    Ok(row) => row,
-                    Err(error) => {
-                        let _ = copy.abort("the stream failed").await;
-                        return Err(error);
-                    }
+            let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
+            let answer = async {
+                let mut tx = sqlx::Connection::begin(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+                create_stage(&mut tx, &T::stage_types(), &plan, key).await?;
+                let count = copy_stream(&mut tx, rows, &mut into_row, &mut progress, key).await?;
+                if count == 0 {
+                    return Ok(BatchOutcome::default());
+                }
+                let stage_sql = match plan.returning_old {
+                    Some(old) if crate::execute::returns_old(&tx) => old.stage_upsert,
+                    _ => plan.stage_upsert_sql,
                 };
-                buffer.start_row(fields);
-                if let Err(source) = row.copy_row(&mut buffer) {
-                    let _ = copy.abort("a row could not be encoded").await;
-                    return Err(Error::Encode { index, source });
-                }
-                count += 1;
-                buffer.ordinal(i64::try_from(count).unwrap_or(i64::MAX));
-                if buffer.len() >= COPY_CHUNK_BYTES {
-                    copy.send(buffer.take()).await.map_err(classify)?;
-                    progress(count);
-                }
+                let answer = run_stage(&mut tx, stage_sql, key).await?;
+                tx.commit().await.map_err(classify)?;
+                batch_outcome(&answer, plan.counts, count)
             }
-            buffer.finish();
-            copy.send(buffer.take()).await.map_err(classify)?;
-            copy.finish()
-                .await
-                .map_err(|error| copy_error(error, &key))?;
-            progress(count);
-            if count == 0 {
-                return Ok(BatchOutcome::default());
-            }
-            let stage_sql = match plan.returning_old {
-                Some(old) if crate::execute::returns_old(&tx) => old.stage_upsert,
-                _ => plan.stage_upsert_sql,
-            };
-            let answer = run_stage(&mut tx, stage_sql, key).await?;
-            tx.commit().await.map_err(classify)?;
-            batch_outcome(&answer, plan.counts, count)
+            .await;
+            conn.finished();
+            answer
         },
         Call::batch,
     )
     .await
+}
+
+/// `COPY`s every row of `rows` into the staging table, a chunk at a time; the row count.
+async fn copy_stream<T, S, F, P>(
+    conn: &mut sqlx::PgConnection,
+    rows: S,
+    into_row: &mut F,
+    progress: &mut P,
+    key: TableKey,
+) -> Result<u64, Error>
+where
+    T: Generated,
+    S: Stream,
+    F: FnMut(S::Item, usize) -> Result<T, Error>,
+    P: FnMut(u64),
+{
+    let classify = |error| Error::classify(error, &key);
+    let plan = T::PLAN;
+    let mut copy = Copying::new(
+        conn.copy_in_raw(plan.stage_copy_sql)
+            .await
+            .map_err(classify)?,
+    );
+    let mut buffer = CopyBuffer::new();
+    let fields = plan.stage_columns.len() + 1;
+    let mut rows = pin!(rows);
+    let mut count: u64 = 0;
+    while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+        let index = usize::try_from(count).unwrap_or(usize::MAX);
+        let row = match into_row(item, index) {
+            Ok(row) => row,
+            Err(error) => {
+                let _ = copy.abort("the stream failed").await;
+                return Err(error);
+            }
+        };
+        buffer.start_row(fields);
+        if let Err(source) = row.copy_row(&mut buffer) {
+            let _ = copy.abort("a row could not be encoded").await;
+            return Err(Error::Encode { index, source });
+        }
+        count += 1;
+        buffer.ordinal(i64::try_from(count).unwrap_or(i64::MAX));
+        if buffer.len() >= COPY_CHUNK_BYTES {
+            copy.send(buffer.take()).await.map_err(classify)?;
+            progress(count);
+        }
+    }
+    buffer.finish();
+    copy.send(buffer.take()).await.map_err(classify)?;
+    copy.finish()
+        .await
+        .map_err(|error| copy_error(error, &key))?;
+    progress(count);
+    Ok(count)
 }

@@ -1,0 +1,141 @@
+//! Cancellation: what a call leaves on its connection when its future is dropped part way
+//! (a timeout, `select!`, a dropped request handler).
+//!
+//! sqlx keeps a connection in step across most dropped calls: it counts the replies a
+//! dropped query still owes and reads them first next time, and a dropped transaction
+//! queues its rollback. Two things it does not cover, which this module does:
+//!
+//! - **A `COPY` dropped while its data is being sent.** sqlx's `PgCopyIn` then writes a
+//!   `CopyFail` whose reply it never counts, and the connection answers every later
+//!   statement with the previous one's reply. [`Copying`] never lets it: a dropped `COPY`
+//!   is left open, and the next message the connection sends (the rollback of the call's
+//!   transaction) makes the server end the session (a message other than copy data during
+//!   `COPY`: protocol violation, fatal). The connection is closed, never out of step.
+//! - **A `COPY` dropped while the server acknowledges its end** (the `finish` round trip,
+//!   while the server processes the rows), and **a `statement_timeout` set for a
+//!   [`Retry`](crate::Retry) attempt**: no message sent afterwards can repair these. A
+//!   connection the call took from a pool is closed instead of returned ([`Guarded`]). A
+//!   connection the caller lends (`&mut *conn`, `&mut *tx`) stays the caller's: there
+//!   `upsert_many` takes the `UNNEST` path unless told `BulkPath::Copy`, and the
+//!   documentation of `upsert_many_via` and `upsert_stream` says what a drop in that window
+//!   leaves.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgCopyIn, Postgres};
+
+/// A connection a call acquired from its executor: a pooled one it owns (`&PgPool`), or
+/// one the caller lends.
+pub trait Acquired: DerefMut<Target = PgConnection> + Send {
+    /// The call owns the connection (it took it from a pool) and can close it.
+    const OWNED: bool;
+
+    /// Closes the connection when it is dropped instead of returning it to its pool; a
+    /// borrowed connection stays with its owner.
+    fn close_on_drop(&mut self);
+}
+
+impl Acquired for PoolConnection<Postgres> {
+    const OWNED: bool = true;
+
+    fn close_on_drop(&mut self) {
+        PoolConnection::close_on_drop(self);
+    }
+}
+
+impl Acquired for &mut PgConnection {
+    const OWNED: bool = false;
+
+    fn close_on_drop(&mut self) {}
+}
+
+/// A connection that is closed (if the call owns it) unless the call reaches
+/// [`Guarded::finished`]: dropped part way, the call leaves nothing to the next user.
+pub(crate) struct Guarded<C: Acquired> {
+    conn: C,
+    armed: bool,
+}
+
+impl<C: Acquired> Guarded<C> {
+    pub(crate) fn new(conn: C) -> Self {
+        Guarded { conn, armed: true }
+    }
+
+    /// The call ended (with its answer or its error): the connection goes back as usual.
+    pub(crate) fn finished(mut self) {
+        self.armed = false;
+    }
+}
+
+impl<C: Acquired> Deref for Guarded<C> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl<C: Acquired> DerefMut for Guarded<C> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}
+
+impl<C: Acquired> Drop for Guarded<C> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// A `COPY .. FROM STDIN` in flight. Dropped before [`finish`](Copying::finish) or
+/// [`abort`](Copying::abort), it sends nothing: the server stays in copy mode until the
+/// next message, a non-copy message that it answers with an error and by ending the
+/// session (it lost the message boundaries). The connection is then closed: the next
+/// statement on it fails, and a pool drops it at its release check.
+pub(crate) struct Copying<'c> {
+    copy: Option<PgCopyIn<&'c mut PgConnection>>,
+}
+
+impl<'c> Copying<'c> {
+    pub(crate) fn new(copy: PgCopyIn<&'c mut PgConnection>) -> Self {
+        Copying { copy: Some(copy) }
+    }
+
+    fn copy(&mut self) -> &mut PgCopyIn<&'c mut PgConnection> {
+        self.copy
+            .as_mut()
+            .expect("a COPY in flight until finish or abort")
+    }
+
+    pub(crate) async fn send(&mut self, data: Vec<u8>) -> Result<(), sqlx::Error> {
+        self.copy().send(data).await.map(drop)
+    }
+
+    pub(crate) async fn finish(mut self) -> Result<u64, sqlx::Error> {
+        let copy = self
+            .copy
+            .take()
+            .expect("a COPY in flight until finish or abort");
+        copy.finish().await
+    }
+
+    pub(crate) async fn abort(mut self, reason: &str) -> Result<(), sqlx::Error> {
+        let copy = self
+            .copy
+            .take()
+            .expect("a COPY in flight until finish or abort");
+        copy.abort(reason).await
+    }
+}
+
+impl Drop for Copying<'_> {
+    fn drop(&mut self) {
+        if let Some(copy) = self.copy.take() {
+            // Not `PgCopyIn`'s drop, whose `CopyFail` reply sqlx never reads.
+            std::mem::forget(copy);
+        }
+    }
+}
