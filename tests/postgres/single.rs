@@ -173,3 +173,142 @@ async fn borrowed_fields_upsert() {
     assert_eq!(data_of(&db, "recent").await, serde_json::json!([1, 2]));
     db.finish().await;
 }
+
+/// `insert_or_get` reads the stored row back with the key compared as the unique index
+/// compares it: a `citext` key spelled another way, a key under a nondeterministic
+/// collation, a NULL key under `NULLS NOT DISTINCT`; many callers at once, one inserts.
+mod insert_or_get_keys {
+    use atomic_upsert::sqlx;
+    use atomic_upsert::{AtomicUpsert, Obtained};
+    use upsert_testkit::TestDb;
+
+    #[derive(AtomicUpsert, Debug, Clone)]
+    #[upsert(table = "ci_users")]
+    struct CiUser {
+        #[conflict_key]
+        #[upsert(sql_type = "au_ext.citext")]
+        email: String,
+        name: String,
+    }
+
+    #[derive(AtomicUpsert, Debug, Clone)]
+    #[upsert(table = "coll_users")]
+    struct CollUser {
+        #[conflict_key]
+        #[upsert(collate = "ci_coll")]
+        handle: String,
+        name: String,
+    }
+
+    #[derive(AtomicUpsert, Debug, Clone)]
+    #[upsert(table = "slots", nulls_not_distinct)]
+    struct SlotOwner {
+        #[conflict_key]
+        slot: Option<i32>,
+        owner: String,
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_meet_the_stored_row_as_the_index_matches_it() {
+        let db = TestDb::new(8).await;
+        crate::support::citext(&db).await;
+        sqlx::raw_sql(
+            "CREATE COLLATION ci_coll (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+             CREATE TABLE ci_users (email au_ext.citext PRIMARY KEY, name text NOT NULL);
+             CREATE TABLE coll_users (handle text COLLATE ci_coll PRIMARY KEY, name text NOT NULL);
+             CREATE TABLE slots (slot int4 UNIQUE NULLS NOT DISTINCT, owner text NOT NULL)",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        for round in 0..5 {
+            let spellings = ["Ann@X.org", "ann@x.org", "ANN@X.ORG", "aNn@x.OrG"];
+            let calls = (0..16).map(|i| {
+                let pool = db.pool.clone();
+                let user = CiUser {
+                    email: format!("{round}{}", spellings[i % 4]),
+                    name: format!("caller {i}"),
+                };
+                tokio::spawn(async move { user.insert_or_get(&pool).await })
+            });
+            let mut inserted = 0;
+            let mut names = std::collections::HashSet::new();
+            for call in calls {
+                let (stored, obtained) = call.await.unwrap().expect("no Contended, no error");
+                inserted += usize::from(obtained == Obtained::Inserted);
+                names.insert(stored.name);
+            }
+            assert_eq!(inserted, 1, "one caller inserts");
+            assert_eq!(names.len(), 1, "every caller gets the one stored row");
+
+            let calls = (0..16).map(|i| {
+                let pool = db.pool.clone();
+                let user = CollUser {
+                    handle: format!("{round}{}", ["Bob", "BOB", "bob", "bOb"][i % 4]),
+                    name: format!("caller {i}"),
+                };
+                tokio::spawn(async move { user.insert_or_get(&pool).await })
+            });
+            let mut inserted = 0;
+            for call in calls {
+                let (_, obtained) = call.await.unwrap().expect("no Contended, no error");
+                inserted += usize::from(obtained == Obtained::Inserted);
+            }
+            assert_eq!(inserted, 1);
+
+            sqlx::query("DELETE FROM slots")
+                .execute(&db.pool)
+                .await
+                .unwrap();
+            let calls = (0..16).map(|i| {
+                let pool = db.pool.clone();
+                let owner = SlotOwner {
+                    slot: None,
+                    owner: format!("caller {i}"),
+                };
+                tokio::spawn(async move { owner.insert_or_get(&pool).await })
+            });
+            let mut inserted = 0;
+            for call in calls {
+                let (_, obtained) = call.await.unwrap().expect("no Contended, no error");
+                inserted += usize::from(obtained == Obtained::Inserted);
+            }
+            assert_eq!(inserted, 1, "a NULL key conflicts under NULLS NOT DISTINCT");
+        }
+        // Batches meet the stored row the same way: counts and per-row outcomes.
+        sqlx::query("INSERT INTO ci_users VALUES ('Eve@X.org', 'e')")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        for path in [
+            atomic_upsert::BulkPath::Unnest,
+            atomic_upsert::BulkPath::Copy,
+        ] {
+            let rows = [
+                CiUser {
+                    email: "EVE@x.org".into(),
+                    name: "b".into(),
+                },
+                CiUser {
+                    email: "new@x.org".into(),
+                    name: "n".into(),
+                },
+            ];
+            let mut tx = db.pool.begin().await.unwrap();
+            let outcome = CiUser::upsert_many_via(&mut *tx, &rows, path)
+                .await
+                .unwrap();
+            assert_eq!((outcome.inserted, outcome.updated), (1, 1), "{path:?}");
+            let outcomes = CiUser::upsert_many_outcomes_via(&mut *tx, &rows, path)
+                .await
+                .unwrap();
+            assert_eq!(
+                outcomes,
+                [atomic_upsert::UpsertOutcome::Updated; 2],
+                "{path:?}"
+            );
+            tx.rollback().await.unwrap();
+        }
+        db.finish().await;
+    }
+}

@@ -1,6 +1,8 @@
 //! Single-row statements: `upsert`, `upsert_returning` and `insert_or_ignore`. Each sends
 //! the bound columns as `$1..$n` in field order and answers in the same round trip.
 
+use std::fmt::Write as _;
+
 use crate::clause::{
     OnConflict, Sent, changed_into, conflict_clause, excluded_into, insert_into, insert_value_into,
     inserted_flag_into, stored_into,
@@ -345,7 +347,34 @@ fn key_condition(w: &mut Writer, model: &Model) {
         if i > 0 {
             w.push(" AND ");
         }
-        w.ident(key.name).push(equals).placeholder(i + 1);
+        // The key compares as the unique index did: converted as a batch converts it
+        // (`sql_type`, `collate`), so that a `citext` key is not compared as `text`. A
+        // type named with its schema (`ext.citext`) has its `=` there, which the
+        // `search_path` may not hold: named too, or `=` would cast both sides to `text`.
+        let value = w.fragment(|w| {
+            w.placeholder(i + 1);
+            if let Some(cast) = key.cast {
+                w.push("::").push(cast);
+            }
+            if let Some(collate) = key.collate {
+                w.push(" COLLATE ").ident(collate);
+            }
+        });
+        let name = w.dialect().quote_ident(key.name);
+        match key.cast.and_then(|cast| cast.rsplit_once('.')) {
+            None => {
+                w.push(&name).push(equals).push(&value);
+            }
+            Some((schema, _)) if model.null_keys == NullKeys::NotDistinct => {
+                let _ = write!(
+                    w,
+                    "({name} OPERATOR({schema}.=) {value} OR ({name} IS NULL AND {value} IS NULL))"
+                );
+            }
+            Some((schema, _)) => {
+                let _ = write!(w, "{name} OPERATOR({schema}.=) {value}");
+            }
+        }
     }
     if let ConflictTarget::Keys {
         predicate: Some(predicate),
@@ -441,6 +470,30 @@ mod tests {
         assert_eq!(
             insert_or_ignore(&Postgres, &model),
             r#"INSERT INTO "strava_stats" ("stats_type", "data") VALUES ($1, $2) ON CONFLICT ("stats_type") DO NOTHING RETURNING (xmax = 0)"#
+        );
+    }
+
+    #[test]
+    fn get_or_create_reads_a_converted_key_back_with_the_index_s_equality() {
+        let model = plain("users", [("email", Role::Key), ("name", Role::Write)]);
+        let returned = [Returned {
+            name: "name",
+            cast: None,
+        }];
+        let ci = model.clone().with_input("email", Some("ext.citext"), None);
+        assert!(
+            super::select_by_key(&Postgres, &ci, &returned)
+                .ends_with(r#"WHERE "email" OPERATOR(ext.=) $1::ext.citext"#)
+        );
+        let on_path = model.clone().with_input("email", Some("citext"), None);
+        assert!(
+            super::select_by_key(&Postgres, &on_path, &returned)
+                .ends_with(r#"WHERE "email" = $1::citext"#)
+        );
+        let collated = model.with_input("email", None, Some("ci"));
+        assert!(
+            super::select_by_key(&Postgres, &collated, &returned)
+                .ends_with(r#"WHERE "email" = $1 COLLATE "ci""#)
         );
     }
 
