@@ -20,7 +20,7 @@ use upsert_core::bulk::{drop_stage, stage_ddl};
 
 use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
-use crate::execute::{rebind, returns_old};
+use crate::execute::returns_old;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan, PresortedSql};
 use crate::telemetry::{Call, Op, traced};
@@ -56,12 +56,16 @@ pub enum BulkPath {
     Copy,
 }
 
-/// A batch, ready to send, without naming its struct: the `UNNEST` query already bound, or
-/// the rows behind [`CopyRows`] with the staging types. [`upsert_many`] takes one, so it is
-/// compiled once per executor type for a whole program, not once per struct.
+/// A batch, ready to send, without naming its struct: the rows behind [`SentRows`], the
+/// `UNNEST` statement, and the staging types of the `COPY` path. [`upsert_many`] takes one,
+/// so it is compiled once per executor type for a whole program, not once per struct.
 pub(crate) struct Batch<'q> {
     rows: usize,
-    source: Source<'q>,
+    /// The rows in the order sent (presorted, or as given).
+    sent: Box<dyn SentRows + Send + Sync + 'q>,
+    /// The `UNNEST` statement: the batch's, and the one that locates a row at fault.
+    unnest_sql: &'static str,
+    source: Source,
     plan: Plan,
     /// The statement over the staging table (the `COPY` path).
     stage_sql: &'static str,
@@ -81,26 +85,44 @@ pub(crate) enum Want {
     Outcomes,
 }
 
-enum Source<'q> {
-    Unnest(PgQuery<'q>),
-    Copy {
-        rows: Box<dyn CopyRows + Send + Sync + 'q>,
-        types: Vec<PgTypeInfo>,
-    },
+enum Source {
+    Unnest,
+    Copy { types: Vec<PgTypeInfo> },
 }
 
-/// The rows of a `COPY` batch, one at a time.
-trait CopyRows {
+/// The rows of a batch: one at a time for `COPY`, the first `len` bound as `UNNEST` arrays.
+trait SentRows {
     /// Appends row `index`'s bound fields.
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
+
+    /// `sql` with the rows of the caller's first `below` bound, one array per column, in
+    /// the order sent (`order`: each sent row's input index, for a presorted batch).
+    fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_>;
 }
 
 /// The rows in the order they are sent.
 struct Rows<'q, T>(Vec<&'q T>);
 
-impl<T: Generated> CopyRows for Rows<'_, T> {
+impl<T: Generated> SentRows for Rows<'_, T> {
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
         self.0[index].copy_row(out)
+    }
+
+    fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_> {
+        match order {
+            None => T::bind_rows(&self.0[..below], sqlx::query(sql)),
+            // A subsequence of a presorted batch is presorted too.
+            Some(order) => {
+                let rows: Vec<&T> = self
+                    .0
+                    .iter()
+                    .zip(order)
+                    .filter(|&(_, &input)| input < below)
+                    .map(|(row, _)| *row)
+                    .collect();
+                T::bind_rows(&rows, sqlx::query(sql))
+            }
+        }
     }
 }
 
@@ -141,15 +163,16 @@ impl<'q> Batch<'q> {
             None => rows.iter().collect(),
         };
         let source = if rows.is_empty() || !use_copy {
-            Source::Unnest(T::bind_rows(&sent, sqlx::query(unnest_sql)))
+            Source::Unnest
         } else {
             Source::Copy {
-                rows: Box::new(Rows(sent)),
                 types: T::stage_types(),
             }
         };
         Batch {
             rows: rows.len(),
+            sent: Box::new(Rows(sent)),
+            unnest_sql,
             source,
             plan,
             stage_sql,
@@ -358,6 +381,8 @@ where
 {
     let Batch {
         rows,
+        sent,
+        unnest_sql,
         source,
         plan,
         stage_sql,
@@ -368,10 +393,7 @@ where
     // PostgreSQL 18's statements of a partitioned table, if this connection's server has it.
     let old_on = |conn: &sqlx::PgConnection| returning_old.filter(|_| returns_old(conn));
     let counts = match source {
-        Source::Copy {
-            rows: staged,
-            types,
-        } => {
+        Source::Copy { types } => {
             let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
             let answer = async {
                 let mut tx = sqlx::Connection::begin(&mut *conn)
@@ -379,23 +401,28 @@ where
                     .map_err(classify)?;
                 let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
                 create_stage(&mut tx, &types, &plan, key).await?;
-                copy_rows(&mut tx, &*staged, rows, presorted.as_deref(), &plan, key).await?;
+                copy_rows(&mut tx, &*sent, rows, presorted.as_deref(), &plan, key).await?;
                 // The staged ordinals are the caller's: the row at fault needs no mapping.
                 let answer = run_stage(&mut tx, stage_sql, key).await?;
                 tx.commit().await.map_err(classify)?;
                 Ok::<_, Error>(answer)
             }
             .await;
+            let answer = match answer {
+                Err(error) if locatable(&error) => {
+                    let sql = old_on(&conn).map_or(unnest_sql, |(unnest, _)| unnest);
+                    Err(locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await)
+                }
+                answer => answer,
+            };
             conn.finished();
             answer?
         }
-        Source::Unnest(query) => {
+        Source::Unnest => {
             let mut conn = executor.acquire().await.map_err(classify)?;
-            let query = match old_on(&conn) {
-                Some((unnest, _)) => rebind(query, unnest).map_err(classify)?,
-                None => query,
-            };
-            if sqlx::Connection::is_in_transaction(&*conn) {
+            let sql = old_on(&conn).map_or(unnest_sql, |(unnest, _)| unnest);
+            let query = sent.unnest(sql, rows, None);
+            let answer = if sqlx::Connection::is_in_transaction(&*conn) {
                 // Inside the caller's transaction, a failed batch rolls back to a savepoint,
                 // as on the COPY path: the batch leaves nothing, and the transaction goes on.
                 let mut savepoint = sqlx::Connection::begin(&mut *conn)
@@ -404,19 +431,94 @@ where
                 match query.fetch_all(&mut *savepoint).await {
                     Ok(counts) => {
                         savepoint.commit().await.map_err(classify)?;
-                        counts
+                        Ok(counts)
                     }
                     Err(error) => {
                         savepoint.rollback().await.map_err(classify)?;
-                        return Err(classify(error));
+                        Err(classify(error))
                     }
                 }
             } else {
-                query.fetch_all(&mut *conn).await.map_err(classify)?
+                query.fetch_all(&mut *conn).await.map_err(classify)
+            };
+            match answer {
+                Err(error) if locatable(&error) => {
+                    return Err(
+                        locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await,
+                    );
+                }
+                answer => answer?,
             }
         }
     };
     Ok(counts)
+}
+
+/// Whether a failed batch's error can be caused by a row, and the row is not named yet: a
+/// data exception (22xxx: a value too long, out of range, invalid), an integrity violation
+/// (23xxx: CHECK, NOT NULL, a foreign key, another unique index), or an exception a trigger
+/// raised (P0xxx).
+fn locatable(error: &Error) -> bool {
+    !matches!(error, Error::Row { .. } | Error::Encode { .. })
+        && error.sqlstate().is_some_and(|code| {
+            ["22", "23", "P0"]
+                .iter()
+                .any(|class| code.starts_with(class))
+        })
+}
+
+/// Names the row at fault in `error`, a failed batch of `len` rows: the shortest prefix
+/// of the caller's rows that fails the same way, found by bisection (statements over the
+/// prefixes, each in a transaction rolled back), ends with it: the caller's first bad row,
+/// however the batch was sorted to be sent. Only after a failure: a batch that
+/// succeeds pays nothing. Rows fold as they do in the batch, so a row that fails only
+/// with the rows before it (a running sum past a CHECK) is the one named. `error` as it
+/// was when the rows cannot be sent again.
+async fn locate(
+    conn: &mut sqlx::PgConnection,
+    sent: &(dyn SentRows + Send + Sync + '_),
+    sql: &'static str,
+    len: usize,
+    error: Error,
+    presorted: Option<&[usize]>,
+) -> Error {
+    let Some(code) = error.sqlstate().map(str::to_owned) else {
+        return error;
+    };
+    // The prefix of `passes` rows succeeds, the prefix of `fails` rows fails.
+    let (mut passes, mut fails) = (0, len);
+    while fails - passes > 1 {
+        let mid = passes + (fails - passes) / 2;
+        let Ok(mut probe) = sqlx::Connection::begin(&mut *conn).await else {
+            return error;
+        };
+        let failed = match sent
+            .unnest(sql, mid, presorted)
+            .fetch_all(&mut *probe)
+            .await
+        {
+            Ok(_) => false,
+            Err(probed) => {
+                probed
+                    .as_database_error()
+                    .and_then(|db| db.code())
+                    .as_deref()
+                    == Some(code.as_str())
+            }
+        };
+        if probe.rollback().await.is_err() {
+            return error;
+        }
+        if failed {
+            fails = mid;
+        } else {
+            passes = mid;
+        }
+    }
+    Error::Row {
+        index: fails - 1,
+        source: Box::new(error),
+    }
 }
 
 /// Creates the temporary staging table of `plan`'s bound columns, typed `types`.
@@ -480,7 +582,7 @@ pub(crate) async fn run_stage(
 /// the caller's first). An error names the caller's row.
 async fn copy_rows(
     conn: &mut sqlx::PgConnection,
-    rows: &(dyn CopyRows + Send + Sync + '_),
+    rows: &(dyn SentRows + Send + Sync + '_),
     len: usize,
     input: Option<&[usize]>,
     plan: &Plan,
