@@ -498,13 +498,9 @@ async fn locate(
             .await
         {
             Ok(_) => false,
-            Err(probed) => {
-                probed
-                    .as_database_error()
-                    .and_then(|db| db.code())
-                    .as_deref()
-                    == Some(code.as_str())
-            }
+            Err(probed) => probed
+                .as_database_error()
+                .is_some_and(|db| db.code().as_deref() == Some(code.as_str())),
         };
         if probe.rollback().await.is_err() {
             return error;
