@@ -86,9 +86,11 @@ where
             Call::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
             async move {
                 row.bind_row_sqlite(sqlx::query(T::SQLITE.returning_sql))
-                    .fetch_optional(executor)
+                    .fetch_all(executor)
                     .await
                     .map_err(|error| Error::classify(error, &key))?
+                    .into_iter()
+                    .next()
                     .as_ref()
                     .map(|stored| {
                         // The statement has run: the write stands, only reading it back
@@ -230,9 +232,11 @@ where
 {
     let written = row
         .bind_row_sqlite(sqlx::query(sql))
-        .fetch_optional(executor)
+        .fetch_all(executor)
         .await
-        .map_err(|error| Error::classify(error, &key))?;
+        .map_err(|error| Error::classify(error, &key))?
+        .into_iter()
+        .next();
     Ok(if written.is_some() {
         UpsertOutcome::Inserted
     } else {
@@ -257,9 +261,11 @@ where
     for _ in 0..ATTEMPTS {
         let updated = row
             .bind_row_sqlite(sqlx::query(update_sql))
-            .fetch_optional(&mut *conn)
+            .fetch_all(&mut *conn)
             .await
-            .map_err(classify)?;
+            .map_err(classify)?
+            .into_iter()
+            .next();
         if updated.is_some() {
             return Ok(UpsertOutcome::Updated);
         }
@@ -285,15 +291,19 @@ where
     let classify = |error| Error::classify(error, &key);
     let stored = row
         .bind_key_sqlite(sqlx::query(plan.probe_sql))
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(classify)?
+        .into_iter()
+        .next()
         .is_some();
     let written = row
         .bind_row_sqlite(sqlx::query(plan.upsert_sql))
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(classify)?
+        .into_iter()
+        .next()
         .is_some();
     Ok(match (written, stored) {
         (true, false) => UpsertOutcome::Inserted,

@@ -21,6 +21,15 @@ struct FileDb {
 
 impl FileDb {
     async fn new(connections: u32, busy: Duration, schema: &str) -> FileDb {
+        FileDb::with_journal(connections, busy, schema, SqliteJournalMode::Wal).await
+    }
+
+    async fn with_journal(
+        connections: u32,
+        busy: Duration,
+        schema: &str,
+        journal: SqliteJournalMode,
+    ) -> FileDb {
         let path = std::env::temp_dir().join(format!(
             "atomic-upsert-runtime-{}-{}.db",
             std::process::id(),
@@ -32,7 +41,7 @@ impl FileDb {
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
+            .journal_mode(journal)
             .busy_timeout(busy);
         let pool = SqlitePoolOptions::new()
             .max_connections(connections)
@@ -1002,4 +1011,72 @@ async fn rename_skip_timestamps_composite_keys_and_borrowed_fields() {
         updated > created,
         "updated_at moves on every write: {updated} vs {created}"
     );
+}
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "acks")]
+struct Ack {
+    #[conflict_key]
+    k: i64,
+    #[upsert(add)]
+    n: i64,
+}
+
+/// An `Ok` means the row is stored: 16 concurrent single-row writers (`upsert` and
+/// `upsert_returning`), in the rollback journal and in WAL, with a busy timeout too short
+/// to wait out the others and one long enough. Every failure is `Error::Busy` (nothing
+/// written), and the acknowledged increments add up to the stored sum exactly.
+#[tokio::test]
+async fn every_acknowledged_write_is_stored_in_every_journal_mode() {
+    for journal in [SqliteJournalMode::Delete, SqliteJournalMode::Wal] {
+        for busy in [Duration::from_millis(1), Duration::from_secs(5)] {
+            let db = FileDb::with_journal(
+                16,
+                busy,
+                "CREATE TABLE acks (k INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+                journal,
+            )
+            .await;
+            let barrier = Arc::new(Barrier::new(16));
+            let mut handles = Vec::new();
+            for task in 0..16_i64 {
+                let (pool, barrier) = (db.pool.clone(), barrier.clone());
+                handles.push(tokio::spawn(async move {
+                    barrier.wait().await;
+                    let (mut acked, mut busy_errors) = (0_i64, 0_u32);
+                    for i in 0..40_i64 {
+                        let row = Ack {
+                            k: (task + i) % 4,
+                            n: 1,
+                        };
+                        let done = if i % 2 == 0 {
+                            row.upsert(&pool).await.map(drop)
+                        } else {
+                            row.upsert_returning(&pool).await.map(drop)
+                        };
+                        match done {
+                            Ok(()) => acked += 1,
+                            Err(Error::Busy { .. }) => busy_errors += 1,
+                            Err(other) => panic!("only Busy may fail a call: {other:?}"),
+                        }
+                    }
+                    (acked, busy_errors)
+                }));
+            }
+            let (mut acked, mut busy_errors) = (0, 0);
+            for handle in handles {
+                let (a, b) = handle.await.unwrap();
+                acked += a;
+                busy_errors += b;
+            }
+            let stored: i64 = sqlx::query_scalar("SELECT coalesce(sum(n), 0) FROM acks")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert_eq!(
+                stored, acked,
+                "{journal:?}, busy timeout {busy:?}: {acked} acknowledged, {stored} stored ({busy_errors} Busy)"
+            );
+        }
+    }
 }
