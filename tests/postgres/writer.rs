@@ -86,6 +86,7 @@ async fn coalesced_calls_equal_one_by_one_in_arrival_order() {
             max_batch: [7, 64, 1024][round % 3],
             max_delay: Duration::from_micros([0, 200, 1000][round % 3]),
             queue: 4096,
+            ..WriterConfig::default()
         };
 
         let mut tx = db.pool.begin().await.unwrap();
@@ -248,6 +249,7 @@ async fn shutdown_flushes_the_queue() {
             max_delay: Duration::from_millis(50),
             max_batch: 100,
             queue: 10_000,
+            ..WriterConfig::default()
         },
     );
     let calls: Vec<_> = (0..2000)
@@ -422,5 +424,72 @@ async fn a_stopped_task_fails_its_calls_as_maybe_applied() {
     tokio::time::timeout(Duration::from_secs(5), writer.shutdown())
         .await
         .expect("shutdown returns after the task stopped");
+    db.finish().await;
+}
+
+/// On a pool of one connection under sustained writer load, direct calls keep making
+/// progress: the writer gives its connection back every `max_hold` and queues for it again.
+#[tokio::test]
+async fn direct_calls_on_a_small_pool_progress_under_sustained_writer_load() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql(HITS).execute(&db.pool).await.unwrap();
+    let writer = Hit::writer(
+        &db.pool,
+        WriterConfig {
+            max_hold: Duration::from_millis(20),
+            ..WriterConfig::default()
+        },
+    );
+    let load_until = std::time::Instant::now() + Duration::from_millis(1500);
+    let loaders: Vec<_> = (0..8)
+        .map(|i| {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut calls = 0_u64;
+                while std::time::Instant::now() < load_until {
+                    writer
+                        .upsert(Hit {
+                            page: format!("/w{}", i % 4),
+                            last: 1,
+                            n: 1,
+                            first: 1,
+                        })
+                        .await
+                        .unwrap();
+                    calls += 1;
+                }
+                calls
+            })
+        })
+        .collect();
+    // Direct calls while the load runs: each waits at most about one hold plus a batch.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut direct = 0;
+    let mut slowest = Duration::ZERO;
+    while std::time::Instant::now() + Duration::from_millis(200) < load_until {
+        let started = std::time::Instant::now();
+        Hit {
+            page: "/direct".into(),
+            last: 1,
+            n: 1,
+            first: 1,
+        }
+        .upsert(&db.pool)
+        .await
+        .unwrap();
+        slowest = slowest.max(started.elapsed());
+        direct += 1;
+    }
+    let mut written = 0;
+    for loader in loaders {
+        written += loader.await.unwrap();
+    }
+    assert!(written > 100, "the writer's load ran: {written} calls");
+    assert!(direct >= 10, "only {direct} direct calls in over a second");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a direct call waited {slowest:?}"
+    );
+    writer.shutdown().await;
     db.finish().await;
 }

@@ -46,16 +46,24 @@ pub struct WriterConfig {
     /// The most calls waiting in the queue; a caller beyond it waits for room
     /// (backpressure), so memory stays bounded.
     pub queue: usize,
+    /// The longest the writer keeps one pooled connection across batches. It uses one
+    /// connection at a time, checked out for a batch and kept between batches while calls
+    /// keep coming (no checkout per batch); once it has held it this long, it gives it back
+    /// after the batch in flight, and waits its turn in the pool for the next one, so
+    /// that other users of a small pool make progress under sustained writer load. It also
+    /// gives it back after 250 ms without calls.
+    pub max_hold: Duration,
 }
 
 impl Default for WriterConfig {
     /// `max_delay` 0 (batches form while the previous one runs), `max_batch` 1024,
-    /// `queue` 8192.
+    /// `queue` 8192, `max_hold` 100 ms.
     fn default() -> Self {
         WriterConfig {
             max_delay: Duration::ZERO,
             max_batch: 1024,
             queue: 8192,
+            max_hold: Duration::from_millis(100),
         }
     }
 }
@@ -145,6 +153,13 @@ impl WriterStats {
 /// would (a key's rows in one batch fold one by one; `add` neither loses nor doubles an
 /// increment). Call [`shutdown`](Writer::shutdown) to flush what is queued before exit.
 ///
+/// The writer takes one connection from the pool at a time. It keeps it between batches
+/// while calls keep coming, for at most [`WriterConfig::max_hold`] (100 ms by default), then
+/// gives it back after the batch in flight and queues for it again like any other user of
+/// the pool; after 250 ms without calls it gives it back too. So on a pool of `n`
+/// connections, other callers always have `n - 1`, and take turns with the writer for the
+/// last one.
+///
 /// ```no_run
 /// use atomic_upsert::{AtomicUpsert, UpsertOutcome, WriterConfig};
 ///
@@ -201,6 +216,7 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
             max_batch: config.max_batch.clamp(1, 1 << 16),
             queue: config.queue.clamp(1, 1 << 24),
             max_delay: config.max_delay.min(Duration::from_hours(1)),
+            max_hold: config.max_hold.min(Duration::from_hours(1)),
         };
         let (queue, jobs) = mpsc::channel(config.queue);
         let closing = Arc::new(Notify::new());
@@ -218,6 +234,7 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
                 Task {
                     pool,
                     conn: None,
+                    held_since: Instant::now(),
                     config,
                     closing,
                     stats,
@@ -314,6 +331,8 @@ struct Task {
     /// checkout ping, per batch); dropped after a batch-wide failure, and given back to the
     /// pool after [`IDLE_RELEASE`] without calls.
     conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    /// When [`Task::conn`] was checked out.
+    held_since: Instant,
     config: WriterConfig,
     closing: Arc<Notify>,
     stats: Arc<Counters>,
@@ -415,12 +434,18 @@ async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
     let started = Instant::now();
     let results = match task.conn.take() {
         Some(conn) => Ok(conn),
-        None => task.pool.acquire().await,
+        None => {
+            let conn = task.pool.acquire().await;
+            task.held_since = Instant::now();
+            conn
+        }
     };
     let results = match results {
         Ok(mut conn) => {
             let (results, broken) = apply(&mut conn, &rows, &task.stats).await;
-            if !broken {
+            // Kept for the next batch, unless held for `max_hold` already: then it goes
+            // back, and other waiters on the pool get their turn.
+            if !broken && task.held_since.elapsed() < task.config.max_hold {
                 task.conn = Some(conn);
             }
             results
