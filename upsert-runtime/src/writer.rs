@@ -432,13 +432,12 @@ async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
     let (rows, replies): (Vec<T>, Vec<_>) =
         jobs.into_iter().map(|job| (job.row, job.reply)).unzip();
     let started = Instant::now();
-    let results = match task.conn.take() {
-        Some(conn) => Ok(conn),
-        None => {
-            let conn = task.pool.acquire().await;
-            task.held_since = Instant::now();
-            conn
-        }
+    let results = if let Some(conn) = task.conn.take() {
+        Ok(conn)
+    } else {
+        let conn = task.pool.acquire().await;
+        task.held_since = Instant::now();
+        conn
     };
     let results = match results {
         Ok(mut conn) => {
