@@ -20,4 +20,5 @@ mod strategies_race;
 mod stream;
 mod support;
 mod verify;
+mod watched;
 mod writer;

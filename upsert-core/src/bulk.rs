@@ -325,6 +325,83 @@ pub fn drop_stage(dialect: &dyn Dialect) -> String {
     w.finish()
 }
 
+/// Numbers each staged row's round, for a table whose CHECK constraints or row triggers
+/// must see every row as one by one would (the fold shows them one row per key): round `r`
+/// holds each key's `r`th row (keys compared as the batch compares them: `sql_type`,
+/// `collate`, NULL keys apart), so every round is a batch of distinct keys, applied after
+/// the rounds before it in the same transaction. `CREATE TEMP TABLE` of
+/// [`names::ROUNDS`]; the other statements are [`RoundStatements`].
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
+///     [("k", Role::Key), ("v", Role::Write)], None, false);
+/// assert!(bulk::round_numbers(&Postgres, &model)
+///     .contains(r#"row_number() OVER (PARTITION BY "k" ORDER BY "__atomic_upsert_ord")"#));
+/// ```
+#[must_use]
+pub fn round_numbers(dialect: &dyn Dialect, model: &Model) -> String {
+    let bulk = Bulk::new(dialect, model);
+    let q = |name| dialect.quote_ident(name);
+    let mut w = Writer::new(dialect);
+    let _ = write!(
+        w,
+        "CREATE TEMP TABLE {} ON COMMIT DROP AS ",
+        q(names::ROUNDS)
+    );
+    bulk.input_cte(&mut w, Source::Stage);
+    let ord = &bulk.ord;
+    let _ = write!(
+        w,
+        " SELECT {ord}, row_number() OVER ({} ORDER BY {ord}) AS {} FROM {}",
+        bulk.partition,
+        q(names::ROUND),
+        bulk.input
+    );
+    w.finish()
+}
+
+/// The statements around [`round_numbers`], the same for every struct.
+///
+/// ```
+/// let rounds = upsert_core::bulk::RoundStatements::of(&upsert_core::Postgres);
+/// assert!(rounds.fill.ends_with(r#"WHERE "r"."__atomic_upsert_round" = $1"#));
+/// ```
+#[derive(Clone, Debug)]
+pub struct RoundStatements {
+    /// `ALTER TABLE stage RENAME TO all`: every staged row, kept aside.
+    pub keep: String,
+    /// Fills a new staging table with round `$1`'s rows.
+    pub fill: String,
+    /// `(round, rows)`, in round order.
+    pub sizes: String,
+    /// Drops the kept rows and the round numbers.
+    pub drop: String,
+}
+
+impl RoundStatements {
+    /// The statements in `dialect`.
+    #[must_use]
+    pub fn of(dialect: &dyn Dialect) -> Self {
+        let q = |name| dialect.quote_ident(name);
+        let (stage, all, rounds, round, ord) = (
+            q(names::STAGE_TABLE),
+            q(names::ALL_ROWS),
+            q(names::ROUNDS),
+            q(names::ROUND),
+            q(names::ORD_COLUMN),
+        );
+        RoundStatements {
+            keep: format!("ALTER TABLE {stage} RENAME TO {all}"),
+            fill: format!(
+                "INSERT INTO {stage} SELECT \"a\".* FROM {all} AS \"a\" JOIN {rounds} AS \"r\" USING ({ord}) WHERE \"r\".{round} = $1"
+            ),
+            sizes: format!("SELECT {round}, count(*) FROM {rounds} GROUP BY 1 ORDER BY 1"),
+            drop: format!("DROP TABLE {all}, {rounds}"),
+        }
+    }
+}
+
 /// The layout of the one row of counts a bulk statement returns, and how it turns into
 /// per-row outcomes. The statement writes the columns ([`upsert_many`]) and the runtime
 /// reads them ([`Counts::tally`]) from this one definition.

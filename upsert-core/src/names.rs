@@ -63,6 +63,13 @@ pub const EXCLUDED: &str = "excluded";
 pub const SENT: &str = "__atomic_upsert_sent";
 /// [`SENT`]'s one column.
 pub const SENT_OBJECT: &str = "__atomic_upsert_sent_by_key";
+/// A batch applied in rounds (a table whose CHECK constraints or row triggers must see
+/// every row): every staged row, kept while the staging table holds one round at a time.
+pub const ALL_ROWS: &str = "__atomic_upsert_all";
+/// Each staged row's round: its place among its key's rows (1 for a key's first row).
+pub const ROUNDS: &str = "__atomic_upsert_rounds";
+/// [`ROUNDS`]' round column.
+pub const ROUND: &str = "__atomic_upsert_round";
 /// The batch's `merge` objects, in order (bulk).
 pub const MERGE_ARRAY: &str = "__a";
 /// The index in [`MERGE_ARRAY`] (bulk).

@@ -61,6 +61,9 @@ pub enum BulkPath {
 /// so it is compiled once per executor type for a whole program, not once per struct.
 pub(crate) struct Batch<'q> {
     rows: usize,
+    /// A key may repeat: where the table watches every row (CHECK constraints, row
+    /// triggers), the batch is applied in rounds of distinct keys instead of folded.
+    may_repeat: bool,
     /// The rows in the order sent (presorted, or as given).
     sent: Box<dyn SentRows + Send + Sync + 'q>,
     /// The `UNNEST` statement: the batch's, and the one that locates a row at fault.
@@ -95,6 +98,9 @@ trait SentRows {
     /// Appends row `index`'s bound fields.
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
 
+    /// The staging table's column types.
+    fn stage_types(&self) -> Vec<PgTypeInfo>;
+
     /// `sql` with the rows of the caller's first `below` bound, one array per column, in
     /// the order sent (`order`: each sent row's input index, for a presorted batch).
     fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_>;
@@ -104,6 +110,10 @@ trait SentRows {
 struct Rows<'q, T>(Vec<&'q T>);
 
 impl<T: Generated> SentRows for Rows<'_, T> {
+    fn stage_types(&self) -> Vec<PgTypeInfo> {
+        T::stage_types()
+    }
+
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
         self.0[index].copy_row(out)
     }
@@ -144,6 +154,7 @@ impl<'q> Batch<'q> {
             BulkPath::Copy => true,
         };
         let plan = T::PLAN;
+        let may_repeat = may_repeat(rows);
         let (presorted, unnest_sql, stage_sql) = match want {
             Want::Counts => match presort(rows) {
                 Some((order, sql)) => (Some(order), sql.unnest, sql.stage),
@@ -171,6 +182,7 @@ impl<'q> Batch<'q> {
         };
         Batch {
             rows: rows.len(),
+            may_repeat,
             sent: Box::new(Rows(sent)),
             unnest_sql,
             source,
@@ -190,6 +202,14 @@ impl<'q> Batch<'q> {
 /// again.
 fn presort<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, PresortedSql)> {
     let sql = T::PLAN.presorted?;
+    let (order, repeats) = key_order(rows)?;
+    (!repeats).then_some((order, sql))
+}
+
+/// The rows' input indexes in the batch's lock order, and whether a key repeats (a row
+/// with a NULL key never repeats one, unless the struct says `nulls_not_distinct`). `None`
+/// when a key type has no client order. Input already in order is not sorted again.
+fn key_order<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, bool)> {
     let first = rows.first()?;
     // A key type with no client order compares nothing.
     T::key_cmp(first, first)?;
@@ -204,7 +224,13 @@ fn presort<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, PresortedSql)> {
         let (a, b) = (&rows[pair[0]], &rows[pair[1]]);
         cmp(a, b).is_eq() && !(nulls_apart && a.key_is_null())
     });
-    (!repeats).then_some((order, sql))
+    Some((order, repeats))
+}
+
+/// Whether a key may repeat in `rows`: known for key types with a client order, else
+/// assumed for more than one row.
+fn may_repeat<T: Generated>(rows: &[T]) -> bool {
+    key_order(rows).map_or(rows.len() > 1, |(_, repeats)| repeats)
 }
 
 /// `error` with the index of the row at fault in the caller's batch, for a `COPY` error
@@ -281,12 +307,18 @@ where
         matches!(batch.source, Source::Copy { .. }),
         batch.presorted.is_some(),
     );
-    let (rows, counts) = (batch.rows, batch.plan.counts);
+    let counts = batch.plan.counts;
     traced(
         call,
         async move {
-            let answer = send(executor, batch, key).await?;
-            batch_outcome(&answer, counts, rows as u64)
+            let mut outcome = BatchOutcome::default();
+            for (rows, answer) in send(executor, batch, key).await? {
+                let part = batch_outcome(&answer, counts, rows as u64)?;
+                outcome.inserted += part.inserted;
+                outcome.updated += part.updated;
+                outcome.skipped += part.skipped;
+            }
+            Ok(outcome)
         },
         Call::batch,
     )
@@ -351,11 +383,19 @@ where
     traced(
         call,
         async move {
-            let answer = send(executor, batch, key).await?;
+            let mut coded: Vec<(i64, i16)> = Vec::with_capacity(rows);
+            for (_, answer) in send(executor, batch, key).await? {
+                for row in &answer {
+                    coded.push((
+                        row.try_get(0).map_err(Error::Sqlx)?,
+                        row.try_get(1).map_err(Error::Sqlx)?,
+                    ));
+                }
+            }
+            // Rounds answer their own rows: back in input order.
+            coded.sort_unstable_by_key(|&(ord, _)| ord);
             let mut outcomes = Vec::with_capacity(rows);
-            for (i, row) in answer.iter().enumerate() {
-                let ord: i64 = row.try_get(0).map_err(Error::Sqlx)?;
-                let code: i16 = row.try_get(1).map_err(Error::Sqlx)?;
+            for (i, (ord, code)) in coded.into_iter().enumerate() {
                 debug_assert_eq!(ord, i64::try_from(i).unwrap_or(i64::MAX) + 1);
                 outcomes.push(UpsertOutcome::from_code(code));
             }
@@ -372,15 +412,22 @@ where
     .await
 }
 
-/// Sends `batch` and returns the statement's answer rows: one row of counts, or one
-/// outcome row per batch row. Errors are classified against `key`.
-async fn send<'c, A>(executor: A, batch: Batch<'_>, key: TableKey) -> Result<Vec<PgRow>, Error>
+/// Sends `batch` and returns the statements' answer rows, with the number of batch rows
+/// each answers: one statement (one row of counts, or one outcome row per batch row), or
+/// one per round of distinct keys where the table watches every row ([`watches`]). Errors
+/// are classified against `key`.
+async fn send<'c, A>(
+    executor: A,
+    batch: Batch<'_>,
+    key: TableKey,
+) -> Result<Vec<(usize, Vec<PgRow>)>, Error>
 where
     A: Acquire<'c, Database = Postgres>,
     A::Connection: Acquired,
 {
     let Batch {
         rows,
+        may_repeat,
         sent,
         unnest_sql,
         source,
@@ -392,66 +439,138 @@ where
     let classify = |error| Error::classify(error, &key);
     // PostgreSQL 18's statements of a partitioned table, if this connection's server has it.
     let old_on = |conn: &sqlx::PgConnection| returning_old.filter(|_| returns_old(conn));
-    let counts = match source {
-        Source::Copy { types } => {
-            let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
-            let answer = async {
-                let mut tx = sqlx::Connection::begin(&mut *conn)
-                    .await
-                    .map_err(classify)?;
-                let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
-                create_stage(&mut tx, &types, &plan, key).await?;
-                copy_rows(&mut tx, &*sent, rows, presorted.as_deref(), &plan, key).await?;
-                // The staged ordinals are the caller's: the row at fault needs no mapping.
-                let answer = run_stage(&mut tx, stage_sql, key).await?;
-                tx.commit().await.map_err(classify)?;
-                Ok::<_, Error>(answer)
-            }
-            .await;
-            let answer = match answer {
-                Err(error) if locatable(&error) => {
-                    let sql = old_on(&conn).map_or(unnest_sql, |(unnest, _)| unnest);
-                    Err(locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await)
-                }
-                answer => answer,
-            };
-            conn.finished();
-            answer?
-        }
-        Source::Unnest => {
-            let mut conn = executor.acquire().await.map_err(classify)?;
-            let sql = old_on(&conn).map_or(unnest_sql, |(unnest, _)| unnest);
-            let query = sent.unnest(sql, rows, None);
-            let answer = if sqlx::Connection::is_in_transaction(&*conn) {
-                // Inside the caller's transaction, a failed batch rolls back to a savepoint,
-                // as on the COPY path: the batch leaves nothing, and the transaction goes on.
-                let mut savepoint = sqlx::Connection::begin(&mut *conn)
-                    .await
-                    .map_err(classify)?;
-                match query.fetch_all(&mut *savepoint).await {
-                    Ok(counts) => {
-                        savepoint.commit().await.map_err(classify)?;
-                        Ok(counts)
-                    }
-                    Err(error) => {
-                        savepoint.rollback().await.map_err(classify)?;
-                        Err(classify(error))
-                    }
-                }
+    let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
+    let in_rounds = may_repeat && watches(&mut conn, &key).await?;
+    if in_rounds || matches!(source, Source::Copy { .. }) {
+        let types = match source {
+            Source::Copy { types } => types,
+            Source::Unnest => sent.stage_types(),
+        };
+        let answer = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn)
+                .await
+                .map_err(classify)?;
+            let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
+            create_stage(&mut tx, &types, &plan, key).await?;
+            copy_rows(&mut tx, &*sent, rows, presorted.as_deref(), &plan, key).await?;
+            // The staged ordinals are the caller's: the row at fault needs no mapping.
+            let parts = if in_rounds {
+                apply_in_rounds(&mut tx, &types, &plan, stage_sql, key).await?
             } else {
-                query.fetch_all(&mut *conn).await.map_err(classify)
+                vec![(rows, run_stage(&mut tx, stage_sql, key).await?)]
             };
-            match answer {
-                Err(error) if locatable(&error) => {
-                    return Err(
-                        locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await,
-                    );
-                }
-                answer => answer?,
+            tx.commit().await.map_err(classify)?;
+            Ok::<_, Error>(parts)
+        }
+        .await;
+        let answer = match answer {
+            // In rounds, a row fails with the rows of the rounds before it: a prefix of
+            // the folded batch would not.
+            Err(error) if !in_rounds && locatable(&error) => {
+                let sql = old_on(&conn).map_or(unnest_sql, |(unnest, _)| unnest);
+                Err(locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await)
+            }
+            answer => answer,
+        };
+        conn.finished();
+        return answer;
+    }
+    // One statement: a drop leaves nothing sqlx does not finish reading.
+    conn.finished();
+    let sql = old_on(&conn).map_or(unnest_sql, |(unnest, _)| unnest);
+    let query = sent.unnest(sql, rows, None);
+    let answer = if sqlx::Connection::is_in_transaction(&*conn) {
+        // Inside the caller's transaction, a failed batch rolls back to a savepoint, as on
+        // the COPY path: the batch leaves nothing, and the transaction goes on.
+        let mut savepoint = sqlx::Connection::begin(&mut *conn)
+            .await
+            .map_err(classify)?;
+        match query.fetch_all(&mut *savepoint).await {
+            Ok(counts) => {
+                savepoint.commit().await.map_err(classify)?;
+                Ok(counts)
+            }
+            Err(error) => {
+                savepoint.rollback().await.map_err(classify)?;
+                Err(classify(error))
             }
         }
+    } else {
+        query.fetch_all(&mut *conn).await.map_err(classify)
     };
-    Ok(counts)
+    match answer {
+        Err(error) if locatable(&error) => {
+            Err(locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await)
+        }
+        answer => Ok(vec![(rows, answer?)]),
+    }
+}
+
+/// Whether the table watches every row a batch writes, so that folding a key's rows into
+/// one would hide them from it: a row trigger on insert or update, a CHECK constraint (the
+/// table's or a column domain's). One catalog query, asked only of a batch whose keys may
+/// repeat.
+pub(crate) async fn watches(conn: &mut sqlx::PgConnection, key: &TableKey) -> Result<bool, Error> {
+    const WATCHES: &str = "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t \
+             WHERE t.tgrelid = r.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
+             AND (t.tgtype::int4 & 1) = 1 AND (t.tgtype::int4 & 20) <> 0) \
+         OR EXISTS (SELECT FROM pg_catalog.pg_constraint k \
+             WHERE k.conrelid = r.oid AND k.contype = 'c') \
+         OR EXISTS (SELECT FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_constraint d ON d.contypid = a.atttypid AND d.contype = 'c' \
+             WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped) \
+         FROM (SELECT pg_catalog.to_regclass($1) AS oid) AS r";
+    let table = upsert_core::Postgres.quote_table(&upsert_core::Table {
+        schema: key.schema,
+        name: key.table,
+    });
+    sqlx::query_scalar::<_, Option<bool>>(WATCHES)
+        .bind(table)
+        .fetch_one(&mut *conn)
+        .await
+        .map(|watches| watches.unwrap_or(false))
+        .map_err(|error| Error::classify(error, key))
+}
+
+/// Applies the staged batch in rounds of distinct keys (round `r`: each key's `r`th row),
+/// each round the struct's own statement over a staging table holding that round only,
+/// after the rounds before it: every row meets the table's CHECK constraints and row
+/// triggers as it would alone, in order. Each round's answer, with its row count.
+pub(crate) async fn apply_in_rounds(
+    tx: &mut sqlx::PgConnection,
+    types: &[PgTypeInfo],
+    plan: &Plan,
+    stage_sql: &'static str,
+    key: TableKey,
+) -> Result<Vec<(usize, Vec<PgRow>)>, Error> {
+    let classify = |error| Error::classify(error, &key);
+    let statements = upsert_core::bulk::RoundStatements::of(&upsert_core::Postgres);
+    for sql in [plan.rounds_sql, statements.keep.as_str()] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+    }
+    let sizes: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(statements.sizes.as_str()))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+    let mut parts = Vec::with_capacity(sizes.len());
+    for (round, rows) in sizes {
+        create_stage(tx, types, plan, key).await?;
+        sqlx::query(sqlx::AssertSqlSafe(statements.fill.as_str()))
+            .bind(round)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let answer = run_stage(tx, stage_sql, key).await?;
+        parts.push((usize::try_from(rows).unwrap_or(0), answer));
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statements.drop))
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+    Ok(parts)
 }
 
 /// Whether a failed batch's error can be caused by a row, and the row is not named yet: a

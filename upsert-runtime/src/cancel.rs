@@ -62,8 +62,9 @@ impl<C: Acquired> Guarded<C> {
         Guarded { conn, armed: true }
     }
 
-    /// The call ended (with its answer or its error): the connection goes back as usual.
-    pub(crate) fn finished(mut self) {
+    /// The call ended (with its answer or its error), or has nothing left that a drop
+    /// could leave half done: the connection goes back as usual.
+    pub(crate) fn finished(&mut self) {
         self.armed = false;
     }
 }

@@ -434,8 +434,16 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ///   `collate`, and no guard);
     /// - there is no 65535-parameter limit: the statement's shape does not depend on the
     ///   batch size;
+    /// - a table that watches every row (a CHECK constraint, its own or a column domain's,
+    ///   or a row trigger on insert or update) sees every row as one by one would: a batch
+    ///   whose keys repeat goes in rounds of distinct keys (round `r`: each key's `r`th
+    ///   row), in one transaction, so a withdrawal that overdraws before a deposit fails,
+    ///   and row triggers fire once per row; one catalog query tells, asked only when a
+    ///   key may repeat. Elsewhere a key's rows fold into one;
     /// - all or nothing: a bad row fails the call and leaves the table unchanged
-    ///   ([`Error::Row`] or [`Error::Encode`] name the row where the cause is known);
+    ///   ([`Error::Row`] names the caller's first row at fault for a data, integrity or
+    ///   trigger error, found after the failure; [`Error::Encode`] a row that cannot be
+    ///   sent);
     /// - the key rules of the table's index: a row whose key has a NULL stays apart, as an
     ///   ordinary unique index never matches NULLs (see `#[upsert(nulls_not_distinct)]`);
     /// - an empty batch returns zeros without a round trip.

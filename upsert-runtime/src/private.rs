@@ -108,6 +108,9 @@ pub struct Plan {
     pub outcomes_sql: &'static str,
     /// The same, reading the staging table.
     pub stage_outcomes_sql: &'static str,
+    /// Numbers a staged batch's rounds of distinct keys
+    /// ([`round_numbers`](upsert_core::bulk::round_numbers)).
+    pub rounds_sql: &'static str,
     /// `COPY` into the staging table.
     pub stage_copy_sql: &'static str,
     /// The bound columns, in statement order.

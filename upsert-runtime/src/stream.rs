@@ -7,7 +7,9 @@ use futures_core::Stream;
 use sqlx::Acquire;
 use sqlx::postgres::Postgres;
 
-use crate::bulk::{COPY_CHUNK_BYTES, batch_outcome, copy_error, create_stage, run_stage};
+use crate::bulk::{
+    COPY_CHUNK_BYTES, apply_in_rounds, batch_outcome, copy_error, create_stage, run_stage, watches,
+};
 use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
 use crate::outcome::BatchOutcome;
@@ -57,9 +59,22 @@ where
                     Some(old) if crate::execute::returns_old(&tx) => old.stage_upsert,
                     _ => plan.stage_upsert_sql,
                 };
-                let answer = run_stage(&mut tx, stage_sql, key).await?;
+                // A stream's keys may repeat: where the table watches every row, rounds.
+                let parts = if watches(&mut tx, &key).await? {
+                    apply_in_rounds(&mut tx, &T::stage_types(), &plan, stage_sql, key).await?
+                } else {
+                    let rows = usize::try_from(count).unwrap_or(usize::MAX);
+                    vec![(rows, run_stage(&mut tx, stage_sql, key).await?)]
+                };
                 tx.commit().await.map_err(classify)?;
-                batch_outcome(&answer, plan.counts, count)
+                let mut outcome = BatchOutcome::default();
+                for (rows, answer) in parts {
+                    let part = batch_outcome(&answer, plan.counts, rows as u64)?;
+                    outcome.inserted += part.inserted;
+                    outcome.updated += part.updated;
+                    outcome.skipped += part.skipped;
+                }
+                Ok(outcome)
             }
             .await;
             conn.finished();
