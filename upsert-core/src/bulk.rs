@@ -361,25 +361,33 @@ pub fn round_numbers(dialect: &dyn Dialect, model: &Model) -> String {
     w.finish()
 }
 
-/// The statements around [`round_numbers`], the same for every struct.
+/// The statements around [`round_numbers`], the same for every struct: the staged rows are
+/// kept aside, and the staging table's name becomes a view of one round, the one a session
+/// setting names, so that each round is the struct's own statement over the stage.
 ///
 /// ```
 /// let rounds = upsert_core::bulk::RoundStatements::of(&upsert_core::Postgres);
-/// assert!(rounds.fill.ends_with(r#"WHERE "r"."__atomic_upsert_round" = $1"#));
+/// assert!(rounds.view.contains("current_setting('atomic_upsert.round')"));
 /// ```
 #[derive(Clone, Debug)]
 pub struct RoundStatements {
-    /// `ALTER TABLE stage RENAME TO all`: every staged row, kept aside.
+    /// `ALTER TABLE stage RENAME TO all`: every staged row, kept aside (indexed by ordinal,
+    /// the round numbers by round).
     pub keep: String,
-    /// Fills a new staging table with round `$1`'s rows.
-    pub fill: String,
+    /// The staging table's name as a view of the current round's rows.
+    pub view: String,
+    /// Sets the current round to `$1` (text), for the transaction.
+    pub select: String,
     /// `(round, rows)`, in round order.
     pub sizes: String,
-    /// Drops the kept rows and the round numbers.
+    /// Drops the view, the kept rows and the round numbers.
     pub drop: String,
 }
 
 impl RoundStatements {
+    /// The session setting that names the current round.
+    pub const SETTING: &'static str = "atomic_upsert.round";
+
     /// The statements in `dialect`.
     #[must_use]
     pub fn of(dialect: &dyn Dialect) -> Self {
@@ -391,13 +399,20 @@ impl RoundStatements {
             q(names::ROUND),
             q(names::ORD_COLUMN),
         );
+        let setting = Self::SETTING;
         RoundStatements {
-            keep: format!("ALTER TABLE {stage} RENAME TO {all}"),
-            fill: format!(
-                "INSERT INTO {stage} SELECT \"a\".* FROM {all} AS \"a\" JOIN {rounds} AS \"r\" USING ({ord}) WHERE \"r\".{round} = $1"
+            // Indexed, so that each round reads its own rows only.
+            keep: format!(
+                "ALTER TABLE {stage} RENAME TO {all}; CREATE INDEX ON {all} ({ord}); \
+                 CREATE INDEX ON {rounds} ({round}); ANALYZE {all}, {rounds}"
             ),
+            view: format!(
+                "CREATE TEMP VIEW {stage} AS SELECT \"a\".* FROM {all} AS \"a\" JOIN {rounds} AS \"r\" USING ({ord}) \
+                 WHERE \"r\".{round} = pg_catalog.current_setting('{setting}')::int8"
+            ),
+            select: format!("SELECT pg_catalog.set_config('{setting}', $1, true)"),
             sizes: format!("SELECT {round}, count(*) FROM {rounds} GROUP BY 1 ORDER BY 1"),
-            drop: format!("DROP TABLE {all}, {rounds}"),
+            drop: format!("DROP VIEW {stage}; DROP TABLE {all}, {rounds}"),
         }
     }
 }

@@ -455,7 +455,7 @@ where
             copy_rows(&mut tx, &*sent, rows, presorted.as_deref(), &plan, key).await?;
             // The staged ordinals are the caller's: the row at fault needs no mapping.
             let parts = if in_rounds {
-                apply_in_rounds(&mut tx, &types, &plan, stage_sql, key).await?
+                apply_in_rounds(&mut tx, &plan, stage_sql, key).await?
             } else {
                 vec![(rows, run_stage(&mut tx, stage_sql, key).await?)]
             };
@@ -533,19 +533,18 @@ pub(crate) async fn watches(conn: &mut sqlx::PgConnection, key: &TableKey) -> Re
 }
 
 /// Applies the staged batch in rounds of distinct keys (round `r`: each key's `r`th row),
-/// each round the struct's own statement over a staging table holding that round only,
-/// after the rounds before it: every row meets the table's CHECK constraints and row
-/// triggers as it would alone, in order. Each round's answer, with its row count.
+/// each round the struct's own statement over the staging table's name, a view of that
+/// round only, after the rounds before it: every row meets the table's CHECK constraints
+/// and row triggers as it would alone, in order. Each round's answer, with its row count.
 pub(crate) async fn apply_in_rounds(
     tx: &mut sqlx::PgConnection,
-    types: &[PgTypeInfo],
     plan: &Plan,
     stage_sql: &'static str,
     key: TableKey,
 ) -> Result<Vec<(usize, Vec<PgRow>)>, Error> {
     let classify = |error| Error::classify(error, &key);
     let statements = upsert_core::bulk::RoundStatements::of(&upsert_core::Postgres);
-    for sql in [plan.rounds_sql, statements.keep.as_str()] {
+    for sql in [plan.rounds_sql, &statements.keep, &statements.view] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
@@ -557,13 +556,12 @@ pub(crate) async fn apply_in_rounds(
         .map_err(classify)?;
     let mut parts = Vec::with_capacity(sizes.len());
     for (round, rows) in sizes {
-        create_stage(tx, types, plan, key).await?;
-        sqlx::query(sqlx::AssertSqlSafe(statements.fill.as_str()))
-            .bind(round)
+        sqlx::query(sqlx::AssertSqlSafe(statements.select.as_str()))
+            .bind(round.to_string())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-        let answer = run_stage(tx, stage_sql, key).await?;
+        let answer = stage_statement(tx, stage_sql, key).await?;
         parts.push((usize::try_from(rows).unwrap_or(0), answer));
     }
     sqlx::raw_sql(sqlx::AssertSqlSafe(statements.drop))
@@ -658,38 +656,47 @@ pub(crate) async fn create_stage(
     Ok(())
 }
 
-/// Runs `stage_sql` over the loaded staging table, then drops it. A savepoint keeps the
-/// staged rows readable after a failure, to find the row at fault.
+/// Runs `stage_sql` over the loaded staging table ([`stage_statement`]), then drops it.
 pub(crate) async fn run_stage(
+    tx: &mut sqlx::PgConnection,
+    stage_sql: &'static str,
+    key: TableKey,
+) -> Result<Vec<PgRow>, Error> {
+    let answer = stage_statement(tx, stage_sql, key).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
+        .execute(&mut *tx)
+        .await
+        .map_err(|error| Error::classify(error, &key))?;
+    Ok(answer)
+}
+
+/// Runs `stage_sql` over the stage in a savepoint, which keeps the staged rows readable
+/// after a failure, to find the row at fault.
+async fn stage_statement(
     tx: &mut sqlx::PgConnection,
     stage_sql: &'static str,
     key: TableKey,
 ) -> Result<Vec<PgRow>, Error> {
     let classify = |error| Error::classify(error, &key);
     let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
-    let answer = match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
+    match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
         Ok(answer) => {
             attempt.commit().await.map_err(classify)?;
-            answer
+            Ok(answer)
         }
         Err(error) => {
             attempt.rollback().await.map_err(classify)?;
             let row = failing_row(tx, &error, &key).await;
             let error = classify(error);
-            return Err(match row {
+            Err(match row {
                 Some(index) => Error::Row {
                     index,
                     source: Box::new(error),
                 },
                 None => error,
-            });
+            })
         }
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-    Ok(answer)
+    }
 }
 
 /// Sends the rows by `COPY`, row `index` of `rows` staged with the ordinal of its input

@@ -61,7 +61,7 @@ where
                 };
                 // A stream's keys may repeat: where the table watches every row, rounds.
                 let parts = if watches(&mut tx, &key).await? {
-                    apply_in_rounds(&mut tx, &T::stage_types(), &plan, stage_sql, key).await?
+                    apply_in_rounds(&mut tx, &plan, stage_sql, key).await?
                 } else {
                     let rows = usize::try_from(count).unwrap_or(usize::MAX);
                     vec![(rows, run_stage(&mut tx, stage_sql, key).await?)]
