@@ -64,6 +64,9 @@ pub(crate) struct Batch<'q> {
     /// A key may repeat: where the table watches every row (CHECK constraints, row
     /// triggers), the batch is applied in rounds of distinct keys instead of folded.
     may_repeat: bool,
+    /// Whether the table watches every row, when the caller knows (the writer's cache);
+    /// else asked of the catalog when a key may repeat.
+    watches: Option<bool>,
     /// The rows in the order sent (presorted, or as given).
     sent: Box<dyn SentRows + Send + Sync + 'q>,
     /// The `UNNEST` statement: the batch's, and the one that locates a row at fault.
@@ -137,6 +140,12 @@ impl<T: Generated> SentRows for Rows<'_, T> {
 }
 
 impl<'q> Batch<'q> {
+    /// The batch, with the table's [`watches`] answer already known.
+    pub(crate) fn knowing_watches(mut self, watches: bool) -> Self {
+        self.watches = Some(watches);
+        self
+    }
+
     /// `rows` on `path`, answering `want`; `unnest_sql` is the `UNNEST` statement that answers
     /// it (`UPSERT_MANY_SQL`, or the plan's `outcomes_sql`). A batch of counts that can go
     /// presorted ([`presort`]) takes the plan's presorted statements instead, on both paths.
@@ -183,6 +192,7 @@ impl<'q> Batch<'q> {
         Batch {
             rows: rows.len(),
             may_repeat,
+            watches: None,
             sent: Box::new(Rows(sent)),
             unnest_sql,
             source,
@@ -428,6 +438,7 @@ where
     let Batch {
         rows,
         may_repeat,
+        watches: known,
         sent,
         unnest_sql,
         source,
@@ -440,7 +451,11 @@ where
     // PostgreSQL 18's statements of a partitioned table, if this connection's server has it.
     let old_on = |conn: &sqlx::PgConnection| returning_old.filter(|_| returns_old(conn));
     let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
-    let in_rounds = may_repeat && watches(&mut conn, &key).await?;
+    let in_rounds = may_repeat
+        && match known {
+            Some(known) => known,
+            None => watches(&mut conn, &key).await?,
+        };
     if in_rounds || matches!(source, Source::Copy { .. }) {
         let types = match source {
             Source::Copy { types } => types,

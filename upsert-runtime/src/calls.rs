@@ -110,3 +110,23 @@ where
         table_key::<T>(),
     )
 }
+
+/// [`upsert_many_outcomes`] on the `UNNEST` path for a caller that knows whether the table
+/// watches every row (the writer, which asks once a second).
+pub(crate) fn writer_outcomes<'q, 'c, T: AtomicUpsert>(
+    conn: &'c mut sqlx::PgConnection,
+    rows: &'q [T],
+    watches: bool,
+) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send + use<'q, 'c, T> {
+    bulk::upsert_many_outcomes(
+        conn,
+        bulk::Batch::of(
+            rows,
+            BulkPath::Unnest,
+            T::PLAN.outcomes_sql,
+            bulk::Want::Outcomes,
+        )
+        .knowing_watches(watches),
+        table_key::<T>(),
+    )
+}

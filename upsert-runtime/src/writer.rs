@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgPool;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
+use crate::AtomicUpsert;
 use crate::error::Error;
 use crate::outcome::UpsertOutcome;
-use crate::{AtomicUpsert, BulkPath};
 
 /// How a [`Writer`] batches.
 ///
@@ -235,6 +235,7 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
                     pool,
                     conn: None,
                     held_since: Instant::now(),
+                    watches: None,
                     config,
                     closing,
                     stats,
@@ -321,6 +322,10 @@ impl<T: AtomicUpsert + 'static> Writer<T> {
     }
 }
 
+/// How long the writer trusts its answer to whether the table watches every row (a CHECK
+/// constraint or row trigger added meanwhile is seen within this long).
+const WATCHES_TTL: Duration = Duration::from_secs(1);
+
 /// How long the writer keeps its connection while no call comes.
 const IDLE_RELEASE: Duration = Duration::from_millis(250);
 
@@ -333,6 +338,8 @@ struct Task {
     conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
     /// When [`Task::conn`] was checked out.
     held_since: Instant,
+    /// Whether the table watches every row, and when that was asked.
+    watches: Option<(bool, Instant)>,
     config: WriterConfig,
     closing: Arc<Notify>,
     stats: Arc<Counters>,
@@ -441,7 +448,19 @@ async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
     };
     let results = match results {
         Ok(mut conn) => {
-            let (results, broken) = apply(&mut conn, &rows, &task.stats).await;
+            // Whether the table watches every row (then a batch whose keys repeat goes in
+            // rounds), asked at most once per `WATCHES_TTL`.
+            let watches = match task.watches {
+                Some((watches, asked)) if asked.elapsed() < WATCHES_TTL => watches,
+                _ => {
+                    let watches = crate::bulk::watches(&mut conn, &crate::table_key::<T>())
+                        .await
+                        .unwrap_or(true);
+                    task.watches = Some((watches, Instant::now()));
+                    watches
+                }
+            };
+            let (results, broken) = apply(&mut conn, &rows, &task.stats, watches).await;
             // Kept for the next batch, unless held for `max_hold` already: then it goes
             // back, and other waiters on the pool get their turn.
             if !broken && task.held_since.elapsed() < task.config.max_hold {
@@ -488,6 +507,7 @@ fn apply<'a, T: AtomicUpsert>(
     conn: &'a mut sqlx::PgConnection,
     rows: &'a [T],
     stats: &'a Counters,
+    watches: bool,
 ) -> Applying<'a> {
     Box::pin(async move {
         if rows.is_empty() {
@@ -497,7 +517,7 @@ fn apply<'a, T: AtomicUpsert>(
             return one_by_one(conn, rows, stats).await;
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        let error = match T::upsert_many_outcomes_via(&mut *conn, rows, BulkPath::Unnest).await {
+        let error = match crate::calls::writer_outcomes(&mut *conn, rows, watches).await {
             Ok(outcomes) => return (outcomes.into_iter().map(Ok).collect(), false),
             Err(error) => error,
         };
@@ -533,12 +553,12 @@ fn apply<'a, T: AtomicUpsert>(
                 (front, None, back)
             }
         };
-        let (mut results, broken) = apply(&mut *conn, front, stats).await;
+        let (mut results, broken) = apply(&mut *conn, front, stats, watches).await;
         if broken {
             return (fail_rest(results, rows.len()), true);
         }
         results.extend(fault.map(Err));
-        let (rest, broken) = apply(&mut *conn, back, stats).await;
+        let (rest, broken) = apply(&mut *conn, back, stats, watches).await;
         results.extend(rest);
         (results, broken)
     })
