@@ -220,3 +220,149 @@ async fn a_withdrawal_before_a_deposit_fails_on_every_path() {
     assert_eq!(balance, 100);
     db.finish().await;
 }
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "totals")]
+struct Total {
+    #[conflict_key]
+    id: i32,
+    #[upsert(add)]
+    n: i64,
+}
+
+/// An `add` whose running sum overflows partway through a key where the total does not
+/// (`i64::MAX`, then +1, then −1): one by one the +1 fails with 22003, so the batch does on
+/// every path, with no CHECK and no trigger; the writer fails that call alone. Random
+/// batches of mixed amounts near the limit match one by one.
+#[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "the fixed case, the random ones, the writer"
+)]
+async fn a_running_sum_that_overflows_fails_as_one_by_one() {
+    let db = TestDb::new(2).await;
+    sqlx::raw_sql(
+        "CREATE TABLE totals (id int4 PRIMARY KEY, n int8 NOT NULL);
+         INSERT INTO totals VALUES (1, 9223372036854775806)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let rows = [
+        Total { id: 1, n: 1 },
+        Total { id: 1, n: 1 },
+        Total { id: 1, n: -1 },
+    ];
+    for path in [BulkPath::Unnest, BulkPath::Copy] {
+        let error = Total::upsert_many_via(&db.pool, &rows, path)
+            .await
+            .unwrap_err();
+        assert_eq!(error.sqlstate(), Some("22003"), "{path:?}: {error}");
+        let error = Total::upsert_many_outcomes_via(&db.pool, &rows, path)
+            .await
+            .unwrap_err();
+        assert_eq!(error.sqlstate(), Some("22003"), "{path:?}: {error}");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT n FROM totals WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, i64::MAX - 1, "nothing written");
+    // Amounts of one sign fold as before: their running sums never pass the total.
+    let outcome = Total::upsert_many(
+        &db.pool,
+        &[
+            Total { id: 1, n: 1 },
+            Total { id: 2, n: 5 },
+            Total { id: 2, n: 5 },
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!((outcome.inserted, outcome.updated), (1, 2));
+
+    // Random batches of mixed amounts on keys stored near both limits.
+    let mut rng = Rng(0x0f10_a7ed);
+    let seeds = "DELETE FROM totals; INSERT INTO totals VALUES \
+                 (0, 9223372036854775800), (1, -9223372036854775800), (2, 0)";
+    let (mut failed, mut passed) = (0, 0);
+    for _ in 0..30 {
+        sqlx::raw_sql(seeds).execute(&db.pool).await.unwrap();
+        let rows: Vec<Total> = (0..=rng.below(10))
+            .map(|_| Total {
+                id: rng.int(3),
+                n: i64::from(rng.int(21)) - 10,
+            })
+            .collect();
+        let mut conn = db.pool.acquire().await.unwrap();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        let mut expected = Ok(());
+        for row in &rows {
+            if let Err(error) = row.upsert(&mut *tx).await {
+                expected = Err(error.sqlstate().map(str::to_owned));
+                break;
+            }
+        }
+        let expected_state: Option<String> = if expected.is_ok() {
+            Some(
+                sqlx::query_scalar(
+                    "SELECT string_agg(format('%s:%s', id, n), ',' ORDER BY id) FROM totals",
+                )
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap(),
+            )
+        } else {
+            None
+        };
+        tx.rollback().await.unwrap();
+        for path in [BulkPath::Unnest, BulkPath::Copy] {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            let result = Total::upsert_many_via(&mut *tx, &rows, path).await;
+            match (&expected, result) {
+                (Ok(()), Ok(_)) => {
+                    let state: String = sqlx::query_scalar(
+                        "SELECT string_agg(format('%s:%s', id, n), ',' ORDER BY id) FROM totals",
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                    assert_eq!(Some(state), expected_state, "{path:?}: {rows:?}");
+                }
+                (Err(code), Err(error)) => {
+                    assert_eq!(error.sqlstate(), code.as_deref(), "{path:?}: {rows:?}");
+                }
+                (expected, got) => {
+                    panic!("{path:?}: {rows:?}: one by one {expected:?}, batch {got:?}")
+                }
+            }
+            tx.rollback().await.unwrap();
+        }
+        if expected.is_ok() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    assert!(failed > 2 && passed > 2, "{failed} failed, {passed} passed");
+
+    // The writer: the overflowing call fails alone.
+    sqlx::raw_sql("DELETE FROM totals; INSERT INTO totals VALUES (1, 9223372036854775806)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let writer = Total::writer(&db.pool, WriterConfig::default());
+    let (a, b, c) = tokio::join!(
+        writer.upsert(Total { id: 1, n: 1 }),
+        writer.upsert(Total { id: 1, n: 1 }),
+        writer.upsert(Total { id: 1, n: -1 })
+    );
+    writer.shutdown().await;
+    assert_eq!(a.unwrap(), UpsertOutcome::Updated);
+    assert!(
+        matches!(&b, Err(e) if e.sqlstate() == Some("22003")),
+        "{b:?}"
+    );
+    assert_eq!(c.unwrap(), UpsertOutcome::Updated);
+    db.finish().await;
+}

@@ -88,6 +88,8 @@ struct Parts {
     array_binds: Vec<TokenStream>,
     /// `key_cmp` and `key_is_null`, for a model that can go presorted.
     key_order: TokenStream,
+    /// `add_signs`, for a struct with `add` fields.
+    add_signs: TokenStream,
     stage_types: Vec<TokenStream>,
     copy_fields: Vec<TokenStream>,
     /// One `T: Decode<'__r>` bound per field, for `FromStored`.
@@ -251,6 +253,7 @@ impl Parts {
             upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
             idempotent: model.idempotent(),
             key_order: key_order(container, &model),
+            add_signs: add_signs(container),
             plan: plan(&Statements {
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
                 presorted: presorted(&model),
@@ -364,6 +367,32 @@ impl Parts {
                 ::atomic_upsert::__private::SqlxError::RowNotFound
             )),
             ..Parts::default()
+        }
+    }
+}
+
+/// `Generated::add_signs`, for a struct with `add` fields (nothing otherwise): each one's
+/// sign bits, by its `Addable::sign`.
+fn add_signs(container: &Container) -> TokenStream {
+    let adds: Vec<TokenStream> = container
+        .fields
+        .iter()
+        .filter(|f| matches!(f.role, Role::Combine(strategy) if strategy.is_add()))
+        .take(32)
+        .enumerate()
+        .map(|(j, f)| {
+            let (member, span) = (f.ident, f.ty_span());
+            let j = u32::try_from(j).unwrap_or(0);
+            quote_spanned!(span=> ::atomic_upsert::__private::add_sign_bits(&self.#member, #j))
+        })
+        .collect();
+    if adds.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        #[inline]
+        fn add_signs(&self) -> u64 {
+            0 #(| #adds)*
         }
     }
 }
@@ -864,6 +893,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         key_binds,
         array_binds,
         key_order,
+        add_signs,
         stage_types,
         copy_fields,
         decode_bounds,
@@ -936,6 +966,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
                 }
 
                 #key_order
+                #add_signs
 
                 fn stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
                     ::std::vec![#(#stage_types),*]

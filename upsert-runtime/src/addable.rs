@@ -38,15 +38,41 @@
     label = "`add` writes `stored + incoming`: i16, i32, i64, f32, f64, Decimal (`rust_decimal` feature), BigDecimal (`bigdecimal` feature), or a type of yours that implements `atomic_upsert::Addable`",
     note = "a nullable counter is an `Option` of an addable type, with its NULL rule: `#[upsert(add, nulls = \"zero\")]` or `#[upsert(add, nulls = \"propagate\")]`"
 )]
-pub trait Addable {}
+pub trait Addable {
+    /// The value's sign, for a type whose sums can overflow (the integers): a batch whose
+    /// rows add amounts of both signs to a key goes in rounds, so that a running sum that
+    /// overflows fails at the row that overflows it, as one by one. `None` (the default,
+    /// and for `f32`, `f64`, `Decimal` and `BigDecimal`) for a type whose sums do not
+    /// overflow PostgreSQL's type, or whose sign the crate does not read.
+    ///
+    /// ```
+    /// use atomic_upsert::Addable;
+    /// assert_eq!((-3_i64).sign(), Some(std::cmp::Ordering::Less));
+    /// assert_eq!(2.5_f64.sign(), None);
+    /// ```
+    fn sign(&self) -> Option<std::cmp::Ordering> {
+        None
+    }
+}
 
 /// A nullable counter: the derive asks for its NULL rule, `#[upsert(add, nulls = "zero")]`
 /// (a NULL counts as 0) or `#[upsert(add, nulls = "propagate")]` (NULL + n is NULL).
-impl<T: Addable> Addable for Option<T> {}
+impl<T: Addable> Addable for Option<T> {
+    fn sign(&self) -> Option<std::cmp::Ordering> {
+        self.as_ref().and_then(Addable::sign)
+    }
+}
 
-impl Addable for i16 {}
-impl Addable for i32 {}
-impl Addable for i64 {}
+macro_rules! integer_sign {
+    ($($int:ty),*) => {$(
+        impl Addable for $int {
+            fn sign(&self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(&0))
+            }
+        }
+    )*};
+}
+integer_sign!(i16, i32, i64);
 impl Addable for f32 {}
 impl Addable for f64 {}
 #[cfg(feature = "rust_decimal")]

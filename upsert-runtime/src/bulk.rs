@@ -64,6 +64,9 @@ pub(crate) struct Batch<'q> {
     /// A key may repeat: where the table watches every row (CHECK constraints, row
     /// triggers), the batch is applied in rounds of distinct keys instead of folded.
     may_repeat: bool,
+    /// An `add` column gets amounts of both signs (see `Generated::add_signs`): with a
+    /// repeated key, rounds whatever the table.
+    mixed_adds: bool,
     /// Whether the table watches every row, when the caller knows (the writer's cache);
     /// else asked of the catalog when a key may repeat.
     watches: Option<bool>,
@@ -164,6 +167,12 @@ impl<'q> Batch<'q> {
         };
         let plan = T::PLAN;
         let may_repeat = may_repeat(rows);
+        // An `add` column with amounts of both signs: a running sum may overflow where the
+        // key's total does not, which only rounds show as one by one would.
+        let signs = rows
+            .iter()
+            .fold(0_u64, |signs, row| signs | row.add_signs());
+        let mixed_adds = signs & (signs >> 1) & 0x5555_5555_5555_5555 != 0;
         let (presorted, unnest_sql, stage_sql) = match want {
             Want::Counts => match presort(rows) {
                 Some((order, sql)) => (Some(order), sql.unnest, sql.stage),
@@ -192,6 +201,7 @@ impl<'q> Batch<'q> {
         Batch {
             rows: rows.len(),
             may_repeat,
+            mixed_adds,
             watches: None,
             sent: Box::new(Rows(sent)),
             unnest_sql,
@@ -438,6 +448,7 @@ where
     let Batch {
         rows,
         may_repeat,
+        mixed_adds,
         watches: known,
         sent,
         unnest_sql,
@@ -452,10 +463,11 @@ where
     let old_on = |conn: &sqlx::PgConnection| returning_old.filter(|_| returns_old(conn));
     let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
     let in_rounds = may_repeat
-        && match known {
-            Some(known) => known,
-            None => watches(&mut conn, &key).await?,
-        };
+        && (mixed_adds
+            || match known {
+                Some(known) => known,
+                None => watches(&mut conn, &key).await?,
+            });
     if in_rounds || matches!(source, Source::Copy { .. }) {
         let types = match source {
             Source::Copy { types } => types,

@@ -439,7 +439,10 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ///   whose keys repeat goes in rounds of distinct keys (round `r`: each key's `r`th
     ///   row), in one transaction, so a withdrawal that overdraws before a deposit fails,
     ///   and row triggers fire once per row; one catalog query tells, asked only when a
-    ///   key may repeat. Elsewhere a key's rows fold into one;
+    ///   key may repeat. So does a batch whose `add` column gets amounts of both signs on
+    ///   a repeated key (integers, or your type via [`Addable::sign`]): a running sum that
+    ///   overflows fails at the row that overflows it, as one by one. Elsewhere a key's
+    ///   rows fold into one;
     /// - all or nothing: a bad row fails the call and leaves the table unchanged
     ///   ([`Error::Row`] names the caller's first row at fault for a data, integrity or
     ///   trigger error, found after the failure; [`Error::Encode`] a row that cannot be

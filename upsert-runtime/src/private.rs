@@ -70,6 +70,25 @@ pub trait Generated: Sized {
     fn key_is_null(&self) -> bool {
         false
     }
+
+    /// For each `add` column `j` (in field order, the first 32), whether the row adds a
+    /// negative amount (bit `2j`) and a positive one (bit `2j + 1`): a batch whose keys
+    /// repeat and whose `add` column mixes both may overflow partway through a key where
+    /// its sum does not, so it goes in rounds ([`Addable::sign`](crate::Addable::sign)).
+    #[inline]
+    fn add_signs(&self) -> u64 {
+        0
+    }
+}
+
+/// Bits of [`Generated::add_signs`] for `value`, the `add` column `column`.
+#[inline]
+pub fn add_sign_bits<T: crate::Addable + ?Sized>(value: &T, column: u32) -> u64 {
+    match value.sign() {
+        Some(std::cmp::Ordering::Less) => 1 << (2 * column),
+        Some(std::cmp::Ordering::Greater) => 1 << (2 * column + 1),
+        _ => 0,
+    }
 }
 
 /// The generated statements and layouts that are not public API, all built at compile time
