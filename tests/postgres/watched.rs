@@ -263,6 +263,10 @@ async fn a_running_sum_that_overflows_fails_as_one_by_one() {
             .unwrap_err();
         assert_eq!(error.sqlstate(), Some("22003"), "{path:?}: {error}");
     }
+    let error = Total::upsert_stream(&db.pool, stream::iter(rows.to_vec()), |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(error.sqlstate(), Some("22003"), "stream: {error}");
     let stored: i64 = sqlx::query_scalar("SELECT n FROM totals WHERE id = 1")
         .fetch_one(&db.pool)
         .await

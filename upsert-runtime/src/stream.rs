@@ -51,7 +51,8 @@ where
                     .await
                     .map_err(classify)?;
                 create_stage(&mut tx, &T::stage_types(), &plan, key).await?;
-                let count = copy_stream(&mut tx, rows, &mut into_row, &mut progress, key).await?;
+                let (count, signs) =
+                    copy_stream(&mut tx, rows, &mut into_row, &mut progress, key).await?;
                 if count == 0 {
                     return Ok(BatchOutcome::default());
                 }
@@ -59,8 +60,10 @@ where
                     Some(old) if crate::execute::returns_old(&tx) => old.stage_upsert,
                     _ => plan.stage_upsert_sql,
                 };
-                // A stream's keys may repeat: where the table watches every row, rounds.
-                let parts = if watches(&mut tx, &key).await? {
+                // A stream's keys may repeat: where the table watches every row, or an `add`
+                // column gets amounts of both signs (a running sum may overflow), rounds.
+                let mixed_adds = signs & (signs >> 1) & 0x5555_5555_5555_5555 != 0;
+                let parts = if mixed_adds || watches(&mut tx, &key).await? {
                     apply_in_rounds(&mut tx, &plan, stage_sql, key).await?
                 } else {
                     let rows = usize::try_from(count).unwrap_or(usize::MAX);
@@ -85,14 +88,15 @@ where
     .await
 }
 
-/// `COPY`s every row of `rows` into the staging table, a chunk at a time; the row count.
+/// `COPY`s every row of `rows` into the staging table, a chunk at a time; the row count,
+/// and the rows' `add` signs ([`Generated::add_signs`]) together.
 async fn copy_stream<T, S, F, P>(
     conn: &mut sqlx::PgConnection,
     rows: S,
     into_row: &mut F,
     progress: &mut P,
     key: TableKey,
-) -> Result<u64, Error>
+) -> Result<(u64, u64), Error>
 where
     T: Generated,
     S: Stream,
@@ -109,7 +113,7 @@ where
     let mut buffer = CopyBuffer::new();
     let fields = plan.stage_columns.len() + 1;
     let mut rows = pin!(rows);
-    let mut count: u64 = 0;
+    let (mut count, mut signs): (u64, u64) = (0, 0);
     while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
         let index = usize::try_from(count).unwrap_or(usize::MAX);
         let row = match into_row(item, index) {
@@ -124,6 +128,7 @@ where
             let _ = copy.abort("a row could not be encoded").await;
             return Err(Error::Encode { index, source });
         }
+        signs |= row.add_signs();
         count += 1;
         buffer.ordinal(i64::try_from(count).unwrap_or(i64::MAX));
         if buffer.len() >= COPY_CHUNK_BYTES {
@@ -137,5 +142,5 @@ where
         .await
         .map_err(|error| copy_error(error, &key))?;
     progress(count);
-    Ok(count)
+    Ok((count, signs))
 }
