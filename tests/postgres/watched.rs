@@ -5,7 +5,7 @@
 //! row per key; these tables get the batch in rounds of distinct keys.
 
 use atomic_upsert::sqlx::{self, PgConnection};
-use atomic_upsert::{AtomicUpsert, BulkPath, UpsertOutcome, WriterConfig};
+use atomic_upsert::{AtomicUpsert, BulkPath, Error, UpsertOutcome, WriterConfig};
 use futures_util::stream;
 use upsert_testkit::TestDb;
 
@@ -131,6 +131,11 @@ async fn batches_on_watched_tables_equal_one_by_one() {
                         Some("23514"),
                         "{path:?}: row {first}: {error}"
                     );
+                    // A row that fails after its key's rows before it is named.
+                    let Error::Row { index, .. } = error else {
+                        panic!("{path:?}: no row named: {error:?}");
+                    };
+                    assert!(index < rows.len(), "{path:?}");
                     assert!(outcomes.is_err(), "{path:?}");
                 }
             }
@@ -196,6 +201,10 @@ async fn a_withdrawal_before_a_deposit_fails_on_every_path() {
             .await
             .unwrap_err();
         assert_eq!(error.sqlstate(), Some("23514"), "{path:?}: {error}");
+        assert!(
+            matches!(error, Error::Row { index: 0, .. }),
+            "{path:?}: the withdrawal is named: {error:?}"
+        );
     }
     let error = Account::upsert_stream(&db.pool, stream::iter(rows.to_vec()), |_| {})
         .await
@@ -258,6 +267,10 @@ async fn a_running_sum_that_overflows_fails_as_one_by_one() {
             .await
             .unwrap_err();
         assert_eq!(error.sqlstate(), Some("22003"), "{path:?}: {error}");
+        assert!(
+            matches!(error, Error::Row { index: 1, .. }),
+            "{path:?}: the second +1 is named: {error:?}"
+        );
         let error = Total::upsert_many_outcomes_via(&db.pool, &rows, path)
             .await
             .unwrap_err();

@@ -378,6 +378,11 @@ pub struct RoundStatements {
     pub view: String,
     /// Sets the current round to `$1` (text), for the transaction.
     pub select: String,
+    /// Limits the view to the round's rows up to ordinal `$1` (text; empty: all), to find
+    /// the row at fault in a round that failed.
+    pub until: String,
+    /// The ordinals of round `$1`, in order.
+    pub ords: String,
     /// `(round, rows)`, in round order.
     pub sizes: String,
     /// Drops the view, the kept rows and the round numbers.
@@ -387,6 +392,8 @@ pub struct RoundStatements {
 impl RoundStatements {
     /// The session setting that names the current round.
     pub const SETTING: &'static str = "atomic_upsert.round";
+    /// The session setting that limits the current round to its first rows.
+    pub const UNTIL: &'static str = "atomic_upsert.until";
 
     /// The statements in `dialect`.
     #[must_use]
@@ -399,7 +406,7 @@ impl RoundStatements {
             q(names::ROUND),
             q(names::ORD_COLUMN),
         );
-        let setting = Self::SETTING;
+        let (setting, until, max) = (Self::SETTING, Self::UNTIL, i64::MAX);
         RoundStatements {
             // Indexed, so that each round reads its own rows only.
             keep: format!(
@@ -408,9 +415,12 @@ impl RoundStatements {
             ),
             view: format!(
                 "CREATE TEMP VIEW {stage} AS SELECT \"a\".* FROM {all} AS \"a\" JOIN {rounds} AS \"r\" USING ({ord}) \
-                 WHERE \"r\".{round} = pg_catalog.current_setting('{setting}')::int8"
+                 WHERE \"r\".{round} = pg_catalog.current_setting('{setting}')::int8 \
+                 AND \"a\".{ord} <= coalesce(nullif(pg_catalog.current_setting('{until}', true), '')::int8, {max})"
             ),
             select: format!("SELECT pg_catalog.set_config('{setting}', $1, true)"),
+            until: format!("SELECT pg_catalog.set_config('{until}', $1, true)"),
+            ords: format!("SELECT {ord} FROM {rounds} WHERE {round} = $1 ORDER BY {ord}"),
             sizes: format!("SELECT {round}, count(*) FROM {rounds} GROUP BY 1 ORDER BY 1"),
             drop: format!("DROP VIEW {stage}; DROP TABLE {all}, {rounds}"),
         }

@@ -588,7 +588,21 @@ pub(crate) async fn apply_in_rounds(
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-        let answer = stage_statement(tx, stage_sql, key).await?;
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
+        let answer = match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
+            Ok(answer) => {
+                attempt.commit().await.map_err(classify)?;
+                answer
+            }
+            Err(error) => {
+                attempt.rollback().await.map_err(classify)?;
+                let error = classify(error);
+                if !locatable(&error) {
+                    return Err(error);
+                }
+                return Err(locate_in_round(tx, &statements, stage_sql, round, error).await);
+            }
+        };
         parts.push((usize::try_from(rows).unwrap_or(0), answer));
     }
     sqlx::raw_sql(sqlx::AssertSqlSafe(statements.drop))
@@ -596,6 +610,68 @@ pub(crate) async fn apply_in_rounds(
         .await
         .map_err(classify)?;
     Ok(parts)
+}
+
+/// Names the row at fault in round `round`, which failed with `error` after the rounds
+/// before it: the round's rows are distinct keys, so the shortest prefix of them (in the
+/// caller's order) that fails the same way ends with it. Statements over the prefixes
+/// (the round's view limited by [`RoundStatements::until`]), each in a transaction level
+/// rolled back. `error` as it was when the rows cannot be sent again.
+///
+/// [`RoundStatements::until`]: upsert_core::bulk::RoundStatements::until
+async fn locate_in_round(
+    tx: &mut sqlx::PgConnection,
+    statements: &upsert_core::bulk::RoundStatements,
+    stage_sql: &'static str,
+    round: i64,
+    error: Error,
+) -> Error {
+    let Some(code) = error.sqlstate().map(str::to_owned) else {
+        return error;
+    };
+    let Ok(ords) = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(statements.ords.as_str()))
+        .bind(round)
+        .fetch_all(&mut *tx)
+        .await
+    else {
+        return error;
+    };
+    let (mut passes, mut fails) = (0, ords.len());
+    while fails - passes > 1 {
+        let mid = passes + (fails - passes) / 2;
+        let Ok(mut probe) = sqlx::Connection::begin(&mut *tx).await else {
+            return error;
+        };
+        let limited = sqlx::query(sqlx::AssertSqlSafe(statements.until.as_str()))
+            .bind(ords[mid - 1].to_string())
+            .execute(&mut *probe)
+            .await;
+        let failed = limited.is_ok()
+            && match sqlx::query(stage_sql).fetch_all(&mut *probe).await {
+                Ok(_) => false,
+                Err(probed) => probed
+                    .as_database_error()
+                    .is_some_and(|db| db.code().as_deref() == Some(code.as_str())),
+            };
+        if limited.is_err() || probe.rollback().await.is_err() {
+            return error;
+        }
+        if failed {
+            fails = mid;
+        } else {
+            passes = mid;
+        }
+    }
+    match ords
+        .get(fails.wrapping_sub(1))
+        .and_then(|ord| usize::try_from(*ord - 1).ok())
+    {
+        Some(index) => Error::Row {
+            index,
+            source: Box::new(error),
+        },
+        None => error,
+    }
 }
 
 /// Whether a failed batch's error can be caused by a row, and the row is not named yet: a
