@@ -383,7 +383,11 @@ fn add_signs(container: &Container) -> TokenStream {
         .map(|(j, f)| {
             let (member, span) = (f.ident, f.ty_span());
             let j = u32::try_from(j).unwrap_or(0);
-            quote_spanned!(span=> ::atomic_upsert::__private::add_sign_bits(&self.#member, #j))
+            quote_spanned!(span=> {
+                #[allow(unused_imports)]
+                use ::atomic_upsert::__private::{AddSignBits as _, NoAddSign as _};
+                (&::atomic_upsert::__private::AddSign(&self.#member)).bits(#j)
+            })
         })
         .collect();
     if adds.is_empty() {

@@ -81,15 +81,39 @@ pub trait Generated: Sized {
     }
 }
 
-/// Bits of [`Generated::add_signs`] for `value`, the `add` column `column`.
-#[inline]
-pub fn add_sign_bits<T: crate::Addable + ?Sized>(value: &T, column: u32) -> u64 {
-    match value.sign() {
-        Some(std::cmp::Ordering::Less) => 1 << (2 * column),
-        Some(std::cmp::Ordering::Greater) => 1 << (2 * column + 1),
-        _ => 0,
+/// A field of an `add` column, for [`Generated::add_signs`]: `(&AddSign(&value)).bits(j)`
+/// reads its [`Addable::sign`](crate::Addable::sign) when its type is `Addable`
+/// ([`AddSignBits`]) and is 0 otherwise ([`NoAddSign`]), so that a field type that is not
+/// `Addable` gets its one compile error from the derive's type check, not a second one here.
+pub struct AddSign<'a, T: ?Sized>(pub &'a T);
+
+/// [`AddSign`] of an `Addable` type.
+pub trait AddSignBits {
+    /// Bit `2 * column` for a negative value, `2 * column + 1` for a positive one.
+    fn bits(&self, column: u32) -> u64;
+}
+
+impl<T: crate::Addable + ?Sized> AddSignBits for AddSign<'_, T> {
+    #[inline]
+    fn bits(&self, column: u32) -> u64 {
+        match self.0.sign() {
+            Some(std::cmp::Ordering::Less) => 1 << (2 * column),
+            Some(std::cmp::Ordering::Greater) => 1 << (2 * column + 1),
+            _ => 0,
+        }
     }
 }
+
+/// [`AddSign`] of any other type: no bits.
+pub trait NoAddSign {
+    /// 0.
+    #[inline]
+    fn bits(&self, _column: u32) -> u64 {
+        0
+    }
+}
+
+impl<T: ?Sized> NoAddSign for &AddSign<'_, T> {}
 
 /// The generated statements and layouts that are not public API, all built at compile time
 /// by `upsert_core`, and what `verify` needs to rebuild the struct's model.
