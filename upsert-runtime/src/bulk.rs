@@ -330,16 +330,7 @@ where
     let counts = batch.plan.counts;
     traced(
         call,
-        async move {
-            let mut outcome = BatchOutcome::default();
-            for (rows, answer) in send(executor, batch, key).await? {
-                let part = batch_outcome(&answer, counts, rows as u64)?;
-                outcome.inserted += part.inserted;
-                outcome.updated += part.updated;
-                outcome.skipped += part.skipped;
-            }
-            Ok(outcome)
-        },
+        async move { parts_outcome(&send(executor, batch, key).await?, counts) },
         Call::batch,
     )
     .await
@@ -347,6 +338,21 @@ where
 
 /// The [`BatchOutcome`] of a bulk statement's answer (one row laid out as `counts` says)
 /// for a batch of `rows` rows.
+/// The counts of a batch sent in parts (one statement, or one per round), added up.
+pub(crate) fn parts_outcome(
+    parts: &[(usize, Vec<PgRow>)],
+    counts: upsert_core::bulk::Counts,
+) -> Result<BatchOutcome, Error> {
+    let mut outcome = BatchOutcome::default();
+    for (rows, answer) in parts {
+        let part = batch_outcome(answer, counts, *rows as u64)?;
+        outcome.inserted += part.inserted;
+        outcome.updated += part.updated;
+        outcome.skipped += part.skipped;
+    }
+    Ok(outcome)
+}
+
 pub(crate) fn batch_outcome(
     answer: &[PgRow],
     counts: upsert_core::bulk::Counts,

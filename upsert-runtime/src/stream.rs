@@ -8,7 +8,7 @@ use sqlx::Acquire;
 use sqlx::postgres::Postgres;
 
 use crate::bulk::{
-    COPY_CHUNK_BYTES, apply_in_rounds, batch_outcome, copy_error, create_stage, run_stage, watches,
+    COPY_CHUNK_BYTES, apply_in_rounds, copy_error, create_stage, parts_outcome, run_stage, watches,
 };
 use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
@@ -70,14 +70,7 @@ where
                     vec![(rows, run_stage(&mut tx, stage_sql, key).await?)]
                 };
                 tx.commit().await.map_err(classify)?;
-                let mut outcome = BatchOutcome::default();
-                for (rows, answer) in parts {
-                    let part = batch_outcome(&answer, plan.counts, rows as u64)?;
-                    outcome.inserted += part.inserted;
-                    outcome.updated += part.updated;
-                    outcome.skipped += part.skipped;
-                }
-                Ok(outcome)
+                parts_outcome(&parts, plan.counts)
             }
             .await;
             conn.finished();

@@ -50,18 +50,7 @@ pub async fn database(prefix: &str, options: &str, settings: &[(&str, &str)]) ->
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(upsert_testkit::connect_options())
-        .await
-        .expect("the test server");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE \"{name}\" {options}"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-    admin.close().await;
+    admin(&format!("CREATE DATABASE \"{name}\" {options}")).await;
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect_with(
@@ -80,17 +69,20 @@ pub async fn database(prefix: &str, options: &str, settings: &[(&str, &str)]) ->
 /// When the server refuses.
 pub async fn drop_database(pool: PgPool, name: &str) {
     pool.close().await;
+    admin(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await;
+}
+
+/// Runs `sql` on a short-lived connection to the server's own database.
+async fn admin(sql: &str) {
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect_with(upsert_testkit::connect_options())
         .await
         .expect("the test server");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap_or_else(|e| panic!("DROP DATABASE {name}: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     admin.close().await;
 }
 
