@@ -22,7 +22,7 @@ use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
 use crate::execute::returns_old;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan, PresortedSql};
+use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan};
 use crate::telemetry::{Call, Op, traced};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
@@ -166,19 +166,22 @@ impl<'q> Batch<'q> {
             BulkPath::Copy => true,
         };
         let plan = T::PLAN;
-        let may_repeat = may_repeat(rows);
+        // One sort tells both whether a key repeats and, for distinct keys, the presorted
+        // order.
+        let keyed = key_order(rows);
+        let may_repeat = keyed
+            .as_ref()
+            .map_or(rows.len() > 1, |(_, repeats)| *repeats);
         // An `add` column with amounts of both signs: a running sum may overflow where the
         // key's total does not, which only rounds show as one by one would.
-        let signs = rows
-            .iter()
-            .fold(0_u64, |signs, row| signs | row.add_signs());
-        let mixed_adds = signs & (signs >> 1) & 0x5555_5555_5555_5555 != 0;
-        let (presorted, unnest_sql, stage_sql) = match want {
-            Want::Counts => match presort(rows) {
-                Some((order, sql)) => (Some(order), sql.unnest, sql.stage),
-                None => (None, unnest_sql, plan.stage_upsert_sql),
-            },
-            Want::Outcomes => (None, unnest_sql, plan.stage_outcomes_sql),
+        let mixed_adds = crate::private::mixed_signs(
+            rows.iter()
+                .fold(0_u64, |signs, row| signs | row.add_signs()),
+        );
+        let (presorted, unnest_sql, stage_sql) = match (want, keyed, plan.presorted) {
+            (Want::Counts, Some((order, false)), Some(sql)) => (Some(order), sql.unnest, sql.stage),
+            (Want::Counts, ..) => (None, unnest_sql, plan.stage_upsert_sql),
+            (Want::Outcomes, ..) => (None, unnest_sql, plan.stage_outcomes_sql),
         };
         let returning_old = plan.returning_old.map(|old| match (want, &presorted) {
             (Want::Counts, Some(_)) => old
@@ -214,21 +217,11 @@ impl<'q> Batch<'q> {
     }
 }
 
-/// A batch of distinct keys, sorted in the batch's lock order: the input index of each row,
-/// in that order, and the statements that take it. `None` (the server folds and sorts)
-/// when the struct cannot go presorted,
-/// a key type has no client order, or a key repeats: a row with a NULL key never repeats
-/// one, unless the struct says `nulls_not_distinct`. Input already in order is not sorted
-/// again.
-fn presort<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, PresortedSql)> {
-    let sql = T::PLAN.presorted?;
-    let (order, repeats) = key_order(rows)?;
-    (!repeats).then_some((order, sql))
-}
-
 /// The rows' input indexes in the batch's lock order, and whether a key repeats (a row
 /// with a NULL key never repeats one, unless the struct says `nulls_not_distinct`). `None`
-/// when a key type has no client order. Input already in order is not sorted again.
+/// when a key type has no client order (the server folds and sorts; a key is then assumed
+/// to repeat). With distinct keys and a struct that can go presorted, the batch goes in
+/// this order with no fold. Input already in order is not sorted again.
 fn key_order<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, bool)> {
     let first = rows.first()?;
     // A key type with no client order compares nothing.
@@ -245,12 +238,6 @@ fn key_order<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, bool)> {
         cmp(a, b).is_eq() && !(nulls_apart && a.key_is_null())
     });
     Some((order, repeats))
-}
-
-/// Whether a key may repeat in `rows`: known for key types with a client order, else
-/// assumed for more than one row.
-fn may_repeat<T: Generated>(rows: &[T]) -> bool {
-    key_order(rows).map_or(rows.len() > 1, |(_, repeats)| repeats)
 }
 
 /// `error` with the index of the row at fault in the caller's batch, for a `COPY` error

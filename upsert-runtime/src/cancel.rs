@@ -105,30 +105,27 @@ impl<'c> Copying<'c> {
         Copying { copy: Some(copy) }
     }
 
-    fn copy(&mut self) -> &mut PgCopyIn<&'c mut PgConnection> {
-        self.copy
-            .as_mut()
-            .expect("a COPY in flight until finish or abort")
+    /// The `COPY` in flight. `finish` and `abort` consume the `Copying`, so it is always
+    /// there; the error only keeps a broken invariant from being a panic.
+    fn in_flight(
+        copy: Option<PgCopyIn<&'c mut PgConnection>>,
+    ) -> Result<PgCopyIn<&'c mut PgConnection>, sqlx::Error> {
+        copy.ok_or_else(|| sqlx::Error::Protocol("no COPY in flight".into()))
     }
 
     pub(crate) async fn send(&mut self, data: Vec<u8>) -> Result<(), sqlx::Error> {
-        self.copy().send(data).await.map(drop)
+        match self.copy.as_mut() {
+            Some(copy) => copy.send(data).await.map(drop),
+            None => Self::in_flight(None).map(drop),
+        }
     }
 
     pub(crate) async fn finish(mut self) -> Result<u64, sqlx::Error> {
-        let copy = self
-            .copy
-            .take()
-            .expect("a COPY in flight until finish or abort");
-        copy.finish().await
+        Self::in_flight(self.copy.take())?.finish().await
     }
 
     pub(crate) async fn abort(mut self, reason: &str) -> Result<(), sqlx::Error> {
-        let copy = self
-            .copy
-            .take()
-            .expect("a COPY in flight until finish or abort");
-        copy.abort(reason).await
+        Self::in_flight(self.copy.take())?.abort(reason).await
     }
 }
 

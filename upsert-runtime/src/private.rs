@@ -81,6 +81,19 @@ pub trait Generated: Sized {
     }
 }
 
+/// Whether [`Generated::add_signs`] bits (of one row, or of many or-ed together) hold an
+/// `add` column with amounts of both signs: bit `2j` and bit `2j + 1` both set.
+///
+/// ```
+/// use atomic_upsert::__private::mixed_signs;
+/// assert!(mixed_signs(0b11));
+/// assert!(!mixed_signs(0b0110));
+/// ```
+#[must_use]
+pub fn mixed_signs(signs: u64) -> bool {
+    signs & (signs >> 1) & 0x5555_5555_5555_5555 != 0
+}
+
 /// A field of an `add` column, for [`Generated::add_signs`]: `(&AddSign(&value)).bits(j)`
 /// reads its [`Addable::sign`](crate::Addable::sign) when its type is `Addable`
 /// ([`AddSignBits`]) and is 0 otherwise ([`NoAddSign`]), so that a field type that is not

@@ -62,8 +62,7 @@ where
                 };
                 // A stream's keys may repeat: where the table watches every row, or an `add`
                 // column gets amounts of both signs (a running sum may overflow), rounds.
-                let mixed_adds = signs & (signs >> 1) & 0x5555_5555_5555_5555 != 0;
-                let parts = if mixed_adds || watches(&mut tx, &key).await? {
+                let parts = if crate::private::mixed_signs(signs) || watches(&mut tx, &key).await? {
                     apply_in_rounds(&mut tx, &plan, stage_sql, key).await?
                 } else {
                     let rows = usize::try_from(count).unwrap_or(usize::MAX);
