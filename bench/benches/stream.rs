@@ -5,6 +5,10 @@
 //!
 //! `cargo bench -p atomic-upsert-bench --bench stream [-- --rows 1000000 --rounds 3]`
 //!
+//! A third run streams on a held connection (`&mut *conn`), where the rows are staged by
+//! `INSERT .. UNNEST` statements of 8,192 rows instead of `COPY` (a dropped call cannot
+//! leave a lent connection out of step).
+//!
 //! Rows: the seed's `StravaStats` shape, a `text` key and a `jsonb` payload of about 110
 //! bytes; 1,000,000 keys, all new.
 
@@ -28,10 +32,10 @@ struct Args {
     /// Rows per run.
     #[arg(long, default_value_t = 1_000_000)]
     rows: u64,
-    /// Interleaved rounds (each a stream run and a Vec run).
+    /// Interleaved rounds (each a Vec run, a stream run and a held-connection stream run).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Run one measurement in this process: `stream` or `vec`.
+    /// Run one measurement in this process: `vec`, `stream` or `held`.
     #[arg(long)]
     child: Option<String>,
     /// Ignored (cargo bench passes it).
@@ -79,6 +83,12 @@ async fn child(mode: &str, rows: u64) {
         StravaStats::upsert_stream(&db.pool, stream, |_| {})
             .await
             .unwrap()
+    } else if mode == "held" {
+        let mut conn = db.pool.acquire().await.unwrap();
+        let stream = futures_util::stream::iter((0..rows).map(row));
+        StravaStats::upsert_stream(&mut *conn, stream, |_| {})
+            .await
+            .unwrap()
     } else {
         let batch: Vec<StravaStats> = (0..rows).map(row).collect();
         StravaStats::upsert_many(&db.pool, &batch).await.unwrap()
@@ -108,8 +118,8 @@ fn main() {
     }
     let server = upsert_testkit::Dedicated::start();
     let exe = std::env::current_exe().unwrap();
-    let mut results: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); 2];
-    let modes = ["vec", "stream"];
+    let modes = ["vec", "stream", "held"];
+    let mut results: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); modes.len()];
     for round in 0..args.rounds {
         for (i, mode) in modes.iter().enumerate() {
             let out = Command::new(&exe)
@@ -143,6 +153,7 @@ fn main() {
     let names = [
         "`upsert_many(&pool, &vec)` (the Vec built first)",
         "`upsert_stream(&pool, stream)`",
+        "`upsert_stream(&mut *conn, stream)` (staged by `INSERT`)",
     ];
     for (i, name) in names.iter().enumerate() {
         let seconds = median(results[i].0.clone());
@@ -155,5 +166,9 @@ fn main() {
     println!(
         "\nstream / Vec time: {:.3}x",
         median(results[1].0.clone()) / median(results[0].0.clone())
+    );
+    println!(
+        "held connection / pool stream time: {:.3}x",
+        median(results[2].0.clone()) / median(results[1].0.clone())
     );
 }

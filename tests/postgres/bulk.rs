@@ -166,6 +166,18 @@ async fn a_bad_last_row_leaves_the_table_unchanged() {
             before,
             "{path:?}: nothing written"
         );
+        // On a held connection, where `Copy` stages by `INSERT` statements: the server
+        // rejects the row while staging, and bisection over the chunk names it.
+        let mut conn = db.pool.acquire().await.unwrap();
+        let err = Item::upsert_many_via(&mut *conn, &batch, path)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Row { index: 999, source } if source.sqlstate() == Some("22021")),
+            "{path:?} held: {err:?}"
+        );
+        drop(conn);
+        assert_eq!(snapshot(&db.pool).await, before, "{path:?} held");
 
         // The single connection is still usable.
         batch.last_mut().unwrap().name = "fine".into();
@@ -401,5 +413,110 @@ async fn a_failure_deep_in_a_large_batch_names_its_row_on_both_paths() {
             assert_eq!(n, 0, "{path:?}: nothing written");
         }
     }
+    db.finish().await;
+}
+
+/// An amount that refuses to be sent when negative: its `Encode` fails.
+#[derive(Debug, Clone)]
+struct Amount(i64);
+
+impl sqlx::Type<sqlx::Postgres> for Amount {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i64 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl sqlx::postgres::PgHasArrayType for Amount {
+    fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+        <i64 as sqlx::postgres::PgHasArrayType>::array_type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for Amount {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        if self.0 < 0 {
+            return Err("a negative amount cannot be sent".into());
+        }
+        <i64 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "ledger")]
+struct Entry {
+    #[conflict_key]
+    id: i64,
+    amount: Amount,
+}
+
+/// A row whose value cannot be encoded is named as `Error::Encode` with its index, on
+/// every path and executor (the `COPY` path encodes row by row; `UNNEST` statements and a
+/// lent connection's staging find it by encoding each row after the failure), and
+/// nothing is written.
+#[tokio::test]
+async fn a_row_that_cannot_be_encoded_is_named_on_every_path() {
+    let db = TestDb::new(1).await;
+    sqlx::raw_sql("CREATE TABLE ledger (id int8 PRIMARY KEY, amount int8 NOT NULL)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let rows: Vec<Entry> = (0..12_000)
+        .map(|id| Entry {
+            id,
+            amount: Amount(if id == 9_123 { -1 } else { id }),
+        })
+        .collect();
+    let named = |what: &str, error: Error| {
+        assert!(
+            matches!(error, Error::Encode { index: 9_123, .. }),
+            "{what}: {error:?}"
+        );
+    };
+    for path in PATHS {
+        named(
+            &format!("{path:?} on the pool"),
+            Entry::upsert_many_via(&db.pool, &rows, path)
+                .await
+                .unwrap_err(),
+        );
+        let mut conn = db.pool.acquire().await.unwrap();
+        named(
+            &format!("{path:?} held"),
+            Entry::upsert_many_via(&mut *conn, &rows, path)
+                .await
+                .unwrap_err(),
+        );
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        named(
+            &format!("{path:?} outcomes in a transaction"),
+            Entry::upsert_many_outcomes_via(&mut *tx, &rows, path)
+                .await
+                .unwrap_err(),
+        );
+        tx.commit().await.unwrap();
+    }
+    let stream = || futures_util::stream::iter(rows.clone());
+    named(
+        "stream on the pool",
+        Entry::upsert_stream(&db.pool, stream(), |_| {})
+            .await
+            .unwrap_err(),
+    );
+    let mut conn = db.pool.acquire().await.unwrap();
+    named(
+        "stream held",
+        Entry::upsert_stream(&mut *conn, stream(), |_| {})
+            .await
+            .unwrap_err(),
+    );
+    drop(conn);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM ledger")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing written");
     db.finish().await;
 }

@@ -5,11 +5,10 @@
 //! session's `statement_timeout` and whether a transaction is left open) must be exactly
 //! right.
 //!
-//! On a connection the caller lends (`&mut *conn`, `&mut *tx`), `upsert_many` takes the
-//! `UNNEST` path, which the random drops cover. An explicit `COPY` there (a stream) dropped
-//! while its rows are being sent, the long part of a stream's life, closes the connection
-//! rather than leave it out of step: the last test. Dropped while the server acknowledges
-//! its end, it cannot be repaired (documented on `upsert_many_via` and `upsert_stream`).
+//! On a connection the caller lends (`&mut *conn`, `&mut *tx`), no `COPY` runs: `upsert_many`
+//! takes the `UNNEST` path, and an explicit `BulkPath::Copy` or a stream stages its rows by
+//! `INSERT` statements. The random drops cover each, held and in a transaction; the last
+//! test drops a stalled stream on a lent connection, which stays usable.
 
 use std::time::Duration;
 
@@ -41,13 +40,17 @@ enum Call {
     ManyCopy,
     ManyHeld,
     ManyInTransaction,
+    ManyCopyHeld,
+    ManyCopyInTransaction,
     Stream,
+    StreamHeld,
+    StreamInTransaction,
     Retry,
     RetryTimeout,
     Writer,
 }
 
-const CALLS: [Call; 11] = [
+const CALLS: [Call; 15] = [
     Call::Upsert,
     Call::UpsertReturning,
     Call::InsertOrGet,
@@ -55,7 +58,11 @@ const CALLS: [Call; 11] = [
     Call::ManyCopy,
     Call::ManyHeld,
     Call::ManyInTransaction,
+    Call::ManyCopyHeld,
+    Call::ManyCopyInTransaction,
     Call::Stream,
+    Call::StreamHeld,
+    Call::StreamInTransaction,
     Call::Retry,
     Call::RetryTimeout,
     Call::Writer,
@@ -65,8 +72,45 @@ fn batch(rows: i64) -> Vec<Counter> {
     (0..rows).map(|k| Counter { k, n: 1 }).collect()
 }
 
-/// Runs `call` to completion (the caller drops it part way).
+/// Where a call on a lent connection runs: `Some(false)` held from the pool, `Some(true)`
+/// in the caller's transaction; `None` for a call on the pool.
+fn lent(call: Call) -> Option<bool> {
+    match call {
+        Call::ManyHeld | Call::ManyCopyHeld | Call::StreamHeld => Some(false),
+        Call::ManyInTransaction | Call::ManyCopyInTransaction | Call::StreamInTransaction => {
+            Some(true)
+        }
+        _ => None,
+    }
+}
+
+/// Runs `call`, a call on a lent connection, on `conn` to completion (the caller drops it
+/// part way).
+async fn run_lent(call: Call, conn: &mut sqlx::PgConnection) {
+    let many = batch(4_000);
+    let _ = match call {
+        Call::ManyHeld | Call::ManyInTransaction => Counter::upsert_many(conn, &many).await,
+        Call::ManyCopyHeld | Call::ManyCopyInTransaction => {
+            Counter::upsert_many_via(conn, &many, BulkPath::Copy).await
+        }
+        _ => Counter::upsert_stream(conn, stream::iter(batch(20_000)), |_| {}).await,
+    };
+}
+
+/// Runs `call` to completion (the caller drops it part way). A call on a lent connection
+/// takes it (or begins the transaction) first: the drops in the test land in the call
+/// only, after the caller's own `begin`, whose cancellation sqlx 0.9.0 does not handle
+/// (sqlx#4393).
 async fn run(call: Call, pool: &PgPool, writer: &Writer<Counter>) {
+    match lent(call) {
+        Some(false) => return run_lent(call, &mut pool.acquire().await.unwrap()).await,
+        Some(true) => {
+            let mut tx = pool.begin().await.unwrap();
+            run_lent(call, &mut tx).await;
+            return tx.commit().await.unwrap();
+        }
+        None => {}
+    }
     let one = Counter { k: 7, n: 1 };
     let many = batch(4_000);
     let _ = match call {
@@ -79,16 +123,6 @@ async fn run(call: Call, pool: &PgPool, writer: &Writer<Counter>) {
         Call::ManyCopy => Counter::upsert_many_via(pool, &many, BulkPath::Copy)
             .await
             .map(drop),
-        Call::ManyHeld => {
-            let mut conn = pool.acquire().await.unwrap();
-            Counter::upsert_many(&mut *conn, &many).await.map(drop)
-        }
-        Call::ManyInTransaction => {
-            let mut tx = pool.begin().await.unwrap();
-            let done = Counter::upsert_many(&mut *tx, &many).await;
-            tx.commit().await.unwrap();
-            done.map(drop)
-        }
         Call::Stream => Counter::upsert_stream(pool, stream::iter(many), |_| {})
             .await
             .map(drop),
@@ -99,6 +133,7 @@ async fn run(call: Call, pool: &PgPool, writer: &Writer<Counter>) {
             .await
             .map(drop),
         Call::Writer => writer.upsert(one).await.map(drop),
+        _ => unreachable!("{call:?} runs on a lent connection"),
     };
 }
 
@@ -146,7 +181,24 @@ async fn every_call_dropped_anywhere_leaves_the_pool_in_sync() {
         for (call, took) in CALLS.iter().zip(&whole) {
             let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(50);
             let delay = Duration::from_micros(rng.below(micros * 2));
-            let _ = tokio::time::timeout(delay, run(*call, &db.pool, &writer)).await;
+            match lent(*call) {
+                None => {
+                    let _ = tokio::time::timeout(delay, run(*call, &db.pool, &writer)).await;
+                }
+                Some(false) => {
+                    let mut conn = db.pool.acquire().await.unwrap();
+                    let _ = tokio::time::timeout(delay, run_lent(*call, &mut conn)).await;
+                }
+                Some(true) => {
+                    let mut tx = db.pool.begin().await.unwrap();
+                    let _ = tokio::time::timeout(delay, run_lent(*call, &mut tx)).await;
+                    // May fail: sqlx 0.9.0 moves its transaction depth only after a
+                    // savepoint's round trip, so a drop inside one makes the rollbacks it
+                    // queues name the wrong level (sqlx#4393). The canary checks that the
+                    // connection is in step and clean all the same.
+                    let _ = tx.commit().await;
+                }
+            }
             k += 1;
             canary(
                 &db.pool,
@@ -161,24 +213,28 @@ async fn every_call_dropped_anywhere_leaves_the_pool_in_sync() {
 }
 
 /// A stream that sends some rows, then waits forever (an upload that stalls), dropped there
-/// on a connection and in a transaction the caller lends: the server ends the session
-/// (the `COPY` was left open), so the next statement fails and the pool drops the
-/// connection; nothing of the call or of the caller's transaction is written, and the pool
-/// goes on with a new connection.
+/// on a connection and in a transaction the caller lends: the rows were staged by `INSERT`
+/// statements, so the connection is in step and usable, nothing of the stream is written,
+/// and the caller's transaction goes on with its own writes.
 #[tokio::test]
-async fn a_stream_dropped_mid_copy_closes_a_lent_connection_and_loses_nothing() {
+async fn a_stalled_stream_dropped_on_a_lent_connection_leaves_it_usable_and_writes_nothing() {
     let db = TestDb::new(1).await;
     sqlx::raw_sql(COUNTERS).execute(&db.pool).await.unwrap();
-    let stalled = || stream::iter(batch(3_000)).chain(stream::pending());
+    // More than one staging chunk before the stall.
+    let stalled = || stream::iter(batch(20_000)).chain(stream::pending());
     for round in 0..3 {
         let mut conn = db.pool.acquire().await.unwrap();
         let dropped = tokio::time::timeout(
-            Duration::from_millis(50),
+            Duration::from_millis(300),
             Counter::upsert_stream(&mut *conn, stalled(), |_| {}),
         )
         .await;
         assert!(dropped.is_err(), "the stream stalls: the call is dropped");
-        next_statements_fail(&mut conn).await;
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(one, 1, "the held connection answers its own statement");
         drop(conn);
         canary(
             &db.pool,
@@ -188,43 +244,52 @@ async fn a_stream_dropped_mid_copy_closes_a_lent_connection_and_loses_nothing() 
         .await;
 
         let mut tx = db.pool.begin().await.unwrap();
-        Counter { k: -2, n: 1 }.upsert(&mut *tx).await.unwrap();
+        Counter {
+            k: -2 - round,
+            n: 1,
+        }
+        .upsert(&mut *tx)
+        .await
+        .unwrap();
         let dropped = tokio::time::timeout(
-            Duration::from_millis(50),
+            Duration::from_millis(300),
             Counter::upsert_stream(&mut *tx, stalled(), |_| {}),
         )
         .await;
         assert!(dropped.is_err());
-        next_statements_fail(&mut tx).await;
-        assert!(tx.commit().await.is_err(), "the session is gone");
+        assert_eq!(
+            Counter {
+                k: -100 - round,
+                n: 1
+            }
+            .upsert(&mut *tx)
+            .await
+            .unwrap(),
+            UpsertOutcome::Inserted,
+            "the caller's transaction goes on"
+        );
+        tx.commit().await.unwrap();
         canary(
             &db.pool,
             6_000_000 + round,
             "after a stalled stream in a transaction",
         )
         .await;
-        let stray: i64 = sqlx::query_scalar("SELECT count(*) FROM counters WHERE k < 1000000")
+        let stray: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM counters WHERE k >= 0 AND k < 1000000")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(stray, 0, "nothing of the stream was written");
+        let own: i64 = sqlx::query_scalar("SELECT count(*) FROM counters WHERE k < 0")
             .fetch_one(&db.pool)
             .await
             .unwrap();
         assert_eq!(
-            stray, 0,
-            "nothing of the stream or of the transaction was written"
+            own,
+            2 * (round + 1),
+            "the transaction's own rows were committed"
         );
     }
     db.finish().await;
-}
-
-/// The statements after a `COPY` left open fail: the first with the copy's abort, then
-/// because the server ended the session.
-async fn next_statements_fail(conn: &mut sqlx::PgConnection) {
-    let error = sqlx::query("SELECT 1")
-        .execute(&mut *conn)
-        .await
-        .unwrap_err();
-    let code = error
-        .as_database_error()
-        .map(|e| e.code().unwrap_or_default().into_owned());
-    assert_eq!(code.as_deref(), Some("08P01"), "{error}");
-    assert!(sqlx::query("SELECT 1").execute(&mut *conn).await.is_err());
 }

@@ -40,7 +40,9 @@ pub async fn snapshot(conn: &mut PgConnection, table: &str, order_by: &str) -> s
 }
 
 /// Seeds the table, then asserts that `batch` leaves the same rows and counts row by row
-/// and in bulk (both paths). Returns the counts.
+/// and in bulk: both paths on a connection lent in a transaction (`Copy` is staged by
+/// `INSERT` there), and the `COPY` path on a pool, each pool run on a fresh schema that
+/// `create` and `seed` set up the same way. Returns the counts.
 pub async fn bulk_matches_one_by_one<T: AtomicUpsert>(
     db: &TestDb,
     create: &str,
@@ -100,6 +102,35 @@ pub async fn bulk_matches_one_by_one<T: AtomicUpsert>(
             outcomes, one_by_one,
             "{path:?}: per-row outcomes differ from one by one"
         );
+    }
+
+    // The `COPY` path proper runs only on a connection the call owns (a pool's), and
+    // commits: each run on a schema of its own, set up as this one was.
+    for per_row in [false, true] {
+        let fresh = TestDb::new(1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+            .execute(&fresh.pool)
+            .await
+            .unwrap();
+        for row in seed {
+            row.upsert(&fresh.pool).await.unwrap();
+        }
+        if per_row {
+            let outcomes = T::upsert_many_outcomes_via(&fresh.pool, batch, BulkPath::Copy)
+                .await
+                .unwrap_or_else(|e| panic!("COPY on a pool, outcomes: {e}"));
+            assert_eq!(outcomes, one_by_one, "COPY on a pool: per-row outcomes");
+        } else {
+            let outcome = T::upsert_many_via(&fresh.pool, batch, BulkPath::Copy)
+                .await
+                .unwrap_or_else(|e| panic!("COPY on a pool: {e}"));
+            assert_eq!(outcome, expected, "COPY on a pool: counts");
+        }
+        let mut conn = fresh.pool.acquire().await.unwrap();
+        let stored = snapshot(&mut conn, table, order_by).await;
+        drop(conn);
+        assert_eq!(stored, expected_rows, "COPY on a pool: stored rows");
+        fresh.finish().await;
     }
     expected
 }

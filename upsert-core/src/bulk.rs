@@ -284,6 +284,59 @@ pub fn stage_copy(dialect: &dyn Dialect, model: &Model) -> String {
     w.finish()
 }
 
+/// `INSERT` into the staging table of the rows bound as the `UNNEST` statement binds them
+/// (the same input, array columns rebuilt), plus one last parameter, an `int8[]` of each
+/// row's staging ordinal: the rows staged by ordinary statements instead of `COPY`, on a
+/// connection whose `COPY` a dropped call could leave out of step (one a caller lends,
+/// which the call cannot close).
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+///
+/// let model = Model::new(
+///     Table { schema: None, name: "tag" },
+///     ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)],
+///     None,
+///     false,
+/// );
+/// assert_eq!(
+///     bulk::stage_insert(&Postgres, &model),
+///     concat!(
+///         r#"WITH "__input" AS (SELECT * FROM UNNEST($1, $2) WITH ORDINALITY AS "__u"("name", "color", "__atomic_upsert_ord")) "#,
+///         r#"INSERT INTO "__atomic_upsert_stage" ("name", "color", "__atomic_upsert_ord") "#,
+///         r#"SELECT "name", "color", ($3::int8[])["__atomic_upsert_ord"] FROM "__input""#,
+///     )
+/// );
+/// ```
+#[must_use]
+pub fn stage_insert(dialect: &dyn Dialect, model: &Model) -> String {
+    let bulk = Bulk::new(dialect, model);
+    let bound = model.bound();
+    let arrays = bound.iter().any(|c| c.array);
+    let params: usize = bound
+        .iter()
+        .map(|c| if arrays && c.array { 3 } else { 1 })
+        .sum();
+    let mut w = Writer::new(dialect);
+    bulk.input_cte(&mut w, Source::Unnest);
+    w.push(" INSERT INTO ").ident(names::STAGE_TABLE).push(" (");
+    for column in &bound {
+        w.ident(column.name).push(", ");
+    }
+    w.ident(names::ORD_COLUMN).push(") SELECT ");
+    for column in &bound {
+        w.ident(column.name).push(", ");
+    }
+    w.push("(")
+        .placeholder(params + 1)
+        .push("::int8[])[")
+        .push(&bulk.ord)
+        .push("] FROM ")
+        .push(&bulk.input);
+    w.finish()
+}
+
 /// `CREATE TEMP TABLE` of the staging table, from the bound columns and the type names
 /// their values are encoded as (binary `COPY` does no casts), plus the ordinal. Built at
 /// run time, because the type names come from the driver; only identifiers and type names

@@ -129,10 +129,9 @@ where
     }
 }
 
-/// On a connection the caller lends, `Auto` takes the `UNNEST` path: a dropped call there
-/// never leaves the connection out of step, where a `COPY` dropped while the server
-/// acknowledges its end would (see `cancel`). On a pool, the call's own connection is
-/// closed instead, and `Auto` chooses by size.
+/// On a connection the caller lends, `Auto` takes the `UNNEST` path: there the staging
+/// table is loaded by `INSERT` statements, not by `COPY` (see `cancel`), which gains
+/// nothing over one `UNNEST` statement. On a pool, `Auto` chooses by size.
 fn lent_path<C: crate::cancel::Acquired>(path: BulkPath) -> BulkPath {
     match path {
         BulkPath::Auto if !C::OWNED => BulkPath::Unnest,

@@ -12,17 +12,21 @@
 //! `cargo bench -p atomic-upsert-bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use sqlx::postgres::{PgRow, PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};
 use upsert_core::Dialect as _;
-use upsert_core::bulk::{drop_stage, stage_ddl};
 
-use crate::cancel::{Acquired, Copying, Guarded};
+use crate::cancel::{Acquired, Guarded};
 use crate::error::{Error, TableKey};
 use crate::execute::returns_old;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan};
+use crate::stage::{
+    Probe, apply_in_rounds, create_stage, locatable, run_stage, shortest_failing, stage_rows,
+    unencodable,
+};
 use crate::telemetry::{Call, Op, traced};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
@@ -100,7 +104,7 @@ enum Source {
 }
 
 /// The rows of a batch: one at a time for `COPY`, the first `len` bound as `UNNEST` arrays.
-trait SentRows {
+pub(crate) trait SentRows {
     /// Appends row `index`'s bound fields.
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
 
@@ -110,10 +114,14 @@ trait SentRows {
     /// `sql` with the rows of the caller's first `below` bound, one array per column, in
     /// the order sent (`order`: each sent row's input index, for a presorted batch).
     fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_>;
+
+    /// `sql`, the staging insert ([`Plan::stage_insert_sql`]), with sent rows `range` bound
+    /// as the `UNNEST` statement binds them, then `ords`, their ordinals.
+    fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_>;
 }
 
 /// The rows in the order they are sent.
-struct Rows<'q, T>(Vec<&'q T>);
+pub(crate) struct Rows<'q, T>(pub(crate) Vec<&'q T>);
 
 impl<T: Generated> SentRows for Rows<'_, T> {
     fn stage_types(&self) -> Vec<PgTypeInfo> {
@@ -122,6 +130,10 @@ impl<T: Generated> SentRows for Rows<'_, T> {
 
     fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
         self.0[index].copy_row(out)
+    }
+
+    fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_> {
+        T::bind_rows(&self.0[range], sqlx::query(sql)).bind(ords.to_vec())
     }
 
     fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_> {
@@ -238,27 +250,6 @@ fn key_order<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, bool)> {
         cmp(a, b).is_eq() && !(nulls_apart && a.key_is_null())
     });
     Some((order, repeats))
-}
-
-/// `error` with the index of the row at fault in the caller's batch, for a `COPY` error
-/// (an encoding failure, or the line the server names) of a batch sent in another order.
-fn in_input_order(error: Error, presorted: Option<&[usize]>) -> Error {
-    let input = |index: usize| {
-        presorted
-            .and_then(|order| order.get(index).copied())
-            .unwrap_or(index)
-    };
-    match error {
-        Error::Row { index, source } => Error::Row {
-            index: input(index),
-            source,
-        },
-        Error::Encode { index, source } => Error::Encode {
-            index: input(index),
-            source,
-        },
-        other => other,
-    }
 }
 
 /// The size of `rows` in `COPY`'s binary format, estimated from up to 8 rows spread across
@@ -472,7 +463,19 @@ where
                 .map_err(classify)?;
             let stage_sql = old_on(&tx).map_or(stage_sql, |(_, stage)| stage);
             create_stage(&mut tx, &types, &plan, key).await?;
-            copy_rows(&mut tx, &*sent, rows, presorted.as_deref(), &plan, key).await?;
+            // A lent connection stages by `INSERT`: a `COPY` dropped there while the
+            // server acknowledges its end would leave the caller's connection out of step.
+            let copy = A::Connection::OWNED;
+            stage_rows(
+                &mut tx,
+                &*sent,
+                rows,
+                presorted.as_deref(),
+                &plan,
+                copy,
+                key,
+            )
+            .await?;
             // The staged ordinals are the caller's: the row at fault needs no mapping.
             let parts = if in_rounds {
                 apply_in_rounds(&mut tx, &plan, stage_sql, key).await?
@@ -522,7 +525,13 @@ where
         Err(error) if locatable(&error) => {
             Err(locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await)
         }
-        answer => Ok(vec![(rows, answer?)]),
+        Err(error) => {
+            let input = |index: usize| presorted.as_ref().map_or(index, |order| order[index]);
+            let ords =
+                (0..rows).map(|index| i64::try_from(input(index)).unwrap_or(i64::MAX - 1) + 1);
+            Err(unencodable(&error, &*sent, 0, ords).unwrap_or(error))
+        }
+        Ok(answer) => Ok(vec![(rows, answer)]),
     }
 }
 
@@ -552,134 +561,6 @@ pub(crate) async fn watches(conn: &mut sqlx::PgConnection, key: &TableKey) -> Re
         .map_err(|error| Error::classify(error, key))
 }
 
-/// Applies the staged batch in rounds of distinct keys (round `r`: each key's `r`th row),
-/// each round the struct's own statement over the staging table's name, a view of that
-/// round only, after the rounds before it: every row meets the table's CHECK constraints
-/// and row triggers as it would alone, in order. Each round's answer, with its row count.
-pub(crate) async fn apply_in_rounds(
-    tx: &mut sqlx::PgConnection,
-    plan: &Plan,
-    stage_sql: &'static str,
-    key: TableKey,
-) -> Result<Vec<(usize, Vec<PgRow>)>, Error> {
-    let classify = |error| Error::classify(error, &key);
-    let statements = upsert_core::bulk::RoundStatements::of(&upsert_core::Postgres);
-    for sql in [plan.rounds_sql, &statements.keep, &statements.view] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-    }
-    let sizes: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(statements.sizes.as_str()))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(classify)?;
-    let mut parts = Vec::with_capacity(sizes.len());
-    for (round, rows) in sizes {
-        sqlx::query(sqlx::AssertSqlSafe(statements.select.as_str()))
-            .bind(round.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
-        let answer = match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
-            Ok(answer) => {
-                attempt.commit().await.map_err(classify)?;
-                answer
-            }
-            Err(error) => {
-                attempt.rollback().await.map_err(classify)?;
-                let error = classify(error);
-                if !locatable(&error) {
-                    return Err(error);
-                }
-                return Err(locate_in_round(tx, &statements, stage_sql, round, error).await);
-            }
-        };
-        parts.push((usize::try_from(rows).unwrap_or(0), answer));
-    }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(statements.drop))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-    Ok(parts)
-}
-
-/// Names the row at fault in round `round`, which failed with `error` after the rounds
-/// before it: the round's rows are distinct keys, so the shortest prefix of them (in the
-/// caller's order) that fails the same way ends with it. Statements over the prefixes
-/// (the round's view limited by [`RoundStatements::until`]), each in a transaction level
-/// rolled back. `error` as it was when the rows cannot be sent again.
-///
-/// [`RoundStatements::until`]: upsert_core::bulk::RoundStatements::until
-async fn locate_in_round(
-    tx: &mut sqlx::PgConnection,
-    statements: &upsert_core::bulk::RoundStatements,
-    stage_sql: &'static str,
-    round: i64,
-    error: Error,
-) -> Error {
-    let Some(code) = error.sqlstate().map(str::to_owned) else {
-        return error;
-    };
-    let Ok(ords) = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(statements.ords.as_str()))
-        .bind(round)
-        .fetch_all(&mut *tx)
-        .await
-    else {
-        return error;
-    };
-    let (mut passes, mut fails) = (0, ords.len());
-    while fails - passes > 1 {
-        let mid = passes + (fails - passes) / 2;
-        let Ok(mut probe) = sqlx::Connection::begin(&mut *tx).await else {
-            return error;
-        };
-        let limited = sqlx::query(sqlx::AssertSqlSafe(statements.until.as_str()))
-            .bind(ords[mid - 1].to_string())
-            .execute(&mut *probe)
-            .await;
-        let failed = limited.is_ok()
-            && match sqlx::query(stage_sql).fetch_all(&mut *probe).await {
-                Ok(_) => false,
-                Err(probed) => probed
-                    .as_database_error()
-                    .is_some_and(|db| db.code().as_deref() == Some(code.as_str())),
-            };
-        if limited.is_err() || probe.rollback().await.is_err() {
-            return error;
-        }
-        if failed {
-            fails = mid;
-        } else {
-            passes = mid;
-        }
-    }
-    match ords
-        .get(fails.wrapping_sub(1))
-        .and_then(|ord| usize::try_from(*ord - 1).ok())
-    {
-        Some(index) => Error::Row {
-            index,
-            source: Box::new(error),
-        },
-        None => error,
-    }
-}
-
-/// Whether a failed batch's error can be caused by a row, and the row is not named yet: a
-/// data exception (22xxx: a value too long, out of range, invalid), an integrity violation
-/// (23xxx: CHECK, NOT NULL, a foreign key, another unique index), or an exception a trigger
-/// raised (P0xxx).
-fn locatable(error: &Error) -> bool {
-    !matches!(error, Error::Row { .. } | Error::Encode { .. })
-        && error.sqlstate().is_some_and(|code| {
-            ["22", "23", "P0"]
-                .iter()
-                .any(|class| code.starts_with(class))
-        })
-}
-
 /// Names the row at fault in `error`, a failed batch of `len` rows: the shortest prefix
 /// of the caller's rows that fails the same way, found by bisection (statements over the
 /// prefixes, each in a transaction rolled back), ends with it: the caller's first bad row,
@@ -698,256 +579,16 @@ async fn locate(
     let Some(code) = error.sqlstate().map(str::to_owned) else {
         return error;
     };
-    // The prefix of `passes` rows succeeds, the prefix of `fails` rows fails.
-    let (mut passes, mut fails) = (0, len);
-    while fails - passes > 1 {
-        let mid = passes + (fails - passes) / 2;
-        let Ok(mut probe) = sqlx::Connection::begin(&mut *conn).await else {
-            return error;
-        };
-        let failed = match sent
-            .unnest(sql, mid, presorted)
-            .fetch_all(&mut *probe)
-            .await
-        {
-            Ok(_) => false,
-            Err(probed) => probed
-                .as_database_error()
-                .is_some_and(|db| db.code().as_deref() == Some(code.as_str())),
-        };
-        if probe.rollback().await.is_err() {
-            return error;
-        }
-        if failed {
-            fails = mid;
-        } else {
-            passes = mid;
-        }
-    }
-    Error::Row {
-        index: fails - 1,
-        source: Box::new(error),
-    }
-}
-
-/// Creates the temporary staging table of `plan`'s bound columns, typed `types`.
-pub(crate) async fn create_stage(
-    tx: &mut sqlx::PgConnection,
-    types: &[PgTypeInfo],
-    plan: &Plan,
-    key: TableKey,
-) -> Result<(), Error> {
-    let types: Vec<String> = types.iter().map(stage_type).collect();
-    let ddl = stage_ddl(
-        &upsert_core::Postgres,
-        plan.stage_columns
-            .iter()
-            .copied()
-            .zip(types.iter().map(String::as_str)),
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| Error::classify(error, &key))?;
-    Ok(())
-}
-
-/// Runs `stage_sql` over the loaded staging table ([`stage_statement`]), then drops it.
-pub(crate) async fn run_stage(
-    tx: &mut sqlx::PgConnection,
-    stage_sql: &'static str,
-    key: TableKey,
-) -> Result<Vec<PgRow>, Error> {
-    let answer = stage_statement(tx, stage_sql, key).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop_stage(&upsert_core::Postgres)))
-        .execute(&mut *tx)
-        .await
-        .map_err(|error| Error::classify(error, &key))?;
-    Ok(answer)
-}
-
-/// Runs `stage_sql` over the stage in a savepoint, which keeps the staged rows readable
-/// after a failure, to find the row at fault.
-async fn stage_statement(
-    tx: &mut sqlx::PgConnection,
-    stage_sql: &'static str,
-    key: TableKey,
-) -> Result<Vec<PgRow>, Error> {
-    let classify = |error| Error::classify(error, &key);
-    let mut attempt = sqlx::Connection::begin(&mut *tx).await.map_err(classify)?;
-    match sqlx::query(stage_sql).fetch_all(&mut *attempt).await {
-        Ok(answer) => {
-            attempt.commit().await.map_err(classify)?;
-            Ok(answer)
-        }
-        Err(error) => {
-            attempt.rollback().await.map_err(classify)?;
-            let row = failing_row(tx, &error, &key).await;
-            let error = classify(error);
-            Err(match row {
-                Some(index) => Error::Row {
-                    index,
-                    source: Box::new(error),
-                },
-                None => error,
-            })
-        }
-    }
-}
-
-/// Sends the rows by `COPY`, row `index` of `rows` staged with the ordinal of its input
-/// row: `input[index]` for a presorted batch, else `index` (so the first row at fault is
-/// the caller's first). An error names the caller's row.
-async fn copy_rows(
-    conn: &mut sqlx::PgConnection,
-    rows: &(dyn SentRows + Send + Sync + '_),
-    len: usize,
-    input: Option<&[usize]>,
-    plan: &Plan,
-    key: TableKey,
-) -> Result<(), Error> {
-    let classify = |error| Error::classify(error, &key);
-    let sent = async {
-        let mut copy = Copying::new(
-            conn.copy_in_raw(plan.stage_copy_sql)
-                .await
-                .map_err(classify)?,
-        );
-        let mut buffer = CopyBuffer::new();
-        let fields = plan.stage_columns.len() + 1;
-        for index in 0..len {
-            buffer.start_row(fields);
-            if let Err(source) = rows.copy_row(index, &mut buffer) {
-                let _ = copy.abort("a row could not be encoded").await;
-                return Err(Error::Encode { index, source });
-            }
-            let ord = input.map_or(index, |input| input[index]);
-            buffer.ordinal(i64::try_from(ord).unwrap_or(i64::MAX) + 1);
-            if buffer.len() >= COPY_CHUNK_BYTES {
-                copy.send(buffer.take()).await.map_err(classify)?;
-            }
-        }
-        buffer.finish();
-        copy.send(buffer.take()).await.map_err(classify)?;
-        copy.finish().await.map_err(|error| copy_error(error, &key))
+    let probe = Probe::Batch {
+        sent,
+        sql,
+        presorted,
     };
-    sent.await
-        .map(drop)
-        .map_err(|error| in_input_order(error, input))
-}
-
-/// The first staged row that breaks, on its own, the CHECK or NOT NULL constraint that
-/// `error` names: a diagnostic query on the staging table after the write failed. `None`
-/// when no single row is at fault (a folded value broke it) or the check reads columns the
-/// stage does not have.
-async fn failing_row(
-    conn: &mut sqlx::PgConnection,
-    error: &sqlx::Error,
-    key: &TableKey,
-) -> Option<usize> {
-    let pg = error
-        .as_database_error()?
-        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
-    let q = |name: &str| upsert_core::Postgres.quote_ident(name);
-    let violated = match pg.code() {
-        "23514" => {
-            let table = upsert_core::Postgres.quote_table(&upsert_core::Table {
-                schema: key.schema,
-                name: key.table,
-            });
-            let definition: String = sqlx::query_scalar(
-                "SELECT pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint \
-                 WHERE conname = $1 AND conrelid = pg_catalog.to_regclass($2)",
-            )
-            .bind(pg.constraint()?)
-            .bind(table)
-            .fetch_optional(&mut *conn)
-            .await
-            .ok()??;
-            format!("NOT {}", definition.strip_prefix("CHECK ")?)
-        }
-        "23502" => format!("{} IS NULL", q(pg.column()?)),
-        _ => return None,
-    };
-    let sql = format!(
-        "SELECT {ord} FROM {stage} WHERE {violated} ORDER BY {ord} LIMIT 1",
-        ord = q(upsert_core::names::ORD_COLUMN),
-        stage = q(upsert_core::names::STAGE_TABLE),
-    );
-    let mut probe = sqlx::Connection::begin(&mut *conn).await.ok()?;
-    let ord: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_optional(&mut *probe)
-        .await
-        .ok()
-        .flatten();
-    let _ = probe.rollback().await;
-    usize::try_from(ord?.checked_sub(1)?).ok()
-}
-
-/// A type as the staging table's DDL writes it: a built-in type by its name, any other
-/// (an enum, a domain, a schema-qualified or mixed-case name) quoted part by part.
-fn stage_type(info: &PgTypeInfo) -> String {
-    let name = sqlx::TypeInfo::name(info);
-    if info.oid().is_some() {
-        return name.to_owned();
-    }
-    let (base, array) = name
-        .strip_suffix("[]")
-        .map_or((name, ""), |base| (base, "[]"));
-    let parts: Vec<String> = base
-        .split('.')
-        .map(|p| upsert_core::Postgres.quote_ident(p))
-        .collect();
-    format!("{}{array}", parts.join("."))
-}
-
-/// Classifies a COPY error and, for a value PostgreSQL rejected while loading (a data
-/// exception, class 22, whose context names the line: `COPY .., line N, ..`), the batch row
-/// it came from. A cancel, a timeout or a lost connection names a line too, but no row is at
-/// fault.
-pub(crate) fn copy_error(error: sqlx::Error, target: &TableKey) -> Error {
-    let line = match &error {
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .filter(|pg| pg.code().starts_with("22"))
-            .and_then(|pg| pg.r#where())
-            .and_then(|context| {
-                let rest = &context[context.find(", line ")? + 7..];
-                rest[..rest
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(rest.len())]
-                    .parse::<usize>()
-                    .ok()
-            }),
-        _ => None,
-    };
-    let error = Error::classify(error, target);
-    match line {
-        Some(line) if line > 0 => Error::Row {
-            index: line - 1,
+    match shortest_failing(conn, len, &code, &probe).await {
+        Some(fails) => Error::Row {
+            index: fails - 1,
             source: Box::new(error),
         },
-        _ => error,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use sqlx::postgres::PgTypeInfo;
-
-    use super::stage_type;
-
-    #[test]
-    fn staging_types_quote_what_is_not_built_in() {
-        assert_eq!(
-            stage_type(&<i64 as sqlx::Type<sqlx::Postgres>>::type_info()),
-            "INT8"
-        );
-        assert_eq!(stage_type(&PgTypeInfo::with_name("Mood")), r#""Mood""#);
-        assert_eq!(
-            stage_type(&PgTypeInfo::with_name("app.mood")),
-            r#""app"."mood""#
-        );
-        assert_eq!(stage_type(&PgTypeInfo::array_of("Mood")), r#""Mood"[]"#);
+        None => error,
     }
 }

@@ -15,10 +15,17 @@
 //!   while the server processes the rows), and **a `statement_timeout` set for a
 //!   [`Retry`](crate::Retry) attempt**: no message sent afterwards can repair these. A
 //!   connection the call took from a pool is closed instead of returned ([`Guarded`]). A
-//!   connection the caller lends (`&mut *conn`, `&mut *tx`) stays the caller's: there
-//!   `upsert_many` takes the `UNNEST` path unless told `BulkPath::Copy`, and the
-//!   documentation of `upsert_many_via` and `upsert_stream` says what a drop in that window
-//!   leaves.
+//!   connection the caller lends (`&mut *conn`, `&mut *tx`) stays the caller's, so no
+//!   `COPY` ever runs on it: a batch or a stream staged there is loaded by `INSERT ..
+//!   UNNEST` statements (`stage.rs`), which sqlx keeps in step.
+//!
+//! One thing neither covers is sqlx's own: `begin` and `commit` move the connection's
+//! transaction depth only after their round trip (sqlx 0.9.0; sqlx#4393, fixed upstream
+//! after that release). A call dropped during the `BEGIN` or `SAVEPOINT` it opens on a
+//! connection the caller lends leaves sqlx a level off: outside a transaction the
+//! connection stays in an open transaction; inside the caller's, the rollback sqlx queues
+//! ends the caller's level, whose `commit` then does nothing. On `&PgPool` the call's own
+//! connection is closed instead ([`Guarded`]).
 
 use std::ops::{Deref, DerefMut};
 

@@ -18,6 +18,7 @@ mod retry;
 pub mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stage;
 mod stream;
 mod telemetry;
 mod verify;
@@ -463,9 +464,14 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ///
     /// Dropping the call's future part way (a timeout, `select!`) never leaves a
     /// connection out of step: on `&PgPool` the call's own connection is closed if the
-    /// drop lands mid-`COPY`, and a lent connection only ever runs `UNNEST` here, whose
-    /// dropped statement sqlx finishes reading before the connection's next use. Nothing
-    /// of a dropped batch is written unless its commit had already been sent.
+    /// drop lands mid-`COPY`, and a lent connection never runs a `COPY` (a batch staged
+    /// there goes by `INSERT` statements), only statements whose replies sqlx finishes
+    /// reading before the connection's next use. Nothing of a dropped batch is written
+    /// unless its commit had already been sent. One window is sqlx's own (0.9.0,
+    /// sqlx#4393): a drop during the round trip of a `BEGIN` or `SAVEPOINT` on a connection
+    /// you lend leaves sqlx's transaction depth one level off, so your own transaction can
+    /// end there (its `commit` then does nothing) or stay open; where you cancel calls
+    /// (timeouts, `select!`), pass the pool.
     ///
     /// On SQLite (the `sqlite` feature) the batch runs under one write lock as multi-row
     /// upserts of up to 128 rows, which SQLite applies row after row (so every strategy and
@@ -577,11 +583,11 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// the first error and writes nothing (ending this stream early writes the rows so far).
     ///
     /// Dropping the future part way writes nothing. On `&PgPool` the call's connection is
-    /// closed, never returned out of step. On a connection you lend, a drop while rows are
-    /// being sent (or the stream is awaited) makes the server end that session: the next
-    /// statement on it fails and a pool drops it; a drop while the server acknowledges the
-    /// end of the data leaves it one reply behind (see
-    /// [`upsert_many_via`](AtomicUpsert::upsert_many_via)).
+    /// closed, never returned out of step. On a connection you lend (`&mut *conn`,
+    /// `&mut *tx`) the rows are staged by `INSERT .. UNNEST` statements of 8,192 rows
+    /// instead of `COPY` (whose end, dropped while the server acknowledges it, would leave
+    /// the connection one reply behind): a drop there leaves the connection in step and
+    /// usable, and your transaction goes on without the stream's rows.
     ///
     /// ```no_run
     /// # use atomic_upsert::AtomicUpsert;
@@ -668,13 +674,13 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
     /// same result. For benchmarks and for tuning; `upsert_many` picks for you.
     ///
-    /// `BulkPath::Copy` on a connection you lend (`&mut *conn`, `&mut *tx`), dropped part
-    /// way: while rows are being sent, the server ends the session (a `COPY` left open),
-    /// so the next statement on that connection fails and a pool drops it; dropped while
-    /// the server acknowledges the end of the data (the rows being processed), the
-    /// connection is left one reply behind, which no later message can repair (sqlx 0.9
-    /// does not count the reply of a `COPY` whose end it stopped waiting for): do not
-    /// cancel such a call, or pass the pool, whose connection the call closes instead.
+    /// `BulkPath::Copy` on a connection you lend (`&mut *conn`, `&mut *tx`) stages the
+    /// rows in the same temporary table by `INSERT .. UNNEST` statements of 8,192 rows, not
+    /// by `COPY`: sqlx 0.9 does not count the reply of a `COPY` whose end a dropped call
+    /// stopped waiting for, which would leave your connection one reply behind, and the
+    /// call cannot close a connection it does not own. The result is the same; on
+    /// `&PgPool` the call owns its connection (closed if dropped mid-`COPY`) and uses
+    /// `COPY`.
     ///
     /// ```no_run
     /// # use atomic_upsert::{AtomicUpsert, BulkPath};

@@ -169,6 +169,9 @@ pub struct Plan {
     pub rounds_sql: &'static str,
     /// `COPY` into the staging table.
     pub stage_copy_sql: &'static str,
+    /// `INSERT` into the staging table, the rows bound as `UPSERT_MANY_SQL` binds them plus
+    /// their ordinals (a connection the caller lends).
+    pub stage_insert_sql: &'static str,
     /// The bound columns, in statement order.
     pub stage_columns: &'static [&'static str],
     /// The layout of the bulk statements' counts.

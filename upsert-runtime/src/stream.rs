@@ -7,13 +7,16 @@ use futures_core::Stream;
 use sqlx::Acquire;
 use sqlx::postgres::Postgres;
 
-use crate::bulk::{
-    COPY_CHUNK_BYTES, apply_in_rounds, copy_error, create_stage, parts_outcome, run_stage, watches,
-};
+use sqlx::postgres::PgConnection;
+
+use crate::bulk::{COPY_CHUNK_BYTES, Rows, parts_outcome, watches};
 use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
 use crate::outcome::BatchOutcome;
-use crate::private::{CopyBuffer, Generated};
+use crate::private::{CopyBuffer, Generated, Plan};
+use crate::stage::{
+    STAGE_INSERT_ROWS, apply_in_rounds, copy_error, create_stage, insert_chunk, run_stage,
+};
 use crate::telemetry::{Call, Op, traced};
 
 /// [`AtomicUpsert::upsert_stream`](crate::AtomicUpsert::upsert_stream): every row of `rows`
@@ -31,7 +34,7 @@ pub(crate) async fn upsert_stream<'c, T, A, S, P, F>(
     key: TableKey,
 ) -> Result<BatchOutcome, Error>
 where
-    T: Generated,
+    T: Generated + Sync,
     A: Acquire<'c, Database = Postgres>,
     A::Connection: Acquired,
     S: Stream,
@@ -51,8 +54,11 @@ where
                     .await
                     .map_err(classify)?;
                 create_stage(&mut tx, &T::stage_types(), &plan, key).await?;
-                let (count, signs) =
-                    copy_stream(&mut tx, rows, &mut into_row, &mut progress, key).await?;
+                // A lent connection stages by `INSERT`: a `COPY` dropped there while the
+                // server acknowledges its end would leave the caller's connection out of
+                // step.
+                let sink = Sink::open(&mut tx, &plan, A::Connection::OWNED, key).await?;
+                let (count, signs) = stage_stream(sink, rows, &mut into_row, &mut progress).await?;
                 if count == 0 {
                     return Ok(BatchOutcome::default());
                 }
@@ -80,30 +86,20 @@ where
     .await
 }
 
-/// `COPY`s every row of `rows` into the staging table, a chunk at a time; the row count,
-/// and the rows' `add` signs ([`Generated::add_signs`]) together.
-async fn copy_stream<T, S, F, P>(
-    conn: &mut sqlx::PgConnection,
+/// Stages every row of `rows`, a chunk at a time; the row count, and the rows' `add`
+/// signs ([`Generated::add_signs`]) together.
+async fn stage_stream<T, S, F, P>(
+    mut sink: Sink<'_, T>,
     rows: S,
     into_row: &mut F,
     progress: &mut P,
-    key: TableKey,
 ) -> Result<(u64, u64), Error>
 where
-    T: Generated,
+    T: Generated + Sync,
     S: Stream,
     F: FnMut(S::Item, usize) -> Result<T, Error>,
     P: FnMut(u64),
 {
-    let classify = |error| Error::classify(error, &key);
-    let plan = T::PLAN;
-    let mut copy = Copying::new(
-        conn.copy_in_raw(plan.stage_copy_sql)
-            .await
-            .map_err(classify)?,
-    );
-    let mut buffer = CopyBuffer::new();
-    let fields = plan.stage_columns.len() + 1;
     let mut rows = pin!(rows);
     let (mut count, mut signs): (u64, u64) = (0, 0);
     while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
@@ -111,28 +107,154 @@ where
         let row = match into_row(item, index) {
             Ok(row) => row,
             Err(error) => {
-                let _ = copy.abort("the stream failed").await;
+                sink.abort("the stream failed").await;
                 return Err(error);
             }
         };
-        buffer.start_row(fields);
-        if let Err(source) = row.copy_row(&mut buffer) {
-            let _ = copy.abort("a row could not be encoded").await;
-            return Err(Error::Encode { index, source });
-        }
         signs |= row.add_signs();
         count += 1;
-        buffer.ordinal(i64::try_from(count).unwrap_or(i64::MAX));
-        if buffer.len() >= COPY_CHUNK_BYTES {
-            copy.send(buffer.take()).await.map_err(classify)?;
-            progress(count);
+        match sink.push(row, index).await {
+            Ok(sent) => {
+                if sent {
+                    progress(count);
+                }
+            }
+            Err(error) => {
+                if matches!(error, Error::Encode { .. }) {
+                    sink.abort("a row could not be encoded").await;
+                }
+                return Err(error);
+            }
         }
     }
-    buffer.finish();
-    copy.send(buffer.take()).await.map_err(classify)?;
-    copy.finish()
-        .await
-        .map_err(|error| copy_error(error, &key))?;
+    sink.finish().await?;
     progress(count);
     Ok((count, signs))
+}
+
+/// Where a stream's rows go: binary `COPY` on a connection the call owns (closed if the
+/// call is dropped mid-`COPY`), `INSERT .. UNNEST` chunks on one a caller lends.
+enum Sink<'c, T> {
+    Copy {
+        copy: Copying<'c>,
+        buffer: CopyBuffer,
+        fields: usize,
+        key: TableKey,
+    },
+    Insert {
+        conn: &'c mut PgConnection,
+        sql: &'static str,
+        rows: Vec<T>,
+        ords: Vec<i64>,
+        key: TableKey,
+    },
+}
+
+impl<'c, T: Generated + Sync> Sink<'c, T> {
+    async fn open(
+        conn: &'c mut PgConnection,
+        plan: &Plan,
+        copy: bool,
+        key: TableKey,
+    ) -> Result<Self, Error> {
+        if !copy {
+            return Ok(Sink::Insert {
+                conn,
+                sql: plan.stage_insert_sql,
+                rows: Vec::new(),
+                ords: Vec::new(),
+                key,
+            });
+        }
+        let copy = conn
+            .copy_in_raw(plan.stage_copy_sql)
+            .await
+            .map_err(|error| Error::classify(error, &key))?;
+        Ok(Sink::Copy {
+            copy: Copying::new(copy),
+            buffer: CopyBuffer::new(),
+            fields: plan.stage_columns.len() + 1,
+            key,
+        })
+    }
+
+    /// Takes stream row `index`; whether a chunk was sent.
+    async fn push(&mut self, row: T, index: usize) -> Result<bool, Error> {
+        let ord = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
+        match self {
+            Sink::Copy {
+                copy,
+                buffer,
+                fields,
+                key,
+            } => {
+                buffer.start_row(*fields);
+                row.copy_row(buffer)
+                    .map_err(|source| Error::Encode { index, source })?;
+                buffer.ordinal(ord);
+                if buffer.len() < COPY_CHUNK_BYTES {
+                    return Ok(false);
+                }
+                let chunk = buffer.take();
+                copy.send(chunk)
+                    .await
+                    .map_err(|error| Error::classify(error, key))?;
+            }
+            Sink::Insert { rows, ords, .. } => {
+                rows.push(row);
+                ords.push(ord);
+                if rows.len() < STAGE_INSERT_ROWS {
+                    return Ok(false);
+                }
+                self.flush().await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Sends an `Insert` sink's pending rows.
+    async fn flush(&mut self) -> Result<(), Error> {
+        if let Sink::Insert {
+            conn,
+            sql,
+            rows,
+            ords,
+            key,
+        } = self
+            && !rows.is_empty()
+        {
+            let sent = Rows(rows.iter().collect());
+            insert_chunk(conn, &sent, sql, 0, ords, *key).await?;
+            rows.clear();
+            ords.clear();
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<(), Error> {
+        self.flush().await?;
+        if let Sink::Copy {
+            mut copy,
+            mut buffer,
+            key,
+            ..
+        } = self
+        {
+            buffer.finish();
+            copy.send(buffer.take())
+                .await
+                .map_err(|error| Error::classify(error, &key))?;
+            copy.finish()
+                .await
+                .map_err(|error| copy_error(error, &key))?;
+        }
+        Ok(())
+    }
+
+    /// Ends the staging after a failure that is not the server's: nothing is written.
+    async fn abort(self, reason: &str) {
+        if let Sink::Copy { copy, .. } = self {
+            let _ = copy.abort(reason).await;
+        }
+    }
 }
