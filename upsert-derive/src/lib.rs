@@ -15,6 +15,8 @@ mod check;
 mod ctxt;
 mod expand;
 mod snapshot;
+#[cfg(test)]
+mod snapshots;
 mod symbol;
 
 use proc_macro::TokenStream;

@@ -1,0 +1,10 @@
+#[upsert(table = "entity_state")]
+struct EntityState {
+    #[conflict_key]
+    id: uuid::Uuid,
+    #[upsert(version)]
+    version: i64,
+    state: String,
+    #[upsert(merge)]
+    attrs: Json<serde_json::Value>,
+}
