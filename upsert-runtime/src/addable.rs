@@ -79,3 +79,50 @@ impl Addable for f64 {}
 impl Addable for sqlx::types::Decimal {}
 #[cfg(feature = "bigdecimal")]
 impl Addable for sqlx::types::BigDecimal {}
+
+/// Whether `Generated::add_signs` bits (of one row, or of many or-ed together) hold an
+/// `add` column with amounts of both signs: bit `2j` and bit `2j + 1` both set.
+///
+/// ```
+/// use atomic_upsert::__private::mixed_signs;
+/// assert!(mixed_signs(0b11));
+/// assert!(!mixed_signs(0b0110));
+/// ```
+#[must_use]
+pub fn mixed_signs(signs: u64) -> bool {
+    signs & (signs >> 1) & 0x5555_5555_5555_5555 != 0
+}
+
+/// A field of an `add` column, for `Generated::add_signs`: `(&AddSign(&value)).bits(j)`
+/// reads its [`Addable::sign`](crate::Addable::sign) when its type is `Addable`
+/// ([`AddSignBits`]) and is 0 otherwise ([`NoAddSign`]), so that a field type that is not
+/// `Addable` gets its one compile error from the derive's type check, not a second one here.
+pub struct AddSign<'a, T: ?Sized>(pub &'a T);
+
+/// [`AddSign`] of an `Addable` type.
+pub trait AddSignBits {
+    /// Bit `2 * column` for a negative value, `2 * column + 1` for a positive one.
+    fn bits(&self, column: u32) -> u64;
+}
+
+impl<T: Addable + ?Sized> AddSignBits for AddSign<'_, T> {
+    #[inline]
+    fn bits(&self, column: u32) -> u64 {
+        match self.0.sign() {
+            Some(std::cmp::Ordering::Less) => 1 << (2 * column),
+            Some(std::cmp::Ordering::Greater) => 1 << (2 * column + 1),
+            _ => 0,
+        }
+    }
+}
+
+/// [`AddSign`] of any other type: no bits.
+pub trait NoAddSign {
+    /// 0.
+    #[inline]
+    fn bits(&self, _column: u32) -> u64 {
+        0
+    }
+}
+
+impl<T: ?Sized> NoAddSign for &AddSign<'_, T> {}

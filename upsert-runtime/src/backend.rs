@@ -11,8 +11,9 @@ use sqlx::postgres::{PgExecutor, Postgres};
 
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::FromStored;
-use crate::{AtomicUpsert, BulkPath, calls, verify};
+use crate::postgres::generated::FromStored;
+use crate::postgres::{calls, verify};
+use crate::{AtomicUpsert, BulkPath};
 
 /// The single-row calls of a struct `T` on a database, through executor `E`.
 #[diagnostic::on_unimplemented(
@@ -106,7 +107,7 @@ impl<'c, T, A> Batches<'c, T, A> for Postgres
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
-    A::Connection: crate::cancel::Acquired,
+    A::Connection: crate::postgres::cancel::Acquired,
 {
     fn upsert_many(
         executor: A,
@@ -132,7 +133,7 @@ where
 /// On a connection the caller lends, `Auto` takes the `UNNEST` path: there the staging
 /// table is loaded by `INSERT` statements, not by `COPY` (see `cancel`), which gains
 /// nothing over one `UNNEST` statement. On a pool, `Auto` chooses by size.
-fn lent_path<C: crate::cancel::Acquired>(path: BulkPath) -> BulkPath {
+fn lent_path<C: crate::postgres::cancel::Acquired>(path: BulkPath) -> BulkPath {
     match path {
         BulkPath::Auto if !C::OWNED => BulkPath::Unnest,
         path => path,

@@ -5,32 +5,26 @@
 
 mod addable;
 mod backend;
-mod bulk;
-mod calls;
-mod cancel;
-mod catalog;
 mod error;
-mod execute;
 mod outcome;
+mod postgres;
 #[doc(hidden)]
 pub mod private;
 mod retry;
 pub mod schema;
-#[cfg(feature = "sqlite")]
 mod sqlite;
-mod stage;
-mod stream;
 mod telemetry;
-mod verify;
 mod writer;
 
 use std::future::Future;
 
 pub use addable::Addable;
-pub use bulk::{BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD, COPY_THRESHOLD_BYTES};
 pub use error::Error;
 use error::TableKey;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
+pub use postgres::bulk::{BulkPath, COPY_THRESHOLD, COPY_THRESHOLD_BYTES};
+pub use postgres::stage::COPY_CHUNK_BYTES;
+use postgres::{execute, stream};
 pub use retry::Retry;
 pub use sqlx;
 pub use writer::{Writer, WriterConfig, WriterStats};

@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnection, PgPool};
 
-use crate::cancel::Guarded;
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::FromStored;
+use crate::postgres::calls;
+use crate::postgres::cancel::Guarded;
+use crate::postgres::generated::FromStored;
 use crate::telemetry::{Call as Telemetry, Op};
-use crate::{AtomicUpsert, BulkPath, calls, table_key};
+use crate::{AtomicUpsert, BulkPath, table_key};
 
 /// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
 /// total deadline, and an optional per-attempt timeout that cancels on the server.

@@ -152,7 +152,7 @@ where
     A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
 {
     let mut conn = executor.acquire().await.map_err(crate::Error::Sqlx)?;
-    crate::catalog::read_snapshot(&mut conn)
+    crate::postgres::catalog::read_snapshot(&mut conn)
         .await
         .map_err(crate::Error::Sqlx)
 }

@@ -453,9 +453,10 @@ async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
             let watches = match task.watches {
                 Some((watches, asked)) if asked.elapsed() < WATCHES_TTL => watches,
                 _ => {
-                    let watches = crate::bulk::watches(&mut conn, &crate::table_key::<T>())
-                        .await
-                        .unwrap_or(true);
+                    let watches =
+                        crate::postgres::bulk::watches(&mut conn, &crate::table_key::<T>())
+                            .await
+                            .unwrap_or(true);
                     task.watches = Some((watches, Instant::now()));
                     watches
                 }
@@ -517,7 +518,7 @@ fn apply<'a, T: AtomicUpsert>(
             return one_by_one(conn, rows, stats).await;
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        let error = match crate::calls::writer_outcomes(&mut *conn, rows, watches).await {
+        let error = match crate::postgres::calls::writer_outcomes(&mut *conn, rows, watches).await {
             Ok(outcomes) => return (outcomes.into_iter().map(Ok).collect(), false),
             Err(error) => error,
         };

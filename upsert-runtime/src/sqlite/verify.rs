@@ -8,8 +8,9 @@ use upsert_core::verify::{sqlite_affinities, sqlite_declared_affinity};
 use upsert_core::{ConflictTarget, Role};
 
 use crate::AtomicUpsert;
-use crate::private::{FieldSpec, GeneratedSqlite};
+use crate::postgres::generated::FieldSpec;
 use crate::schema::{Mismatch, MismatchKind, Site};
+use crate::sqlite::generated::GeneratedSqlite;
 
 /// A column as `pragma_table_xinfo` gives it.
 struct TableColumn {

@@ -9,13 +9,14 @@ use sqlx::postgres::Postgres;
 
 use sqlx::postgres::PgConnection;
 
-use crate::bulk::{COPY_CHUNK_BYTES, Rows, parts_outcome, watches};
-use crate::cancel::{Acquired, Copying, Guarded};
 use crate::error::{Error, TableKey};
 use crate::outcome::BatchOutcome;
-use crate::private::{CopyBuffer, Generated, Plan};
-use crate::stage::{
-    STAGE_INSERT_ROWS, apply_in_rounds, copy_error, create_stage, insert_chunk, run_stage,
+use crate::postgres::bulk::{parts_outcome, watches};
+use crate::postgres::cancel::{Acquired, Copying, Guarded};
+use crate::postgres::generated::{CopyBuffer, Generated, Plan};
+use crate::postgres::stage::{
+    COPY_CHUNK_BYTES, Rows, STAGE_INSERT_ROWS, apply_in_rounds, copy_error, create_stage,
+    insert_chunk, run_stage,
 };
 use crate::telemetry::{Call, Op, traced};
 
@@ -63,12 +64,12 @@ where
                     return Ok(BatchOutcome::default());
                 }
                 let stage_sql = match plan.returning_old {
-                    Some(old) if crate::execute::returns_old(&tx) => old.stage_upsert,
+                    Some(old) if crate::postgres::execute::returns_old(&tx) => old.stage_upsert,
                     _ => plan.stage_upsert_sql,
                 };
                 // A stream's keys may repeat: where the table watches every row, or an `add`
                 // column gets amounts of both signs (a running sum may overflow), rounds.
-                let parts = if crate::private::mixed_signs(signs) || watches(&mut tx, &key).await? {
+                let parts = if crate::addable::mixed_signs(signs) || watches(&mut tx, &key).await? {
                     apply_in_rounds(&mut tx, &plan, stage_sql, key).await?
                 } else {
                     let rows = usize::try_from(count).unwrap_or(usize::MAX);

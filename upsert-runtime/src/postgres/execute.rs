@@ -9,8 +9,9 @@ use sqlx::postgres::{PgExecutor, PgRow, Postgres};
 
 use crate::error::{Error, TableKey};
 use crate::outcome::{Obtained, UpsertOutcome};
-use crate::private::{Generated, PgQuery, Unwritten};
+use crate::postgres::generated::{Generated, PgQuery};
 use crate::telemetry::{Call, Op, traced};
+use upsert_core::Unwritten;
 
 /// Runs one of the single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`), bound in
 /// `query`, as `op` (attempt `attempt`) on `key`'s table.

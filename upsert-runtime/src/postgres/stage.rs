@@ -3,14 +3,72 @@
 //! caller lends, whose `COPY` a dropped call could leave out of step), applied whole or in
 //! rounds of distinct keys, and asked which row a failure came from.
 
+use std::ops::Range;
+
+use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgConnection, PgRow, PgTypeInfo};
 use upsert_core::Dialect as _;
 use upsert_core::bulk::{RoundStatements, drop_stage, stage_ddl};
 
-use crate::bulk::{COPY_CHUNK_BYTES, SentRows};
-use crate::cancel::Copying;
 use crate::error::{Error, TableKey};
-use crate::private::{BoxDynError, CopyBuffer, Plan};
+use crate::postgres::cancel::Copying;
+use crate::postgres::generated::{CopyBuffer, Generated, PgQuery, Plan};
+
+/// The `COPY` path sends its rows in chunks of about this many bytes. Small enough that the
+/// server parses a chunk while the client encodes the next (1 MiB chunks left the server
+/// idle for most of a 10,000-row batch: see PERFORMANCE.md).
+pub const COPY_CHUNK_BYTES: usize = 64 << 10;
+
+/// The rows of a batch: one at a time for `COPY`, the first `len` bound as `UNNEST` arrays.
+pub(crate) trait SentRows {
+    /// Appends row `index`'s bound fields.
+    fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
+
+    /// The staging table's column types.
+    fn stage_types(&self) -> Vec<PgTypeInfo>;
+
+    /// `sql` with the rows of the caller's first `below` bound, one array per column, in
+    /// the order sent (`order`: each sent row's input index, for a presorted batch).
+    fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_>;
+
+    /// `sql`, the staging insert ([`Plan::stage_insert_sql`]), with sent rows `range` bound
+    /// as the `UNNEST` statement binds them, then `ords`, their ordinals.
+    fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_>;
+}
+
+/// The rows in the order they are sent.
+pub(crate) struct Rows<'q, T>(pub(crate) Vec<&'q T>);
+
+impl<T: Generated> SentRows for Rows<'_, T> {
+    fn stage_types(&self) -> Vec<PgTypeInfo> {
+        T::stage_types()
+    }
+
+    fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
+        self.0[index].copy_row(out)
+    }
+
+    fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_> {
+        T::bind_rows(&self.0[range], sqlx::query(sql)).bind(ords.to_vec())
+    }
+
+    fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_> {
+        match order {
+            None => T::bind_rows(&self.0[..below], sqlx::query(sql)),
+            // A subsequence of a presorted batch is presorted too.
+            Some(order) => {
+                let rows: Vec<&T> = self
+                    .0
+                    .iter()
+                    .zip(order)
+                    .filter(|&(_, &input)| input < below)
+                    .map(|(row, _)| *row)
+                    .collect();
+                T::bind_rows(&rows, sqlx::query(sql))
+            }
+        }
+    }
+}
 
 /// Applies the staged batch in rounds of distinct keys (round `r`: each key's `r`th row),
 /// each round the struct's own statement over the staging table's name, a view of that

@@ -12,20 +12,19 @@
 //! `cargo bench -p atomic-upsert-bench --bench upsert` (its bulk workloads; see PERFORMANCE.md).
 
 use std::cmp::Ordering;
-use std::ops::Range;
 
 use sqlx::postgres::{PgRow, PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};
 use upsert_core::Dialect as _;
 
-use crate::cancel::{Acquired, Guarded};
 use crate::error::{Error, TableKey};
-use crate::execute::returns_old;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{BoxDynError, CopyBuffer, Generated, PgQuery, Plan};
-use crate::stage::{
-    Probe, apply_in_rounds, create_stage, locatable, run_stage, shortest_failing, stage_rows,
-    unencodable,
+use crate::postgres::cancel::{Acquired, Guarded};
+use crate::postgres::execute::returns_old;
+use crate::postgres::generated::{CopyBuffer, Generated, Plan};
+use crate::postgres::stage::{
+    Probe, Rows, SentRows, apply_in_rounds, create_stage, locatable, run_stage, shortest_failing,
+    stage_rows, unencodable,
 };
 use crate::telemetry::{Call, Op, traced};
 
@@ -37,11 +36,6 @@ pub const COPY_THRESHOLD: usize = 20_000;
 /// (a `jsonb` payload) gain from `COPY` sooner. 20,000 three-column rows are about this size;
 /// for rows of a `text` key and 110 bytes of `jsonb` it is about 5,000 rows.
 pub const COPY_THRESHOLD_BYTES: usize = 768 << 10;
-
-/// The `COPY` path sends its rows in chunks of about this many bytes. Small enough that the
-/// server parses a chunk while the client encodes the next (1 MiB chunks left the server
-/// idle for most of a 10,000-row batch: see PERFORMANCE.md).
-pub const COPY_CHUNK_BYTES: usize = 64 << 10;
 
 /// Which way [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via) sends a batch. Both give the same result.
 ///
@@ -103,57 +97,6 @@ enum Source {
     Copy { types: Vec<PgTypeInfo> },
 }
 
-/// The rows of a batch: one at a time for `COPY`, the first `len` bound as `UNNEST` arrays.
-pub(crate) trait SentRows {
-    /// Appends row `index`'s bound fields.
-    fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError>;
-
-    /// The staging table's column types.
-    fn stage_types(&self) -> Vec<PgTypeInfo>;
-
-    /// `sql` with the rows of the caller's first `below` bound, one array per column, in
-    /// the order sent (`order`: each sent row's input index, for a presorted batch).
-    fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_>;
-
-    /// `sql`, the staging insert ([`Plan::stage_insert_sql`]), with sent rows `range` bound
-    /// as the `UNNEST` statement binds them, then `ords`, their ordinals.
-    fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_>;
-}
-
-/// The rows in the order they are sent.
-pub(crate) struct Rows<'q, T>(pub(crate) Vec<&'q T>);
-
-impl<T: Generated> SentRows for Rows<'_, T> {
-    fn stage_types(&self) -> Vec<PgTypeInfo> {
-        T::stage_types()
-    }
-
-    fn copy_row(&self, index: usize, out: &mut CopyBuffer) -> Result<(), BoxDynError> {
-        self.0[index].copy_row(out)
-    }
-
-    fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_> {
-        T::bind_rows(&self.0[range], sqlx::query(sql)).bind(ords.to_vec())
-    }
-
-    fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_> {
-        match order {
-            None => T::bind_rows(&self.0[..below], sqlx::query(sql)),
-            // A subsequence of a presorted batch is presorted too.
-            Some(order) => {
-                let rows: Vec<&T> = self
-                    .0
-                    .iter()
-                    .zip(order)
-                    .filter(|&(_, &input)| input < below)
-                    .map(|(row, _)| *row)
-                    .collect();
-                T::bind_rows(&rows, sqlx::query(sql))
-            }
-        }
-    }
-}
-
 impl<'q> Batch<'q> {
     /// The batch, with the table's [`watches`] answer already known.
     pub(crate) fn knowing_watches(mut self, watches: bool) -> Self {
@@ -186,7 +129,7 @@ impl<'q> Batch<'q> {
             .map_or(rows.len() > 1, |(_, repeats)| *repeats);
         // An `add` column with amounts of both signs: a running sum may overflow where the
         // key's total does not, which only rounds show as one by one would.
-        let mixed_adds = crate::private::mixed_signs(
+        let mixed_adds = crate::addable::mixed_signs(
             rows.iter()
                 .fold(0_u64, |signs, row| signs | row.add_signs()),
         );

@@ -5,6 +5,9 @@
 //! for ON CONFLICT is inferred at planning), by `EXPLAIN` with typed NULL parameters inside a
 //! transaction that is rolled back.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
@@ -14,9 +17,9 @@ use upsert_core::{
     ConflictTarget, Dialect as _, FieldDef, InsertFlag, Model, Postgres as Pg, Table,
 };
 
-use crate::catalog;
 use crate::error::Error;
-use crate::private::{FieldSpec, VerifyFuture};
+use crate::postgres::catalog;
+use crate::postgres::generated::FieldSpec;
 use crate::schema::{SchemaReport, StructReport};
 
 /// What `verify` checks: a struct's table, fields, target, guards and statements, from its
@@ -34,7 +37,7 @@ pub(crate) struct Subject {
     /// `UPSERT_MANY_SQL`.
     pub(crate) many_sql: &'static str,
     /// `#[upsert(partitioned)]`: the statements PostgreSQL 18 runs instead.
-    pub(crate) returning_old: Option<crate::private::ReturningOld>,
+    pub(crate) returning_old: Option<crate::postgres::generated::ReturningOld>,
 }
 
 impl Subject {
@@ -378,7 +381,7 @@ async fn statements(
 fn sent_statements(conn: &PgConnection, subject: &Subject) -> Vec<(&'static str, bool)> {
     let mut sent = vec![(subject.upsert_sql, false), (subject.many_sql, true)];
     if let Some(old) = subject.returning_old
-        && crate::execute::returns_old(conn)
+        && crate::postgres::execute::returns_old(conn)
     {
         sent.extend([(old.upsert, false), (old.upsert_many, true)]);
     }
@@ -402,4 +405,77 @@ impl sqlx::Encode<'_, Postgres> for TypedNull {
     fn produces(&self) -> Option<PgTypeInfo> {
         Some(self.0.clone())
     }
+}
+
+/// What a registered `verify` returns.
+pub type VerifyFuture<'c> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'c>>;
+
+/// A struct's `verify`, registered by the derive for [`verify_all`](crate::verify_all).
+pub struct Registration {
+    /// The struct's name.
+    pub name: &'static str,
+    /// Runs `T::verify` on a connection.
+    pub verify: for<'c> fn(&'c mut PgConnection) -> VerifyFuture<'c>,
+}
+
+inventory::collect!(Registration);
+
+/// Autoref specialization for the registration of `verify_all`:
+/// `(&Probe::<T>::new()).registered()` is `T`'s verify when `T` is an
+/// [`AtomicUpsert`](crate::AtomicUpsert) and a verify that checks nothing otherwise, without
+/// a compile error either way. A struct whose field types cannot be sent has no working impl
+/// (already an error at the field), and its registration must add no second error.
+pub struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+
+impl<T: ?Sized> Probe<T> {
+    /// A probe of `T`.
+    #[must_use]
+    pub const fn new() -> Self {
+        Probe(std::marker::PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for Probe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A registered verify.
+pub type RegisteredVerify = for<'c> fn(&'c mut PgConnection) -> VerifyFuture<'c>;
+
+/// The probe of an [`AtomicUpsert`](crate::AtomicUpsert) struct.
+pub trait ProbeRegistered {
+    /// `T::verify`, on a connection.
+    fn registered(&self) -> RegisteredVerify;
+}
+
+impl<T: crate::AtomicUpsert + 'static> ProbeRegistered for Probe<T> {
+    fn registered(&self) -> RegisteredVerify {
+        verify_struct::<T>
+    }
+}
+
+/// The probe of any other type.
+pub trait ProbeUnregistered {
+    /// A verify that checks nothing (never in a program that compiles).
+    fn registered(&self) -> RegisteredVerify;
+}
+
+impl<T: ?Sized> ProbeUnregistered for &Probe<T> {
+    fn registered(&self) -> RegisteredVerify {
+        |_| Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// The build-time schema check's mismatches for `T` (what the derive reports from a schema
+/// snapshot), run on `T`'s live table: hidden, for the conformance tests that compare it
+/// with `verify` and with what the statements do.
+///
+/// # Errors
+/// When the catalog cannot be read.
+pub async fn offline_check<T: crate::AtomicUpsert>(
+    conn: &mut PgConnection,
+) -> Result<Vec<Mismatch>, Error> {
+    offline::<T>(conn).await
 }

@@ -22,14 +22,14 @@ use sqlx::{Acquire, Connection as _, Executor, Row as _, Transaction};
 use crate::backend::{Batches, Returns, Runs};
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
 use crate::schema::{SchemaReport, StructReport};
+use crate::sqlite::generated::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
 use crate::telemetry::{Call, Op, traced};
 use crate::{AtomicUpsert, BulkPath, table_key};
 use upsert_core::Unwritten;
 use upsert_core::bulk::Tally;
 
-mod verify;
+use super::verify;
 
 /// The `db.system.name` of SQLite calls.
 const SYSTEM: &str = "sqlite";

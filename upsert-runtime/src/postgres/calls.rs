@@ -9,9 +9,11 @@ use sqlx::postgres::{PgExecutor, Postgres};
 
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::private::{FromStored, Unwritten};
+use crate::postgres::generated::FromStored;
+use crate::postgres::{bulk, execute};
 use crate::telemetry::Op;
-use crate::{AtomicUpsert, BulkPath, bulk, execute, table_key};
+use crate::{AtomicUpsert, BulkPath, table_key};
+use upsert_core::Unwritten;
 
 /// [`AtomicUpsert::upsert`], attempt `attempt`.
 pub(crate) fn upsert<'q, 'c, T, E>(
@@ -83,7 +85,7 @@ pub(crate) fn upsert_many<'q, 'c, T, A>(
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
-    A::Connection: crate::cancel::Acquired,
+    A::Connection: crate::postgres::cancel::Acquired,
 {
     bulk::upsert_many(
         executor,
@@ -102,7 +104,7 @@ pub(crate) fn upsert_many_outcomes<'q, 'c, T, A>(
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
-    A::Connection: crate::cancel::Acquired,
+    A::Connection: crate::postgres::cancel::Acquired,
 {
     bulk::upsert_many_outcomes(
         executor,
