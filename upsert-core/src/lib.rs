@@ -7,8 +7,9 @@
 //! dependencies (the `sqlx-macros-core` pattern). Use it through the `atomic-upsert` crate;
 //! this crate has no stability guarantees of its own.
 //!
-//! The flow: [`Role`]s (one per field, from the attributes) → [`Model`] → [`single`] and
-//! [`bulk`] statement text, written through a [`Dialect`].
+//! The flow: [`Role`]s (one per field, from the attributes) → [`Model`] → [`single`]
+//! statement text, written through a [`Dialect`], and each backend's own statements
+//! ([`postgres::bulk`], [`sqlite::bulk`]). A backend is one module: [`postgres`], [`sqlite`].
 //!
 //! ```
 //! use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, single};
@@ -26,20 +27,22 @@
 //! );
 //! ```
 
-pub mod bulk;
 mod clause;
 mod dialect;
 mod model;
 pub mod names;
+pub mod postgres;
 pub mod schema;
 pub mod single;
+pub mod sqlite;
 mod strategy;
 pub mod verify;
 mod writer;
 
-pub use dialect::{Dialect, Postgres, Sqlite, SqliteGap};
+pub use dialect::Dialect;
 pub use model::{
-    Column, ConflictTarget, FieldDef, Guard, Insert, InsertFlag, Model, NullKeys, Role, Table,
-    Unwritten, Update, is_array_type, is_text_type,
+    Column, ConflictTarget, FieldDef, Guard, Insert, InsertFlag, Model, NullKeys, Role, Strategy,
+    Table, Tally, Unwritten, Update, is_array_type, is_text_type,
 };
-pub use strategy::Strategy;
+pub use postgres::Postgres;
+pub use sqlite::Sqlite;

@@ -2,7 +2,32 @@
 //! what it receives on insert and on conflict, the conflict target and the guards. No syn,
 //! no spans: the derive builds it from the attributes, the builders read it.
 
-use crate::strategy::Strategy;
+/// A conflict strategy, given by a field attribute such as `#[upsert(add)]`.
+///
+/// ```
+/// use upsert_core::Strategy;
+/// assert_eq!(Strategy::Add.type_check(), Some("assert_numeric"));
+/// assert_eq!(Strategy::Greatest.type_check(), None);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Strategy {
+    /// `stored + incoming`: a counter (`NOT NULL` column, non-`Option` field).
+    Add,
+    /// `stored + incoming` where NULL + n is NULL (SQL's rule, Diesel's `col + n`):
+    /// `#[upsert(add, nulls = "propagate")]`, a nullable counter.
+    AddNullPropagates,
+    /// `COALESCE(stored, 0) + COALESCE(incoming, 0)`, a NULL counted as 0:
+    /// `#[upsert(add, nulls = "zero")]`, a nullable counter. An insert stores the value as sent.
+    AddNullAsZero,
+    /// `GREATEST(stored, incoming)`: a high-water mark.
+    Greatest,
+    /// `LEAST(stored, incoming)`: a low-water mark.
+    Least,
+    /// `COALESCE(incoming, stored)`: a NULL never overwrites.
+    Coalesce,
+    /// jsonb `stored || incoming`, keeping either side when the other is NULL.
+    Merge,
+}
 
 /// How a field takes part in the statements: resolved once from its attributes.
 ///
@@ -684,7 +709,7 @@ impl<'a> Model<'a> {
     }
 
     /// Whether a batch whose keys are distinct may go presorted
-    /// ([`bulk::upsert_many_presorted`](crate::bulk::upsert_many_presorted)): no guard, and
+    /// ([`bulk::upsert_many_presorted`](crate::postgres::bulk::upsert_many_presorted)): no guard, and
     /// no key converted for the batch (`sql_type`, `collate`), so that keys the client finds
     /// distinct are distinct for the server too. The runtime still needs every key type to
     /// have a client order.
@@ -804,4 +829,20 @@ pub(crate) mod fixtures {
     ) -> Model<'a> {
         Model::new(table(name), KEYS, fields, None, false)
     }
+}
+
+/// A batch's rows by what applying them one by one would have done to each.
+///
+/// ```
+/// let tally = upsert_core::Tally { inserted: 1, updated: 0, skipped: 2 };
+/// assert_eq!(tally.inserted + tally.updated + tally.skipped, 3);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Tally {
+    /// Rows that inserted their key.
+    pub inserted: u64,
+    /// Rows that updated their key.
+    pub updated: u64,
+    /// Rows that changed nothing.
+    pub skipped: u64,
 }

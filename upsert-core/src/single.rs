@@ -452,10 +452,10 @@ pub(crate) fn values_statement(
 #[cfg(test)]
 mod tests {
     use super::{Returned, insert_or_ignore, probe, upsert, upsert_returning};
-    use crate::dialect::Postgres;
+    use crate::model::Strategy;
     use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{ConflictTarget, Model, Role, Table};
-    use crate::strategy::Strategy;
+    use crate::postgres::Postgres;
 
     #[test]
     fn replace_every_non_key_column() {
@@ -690,7 +690,8 @@ mod tests {
 
     #[test]
     fn sqlite_statements_spell_what_sqlite_lacks() {
-        use crate::dialect::{Dialect as _, Sqlite};
+        use crate::dialect::Dialect as _;
+        use crate::sqlite::Sqlite;
         let model = Model::new(
             table("scores"),
             KEYS,
@@ -734,7 +735,8 @@ mod tests {
 
     #[test]
     fn sqlite_rejects_what_it_cannot_express() {
-        use crate::dialect::{Dialect as _, Sqlite};
+        use crate::dialect::Dialect as _;
+        use crate::sqlite::Sqlite;
         let constraint = Model::new(
             table("t"),
             ConflictTarget::Constraint("t_pkey"),

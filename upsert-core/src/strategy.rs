@@ -1,42 +1,16 @@
-//! Conflict strategies: how a column combines its stored value with the incoming one. Each
-//! strategy's SQL is written here and nowhere else: the single-row `DO UPDATE SET`
+//! Conflict strategies' SQL: how a column combines its stored value with the incoming one
+//! ([`Strategy`], declared with the model). Each strategy's SQL is written here and nowhere else: the single-row `DO UPDATE SET`
 //! expression, the batch fold (the value that applying a key's rows one by one would
 //! leave) and the compile-time rule on the field's type.
 //!
-//! Adding a strategy: a variant here with its three SQL pieces and its tests, and its
+//! Adding a strategy: a variant of [`Strategy`], its three SQL pieces here and its tests, and its
 //! attribute key in the derive's grammar (`symbol.rs`, `attr.rs`).
 
 use std::fmt::Write as _;
 
+use crate::model::Strategy;
 use crate::names;
 use crate::writer::Writer;
-
-/// A conflict strategy, given by a field attribute such as `#[upsert(add)]`.
-///
-/// ```
-/// use upsert_core::Strategy;
-/// assert_eq!(Strategy::Add.type_check(), Some("assert_numeric"));
-/// assert_eq!(Strategy::Greatest.type_check(), None);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Strategy {
-    /// `stored + incoming`: a counter (`NOT NULL` column, non-`Option` field).
-    Add,
-    /// `stored + incoming` where NULL + n is NULL (SQL's rule, Diesel's `col + n`):
-    /// `#[upsert(add, nulls = "propagate")]`, a nullable counter.
-    AddNullPropagates,
-    /// `COALESCE(stored, 0) + COALESCE(incoming, 0)`, a NULL counted as 0:
-    /// `#[upsert(add, nulls = "zero")]`, a nullable counter. An insert stores the value as sent.
-    AddNullAsZero,
-    /// `GREATEST(stored, incoming)`: a high-water mark.
-    Greatest,
-    /// `LEAST(stored, incoming)`: a low-water mark.
-    Least,
-    /// `COALESCE(incoming, stored)`: a NULL never overwrites.
-    Coalesce,
-    /// jsonb `stored || incoming`, keeping either side when the other is NULL.
-    Merge,
-}
 
 /// What a batch fold sees besides its column: the key's window and the version guard.
 pub(crate) struct Fold<'s> {
@@ -180,7 +154,7 @@ impl Strategy {
 #[cfg(test)]
 mod tests {
     use super::{Fold, Strategy};
-    use crate::dialect::Postgres;
+    use crate::postgres::Postgres;
     use crate::writer::Writer;
 
     fn set(strategy: Strategy) -> String {

@@ -9,10 +9,11 @@ use proc_macro2::Span;
 use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
-use upsert_core::bulk::{self, Counts, Source};
+use upsert_core::postgres::bulk::{self, Counts, Source};
+use upsert_core::sqlite::{self, Gap};
 use upsert_core::{
-    ConflictTarget, Dialect as _, InsertFlag, Model, NullKeys, Postgres, Role, Sqlite, SqliteGap,
-    Strategy, Unwritten, single,
+    ConflictTarget, Dialect as _, InsertFlag, Model, NullKeys, Postgres, Role, Sqlite, Strategy,
+    Unwritten, single,
 };
 
 use crate::ast::Container;
@@ -101,26 +102,26 @@ struct Parts {
     /// The SQLite impls, when SQLite can take the struct.
     sqlite: Option<SqliteParts>,
     /// What SQLite lacks that the struct uses, and the tokens that ask for it.
-    sqlite_gap: Option<(SqliteGap, Span)>,
+    sqlite_gap: Option<(Gap, Span)>,
 }
 
 /// The tokens that ask for what SQLite lacks: the attribute, or the array field's type.
-fn gap_span(container: &Container, gap: SqliteGap) -> Span {
+fn gap_span(container: &Container, gap: Gap) -> Span {
     let attrs = &container.attrs;
     let span = match gap {
-        SqliteGap::Schema => attrs.schema.span(),
-        SqliteGap::Constraint => attrs.constraint.span(),
-        SqliteGap::NullsNotDistinct => attrs.nulls_not_distinct.span(),
-        SqliteGap::GuardWithSkipUnchanged => attrs.skip_unchanged.span(),
-        SqliteGap::SqlType => container
+        Gap::Schema => attrs.schema.span(),
+        Gap::Constraint => attrs.constraint.span(),
+        Gap::NullsNotDistinct => attrs.nulls_not_distinct.span(),
+        Gap::GuardWithSkipUnchanged => attrs.skip_unchanged.span(),
+        Gap::SqlType => container
             .fields
             .iter()
             .find_map(|f| f.attrs.sql_type.span()),
-        SqliteGap::SentValue => container
+        Gap::SentValue => container
             .fields
             .iter()
             .find_map(|f| f.attrs.default.span().or(f.attrs.update_from.span())),
-        SqliteGap::Array => container
+        Gap::Array => container
             .fields
             .iter()
             .find(|f| f.is_array())
@@ -162,11 +163,11 @@ impl SqliteParts {
                 cast: None,
             })
             .collect();
-        let chunks: Vec<TokenStream> = bulk::sqlite_chunk_rows(model)
+        let chunks: Vec<TokenStream> = sqlite::bulk::chunk_rows(model)
             .into_iter()
             .map(|rows| {
-                let upsert_sql = bulk::sqlite_upsert_many(lite, model, rows);
-                let existing_sql = bulk::sqlite_existing_keys(lite, model, rows);
+                let upsert_sql = sqlite::bulk::upsert_many(lite, model, rows);
+                let existing_sql = sqlite::bulk::existing_keys(lite, model, rows);
                 quote! {
                     ::atomic_upsert::__private::SqliteChunk {
                         rows: #rows,
@@ -334,7 +335,7 @@ impl Parts {
         parts.registration = registration(container);
         // SQLite has no partitions: its statements never take the partitioned flag.
         parts.sqlite = SqliteParts::new(container, &model.clone().with_flag(InsertFlag::Xmax));
-        parts.sqlite_gap = SqliteGap::of(&model).map(|gap| (gap, gap_span(container, gap)));
+        parts.sqlite_gap = Gap::of(&model).map(|gap| (gap, gap_span(container, gap)));
         parts
     }
 
@@ -1041,7 +1042,7 @@ fn from_stored_impl(
 /// The SQLite impls of a struct SQLite cannot take: they require `__DB` to implement the
 /// runtime's marker trait for `gap`, which nothing implements, so a call on SQLite fails
 /// with that trait's message, at the attribute; a call on PostgreSQL is untouched.
-fn sqlite_gap_impls(input: &DeriveInput, gap: SqliteGap, span: Span) -> TokenStream {
+fn sqlite_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> TokenStream {
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let generics = with_database(&input.generics);

@@ -110,9 +110,9 @@ impl BatchOutcome {
 }
 
 impl UpsertOutcome {
-    /// The outcome of a batch row, from its code (`upsert_core::bulk::outcome_code`).
+    /// The outcome of a batch row, from its code (`upsert_core::postgres::bulk::outcome_code`).
     pub(crate) fn from_code(code: i16) -> Self {
-        use upsert_core::bulk::outcome_code;
+        use upsert_core::postgres::bulk::outcome_code;
         match code {
             outcome_code::INSERTED => UpsertOutcome::Inserted,
             outcome_code::UPDATED => UpsertOutcome::Updated,

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use atomic_upsert::AtomicUpsert;
 use atomic_upsert::sqlx::{self, PgPool, types::Json};
 
-use crate::strategies::Strategy;
-
 /// The seed's `StravaStats`: one row per `stats_type`, a jsonb payload, a timestamp.
 #[derive(AtomicUpsert)]
 #[upsert(table = "strava_stats")]
@@ -136,14 +134,6 @@ impl Kind {
             Kind::Race => "race",
             Kind::Counter => "counter",
             Kind::Version => "version",
-        }
-    }
-
-    /// The strategies this workload compares.
-    pub fn strategies(self) -> &'static [Strategy] {
-        match self {
-            Kind::Sequential | Kind::Concurrent | Kind::Race => &Strategy::ALL,
-            Kind::Counter | Kind::Version => &[Strategy::Naive, Strategy::Derive, Strategy::Hand],
         }
     }
 

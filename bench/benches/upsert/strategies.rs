@@ -70,6 +70,16 @@ pub enum Strategy {
     Hand,
 }
 
+impl Kind {
+    /// The strategies this workload compares.
+    pub fn strategies(self) -> &'static [Strategy] {
+        match self {
+            Kind::Sequential | Kind::Concurrent | Kind::Race => &Strategy::ALL,
+            Kind::Counter | Kind::Version => &[Strategy::Naive, Strategy::Derive, Strategy::Hand],
+        }
+    }
+}
+
 impl Strategy {
     pub const ALL: [Strategy; 5] = [
         Strategy::Naive,

@@ -2,7 +2,7 @@
 //!
 //! A batch whose keys the client can compare goes presorted when its keys are distinct:
 //! sorted here, in the batch's lock order, and written by a statement with no fold and no
-//! sort (`upsert_core::bulk::upsert_many_presorted`). The lock order must be the one the
+//! sort (`upsert_core::postgres::bulk::upsert_many_presorted`). The lock order must be the one the
 //! server's statements sort in, or a presorted batch and a folded one could lock two rows in
 //! opposite orders. So only keys whose order the client knows take part: string keys, which
 //! every batch statement sorts by their bytes (`COLLATE "C"`, `Column::sorts_by_bytes`), and

@@ -10,7 +10,7 @@
 //! and writes under one write lock (`BEGIN IMMEDIATE`, or a savepoint inside the
 //! caller's transaction, whose snapshot keeps the probe and the write consistent): no other
 //! connection can write between the two. A batch runs in one such transaction, as chunk
-//! statements of at most [`SQLITE_CHUNK_ROWS`](upsert_core::bulk::SQLITE_CHUNK_ROWS) rows
+//! statements of at most [`CHUNK_ROWS`](upsert_core::sqlite::bulk::CHUNK_ROWS) rows
 //! applied in order: SQLite applies a multi-row upsert row after row, so each chunk is its
 //! rows applied one by one, every strategy and guard included.
 
@@ -26,8 +26,8 @@ use crate::schema::{SchemaReport, StructReport};
 use crate::sqlite::generated::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
 use crate::telemetry::{Call, Op, traced};
 use crate::{AtomicUpsert, BulkPath, table_key};
+use upsert_core::Tally;
 use upsert_core::Unwritten;
-use upsert_core::bulk::Tally;
 
 use super::verify;
 

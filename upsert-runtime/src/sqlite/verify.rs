@@ -4,7 +4,7 @@
 
 use sqlx::Executor as _;
 use sqlx::sqlite::{Sqlite, SqliteConnection};
-use upsert_core::verify::{sqlite_affinities, sqlite_declared_affinity};
+use upsert_core::sqlite::types::{affinities, declared_affinity};
 use upsert_core::{ConflictTarget, Role};
 
 use crate::AtomicUpsert;
@@ -162,8 +162,8 @@ fn check_field(
             ],
         ));
     }
-    if let Some(wanted) = sqlite_affinities(spec.rust_type) {
-        let affinity = sqlite_declared_affinity(&stored.declared);
+    if let Some(wanted) = affinities(spec.rust_type) {
+        let affinity = declared_affinity(&stored.declared);
         if !wanted.contains(&affinity) {
             found.push(mismatch(
                 MismatchKind::ColumnType,

@@ -1,4 +1,4 @@
-//! Bulk statements: `upsert_many` on its two paths (`UNNEST` arrays, or a staging table
+//! PostgreSQL's bulk statements: `upsert_many` on its two paths (`UNNEST` arrays, or a staging table
 //! loaded by binary `COPY`), the staging table's DDL, and the layout of the one row of
 //! counts every bulk statement returns ([`Counts`]).
 
@@ -8,15 +8,16 @@ use crate::clause::{
     OnConflict, Sent, conflict_clause, insert_into, insert_value_into, inserted_flag_into, sent_cte,
 };
 use crate::dialect::Dialect;
-use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
+use crate::model::Strategy;
+use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Tally, Update};
 use crate::names;
-use crate::strategy::{Fold, Strategy};
+use crate::strategy::Fold;
 use crate::writer::Writer;
 
 /// Where a bulk statement reads its rows from.
 ///
 /// ```
-/// use upsert_core::bulk::Source;
+/// use upsert_core::postgres::bulk::Source;
 /// assert_ne!(Source::Unnest, Source::Stage);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -37,7 +38,8 @@ pub enum Source {
 /// [`Counts`] says.
 ///
 /// ```
-/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+/// use upsert_core::postgres::bulk;
 ///
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -66,7 +68,8 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> Stri
 /// presorted ([`Model::presorted`]).
 ///
 /// ```
-/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+/// use upsert_core::postgres::bulk;
 /// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
 ///     [("name", Role::Key), ("color", Role::Write)], None, false);
 /// let sql = bulk::upsert_many_presorted(&Postgres, &model, bulk::Source::Unnest).unwrap();
@@ -112,7 +115,8 @@ pub mod outcome_code {
 /// a `version` guard, a row whose version did not beat every earlier one was skipped.
 ///
 /// ```
-/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+/// use upsert_core::postgres::bulk;
 /// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
 ///     [("name", Role::Key), ("color", Role::Write)], None, false);
 /// let sql = bulk::upsert_many_outcomes(&Postgres, &model, bulk::Source::Unnest);
@@ -128,137 +132,11 @@ pub fn upsert_many_outcomes(dialect: &dyn Dialect, model: &Model, source: Source
     w.finish()
 }
 
-/// The most rows one SQLite chunk statement takes.
-pub const SQLITE_CHUNK_ROWS: usize = 128;
-
-/// The row counts of `model`'s SQLite chunk statements, largest first: powers of two from
-/// [`SQLITE_CHUNK_ROWS`] (fewer when the columns would pass SQLite's 32,766 parameters)
-/// down to 1. A batch goes as full chunks of the largest, then the remainder's binary
-/// digits, so every statement is built at compile time and there are at most eight.
-///
-/// ```
-/// use upsert_core::{ConflictTarget, Model, Role, Table, bulk};
-/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
-///     [("k", Role::Key), ("v", Role::Write)], None, false);
-/// assert_eq!(bulk::sqlite_chunk_rows(&model), [128, 64, 32, 16, 8, 4, 2, 1]);
-/// ```
-#[must_use]
-pub fn sqlite_chunk_rows(model: &Model) -> Vec<usize> {
-    const MAX_PARAMETERS: usize = 32_766;
-    let columns = model.bound().len().max(1);
-    let mut rows = SQLITE_CHUNK_ROWS.min(MAX_PARAMETERS / columns).max(1);
-    // Down to a power of two.
-    rows = 1 << rows.ilog2();
-    let mut sizes = Vec::new();
-    while rows > 0 {
-        sizes.push(rows);
-        rows /= 2;
-    }
-    sizes
-}
-
-/// SQLite's chunk upsert: the single-row upsert with `rows` rows in its `VALUES` list, each
-/// row's bound columns in order (row `r`'s column `i` is parameter `r * columns + i + 1`),
-/// and no `RETURNING`: the statement's change count is the number of rows that wrote.
-///
-/// No fold is needed, unlike PostgreSQL's bulk statement: SQLite applies a multi-row
-/// `INSERT .. ON CONFLICT` row after row, and a later row may update the row an earlier one
-/// inserted, so the statement *is* the batch applied one by one: `add` sums, `insert_only`
-/// keeps the first row's value, a `version` or `update_where` guard checks each row against
-/// what the earlier rows left. A batch's chunks run in order under one write lock.
-///
-/// ```
-/// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Strategy, Table, bulk};
-/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
-///     [("k", Role::Key), ("n", Role::Combine(Strategy::Add))], None, false);
-/// assert_eq!(
-///     bulk::sqlite_upsert_many(&Sqlite, &model, 2),
-///     r#"INSERT INTO "t" ("k", "n") VALUES (?, ?), (?, ?) ON CONFLICT ("k") DO UPDATE SET "n" = "t"."n" + EXCLUDED."n""#
-/// );
-/// ```
-#[must_use]
-pub fn sqlite_upsert_many(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
-    let mut w = Writer::new(dialect);
-    crate::single::values_statement(&mut w, model, OnConflict::Update, rows);
-    w.finish()
-}
-
-/// For a chunk of `rows` rows, given as each row's conflict-key columns in order: how many
-/// distinct keys it has (a row with a NULL key counts alone, as it never conflicts), and how
-/// many of them a stored row already has. Run under the batch's write lock before
-/// [`sqlite_upsert_many`], it splits the rows that wrote into inserts (a key's first row,
-/// when the key was not stored) and updates. Keys compare with the field's `collate`.
-///
-/// ```
-/// use upsert_core::{ConflictTarget, Model, Role, Sqlite, Table, bulk};
-/// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
-///     [("k", Role::Key), ("v", Role::Write)], None, false);
-/// assert_eq!(
-///     bulk::sqlite_existing_keys(&Sqlite, &model, 2),
-///     concat!(
-///         r#"SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM "t" WHERE "t"."k" = "__keys"."k")), 0) "#,
-///         r#"FROM (SELECT DISTINCT "column1" AS "k", CASE WHEN "column1" IS NULL THEN "column2" END "#,
-///         r#"FROM (VALUES (?, 1), (?, 2))) AS "__keys""#
-///     )
-/// );
-/// ```
-#[must_use]
-pub fn sqlite_existing_keys(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
-    let keys = model.keys();
-    let mut w = Writer::new(dialect);
-    let distinct = dialect.quote_ident(names::KEYS);
-    w.push("SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM ");
-    w.table(&model.table).push(" WHERE ");
-    for (i, key) in keys.iter().enumerate() {
-        if i > 0 {
-            w.push(" AND ");
-        }
-        w.qualified(model.table.name, key.name).push(" = ");
-        w.qualified(names::KEYS, key.name);
-    }
-    if let ConflictTarget::Keys {
-        predicate: Some(predicate),
-    } = model.target
-    {
-        w.push(" AND (").push(predicate).push(")");
-    }
-    // A row with a NULL key keeps its ordinal, so DISTINCT (which takes NULLs as equal)
-    // leaves it alone, as the unique index does.
-    w.push(")), 0) FROM (SELECT DISTINCT ");
-    let numbered: Vec<(usize, &&Column)> = keys.iter().enumerate().collect();
-    w.list(&numbered, |w, &(i, c)| {
-        let _ = write!(w, "\"column{}\"", i + 1);
-        if let Some(collate) = c.collate {
-            w.push(" COLLATE ").ident(collate);
-        }
-        w.push(" AS ").ident(c.name);
-    });
-    w.push(", CASE WHEN ");
-    for (i, _) in keys.iter().enumerate() {
-        if i > 0 {
-            w.push(" OR ");
-        }
-        let _ = write!(w, "\"column{}\" IS NULL", i + 1);
-    }
-    let _ = write!(w, " THEN \"column{}\" END FROM (VALUES ", keys.len() + 1);
-    for row in 0..rows {
-        if row > 0 {
-            w.push(", ");
-        }
-        w.push("(");
-        for i in 0..keys.len() {
-            w.placeholder(row * keys.len() + i + 1).push(", ");
-        }
-        let _ = write!(w, "{})", row + 1);
-    }
-    let _ = write!(w, ")) AS {distinct}");
-    w.finish()
-}
-
 /// `COPY` of the bound columns plus the ordinal into the staging table, binary format.
 ///
 /// ```
-/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+/// use upsert_core::postgres::bulk;
 ///
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -291,7 +169,8 @@ pub fn stage_copy(dialect: &dyn Dialect, model: &Model) -> String {
 /// which the call cannot close).
 ///
 /// ```
-/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+/// use upsert_core::postgres::bulk;
 ///
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -343,7 +222,8 @@ pub fn stage_insert(dialect: &dyn Dialect, model: &Model) -> String {
 /// go in.
 ///
 /// ```
-/// use upsert_core::{Postgres, bulk};
+/// use upsert_core::Postgres;
+/// use upsert_core::postgres::bulk;
 /// assert_eq!(
 ///     bulk::stage_ddl(&Postgres, [("name", "TEXT"), ("n", "INT8")]),
 ///     r#"CREATE TEMP TABLE "__atomic_upsert_stage" ("name" TEXT, "n" INT8, "__atomic_upsert_ord" int8) ON COMMIT DROP"#
@@ -368,7 +248,8 @@ pub fn stage_ddl<'a>(
 /// `DROP TABLE` of the staging table.
 ///
 /// ```
-/// use upsert_core::{Postgres, bulk};
+/// use upsert_core::Postgres;
+/// use upsert_core::postgres::bulk;
 /// assert_eq!(bulk::drop_stage(&Postgres), r#"DROP TABLE "__atomic_upsert_stage""#);
 /// ```
 #[must_use]
@@ -386,7 +267,8 @@ pub fn drop_stage(dialect: &dyn Dialect) -> String {
 /// [`names::ROUNDS`]; the other statements are [`RoundStatements`].
 ///
 /// ```
-/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table, bulk};
+/// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
+/// use upsert_core::postgres::bulk;
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     [("k", Role::Key), ("v", Role::Write)], None, false);
 /// assert!(bulk::round_numbers(&Postgres, &model)
@@ -419,7 +301,7 @@ pub fn round_numbers(dialect: &dyn Dialect, model: &Model) -> String {
 /// setting names, so that each round is the struct's own statement over the stage.
 ///
 /// ```
-/// let rounds = upsert_core::bulk::RoundStatements::of(&upsert_core::Postgres);
+/// let rounds = upsert_core::postgres::bulk::RoundStatements::of(&upsert_core::Postgres);
 /// assert!(rounds.view.contains("current_setting('atomic_upsert.round')"));
 /// ```
 #[derive(Clone, Debug)]
@@ -485,7 +367,8 @@ impl RoundStatements {
 /// reads them ([`Counts::tally`]) from this one definition.
 ///
 /// ```
-/// use upsert_core::bulk::{Counts, Tally};
+/// use upsert_core::Tally;
+/// use upsert_core::postgres::bulk::Counts;
 ///
 /// // `a, b, a` on an empty table: 2 distinct keys, both inserted.
 /// let tally = Counts::Keys { updates: true }.tally(3, [2, 2, 0]);
@@ -501,22 +384,6 @@ pub enum Counts {
     /// A guard may leave keys unwritten: `(written keys, inserted keys, batch rows that
     /// applied to written keys)`.
     Guarded,
-}
-
-/// A batch's rows by what applying them one by one would have done to each.
-///
-/// ```
-/// let tally = upsert_core::bulk::Tally { inserted: 1, updated: 0, skipped: 2 };
-/// assert_eq!(tally.inserted + tally.updated + tally.skipped, 3);
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Tally {
-    /// Rows that inserted their key.
-    pub inserted: u64,
-    /// Rows that updated their key.
-    pub updated: u64,
-    /// Rows that changed nothing.
-    pub skipped: u64,
 }
 
 impl Counts {
@@ -1107,10 +974,10 @@ fn array_cte(w: &mut Writer, name: &str, first: usize) {
 #[cfg(test)]
 mod tests {
     use super::{Counts, Source, Tally, stage_copy, upsert_many};
-    use crate::dialect::Postgres;
+    use crate::model::Strategy;
     use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{Model, Role};
-    use crate::strategy::Strategy;
+    use crate::postgres::Postgres;
 
     #[test]
     fn sent_values_are_looked_up_by_key_from_one_object_built_once() {
