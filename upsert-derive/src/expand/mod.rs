@@ -1,0 +1,544 @@
+//! The generated code: `impl AtomicUpsert` (the public constants), `impl Generated` (binds,
+//! `COPY` rows and the plan the runtime reads) and `impl FromStored` (`upsert_returning`).
+//!
+//! [`Parts::new`] maps the checked struct to everything the impls hold (the statements come
+//! from `upsert_core`); [`impls`] is the one `quote!` template, which also writes the
+//! fallback impls from [`Parts::stub`].
+
+use proc_macro2::Span;
+use proc_macro2::{Group, Ident, TokenStream, TokenTree};
+use quote::{ToTokens as _, format_ident, quote, quote_spanned};
+use syn::{DeriveInput, GenericParam, WherePredicate};
+use upsert_core::postgres::bulk::{self, Counts, Source};
+use upsert_core::sqlite::Gap;
+use upsert_core::{ConflictTarget, InsertFlag, NullKeys, Postgres, Role, Unwritten, single};
+
+use crate::ast::Container;
+use crate::ctxt::Ctxt;
+use crate::{check, snapshot};
+
+mod postgres;
+mod sqlite;
+
+use postgres::{
+    Statements, add_signs, column_traits, field_spec, from_stored_impl, key_order, option_str,
+    plan, presorted, returning_old, target_tokens,
+};
+use sqlite::{SqliteParts, gap_span, sqlite_gap_impls, sqlite_impls};
+
+/// The whole expansion: the impls, or every error found plus stub impls so that the
+/// user's code that calls the trait raises no second wave of errors.
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let container = Container::from_ast(&mut cx, input);
+    let mut tracking = TokenStream::new();
+    if let Some(container) = &container {
+        check::check(&mut cx, input, container);
+        if !cx.has_errors() {
+            tracking = snapshot::check(&mut cx, container);
+        }
+    }
+    let mut tokens = match (cx.check(), container) {
+        (Ok(()), Some(container)) => impls(input, &Parts::new(&container)),
+        (Err(errors), _) => {
+            let mut tokens = errors.into_compile_error();
+            tokens.extend(fallback(input));
+            tokens
+        }
+        // `from_ast` returns `None` only after recording an error.
+        (Ok(()), None) => TokenStream::new(),
+    };
+    if !tracking.is_empty() {
+        tokens.extend(quote!(const _: () = { #tracking };));
+    }
+    tokens
+}
+
+/// Stub impls beside the errors (thiserror's `fallback`), so that `T::UPSERT_SQL` or
+/// `row.upsert(..)` elsewhere does not add "trait not implemented" errors to the real ones.
+/// Skipped for type or const generics, where they could not be well-formed.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    let has_type_params = input
+        .generics
+        .params
+        .iter()
+        .any(|param| !matches!(param, GenericParam::Lifetime(_)));
+    if has_type_params {
+        TokenStream::new()
+    } else {
+        impls(input, &Parts::stub())
+    }
+}
+
+/// Everything the impls hold.
+#[derive(Default)]
+struct Parts {
+    table: String,
+    schema: Option<String>,
+    conflict_columns: Vec<String>,
+    upsert_sql: String,
+    insert_or_ignore_sql: String,
+    upsert_many_sql: String,
+    upsert_returning_sql: String,
+    /// Whether replaying a call is harmless (`IDEMPOTENT`).
+    idempotent: bool,
+    /// The `Plan` constant of `Generated`.
+    plan: TokenStream,
+    /// One `T: Column` bound per sent field, spanned at the field's type.
+    column_bounds: Vec<WherePredicate>,
+    /// Marks skipped and server-set fields used (no dead-code warning in the user's crate).
+    unsent: Vec<TokenStream>,
+    /// The strategies' compile-time rules on field types.
+    type_checks: Vec<TokenStream>,
+    binds: Vec<TokenStream>,
+    key_binds: Vec<TokenStream>,
+    array_binds: Vec<TokenStream>,
+    /// `key_cmp` and `key_is_null`, for a model that can go presorted.
+    key_order: TokenStream,
+    /// `add_signs`, for a struct with `add` fields.
+    add_signs: TokenStream,
+    stage_types: Vec<TokenStream>,
+    copy_fields: Vec<TokenStream>,
+    /// One `T: Decode<'__r>` bound per field, for `FromStored`.
+    decode_bounds: Vec<WherePredicate>,
+    /// The body of `FromStored::from_stored`.
+    from_stored: TokenStream,
+    /// The struct's registration for `verify_all`.
+    registration: TokenStream,
+    /// The SQLite impls, when SQLite can take the struct.
+    sqlite: Option<SqliteParts>,
+    /// What SQLite lacks that the struct uses, and the tokens that ask for it.
+    sqlite_gap: Option<(Gap, Span)>,
+}
+
+impl Parts {
+    /// The impls of a checked struct.
+    fn new(container: &Container) -> Self {
+        let model = container.model();
+        let pg = &Postgres;
+        let returned = returned_columns(container);
+        let mut parts = Parts {
+            table: container.table.clone(),
+            schema: container.schema.clone(),
+            conflict_columns: model.keys().iter().map(|c| c.name.to_owned()).collect(),
+            upsert_sql: single::upsert(pg, &model),
+            insert_or_ignore_sql: single::insert_or_ignore(pg, &model),
+            upsert_many_sql: bulk::upsert_many(pg, &model, Source::Unnest),
+            upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
+            idempotent: model.idempotent(),
+            key_order: key_order(container, &model),
+            add_signs: add_signs(container),
+            plan: plan(&Statements {
+                stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
+                presorted: presorted(&model),
+                outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
+                stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
+                rounds_sql: &bulk::round_numbers(pg, &model),
+                stage_copy_sql: &bulk::stage_copy(pg, &model),
+                stage_insert_sql: &bulk::stage_insert(pg, &model),
+                stage_columns: &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
+                counts: Counts::of(&model),
+                unwritten: model.unwritten(),
+                struct_name: &container.ident.to_string(),
+                fields: &container.fields.iter().map(field_spec).collect::<Vec<_>>(),
+                target: target_tokens(model.target),
+                update_where: model.guard.update_where,
+                skip_unchanged: model.guard.skip_unchanged,
+                nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
+                insert_or_get_sql: &single::insert_or_ignore_returning(pg, &model, &returned),
+                upsert_returning_row_sql: &single::upsert_returning_row(pg, &model),
+                insert_or_get_row_sql: &single::insert_or_ignore_returning_row(pg, &model),
+                select_row_by_key_sql: &single::select_row_by_key(pg, &model),
+                select_by_key_sql: &single::select_by_key(pg, &model, &returned),
+                returning_old: (model.flag == InsertFlag::Marker)
+                    .then(|| returning_old(&model.clone().with_flag(InsertFlag::Old))),
+            }),
+            ..Parts::default()
+        };
+        let mut reads = Vec::new();
+        for (index, field) in container.fields.iter().enumerate() {
+            let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            if field.is_unit() {
+                // A `()` placeholder (a server timestamp's field) holds nothing to read back.
+                reads.push(quote!(#member: ()));
+            } else {
+                parts.decode_bounds.push(syn::parse_quote_spanned! {span=>
+                    #ty: ::atomic_upsert::__private::Decode<'__r>
+                });
+                reads.push(quote! {
+                    #member: ::atomic_upsert::__private::read(row, #index)?
+                });
+            }
+            if let Role::Combine(strategy) = field.role
+                && let Some(check) = strategy.type_check()
+            {
+                let check = format_ident!("{check}");
+                parts.type_checks.push(quote_spanned! {span=>
+                    ::atomic_upsert::__private::#check::<#ty>();
+                });
+            }
+            if !field.role.is_bound() {
+                parts.unsent.push(quote!(&self.#member));
+                continue;
+            }
+            // Spanned at the field's type: a type sqlx cannot encode is reported there,
+            // once, by its `Column` (or `ArrayColumn`) bound; the bodies below may assume it.
+            let (bound, ops) = column_traits(field);
+            parts.column_bounds.push(syn::parse_quote_spanned! {span=>
+                #ty: ::atomic_upsert::__private::#bound
+            });
+            let bind = quote_spanned! {span=>
+                let query = <#ty as ::atomic_upsert::__private::#ops>::bind(query, &self.#member);
+            };
+            if field.role == Role::Key {
+                parts.key_binds.push(bind.clone());
+            }
+            parts.binds.push(bind);
+            parts.array_binds.push(quote_spanned! {span=>
+                let query = <#ty as ::atomic_upsert::__private::#ops>::bind_array(query, rows, |row| &row.#member);
+            });
+            parts.stage_types.push(quote_spanned! {span=>
+                <#ty as ::atomic_upsert::__private::#ops>::type_info()
+            });
+            parts.copy_fields.push(quote_spanned! {span=>
+                <#ty as ::atomic_upsert::__private::#ops>::copy_into(&self.#member, out)?;
+            });
+        }
+        parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
+        parts.registration = registration(container);
+        // SQLite has no partitions: its statements never take the partitioned flag.
+        parts.sqlite = SqliteParts::new(container, &model.clone().with_flag(InsertFlag::Xmax));
+        parts.sqlite_gap = Gap::of(&model).map(|gap| (gap, gap_span(container, gap)));
+        parts
+    }
+
+    /// Impls that compile whatever the fields are, beside the errors.
+    fn stub() -> Self {
+        Parts {
+            plan: plan(&Statements {
+                stage_upsert_sql: "",
+                presorted: None,
+                outcomes_sql: "",
+                stage_outcomes_sql: "",
+                rounds_sql: "",
+                stage_copy_sql: "",
+                stage_insert_sql: "",
+                stage_columns: &[],
+                counts: Counts::Guarded,
+                unwritten: Unwritten::Skipped,
+                struct_name: "",
+                fields: &[],
+                target: target_tokens(ConflictTarget::Keys { predicate: None }),
+                update_where: None,
+                skip_unchanged: false,
+                nulls_not_distinct: false,
+                insert_or_get_sql: "",
+                upsert_returning_row_sql: "",
+                insert_or_get_row_sql: "",
+                select_row_by_key_sql: "",
+                select_by_key_sql: "",
+                returning_old: None,
+            }),
+            from_stored: quote!(::core::result::Result::Err(
+                ::atomic_upsert::__private::SqlxError::RowNotFound
+            )),
+            ..Parts::default()
+        }
+    }
+}
+
+/// Every field's column, in field order, `skip` fields included, with the cast that reads it
+/// back as the field's type.
+fn returned_columns<'c>(container: &'c Container) -> Vec<single::Returned<'c>> {
+    container
+        .fields
+        .iter()
+        .map(|f| single::Returned {
+            name: &f.column,
+            cast: upsert_core::verify::returning_cast(&f.type_text()),
+        })
+        .collect()
+}
+
+/// Type names that sqlx supports only behind a feature, by the last segment of their path,
+/// with that feature's gate method.
+const GATED_TYPES: &[(&str, &str)] = &[
+    ("Uuid", "uuid"),
+    ("DateTime", "chrono"),
+    ("NaiveDateTime", "chrono"),
+    ("NaiveDate", "chrono"),
+    ("NaiveTime", "chrono"),
+    ("OffsetDateTime", "time"),
+    ("PrimitiveDateTime", "time"),
+    ("Decimal", "rust_decimal"),
+    ("BigDecimal", "bigdecimal"),
+    ("IpNet", "ipnet"),
+    ("Ipv4Net", "ipnet"),
+    ("Ipv6Net", "ipnet"),
+    ("IpNetwork", "ipnetwork"),
+    ("MacAddress", "mac_address"),
+    ("BitVec", "bit_vec"),
+    ("Json", "json"),
+    ("JsonValue", "json"),
+];
+
+/// The gate methods for the feature-gated type names anywhere in `ty` (`Option<Uuid>`,
+/// `Vec<chrono::DateTime<Utc>>`). A type of the user's own with such a name is harmless:
+/// the gate checks the feature only when the type cannot be sent.
+fn feature_gates(ty: &TokenStream) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for token in ty.clone() {
+        match token {
+            TokenTree::Ident(ident) => {
+                if let Some((_, method)) = GATED_TYPES.iter().find(|(name, _)| ident == name)
+                    && !found.contains(method)
+                {
+                    found.push(*method);
+                }
+            }
+            TokenTree::Group(group) => {
+                for method in feature_gates(&group.stream()) {
+                    if !found.contains(&method) {
+                        found.push(method);
+                    }
+                }
+            }
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        }
+    }
+    found
+}
+
+/// `tokens` with each of `lifetimes` replaced by `'static`.
+fn static_lifetimes(tokens: TokenStream, lifetimes: &[Ident]) -> TokenStream {
+    let mut out = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                if let Some(TokenTree::Ident(ident)) = tokens.peek()
+                    && lifetimes.contains(ident)
+                {
+                    let ident = Ident::new("static", ident.span());
+                    tokens.next();
+                    out.push(TokenTree::Punct(punct));
+                    out.push(TokenTree::Ident(ident));
+                } else {
+                    out.push(TokenTree::Punct(punct));
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(
+                    group.delimiter(),
+                    static_lifetimes(group.stream(), lifetimes),
+                );
+                inner.set_span(group.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Registers the struct for `verify_all`. The registration must not name the struct's impls:
+/// when a field type cannot be sent, their `Column` bounds fail (one error, at the field)
+/// and naming them here would add more errors. So it asks by autoref whether the struct
+/// (its lifetimes as `'static`) is an `AtomicUpsert`: if so it gets the runtime's `verify`
+/// of that struct, which reads the plan; if not (a build that fails at the field anyway)
+/// a verify that checks nothing. It also holds the feature gates of the field types.
+fn registration(container: &Container) -> TokenStream {
+    let name = container.ident.to_string();
+    let lifetimes: Vec<Ident> = container.lifetimes.clone();
+    let ident = &container.ident;
+    let ty = if lifetimes.is_empty() {
+        quote!(#ident)
+    } else {
+        let statics = lifetimes.iter().map(|_| quote!('static));
+        quote!(#ident<#(#statics),*>)
+    };
+    let gates = container
+        .fields
+        .iter()
+        .filter(|f| f.role.is_bound())
+        .flat_map(|f| {
+            let ty = static_lifetimes(f.ty.to_token_stream(), &lifetimes);
+            feature_gates(&ty).into_iter().map(move |method| {
+                let method = Ident::new(method, f.ty_span());
+                quote_spanned! {f.ty_span()=>
+                    (&::atomic_upsert::__private::Gate::<#ty>::new()).#method();
+                }
+            })
+        })
+        .collect::<Vec<_>>();
+    // Only for a struct with a feature-gated type name: nothing to type-check otherwise.
+    let gates = (!gates.is_empty()).then(|| {
+        quote! {
+            /// Names the feature to enable for a field type that cannot be sent without it.
+            #[allow(dead_code)]
+            fn __atomic_upsert_gates() {
+                #[allow(unused_imports)]
+                use ::atomic_upsert::__private::{GateMissing as _, GateSent as _, GateSentArray as _};
+                #(#gates)*
+            }
+        }
+    });
+    quote! {
+        #gates
+
+        fn __atomic_upsert_verify(
+            conn: &mut ::atomic_upsert::__private::PgConnection,
+        ) -> ::atomic_upsert::__private::VerifyFuture<'_> {
+            #[allow(unused_imports)]
+            use ::atomic_upsert::__private::{ProbeRegistered as _, ProbeUnregistered as _};
+            ((&::atomic_upsert::__private::Probe::<#ty>::new()).registered())(conn)
+        }
+        ::atomic_upsert::__private::inventory::submit! {
+            ::atomic_upsert::__private::Registration {
+                name: #name,
+                verify: __atomic_upsert_verify,
+            }
+        }
+    }
+}
+
+/// `where` with the struct's own predicates plus `extra`.
+fn where_clause(input: &DeriveInput, extra: &[WherePredicate]) -> syn::WhereClause {
+    let mut clause = input
+        .generics
+        .where_clause
+        .clone()
+        .unwrap_or_else(|| syn::WhereClause {
+            where_token: <syn::Token![where]>::default(),
+            predicates: syn::punctuated::Punctuated::new(),
+        });
+    clause.predicates.extend(extra.iter().cloned());
+    clause
+}
+
+/// The template: the three impls in `const _: () = { .. };`.
+///
+/// `FromStored<'r>` reads the struct back from the columns `UPSERT_RETURNING_SQL` returns,
+/// in field order. Every field type must decode from a row borrowed for `'r`; a struct
+/// with a field that cannot (a borrowed `&'a str`, a `()` placeholder) gets an impl whose
+/// bounds never hold, so only a call to `upsert_returning` reports it.
+fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
+    let Parts {
+        table,
+        schema,
+        conflict_columns,
+        upsert_sql,
+        insert_or_ignore_sql,
+        upsert_many_sql,
+        upsert_returning_sql,
+        idempotent,
+        plan,
+        column_bounds,
+        unsent,
+        type_checks,
+        binds,
+        key_binds,
+        array_binds,
+        key_order,
+        add_signs,
+        stage_types,
+        copy_fields,
+        decode_bounds,
+        from_stored,
+        registration,
+        sqlite,
+        sqlite_gap,
+    } = parts;
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    // The `Column` bounds go on both impls: on `Generated`, whose bodies need them, and on
+    // `AtomicUpsert`, so that its `Generated` supertrait obligation holds under them and a
+    // field type that cannot be sent is reported once, under the field, not at the struct.
+    let column_where = where_clause(input, column_bounds);
+    let from_stored_impl = from_stored_impl(input, decode_bounds, from_stored);
+    let schema = option_str(schema.as_deref());
+    let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
+    let sqlite_impls = sqlite
+        .iter()
+        .map(|sqlite| sqlite_impls(input, sqlite))
+        .chain(sqlite_gap.map(|(gap, span)| sqlite_gap_impls(input, gap, span)));
+    quote! {
+        const _: () = {
+            #registration
+
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #column_where {
+                const TABLE: &'static str = #table;
+                const SCHEMA: ::core::option::Option<&'static str> = #schema;
+                const CONFLICT_COLUMNS: &'static [&'static str] = &[#(#conflict_columns),*];
+                const UPSERT_SQL: &'static str = #upsert_sql;
+                const INSERT_OR_IGNORE_SQL: &'static str = #insert_or_ignore_sql;
+                const UPSERT_MANY_SQL: &'static str = #upsert_many_sql;
+                const UPSERT_RETURNING_SQL: &'static str = #upsert_returning_sql;
+                const IDEMPOTENT: bool = #idempotent;
+            }
+
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::__private::Generated for #ident #ty_generics #column_where {
+                const PLAN: ::atomic_upsert::__private::Plan = #plan;
+
+                #[inline]
+                fn bind_row<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #unsent
+                    #(#type_checks)*
+                    #(#binds)*
+                    query
+                }
+
+                #[inline]
+                fn bind_key<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    #(#key_binds)*
+                    query
+                }
+
+                #[inline]
+                fn bind_rows<'__q>(
+                    rows: &[&'__q Self],
+                    query: ::atomic_upsert::__private::PgQuery<'__q>,
+                ) -> ::atomic_upsert::__private::PgQuery<'__q> {
+                    let _ = rows;
+                    #(#array_binds)*
+                    query
+                }
+
+                #key_order
+                #add_signs
+
+                fn stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
+                    ::std::vec![#(#stage_types),*]
+                }
+
+                fn copy_row(
+                    &self,
+                    out: &mut ::atomic_upsert::__private::CopyBuffer,
+                ) -> ::core::result::Result<(), ::atomic_upsert::__private::BoxDynError> {
+                    let _ = out;
+                    #(#copy_fields)*
+                    ::core::result::Result::Ok(())
+                }
+            }
+
+            #from_stored_impl
+
+            #(#sqlite_impls)*
+        };
+    }
+}
+
+/// `generics` with the returned row's lifetime `'__r` first (the `FromStored` impls).
+fn with_row_lifetime(generics: &syn::Generics) -> syn::Generics {
+    let mut generics = generics.clone();
+    generics.params.insert(0, syn::parse_quote!('__r));
+    generics
+}
