@@ -157,7 +157,7 @@ pub use upsert_derive::AtomicUpsert;
 pub use upsert_runtime::{
     Addable, AtomicUpsert, BatchOutcome, BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD,
     COPY_THRESHOLD_BYTES, Error, Obtained, Retry, UpsertOutcome, Writer, WriterConfig, WriterStats,
-    schema, verify_all,
+    backend, schema, verify_all,
 };
 
 /// The sqlx this crate is built on (0.9), re-exported so that your `PgPool` and ours are

@@ -1,8 +1,26 @@
-//! Which database a call runs on. The trait's methods take any sqlx executor and dispatch on
-//! its `Database`: [`Runs`] (single-row calls), [`Returns`] (`upsert_returning`) and
-//! [`Batches`] (`upsert_many`, `verify`), implemented for `Postgres` always and for `Sqlite`
-//! with the `sqlite` feature. Each impl states what that database needs of the executor
-//! and of the struct, so a PostgreSQL call compiles exactly as before.
+//! Which database a call runs on: the traits in [`AtomicUpsert`]'s signatures.
+//!
+//! You never implement or name these; they say, in a method's bounds, what a call needs.
+//! The methods take any sqlx executor and dispatch on its `Database`: [`Runs`] (single-row
+//! calls), [`Returns`] (`upsert_returning`) and [`Batches`] (`upsert_many`, `verify`),
+//! implemented for `sqlx::Postgres` always and for `sqlx::Sqlite` with the `sqlite` feature.
+//! Each impl states what that database needs of the executor and of the struct, so an
+//! error names the executor and the database. [`Generated`] and [`FromStored`] are what
+//! `#[derive(AtomicUpsert)]` implements for PostgreSQL; [`Acquired`] is a connection a
+//! call acquired (from a pool it owns, or one you lend), which decides what a call dropped
+//! part way leaves behind.
+//!
+//! ```
+//! use atomic_upsert::backend::Runs;
+//! use atomic_upsert::{AtomicUpsert, sqlx::{PgPool, Postgres}};
+//!
+//! #[derive(AtomicUpsert)]
+//! struct Tag { #[conflict_key] name: String }
+//!
+//! // What `Tag::upsert(&pool)` needs: PostgreSQL runs a `Tag` through `&PgPool`.
+//! fn runs<'c, T, E>() where Postgres: Runs<'c, T, E> {}
+//! runs::<Tag, &PgPool>();
+//! ```
 
 use std::future::Future;
 
@@ -11,7 +29,8 @@ use sqlx::postgres::{PgExecutor, Postgres};
 
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::postgres::generated::FromStored;
+pub use crate::postgres::cancel::Acquired;
+pub use crate::postgres::generated::{FromStored, Generated};
 use crate::postgres::{calls, verify};
 use crate::{AtomicUpsert, BulkPath};
 
@@ -107,7 +126,7 @@ impl<'c, T, A> Batches<'c, T, A> for Postgres
 where
     T: AtomicUpsert,
     A: sqlx::Acquire<'c, Database = Postgres> + Send,
-    A::Connection: crate::postgres::cancel::Acquired,
+    A::Connection: Acquired,
 {
     fn upsert_many(
         executor: A,
@@ -133,7 +152,7 @@ where
 /// On a connection the caller lends, `Auto` takes the `UNNEST` path: there the staging
 /// table is loaded by `INSERT` statements, not by `COPY` (see `cancel`), which gains
 /// nothing over one `UNNEST` statement. On a pool, `Auto` chooses by size.
-fn lent_path<C: crate::postgres::cancel::Acquired>(path: BulkPath) -> BulkPath {
+fn lent_path<C: Acquired>(path: BulkPath) -> BulkPath {
     match path {
         BulkPath::Auto if !C::OWNED => BulkPath::Unnest,
         path => path,

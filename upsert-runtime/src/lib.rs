@@ -4,7 +4,7 @@
 //! Use it through the `atomic-upsert` crate, which also re-exports the derive.
 
 mod addable;
-mod backend;
+pub mod backend;
 mod error;
 mod outcome;
 mod postgres;
@@ -75,7 +75,7 @@ pub use writer::{Writer, WriterConfig, WriterStats};
 /// ```
 ///
 #[doc = include_str!("attributes.md")]
-pub trait AtomicUpsert: private::Generated + Send + Sync {
+pub trait AtomicUpsert: backend::Generated + Send + Sync {
     /// The table name, unquoted (for messages; the statements carry it quoted).
     ///
     /// ```
@@ -208,9 +208,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
     where
         E: sqlx::Executor<'c>,
-        E::Database: private::Runs<'c, Self, E>,
+        E::Database: backend::Runs<'c, Self, E>,
     {
-        <E::Database as private::Runs<'c, Self, E>>::upsert(self, executor)
+        <E::Database as backend::Runs<'c, Self, E>>::upsert(self, executor)
     }
 
     /// Upserts the row like [`upsert`](AtomicUpsert::upsert) and returns it as stored
@@ -248,9 +248,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<Option<Self>, Error>> + Send
     where
         E: sqlx::Executor<'c>,
-        E::Database: private::Returns<'c, Self, E>,
+        E::Database: backend::Returns<'c, Self, E>,
     {
-        <E::Database as private::Returns<'c, Self, E>>::upsert_returning(self, executor)
+        <E::Database as backend::Returns<'c, Self, E>>::upsert_returning(self, executor)
     }
 
     /// [`upsert_returning`](AtomicUpsert::upsert_returning) into another type: the stored
@@ -330,7 +330,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<(Self, Obtained), Error>> + Send
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
-        Self: for<'r> private::FromStored<'r>,
+        Self: for<'r> backend::FromStored<'r>,
     {
         execute::insert_or_get(
             self,
@@ -338,7 +338,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
             Self::PLAN.select_by_key_sql,
             table_key::<Self>(),
             executor,
-            |row| <Self as private::FromStored<'_>>::from_stored(row),
+            |row| <Self as backend::FromStored<'_>>::from_stored(row),
         )
     }
 
@@ -408,9 +408,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send
     where
         E: sqlx::Executor<'c>,
-        E::Database: private::Runs<'c, Self, E>,
+        E::Database: backend::Runs<'c, Self, E>,
     {
-        <E::Database as private::Runs<'c, Self, E>>::insert_or_ignore(self, executor)
+        <E::Database as backend::Runs<'c, Self, E>>::insert_or_ignore(self, executor)
     }
 
     /// Upserts a whole batch in one call, with the result of applying the rows one by one,
@@ -492,9 +492,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
         A: sqlx::Acquire<'c> + Send,
-        A::Database: private::Batches<'c, Self, A>,
+        A::Database: backend::Batches<'c, Self, A>,
     {
-        <A::Database as private::Batches<'c, Self, A>>::upsert_many(executor, rows, BulkPath::Auto)
+        <A::Database as backend::Batches<'c, Self, A>>::upsert_many(executor, rows, BulkPath::Auto)
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) answering one [`UpsertOutcome`] per input
@@ -531,9 +531,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send
     where
         A: sqlx::Acquire<'c> + Send,
-        A::Database: private::Batches<'c, Self, A>,
+        A::Database: backend::Batches<'c, Self, A>,
     {
-        <A::Database as private::Batches<'c, Self, A>>::upsert_many_outcomes(
+        <A::Database as backend::Batches<'c, Self, A>>::upsert_many_outcomes(
             executor,
             rows,
             BulkPath::Auto,
@@ -559,9 +559,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send
     where
         A: sqlx::Acquire<'c> + Send,
-        A::Database: private::Batches<'c, Self, A>,
+        A::Database: backend::Batches<'c, Self, A>,
     {
-        <A::Database as private::Batches<'c, Self, A>>::upsert_many_outcomes(executor, rows, path)
+        <A::Database as backend::Batches<'c, Self, A>>::upsert_many_outcomes(executor, rows, path)
     }
 
     /// Upserts every row of a stream, with memory bounded by one `COPY` chunk
@@ -604,7 +604,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
-        A::Connection: private::Acquired,
+        A::Connection: backend::Acquired,
         S: futures_core::Stream<Item = Self> + Send,
         P: FnMut(u64) + Send,
     {
@@ -646,7 +646,7 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
         A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
-        A::Connection: private::Acquired,
+        A::Connection: backend::Acquired,
         S: futures_core::Stream<Item = Result<Self, E>> + Send,
         E: Into<sqlx::error::BoxDynError> + Send,
         P: FnMut(u64) + Send,
@@ -691,9 +691,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send
     where
         A: sqlx::Acquire<'c> + Send,
-        A::Database: private::Batches<'c, Self, A>,
+        A::Database: backend::Batches<'c, Self, A>,
     {
-        <A::Database as private::Batches<'c, Self, A>>::upsert_many(executor, rows, path)
+        <A::Database as backend::Batches<'c, Self, A>>::upsert_many(executor, rows, path)
     }
 
     /// A [`Writer`] on `pool`: a cloneable handle whose
@@ -746,9 +746,9 @@ pub trait AtomicUpsert: private::Generated + Send + Sync {
     fn verify<'c, A>(executor: A) -> impl Future<Output = Result<(), Error>> + Send
     where
         A: sqlx::Acquire<'c> + Send,
-        A::Database: private::Batches<'c, Self, A>,
+        A::Database: backend::Batches<'c, Self, A>,
     {
-        <A::Database as private::Batches<'c, Self, A>>::verify(executor)
+        <A::Database as backend::Batches<'c, Self, A>>::verify(executor)
     }
 }
 
