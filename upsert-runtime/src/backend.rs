@@ -149,6 +149,61 @@ where
     }
 }
 
+/// The statements a call of `T` sends on a database ([`AtomicUpsert::statements`]).
+#[diagnostic::on_unimplemented(
+    message = "atomic-upsert has no statements of `{T}` for this database",
+    label = "`{T}` has no statements here",
+    note = "PostgreSQL always; SQLite with the `sqlite` feature, for a struct that uses nothing SQLite lacks"
+)]
+pub trait Statements<T>: Database {
+    /// `T`'s statements on this database.
+    fn statements() -> Sql;
+}
+
+/// A struct's statements on one database, as the calls send them (built at compile time).
+///
+/// ```
+/// use atomic_upsert::{AtomicUpsert, sqlx::Postgres};
+///
+/// #[derive(AtomicUpsert)]
+/// struct Tag { #[conflict_key] name: String, color: String }
+///
+/// let sql = Tag::statements::<Postgres>();
+/// assert_eq!(sql.upsert, Tag::UPSERT_SQL);
+/// assert!(sql.upsert_many.contains("UNNEST"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sql {
+    /// [`upsert`](AtomicUpsert::upsert)'s statement. On SQLite an unguarded struct first
+    /// tries [`update_first`](Sql::update_first), then this statement's `DO NOTHING` form.
+    pub upsert: &'static str,
+    /// SQLite's `UPDATE .. RETURNING` of the stored row, tried before the insert by a struct
+    /// without a guard (SQLite has no `xmax` to tell an insert from an update); `None` on
+    /// PostgreSQL.
+    pub update_first: Option<&'static str>,
+    /// [`insert_or_ignore`](AtomicUpsert::insert_or_ignore)'s statement.
+    pub insert_or_ignore: &'static str,
+    /// [`upsert_returning`](AtomicUpsert::upsert_returning)'s statement.
+    pub upsert_returning: &'static str,
+    /// [`upsert_many`](AtomicUpsert::upsert_many)'s statement: PostgreSQL's `UNNEST`
+    /// statement (a batch may also go presorted, or through a staging table); SQLite's
+    /// statement for its largest chunk of rows.
+    pub upsert_many: &'static str,
+}
+
+impl<T: AtomicUpsert> Statements<T> for Postgres {
+    fn statements() -> Sql {
+        Sql {
+            upsert: T::UPSERT_SQL,
+            update_first: None,
+            insert_or_ignore: T::INSERT_OR_IGNORE_SQL,
+            upsert_returning: T::UPSERT_RETURNING_SQL,
+            upsert_many: T::UPSERT_MANY_SQL,
+        }
+    }
+}
+
 /// On a connection the caller lends, `Auto` takes the `UNNEST` path: there the staging
 /// table is loaded by `INSERT` statements, not by `COPY` (see `cancel`), which gains
 /// nothing over one `UNNEST` statement. On a pool, `Auto` chooses by size.

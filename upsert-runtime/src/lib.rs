@@ -750,6 +750,23 @@ pub trait AtomicUpsert: backend::Generated + Send + Sync {
     {
         <A::Database as backend::Batches<'c, Self, A>>::verify(executor)
     }
+
+    /// The statements this struct's calls send on database `DB`: what to print, log or
+    /// review for the backend you call (the `*_SQL` constants are PostgreSQL's).
+    ///
+    /// ```
+    /// use atomic_upsert::{AtomicUpsert, sqlx::Postgres};
+    ///
+    /// #[derive(AtomicUpsert)]
+    /// struct Tag { #[conflict_key] name: String, color: String }
+    ///
+    /// println!("{}", Tag::statements::<Postgres>().upsert);
+    /// // With the `sqlite` feature: Tag::statements::<atomic_upsert::sqlx::Sqlite>()
+    /// ```
+    #[must_use]
+    fn statements<DB: backend::Statements<Self>>() -> backend::Sql {
+        DB::statements()
+    }
 }
 
 /// The table and key of `T`'s statements, for error messages.

@@ -1080,3 +1080,34 @@ async fn every_acknowledged_write_is_stored_in_every_journal_mode() {
         }
     }
 }
+
+/// `statements::<DB>()` gives the statements a call sends on the database it runs on: on
+/// SQLite its own (anonymous `?` parameters, the update tried first), not the PostgreSQL
+/// constants; and the SQLite statement is the one that runs.
+#[tokio::test]
+async fn statements_are_the_ones_sent_on_each_backend() {
+    let lite = Stats::statements::<sqlx::Sqlite>();
+    let pg = Stats::statements::<sqlx::Postgres>();
+    assert_eq!(pg.upsert, Stats::UPSERT_SQL);
+    assert_ne!(lite.upsert, pg.upsert);
+    assert!(lite.upsert.contains("VALUES (?, ?)"), "{}", lite.upsert);
+    assert!(!lite.upsert.contains('$'), "{}", lite.upsert);
+    assert!(lite.update_first.is_some() && pg.update_first.is_none());
+    assert!(
+        lite.upsert_many.matches('?').count() > 2,
+        "{}",
+        lite.upsert_many
+    );
+    let mut conn = memory(STATS).await;
+    sqlx::query(lite.upsert)
+        .bind("a")
+        .bind(2_i64)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let row = Stats {
+        stats_type: "a".into(),
+        runs: 3,
+    };
+    assert_eq!(row.upsert(&mut conn).await.unwrap(), UpsertOutcome::Updated);
+}

@@ -19,7 +19,7 @@ use std::future::Future;
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Acquire, Connection as _, Executor, Row as _, Transaction};
 
-use crate::backend::{Batches, Returns, Runs};
+use crate::backend::{Batches, Returns, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::schema::{SchemaReport, StructReport};
@@ -33,6 +33,25 @@ use super::verify;
 
 /// The `db.system.name` of SQLite calls.
 const SYSTEM: &str = "sqlite";
+
+impl<T> Statements<T> for Sqlite
+where
+    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+{
+    fn statements() -> Sql {
+        let plan = T::SQLITE;
+        Sql {
+            upsert: plan.upsert_sql,
+            update_first: match plan.single {
+                SqliteSingle::UpdateFirst(sql) => Some(sql),
+                SqliteSingle::Probe | SqliteSingle::Write => None,
+            },
+            insert_or_ignore: plan.insert_or_ignore_sql,
+            upsert_returning: plan.returning_sql,
+            upsert_many: plan.chunks.first().map_or("", |chunk| chunk.upsert_sql),
+        }
+    }
+}
 
 impl<'c, T, E> Runs<'c, T, E> for Sqlite
 where
