@@ -5,6 +5,8 @@
 use crate::dialect::Dialect;
 
 pub mod bulk;
+pub mod counts;
+pub mod stage;
 
 /// PostgreSQL 9.5+: `"ident"` with embedded quotes doubled, `$n` parameters, and
 /// `(xmax = 0)` for a freshly inserted row version (an update stamps the updating

@@ -9,7 +9,9 @@ use proc_macro2::Span;
 use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
-use upsert_core::postgres::bulk::{self, Counts, Source};
+use upsert_core::postgres::bulk::{self, Source};
+use upsert_core::postgres::counts::Counts;
+use upsert_core::postgres::stage;
 use upsert_core::sqlite::Gap;
 use upsert_core::{ConflictTarget, InsertFlag, NullKeys, Postgres, Role, Unwritten, single};
 
@@ -133,9 +135,9 @@ impl Parts {
                 presorted: presorted(&model),
                 outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
                 stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
-                rounds_sql: &bulk::round_numbers(pg, &model),
-                stage_copy_sql: &bulk::stage_copy(pg, &model),
-                stage_insert_sql: &bulk::stage_insert(pg, &model),
+                rounds_sql: &stage::round_numbers(pg, &model),
+                stage_copy_sql: &stage::stage_copy(pg, &model),
+                stage_insert_sql: &stage::stage_insert(pg, &model),
                 stage_columns: &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
                 counts: Counts::of(&model),
                 unwritten: model.unwritten(),

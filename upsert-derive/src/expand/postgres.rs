@@ -5,7 +5,8 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{DeriveInput, WherePredicate};
-use upsert_core::postgres::bulk::{self, Counts, Source};
+use upsert_core::postgres::bulk::{self, Source};
+use upsert_core::postgres::counts::Counts;
 use upsert_core::{ConflictTarget, Model, Postgres, Role, Strategy, Unwritten, single};
 
 use super::{where_clause, with_row_lifetime};

@@ -262,7 +262,7 @@ where
 /// The counts of a batch sent in parts (one statement, or one per round), added up.
 pub(crate) fn parts_outcome(
     parts: &[(usize, Vec<PgRow>)],
-    counts: upsert_core::postgres::bulk::Counts,
+    counts: upsert_core::postgres::counts::Counts,
 ) -> Result<BatchOutcome, Error> {
     let mut outcome = BatchOutcome::default();
     for (rows, answer) in parts {
@@ -276,7 +276,7 @@ pub(crate) fn parts_outcome(
 
 pub(crate) fn batch_outcome(
     answer: &[PgRow],
-    counts: upsert_core::postgres::bulk::Counts,
+    counts: upsert_core::postgres::counts::Counts,
     rows: u64,
 ) -> Result<BatchOutcome, Error> {
     let counts_row = answer

@@ -6,7 +6,7 @@
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgHasArrayType, PgRow, PgTypeInfo, Postgres};
-use upsert_core::postgres::bulk::Counts;
+use upsert_core::postgres::counts::Counts;
 use upsert_core::{ConflictTarget, Role, Unwritten};
 
 /// The query type the generated binds fill.
@@ -98,7 +98,7 @@ pub struct Plan {
     /// The same, reading the staging table.
     pub stage_outcomes_sql: &'static str,
     /// Numbers a staged batch's rounds of distinct keys
-    /// ([`round_numbers`](upsert_core::postgres::bulk::round_numbers)).
+    /// ([`round_numbers`](upsert_core::postgres::stage::round_numbers)).
     pub rounds_sql: &'static str,
     /// `COPY` into the staging table.
     pub stage_copy_sql: &'static str,

@@ -8,7 +8,7 @@ use std::ops::Range;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgConnection, PgRow, PgTypeInfo};
 use upsert_core::Dialect as _;
-use upsert_core::postgres::bulk::{RoundStatements, drop_stage, stage_ddl};
+use upsert_core::postgres::stage::{RoundStatements, drop_stage, stage_ddl};
 
 use crate::error::{Error, TableKey};
 use crate::postgres::cancel::Copying;
@@ -129,7 +129,7 @@ pub(crate) async fn apply_in_rounds(
 /// (the round's view limited by [`RoundStatements::until`]), each in a transaction level
 /// rolled back. `error` as it was when the rows cannot be sent again.
 ///
-/// [`RoundStatements::until`]: upsert_core::postgres::bulk::RoundStatements::until
+/// [`RoundStatements::until`]: upsert_core::postgres::stage::RoundStatements::until
 async fn locate_in_round(
     tx: &mut PgConnection,
     statements: &RoundStatements,
