@@ -67,8 +67,9 @@ pub trait Dialect {
         );
     }
 
-    /// Why this backend cannot take `model`'s statements, if it cannot: an attribute it has
-    /// no syntax for. `None` for PostgreSQL.
+    /// Whether this backend cannot take `model`'s statements (an attribute it has no syntax
+    /// for), named by the runtime's marker trait whose diagnostic says why and what to do
+    /// (the text lives there, once). `None` for PostgreSQL.
     ///
     /// ```
     /// use upsert_core::{ConflictTarget, Dialect, Model, Role, Sqlite, Table};
@@ -79,7 +80,7 @@ pub trait Dialect {
     ///     None,
     ///     false,
     /// );
-    /// assert!(Sqlite.unsupported(&model).unwrap().contains("schema"));
+    /// assert_eq!(Sqlite.unsupported(&model), Some("SqliteHasNoSchemas"));
     /// ```
     fn unsupported(&self, model: &Model) -> Option<&'static str> {
         let _ = model;

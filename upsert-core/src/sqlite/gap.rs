@@ -62,35 +62,8 @@ impl Gap {
         }
     }
 
-    /// What SQLite lacks, and what to do.
-    #[must_use]
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::Schema => {
-                "SQLite has no schemas: drop `#[upsert(schema)]` (an attached database is a file, not a schema)"
-            }
-            Self::Constraint => {
-                "SQLite has no `ON CONFLICT ON CONSTRAINT`: name the key columns with `#[conflict_key]` instead of `#[upsert(constraint)]`"
-            }
-            Self::NullsNotDistinct => {
-                "SQLite unique indexes treat NULLs as distinct: drop `#[upsert(nulls_not_distinct)]`"
-            }
-            Self::SqlType => {
-                "SQLite has no `::` casts: drop `#[upsert(sql_type)]` (SQLite stores each value as sqlx sends it)"
-            }
-            Self::Array => {
-                "SQLite has no array columns: store the `Vec` as JSON (`sqlx::types::Json<Vec<T>>`)"
-            }
-            Self::GuardWithSkipUnchanged => {
-                "SQLite cannot tell a skipped row from an unchanged one in one statement: use `version` or `skip_unchanged`, not both"
-            }
-            Self::SentValue => {
-                "SQLite's statements cannot read the value sent in an update: drop `#[upsert(default)]` and `#[upsert(update_from = \"sent\")]` (SQLite's triggers cannot rewrite a row, so `excluded` is always the value sent)"
-            }
-        }
-    }
-
-    /// The runtime's marker trait (in `__private`) whose diagnostic says [`message`](Self::message).
+    /// The runtime's marker trait (in `__private`), never implemented, whose diagnostic
+    /// says what SQLite lacks and what to do: the one place that text is written.
     #[must_use]
     pub fn marker(self) -> &'static str {
         match self {

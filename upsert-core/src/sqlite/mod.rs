@@ -88,6 +88,6 @@ impl Dialect for Sqlite {
     }
 
     fn unsupported(&self, model: &Model) -> Option<&'static str> {
-        Gap::of(model).map(Gap::message)
+        Gap::of(model).map(Gap::marker)
     }
 }

@@ -151,7 +151,8 @@ macro_rules! sqlite_gaps {
     };
 }
 
-// One per `upsert_core::sqlite::Gap`, named by `Gap::marker`, with its message.
+// One per `upsert_core::sqlite::Gap`, named by `Gap::marker`: the one place its message is
+// written.
 sqlite_gaps! {
     SqliteHasNoSchemas,
         "SQLite has no schemas: drop `#[upsert(schema)]` (an attached database is a file, not a schema)",
