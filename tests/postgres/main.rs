@@ -5,6 +5,7 @@ mod arrays;
 mod attributes;
 mod bulk;
 mod cancel;
+mod conformance;
 mod defaults;
 mod errors;
 mod faults;

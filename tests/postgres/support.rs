@@ -11,21 +11,8 @@ use atomic_upsert::sqlx::{self, PgConnection, PgPool};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, UpsertOutcome};
 use upsert_testkit::TestDb;
 
-/// xorshift64*: deterministic batches without a dependency.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-
-    pub fn int(&mut self, n: u64) -> i32 {
-        i32::try_from(self.below(n)).unwrap()
-    }
-}
+/// The conformance suite's generator: one for every backend.
+pub use upsert_conformance::Rng;
 
 /// The table's rows as JSON, without `id` (a sequence does not roll back).
 pub async fn snapshot(conn: &mut PgConnection, table: &str, order_by: &str) -> serde_json::Value {

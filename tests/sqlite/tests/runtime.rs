@@ -12,6 +12,7 @@ use atomic_upsert::{AtomicUpsert, BatchOutcome, Error, UpsertOutcome};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::Barrier;
+use upsert_conformance::{Backend, Mixed, Rng, random_batches_equal_one_by_one, tally};
 
 /// A throwaway database file with `connections` connections in WAL mode; removed on drop.
 struct FileDb {
@@ -246,26 +247,6 @@ async fn concurrent_batches_lose_nothing() {
 // ---------------------------------------------------------------------------------------
 // Every strategy and guard, one row at a time, with its outcome.
 
-#[derive(AtomicUpsert, Clone, Debug, PartialEq)]
-#[upsert(table = "mixed")]
-struct Mixed {
-    #[conflict_key]
-    k: Option<String>,
-    v: Option<String>,
-    #[upsert(add)]
-    n: i64,
-    #[upsert(greatest)]
-    hi: Option<i64>,
-    #[upsert(least)]
-    lo: Option<i64>,
-    #[upsert(insert_only)]
-    first: Option<String>,
-    #[upsert(coalesce)]
-    c: Option<String>,
-    #[upsert(updated_at)]
-    updated_at: (),
-}
-
 const MIXED: &str = "CREATE TABLE mixed (k TEXT UNIQUE, v TEXT, n INTEGER NOT NULL, hi INTEGER, \
     lo INTEGER, first TEXT, c TEXT, updated_at TEXT NOT NULL)";
 
@@ -495,141 +476,37 @@ async fn merge_is_shallow_and_guards_hold_rows_back() {
 // ---------------------------------------------------------------------------------------
 // Batches against one-by-one application.
 
-/// xorshift64*: deterministic batches without a dependency.
-struct Rng(u64);
+/// The conformance suite (`upsert-conformance`, written once against its `Backend` trait)
+/// on SQLite: each fresh database is an in-memory one.
+struct Lite;
 
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+impl Backend for Lite {
+    type Db = sqlx::Sqlite;
+    type Conn = Box<SqliteConnection>;
+
+    const MIXED: &'static str = MIXED;
+
+    const MIXED_ROWS: &'static str = "SELECT quote(k) || ',' || quote(v) || ',' || n || ',' \
+        || quote(hi) || ',' || quote(lo) || ',' || quote(first) || ',' || quote(c) FROM mixed \
+        ORDER BY 1";
+
+    async fn fresh(&self, ddl: &str) -> Box<SqliteConnection> {
+        Box::new(memory(ddl).await)
     }
 
-    fn maybe(&mut self, n: u64) -> Option<i64> {
-        (self.below(4) != 0).then(|| self.below(n) as i64)
-    }
-
-    fn text(&mut self, n: u64) -> Option<String> {
-        self.maybe(n).map(|v| format!("t{v}"))
-    }
-}
-
-fn random_mixed(rng: &mut Rng, keys: u64) -> Mixed {
-    Mixed {
-        // One row in eight has a NULL key.
-        k: (rng.below(8) != 0).then(|| format!("k{}", rng.below(keys))),
-        v: rng.text(9),
-        n: rng.below(5) as i64,
-        hi: rng.maybe(50),
-        lo: rng.maybe(50),
-        first: rng.text(9),
-        c: rng.text(9),
-        updated_at: (),
-    }
-}
-
-async fn mixed_rows(conn: &mut SqliteConnection) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT quote(k) || ',' || quote(v) || ',' || n || ',' || quote(hi) || ',' || quote(lo) \
-         || ',' || quote(first) || ',' || quote(c) FROM mixed ORDER BY 1",
-    )
-    .fetch_all(conn)
-    .await
-    .unwrap()
-}
-
-fn tally(outcomes: &[UpsertOutcome]) -> BatchOutcome {
-    let mut tally = BatchOutcome::default();
-    for outcome in outcomes {
-        match outcome {
-            UpsertOutcome::Inserted => tally.inserted += 1,
-            UpsertOutcome::Updated => tally.updated += 1,
-            _ => tally.skipped += 1,
-        }
-    }
-    tally
-}
-
-/// Random batches of 0 to 400 rows (several chunks and a remainder; NULL keys, repeated
-/// keys, NULL values, keys already stored) leave the same table and report the same counts
-/// as applying their rows one by one; on a connection and inside a caller's transaction.
-#[tokio::test]
-async fn batches_equal_one_by_one_on_random_data() {
-    let mut rng = Rng(0x5eed_0013);
-    for round in 0..24 {
-        let keys = 1 + rng.below(300);
-        let seed: Vec<Mixed> = (0..rng.below(50))
-            .map(|_| random_mixed(&mut rng, keys))
-            .collect();
-        let batch: Vec<Mixed> = (0..rng.below(400))
-            .map(|_| random_mixed(&mut rng, keys))
-            .collect();
-
-        let mut expected = memory(MIXED).await;
-        Mixed::upsert_many(&mut expected, &seed).await.unwrap();
-        let mut outcomes = Vec::new();
-        for row in &batch {
-            outcomes.push(row.upsert(&mut expected).await.unwrap());
-        }
-
-        let mut actual = memory(MIXED).await;
-        for row in &seed {
-            row.upsert(&mut actual).await.unwrap();
-        }
-        let outcome = if round % 2 == 0 {
-            Mixed::upsert_many(&mut actual, &batch).await.unwrap()
-        } else {
-            let mut tx = actual.begin().await.unwrap();
-            let outcome = Mixed::upsert_many(&mut *tx, &batch).await.unwrap();
-            tx.commit().await.unwrap();
-            outcome
-        };
-        assert_eq!(
-            outcome,
-            tally(&outcomes),
-            "round {round}: counts of {} rows",
-            batch.len()
-        );
-        assert_eq!(
-            mixed_rows(&mut actual).await,
-            mixed_rows(&mut expected).await,
-            "round {round}: rows"
-        );
-    }
-}
-
-/// Per-row outcomes (`upsert_many_outcomes`) on SQLite: exactly what each `upsert` in turn
-/// returns, with the same table, on random batches with NULL keys and repeats.
-#[tokio::test]
-async fn per_row_outcomes_equal_one_by_one() {
-    let mut rng = Rng(0x007c_00e5);
-    for round in 0..8 {
-        let keys = 1 + rng.below(40);
-        let seed: Vec<Mixed> = (0..rng.below(20))
-            .map(|_| random_mixed(&mut rng, keys))
-            .collect();
-        let batch: Vec<Mixed> = (0..rng.below(200))
-            .map(|_| random_mixed(&mut rng, keys))
-            .collect();
-        let mut expected = memory(MIXED).await;
-        Mixed::upsert_many(&mut expected, &seed).await.unwrap();
-        let mut one_by_one = Vec::new();
-        for row in &batch {
-            one_by_one.push(row.upsert(&mut expected).await.unwrap());
-        }
-        let mut actual = memory(MIXED).await;
-        Mixed::upsert_many(&mut actual, &seed).await.unwrap();
-        let outcomes = Mixed::upsert_many_outcomes(&mut actual, &batch)
+    async fn rows(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(conn)
             .await
-            .unwrap();
-        assert_eq!(outcomes, one_by_one, "round {round}");
-        assert_eq!(
-            mixed_rows(&mut actual).await,
-            mixed_rows(&mut expected).await,
-            "round {round}"
-        );
+            .unwrap()
     }
+}
+
+/// Random batches (repeats, NULL keys, every strategy) equal one by one: counts, rows and
+/// per-row outcomes, on the connection and in a transaction.
+#[tokio::test]
+async fn random_batches_equal_one_by_one_on_sqlite() {
+    random_batches_equal_one_by_one(&Lite, 0x5eed_0013, 24).await;
 }
 
 /// A guarded struct (`version`, `merge`): each row checked against what the earlier rows
