@@ -3,22 +3,6 @@
 use std::fmt::Write as _;
 use upsert_core::Postgres;
 
-/// The SQLSTATE codes this crate gives their own [`Error`] variant.
-mod sqlstate {
-    pub const UNIQUE_VIOLATION: &str = "23505";
-    pub const CHECK_VIOLATION: &str = "23514";
-    pub const NOT_NULL_VIOLATION: &str = "23502";
-    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
-    /// "there is no unique or exclusion constraint matching the ON CONFLICT specification"
-    pub const INVALID_COLUMN_REFERENCE: &str = "42P10";
-    /// "cached plan must not change result type" is one of these.
-    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
-    /// `ON CONFLICT` over a deferrable constraint, among others.
-    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
-    /// Class 22: data exception (bad encoding such as a NUL byte, out of range, ...).
-    pub const DATA_EXCEPTION_CLASS: &str = "22";
-}
-
 /// Everything an upsert can fail with.
 ///
 /// Database errors keep their SQLSTATE ([`Error::sqlstate`]) and the original
@@ -560,147 +544,13 @@ impl Error {
     }
 
     fn classify_for(source: sqlx::Error, target: Option<&TableKey>) -> Self {
-        let sqlx::Error::Database(db) = &source else {
-            return Self::Sqlx(source);
-        };
-        let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() else {
-            #[cfg(feature = "sqlite")]
-            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                return Self::classify_sqlite(source, target);
-            }
-            return Self::Sqlx(source);
-        };
-        let owned = |s: Option<&str>| s.map(str::to_owned);
-        let code = pg.code();
-        if code == sqlstate::FEATURE_NOT_SUPPORTED && pg.message().contains("cached plan") {
-            return Self::StaleStatement { source };
-        }
-        if let (sqlstate::FEATURE_NOT_SUPPORTED, Some(target)) = (code, target) {
-            let table = target.display_table();
-            if pg.message().contains("system column") {
-                return Self::PartitionedTable { table, source };
-            }
-            if pg.message().contains("ON UPDATE specification") {
-                return Self::CrossPartitionUpdate { table, source };
-            }
-        }
-        if let (sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, Some(target)) = (code, target)
-            && pg.message().contains("deferrable")
+        #[cfg(feature = "sqlite")]
+        if let sqlx::Error::Database(db) = &source
+            && db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
         {
-            return Self::DeferrableArbiter {
-                table: target.display_table(),
-                source,
-            };
+            return crate::sqlite::errors::classify(source, target);
         }
-        if let (sqlstate::INVALID_COLUMN_REFERENCE, Some(target)) = (code, target) {
-            return Self::NoMatchingUniqueIndex {
-                table: target.display_table(),
-                columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
-                fix: target.create_index_fix(),
-                source,
-            };
-        }
-        match code {
-            sqlstate::UNIQUE_VIOLATION => Self::UniqueViolation {
-                constraint: owned(pg.constraint()),
-                table: owned(pg.table()),
-                detail: owned(pg.detail()),
-                source,
-            },
-            sqlstate::CHECK_VIOLATION => Self::CheckViolation {
-                constraint: owned(pg.constraint()),
-                table: owned(pg.table()),
-                source,
-            },
-            sqlstate::NOT_NULL_VIOLATION => Self::NotNullViolation {
-                column: owned(pg.column()),
-                table: owned(pg.table()),
-                source,
-            },
-            sqlstate::FOREIGN_KEY_VIOLATION => Self::ForeignKeyViolation {
-                constraint: owned(pg.constraint()),
-                table: owned(pg.table()),
-                detail: owned(pg.detail()),
-                source,
-            },
-            _ if code.starts_with(sqlstate::DATA_EXCEPTION_CLASS) => Self::InvalidValue {
-                code: code.to_owned(),
-                message: pg.message().to_owned(),
-                source,
-            },
-            _ => Self::Database {
-                code: code.to_owned(),
-                message: pg.message().to_owned(),
-                source,
-            },
-        }
-    }
-}
-
-#[cfg(feature = "sqlite")]
-impl Error {
-    /// A SQLite error, typed by its result code and message (SQLite names no constraint,
-    /// only `table.column` in its message).
-    fn classify_sqlite(source: sqlx::Error, target: Option<&TableKey>) -> Self {
-        use sqlx::error::ErrorKind;
-        let sqlx::Error::Database(db) = &source else {
-            return Self::Sqlx(source);
-        };
-        let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or_default();
-        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-        if matches!(code & 0xff, 5 | 6) {
-            return Self::Busy {
-                code: code.to_string(),
-                source,
-            };
-        }
-        let message = db.message().to_owned();
-        if let (true, Some(target)) = (
-            message.contains("ON CONFLICT clause does not match"),
-            target,
-        ) {
-            return Self::NoMatchingUniqueIndex {
-                table: target.display_table(),
-                columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
-                fix: target.create_index_fix(),
-                source,
-            };
-        }
-        // "UNIQUE constraint failed: t.a, t.b", "NOT NULL constraint failed: t.a",
-        // "CHECK constraint failed: name".
-        let after = message.split_once(": ").map(|(_, rest)| rest.to_owned());
-        let table = after
-            .as_deref()
-            .and_then(|rest| rest.split_once('.'))
-            .map(|(table, _)| table.to_owned());
-        match db.kind() {
-            ErrorKind::UniqueViolation => Self::UniqueViolation {
-                constraint: None,
-                table,
-                detail: after.map(|columns| format!("columns {columns}")),
-                source,
-            },
-            ErrorKind::NotNullViolation => Self::NotNullViolation {
-                column: after
-                    .as_deref()
-                    .and_then(|rest| rest.split_once('.'))
-                    .map(|(_, column)| column.to_owned()),
-                table,
-                source,
-            },
-            ErrorKind::CheckViolation => Self::CheckViolation {
-                constraint: after,
-                table: None,
-                source,
-            },
-            ErrorKind::ForeignKeyViolation => Self::ForeignKeyViolation {
-                constraint: None,
-                table: None,
-                detail: None,
-                source,
-            },
-            _ => Self::Sqlx(source),
-        }
+        crate::postgres::errors::classify(source, target)
     }
 }
 
@@ -728,7 +578,7 @@ pub struct TableKey {
 }
 
 impl TableKey {
-    fn display_table(&self) -> String {
+    pub(crate) fn display_table(&self) -> String {
         match self.schema {
             Some(schema) => format!("{schema}.{}", self.table),
             None => self.table.to_owned(),
@@ -737,7 +587,7 @@ impl TableKey {
 
     /// The `CREATE UNIQUE INDEX` that gives the statement its arbiter (the index name cut
     /// to PostgreSQL's 63 bytes, so it runs for any table name).
-    fn create_index_fix(&self) -> String {
+    pub(crate) fn create_index_fix(&self) -> String {
         upsert_core::verify::create_unique_index(
             &Postgres,
             &upsert_core::Table {

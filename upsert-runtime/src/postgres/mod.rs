@@ -7,6 +7,7 @@ pub(crate) mod bulk;
 pub(crate) mod calls;
 pub(crate) mod cancel;
 pub(crate) mod catalog;
+pub(crate) mod errors;
 pub(crate) mod execute;
 pub(crate) mod generated;
 pub(crate) mod stage;

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "sqlite")]
 mod calls;
+#[cfg(feature = "sqlite")]
+pub(crate) mod errors;
 pub(crate) mod generated;
 #[cfg(feature = "sqlite")]
 mod verify;
