@@ -5,7 +5,6 @@ mod arrays;
 mod attributes;
 mod bulk;
 mod cancel;
-mod conformance;
 mod defaults;
 mod errors;
 mod faults;

@@ -11,8 +11,8 @@ use atomic_upsert::sqlx::{self, PgConnection, PgPool};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, BulkPath, UpsertOutcome};
 use upsert_testkit::TestDb;
 
-/// The conformance suite's generator: one for every backend.
-pub use upsert_conformance::Rng;
+/// The generator every backend's suite uses.
+pub use upsert_testkit::Rng;
 
 /// The table's rows as JSON, without `id` (a sequence does not roll back).
 pub async fn snapshot(conn: &mut PgConnection, table: &str, order_by: &str) -> serde_json::Value {

@@ -666,7 +666,8 @@ pub trait AtomicUpsert: backend::Generated + Send + Sync {
     }
 
     /// [`upsert_many`](AtomicUpsert::upsert_many) on a chosen path; both paths give the
-    /// same result. For benchmarks and for tuning; `upsert_many` picks for you.
+    /// same result. For benchmarks and for tuning; `upsert_many` picks for you. The paths
+    /// are PostgreSQL's: on SQLite every batch goes the one SQLite way, whatever `path` says.
     ///
     /// `BulkPath::Copy` on a connection you lend (`&mut *conn`, `&mut *tx`) stages the
     /// rows in the same temporary table by `INSERT .. UNNEST` statements of 8,192 rows, not

@@ -23,34 +23,7 @@ use atomic_upsert::backend::{Batches, Runs};
 use atomic_upsert::sqlx::{Acquire, Database, Executor};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, UpsertOutcome};
 
-/// xorshift64*: deterministic rows without a dependency.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-
-    /// A number in `0..n` as an `i32`.
-    pub fn int(&mut self, n: u64) -> i32 {
-        i32::try_from(self.below(n)).unwrap_or(i32::MAX)
-    }
-
-    /// A number in `0..n`, or NULL one time in four.
-    pub fn maybe(&mut self, n: u64) -> Option<i64> {
-        (self.below(4) != 0).then(|| i64::try_from(self.below(n)).unwrap_or(i64::MAX))
-    }
-
-    /// `t<n>`, or NULL one time in four.
-    pub fn text(&mut self, n: u64) -> Option<String> {
-        self.maybe(n).map(|v| format!("t{v}"))
-    }
-}
+pub use upsert_testkit::Rng;
 
 /// What the outcomes of single calls add up to.
 #[must_use]

@@ -37,7 +37,9 @@ pub const COPY_THRESHOLD: usize = 20_000;
 /// for rows of a `text` key and 110 bytes of `jsonb` it is about 5,000 rows.
 pub const COPY_THRESHOLD_BYTES: usize = 768 << 10;
 
-/// Which way [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via) sends a batch. Both give the same result.
+/// Which way [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via) sends a
+/// batch on PostgreSQL. Both give the same result. SQLite has one way (chunks of multi-row
+/// upserts under one write lock) and takes any `BulkPath` as that one.
 ///
 /// ```
 /// use atomic_upsert::BulkPath;
