@@ -18,9 +18,10 @@
 
 use std::future::Future;
 use std::ops::DerefMut;
+use std::sync::Arc;
 
 use atomic_upsert::backend::{Batches, Runs};
-use atomic_upsert::sqlx::{Acquire, Database, Executor};
+use atomic_upsert::sqlx::{Acquire, Database, Executor, Pool};
 use atomic_upsert::{AtomicUpsert, BatchOutcome, UpsertOutcome};
 
 pub use upsert_testkit::Rng;
@@ -52,8 +53,33 @@ pub trait Backend: Sync {
     /// A statement returning [`Mixed`]'s rows, one text value per row, in a stable order.
     const MIXED_ROWS: &'static str;
 
+    /// What keeps a [`Backend::pool`]'s database while the pool is in use (a file, a
+    /// schema), dropped after it.
+    type Keep: Send;
+
+    /// The DDL of [`Stats`]' table on this backend.
+    const STATS: &'static str;
+
     /// A connection to a fresh database in which `ddl` has run.
     fn fresh(&self, ddl: &str) -> impl Future<Output = Self::Conn> + Send;
+
+    /// A pool of `connections` on a fresh database in which `ddl` has run, that several
+    /// connections can write at once (SQLite: a file in WAL mode, not memory).
+    fn pool(
+        &self,
+        ddl: &str,
+        connections: u32,
+    ) -> impl Future<Output = (Pool<Self::Db>, Self::Keep)> + Send;
+
+    /// The seed's naive pattern on [`Stats`], on a connection of `pool`: `SELECT runs` of
+    /// `key`, then `INSERT` (runs = 1) when there was none, else `UPDATE` runs + 1.
+    fn naive_add(
+        pool: &Pool<Self::Db>,
+        key: &str,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Every [`Stats`] row as `(stats_type, runs)`, in key order.
+    fn stats(pool: &Pool<Self::Db>) -> impl Future<Output = Vec<(String, i64)>> + Send;
 
     /// The rows `sql` returns, one text value each.
     fn rows(
@@ -89,6 +115,18 @@ pub struct Mixed {
     /// Stamped by the server.
     #[upsert(updated_at)]
     pub updated_at: (),
+}
+
+/// The seed's counter: one row per statistic, `runs` added.
+#[derive(AtomicUpsert, Clone, Debug, PartialEq)]
+#[upsert(table = "stats")]
+pub struct Stats {
+    /// The statistic.
+    #[conflict_key]
+    pub stats_type: String,
+    /// How many runs, added.
+    #[upsert(add)]
+    pub runs: i64,
 }
 
 impl Mixed {
@@ -207,4 +245,98 @@ where
             .collect();
         batch_equals_one_by_one(backend, B::MIXED, B::MIXED_ROWS, &stored, &batch).await;
     }
+}
+
+/// The tasks of [`race_is_exact_where_the_naive_pattern_fails`].
+pub const WORKERS: u32 = 8;
+
+/// The keys each task adds 1 to, in order.
+pub const KEYS: usize = 40;
+
+/// The seed's race: [`WORKERS`] tasks on a pool of as many connections each add 1 to
+/// [`KEYS`] fresh keys, meeting at a barrier before each key so that all of them look for
+/// it at once. The naive pattern ([`Backend::naive_add`]) must fail on this workload (or
+/// the test could not see the race), each failure losing its increment; the derive's
+/// `upsert` must have no error, one insert per key and exact sums.
+///
+/// # Panics
+/// When the naive pattern does not fail, or the derive does.
+pub async fn race_is_exact_where_the_naive_pattern_fails<B>(backend: &B)
+where
+    B: Backend,
+    B::Db: for<'c> Runs<'c, Stats, &'c Pool<B::Db>>,
+    for<'c> &'c Pool<B::Db>: Executor<'c, Database = B::Db>,
+{
+    let ((_, naive_failed), rows) = race(backend, |pool, key| async move {
+        B::naive_add(&pool, &key).await.map(|()| None)
+    })
+    .await;
+    let lost: i64 = rows.iter().map(|(_, runs)| i64::from(WORKERS) - runs).sum();
+    assert!(
+        naive_failed > 0,
+        "the naive pattern must fail on this workload, or the test cannot see the race"
+    );
+    assert_eq!(
+        lost,
+        i64::try_from(naive_failed).unwrap_or(i64::MAX),
+        "each naive failure lost its increment"
+    );
+
+    let ((inserted, failed), rows) = race(backend, |pool, key| async move {
+        let row = Stats {
+            stats_type: key,
+            runs: 1,
+        };
+        row.upsert(&pool).await.map(Some).map_err(|e| e.to_string())
+    })
+    .await;
+    assert_eq!(
+        (inserted, failed),
+        (KEYS, 0),
+        "the derive: one insert per key, no error"
+    );
+    assert_eq!(rows.len(), KEYS);
+    assert!(
+        rows.iter().all(|(_, runs)| *runs == i64::from(WORKERS)),
+        "the derive: exact sums, {rows:?}"
+    );
+}
+
+/// Runs `job` for every key on every task (a barrier before each key); the inserts and
+/// failures counted, and the rows left.
+async fn race<B, F, Fut>(backend: &B, job: F) -> ((usize, usize), Vec<(String, i64)>)
+where
+    B: Backend,
+    F: Fn(Pool<B::Db>, String) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<Option<UpsertOutcome>, String>> + Send,
+{
+    let (pool, keep) = backend.pool(B::STATS, WORKERS).await;
+    let workers = usize::try_from(WORKERS).unwrap_or(1);
+    let barrier = Arc::new(tokio::sync::Barrier::new(workers));
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let (pool, barrier, job) = (pool.clone(), Arc::clone(&barrier), job.clone());
+        handles.push(tokio::spawn(async move {
+            let (mut inserted, mut failed) = (0, 0);
+            for key in 0..KEYS {
+                barrier.wait().await;
+                match job(pool.clone(), format!("key-{key:02}")).await {
+                    Ok(Some(UpsertOutcome::Inserted)) => inserted += 1,
+                    Ok(_) => {}
+                    Err(_) => failed += 1,
+                }
+            }
+            (inserted, failed)
+        }));
+    }
+    let (mut inserted, mut failed) = (0, 0);
+    for handle in handles {
+        let (i, f) = handle.await.expect("a task panicked");
+        inserted += i;
+        failed += f;
+    }
+    let rows = B::stats(&pool).await;
+    pool.close().await;
+    drop(keep);
+    ((inserted, failed), rows)
 }

@@ -12,7 +12,10 @@ use atomic_upsert::{AtomicUpsert, BatchOutcome, Error, UpsertOutcome};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::Barrier;
-use upsert_conformance::{Backend, Mixed, Rng, random_batches_equal_one_by_one, tally};
+use upsert_conformance::{
+    Backend, Mixed, Rng, race_is_exact_where_the_naive_pattern_fails,
+    random_batches_equal_one_by_one, tally,
+};
 
 /// A throwaway database file with `connections` connections in WAL mode; removed on drop.
 struct FileDb {
@@ -128,60 +131,12 @@ where
     (inserted, failed, rows)
 }
 
+/// The race through a held connection inside a caller's transaction (`BEGIN IMMEDIATE`):
+/// the conformance suite's race (`the_race_is_exact_where_the_naive_pattern_fails_on_sqlite`)
+/// covers the naive pattern and the pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_upserts_are_exact_where_the_naive_pattern_fails() {
-    // The seed's pattern: SELECT, then INSERT or UPDATE, on a pooled connection each.
-    let (_, naive_failed, naive_rows) = race(|pool, key| async move {
-        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
-        let found: Option<i64> = sqlx::query_scalar("SELECT runs FROM stats WHERE stats_type = ?1")
-            .bind(&key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::task::yield_now().await;
-        let sql = if found.is_some() {
-            "UPDATE stats SET runs = runs + 1 WHERE stats_type = ?1"
-        } else {
-            "INSERT INTO stats (stats_type, runs) VALUES (?1, 1)"
-        };
-        sqlx::query(sql)
-            .bind(&key)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(None)
-    })
-    .await;
-    let naive_lost: i64 = naive_rows
-        .iter()
-        .map(|(_, runs)| WORKERS as i64 - runs)
-        .sum();
-    assert!(
-        naive_failed > 0,
-        "the naive pattern must fail on this workload, or the test cannot see the race"
-    );
-    assert_eq!(
-        naive_lost, naive_failed as i64,
-        "each failure lost its increment"
-    );
-
-    // The derive, through the pool: exactly one insert per key, no error, exact sums.
-    let (inserted, failed, rows) = race(|pool, key| async move {
-        let row = Stats {
-            stats_type: key,
-            runs: 1,
-        };
-        row.upsert(&pool).await.map(Some).map_err(|e| e.to_string())
-    })
-    .await;
-    assert_eq!((inserted, failed), (KEYS as u64, 0));
-    assert_eq!(rows.len(), KEYS);
-    assert!(
-        rows.iter().all(|(_, runs)| *runs == WORKERS as i64),
-        "{rows:?}"
-    );
-
-    // And through a held connection, inside a caller's transaction.
+async fn concurrent_upserts_in_a_callers_transaction_are_exact() {
+    // Each task holds a connection and upserts inside its own `BEGIN IMMEDIATE`.
     let (inserted, failed, rows) = race(|pool, key| async move {
         let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
         let mut tx = conn
@@ -483,6 +438,9 @@ struct Lite;
 impl Backend for Lite {
     type Db = sqlx::Sqlite;
     type Conn = Box<SqliteConnection>;
+    type Keep = FileDb;
+
+    const STATS: &'static str = STATS;
 
     const MIXED: &'static str = MIXED;
 
@@ -492,6 +450,39 @@ impl Backend for Lite {
 
     async fn fresh(&self, ddl: &str) -> Box<SqliteConnection> {
         Box::new(memory(ddl).await)
+    }
+
+    async fn pool(&self, ddl: &str, connections: u32) -> (SqlitePool, FileDb) {
+        let db = FileDb::new(connections, Duration::from_secs(30), ddl).await;
+        (db.pool.clone(), db)
+    }
+
+    async fn naive_add(pool: &SqlitePool, key: &str) -> Result<(), String> {
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        let found: Option<i64> = sqlx::query_scalar("SELECT runs FROM stats WHERE stats_type = ?1")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::task::yield_now().await;
+        let sql = if found.is_some() {
+            "UPDATE stats SET runs = runs + 1 WHERE stats_type = ?1"
+        } else {
+            "INSERT INTO stats (stats_type, runs) VALUES (?1, 1)"
+        };
+        sqlx::query(sql)
+            .bind(key)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn stats(pool: &SqlitePool) -> Vec<(String, i64)> {
+        sqlx::query_as("SELECT stats_type, runs FROM stats ORDER BY stats_type")
+            .fetch_all(pool)
+            .await
+            .unwrap()
     }
 
     async fn rows(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
@@ -507,6 +498,12 @@ impl Backend for Lite {
 #[tokio::test]
 async fn random_batches_equal_one_by_one_on_sqlite() {
     random_batches_equal_one_by_one(&Lite, 0x5eed_0013, 24).await;
+}
+
+/// The conformance suite's race: the naive pattern fails, the derive on a pool is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_race_is_exact_where_the_naive_pattern_fails_on_sqlite() {
+    race_is_exact_where_the_naive_pattern_fails(&Lite).await;
 }
 
 /// A guarded struct (`version`, `merge`): each row checked against what the earlier rows
