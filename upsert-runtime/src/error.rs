@@ -537,36 +537,6 @@ impl Error {
             | Self::Source { .. } => None,
         }
     }
-
-    /// Classifies a [`sqlx::Error`] raised by a statement on `target`.
-    pub(crate) fn classify(source: sqlx::Error, target: &TableKey) -> Self {
-        Self::classify_for(source, Some(target))
-    }
-
-    fn classify_for(source: sqlx::Error, target: Option<&TableKey>) -> Self {
-        #[cfg(feature = "sqlite")]
-        if let sqlx::Error::Database(db) = &source
-            && db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-        {
-            return crate::sqlite::errors::classify(source, target);
-        }
-        crate::postgres::errors::classify(source, target)
-    }
-}
-
-/// Any sqlx error, typed by its SQLSTATE, so `?` works on sqlx calls in a function that
-/// returns [`Error`].
-///
-/// ```
-/// fn pool_gone() -> Result<(), atomic_upsert::Error> {
-///     Err(atomic_upsert::sqlx::Error::PoolClosed)?
-/// }
-/// assert!(matches!(pool_gone(), Err(atomic_upsert::Error::Sqlx(_))));
-/// ```
-impl From<sqlx::Error> for Error {
-    fn from(source: sqlx::Error) -> Self {
-        Self::classify_for(source, None)
-    }
 }
 
 /// The table and conflict columns a statement writes, for error messages.

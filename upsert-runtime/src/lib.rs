@@ -5,6 +5,7 @@
 
 mod addable;
 pub mod backend;
+mod classify;
 mod error;
 mod outcome;
 mod postgres;
