@@ -302,9 +302,14 @@ where
     );
 }
 
-/// Runs `job` for every key on every task (a barrier before each key); the inserts and
-/// failures counted, and the rows left.
-async fn race<B, F, Fut>(backend: &B, job: F) -> ((usize, usize), Vec<(String, i64)>)
+/// The seed's race on a fresh [`Backend::pool`] of [`WORKERS`] connections: every task
+/// runs `job` for each of [`KEYS`] keys, meeting the others at a barrier before each key.
+/// Returns the inserts and the failures counted, and the [`Stats`] rows left. A backend's
+/// own suite runs it with its own jobs (SQLite: the upsert inside `BEGIN IMMEDIATE`).
+///
+/// # Panics
+/// When a task panics.
+pub async fn race<B, F, Fut>(backend: &B, job: F) -> ((usize, usize), Vec<(String, i64)>)
 where
     B: Backend,
     F: Fn(Pool<B::Db>, String) -> Fut + Send + Sync + Clone + 'static,

@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::Barrier;
 use upsert_conformance::{
-    Backend, Mixed, Rng, race_is_exact_where_the_naive_pattern_fails,
+    Backend, KEYS, Mixed, Rng, Stats, race, race_is_exact_where_the_naive_pattern_fails,
     random_batches_equal_one_by_one, tally,
 };
 
@@ -80,56 +80,9 @@ async fn memory(schema: &str) -> SqliteConnection {
 // ---------------------------------------------------------------------------------------
 // The race: the seed's stats counter on 8 connections.
 
-#[derive(AtomicUpsert, Clone, Debug)]
-#[upsert(table = "stats")]
-struct Stats {
-    #[conflict_key]
-    stats_type: String,
-    #[upsert(add)]
-    runs: i64,
-}
-
 const STATS: &str = "CREATE TABLE stats (stats_type TEXT PRIMARY KEY, runs INTEGER NOT NULL)";
-const WORKERS: usize = 8;
-const KEYS: usize = 40;
-
-/// Every worker meets the others at a barrier before each key, so all of them look for the
-/// fresh key at the same moment.
-async fn race<F, Fut>(job: F) -> (u64, u64, Vec<(String, i64)>)
-where
-    F: Fn(SqlitePool, String) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = Result<Option<UpsertOutcome>, String>> + Send,
-{
-    let db = FileDb::new(WORKERS as u32, Duration::from_secs(30), STATS).await;
-    let barrier = Arc::new(Barrier::new(WORKERS));
-    let mut handles = Vec::new();
-    for _ in 0..WORKERS {
-        let (pool, barrier, job) = (db.pool.clone(), Arc::clone(&barrier), job.clone());
-        handles.push(tokio::spawn(async move {
-            let (mut inserted, mut failed) = (0, 0);
-            for key in 0..KEYS {
-                barrier.wait().await;
-                match job(pool.clone(), format!("key-{key}")).await {
-                    Ok(Some(UpsertOutcome::Inserted)) => inserted += 1,
-                    Ok(_) => {}
-                    Err(_) => failed += 1,
-                }
-            }
-            (inserted, failed)
-        }));
-    }
-    let (mut inserted, mut failed) = (0, 0);
-    for handle in handles {
-        let (i, f) = handle.await.unwrap();
-        inserted += i;
-        failed += f;
-    }
-    let rows = sqlx::query_as("SELECT stats_type, runs FROM stats ORDER BY stats_type")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    (inserted, failed, rows)
-}
+/// The race's tasks, as a count.
+const WORKERS: usize = upsert_conformance::WORKERS as usize;
 
 /// The race through a held connection inside a caller's transaction (`BEGIN IMMEDIATE`):
 /// the conformance suite's race (`the_race_is_exact_where_the_naive_pattern_fails_on_sqlite`)
@@ -137,7 +90,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_upserts_in_a_callers_transaction_are_exact() {
     // Each task holds a connection and upserts inside its own `BEGIN IMMEDIATE`.
-    let (inserted, failed, rows) = race(|pool, key| async move {
+    let ((inserted, failed), rows) = race(&Lite, |pool, key| async move {
         let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
         let mut tx = conn
             .begin_with("BEGIN IMMEDIATE")
@@ -152,7 +105,7 @@ async fn concurrent_upserts_in_a_callers_transaction_are_exact() {
         Ok(Some(outcome))
     })
     .await;
-    assert_eq!((inserted, failed), (KEYS as u64, 0));
+    assert_eq!((inserted, failed), (KEYS, 0));
     assert!(
         rows.iter().all(|(_, runs)| *runs == WORKERS as i64),
         "{rows:?}"
