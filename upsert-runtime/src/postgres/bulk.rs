@@ -24,7 +24,7 @@ use crate::postgres::execute::returns_old;
 use crate::postgres::generated::{CopyBuffer, Generated, Plan};
 use crate::postgres::stage::{
     Probe, Rows, SentRows, apply_in_rounds, create_stage, locatable, run_stage, shortest_failing,
-    stage_rows, unencodable,
+    stage_rows, staged_ord, unencodable,
 };
 use crate::telemetry::{Call, Op, traced};
 
@@ -345,7 +345,7 @@ where
             coded.sort_unstable_by_key(|&(ord, _)| ord);
             let mut outcomes = Vec::with_capacity(rows);
             for (i, (ord, code)) in coded.into_iter().enumerate() {
-                debug_assert_eq!(ord, i64::try_from(i).unwrap_or(i64::MAX) + 1);
+                debug_assert_eq!(ord, staged_ord(None, i));
                 outcomes.push(UpsertOutcome::from_code(code));
             }
             if outcomes.len() != rows {
@@ -471,9 +471,7 @@ where
             Err(locate(&mut conn, &*sent, sql, rows, error, presorted.as_deref()).await)
         }
         Err(error) => {
-            let input = |index: usize| presorted.as_ref().map_or(index, |order| order[index]);
-            let ords =
-                (0..rows).map(|index| i64::try_from(input(index)).unwrap_or(i64::MAX - 1) + 1);
+            let ords = (0..rows).map(|index| staged_ord(presorted.as_deref(), index));
             Err(unencodable(&error, &*sent, 0, ords).unwrap_or(error))
         }
         Ok(answer) => Ok(vec![(rows, answer)]),

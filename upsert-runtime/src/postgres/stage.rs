@@ -363,9 +363,7 @@ pub(crate) async fn stage_rows(
     copy: bool,
     key: TableKey,
 ) -> Result<(), Error> {
-    let ord = |index: usize| {
-        i64::try_from(input.map_or(index, |input| input[index])).unwrap_or(i64::MAX) + 1
-    };
+    let ord = |index: usize| staged_ord(input, index);
     if !copy {
         let sql = plan.stage_insert_sql;
         let mut start = 0;
@@ -431,6 +429,13 @@ pub(crate) fn unencodable(
         }
     }
     first.map(|(ord, source)| named_encode(source, ord))
+}
+
+/// The staging ordinal of sent row `index`: its input index plus one (`input[index]` for a
+/// presorted batch), the inverse of [`named`].
+pub(crate) fn staged_ord(input: Option<&[usize]>, index: usize) -> i64 {
+    let input = input.map_or(index, |input| input[index]);
+    i64::try_from(input).map_or(i64::MAX, |ord| ord.saturating_add(1))
 }
 
 /// [`Error::Encode`] of the row staged with ordinal `ord`.

@@ -16,7 +16,7 @@ use crate::postgres::cancel::{Acquired, Copying, Guarded};
 use crate::postgres::generated::{CopyBuffer, Generated, Plan};
 use crate::postgres::stage::{
     COPY_CHUNK_BYTES, Rows, STAGE_INSERT_ROWS, apply_in_rounds, copy_error, create_stage,
-    insert_chunk, run_stage,
+    insert_chunk, run_stage, staged_ord,
 };
 use crate::telemetry::{Call, Op, traced};
 
@@ -181,7 +181,7 @@ impl<'c, T: Generated + Sync> Sink<'c, T> {
 
     /// Takes stream row `index`; whether a chunk was sent.
     async fn push(&mut self, row: T, index: usize) -> Result<bool, Error> {
-        let ord = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
+        let ord = staged_ord(None, index);
         match self {
             Sink::Copy {
                 copy,
