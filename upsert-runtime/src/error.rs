@@ -37,7 +37,7 @@ pub enum Error {
     /// The struct and its table disagree ([`AtomicUpsert::verify`](crate::AtomicUpsert::verify),
     /// [`verify_all`](crate::verify_all)): every mismatch, one line each, with its fix.
     #[error("{0}")]
-    SchemaMismatch(crate::schema::SchemaReport),
+    SchemaMismatch(crate::report::SchemaReport),
 
     /// PostgreSQL found no unique index or constraint matching the conflict target
     /// (SQLSTATE 42P10). The table lacks the unique index that `#[conflict_key]` promises.
@@ -539,11 +539,26 @@ impl Error {
     }
 }
 
-/// The table and conflict columns a statement writes, for error messages.
-#[derive(Debug, Clone, Copy)]
+/// The table and conflict columns a struct's statements write: what every backend reads of
+/// a struct ([`Derived::KEY`](crate::backend::Derived::KEY)), and what errors name.
+///
+/// ```
+/// use atomic_upsert::{AtomicUpsert, backend::Derived};
+///
+/// #[derive(AtomicUpsert)]
+/// #[upsert(schema = "app")]
+/// struct Setting { #[conflict_key] key: String, value: String }
+///
+/// let key = <Setting as Derived>::KEY;
+/// assert_eq!((key.schema, key.table, key.columns), (Some("app"), "setting", &["key"][..]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableKey {
+    /// `#[upsert(schema = "..")]`, if any.
     pub schema: Option<&'static str>,
+    /// The table, unquoted.
     pub table: &'static str,
+    /// The conflict-key columns, in order.
     pub columns: &'static [&'static str],
 }
 

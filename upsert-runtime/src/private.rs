@@ -6,7 +6,8 @@
 mod order;
 
 pub use crate::addable::{AddSign, AddSignBits, NoAddSign, mixed_signs};
-pub use crate::backend::{Batches, Returns, Runs};
+pub use crate::dispatch::{Batches, Derived, Returns, Runs};
+pub use crate::error::TableKey;
 pub use crate::postgres::cancel::Acquired;
 pub use crate::postgres::generated::*;
 pub use crate::postgres::verify::{

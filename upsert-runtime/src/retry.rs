@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnection, PgPool};
 
+use crate::dispatch::{BulkPath, Derived};
 use crate::error::Error;
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::calls;
 use crate::postgres::cancel::Guarded;
 use crate::postgres::generated::FromStored;
 use crate::telemetry::{Call as Telemetry, Op};
-use crate::{AtomicUpsert, BulkPath, table_key};
+use crate::upsert::AtomicUpsert;
 
 /// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
 /// total deadline, and an optional per-attempt timeout that cancels on the server.
@@ -230,7 +231,7 @@ impl Retry {
         // Failures outside the call itself (no connection, the timeout not set, no answer
         // in time) get the same WARN/ERROR event as the call's own.
         let outside = |error: Error| {
-            Telemetry::start(C::OP, &table_key::<C::Row>(), call.rows(), attempt).failed(&error);
+            Telemetry::start(C::OP, &<C::Row as Derived>::KEY, call.rows(), attempt).failed(&error);
             error
         };
         // Dropped part way (the caller's own timeout, `select!`), the attempt closes its

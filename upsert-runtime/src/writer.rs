@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use sqlx::postgres::PgPool;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use crate::AtomicUpsert;
 use crate::error::Error;
 use crate::outcome::UpsertOutcome;
+use crate::postgres::generated::Generated;
 
 /// How a [`Writer`] batches.
 ///
@@ -146,7 +146,7 @@ impl WriterStats {
 }
 
 /// A cloneable handle that coalesces concurrent [`upsert`](Writer::upsert) calls of `T`
-/// into batch statements. Build it with [`AtomicUpsert::writer`].
+/// into batch statements. Build it with [`AtomicUpsert::writer`](crate::AtomicUpsert::writer).
 ///
 /// Each call returns that row's own [`UpsertOutcome`] (or its own error) once the batch
 /// holding it has committed. Calls apply in arrival order, as `upsert` called in that order
@@ -198,7 +198,7 @@ impl<T> std::fmt::Debug for Writer<T> {
     }
 }
 
-impl<T: AtomicUpsert + 'static> Writer<T> {
+impl<T: Generated + 'static> Writer<T> {
     /// A writer on `pool`; its task runs on the current tokio runtime.
     ///
     /// ```no_run
@@ -346,7 +346,7 @@ struct Task {
 }
 
 /// The writer's task: batch after batch until shutdown, then the rest of the queue.
-async fn drain<T: AtomicUpsert>(mut task: Task, mut jobs: mpsc::Receiver<Job<T>>) {
+async fn drain<T: Generated>(mut task: Task, mut jobs: mpsc::Receiver<Job<T>>) {
     let config = task.config;
     let mut batch: Vec<Job<T>> = Vec::with_capacity(config.max_batch);
     loop {
@@ -427,7 +427,7 @@ async fn gather<T>(
 }
 
 /// Writes `batch` and answers each call; leaves `batch` empty.
-async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
+async fn flush<T: Generated>(task: &mut Task, batch: &mut Vec<Job<T>>) {
     if batch.is_empty() {
         return;
     }
@@ -453,10 +453,9 @@ async fn flush<T: AtomicUpsert>(task: &mut Task, batch: &mut Vec<Job<T>>) {
             let watches = match task.watches {
                 Some((watches, asked)) if asked.elapsed() < WATCHES_TTL => watches,
                 _ => {
-                    let watches =
-                        crate::postgres::bulk::watches(&mut conn, &crate::table_key::<T>())
-                            .await
-                            .unwrap_or(true);
+                    let watches = crate::postgres::bulk::watches(&mut conn, &T::KEY)
+                        .await
+                        .unwrap_or(true);
                     task.watches = Some((watches, Instant::now()));
                     watches
                 }
@@ -504,7 +503,7 @@ type Applying<'a> =
 /// One result per row of `rows`, applying them in order: the batch in one statement, or,
 /// when the server rejects it for its data, the parts around the row at fault. Also says
 /// whether the batch failed as a whole (the connection is then not reused).
-fn apply<'a, T: AtomicUpsert>(
+fn apply<'a, T: Generated>(
     conn: &'a mut sqlx::PgConnection,
     rows: &'a [T],
     stats: &'a Counters,
@@ -568,7 +567,7 @@ fn apply<'a, T: AtomicUpsert>(
 /// A batch of a struct with `update_where` or `skip_unchanged`, one statement per row on the
 /// held connection: a batch statement judges every row of a key against the row stored
 /// before it, where one by one each row meets what the previous one left.
-async fn one_by_one<T: AtomicUpsert>(
+async fn one_by_one<T: Generated>(
     conn: &mut sqlx::PgConnection,
     rows: &[T],
     stats: &Counters,
@@ -576,7 +575,7 @@ async fn one_by_one<T: AtomicUpsert>(
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        match row.upsert(&mut *conn).await {
+        match crate::postgres::calls::upsert(row, &mut *conn, 1).await {
             Ok(outcome) => results.push(Ok(outcome)),
             Err(error) if is_broken(&error) => {
                 results.push(Err(error));

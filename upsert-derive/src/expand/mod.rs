@@ -78,10 +78,6 @@ struct Parts {
     table: String,
     schema: Option<String>,
     conflict_columns: Vec<String>,
-    upsert_sql: String,
-    insert_or_ignore_sql: String,
-    upsert_many_sql: String,
-    upsert_returning_sql: String,
     /// Whether replaying a call is harmless (`IDEMPOTENT`).
     idempotent: bool,
     /// The `Plan` constant of `Generated`.
@@ -123,14 +119,14 @@ impl Parts {
             table: container.table.clone(),
             schema: container.schema.clone(),
             conflict_columns: model.keys().iter().map(|c| c.name.to_owned()).collect(),
-            upsert_sql: single::upsert(pg, &model),
-            insert_or_ignore_sql: single::insert_or_ignore(pg, &model),
-            upsert_many_sql: bulk::upsert_many(pg, &model, Source::Unnest),
-            upsert_returning_sql: single::upsert_returning(pg, &model, &returned),
             idempotent: model.idempotent(),
             key_order: key_order(container, &model),
             add_signs: add_signs(container),
             plan: plan(&Statements {
+                upsert_sql: &single::upsert(pg, &model),
+                insert_or_ignore_sql: &single::insert_or_ignore(pg, &model),
+                upsert_many_sql: &bulk::upsert_many(pg, &model, Source::Unnest),
+                upsert_returning_sql: &single::upsert_returning(pg, &model, &returned),
                 stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
                 presorted: presorted(&model),
                 outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
@@ -218,6 +214,10 @@ impl Parts {
     fn stub() -> Self {
         Parts {
             plan: plan(&Statements {
+                upsert_sql: "",
+                insert_or_ignore_sql: "",
+                upsert_many_sql: "",
+                upsert_returning_sql: "",
                 stage_upsert_sql: "",
                 presorted: None,
                 outcomes_sql: "",
@@ -429,10 +429,6 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         table,
         schema,
         conflict_columns,
-        upsert_sql,
-        insert_or_ignore_sql,
-        upsert_many_sql,
-        upsert_returning_sql,
         idempotent,
         plan,
         column_bounds,
@@ -452,7 +448,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         sqlite_gap,
     } = parts;
     let ident = &input.ident;
-    let (impl_generics, ty_generics, _) = input.generics.split_for_impl();
+    let (impl_generics, ty_generics, plain_where) = input.generics.split_for_impl();
     // The `Column` bounds go on both impls: on `Generated`, whose bodies need them, and on
     // `AtomicUpsert`, so that its `Generated` supertrait obligation holds under them and a
     // field type that cannot be sent is reported once, under the field, not at the struct.
@@ -470,14 +466,16 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
 
             #[automatically_derived]
             impl #impl_generics ::atomic_upsert::AtomicUpsert for #ident #ty_generics #column_where {
-                const TABLE: &'static str = #table;
-                const SCHEMA: ::core::option::Option<&'static str> = #schema;
-                const CONFLICT_COLUMNS: &'static [&'static str] = &[#(#conflict_columns),*];
-                const UPSERT_SQL: &'static str = #upsert_sql;
-                const INSERT_OR_IGNORE_SQL: &'static str = #insert_or_ignore_sql;
-                const UPSERT_MANY_SQL: &'static str = #upsert_many_sql;
-                const UPSERT_RETURNING_SQL: &'static str = #upsert_returning_sql;
                 const IDEMPOTENT: bool = #idempotent;
+            }
+
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::__private::Derived for #ident #ty_generics #plain_where {
+                const KEY: ::atomic_upsert::__private::TableKey = ::atomic_upsert::__private::TableKey {
+                    schema: #schema,
+                    table: #table,
+                    columns: &[#(#conflict_columns),*],
+                };
             }
 
             #[automatically_derived]

@@ -116,6 +116,10 @@ pub(super) fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
 
 /// What the `Plan` constant holds.
 pub(super) struct Statements<'a> {
+    pub(super) upsert_sql: &'a str,
+    pub(super) insert_or_ignore_sql: &'a str,
+    pub(super) upsert_many_sql: &'a str,
+    pub(super) upsert_returning_sql: &'a str,
     pub(super) stage_upsert_sql: &'a str,
     /// The presorted statements: `UNNEST`, staging table.
     pub(super) presorted: Option<(String, String)>,
@@ -196,6 +200,10 @@ pub(super) fn plan(s: &Statements) -> TokenStream {
         |old| quote!(::core::option::Option::Some(#old)),
     );
     let Statements {
+        upsert_sql,
+        insert_or_ignore_sql,
+        upsert_many_sql,
+        upsert_returning_sql,
         stage_upsert_sql,
         outcomes_sql,
         stage_outcomes_sql,
@@ -218,6 +226,10 @@ pub(super) fn plan(s: &Statements) -> TokenStream {
     let update_where = option_str(s.update_where);
     quote! {
         ::atomic_upsert::__private::Plan {
+            upsert_sql: #upsert_sql,
+            insert_or_ignore_sql: #insert_or_ignore_sql,
+            upsert_many_sql: #upsert_many_sql,
+            upsert_returning_sql: #upsert_returning_sql,
             struct_name: #struct_name,
             fields: &[#(#fields),*],
             target: #target,

@@ -17,6 +17,7 @@ use sqlx::postgres::{PgRow, PgTypeInfo, Postgres};
 use sqlx::{Acquire, Row as _};
 use upsert_core::Dialect as _;
 
+use crate::dispatch::BulkPath;
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::cancel::{Acquired, Guarded};
@@ -36,25 +37,6 @@ pub const COPY_THRESHOLD: usize = 20_000;
 /// (a `jsonb` payload) gain from `COPY` sooner. 20,000 three-column rows are about this size;
 /// for rows of a `text` key and 110 bytes of `jsonb` it is about 5,000 rows.
 pub const COPY_THRESHOLD_BYTES: usize = 768 << 10;
-
-/// Which way [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via) sends a
-/// batch on PostgreSQL. Both give the same result. SQLite has one way (chunks of multi-row
-/// upserts under one write lock) and takes any `BulkPath` as that one.
-///
-/// ```
-/// use atomic_upsert::BulkPath;
-/// assert_eq!(BulkPath::default(), BulkPath::Auto);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BulkPath {
-    /// `Unnest` up to [`COPY_THRESHOLD`] rows and [`COPY_THRESHOLD_BYTES`], `Copy` above.
-    #[default]
-    Auto,
-    /// One statement with one array parameter per column.
-    Unnest,
-    /// Binary `COPY` into a temporary table, then one `INSERT .. SELECT`.
-    Copy,
-}
 
 /// A batch, ready to send, without naming its struct: the rows behind [`SentRows`], the
 /// `UNNEST` statement, and the staging types of the `COPY` path. [`upsert_many`] takes one,

@@ -6,6 +6,8 @@ use sqlx::postgres::PgConnection;
 use upsert_core::schema::{ColumnInfo, IndexInfo, RelKind, Snapshot, TableInfo};
 use upsert_core::{Dialect as _, Postgres};
 
+use crate::error::Error;
+
 /// The relation `schema.name` (or `name` along the `search_path`), as PostgreSQL resolves it.
 const RESOLVE: &str = "SELECT c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text \
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -172,4 +174,22 @@ async fn read_relation(
         table.partitions = Some(u32::try_from(leaves).unwrap_or(u32::MAX));
     }
     Ok(table)
+}
+
+/// Reads every table and view of the schemas on the connection's `search_path` (with their
+/// columns, types, unique indexes and constraints): what `atomic-upsert-cli prepare` writes
+/// to the snapshot file that the derive checks structs against at compile time.
+///
+/// ```no_run
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// let snapshot = atomic_upsert::schema::snapshot(&pool).await?;
+/// std::fs::write("atomic-upsert.schema", snapshot.to_text()).expect("writable");
+/// # Ok(()) }
+/// ```
+pub async fn snapshot<'c, A>(executor: A) -> Result<Snapshot, Error>
+where
+    A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
+{
+    let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
+    read_snapshot(&mut conn).await.map_err(Error::Sqlx)
 }

@@ -9,15 +9,17 @@ use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgHasArrayType, PgRow, PgTyp
 use upsert_core::postgres::counts::Counts;
 use upsert_core::{ConflictTarget, Role, Unwritten};
 
+use crate::dispatch::Derived;
+
 /// The query type the generated binds fill.
 pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// What the derive generates besides the public constants of [`AtomicUpsert`]: the binds,
-/// the `COPY` path's statements and rows, and how to read answers. A supertrait of
-/// `AtomicUpsert`, so that the user-facing trait shows only what users call.
-///
-/// [`AtomicUpsert`]: crate::AtomicUpsert
-pub trait Generated: Sized {
+/// What the derive generates for PostgreSQL: the [`Plan`] of statements, the binds, the
+/// `COPY` path's rows, and how to read answers. A supertrait of
+/// [`AtomicUpsert`](crate::AtomicUpsert), whose PostgreSQL constants (`UPSERT_SQL`, ..)
+/// read its plan, so that the user-facing trait shows only what users call. The PostgreSQL
+/// calls need nothing else of a struct.
+pub trait Generated: Derived {
     /// The statements and answer layouts the runtime needs besides the public constants.
     const PLAN: Plan;
 
@@ -65,6 +67,14 @@ pub trait Generated: Sized {
 /// by `upsert_core`, and what `verify` needs to rebuild the struct's model.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
+    /// `AtomicUpsert::UPSERT_SQL`.
+    pub upsert_sql: &'static str,
+    /// `AtomicUpsert::INSERT_OR_IGNORE_SQL`.
+    pub insert_or_ignore_sql: &'static str,
+    /// `AtomicUpsert::UPSERT_MANY_SQL`.
+    pub upsert_many_sql: &'static str,
+    /// `AtomicUpsert::UPSERT_RETURNING_SQL`.
+    pub upsert_returning_sql: &'static str,
     /// The struct's name, for reports.
     pub struct_name: &'static str,
     /// Every field, in order.

@@ -19,8 +19,8 @@ use upsert_core::{
 
 use crate::error::Error;
 use crate::postgres::catalog;
-use crate::postgres::generated::FieldSpec;
-use crate::schema::{SchemaReport, StructReport};
+use crate::postgres::generated::{FieldSpec, Generated};
+use crate::report::{SchemaReport, StructReport};
 
 /// What `verify` checks: a struct's table, fields, target, guards and statements, from its
 /// constants and plan.
@@ -42,12 +42,12 @@ pub(crate) struct Subject {
 
 impl Subject {
     /// The subject of `T`.
-    pub(crate) fn of_struct<T: crate::AtomicUpsert>() -> Self {
+    pub(crate) fn of_struct<T: Generated>() -> Self {
         let plan = T::PLAN;
         Subject {
             table: Table {
-                schema: T::SCHEMA,
-                name: T::TABLE,
+                schema: T::KEY.schema,
+                name: T::KEY.table,
             },
             struct_name: plan.struct_name,
             fields: plan.fields,
@@ -55,24 +55,22 @@ impl Subject {
             update_where: plan.update_where,
             skip_unchanged: plan.skip_unchanged,
             nulls_not_distinct: plan.nulls_not_distinct,
-            upsert_sql: T::UPSERT_SQL,
-            many_sql: T::UPSERT_MANY_SQL,
+            upsert_sql: T::PLAN.upsert_sql,
+            many_sql: T::PLAN.upsert_many_sql,
             returning_old: plan.returning_old,
         }
     }
 }
 
 /// `T::verify` on a connection: what the derive registers for `verify_all`.
-pub(crate) fn verify_struct<T: crate::AtomicUpsert>(conn: &mut PgConnection) -> VerifyFuture<'_> {
+pub(crate) fn verify_struct<T: Generated>(conn: &mut PgConnection) -> VerifyFuture<'_> {
     Box::pin(verify(conn, Subject::of_struct::<T>()))
 }
 
 /// The build-time check (`upsert_core::verify::check_offline`, what the derive runs on a
 /// schema snapshot) of `T` against its live table: the conformance matrix compares its
 /// verdicts with `verify`'s and with what the statements do.
-pub(crate) async fn offline<T: crate::AtomicUpsert>(
-    conn: &mut PgConnection,
-) -> Result<Vec<Mismatch>, Error> {
+pub(crate) async fn offline<T: Generated>(conn: &mut PgConnection) -> Result<Vec<Mismatch>, Error> {
     let subject = Subject::of_struct::<T>();
     let found = catalog::read_table(conn, subject.table.schema, subject.table.name)
         .await
@@ -450,7 +448,7 @@ pub trait ProbeRegistered {
     fn registered(&self) -> RegisteredVerify;
 }
 
-impl<T: crate::AtomicUpsert + 'static> ProbeRegistered for Probe<T> {
+impl<T: Generated + 'static> ProbeRegistered for Probe<T> {
     fn registered(&self) -> RegisteredVerify {
         verify_struct::<T>
     }
@@ -474,8 +472,38 @@ impl<T: ?Sized> ProbeUnregistered for &Probe<T> {
 ///
 /// # Errors
 /// When the catalog cannot be read.
-pub async fn offline_check<T: crate::AtomicUpsert>(
-    conn: &mut PgConnection,
-) -> Result<Vec<Mismatch>, Error> {
+pub async fn offline_check<T: Generated>(conn: &mut PgConnection) -> Result<Vec<Mismatch>, Error> {
     offline::<T>(conn).await
+}
+
+/// Checks every `#[derive(AtomicUpsert)]` struct linked into the program against its table,
+/// as [`AtomicUpsert::verify`](crate::AtomicUpsert::verify) does for one, and returns one [`Error::SchemaMismatch`]
+/// naming every struct that mismatches (and none that matches). The derive registers each
+/// struct, so there is no list to keep: call it at startup, or in a one-line test.
+///
+/// ```no_run
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// atomic_upsert::verify_all(&pool).await?;
+/// # Ok(()) }
+/// ```
+pub async fn verify_all<'c, A>(executor: A) -> Result<(), Error>
+where
+    A: Acquire<'c, Database = Postgres> + Send,
+{
+    let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
+    let mut registered: Vec<&Registration> = inventory::iter::<Registration>().collect();
+    registered.sort_by_key(|r| r.name);
+    let mut report = SchemaReport::default();
+    for registration in registered {
+        match (registration.verify)(&mut conn).await {
+            Ok(()) => {}
+            Err(Error::SchemaMismatch(mismatches)) => report.extend(mismatches),
+            Err(other) => return Err(other),
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::SchemaMismatch(report))
+    }
 }

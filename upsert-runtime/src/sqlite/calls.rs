@@ -19,13 +19,14 @@ use std::future::Future;
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Acquire, Connection as _, Executor, Row as _, Transaction};
 
-use crate::backend::{Batches, Returns, Runs, Sql, Statements};
+use crate::dispatch::{Batches, BulkPath, Returns, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::schema::{SchemaReport, StructReport};
+use crate::postgres::generated::Generated;
+use crate::report::{SchemaReport, StructReport};
 use crate::sqlite::generated::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
 use crate::telemetry::{Call, Op, traced};
-use crate::{AtomicUpsert, BulkPath, table_key};
+
 use upsert_core::Tally;
 use upsert_core::Unwritten;
 
@@ -36,7 +37,7 @@ const SYSTEM: &str = "sqlite";
 
 impl<T> Statements<T> for Sqlite
 where
-    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    T: GeneratedSqlite<Sqlite>,
 {
     fn statements() -> Sql {
         let plan = T::SQLITE;
@@ -55,11 +56,11 @@ where
 
 impl<'c, T, E> Runs<'c, T, E> for Sqlite
 where
-    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    T: GeneratedSqlite<Sqlite>,
     E: Executor<'c, Database = Sqlite> + Acquire<'c, Database = Sqlite> + Send,
 {
     fn upsert(row: &T, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
-        let key = table_key::<T>();
+        let key = T::KEY;
         traced(
             Call::start_on(SYSTEM, Op::Upsert, &key, 1, 1),
             async move {
@@ -82,7 +83,7 @@ where
         row: &T,
         executor: E,
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
-        let key = table_key::<T>();
+        let key = T::KEY;
         traced(
             Call::start_on(SYSTEM, Op::InsertOrIgnore, &key, 1, 1),
             insert_or_skip(row, T::SQLITE.insert_or_ignore_sql, executor, key),
@@ -93,14 +94,14 @@ where
 
 impl<'c, T, E> Returns<'c, T, E> for Sqlite
 where
-    T: AtomicUpsert + GeneratedSqlite<Sqlite> + for<'r> FromStoredSqlite<'r, Sqlite>,
+    T: GeneratedSqlite<Sqlite> + for<'r> FromStoredSqlite<'r, Sqlite>,
     E: Executor<'c, Database = Sqlite> + Acquire<'c, Database = Sqlite> + Send,
 {
     fn upsert_returning(
         row: &T,
         executor: E,
     ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
-        let key = table_key::<T>();
+        let key = T::KEY;
         traced(
             Call::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
             async move {
@@ -126,7 +127,7 @@ where
 
 impl<'c, T, A> Batches<'c, T, A> for Sqlite
 where
-    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    T: GeneratedSqlite<Sqlite> + Generated,
     A: Acquire<'c, Database = Sqlite> + Send,
 {
     /// SQLite has one path; `path` is ignored.
@@ -135,7 +136,7 @@ where
         rows: &[T],
         _path: BulkPath,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send {
-        let key = table_key::<T>();
+        let key = T::KEY;
         let call = Call::start_on(SYSTEM, Op::UpsertMany, &key, rows.len(), 1);
         traced(
             call,
@@ -161,7 +162,7 @@ where
         rows: &[T],
         _path: BulkPath,
     ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send {
-        let key = table_key::<T>();
+        let key = T::KEY;
         let call = Call::start_on(SYSTEM, Op::UpsertManyOutcomes, &key, rows.len(), 1);
         traced(
             call,
@@ -201,7 +202,7 @@ where
             Err(Error::SchemaMismatch(SchemaReport::from(vec![
                 StructReport {
                     name: T::PLAN.struct_name,
-                    table: T::TABLE.to_owned(),
+                    table: T::KEY.table.to_owned(),
                     mismatches,
                 },
             ])))

@@ -7,6 +7,8 @@ use sqlx::{ColumnIndex, Database, Row as _};
 
 use upsert_core::Unwritten;
 
+use crate::dispatch::Derived;
+
 /// The query type the generated SQLite binds fill.
 pub type SqliteQuery<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
 
@@ -90,7 +92,7 @@ impl<DB: SqliteDb, T> SqliteColumn<DB> for T where
     label = "the derive gave `{Self}` no SQLite statements",
     note = "every written field's type must be one sqlx sends to SQLite, and the struct must use nothing SQLite lacks (`schema`, `constraint`, `nulls_not_distinct`, `sql_type`, arrays)"
 )]
-pub trait GeneratedSqlite<DB: SqliteDb>: Sized {
+pub trait GeneratedSqlite<DB: SqliteDb>: Derived {
     /// The statements.
     const SQLITE: SqlitePlan;
 

@@ -7,9 +7,8 @@ use sqlx::sqlite::{Sqlite, SqliteConnection};
 use upsert_core::sqlite::types::{affinities, declared_affinity};
 use upsert_core::{ConflictTarget, Role};
 
-use crate::AtomicUpsert;
-use crate::postgres::generated::FieldSpec;
-use crate::schema::{Mismatch, MismatchKind, Site};
+use crate::postgres::generated::{FieldSpec, Generated};
+use crate::report::{Mismatch, MismatchKind, Site};
 use crate::sqlite::generated::GeneratedSqlite;
 
 /// A column as `pragma_table_xinfo` gives it.
@@ -45,9 +44,9 @@ fn mismatch(
 /// Every way `T` and its table disagree.
 pub(super) async fn mismatches<T>(conn: &mut SqliteConnection) -> Result<Vec<Mismatch>, sqlx::Error>
 where
-    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    T: GeneratedSqlite<Sqlite> + Generated,
 {
-    let table = T::TABLE;
+    let table = T::KEY.table;
     let columns = columns(conn, table).await?;
     if columns.is_empty() {
         return Ok(vec![mismatch(
@@ -255,7 +254,7 @@ async fn check_key_collations(
 /// matching unique index here, and anything else it would reject at the first write.
 async fn check_statements<T>(conn: &mut SqliteConnection) -> Result<Option<Mismatch>, sqlx::Error>
 where
-    T: AtomicUpsert + GeneratedSqlite<Sqlite>,
+    T: GeneratedSqlite<Sqlite> + Generated,
 {
     let plan = T::SQLITE;
     let chunk = plan.chunks.first().map(|c| [c.upsert_sql, c.existing_sql]);
@@ -282,14 +281,14 @@ where
         let (kind, fix) = if message.contains("ON CONFLICT clause does not match") {
             let table = upsert_core::Table {
                 schema: None,
-                name: T::TABLE,
+                name: T::KEY.table,
             };
             (
                 MismatchKind::NoUniqueIndex,
                 upsert_core::verify::create_unique_index(
                     &upsert_core::Sqlite,
                     &table,
-                    T::CONFLICT_COLUMNS,
+                    T::KEY.columns,
                     predicate,
                 ),
             )

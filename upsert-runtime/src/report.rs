@@ -1,21 +1,4 @@
-//! Schema verification's report: what [`AtomicUpsert::verify`](crate::AtomicUpsert::verify)
-//! and [`verify_all`](crate::verify_all) return inside [`Error::SchemaMismatch`](crate::Error::SchemaMismatch).
-//!
-//! ```no_run
-//! # async fn run(pool: atomic_upsert::sqlx::PgPool) {
-//! use atomic_upsert::Error;
-//!
-//! match atomic_upsert::verify_all(&pool).await {
-//!     Ok(()) => {}
-//!     Err(Error::SchemaMismatch(report)) => {
-//!         for (name, mismatch) in report.mismatches() {
-//!             eprintln!("{name}: {}", mismatch.fix);
-//!         }
-//!     }
-//!     Err(other) => eprintln!("{other}"),
-//! }
-//! # }
-//! ```
+//! Schema verification's report (public as `atomic_upsert::schema`, see `lib.rs`).
 
 use std::fmt;
 
@@ -133,26 +116,4 @@ impl fmt::Display for SchemaReport {
         }
         Ok(())
     }
-}
-
-pub use upsert_core::schema::Snapshot;
-
-/// Reads every table and view of the schemas on the connection's `search_path` (with their
-/// columns, types, unique indexes and constraints): what `atomic-upsert-cli prepare` writes
-/// to the snapshot file that the derive checks structs against at compile time.
-///
-/// ```no_run
-/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
-/// let snapshot = atomic_upsert::schema::snapshot(&pool).await?;
-/// std::fs::write("atomic-upsert.schema", snapshot.to_text()).expect("writable");
-/// # Ok(()) }
-/// ```
-pub async fn snapshot<'c, A>(executor: A) -> Result<Snapshot, crate::Error>
-where
-    A: sqlx::Acquire<'c, Database = sqlx::Postgres> + Send,
-{
-    let mut conn = executor.acquire().await.map_err(crate::Error::Sqlx)?;
-    crate::postgres::catalog::read_snapshot(&mut conn)
-        .await
-        .map_err(crate::Error::Sqlx)
 }
