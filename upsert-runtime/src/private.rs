@@ -22,6 +22,7 @@ pub use sqlx::postgres::{PgArguments, PgConnection, PgRow, PgTypeInfo, Postgres}
 pub use sqlx::{ColumnIndex, Database as SqlxDatabase, Decode as SqlxDecode, Type as SqlxType};
 pub use upsert_core::Table;
 pub use upsert_core::postgres::counts::Counts;
+pub use upsert_core::postgres::plan::Statements;
 pub use upsert_core::{ConflictTarget, Role, Strategy, Unwritten};
 
 /// Feature gates: for a field type from a crate that sqlx supports behind a feature, the

@@ -99,7 +99,7 @@ pub trait AtomicUpsert: Generated {
     /// struct Tag { #[conflict_key] name: String, color: String }
     /// assert!(Tag::UPSERT_SQL.contains("DO UPDATE"));
     /// ```
-    const UPSERT_SQL: &'static str = Self::PLAN.upsert_sql;
+    const UPSERT_SQL: &'static str = Self::PLAN.sql.upsert_sql;
 
     /// `INSERT .. ON CONFLICT (key) DO NOTHING RETURNING (xmax = 0)`, built at compile time.
     /// Run by [`insert_or_ignore`](AtomicUpsert::insert_or_ignore).
@@ -110,7 +110,7 @@ pub trait AtomicUpsert: Generated {
     /// struct Tag { #[conflict_key] name: String, color: String }
     /// assert!(Tag::INSERT_OR_IGNORE_SQL.contains(r#"ON CONFLICT ("name") DO NOTHING"#));
     /// ```
-    const INSERT_OR_IGNORE_SQL: &'static str = Self::PLAN.insert_or_ignore_sql;
+    const INSERT_OR_IGNORE_SQL: &'static str = Self::PLAN.sql.insert_or_ignore_sql;
 
     /// The bulk statement of [`upsert_many`](AtomicUpsert::upsert_many)'s `UNNEST` path:
     /// one array parameter per column, the batch deduplicated per key (last row wins),
@@ -123,7 +123,7 @@ pub trait AtomicUpsert: Generated {
     /// struct Tag { #[conflict_key] name: String, color: String }
     /// assert!(Tag::UPSERT_MANY_SQL.contains(r#"UNNEST($1, $2)"#));
     /// ```
-    const UPSERT_MANY_SQL: &'static str = Self::PLAN.upsert_many_sql;
+    const UPSERT_MANY_SQL: &'static str = Self::PLAN.sql.upsert_many_sql;
 
     /// The upsert of [`upsert_returning`](AtomicUpsert::upsert_returning): `UPSERT_SQL`
     /// with `RETURNING` every field's column, in field order, built at compile time. A
@@ -138,7 +138,7 @@ pub trait AtomicUpsert: Generated {
     /// struct Tag { #[conflict_key] name: String, color: String }
     /// assert!(Tag::UPSERT_RETURNING_SQL.ends_with(r#"RETURNING "name"::text AS "name", "color"::text AS "color""#));
     /// ```
-    const UPSERT_RETURNING_SQL: &'static str = Self::PLAN.upsert_returning_sql;
+    const UPSERT_RETURNING_SQL: &'static str = Self::PLAN.sql.upsert_returning_sql;
 
     /// Whether applying the same row twice leaves what applying it once leaves: true
     /// unless an `#[upsert(add)]` counter would add twice (with a `version` field the
@@ -275,7 +275,7 @@ pub trait AtomicUpsert: Generated {
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
         execute::returning(
-            self.bind_row(sqlx::query(Self::PLAN.upsert_returning_row_sql)),
+            self.bind_row(sqlx::query(Self::PLAN.sql.upsert_returning_row_sql)),
             Self::KEY,
             1,
             executor,
@@ -317,8 +317,8 @@ pub trait AtomicUpsert: Generated {
     {
         execute::insert_or_get(
             self,
-            Self::PLAN.insert_or_get_sql,
-            Self::PLAN.select_by_key_sql,
+            Self::PLAN.sql.insert_or_get_sql,
+            Self::PLAN.sql.select_by_key_sql,
             Self::KEY,
             executor,
             |row| <Self as FromStored<'_>>::from_stored(row),
@@ -359,8 +359,8 @@ pub trait AtomicUpsert: Generated {
     {
         execute::insert_or_get(
             self,
-            Self::PLAN.insert_or_get_row_sql,
-            Self::PLAN.select_row_by_key_sql,
+            Self::PLAN.sql.insert_or_get_row_sql,
+            Self::PLAN.sql.select_row_by_key_sql,
             Self::KEY,
             executor,
             |row| R::from_row(row),

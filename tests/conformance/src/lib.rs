@@ -2,7 +2,10 @@
 //! batch is its rows applied one by one, in order, on random data with repeated and NULL
 //! keys and every strategy both backends have. Each backend's test suite implements
 //! [`Backend`] (a fresh database, the table's rows read back as text) and calls
-//! [`random_batches_equal_one_by_one`] and [`batch_equals_one_by_one`].
+//! [`random_batches_equal_one_by_one`], [`batch_equals_one_by_one`], the seed's race
+//! ([`race_is_exact_where_the_naive_pattern_fails`]), errors
+//! ([`a_rejected_row_is_typed_and_loses_nothing`]) and cancellation
+//! ([`a_dropped_call_leaves_the_pool_in_step`]).
 //!
 //! ```no_run
 //! # async fn run<B: upsert_conformance::Backend>(backend: &B)
@@ -22,7 +25,7 @@ use std::sync::Arc;
 
 use atomic_upsert::backend::{Batches, Runs};
 use atomic_upsert::sqlx::{Acquire, Database, Executor, Pool};
-use atomic_upsert::{AtomicUpsert, BatchOutcome, UpsertOutcome};
+use atomic_upsert::{AtomicUpsert, BatchOutcome, Error, UpsertOutcome};
 
 pub use upsert_testkit::Rng;
 
@@ -59,6 +62,13 @@ pub trait Backend: Sync {
 
     /// The DDL of [`Stats`]' table on this backend.
     const STATS: &'static str;
+
+    /// [`Backend::STATS`] with `CHECK (runs <= 100)`: a row the table rejects
+    /// ([`a_rejected_row_is_typed_and_loses_nothing`]).
+    const STATS_CHECKED: &'static str;
+
+    /// A statement returning every [`Stats`] row as the text `stats_type:runs`, in key order.
+    const STATS_ROWS: &'static str;
 
     /// A connection to a fresh database in which `ddl` has run.
     fn fresh(&self, ddl: &str) -> impl Future<Output = Self::Conn> + Send;
@@ -344,4 +354,268 @@ where
     pool.close().await;
     drop(keep);
     ((inserted, failed), rows)
+}
+
+/// Whether `error` is the table's CHECK constraint rejecting a row (a call), or a batch's
+/// row `index` rejected by it (a batch names its row).
+fn is_check(error: &Error, index: Option<usize>) -> bool {
+    match (error, index) {
+        (Error::CheckViolation { .. }, None) => true,
+        (Error::Row { index: at, source }, Some(index)) => {
+            *at == index && matches!(**source, Error::CheckViolation { .. })
+        }
+        _ => false,
+    }
+}
+
+/// The rows of [`a_rejected_row_is_typed_and_loses_nothing`]'s batch: keys `b0`.. `b19`
+/// (new) and `s0`.. `s9` (stored), one of which (`rejected`) adds more than the CHECK
+/// constraint allows.
+fn checked_batch(rejected: usize) -> Vec<Stats> {
+    (0..30)
+        .map(|i| Stats {
+            stats_type: if i % 3 == 0 {
+                format!("s{}", i / 3)
+            } else {
+                format!("b{i}")
+            },
+            runs: if i == rejected { 500 } else { 1 },
+        })
+        .collect()
+}
+
+/// Bad input gets a typed error and loses nothing, on every path: on a table whose CHECK
+/// constraint rejects one row, `upsert` answers [`Error::CheckViolation`], and
+/// `upsert_many` and `upsert_many_outcomes` answer [`Error::Row`] naming the row, through
+/// the pool, on a held connection and inside the caller's transaction. Each time the
+/// table stays as it was, and the pool, the connection and the transaction stay usable
+/// (the transaction goes on and commits its own write).
+///
+/// # Panics
+/// When an error is untyped or names the wrong row, a row changed, or a path is unusable
+/// after the error.
+pub async fn a_rejected_row_is_typed_and_loses_nothing<B>(backend: &B)
+where
+    B: Backend,
+    for<'c> &'c mut <B::Db as Database>::Connection:
+        Executor<'c, Database = B::Db> + Acquire<'c, Database = B::Db>,
+    for<'c> B::Db: Runs<'c, Stats, &'c mut <B::Db as Database>::Connection>
+        + Batches<'c, Stats, &'c mut <B::Db as Database>::Connection>
+        + Runs<'c, Stats, &'c Pool<B::Db>>
+        + Batches<'c, Stats, &'c Pool<B::Db>>,
+    for<'c> &'c Pool<B::Db>: Executor<'c, Database = B::Db> + Acquire<'c, Database = B::Db>,
+{
+    let seed: Vec<Stats> = (0..10)
+        .map(|i| Stats {
+            stats_type: format!("s{i}"),
+            runs: 1,
+        })
+        .collect();
+    let too_many = Stats {
+        stats_type: "s4".into(),
+        runs: 500,
+    };
+    let (rejected, batch) = (13, checked_batch(13));
+
+    // Through the pool.
+    let (pool, keep) = backend.pool(B::STATS_CHECKED, 2).await;
+    Stats::upsert_many(&pool, &seed).await.expect("seed");
+    let before = B::stats(&pool).await;
+    let error = too_many
+        .upsert(&pool)
+        .await
+        .expect_err("the CHECK rejects it");
+    assert!(is_check(&error, None), "pool, upsert: {error:?}");
+    let error = Stats::upsert_many(&pool, &batch)
+        .await
+        .expect_err("rejected");
+    assert!(
+        is_check(&error, Some(rejected)),
+        "pool, upsert_many: {error:?}"
+    );
+    let error = Stats::upsert_many_outcomes(&pool, &batch)
+        .await
+        .expect_err("rejected");
+    assert!(
+        is_check(&error, Some(rejected)),
+        "pool, upsert_many_outcomes: {error:?}"
+    );
+    assert_eq!(B::stats(&pool).await, before, "pool: a row changed");
+    let ok = Stats {
+        stats_type: "after".into(),
+        runs: 1,
+    };
+    assert_eq!(
+        ok.upsert(&pool).await.expect("the pool is usable"),
+        UpsertOutcome::Inserted
+    );
+    pool.close().await;
+    drop(keep);
+
+    // On a held connection.
+    let mut conn = backend.fresh(B::STATS_CHECKED).await;
+    Stats::upsert_many(&mut *conn, &seed).await.expect("seed");
+    let before = B::rows(&mut conn, B::STATS_ROWS).await;
+    let error = too_many.upsert(&mut *conn).await.expect_err("rejected");
+    assert!(is_check(&error, None), "held, upsert: {error:?}");
+    let error = Stats::upsert_many(&mut *conn, &batch)
+        .await
+        .expect_err("rejected");
+    assert!(
+        is_check(&error, Some(rejected)),
+        "held, upsert_many: {error:?}"
+    );
+    let error = Stats::upsert_many_outcomes(&mut *conn, &batch)
+        .await
+        .expect_err("rejected");
+    assert!(
+        is_check(&error, Some(rejected)),
+        "held, upsert_many_outcomes: {error:?}"
+    );
+    assert_eq!(
+        B::rows(&mut conn, B::STATS_ROWS).await,
+        before,
+        "held: a row changed"
+    );
+
+    // Inside the caller's transaction: the batch's failure leaves the transaction usable.
+    let mut tx = atomic_upsert::sqlx::Connection::begin(&mut *conn)
+        .await
+        .expect("begin");
+    let error = Stats::upsert_many(&mut *tx, &batch)
+        .await
+        .expect_err("rejected");
+    assert!(
+        is_check(&error, Some(rejected)),
+        "transaction, upsert_many: {error:?}"
+    );
+    let error = Stats::upsert_many_outcomes(&mut *tx, &batch)
+        .await
+        .expect_err("rejected");
+    assert!(
+        is_check(&error, Some(rejected)),
+        "transaction, upsert_many_outcomes: {error:?}"
+    );
+    assert_eq!(
+        ok.upsert(&mut *tx).await.expect("the transaction goes on"),
+        UpsertOutcome::Inserted
+    );
+    tx.commit().await.expect("commit");
+    let mut after = before.clone();
+    after.insert(0, "after:1".to_owned());
+    assert_eq!(
+        B::rows(&mut conn, B::STATS_ROWS).await,
+        after,
+        "transaction: only the caller's own write is kept"
+    );
+}
+
+/// One of the calls [`a_dropped_call_leaves_the_pool_in_step`] drops.
+#[derive(Debug, Clone, Copy)]
+enum Dropped {
+    Upsert,
+    InsertOrIgnore,
+    UpsertMany,
+    UpsertManyOutcomes,
+}
+
+/// Runs `call` through `pool`: a single row `{prefix}0`, or a batch of 500 keys
+/// `{prefix}0`.. with a repeated key.
+async fn run_dropped<B>(call: Dropped, pool: &Pool<B::Db>, prefix: &str)
+where
+    B: Backend,
+    for<'c> &'c mut <B::Db as Database>::Connection: Executor<'c, Database = B::Db>,
+    for<'c> B::Db: Runs<'c, Stats, &'c Pool<B::Db>> + Batches<'c, Stats, &'c Pool<B::Db>>,
+{
+    let row = Stats {
+        stats_type: format!("{prefix}0"),
+        runs: 1,
+    };
+    let batch: Vec<Stats> = (0..500)
+        .map(|i| Stats {
+            stats_type: format!("{prefix}{}", i % 499),
+            runs: 1,
+        })
+        .collect();
+    let _ = match call {
+        Dropped::Upsert => row.upsert(pool).await.map(drop),
+        Dropped::InsertOrIgnore => row.insert_or_ignore(pool).await.map(drop),
+        Dropped::UpsertMany => Stats::upsert_many(pool, &batch).await.map(drop),
+        Dropped::UpsertManyOutcomes => Stats::upsert_many_outcomes(pool, &batch).await.map(drop),
+    };
+}
+
+/// A call dropped anywhere leaves nothing behind: every call through a pool of one
+/// connection, dropped after a random delay across the call's whole length (12 rounds),
+/// wrote all of its rows or none, and the next calls on the pool (the same connection, or
+/// the one that replaced it) answer exactly: a canary key is inserted, then updated, and
+/// holds the sum of both.
+///
+/// # Panics
+/// When a dropped call left part of a batch, or the canary is not exact.
+pub async fn a_dropped_call_leaves_the_pool_in_step<B>(backend: &B)
+where
+    B: Backend,
+    for<'c> &'c mut <B::Db as Database>::Connection: Executor<'c, Database = B::Db>,
+    for<'c> B::Db: Runs<'c, Stats, &'c Pool<B::Db>> + Batches<'c, Stats, &'c Pool<B::Db>>,
+{
+    const CALLS: [Dropped; 4] = [
+        Dropped::Upsert,
+        Dropped::InsertOrIgnore,
+        Dropped::UpsertMany,
+        Dropped::UpsertManyOutcomes,
+    ];
+    let (pool, keep) = backend.pool(B::STATS, 1).await;
+    let mut whole = Vec::new();
+    for (c, call) in CALLS.iter().enumerate() {
+        let started = std::time::Instant::now();
+        run_dropped::<B>(*call, &pool, &format!("whole{c}-")).await;
+        whole.push(started.elapsed());
+    }
+    let mut rng = Rng(0x0d40_99ed);
+    for round in 0..12 {
+        for (c, (call, took)) in CALLS.iter().zip(&whole).enumerate() {
+            let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(50);
+            let delay = std::time::Duration::from_micros(rng.below(micros * 2));
+            let prefix = format!("r{round}c{c}-");
+            let _ = tokio::time::timeout(delay, run_dropped::<B>(*call, &pool, &prefix)).await;
+            let after = format!("round {round}, {call:?} dropped after {delay:?}");
+            let written = B::stats(&pool)
+                .await
+                .into_iter()
+                .filter(|(key, _)| key.starts_with(&prefix))
+                .count();
+            let all = if matches!(call, Dropped::Upsert | Dropped::InsertOrIgnore) {
+                1
+            } else {
+                499
+            };
+            assert!(
+                written == 0 || written == all,
+                "{after}: {written} of {all} rows written"
+            );
+            let canary = Stats {
+                stats_type: format!("canary-{round}-{c}"),
+                runs: 1,
+            };
+            assert_eq!(
+                canary.upsert(&pool).await.expect(&after),
+                UpsertOutcome::Inserted,
+                "{after}"
+            );
+            assert_eq!(
+                canary.upsert(&pool).await.expect(&after),
+                UpsertOutcome::Updated,
+                "{after}"
+            );
+            let runs = B::stats(&pool)
+                .await
+                .into_iter()
+                .find(|(key, _)| *key == canary.stats_type)
+                .map(|(_, runs)| runs);
+            assert_eq!(runs, Some(2), "{after}");
+        }
+    }
+    pool.close().await;
+    drop(keep);
 }

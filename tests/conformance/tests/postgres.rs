@@ -6,7 +6,8 @@ use std::ops::{Deref, DerefMut};
 use atomic_upsert::sqlx::pool::PoolConnection;
 use atomic_upsert::sqlx::{self, PgConnection, PgPool, Postgres};
 use upsert_conformance::{
-    Backend, race_is_exact_where_the_naive_pattern_fails, random_batches_equal_one_by_one,
+    Backend, a_dropped_call_leaves_the_pool_in_step, a_rejected_row_is_typed_and_loses_nothing,
+    race_is_exact_where_the_naive_pattern_fails, random_batches_equal_one_by_one,
 };
 use upsert_testkit::TestDb;
 
@@ -40,6 +41,12 @@ impl Backend for Pg {
 
     const STATS: &'static str =
         "CREATE TABLE stats (stats_type text PRIMARY KEY, runs int8 NOT NULL)";
+
+    const STATS_CHECKED: &'static str = "CREATE TABLE stats (stats_type text PRIMARY KEY, \
+        runs int8 NOT NULL CHECK (runs <= 100))";
+
+    const STATS_ROWS: &'static str =
+        "SELECT stats_type || ':' || runs FROM stats ORDER BY stats_type";
 
     const MIXED: &'static str = "CREATE TABLE mixed (k text UNIQUE, v text, n int8 NOT NULL, \
         hi int8, lo int8, first text, c text, updated_at timestamptz NOT NULL)";
@@ -111,4 +118,14 @@ async fn random_batches_equal_one_by_one_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_race_is_exact_where_the_naive_pattern_fails_on_postgres() {
     race_is_exact_where_the_naive_pattern_fails(&Pg).await;
+}
+
+#[tokio::test]
+async fn a_rejected_row_is_typed_and_loses_nothing_on_postgres() {
+    a_rejected_row_is_typed_and_loses_nothing(&Pg).await;
+}
+
+#[tokio::test]
+async fn a_dropped_call_leaves_the_pool_in_step_on_postgres() {
+    a_dropped_call_leaves_the_pool_in_step(&Pg).await;
 }

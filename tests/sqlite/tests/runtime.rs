@@ -13,7 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::Barrier;
 use upsert_conformance::{
-    Backend, KEYS, Mixed, Rng, Stats, race, race_is_exact_where_the_naive_pattern_fails,
+    Backend, KEYS, Mixed, Rng, Stats, a_dropped_call_leaves_the_pool_in_step,
+    a_rejected_row_is_typed_and_loses_nothing, race, race_is_exact_where_the_naive_pattern_fails,
     random_batches_equal_one_by_one, tally,
 };
 
@@ -395,6 +396,12 @@ impl Backend for Lite {
 
     const STATS: &'static str = STATS;
 
+    const STATS_CHECKED: &'static str = "CREATE TABLE stats (stats_type TEXT PRIMARY KEY, \
+        runs INTEGER NOT NULL CHECK (runs <= 100))";
+
+    const STATS_ROWS: &'static str =
+        "SELECT stats_type || ':' || runs FROM stats ORDER BY stats_type";
+
     const MIXED: &'static str = MIXED;
 
     const MIXED_ROWS: &'static str = "SELECT quote(k) || ',' || quote(v) || ',' || n || ',' \
@@ -454,6 +461,16 @@ async fn random_batches_equal_one_by_one_on_sqlite() {
 }
 
 /// The conformance suite's race: the naive pattern fails, the derive on a pool is exact.
+#[tokio::test]
+async fn a_rejected_row_is_typed_and_loses_nothing_on_sqlite() {
+    a_rejected_row_is_typed_and_loses_nothing(&Lite).await;
+}
+
+#[tokio::test]
+async fn a_dropped_call_leaves_the_pool_in_step_on_sqlite() {
+    a_dropped_call_leaves_the_pool_in_step(&Lite).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_race_is_exact_where_the_naive_pattern_fails_on_sqlite() {
     race_is_exact_where_the_naive_pattern_fails(&Lite).await;

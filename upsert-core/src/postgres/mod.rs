@@ -6,6 +6,7 @@ use crate::dialect::Dialect;
 
 pub mod bulk;
 pub mod counts;
+pub mod plan;
 pub mod stage;
 
 /// PostgreSQL 9.5+: `"ident"` with embedded quotes doubled, `$n` parameters, and

@@ -9,11 +9,12 @@ use proc_macro2::Span;
 use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
-use upsert_core::postgres::bulk::{self, Source};
+
 use upsert_core::postgres::counts::Counts;
-use upsert_core::postgres::stage;
+use upsert_core::postgres::plan::Statements;
+
 use upsert_core::sqlite::Gap;
-use upsert_core::{ConflictTarget, InsertFlag, NullKeys, Postgres, Role, Unwritten, single};
+use upsert_core::{ConflictTarget, InsertFlag, NullKeys, Role, Unwritten, single};
 
 use crate::ast::Container;
 use crate::ctxt::Ctxt;
@@ -23,8 +24,8 @@ mod postgres;
 mod sqlite;
 
 use postgres::{
-    Statements, add_signs, column_traits, field_spec, from_stored_impl, key_order, option_str,
-    plan, presorted, returning_old, target_tokens,
+    PlanParts, add_signs, column_traits, field_spec, from_stored_impl, key_order, option_str, plan,
+    presorted, returning_old, target_tokens,
 };
 use sqlite::{SqliteParts, gap_span, sqlite_gap_impls, sqlite_impls};
 
@@ -113,7 +114,6 @@ impl Parts {
     /// The impls of a checked struct.
     fn new(container: &Container) -> Self {
         let model = container.model();
-        let pg = &Postgres;
         let returned = returned_columns(container);
         let mut parts = Parts {
             table: container.table.clone(),
@@ -122,18 +122,9 @@ impl Parts {
             idempotent: model.idempotent(),
             key_order: key_order(container, &model),
             add_signs: add_signs(container),
-            plan: plan(&Statements {
-                upsert_sql: &single::upsert(pg, &model),
-                insert_or_ignore_sql: &single::insert_or_ignore(pg, &model),
-                upsert_many_sql: &bulk::upsert_many(pg, &model, Source::Unnest),
-                upsert_returning_sql: &single::upsert_returning(pg, &model, &returned),
-                stage_upsert_sql: &bulk::upsert_many(pg, &model, Source::Stage),
+            plan: plan(&PlanParts {
+                sql: Statements::of(&model, &returned),
                 presorted: presorted(&model),
-                outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Unnest),
-                stage_outcomes_sql: &bulk::upsert_many_outcomes(pg, &model, Source::Stage),
-                rounds_sql: &stage::round_numbers(pg, &model),
-                stage_copy_sql: &stage::stage_copy(pg, &model),
-                stage_insert_sql: &stage::stage_insert(pg, &model),
                 stage_columns: &model.bound().iter().map(|c| c.name).collect::<Vec<_>>(),
                 counts: Counts::of(&model),
                 unwritten: model.unwritten(),
@@ -143,11 +134,6 @@ impl Parts {
                 update_where: model.guard.update_where,
                 skip_unchanged: model.guard.skip_unchanged,
                 nulls_not_distinct: model.null_keys == NullKeys::NotDistinct,
-                insert_or_get_sql: &single::insert_or_ignore_returning(pg, &model, &returned),
-                upsert_returning_row_sql: &single::upsert_returning_row(pg, &model),
-                insert_or_get_row_sql: &single::insert_or_ignore_returning_row(pg, &model),
-                select_row_by_key_sql: &single::select_row_by_key(pg, &model),
-                select_by_key_sql: &single::select_by_key(pg, &model, &returned),
                 returning_old: (model.flag == InsertFlag::Marker)
                     .then(|| returning_old(&model.clone().with_flag(InsertFlag::Old))),
             }),
@@ -213,18 +199,9 @@ impl Parts {
     /// Impls that compile whatever the fields are, beside the errors.
     fn stub() -> Self {
         Parts {
-            plan: plan(&Statements {
-                upsert_sql: "",
-                insert_or_ignore_sql: "",
-                upsert_many_sql: "",
-                upsert_returning_sql: "",
-                stage_upsert_sql: "",
+            plan: plan(&PlanParts {
+                sql: Statements::default(),
                 presorted: None,
-                outcomes_sql: "",
-                stage_outcomes_sql: "",
-                rounds_sql: "",
-                stage_copy_sql: "",
-                stage_insert_sql: "",
                 stage_columns: &[],
                 counts: Counts::Guarded,
                 unwritten: Unwritten::Skipped,
@@ -234,11 +211,6 @@ impl Parts {
                 update_where: None,
                 skip_unchanged: false,
                 nulls_not_distinct: false,
-                insert_or_get_sql: "",
-                upsert_returning_row_sql: "",
-                insert_or_get_row_sql: "",
-                select_row_by_key_sql: "",
-                select_by_key_sql: "",
                 returning_old: None,
             }),
             from_stored: quote!(::core::result::Result::Err(

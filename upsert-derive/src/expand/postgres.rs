@@ -2,11 +2,12 @@
 //! field's `FieldSpec`, quoted), the key order and `add` signs a batch reads, and
 //! `FromStored`.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{DeriveInput, WherePredicate};
 use upsert_core::postgres::bulk::{self, Source};
 use upsert_core::postgres::counts::Counts;
+use upsert_core::postgres::plan::Statements;
 use upsert_core::{ConflictTarget, Model, Postgres, Role, Strategy, Unwritten, single};
 
 use super::{where_clause, with_row_lifetime};
@@ -115,19 +116,11 @@ pub(super) fn column_traits(field: &crate::ast::Field) -> (Ident, Ident) {
 }
 
 /// What the `Plan` constant holds.
-pub(super) struct Statements<'a> {
-    pub(super) upsert_sql: &'a str,
-    pub(super) insert_or_ignore_sql: &'a str,
-    pub(super) upsert_many_sql: &'a str,
-    pub(super) upsert_returning_sql: &'a str,
-    pub(super) stage_upsert_sql: &'a str,
+pub(super) struct PlanParts<'a> {
+    /// The statements, declared once in `upsert_core::postgres::plan`.
+    pub(super) sql: Statements<String>,
     /// The presorted statements: `UNNEST`, staging table.
     pub(super) presorted: Option<(String, String)>,
-    pub(super) outcomes_sql: &'a str,
-    pub(super) stage_outcomes_sql: &'a str,
-    pub(super) rounds_sql: &'a str,
-    pub(super) stage_copy_sql: &'a str,
-    pub(super) stage_insert_sql: &'a str,
     pub(super) stage_columns: &'a [&'a str],
     pub(super) counts: Counts,
     pub(super) unwritten: Unwritten,
@@ -137,11 +130,6 @@ pub(super) struct Statements<'a> {
     pub(super) update_where: Option<&'a str>,
     pub(super) skip_unchanged: bool,
     pub(super) nulls_not_distinct: bool,
-    pub(super) insert_or_get_sql: &'a str,
-    pub(super) upsert_returning_row_sql: &'a str,
-    pub(super) insert_or_get_row_sql: &'a str,
-    pub(super) select_row_by_key_sql: &'a str,
-    pub(super) select_by_key_sql: &'a str,
     /// A partitioned table's statements for PostgreSQL 18+ (`RETURNING old`).
     pub(super) returning_old: Option<TokenStream>,
 }
@@ -190,8 +178,9 @@ pub(super) fn presorted_tokens(presorted: Option<(String, String)>) -> TokenStre
     }
 }
 
-/// The `Plan` constant.
-pub(super) fn plan(s: &Statements) -> TokenStream {
+/// The `Plan` constant: the statements quoted field by field from their one declaration
+/// ([`Statements::named`]), then the rest of the plan.
+pub(super) fn plan(s: &PlanParts) -> TokenStream {
     let counts = counts_tokens(s.counts);
     let unwritten = unwritten_tokens(s.unwritten);
     let presorted = presorted_tokens(s.presorted.clone());
@@ -199,55 +188,32 @@ pub(super) fn plan(s: &Statements) -> TokenStream {
         || quote!(::core::option::Option::None),
         |old| quote!(::core::option::Option::Some(#old)),
     );
-    let Statements {
-        upsert_sql,
-        insert_or_ignore_sql,
-        upsert_many_sql,
-        upsert_returning_sql,
-        stage_upsert_sql,
-        outcomes_sql,
-        stage_outcomes_sql,
-        rounds_sql,
-        stage_copy_sql,
-        stage_insert_sql,
+    let (names, texts): (Vec<Ident>, Vec<&String>) = s
+        .sql
+        .named()
+        .into_iter()
+        .map(|(name, text)| (Ident::new(name, Span::call_site()), text))
+        .unzip();
+    let PlanParts {
         stage_columns,
         struct_name,
         fields,
         target,
         skip_unchanged,
         nulls_not_distinct,
-        insert_or_get_sql,
-        upsert_returning_row_sql,
-        insert_or_get_row_sql,
-        select_row_by_key_sql,
-        select_by_key_sql,
         ..
     } = s;
     let update_where = option_str(s.update_where);
     quote! {
         ::atomic_upsert::__private::Plan {
-            upsert_sql: #upsert_sql,
-            insert_or_ignore_sql: #insert_or_ignore_sql,
-            upsert_many_sql: #upsert_many_sql,
-            upsert_returning_sql: #upsert_returning_sql,
+            sql: ::atomic_upsert::__private::Statements { #(#names: #texts,)* },
             struct_name: #struct_name,
             fields: &[#(#fields),*],
             target: #target,
             update_where: #update_where,
             skip_unchanged: #skip_unchanged,
             nulls_not_distinct: #nulls_not_distinct,
-            insert_or_get_sql: #insert_or_get_sql,
-            upsert_returning_row_sql: #upsert_returning_row_sql,
-            insert_or_get_row_sql: #insert_or_get_row_sql,
-            select_row_by_key_sql: #select_row_by_key_sql,
-            select_by_key_sql: #select_by_key_sql,
-            stage_upsert_sql: #stage_upsert_sql,
             presorted: #presorted,
-            outcomes_sql: #outcomes_sql,
-            stage_outcomes_sql: #stage_outcomes_sql,
-            rounds_sql: #rounds_sql,
-            stage_copy_sql: #stage_copy_sql,
-            stage_insert_sql: #stage_insert_sql,
             stage_columns: &[#(#stage_columns),*],
             counts: #counts,
             unwritten: #unwritten,

@@ -119,8 +119,8 @@ impl<'q> Batch<'q> {
         );
         let (presorted, unnest_sql, stage_sql) = match (want, keyed, plan.presorted) {
             (Want::Counts, Some((order, false)), Some(sql)) => (Some(order), sql.unnest, sql.stage),
-            (Want::Counts, ..) => (None, unnest_sql, plan.stage_upsert_sql),
-            (Want::Outcomes, ..) => (None, unnest_sql, plan.stage_outcomes_sql),
+            (Want::Counts, ..) => (None, unnest_sql, plan.sql.stage_upsert_sql),
+            (Want::Outcomes, ..) => (None, unnest_sql, plan.sql.stage_outcomes_sql),
         };
         let returning_old = plan.returning_old.map(|old| match (want, &presorted) {
             (Want::Counts, Some(_)) => old

@@ -27,7 +27,7 @@ where
     E: PgExecutor<'c> + sqlx::Acquire<'c, Database = Postgres>,
 {
     execute::single(
-        row.bind_row(sqlx::query(T::PLAN.upsert_sql)),
+        row.bind_row(sqlx::query(T::PLAN.sql.upsert_sql)),
         T::PLAN.returning_old.map(|old| old.upsert),
         T::PLAN.unwritten,
         T::KEY,
@@ -47,7 +47,7 @@ where
     E: PgExecutor<'c> + sqlx::Acquire<'c, Database = Postgres>,
 {
     execute::single(
-        row.bind_row(sqlx::query(T::PLAN.insert_or_ignore_sql)),
+        row.bind_row(sqlx::query(T::PLAN.sql.insert_or_ignore_sql)),
         // `DO NOTHING` returns `true` for an inserted row on every server.
         None,
         Unwritten::Skipped,
@@ -68,7 +68,7 @@ where
     E: PgExecutor<'c>,
 {
     execute::returning(
-        row.bind_row(sqlx::query(T::PLAN.upsert_returning_sql)),
+        row.bind_row(sqlx::query(T::PLAN.sql.upsert_returning_sql)),
         T::KEY,
         attempt,
         executor,
@@ -90,7 +90,7 @@ where
 {
     bulk::upsert_many(
         executor,
-        bulk::Batch::of(rows, path, T::PLAN.upsert_many_sql, bulk::Want::Counts),
+        bulk::Batch::of(rows, path, T::PLAN.sql.upsert_many_sql, bulk::Want::Counts),
         T::KEY,
         attempt,
     )
@@ -109,7 +109,7 @@ where
 {
     bulk::upsert_many_outcomes(
         executor,
-        bulk::Batch::of(rows, path, T::PLAN.outcomes_sql, bulk::Want::Outcomes),
+        bulk::Batch::of(rows, path, T::PLAN.sql.outcomes_sql, bulk::Want::Outcomes),
         T::KEY,
     )
 }
@@ -126,7 +126,7 @@ pub(crate) fn writer_outcomes<'q, 'c, T: Generated>(
         bulk::Batch::of(
             rows,
             BulkPath::Unnest,
-            T::PLAN.outcomes_sql,
+            T::PLAN.sql.outcomes_sql,
             bulk::Want::Outcomes,
         )
         .knowing_watches(watches),
@@ -194,11 +194,11 @@ where
 impl<T: Generated> Statements<T> for Postgres {
     fn statements() -> Sql {
         Sql {
-            upsert: T::PLAN.upsert_sql,
+            upsert: T::PLAN.sql.upsert_sql,
             update_first: None,
-            insert_or_ignore: T::PLAN.insert_or_ignore_sql,
-            upsert_returning: T::PLAN.upsert_returning_sql,
-            upsert_many: T::PLAN.upsert_many_sql,
+            insert_or_ignore: T::PLAN.sql.insert_or_ignore_sql,
+            upsert_returning: T::PLAN.sql.upsert_returning_sql,
+            upsert_many: T::PLAN.sql.upsert_many_sql,
         }
     }
 }

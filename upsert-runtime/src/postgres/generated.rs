@@ -7,6 +7,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgHasArrayType, PgRow, PgTypeInfo, Postgres};
 use upsert_core::postgres::counts::Counts;
+use upsert_core::postgres::plan::Statements;
 use upsert_core::{ConflictTarget, Role, Unwritten};
 
 use crate::dispatch::Derived;
@@ -67,14 +68,8 @@ pub trait Generated: Derived {
 /// by `upsert_core`, and what `verify` needs to rebuild the struct's model.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
-    /// `AtomicUpsert::UPSERT_SQL`.
-    pub upsert_sql: &'static str,
-    /// `AtomicUpsert::INSERT_OR_IGNORE_SQL`.
-    pub insert_or_ignore_sql: &'static str,
-    /// `AtomicUpsert::UPSERT_MANY_SQL`.
-    pub upsert_many_sql: &'static str,
-    /// `AtomicUpsert::UPSERT_RETURNING_SQL`.
-    pub upsert_returning_sql: &'static str,
+    /// The statements, declared in `upsert_core::postgres::plan`.
+    pub sql: Statements<&'static str>,
     /// The struct's name, for reports.
     pub struct_name: &'static str,
     /// Every field, in order.
@@ -87,34 +82,9 @@ pub struct Plan {
     pub skip_unchanged: bool,
     /// `#[upsert(nulls_not_distinct)]`.
     pub nulls_not_distinct: bool,
-    /// `INSERT .. ON CONFLICT DO NOTHING RETURNING` every field's column (get-or-create).
-    pub insert_or_get_sql: &'static str,
-    /// `SELECT` every field's column by the key (get-or-create).
-    pub select_by_key_sql: &'static str,
-    /// The upsert returning every column of the stored row (`RETURNING *`), for
-    /// `upsert_returning_as`.
-    pub upsert_returning_row_sql: &'static str,
-    /// `INSERT .. ON CONFLICT DO NOTHING RETURNING *` (`insert_or_get_as`).
-    pub insert_or_get_row_sql: &'static str,
-    /// `SELECT *` by the key (`insert_or_get_as`).
-    pub select_row_by_key_sql: &'static str,
-    /// The bulk statement reading the staging table (`COPY` path).
-    pub stage_upsert_sql: &'static str,
     /// The bulk statements for a batch of distinct keys sent in lock order: no fold, no
     /// sort (`None` when the model cannot go presorted).
     pub presorted: Option<PresortedSql>,
-    /// `UPSERT_MANY_SQL` answering one outcome per row (`upsert_many_outcomes`).
-    pub outcomes_sql: &'static str,
-    /// The same, reading the staging table.
-    pub stage_outcomes_sql: &'static str,
-    /// Numbers a staged batch's rounds of distinct keys
-    /// ([`round_numbers`](upsert_core::postgres::stage::round_numbers)).
-    pub rounds_sql: &'static str,
-    /// `COPY` into the staging table.
-    pub stage_copy_sql: &'static str,
-    /// `INSERT` into the staging table, the rows bound as `UPSERT_MANY_SQL` binds them plus
-    /// their ordinals (a connection the caller lends).
-    pub stage_insert_sql: &'static str,
     /// The bound columns, in statement order.
     pub stage_columns: &'static [&'static str],
     /// The layout of the bulk statements' counts.
@@ -135,13 +105,13 @@ pub struct ReturningOld {
     pub upsert: &'static str,
     /// In place of `UPSERT_MANY_SQL`.
     pub upsert_many: &'static str,
-    /// In place of [`Plan::stage_upsert_sql`].
+    /// In place of `Plan::sql.stage_upsert_sql`.
     pub stage_upsert: &'static str,
     /// In place of [`Plan::presorted`].
     pub presorted: Option<PresortedSql>,
-    /// In place of [`Plan::outcomes_sql`].
+    /// In place of `Plan::sql.outcomes_sql`.
     pub outcomes: &'static str,
-    /// In place of [`Plan::stage_outcomes_sql`].
+    /// In place of `Plan::sql.stage_outcomes_sql`.
     pub stage_outcomes: &'static str,
 }
 

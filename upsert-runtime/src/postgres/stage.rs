@@ -31,7 +31,7 @@ pub(crate) trait SentRows {
     /// the order sent (`order`: each sent row's input index, for a presorted batch).
     fn unnest(&self, sql: &'static str, below: usize, order: Option<&[usize]>) -> PgQuery<'_>;
 
-    /// `sql`, the staging insert ([`Plan::stage_insert_sql`]), with sent rows `range` bound
+    /// `sql`, the staging insert (`Plan::sql.stage_insert_sql`), with sent rows `range` bound
     /// as the `UNNEST` statement binds them, then `ords`, their ordinals.
     fn stage(&self, sql: &'static str, range: Range<usize>, ords: &[i64]) -> PgQuery<'_>;
 }
@@ -82,7 +82,7 @@ pub(crate) async fn apply_in_rounds(
 ) -> Result<Vec<(usize, Vec<PgRow>)>, Error> {
     let classify = |error| Error::classify(error, &key);
     let statements = RoundStatements::of(&upsert_core::Postgres);
-    for sql in [plan.rounds_sql, &statements.keep, &statements.view] {
+    for sql in [plan.sql.rounds_sql, &statements.keep, &statements.view] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
@@ -365,7 +365,7 @@ pub(crate) async fn stage_rows(
 ) -> Result<(), Error> {
     let ord = |index: usize| staged_ord(input, index);
     if !copy {
-        let sql = plan.stage_insert_sql;
+        let sql = plan.sql.stage_insert_sql;
         let mut start = 0;
         while start < len {
             let end = len.min(start + STAGE_INSERT_ROWS);
@@ -377,7 +377,7 @@ pub(crate) async fn stage_rows(
     }
     let classify = |error| Error::classify(error, &key);
     let mut copy = Copying::new(
-        conn.copy_in_raw(plan.stage_copy_sql)
+        conn.copy_in_raw(plan.sql.stage_copy_sql)
             .await
             .map_err(classify)?,
     );

@@ -65,7 +65,7 @@ where
                 }
                 let stage_sql = match plan.returning_old {
                     Some(old) if crate::postgres::execute::returns_old(&tx) => old.stage_upsert,
-                    _ => plan.stage_upsert_sql,
+                    _ => plan.sql.stage_upsert_sql,
                 };
                 // A stream's keys may repeat: where the table watches every row, or an `add`
                 // column gets amounts of both signs (a running sum may overflow), rounds.
@@ -161,14 +161,14 @@ impl<'c, T: Generated + Sync> Sink<'c, T> {
         if !copy {
             return Ok(Sink::Insert {
                 conn,
-                sql: plan.stage_insert_sql,
+                sql: plan.sql.stage_insert_sql,
                 rows: Vec::new(),
                 ords: Vec::new(),
                 key,
             });
         }
         let copy = conn
-            .copy_in_raw(plan.stage_copy_sql)
+            .copy_in_raw(plan.sql.stage_copy_sql)
             .await
             .map_err(|error| Error::classify(error, &key))?;
         Ok(Sink::Copy {

@@ -55,8 +55,8 @@ impl Subject {
             update_where: plan.update_where,
             skip_unchanged: plan.skip_unchanged,
             nulls_not_distinct: plan.nulls_not_distinct,
-            upsert_sql: T::PLAN.upsert_sql,
-            many_sql: T::PLAN.upsert_many_sql,
+            upsert_sql: T::PLAN.sql.upsert_sql,
+            many_sql: T::PLAN.sql.upsert_many_sql,
             returning_old: plan.returning_old,
         }
     }
