@@ -319,8 +319,9 @@ pub enum Error {
     )]
     WriterFailed,
 
-    /// The server rejected a batch because of the row at `index` (known when PostgreSQL
-    /// names the row, as it does for bad values on the `COPY` path); nothing was written.
+    /// The server rejected a batch because of the row at `index`, the caller's first row
+    /// at fault, as one by one would have failed there (every batch path names it, on
+    /// every backend, found after the failure); nothing was written.
     #[error("row {index} of the batch was rejected: {source}")]
     Row {
         /// The row's position in the batch, from 0.

@@ -610,7 +610,10 @@ async fn errors_are_typed_and_batches_are_all_or_nothing() {
         .collect();
     batch.push(clash.clone());
     let error = Account::upsert_many(&db.pool, &batch).await.unwrap_err();
-    assert!(matches!(error, Error::UniqueViolation { .. }), "{error:?}");
+    assert!(
+        matches!(&error, Error::Row { index: 290, source } if matches!(**source, Error::UniqueViolation { .. })),
+        "the batch names its row: {error:?}"
+    );
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM account")
         .fetch_one(&db.pool)
         .await

@@ -364,11 +364,23 @@ where
             .map_err(classify)?;
         let distinct: i64 = counts.try_get(0).map_err(Error::Sqlx)?;
         let existing: i64 = counts.try_get(1).map_err(Error::Sqlx)?;
-        let written = T::bind_rows_sqlite(part, sqlx::query(chunk.upsert_sql))
+        let written = match T::bind_rows_sqlite(part, sqlx::query(chunk.upsert_sql))
             .execute(&mut *conn)
             .await
-            .map_err(classify)?
-            .rows_affected();
+        {
+            Ok(done) => done.rows_affected(),
+            Err(error) => {
+                let error = classify(error);
+                let offset = rows.len() - rest.len();
+                return Err(match locate(part, conn, key, &error).await? {
+                    Some((index, source)) => Error::Row {
+                        index: offset + index,
+                        source: Box::new(source),
+                    },
+                    None => error,
+                });
+            }
+        };
         let inserted = u64::try_from(distinct - existing).unwrap_or_default();
         let tally = Tally {
             inserted,
@@ -381,4 +393,41 @@ where
         rest = later;
     }
     Ok(outcome)
+}
+
+/// The row of a failed chunk that fails alone: the chunk's rows applied one by one, in
+/// order, by the one-row chunk statement inside a savepoint that is then rolled back
+/// (SQLite already undid the failed statement). `None` for a failure no row causes alone
+/// (the write lock, `SQLITE_BUSY`), which is returned as it was.
+async fn locate<T>(
+    part: &[T],
+    conn: &mut SqliteConnection,
+    key: TableKey,
+    error: &Error,
+) -> Result<Option<(usize, Error)>, Error>
+where
+    T: GeneratedSqlite<Sqlite>,
+{
+    let plan: SqlitePlan = T::SQLITE;
+    let single = plan.chunks.iter().find(|chunk| chunk.rows == 1);
+    let (Some(single), false) = (single, matches!(error, Error::Busy { .. })) else {
+        return Ok(None);
+    };
+    let classify = |error| Error::classify(error, &key);
+    let mut savepoint = sqlx::Connection::begin(&mut *conn)
+        .await
+        .map_err(classify)?;
+    let mut found = None;
+    for (index, row) in part.iter().enumerate() {
+        if let Err(error) =
+            T::bind_rows_sqlite(std::slice::from_ref(row), sqlx::query(single.upsert_sql))
+                .execute(&mut *savepoint)
+                .await
+        {
+            found = Some((index, classify(error)));
+            break;
+        }
+    }
+    savepoint.rollback().await.map_err(classify)?;
+    Ok(found)
 }
