@@ -115,6 +115,7 @@ fn mismatches(container: &Container, snapshot: &Snapshot) -> Vec<Mismatch> {
             collate: field.collate.as_deref(),
             array: upsert_core::is_array_type(rust_type),
             text: upsert_core::is_text_type(rust_type),
+            class: verify::TypeClass::of(rust_type),
             default: field.default.as_deref(),
             sent: field.sent,
         })

@@ -23,6 +23,8 @@ pub use sqlx::{ColumnIndex, Database as SqlxDatabase, Decode as SqlxDecode, Type
 pub use upsert_core::Table;
 pub use upsert_core::postgres::counts::Counts;
 pub use upsert_core::postgres::plan::Statements;
+pub use upsert_core::sqlite::types::Affinity;
+pub use upsert_core::verify::TypeClass;
 pub use upsert_core::{ConflictTarget, Role, Strategy, Unwritten};
 
 /// Feature gates: for a field type from a crate that sqlx supports behind a feature, the
@@ -176,6 +178,5 @@ pub const fn assert_nullable<T: Nullable + ?Sized>() {}
 /// (`upsert_core::verify::compatible_columns`): hidden, for the conformance tests.
 #[must_use]
 pub fn is_known_type(rust_type: &str) -> bool {
-    upsert_core::verify::compatible_columns(rust_type).is_some()
-        || upsert_core::verify::feature_columns(rust_type).is_some()
+    TypeClass::of(rust_type).is_some()
 }

@@ -14,21 +14,60 @@
 /// ```
 #[must_use]
 pub fn affinities(rust_type: &str) -> Option<&'static [&'static str]> {
-    let ty = rust_type.replace(' ', "");
-    let ty = ty
-        .strip_prefix("Option<")
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or(&ty);
-    let ty = ty.rsplit("::").next().unwrap_or(ty);
-    Some(match ty {
-        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "bool" => {
-            &["INTEGER", "NUMERIC", "BLOB"]
+    Affinity::of(rust_type).map(Affinity::accepted)
+}
+
+/// The affinity a field's values need on SQLite, for the types whose storage class is
+/// fixed ([`affinities`]). The derive reads it once from the type's text
+/// ([`Affinity::of`]) and generates it into the struct's SQLite plan, so that `verify` at
+/// run time never reads type text.
+///
+/// ```
+/// use upsert_core::sqlite::types::Affinity;
+/// assert_eq!(Affinity::of("u32"), Some(Affinity::Integer));
+/// assert_eq!(Affinity::Text.accepted(), &["TEXT", "BLOB"]);
+/// assert_eq!(Affinity::of("Json<Value>"), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Affinity {
+    /// Integers and `bool`.
+    Integer,
+    /// `f32`, `f64`.
+    Real,
+    /// Strings.
+    Text,
+}
+
+impl Affinity {
+    /// The affinity of a field type written `rust_type` (as the derive prints it), if fixed.
+    #[must_use]
+    pub fn of(rust_type: &str) -> Option<Self> {
+        let ty = rust_type.replace(' ', "");
+        let ty = ty
+            .strip_prefix("Option<")
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or(&ty);
+        let ty = ty.rsplit("::").next().unwrap_or(ty);
+        Some(match ty {
+            "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "bool" => {
+                Affinity::Integer
+            }
+            "f32" | "f64" => Affinity::Real,
+            "String" | "str" | "Box<str>" | "Arc<str>" => Affinity::Text,
+            _ if ty.starts_with("&'") && ty.ends_with("str") => Affinity::Text,
+            _ => return None,
+        })
+    }
+
+    /// The column affinities that store the field's values unchanged, the wanted one first.
+    #[must_use]
+    pub fn accepted(self) -> &'static [&'static str] {
+        match self {
+            Affinity::Integer => &["INTEGER", "NUMERIC", "BLOB"],
+            Affinity::Real => &["REAL", "NUMERIC", "BLOB"],
+            Affinity::Text => &["TEXT", "BLOB"],
         }
-        "f32" | "f64" => &["REAL", "NUMERIC", "BLOB"],
-        "String" | "str" | "Box<str>" | "Arc<str>" => &["TEXT", "BLOB"],
-        _ if ty.starts_with("&'") && ty.ends_with("str") => &["TEXT", "BLOB"],
-        _ => return None,
-    })
+    }
 }
 
 /// The affinity SQLite gives a column declared with type `declared`, by its rules in order

@@ -5,11 +5,13 @@ use std::fmt;
 
 use crate::model::{FieldDef, Role};
 
+use super::types::TypeClass;
+
 /// What the struct says about one field, besides its role.
 ///
 /// ```
 /// use upsert_core::{Role, verify::FieldFacts};
-/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, default: None, sent: false };
+/// let f = FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, class: None, default: None, sent: false };
 /// assert_eq!(f.column, "views");
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +38,8 @@ pub struct FieldFacts<'a> {
     pub array: bool,
     /// A Rust string type ([`is_text_type`](crate::is_text_type)).
     pub text: bool,
+    /// What the column-type rules know of its Rust type ([`TypeClass::of`]).
+    pub class: Option<TypeClass>,
     /// `#[upsert(default = "..")]`: what a `None` inserts.
     pub default: Option<&'a str>,
     /// `#[upsert(update_from = "sent")]`.
@@ -47,7 +51,7 @@ impl<'a> FieldFacts<'a> {
     ///
     /// ```
     /// use upsert_core::{Role, verify::FieldFacts};
-    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None, array: false, text: false, default: None, sent: false };
+    /// let f = FieldFacts { field: "k", column: "k", role: Role::Key, optional: true, sql_type: None, cast: None, collate: None, array: false, text: false, class: None, default: None, sent: false };
     /// assert!(f.def().optional);
     /// ```
     #[must_use]

@@ -21,8 +21,8 @@ pub use names::{
 use rules::Ctx;
 use types::scalar_type_rule;
 pub use types::{
-    column_type_mismatch, compatible_columns, feature_columns, fits_every_value, holds_every_value,
-    returning_cast, rust_type_for,
+    TypeClass, column_type_mismatch, compatible_columns, feature_columns, fits_every_value,
+    holds_every_value, returning_cast, rust_type_for,
 };
 
 /// Every way the struct (`model`, `fields` in field order) and `table` (`None`: no such
@@ -34,8 +34,8 @@ pub use types::{
 /// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
 ///
 /// let fields = [
-///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None, array: false, text: true, default: None, sent: false },
-///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, default: None, sent: false },
+///     FieldFacts { field: "name", column: "name", role: Role::Key, optional: false, sql_type: Some("TEXT"), cast: None, collate: None, array: false, text: true, class: None, default: None, sent: false },
+///     FieldFacts { field: "views", column: "views", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, class: None, default: None, sent: false },
 /// ];
 /// let model = Model::new(
 ///     Table { schema: None, name: "tag" },
@@ -149,16 +149,17 @@ fn partition_rules(out: &mut Vec<Mismatch>, model: &Model, table: &TableInfo, na
 /// mismatch when its built-in column is none of them. The derive runs it on a schema
 /// snapshot at build time; the runtime's `verify` runs [`check`] and asks sqlx instead, which
 /// also knows the types the derive cannot see (a `#[derive(sqlx::Type)]` enum or newtype).
-/// `rust_types` holds each field's type as written, in field order.
+/// The rules read each field's [`TypeClass`] (`FieldFacts::class`); `rust_types` holds each
+/// field's type as written, in field order, for the messages.
 ///
 /// ```
 /// use upsert_core::schema::{ColumnInfo, IndexInfo, RelKind, TableInfo};
-/// use upsert_core::verify::{FieldFacts, Kind, check_offline};
+/// use upsert_core::verify::{FieldFacts, Kind, TypeClass, check_offline};
 /// use upsert_core::{ConflictTarget, Model, Postgres, Role, Table};
 ///
 /// let fields = [
-///     FieldFacts { field: "id", column: "id", role: Role::Key, optional: false, sql_type: Some("int8"), cast: None, collate: None, array: false, text: false, default: None, sent: false },
-///     FieldFacts { field: "name", column: "name", role: Role::Write, optional: false, sql_type: Some("text"), cast: None, collate: None, array: false, text: true, default: None, sent: false },
+///     FieldFacts { field: "id", column: "id", role: Role::Key, optional: false, sql_type: Some("int8"), cast: None, collate: None, array: false, text: false, class: Some(TypeClass::Int8), default: None, sent: false },
+///     FieldFacts { field: "name", column: "name", role: Role::Write, optional: false, sql_type: Some("text"), cast: None, collate: None, array: false, text: true, class: Some(TypeClass::Text), default: None, sent: false },
 /// ];
 /// let model = Model::new(Table { schema: None, name: "t" }, ConflictTarget::Keys { predicate: None },
 ///     fields.iter().map(|f| (f.column, f.role)), None, false);
@@ -197,8 +198,8 @@ pub fn check_offline(
         {
             continue;
         }
-        if let Some(accepted) = feature_columns(rust_type) {
-            if !accepted.contains(&column.base_type.as_str()) {
+        if let Some(class) = field.class.filter(|class| class.needs_feature()) {
+            if !class.columns().contains(&column.base_type.as_str()) {
                 out.push(column_type_mismatch(
                     dialect, &name, index, field, rust_type, column,
                 ));

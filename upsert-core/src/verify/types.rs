@@ -23,7 +23,11 @@ use super::mismatch::{FieldFacts, Kind, Mismatch, Site};
 /// ```
 #[must_use]
 pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
-    const TEXT: &[&str] = &["text", "varchar", "bpchar", "name", "citext", "unknown"];
+    common_class(rust_type).map(TypeClass::columns)
+}
+
+/// The class of a common scalar type written `rust_type` ([`compatible_columns`]).
+fn common_class(rust_type: &str) -> Option<TypeClass> {
     let mut ty = rust_type.trim();
     while let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
         ty = inner.trim();
@@ -32,26 +36,135 @@ pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
     let ty = format!("{}{rest}", head.rsplit("::").next().unwrap_or(head));
     let ty = ty.as_str();
     Some(match ty {
-        "bool" => &["bool"],
-        "i8" => &["char"],
-        "i16" => &["int2"],
-        "i32" => &["int4"],
-        "i64" => &["int8"],
-        "f32" => &["float4"],
-        "f64" => &["float8"],
-        "String" | "str" => TEXT,
-        "Vec<u8>" | "[u8]" => &["bytea"],
-        "Value" | "JsonValue" => &["jsonb", "json"],
+        "bool" => TypeClass::Bool,
+        "i8" => TypeClass::Char,
+        "i16" => TypeClass::Int2,
+        "i32" => TypeClass::Int4,
+        "i64" => TypeClass::Int8,
+        "f32" => TypeClass::Float4,
+        "f64" => TypeClass::Float8,
+        "String" | "str" => TypeClass::Text,
+        "Vec<u8>" | "[u8]" => TypeClass::Bytea,
+        "Value" | "JsonValue" => TypeClass::Json,
         _ if ty.starts_with('&') => {
             let inner = ty.trim_start_matches('&');
             let inner = inner
                 .strip_prefix('\'')
                 .map_or(inner, |rest| rest.split_once(' ').map_or(rest, |(_, t)| t));
-            return compatible_columns(inner);
+            return common_class(inner);
         }
-        _ if ty.starts_with("Json<") => &["jsonb", "json"],
+        _ if ty.starts_with("Json<") => TypeClass::Json,
         _ => return None,
     })
+}
+
+/// What the column-type rules know of a field's Rust type: the class of a common scalar
+/// type ([`compatible_columns`]) or of a feature type ([`feature_columns`]). The derive
+/// reads it once from the type's text ([`TypeClass::of`]) and generates it into the
+/// struct's plan, so that `verify` at run time never reads type text.
+///
+/// ```
+/// use upsert_core::verify::TypeClass;
+/// assert_eq!(TypeClass::of("Option<i64>"), Some(TypeClass::Int8));
+/// assert_eq!(TypeClass::of("chrono::NaiveDate").map(TypeClass::columns), Some(&["date"][..]));
+/// assert!(TypeClass::Uuid.needs_feature());
+/// assert_eq!(TypeClass::of("MyEnum"), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TypeClass {
+    /// `bool`.
+    Bool,
+    /// `i8` (PostgreSQL's `"char"`).
+    Char,
+    /// `i16`.
+    Int2,
+    /// `i32`.
+    Int4,
+    /// `i64`.
+    Int8,
+    /// `f32`.
+    Float4,
+    /// `f64`.
+    Float8,
+    /// `String`, `&str`.
+    Text,
+    /// `Vec<u8>`, `&[u8]`.
+    Bytea,
+    /// `serde_json::Value`, `Json<T>`.
+    Json,
+    /// `uuid::Uuid`.
+    Uuid,
+    /// `NaiveDate`, `time::Date`.
+    Date,
+    /// `NaiveTime`, `time::Time`.
+    Time,
+    /// `NaiveDateTime`, `PrimitiveDateTime`.
+    Timestamp,
+    /// `DateTime<Tz>`, `OffsetDateTime`.
+    Timestamptz,
+    /// `Decimal`, `BigDecimal`.
+    Numeric,
+    /// `IpNet`, `IpNetwork`.
+    Inet,
+    /// `MacAddress`.
+    Macaddr,
+    /// `BitVec`.
+    Bit,
+}
+
+impl TypeClass {
+    /// The class of a field type written `rust_type` (as the derive prints it), if the
+    /// rules know it.
+    #[must_use]
+    pub fn of(rust_type: &str) -> Option<Self> {
+        common_class(rust_type).or_else(|| feature_class(rust_type))
+    }
+
+    /// The column base types sqlx accepts for the class ([`compatible_columns`],
+    /// [`feature_columns`]).
+    #[must_use]
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            TypeClass::Bool => &["bool"],
+            TypeClass::Char => &["char"],
+            TypeClass::Int2 => &["int2"],
+            TypeClass::Int4 => &["int4"],
+            TypeClass::Int8 => &["int8"],
+            TypeClass::Float4 => &["float4"],
+            TypeClass::Float8 => &["float8"],
+            TypeClass::Text => &["text", "varchar", "bpchar", "name", "citext", "unknown"],
+            TypeClass::Bytea => &["bytea"],
+            TypeClass::Json => &["jsonb", "json"],
+            TypeClass::Uuid => &["uuid"],
+            TypeClass::Date => &["date"],
+            TypeClass::Time => &["time"],
+            TypeClass::Timestamp => &["timestamp"],
+            TypeClass::Timestamptz => &["timestamptz"],
+            TypeClass::Numeric => &["numeric"],
+            TypeClass::Inet => &["inet", "cidr"],
+            TypeClass::Macaddr => &["macaddr"],
+            TypeClass::Bit => &["bit", "varbit"],
+        }
+    }
+
+    /// A type sqlx supports only behind a feature (`uuid`, `chrono`, ..): exactly sqlx's
+    /// rule applies, since no cast is applied to it.
+    #[must_use]
+    pub fn needs_feature(self) -> bool {
+        matches!(
+            self,
+            TypeClass::Uuid
+                | TypeClass::Date
+                | TypeClass::Time
+                | TypeClass::Timestamp
+                | TypeClass::Timestamptz
+                | TypeClass::Numeric
+                | TypeClass::Inet
+                | TypeClass::Macaddr
+                | TypeClass::Bit
+        )
+    }
 }
 
 /// Whether a column holds every value of the common scalar `rust_type` and gives it back
@@ -62,16 +175,16 @@ pub fn compatible_columns(rust_type: &str) -> Option<&'static [&'static str]> {
 ///
 /// ```
 /// use upsert_core::schema::ColumnInfo;
-/// use upsert_core::verify::holds_every_value;
+/// use upsert_core::verify::{TypeClass, holds_every_value};
 /// let int8 = ColumnInfo::new("n", "bigint", "int8", 20, 'N');
 /// let int4 = ColumnInfo::new("n", "integer", "int4", 23, 'N');
-/// assert_eq!(holds_every_value("i32", &int8), Some(true));
-/// assert_eq!(holds_every_value("i64", &int4), Some(false));
-/// assert_eq!(holds_every_value("Uuid", &int4), None);
+/// assert_eq!(holds_every_value(TypeClass::Int4, &int8), Some(true));
+/// assert_eq!(holds_every_value(TypeClass::Int8, &int4), Some(false));
+/// assert_eq!(holds_every_value(TypeClass::Uuid, &int4), None);
 /// ```
 #[must_use]
-pub fn holds_every_value(rust_type: &str, column: &ColumnInfo) -> Option<bool> {
-    let (columns, text_len) = scalar_columns(rust_type)?;
+pub fn holds_every_value(class: TypeClass, column: &ColumnInfo) -> Option<bool> {
+    let (columns, text_len) = scalar_columns(class)?;
     let base = column.base_type.as_str();
     if columns.0.contains(&base) {
         return Some(true);
@@ -87,15 +200,15 @@ pub fn holds_every_value(rust_type: &str, column: &ColumnInfo) -> Option<bool> {
 ///
 /// ```
 /// use upsert_core::schema::ColumnInfo;
-/// use upsert_core::verify::fits_every_value;
+/// use upsert_core::verify::{TypeClass, fits_every_value};
 /// let int4 = ColumnInfo::new("n", "integer", "int4", 23, 'N');
 /// let int8 = ColumnInfo::new("n", "bigint", "int8", 20, 'N');
-/// assert_eq!(fits_every_value("i64", &int4), Some(true));
-/// assert_eq!(fits_every_value("i32", &int8), Some(false));
+/// assert_eq!(fits_every_value(TypeClass::Int8, &int4), Some(true));
+/// assert_eq!(fits_every_value(TypeClass::Int4, &int8), Some(false));
 /// ```
 #[must_use]
-pub fn fits_every_value(rust_type: &str, column: &ColumnInfo) -> Option<bool> {
-    let (columns, _) = scalar_columns(rust_type)?;
+pub fn fits_every_value(class: TypeClass, column: &ColumnInfo) -> Option<bool> {
+    let (columns, _) = scalar_columns(class)?;
     Some(columns.1.contains(&column.base_type.as_str()))
 }
 
@@ -112,6 +225,11 @@ pub fn fits_every_value(rust_type: &str, column: &ColumnInfo) -> Option<bool> {
 /// ```
 #[must_use]
 pub fn feature_columns(rust_type: &str) -> Option<&'static [&'static str]> {
+    feature_class(rust_type).map(TypeClass::columns)
+}
+
+/// The class of a feature type written `rust_type` ([`feature_columns`]).
+fn feature_class(rust_type: &str) -> Option<TypeClass> {
     let mut ty = rust_type.trim();
     while let Some(inner) = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>')) {
         ty = inner.trim();
@@ -120,15 +238,15 @@ pub fn feature_columns(rust_type: &str) -> Option<&'static [&'static str]> {
     let (head, rest) = ty.split_at(ty.find('<').unwrap_or(ty.len()));
     let name = head.rsplit("::").next().unwrap_or(head);
     Some(match (name, rest) {
-        ("Uuid", "") => &["uuid"],
-        ("NaiveDate" | "Date", "") => &["date"],
-        ("NaiveTime" | "Time", "") => &["time"],
-        ("NaiveDateTime" | "PrimitiveDateTime", "") => &["timestamp"],
-        ("DateTime", _) | ("OffsetDateTime", "") => &["timestamptz"],
-        ("Decimal" | "BigDecimal", "") => &["numeric"],
-        ("IpNet" | "IpNetwork", "") => &["inet", "cidr"],
-        ("MacAddress", "") => &["macaddr"],
-        ("BitVec", "") => &["bit", "varbit"],
+        ("Uuid", "") => TypeClass::Uuid,
+        ("NaiveDate" | "Date", "") => TypeClass::Date,
+        ("NaiveTime" | "Time", "") => TypeClass::Time,
+        ("NaiveDateTime" | "PrimitiveDateTime", "") => TypeClass::Timestamp,
+        ("DateTime", _) | ("OffsetDateTime", "") => TypeClass::Timestamptz,
+        ("Decimal" | "BigDecimal", "") => TypeClass::Numeric,
+        ("IpNet" | "IpNetwork", "") => TypeClass::Inet,
+        ("MacAddress", "") => TypeClass::Macaddr,
+        ("BitVec", "") => TypeClass::Bit,
         _ => return None,
     })
 }
@@ -138,33 +256,32 @@ pub fn feature_columns(rust_type: &str) -> Option<&'static [&'static str]> {
 /// column of limited length; `None`: it has no text form there).
 #[allow(clippy::type_complexity, reason = "a private table")]
 pub(super) fn scalar_columns(
-    rust_type: &str,
+    class: TypeClass,
 ) -> Option<(
     (&'static [&'static str], &'static [&'static str]),
     Option<u32>,
 )> {
     const TEXT: &[&str] = &["text", "varchar", "bpchar", "name", "citext"];
-    let ty = compatible_columns(rust_type)?.first().copied()?;
-    Some(match ty {
-        "bool" => ((&["bool"], &["bool"]), Some(5)),
-        "int2" => (
+    Some(match class {
+        TypeClass::Bool => ((&["bool"], &["bool"]), Some(5)),
+        TypeClass::Int2 => (
             (
                 &["int2", "int4", "int8", "numeric", "float4", "float8"],
                 &["int2"],
             ),
             Some(6),
         ),
-        "int4" => (
+        TypeClass::Int4 => (
             (&["int4", "int8", "numeric", "float8"], &["int2", "int4"]),
             Some(11),
         ),
-        "int8" => ((&["int8", "numeric"], &["int2", "int4", "int8"]), Some(20)),
-        "float4" => ((&["float4", "float8"], &["float4"]), Some(15)),
-        "float8" => ((&["float8"], &["float4", "float8"]), Some(24)),
-        "text" => ((TEXT, TEXT), None),
+        TypeClass::Int8 => ((&["int8", "numeric"], &["int2", "int4", "int8"]), Some(20)),
+        TypeClass::Float4 => ((&["float4", "float8"], &["float4"]), Some(15)),
+        TypeClass::Float8 => ((&["float8"], &["float4", "float8"]), Some(24)),
+        TypeClass::Text => ((TEXT, TEXT), None),
         // Its text (`\x0102`) has no bound on its length.
-        "bytea" => ((&["bytea"], &["bytea"]), Some(u32::MAX)),
-        "jsonb" => ((&["jsonb", "json"], &["jsonb", "json"]), None),
+        TypeClass::Bytea => ((&["bytea"], &["bytea"]), Some(u32::MAX)),
+        TypeClass::Json => ((&["jsonb", "json"], &["jsonb", "json"]), None),
         _ => return None,
     })
 }
@@ -187,7 +304,7 @@ pub(super) fn scalar_type_rule(
     update: Update,
     column: &ColumnInfo,
 ) -> Option<Mismatch> {
-    let mut holds = holds_every_value(rust_type, column)?;
+    let mut holds = holds_every_value(field.class?, column)?;
     if matches!(update, Update::Combine(_)) || field.role == Role::Version {
         // A strategy or a version compares or adds the value with the stored one: on its
         // text, `9` is greater than `10`.
@@ -197,7 +314,7 @@ pub(super) fn scalar_type_rule(
         update,
         Update::Keep | Update::ReplaceIfSent | Update::Combine(_)
     );
-    if holds && (!reads_stored || fits_every_value(rust_type, column) == Some(true)) {
+    if holds && (!reads_stored || fits_every_value(field.class?, column) == Some(true)) {
         return None;
     }
     let mut mismatch = column_type_mismatch(dialect, table, index, field, rust_type, column);
@@ -240,7 +357,7 @@ pub fn returning_cast(rust_type: &str) -> Option<&'static str> {
 /// use upsert_core::verify::{FieldFacts, column_type_mismatch};
 /// use upsert_core::{Postgres, Role};
 ///
-/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, default: None, sent: false };
+/// let f = FieldFacts { field: "score", column: "score", role: Role::Write, optional: false, sql_type: Some("INT8"), cast: None, collate: None, array: false, text: false, class: None, default: None, sent: false };
 /// let m = column_type_mismatch(&Postgres, "\"t\"", 1, &f, "i64", &ColumnInfo::new("score", "text", "text", 25, 'S'));
 /// assert_eq!(m.fix, "make the field `String` (the column's type)");
 /// let int4 = ColumnInfo::new("score", "integer", "int4", 23, 'N');
@@ -264,6 +381,7 @@ pub fn column_type_mismatch(
     );
     // The schema second, and only where the new column type loses no stored value.
     let widens = rust_type_for(column)
+        .and_then(TypeClass::of)
         .and_then(scalar_columns)
         .is_some_and(|((holds, _), _)| holds.contains(&sent_as));
     let fix = if widens {

@@ -3,11 +3,12 @@
 //! `FromStored`.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, WherePredicate};
 use upsert_core::postgres::bulk::{self, Source};
 use upsert_core::postgres::counts::Counts;
 use upsert_core::postgres::plan::Statements;
+use upsert_core::verify::TypeClass;
 use upsert_core::{ConflictTarget, Model, Postgres, Role, Strategy, Unwritten, single};
 
 use super::{where_clause, with_row_lifetime};
@@ -247,6 +248,18 @@ pub(super) fn option_str(value: Option<&str>) -> TokenStream {
     )
 }
 
+/// `Some(::atomic_upsert::__private::#ty::#variant)` for an enum value shared with the
+/// runtime (named by its `Debug` text, which is its variant's name), or `None`.
+pub(super) fn option_variant<T: std::fmt::Debug>(ty: &str, value: Option<T>) -> TokenStream {
+    value.map_or_else(
+        || quote!(::core::option::Option::None),
+        |value| {
+            let (ty, variant) = (format_ident!("{ty}"), format_ident!("{value:?}"));
+            quote!(::core::option::Option::Some(::atomic_upsert::__private::#ty::#variant))
+        },
+    )
+}
+
 pub(super) fn target_tokens(target: ConflictTarget) -> TokenStream {
     match target {
         ConflictTarget::Keys { predicate } => {
@@ -310,6 +323,10 @@ pub(super) fn field_spec(field: &crate::ast::Field) -> TokenStream {
     let collate = option_str(field.collate.as_deref());
     let default = option_str(field.default.as_deref());
     let sent = field.sent;
+    // The type's text read once, here: the runtime reads these, never the text.
+    let class = option_variant("TypeClass", TypeClass::of(&rust_type));
+    let array = upsert_core::is_array_type(&rust_type);
+    let text = upsert_core::is_text_type(&rust_type);
     quote! {
         ::atomic_upsert::__private::FieldSpec {
             field: #name,
@@ -317,6 +334,9 @@ pub(super) fn field_spec(field: &crate::ast::Field) -> TokenStream {
             role: #role,
             optional: #optional,
             rust_type: #rust_type,
+            class: #class,
+            array: #array,
+            text: #text,
             sql: #sql,
             cast: #cast,
             collate: #collate,

@@ -6,9 +6,10 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{DeriveInput, WherePredicate};
 use upsert_core::sqlite::Gap;
+use upsert_core::sqlite::types::Affinity;
 use upsert_core::{Dialect as _, Model, Role, Sqlite, single};
 
-use super::postgres::unwritten_tokens;
+use super::postgres::{option_variant, unwritten_tokens};
 use super::{where_clause, with_row_lifetime};
 use crate::ast::Container;
 
@@ -96,6 +97,10 @@ impl SqliteParts {
             None => quote!(::atomic_upsert::__private::SqliteSingle::Write),
         };
         let unwritten = unwritten_tokens(model.unwritten());
+        let affinities = container
+            .fields
+            .iter()
+            .map(|field| option_variant("Affinity", Affinity::of(&field.type_text())));
         let mut parts = SqliteParts {
             plan: quote! {
                 ::atomic_upsert::__private::SqlitePlan {
@@ -106,6 +111,7 @@ impl SqliteParts {
                     single: #single,
                     chunks: &[#(#chunks),*],
                     unwritten: #unwritten,
+                    affinities: &[#(#affinities),*],
                 }
             },
             ..SqliteParts::default()

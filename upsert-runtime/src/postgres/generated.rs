@@ -8,6 +8,7 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgHasArrayType, PgRow, PgTypeInfo, Postgres};
 use upsert_core::postgres::counts::Counts;
 use upsert_core::postgres::plan::Statements;
+use upsert_core::verify::TypeClass;
 use upsert_core::{ConflictTarget, Role, Unwritten};
 
 use crate::dispatch::Derived;
@@ -126,6 +127,10 @@ pub struct PresortedSql {
 
 /// One field, as `verify` sees it.
 #[derive(Debug, Clone, Copy)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "what the struct says of a field, each a yes/no"
+)]
 pub struct FieldSpec {
     /// The Rust field name.
     pub field: &'static str,
@@ -135,8 +140,16 @@ pub struct FieldSpec {
     pub role: Role,
     /// Declared as `Option<..>`.
     pub optional: bool,
-    /// The field's type as written, for messages.
+    /// The field's type as written, for messages only: what the rules need of it the
+    /// derive read once ([`class`](FieldSpec::class), [`array`](FieldSpec::array),
+    /// [`text`](FieldSpec::text)).
     pub rust_type: &'static str,
+    /// What the column-type rules know of the type ([`TypeClass::of`]).
+    pub class: Option<TypeClass>,
+    /// A PostgreSQL array column (`upsert_core::is_array_type`).
+    pub array: bool,
+    /// A Rust string type (`upsert_core::is_text_type`).
+    pub text: bool,
     /// How its values are sent, for fields whose value is sent.
     pub sql: Option<SqlType>,
     /// `#[upsert(sql_type)]`.

@@ -79,7 +79,11 @@ pub(crate) async fn offline<T: Generated>(conn: &mut PgConnection) -> Result<Vec
     let sent_as: Vec<Option<&str>> = subject
         .fields
         .iter()
-        .map(|f| rules::compatible_columns(f.rust_type).and_then(|types| types.first().copied()))
+        .map(|f| {
+            f.class
+                .filter(|class| !class.needs_feature())
+                .map(|class| class.columns()[0])
+        })
         .collect();
     let facts = subject.facts(&sent_as);
     let rust_types: Vec<&str> = subject.fields.iter().map(|f| f.rust_type).collect();
@@ -108,8 +112,9 @@ impl Subject {
                 sql_type: *sent_as,
                 cast: f.cast,
                 collate: f.collate,
-                array: upsert_core::is_array_type(f.rust_type),
-                text: upsert_core::is_text_type(f.rust_type),
+                array: f.array,
+                text: f.text,
+                class: f.class,
                 default: f.default,
                 sent: f.sent,
             })
@@ -181,12 +186,9 @@ async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatc
         let (Some(sql), Some(column)) = (field.sql, table.column(field.column)) else {
             continue;
         };
-        let array = upsert_core::is_array_type(field.rust_type);
+        let array = field.array;
         // The core's rule covered the types it knows.
-        if !array
-            && (rules::compatible_columns(field.rust_type).is_some()
-                || rules::feature_columns(field.rust_type).is_some())
-        {
+        if !array && field.class.is_some() {
             continue;
         }
         let read = if array {
@@ -288,7 +290,7 @@ async fn statements(
                 (_, Some(ty)) => ty.clone(),
                 _ => continue,
             };
-            if arrays && upsert_core::is_array_type(field.rust_type) {
+            if arrays && field.array {
                 // An array column: the rows' NULL flags, the flat elements, their rows.
                 query = query
                     .bind(TypedNull(

@@ -6,6 +6,7 @@
 use sqlx::{ColumnIndex, Database, Row as _};
 
 use upsert_core::Unwritten;
+use upsert_core::sqlite::types::Affinity;
 
 use crate::dispatch::Derived;
 
@@ -42,6 +43,8 @@ pub struct SqlitePlan {
     pub chunks: &'static [SqliteChunk],
     /// What no written row from `upsert_sql` means.
     pub unwritten: Unwritten,
+    /// Each field's affinity, in field order, where its type fixes one (`verify`).
+    pub affinities: &'static [Option<Affinity>],
 }
 
 /// How a SQLite `upsert` tells an insert from an update, without `xmax`.
@@ -190,5 +193,6 @@ impl SqlitePlan {
         single: SqliteSingle::Write,
         chunks: &[],
         unwritten: Unwritten::Skipped,
+        affinities: &[],
     };
 }

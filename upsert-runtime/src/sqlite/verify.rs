@@ -4,7 +4,7 @@
 
 use sqlx::Executor as _;
 use sqlx::sqlite::{Sqlite, SqliteConnection};
-use upsert_core::sqlite::types::{affinities, declared_affinity};
+use upsert_core::sqlite::types::{Affinity, declared_affinity};
 use upsert_core::{ConflictTarget, Role};
 
 use crate::postgres::generated::{FieldSpec, Generated};
@@ -65,7 +65,8 @@ where
     }
     let mut found = Vec::new();
     for (index, spec) in T::PLAN.fields.iter().enumerate() {
-        check_field(&mut found, table, index, spec, &columns);
+        let affinity = T::SQLITE.affinities.get(index).copied().flatten();
+        check_field(&mut found, table, index, spec, affinity, &columns);
     }
     check_unwritten(&mut found, T::PLAN.fields, &columns);
     check_key_collations(&mut found, conn, table, T::PLAN.fields).await?;
@@ -108,6 +109,7 @@ fn check_field(
     table: &str,
     index: usize,
     spec: &FieldSpec,
+    affinity: Option<Affinity>,
     columns: &[TableColumn],
 ) {
     let (field, column) = (Some(spec.field), Some(spec.column));
@@ -161,7 +163,7 @@ fn check_field(
             ],
         ));
     }
-    if let Some(wanted) = affinities(spec.rust_type) {
+    if let Some(wanted) = affinity.map(Affinity::accepted) {
         let affinity = declared_affinity(&stored.declared);
         if !wanted.contains(&affinity) {
             found.push(mismatch(
