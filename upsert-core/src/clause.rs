@@ -2,7 +2,8 @@
 //! `ON CONFLICT` clause with its `DO UPDATE SET` values and guards, and the "would change"
 //! comparison of `skip_unchanged`.
 
-use crate::model::{Column, ConflictTarget, InsertFlag, Model, NullKeys, Table, Update};
+use crate::model::{Column, ConflictTarget, InsertFlag, Model, NullKeys, Table};
+use crate::role::Update;
 use crate::names;
 use crate::writer::Writer;
 

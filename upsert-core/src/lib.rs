@@ -30,6 +30,8 @@
 mod clause;
 mod dialect;
 mod model;
+mod role;
+mod rust_type;
 pub mod names;
 pub mod postgres;
 pub mod schema;
@@ -40,9 +42,8 @@ pub mod verify;
 mod writer;
 
 pub use dialect::Dialect;
-pub use model::{
-    Column, ConflictTarget, FieldDef, Guard, Insert, InsertFlag, Model, NullKeys, Role, Strategy,
-    Table, Tally, Unwritten, Update, is_array_type, is_text_type,
-};
+pub use model::{Column, ConflictTarget, FieldDef, Guard, InsertFlag, Model, NullKeys, Table, Tally, Unwritten};
+pub use role::{Insert, Role, Strategy, Update};
+pub use rust_type::{is_array_type, is_text_type};
 pub use postgres::Postgres;
 pub use sqlite::Sqlite;

@@ -8,7 +8,8 @@ use crate::clause::{
     inserted_flag_into, stored_into,
 };
 use crate::dialect::Dialect;
-use crate::model::{ConflictTarget, Insert, Model, NullKeys, Unwritten};
+use crate::model::{ConflictTarget, Model, NullKeys, Unwritten};
+use crate::role::Insert;
 use crate::names;
 use crate::writer::Writer;
 
@@ -452,9 +453,10 @@ pub(crate) fn values_statement(
 #[cfg(test)]
 mod tests {
     use super::{Returned, insert_or_ignore, probe, upsert, upsert_returning};
-    use crate::model::Strategy;
+    use crate::role::Strategy;
     use crate::model::fixtures::{KEYS, plain, table};
-    use crate::model::{ConflictTarget, Model, Role, Table};
+    use crate::model::{ConflictTarget, Model, Table};
+    use crate::role::Role;
     use crate::postgres::Postgres;
 
     #[test]

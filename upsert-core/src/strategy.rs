@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::Strategy;
+use crate::role::Strategy;
 use crate::names;
 use crate::writer::Writer;
 

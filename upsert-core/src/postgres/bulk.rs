@@ -8,8 +8,9 @@ use crate::clause::{
     OnConflict, Sent, conflict_clause, insert_into, insert_value_into, inserted_flag_into, sent_cte,
 };
 use crate::dialect::Dialect;
-use crate::model::Strategy;
-use crate::model::{Column, ConflictTarget, Insert, Model, NullKeys, Update};
+use crate::role::Strategy;
+use crate::model::{Column, ConflictTarget, Model, NullKeys};
+use crate::role::{Insert, Update};
 
 use super::counts::Counts;
 use crate::names;
@@ -672,10 +673,11 @@ fn array_cte(w: &mut Writer, name: &str, first: usize) {
 #[cfg(test)]
 mod tests {
     use super::{Counts, Source, upsert_many};
-    use crate::model::Strategy;
+    use crate::role::Strategy;
     use crate::model::Tally;
     use crate::model::fixtures::{KEYS, plain, table};
-    use crate::model::{Model, Role};
+    use crate::model::Model;
+    use crate::role::Role;
     use crate::postgres::Postgres;
     use crate::postgres::stage::stage_copy;
 

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use crate::model::{FieldDef, Role};
+use crate::model::FieldDef;
+use crate::role::Role;
 
 use super::types::TypeClass;
 

@@ -4,7 +4,8 @@
 //! the column, what the struct needs, what the table has, and the fix.
 
 use crate::dialect::Dialect;
-use crate::model::{Insert, InsertFlag, Model};
+use crate::model::{InsertFlag, Model};
+use crate::role::Insert;
 use crate::schema::{RelKind, TableInfo};
 
 mod fixes;

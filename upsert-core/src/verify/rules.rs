@@ -2,7 +2,8 @@
 //! the table's indexes.
 
 use crate::dialect::Dialect;
-use crate::model::{ConflictTarget, Insert, Model, NullKeys, Role, Strategy, Update};
+use crate::model::{ConflictTarget, Model, NullKeys};
+use crate::role::{Insert, Role, Strategy, Update};
 use crate::schema::{ColumnInfo, IndexInfo, RelKind, TableInfo};
 
 use super::fixes::{alter_column, create_unique_index, same_default};

@@ -2,7 +2,7 @@
 //! fits, what a column holds and gives back, and the field type a column reads into.
 
 use crate::dialect::Dialect;
-use crate::model::{Role, Update};
+use crate::role::{Role, Update};
 use crate::schema::ColumnInfo;
 
 use super::fixes::alter_column;
