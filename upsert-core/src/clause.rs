@@ -3,8 +3,8 @@
 //! comparison of `skip_unchanged`.
 
 use crate::model::{Column, ConflictTarget, InsertFlag, Model, NullKeys, Table};
-use crate::role::Update;
 use crate::names;
+use crate::role::Update;
 use crate::writer::Writer;
 
 /// What to do when the key exists.

@@ -30,10 +30,10 @@
 mod clause;
 mod dialect;
 mod model;
-mod role;
-mod rust_type;
 pub mod names;
 pub mod postgres;
+mod role;
+mod rust_type;
 pub mod schema;
 pub mod single;
 pub mod sqlite;
@@ -42,8 +42,10 @@ pub mod verify;
 mod writer;
 
 pub use dialect::Dialect;
-pub use model::{Column, ConflictTarget, FieldDef, Guard, InsertFlag, Model, NullKeys, Table, Tally, Unwritten};
+pub use model::{
+    Column, ConflictTarget, FieldDef, Guard, InsertFlag, Model, NullKeys, Table, Tally, Unwritten,
+};
+pub use postgres::Postgres;
 pub use role::{Insert, Role, Strategy, Update};
 pub use rust_type::{is_array_type, is_text_type};
-pub use postgres::Postgres;
 pub use sqlite::Sqlite;

@@ -2,7 +2,7 @@
 //! its role, `role.rs`), the conflict target and the guards. No syn,
 //! no spans: the derive builds it from the attributes, the builders read it.
 
-use crate::role::{Insert, Role, Strategy, Update};
+use crate::role::{Insert, Role, Update};
 
 /// One column of the statement.
 ///

@@ -9,8 +9,8 @@ use crate::clause::{
 };
 use crate::dialect::Dialect;
 use crate::model::{ConflictTarget, Model, NullKeys, Unwritten};
-use crate::role::Insert;
 use crate::names;
+use crate::role::Insert;
 use crate::writer::Writer;
 
 /// `INSERT .. ON CONFLICT .. DO UPDATE SET .. [WHERE guard]` (or `DO NOTHING` when no
@@ -453,11 +453,11 @@ pub(crate) fn values_statement(
 #[cfg(test)]
 mod tests {
     use super::{Returned, insert_or_ignore, probe, upsert, upsert_returning};
-    use crate::role::Strategy;
     use crate::model::fixtures::{KEYS, plain, table};
     use crate::model::{ConflictTarget, Model, Table};
-    use crate::role::Role;
     use crate::postgres::Postgres;
+    use crate::role::Role;
+    use crate::role::Strategy;
 
     #[test]
     fn replace_every_non_key_column() {

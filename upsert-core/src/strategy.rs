@@ -8,8 +8,8 @@
 
 use std::fmt::Write as _;
 
-use crate::role::Strategy;
 use crate::names;
+use crate::role::Strategy;
 use crate::writer::Writer;
 
 /// What a batch fold sees besides its column: the key's window and the version guard.

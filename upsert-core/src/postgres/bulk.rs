@@ -8,8 +8,8 @@ use crate::clause::{
     OnConflict, Sent, conflict_clause, insert_into, insert_value_into, inserted_flag_into, sent_cte,
 };
 use crate::dialect::Dialect;
-use crate::role::Strategy;
 use crate::model::{Column, ConflictTarget, Model, NullKeys};
+use crate::role::Strategy;
 use crate::role::{Insert, Update};
 
 use super::counts::Counts;
@@ -673,13 +673,13 @@ fn array_cte(w: &mut Writer, name: &str, first: usize) {
 #[cfg(test)]
 mod tests {
     use super::{Counts, Source, upsert_many};
-    use crate::role::Strategy;
+    use crate::model::Model;
     use crate::model::Tally;
     use crate::model::fixtures::{KEYS, plain, table};
-    use crate::model::Model;
-    use crate::role::Role;
     use crate::postgres::Postgres;
     use crate::postgres::stage::stage_copy;
+    use crate::role::Role;
+    use crate::role::Strategy;
 
     #[test]
     fn sent_values_are_looked_up_by_key_from_one_object_built_once() {
