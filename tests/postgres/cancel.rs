@@ -190,7 +190,10 @@ async fn every_call_dropped_anywhere_leaves_the_pool_in_sync() {
                 Some(false) => {
                     let mut conn = db.pool.acquire().await.unwrap();
                     let _ = tokio::time::timeout(delay, run_lent(*call, &mut conn)).await;
-                    if upstream_begin_window(&mut conn).await {
+                    // Back to the pool (which sends what sqlx queued, or closes it), then
+                    // the same connection again (a pool of one).
+                    drop(conn);
+                    if upstream_begin_window(&mut db.pool.acquire().await.unwrap()).await {
                         upstream += 1;
                     }
                 }

@@ -5,7 +5,7 @@
 use crate::model::{Column, ConflictTarget, InsertFlag, Model, NullKeys, Table};
 use crate::names;
 use crate::role::Update;
-use crate::writer::Writer;
+use crate::sql_buf::SqlBuf;
 
 /// What to do when the key exists.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -15,7 +15,7 @@ pub(crate) enum OnConflict {
 }
 
 /// `INSERT INTO "schema"."table" ("a", "b")`
-pub(crate) fn insert_into(w: &mut Writer, table: &Table, columns: &[Column]) {
+pub(crate) fn insert_into(w: &mut SqlBuf, table: &Table, columns: &[Column]) {
     w.push("INSERT INTO ").table(table).push(" (");
     w.list(columns, |w, c| {
         w.ident(c.name);
@@ -25,12 +25,12 @@ pub(crate) fn insert_into(w: &mut Writer, table: &Table, columns: &[Column]) {
 
 /// The stored value of `column`: `"table"."column"` (the target's name is its reference
 /// in `DO UPDATE`, which is also how an `update_where` predicate names it).
-pub(crate) fn stored_into(w: &mut Writer, table: &Table, column: &str) {
+pub(crate) fn stored_into(w: &mut SqlBuf, table: &Table, column: &str) {
     w.qualified(table.name, column);
 }
 
 /// The incoming value of `column`: `EXCLUDED."column"`.
-pub(crate) fn excluded_into(w: &mut Writer, column: &str) {
+pub(crate) fn excluded_into(w: &mut SqlBuf, column: &str) {
     w.push("EXCLUDED.").ident(column);
 }
 
@@ -50,7 +50,7 @@ pub(crate) enum Sent<'s> {
 /// jsonb_build_object('c', c, ..)) FROM rows)`: a batch's sent values by key, built once,
 /// for the columns whose update reads the value (`update_from = "sent"`; a `default` column
 /// asks only whether it was NULL, see [`sent_null_into`]); none: nothing written.
-pub(crate) fn sent_cte(w: &mut Writer, model: &Model, rows: &str) {
+pub(crate) fn sent_cte(w: &mut SqlBuf, model: &Model, rows: &str) {
     let columns: Vec<&Column> = model
         .columns
         .iter()
@@ -81,7 +81,7 @@ pub(crate) fn sent_cte(w: &mut Writer, model: &Model, rows: &str) {
 }
 
 /// The value the caller sent for `column` (see [`Sent`]).
-fn sent_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
+fn sent_into(w: &mut SqlBuf, model: &Model, column: &Column, sent: Sent) {
     match sent {
         Sent::Params => {
             let n = model
@@ -111,7 +111,7 @@ fn sent_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
 /// whose folded value is NULL, one hashed set built once (`ROW(EXCLUDED.k) IN (SELECT ..)`,
 /// cheaper than the value's lookup); a NULL key that conflicts (`NULLS NOT DISTINCT`),
 /// which `IN` cannot match, reads the looked-up value.
-fn sent_null_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
+fn sent_null_into(w: &mut SqlBuf, model: &Model, column: &Column, sent: Sent) {
     match sent {
         Sent::Rows(rows) if model.null_keys != NullKeys::NotDistinct => {
             w.push("ROW(");
@@ -135,7 +135,7 @@ fn sent_null_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
 }
 
 /// The value `column` takes on conflict (for a key or `insert_only` column: the stored one).
-pub(crate) fn set_value_into(w: &mut Writer, model: &Model, column: &Column, sent: Sent) {
+pub(crate) fn set_value_into(w: &mut SqlBuf, model: &Model, column: &Column, sent: Sent) {
     let stored = w.fragment(|w| stored_into(w, &model.table, column.name));
     let incoming = w.fragment(|w| {
         if column.sent {
@@ -176,7 +176,7 @@ pub(crate) fn set_value_into(w: &mut Writer, model: &Model, column: &Column, sen
 
 /// The value `column` inserts from `value`: `COALESCE(value, default)` for a `default`
 /// field (its `None` takes the column's default), else `value`.
-pub(crate) fn insert_value_into(w: &mut Writer, column: &Column, value: &str) {
+pub(crate) fn insert_value_into(w: &mut SqlBuf, column: &Column, value: &str) {
     match column.default {
         Some(default) => {
             w.push("COALESCE(")
@@ -193,7 +193,7 @@ pub(crate) fn insert_value_into(w: &mut Writer, column: &Column, value: &str) {
 
 /// `("t"."a", ..) IS DISTINCT FROM (<new a>, ..)` over the compared columns: whether the
 /// update would change anything (`skip_unchanged`).
-pub(crate) fn changed_into(w: &mut Writer, model: &Model, sent: Sent) {
+pub(crate) fn changed_into(w: &mut SqlBuf, model: &Model, sent: Sent) {
     let compared: Vec<&Column> = model
         .columns
         .iter()
@@ -214,7 +214,7 @@ pub(crate) fn changed_into(w: &mut Writer, model: &Model, sent: Sent) {
 
 /// `"a" = <its value on conflict>, ..` over the columns a conflict updates: the `SET` list
 /// of `DO UPDATE` (and of SQLite's `UPDATE` of a stored row).
-pub(crate) fn set_list_into(w: &mut Writer, model: &Model, sent: Sent) {
+pub(crate) fn set_list_into(w: &mut SqlBuf, model: &Model, sent: Sent) {
     let updates: Vec<&Column> = model.columns.iter().filter(|c| c.update.is_set()).collect();
     w.list(&updates, |w, c| {
         w.ident(c.name).push(" = ");
@@ -223,7 +223,7 @@ pub(crate) fn set_list_into(w: &mut Writer, model: &Model, sent: Sent) {
 }
 
 /// ` ON CONFLICT (..) DO UPDATE SET .. [WHERE ..]`, or ` .. DO NOTHING`.
-pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConflict, sent: Sent) {
+pub(crate) fn conflict_clause(w: &mut SqlBuf, model: &Model, on_conflict: OnConflict, sent: Sent) {
     w.push(" ON CONFLICT ");
     match model.target {
         ConflictTarget::Keys { predicate } => {
@@ -286,7 +286,7 @@ pub(crate) fn conflict_clause(w: &mut Writer, model: &Model, on_conflict: OnConf
 
 /// `ROW(<key columns>)::text`: the stored row's (`stored`, inside `DO UPDATE`) or the
 /// written row's (in `RETURNING`), the tag [`InsertFlag::Marker`] records.
-fn key_tag_into(w: &mut Writer, model: &Model, stored: bool) {
+fn key_tag_into(w: &mut SqlBuf, model: &Model, stored: bool) {
     w.push("ROW(");
     w.list(&model.keys(), |w, c| {
         if stored {
@@ -301,7 +301,7 @@ fn key_tag_into(w: &mut Writer, model: &Model, stored: bool) {
 /// The `RETURNING` expression that is true for an inserted row and false for an updated
 /// one, as `model.flag` says; `true` under [`InsertFlag::Old`] and
 /// [`InsertFlag::Marker`] for a statement that cannot update (`DO NOTHING`).
-pub(crate) fn inserted_flag_into(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
+pub(crate) fn inserted_flag_into(w: &mut SqlBuf, model: &Model, on_conflict: OnConflict) {
     let updates = on_conflict == OnConflict::Update && model.has_updates();
     match model.flag {
         InsertFlag::Xmax => {

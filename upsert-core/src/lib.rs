@@ -36,10 +36,10 @@ mod role;
 mod rust_type;
 pub mod schema;
 pub mod single;
+mod sql_buf;
 pub mod sqlite;
 mod strategy;
 pub mod verify;
-mod writer;
 
 pub use dialect::Dialect;
 pub use model::{

@@ -11,7 +11,7 @@ use crate::dialect::Dialect;
 use crate::model::{ConflictTarget, Model, NullKeys, Unwritten};
 use crate::names;
 use crate::role::Insert;
-use crate::writer::Writer;
+use crate::sql_buf::SqlBuf;
 
 /// `INSERT .. ON CONFLICT .. DO UPDATE SET .. [WHERE guard]` (or `DO NOTHING` when no
 /// column is updatable), returning the dialect's insert flag: true for an insert, false for
@@ -44,7 +44,7 @@ use crate::writer::Writer;
 /// ```
 #[must_use]
 pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     if model.unwritten() != Unwritten::Told {
         statement(&mut w, model, OnConflict::Update);
         w.push(" RETURNING ");
@@ -110,7 +110,7 @@ pub fn upsert(dialect: &dyn Dialect, model: &Model) -> String {
 /// ```
 #[must_use]
 pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[Returned]) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     statement(&mut w, model, OnConflict::Update);
     w.push(" RETURNING ");
     returning_list(&mut w, columns);
@@ -134,7 +134,7 @@ pub fn upsert_returning(dialect: &dyn Dialect, model: &Model, columns: &[Returne
 /// ```
 #[must_use]
 pub fn upsert_returning_row(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     statement(&mut w, model, OnConflict::Update);
     w.push(" RETURNING *");
     w.finish()
@@ -156,7 +156,7 @@ pub fn upsert_returning_row(dialect: &dyn Dialect, model: &Model) -> String {
 /// ```
 #[must_use]
 pub fn insert_or_ignore(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     statement(&mut w, model, OnConflict::Nothing);
     w.push(" RETURNING ");
     inserted_flag_into(&mut w, model, OnConflict::Nothing);
@@ -184,7 +184,7 @@ pub fn insert_or_ignore_returning(
     model: &Model,
     columns: &[Returned],
 ) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     statement(&mut w, model, OnConflict::Nothing);
     w.push(" RETURNING ");
     returning_list(&mut w, columns);
@@ -201,7 +201,7 @@ pub fn insert_or_ignore_returning(
 /// ```
 #[must_use]
 pub fn insert_or_ignore_returning_row(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     statement(&mut w, model, OnConflict::Nothing);
     w.push(" RETURNING *");
     w.finish()
@@ -217,7 +217,7 @@ pub fn insert_or_ignore_returning_row(dialect: &dyn Dialect, model: &Model) -> S
 /// ```
 #[must_use]
 pub fn select_row_by_key(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("SELECT *");
     key_condition(&mut w, model);
     w.finish()
@@ -243,7 +243,7 @@ pub fn select_row_by_key(dialect: &dyn Dialect, model: &Model) -> String {
 /// ```
 #[must_use]
 pub fn select_by_key(dialect: &dyn Dialect, model: &Model, columns: &[Returned]) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("SELECT ");
     returning_list(&mut w, columns);
     key_condition(&mut w, model);
@@ -288,7 +288,7 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
     let ConflictTarget::Keys { predicate: None } = model.target else {
         return None;
     };
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("UPDATE ").table(&model.table).push(" SET ");
     crate::clause::set_list_into(&mut w, model, Sent::Params);
     w.push(" FROM (SELECT ");
@@ -330,14 +330,14 @@ pub fn update_stored(dialect: &dyn Dialect, model: &Model) -> Option<String> {
 /// ```
 #[must_use]
 pub fn probe(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("SELECT 1");
     key_condition(&mut w, model);
     w.finish()
 }
 
 /// ` FROM "t" WHERE "k" = $1 AND .. AND (predicate)`: the stored row with the key.
-fn key_condition(w: &mut Writer, model: &Model) {
+fn key_condition(w: &mut SqlBuf, model: &Model) {
     w.push(" FROM ").table(&model.table).push(" WHERE ");
     let equals = if model.null_keys == NullKeys::NotDistinct {
         " IS NOT DISTINCT FROM "
@@ -403,7 +403,7 @@ pub struct Returned<'a> {
 }
 
 /// `"a", "b"::int8 AS "b", ..`
-fn returning_list(w: &mut Writer, columns: &[Returned]) {
+fn returning_list(w: &mut SqlBuf, columns: &[Returned]) {
     w.list(columns, |w, column| {
         w.ident(column.name);
         if let Some(cast) = column.cast {
@@ -413,14 +413,14 @@ fn returning_list(w: &mut Writer, columns: &[Returned]) {
 }
 
 /// `INSERT INTO .. VALUES ($1, .., now(), ..) ON CONFLICT ..`
-fn statement(w: &mut Writer, model: &Model, on_conflict: OnConflict) {
+fn statement(w: &mut SqlBuf, model: &Model, on_conflict: OnConflict) {
     values_statement(w, model, on_conflict, 1);
 }
 
 /// `INSERT .. VALUES (..), (..) ON CONFLICT ..` with `rows` rows, the bound columns of each
 /// row numbered after the previous row's.
 pub(crate) fn values_statement(
-    w: &mut Writer,
+    w: &mut SqlBuf,
     model: &Model,
     on_conflict: OnConflict,
     rows: usize,

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use crate::names;
 use crate::role::Strategy;
-use crate::writer::Writer;
+use crate::sql_buf::SqlBuf;
 
 /// What a batch fold sees besides its column: the key's window and the version guard.
 pub(crate) struct Fold<'s> {
@@ -47,7 +47,7 @@ impl Strategy {
     }
 
     /// The `DO UPDATE SET` value from the `stored` and `excluded` column references.
-    pub(crate) fn set_into(self, w: &mut Writer, stored: &str, excluded: &str) {
+    pub(crate) fn set_into(self, w: &mut SqlBuf, stored: &str, excluded: &str) {
         let mut out = String::new();
         let dialect = w.dialect();
         match self {
@@ -69,7 +69,7 @@ impl Strategy {
 
     /// The batch fold of column `name` (quoted) over its key's rows, as a window
     /// expression: only the rows that apply take part.
-    pub(crate) fn fold_into(self, w: &mut Writer, name: &str, fold: &Fold) {
+    pub(crate) fn fold_into(self, w: &mut SqlBuf, name: &str, fold: &Fold) {
         let Fold {
             partition,
             ord,
@@ -123,7 +123,7 @@ impl Strategy {
     }
 
     /// The value inserted from the folded column `name` (quoted).
-    pub(crate) fn finish_fold_into(self, w: &mut Writer, name: &str) {
+    pub(crate) fn finish_fold_into(self, w: &mut SqlBuf, name: &str) {
         match self {
             Strategy::Merge => {
                 // `a || b || c` of the key's objects: later keys win, as `||` would.
@@ -155,16 +155,16 @@ impl Strategy {
 mod tests {
     use super::{Fold, Strategy};
     use crate::postgres::Postgres;
-    use crate::writer::Writer;
+    use crate::sql_buf::SqlBuf;
 
     fn set(strategy: Strategy) -> String {
-        let mut w = Writer::new(&Postgres);
+        let mut w = SqlBuf::new(&Postgres);
         strategy.set_into(&mut w, "s", "e");
         w.finish()
     }
 
     fn fold(strategy: Strategy, applies: Option<&str>) -> String {
-        let mut w = Writer::new(&Postgres);
+        let mut w = SqlBuf::new(&Postgres);
         let fold = Fold {
             partition: "PARTITION BY k",
             ord: "o",
@@ -214,7 +214,7 @@ mod tests {
             "jsonb_agg(c) FILTER (WHERE c IS NOT NULL) OVER (PARTITION BY k ORDER BY o \
              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS c"
         );
-        let mut w = Writer::new(&Postgres);
+        let mut w = SqlBuf::new(&Postgres);
         Strategy::Greatest.finish_fold_into(&mut w, "c");
         assert_eq!(w.finish(), "c");
     }

@@ -12,7 +12,7 @@ use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::calls;
 use crate::postgres::cancel::Guarded;
 use crate::postgres::generated::FromStored;
-use crate::telemetry::{Call as Telemetry, Op};
+use crate::telemetry::{CallSpan, Op};
 use crate::upsert::AtomicUpsert;
 
 /// A retry policy for calls on a pool: how many attempts, a jittered exponential backoff, a
@@ -193,7 +193,7 @@ impl Retry {
         self.run(pool, T::IDEMPOTENT, &UpsertMany(rows)).await
     }
 
-    async fn run<C: Call>(
+    async fn run<C: Retried>(
         &self,
         pool: &PgPool,
         idempotent: bool,
@@ -222,7 +222,7 @@ impl Retry {
     }
 
     /// One attempt on a connection of its own.
-    async fn once<C: Call>(
+    async fn once<C: Retried>(
         &self,
         pool: &PgPool,
         call: &C,
@@ -231,7 +231,7 @@ impl Retry {
         // Failures outside the call itself (no connection, the timeout not set, no answer
         // in time) get the same WARN/ERROR event as the call's own.
         let outside = |error: Error| {
-            Telemetry::start(C::OP, &<C::Row as Derived>::KEY, call.rows(), attempt).failed(&error);
+            CallSpan::start(C::OP, &<C::Row as Derived>::KEY, call.rows(), attempt).failed(&error);
             error
         };
         // Dropped part way (the caller's own timeout, `select!`), the attempt closes its
@@ -290,7 +290,7 @@ impl Retry {
 
 /// One call a [`Retry`] repeats, on the connection of each attempt (numbered from 1, for
 /// the call's span).
-trait Call {
+trait Retried {
     type Output;
     /// The struct, whose table the events of failures outside the call name.
     type Row: AtomicUpsert;
@@ -312,7 +312,7 @@ struct InsertOrIgnore<'r, T>(&'r T);
 struct UpsertReturning<'r, T>(&'r T);
 struct UpsertMany<'r, T>(&'r [T]);
 
-impl<T: AtomicUpsert> Call for Upsert<'_, T> {
+impl<T: AtomicUpsert> Retried for Upsert<'_, T> {
     type Output = UpsertOutcome;
     type Row = T;
     const OP: Op = Op::Upsert;
@@ -325,7 +325,7 @@ impl<T: AtomicUpsert> Call for Upsert<'_, T> {
     }
 }
 
-impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
+impl<T: AtomicUpsert> Retried for InsertOrIgnore<'_, T> {
     type Output = UpsertOutcome;
     type Row = T;
     const OP: Op = Op::InsertOrIgnore;
@@ -338,7 +338,7 @@ impl<T: AtomicUpsert> Call for InsertOrIgnore<'_, T> {
     }
 }
 
-impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
+impl<T: AtomicUpsert + for<'s> FromStored<'s>> Retried for UpsertReturning<'_, T> {
     type Output = Option<T>;
     type Row = T;
     const OP: Op = Op::UpsertReturning;
@@ -351,7 +351,7 @@ impl<T: AtomicUpsert + for<'s> FromStored<'s>> Call for UpsertReturning<'_, T> {
     }
 }
 
-impl<T: AtomicUpsert> Call for UpsertMany<'_, T> {
+impl<T: AtomicUpsert> Retried for UpsertMany<'_, T> {
     type Output = BatchOutcome;
     type Row = T;
     const OP: Op = Op::UpsertMany;

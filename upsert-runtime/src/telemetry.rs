@@ -69,7 +69,7 @@ fn kind(error: &Error) -> &'static str {
 }
 
 /// One call's span and clock.
-pub(crate) struct Call {
+pub(crate) struct CallSpan {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
     #[cfg(feature = "tracing")]
@@ -81,20 +81,20 @@ pub(crate) struct Call {
 }
 
 #[cfg(feature = "tracing")]
-impl Call {
+impl CallSpan {
     /// Opens the span of `op` on `key`'s table for `rows` rows, attempt `attempt`.
-    pub(crate) fn start(op: Op, key: &TableKey, rows: usize, attempt: u32) -> Call {
+    pub(crate) fn start(op: Op, key: &TableKey, rows: usize, attempt: u32) -> CallSpan {
         Self::start_on("postgresql", op, key, rows, attempt)
     }
 
-    /// [`Call::start`] on the database `system` (`db.system.name`).
+    /// [`CallSpan::start`] on the database `system` (`db.system.name`).
     pub(crate) fn start_on(
         system: &'static str,
         op: Op,
         key: &TableKey,
         rows: usize,
         attempt: u32,
-    ) -> Call {
+    ) -> CallSpan {
         let span = tracing::debug_span!(
             target: "atomic_upsert",
             "atomic_upsert",
@@ -117,7 +117,7 @@ impl Call {
             db.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
-        Call {
+        CallSpan {
             span,
             op,
             key: *key,
@@ -248,15 +248,15 @@ impl Call {
 
 #[cfg(not(feature = "tracing"))]
 #[allow(clippy::unused_self)]
-impl Call {
+impl CallSpan {
     #[inline]
-    pub(crate) fn start(_: Op, _: &TableKey, _: usize, _: u32) -> Call {
-        Call {}
+    pub(crate) fn start(_: Op, _: &TableKey, _: usize, _: u32) -> CallSpan {
+        CallSpan {}
     }
 
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub(crate) fn start_on(_: &'static str, _: Op, _: &TableKey, _: usize, _: u32) -> Call {
-        Call {}
+    pub(crate) fn start_on(_: &'static str, _: Op, _: &TableKey, _: usize, _: u32) -> CallSpan {
+        CallSpan {}
     }
     #[inline]
     pub(crate) fn bulk_path(&self, _: bool, _: bool) {}
@@ -273,11 +273,11 @@ impl Call {
 }
 
 /// Runs `future` inside `call`'s span (when tracing is on), recording its result with
-/// `done` on success and [`Call::failed`] on failure.
+/// `done` on success and [`CallSpan::failed`] on failure.
 pub(crate) async fn traced<T>(
-    call: Call,
+    call: CallSpan,
     future: impl Future<Output = Result<T, Error>>,
-    done: impl FnOnce(&Call, &T),
+    done: impl FnOnce(&CallSpan, &T),
 ) -> Result<T, Error> {
     #[cfg(feature = "tracing")]
     let result = tracing::Instrument::instrument(future, call.span()).await;

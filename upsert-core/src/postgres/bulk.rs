@@ -14,8 +14,8 @@ use crate::role::{Insert, Update};
 
 use super::counts::Counts;
 use crate::names;
+use crate::sql_buf::SqlBuf;
 use crate::strategy::Fold;
-use crate::writer::Writer;
 
 /// Where a bulk statement reads its rows from.
 ///
@@ -58,7 +58,7 @@ pub enum Source {
 #[must_use]
 pub fn upsert_many(dialect: &dyn Dialect, model: &Model, source: Source) -> String {
     let bulk = Bulk::new(dialect, model);
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     bulk.write(&mut w, source);
     bulk.counts(&mut w, &bulk.dedup);
     w.finish()
@@ -89,7 +89,7 @@ pub fn upsert_many_presorted(
         return None;
     }
     let bulk = Bulk::new(dialect, model);
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     bulk.input_cte(&mut w, source);
     sent_cte(&mut w, model, &bulk.input);
     bulk.written_cte(&mut w, source, true);
@@ -129,7 +129,7 @@ pub mod outcome_code {
 #[must_use]
 pub fn upsert_many_outcomes(dialect: &dyn Dialect, model: &Model, source: Source) -> String {
     let bulk = Bulk::new(dialect, model);
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     let rows_from = bulk.write(&mut w, source);
     bulk.outcomes(&mut w, &rows_from);
     w.finish()
@@ -163,13 +163,13 @@ pub(super) struct Bulk<'m, 'a> {
 impl<'m, 'a> Bulk<'m, 'a> {
     pub(super) fn new(dialect: &dyn Dialect, model: &'m Model<'a>) -> Self {
         let keys = model.keys();
-        let mut w = Writer::new(dialect);
+        let mut w = SqlBuf::new(dialect);
         w.list(&keys, |w, c| {
             w.ident(c.name);
         });
         let key_list = w.finish();
         // The keys as the batch sorts them: a string key by its bytes, as the client does.
-        let mut w = Writer::new(dialect);
+        let mut w = SqlBuf::new(dialect);
         w.list(&keys, |w, c| {
             w.ident(c.name);
             if c.sorts_by_bytes {
@@ -218,7 +218,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// from the last two with one hash aggregate (slicing the flat array per row would
     /// seek from its start every time: quadratic for variable-length elements), and the
     /// input joins it on the row's ordinal; a row with no elements gets `{}`.
-    pub(super) fn input_cte(&self, w: &mut Writer, source: Source) {
+    pub(super) fn input_cte(&self, w: &mut SqlBuf, source: Source) {
         let bound = self.model.bound();
         let arrays = source == Source::Unnest && bound.iter().any(|c| c.array);
         let converted = bound
@@ -308,7 +308,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// `, "__ranked" AS (..)`: each row flagged `"__applies"` when its version beats every
     /// earlier row of its key and the stored row (as this statement's snapshot sees it;
     /// the write itself re-checks against the locked row).
-    fn ranked_cte(&self, w: &mut Writer, version: &str) {
+    fn ranked_cte(&self, w: &mut SqlBuf, version: &str) {
         let (ord, partition, key_list) = (&self.ord, &self.partition, &self.key_list);
         let v = w.dialect().quote_ident(version);
         let _ = write!(
@@ -338,7 +338,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     }
 
     /// `, "__dedup" AS (..)`: one row per key, each column folded by its strategy.
-    fn dedup_cte(&self, w: &mut Writer, rows_from: &str) {
+    fn dedup_cte(&self, w: &mut SqlBuf, rows_from: &str) {
         let (group_list, ord, partition) = (&self.group_list, &self.ord, &self.partition);
         let _ = write!(w, ", {} AS (SELECT DISTINCT ON ({group_list}) ", self.dedup);
         w.list(&self.model.bound(), |w, c| self.fold_into(w, c));
@@ -365,7 +365,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
 
     /// One column of `"__dedup"`: the value applying the key's rows one by one would leave.
     /// Replaced columns take the DISTINCT ON row (the last, or the highest version).
-    fn fold_into(&self, w: &mut Writer, column: &Column) {
+    fn fold_into(&self, w: &mut SqlBuf, column: &Column) {
         let (ord, partition) = (&self.ord, &self.partition);
         let name = w.dialect().quote_ident(column.name);
         match column.update {
@@ -410,7 +410,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// `, "__written" AS (INSERT .. SELECT .. ON CONFLICT ..)`, from `"__dedup"` in key order
     /// (`presorted` false: each strategy's fold finished, stale keys left out), or from the
     /// input as it was sent ([`upsert_many_presorted`]: no fold, no sort).
-    fn written_cte(&self, w: &mut Writer, source: Source, presorted: bool) {
+    fn written_cte(&self, w: &mut SqlBuf, source: Source, presorted: bool) {
         let model = self.model;
         let _ = write!(w, ", {} AS (", self.written);
         insert_into(w, &model.table, &model.columns);
@@ -454,7 +454,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
 
     /// Everything up to the write's `RETURNING`: the input, the version ranking, the fold
     /// and the write. Returns the CTE the rows are read from (ranked under a version).
-    fn write(&self, w: &mut Writer, source: Source) -> String {
+    fn write(&self, w: &mut SqlBuf, source: Source) -> String {
         self.input_cte(w, source);
         let rows_from = if let Some(version) = self.model.guard.version {
             self.ranked_cte(w, version);
@@ -470,7 +470,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
 
     /// The closing `RETURNING` (the written keys and whether each was inserted) and one
     /// outcome per batch row, in input order: see [`upsert_many_outcomes`].
-    fn outcomes(&self, w: &mut Writer, rows_from: &str) {
+    fn outcomes(&self, w: &mut SqlBuf, rows_from: &str) {
         let dialect = w.dialect();
         let q = |name| dialect.quote_ident(name);
         let (inserted, ord, partition) = (q(names::INSERTED), &self.ord, &self.partition);
@@ -554,7 +554,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// keys (`sql_type`, `collate`) and compared with the type's own `=`: a schema-qualified
     /// type's operator is not on the search path (`citext` from an extension schema would
     /// compare as `text`).
-    fn written_key_matches(&self, w: &mut Writer) {
+    fn written_key_matches(&self, w: &mut SqlBuf) {
         let null_safe = self.model.null_keys == NullKeys::NotDistinct;
         for (i, key) in self.keys.iter().enumerate() {
             if i > 0 {
@@ -593,7 +593,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
     /// the written count; only DO NOTHING must count the deduplicated rows, which makes
     /// PostgreSQL materialize them. Read once, `__dedup` is inlined and its DISTINCT ON sort
     /// already yields key order: no second sort.
-    fn counts(&self, w: &mut Writer, rows_from: &str) {
+    fn counts(&self, w: &mut SqlBuf, rows_from: &str) {
         let dialect = w.dialect();
         let q = |name| dialect.quote_ident(name);
         match Counts::of(self.model) {
@@ -654,7 +654,7 @@ impl<'m, 'a> Bulk<'m, 'a> {
 
 /// `"__atomic_upsert_arrN" AS (..), `: an array column's rows rebuilt from the flat elements
 /// (parameter `first + 1`) and their rows (`first + 2`) with one hash aggregate.
-fn array_cte(w: &mut Writer, name: &str, first: usize) {
+fn array_cte(w: &mut SqlBuf, name: &str, first: usize) {
     w.ident(name).push(" AS (SELECT ");
     w.ident(names::ARRAY_OWNER).push(", array_agg(");
     w.ident(names::ARRAY_ELEMENT).push(" ORDER BY ");

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::dialect::Dialect;
 use crate::model::Model;
 use crate::names;
-use crate::writer::Writer;
+use crate::sql_buf::SqlBuf;
 
 use super::bulk::{Bulk, Source};
 
@@ -31,7 +31,7 @@ use super::bulk::{Bulk, Source};
 /// ```
 #[must_use]
 pub fn stage_copy(dialect: &dyn Dialect, model: &Model) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("COPY ").ident(names::STAGE_TABLE).push(" (");
     for column in model.bound() {
         w.ident(column.name).push(", ");
@@ -76,7 +76,7 @@ pub fn stage_insert(dialect: &dyn Dialect, model: &Model) -> String {
         .iter()
         .map(|c| if arrays && c.array { 3 } else { 1 })
         .sum();
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     bulk.input_cte(&mut w, Source::Unnest);
     w.push(" INSERT INTO ").ident(names::STAGE_TABLE).push(" (");
     for column in &bound {
@@ -113,7 +113,7 @@ pub fn stage_ddl<'a>(
     dialect: &dyn Dialect,
     columns: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("CREATE TEMP TABLE ")
         .ident(names::STAGE_TABLE)
         .push(" (");
@@ -133,7 +133,7 @@ pub fn stage_ddl<'a>(
 /// ```
 #[must_use]
 pub fn drop_stage(dialect: &dyn Dialect) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     w.push("DROP TABLE ").ident(names::STAGE_TABLE);
     w.finish()
 }
@@ -157,7 +157,7 @@ pub fn drop_stage(dialect: &dyn Dialect) -> String {
 pub fn round_numbers(dialect: &dyn Dialect, model: &Model) -> String {
     let bulk = Bulk::new(dialect, model);
     let q = |name| dialect.quote_ident(name);
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     let _ = write!(
         w,
         "CREATE TEMP TABLE {} ON COMMIT DROP AS ",

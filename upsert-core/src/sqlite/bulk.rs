@@ -7,7 +7,7 @@ use crate::clause::OnConflict;
 use crate::dialect::Dialect;
 use crate::model::{Column, ConflictTarget, Model};
 use crate::names;
-use crate::writer::Writer;
+use crate::sql_buf::SqlBuf;
 
 /// The most rows one SQLite chunk statement takes.
 pub const CHUNK_ROWS: usize = 128;
@@ -61,7 +61,7 @@ pub fn chunk_rows(model: &Model) -> Vec<usize> {
 /// ```
 #[must_use]
 pub fn upsert_many(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     crate::single::values_statement(&mut w, model, OnConflict::Update, rows);
     w.finish()
 }
@@ -89,7 +89,7 @@ pub fn upsert_many(dialect: &dyn Dialect, model: &Model, rows: usize) -> String 
 #[must_use]
 pub fn existing_keys(dialect: &dyn Dialect, model: &Model, rows: usize) -> String {
     let keys = model.keys();
-    let mut w = Writer::new(dialect);
+    let mut w = SqlBuf::new(dialect);
     let distinct = dialect.quote_ident(names::KEYS);
     w.push("SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM ");
     w.table(&model.table).push(" WHERE ");

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::model::FieldDef;
 use crate::role::Role;
 
-use super::types::TypeClass;
+use super::class::TypeClass;
 
 /// What the struct says about one field, besides its role.
 ///

@@ -8,12 +8,14 @@ use crate::model::{InsertFlag, Model};
 use crate::role::Insert;
 use crate::schema::{RelKind, TableInfo};
 
+mod class;
 mod fixes;
 mod mismatch;
 mod names;
 mod rules;
 mod types;
 
+pub use class::{TypeClass, compatible_columns, feature_columns};
 pub use fixes::{create_unique_index, same_default};
 pub use mismatch::{FieldFacts, Kind, Mismatch, Site};
 pub use names::{
@@ -22,8 +24,7 @@ pub use names::{
 use rules::Ctx;
 use types::scalar_type_rule;
 pub use types::{
-    TypeClass, column_type_mismatch, compatible_columns, feature_columns, fits_every_value,
-    holds_every_value, returning_cast, rust_type_for,
+    column_type_mismatch, fits_every_value, holds_every_value, returning_cast, rust_type_for,
 };
 
 /// Every way the struct (`model`, `fields` in field order) and `table` (`None`: no such

@@ -27,7 +27,7 @@ use crate::postgres::stage::{
     Probe, Rows, SentRows, apply_in_rounds, create_stage, locatable, run_stage, shortest_failing,
     stage_rows, staged_ord, unencodable,
 };
-use crate::telemetry::{Call, Op, traced};
+use crate::telemetry::{CallSpan, Op, traced};
 
 /// Batches with more rows than this take the `COPY` path under [`BulkPath::Auto`].
 pub const COPY_THRESHOLD: usize = 20_000;
@@ -222,7 +222,7 @@ where
     A: Acquire<'c, Database = Postgres>,
     A::Connection: Acquired,
 {
-    let call = Call::start(Op::UpsertMany, &key, batch.rows, attempt);
+    let call = CallSpan::start(Op::UpsertMany, &key, batch.rows, attempt);
     if batch.rows == 0 {
         let outcome = BatchOutcome::default();
         call.batch(&outcome);
@@ -236,7 +236,7 @@ where
     traced(
         call,
         async move { parts_outcome(&send(executor, batch, key).await?, counts) },
-        Call::batch,
+        CallSpan::batch,
     )
     .await
 }
@@ -301,7 +301,7 @@ where
     A: Acquire<'c, Database = Postgres>,
     A::Connection: Acquired,
 {
-    let call = Call::start(Op::UpsertManyOutcomes, &key, batch.rows, 1);
+    let call = CallSpan::start(Op::UpsertManyOutcomes, &key, batch.rows, 1);
     if batch.rows == 0 {
         call.batch(&BatchOutcome::default());
         return Ok(Vec::new());

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgExecutor, PgRow, Postgres};
 use crate::error::{Error, TableKey};
 use crate::outcome::{Obtained, UpsertOutcome};
 use crate::postgres::generated::{Generated, PgQuery};
-use crate::telemetry::{Call, Op, traced};
+use crate::telemetry::{CallSpan, Op, traced};
 use upsert_core::Unwritten;
 
 /// Runs one of the single-row statements (`UPSERT_SQL` or `INSERT_OR_IGNORE_SQL`), bound in
@@ -35,7 +35,7 @@ pub(crate) async fn single<'c, E>(
 where
     E: PgExecutor<'c> + Acquire<'c, Database = Postgres>,
 {
-    let call = Call::start(op, &key, 1, attempt);
+    let call = CallSpan::start(op, &key, 1, attempt);
     traced(
         call,
         async move {
@@ -118,7 +118,7 @@ where
     T: Generated,
     A: Acquire<'c, Database = Postgres>,
 {
-    let call = Call::start(Op::InsertOrGet, &key, 1, 1);
+    let call = CallSpan::start(Op::InsertOrGet, &key, 1, 1);
     traced(
         call,
         obtain(row, insert_sql, select_sql, key, executor, read),
@@ -181,7 +181,7 @@ pub(crate) async fn returning<'c, R, E>(
 where
     E: PgExecutor<'c>,
 {
-    let call = Call::start(Op::UpsertReturning, &key, 1, attempt);
+    let call = CallSpan::start(Op::UpsertReturning, &key, 1, attempt);
     traced(
         call,
         async move {

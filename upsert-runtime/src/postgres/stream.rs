@@ -18,7 +18,7 @@ use crate::postgres::stage::{
     COPY_CHUNK_BYTES, Rows, STAGE_INSERT_ROWS, apply_in_rounds, copy_error, create_stage,
     insert_chunk, run_stage, staged_ord,
 };
-use crate::telemetry::{Call, Op, traced};
+use crate::telemetry::{CallSpan, Op, traced};
 
 /// [`AtomicUpsert::upsert_stream`](crate::AtomicUpsert::upsert_stream): every row of `rows`
 /// binary-`COPY`d into a staging table (a chunk of [`COPY_CHUNK_BYTES`] at a time,
@@ -42,7 +42,7 @@ where
     F: FnMut(S::Item, usize) -> Result<T, Error>,
     P: FnMut(u64),
 {
-    let call = Call::start(Op::UpsertStream, &key, 0, 1);
+    let call = CallSpan::start(Op::UpsertStream, &key, 0, 1);
     call.bulk_path(true, false);
     traced(
         call,
@@ -82,7 +82,7 @@ where
             conn.finished();
             answer
         },
-        Call::batch,
+        CallSpan::batch,
     )
     .await
 }

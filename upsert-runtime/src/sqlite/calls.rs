@@ -25,7 +25,7 @@ use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::generated::Generated;
 use crate::report::{SchemaReport, StructReport};
 use crate::sqlite::generated::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
-use crate::telemetry::{Call, Op, traced};
+use crate::telemetry::{CallSpan, Op, traced};
 
 use upsert_core::Tally;
 use upsert_core::Unwritten;
@@ -62,7 +62,7 @@ where
     fn upsert(row: &T, executor: E) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
         let key = T::KEY;
         traced(
-            Call::start_on(SYSTEM, Op::Upsert, &key, 1, 1),
+            CallSpan::start_on(SYSTEM, Op::Upsert, &key, 1, 1),
             async move {
                 let classify = |error| Error::classify(error, &key);
                 let mut conn = executor.acquire().await.map_err(classify)?;
@@ -85,7 +85,7 @@ where
     ) -> impl Future<Output = Result<UpsertOutcome, Error>> + Send {
         let key = T::KEY;
         traced(
-            Call::start_on(SYSTEM, Op::InsertOrIgnore, &key, 1, 1),
+            CallSpan::start_on(SYSTEM, Op::InsertOrIgnore, &key, 1, 1),
             insert_or_skip(row, T::SQLITE.insert_or_ignore_sql, executor, key),
             |call, outcome| call.outcome(*outcome),
         )
@@ -103,7 +103,7 @@ where
     ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
         let key = T::KEY;
         traced(
-            Call::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
+            CallSpan::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
             async move {
                 row.bind_row_sqlite(sqlx::query(T::SQLITE.returning_sql))
                     .fetch_all(executor)
@@ -137,7 +137,7 @@ where
         _path: BulkPath,
     ) -> impl Future<Output = Result<BatchOutcome, Error>> + Send {
         let key = T::KEY;
-        let call = Call::start_on(SYSTEM, Op::UpsertMany, &key, rows.len(), 1);
+        let call = CallSpan::start_on(SYSTEM, Op::UpsertMany, &key, rows.len(), 1);
         traced(
             call,
             async move {
@@ -151,7 +151,7 @@ where
                 tx.commit().await.map_err(classify)?;
                 Ok(outcome)
             },
-            Call::batch,
+            CallSpan::batch,
         )
     }
 
@@ -163,7 +163,7 @@ where
         _path: BulkPath,
     ) -> impl Future<Output = Result<Vec<UpsertOutcome>, Error>> + Send {
         let key = T::KEY;
-        let call = Call::start_on(SYSTEM, Op::UpsertManyOutcomes, &key, rows.len(), 1);
+        let call = CallSpan::start_on(SYSTEM, Op::UpsertManyOutcomes, &key, rows.len(), 1);
         traced(
             call,
             async move {

@@ -7,14 +7,14 @@ use crate::dialect::Dialect;
 use crate::model::Table;
 
 /// Statement text under construction.
-pub(crate) struct Writer<'d> {
+pub(crate) struct SqlBuf<'d> {
     out: String,
     dialect: &'d dyn Dialect,
 }
 
-impl<'d> Writer<'d> {
+impl<'d> SqlBuf<'d> {
     pub(crate) fn new(dialect: &'d dyn Dialect) -> Self {
-        Writer {
+        SqlBuf {
             out: String::new(),
             dialect,
         }
@@ -103,14 +103,14 @@ impl<'d> Writer<'d> {
     }
 
     /// A sub-expression written on its own (to be used twice, or inside a format string).
-    pub(crate) fn fragment(&self, write: impl FnOnce(&mut Writer<'d>)) -> String {
-        let mut part = Writer::new(self.dialect);
+    pub(crate) fn fragment(&self, write: impl FnOnce(&mut SqlBuf<'d>)) -> String {
+        let mut part = SqlBuf::new(self.dialect);
         write(&mut part);
         part.out
     }
 }
 
-impl fmt::Write for Writer<'_> {
+impl fmt::Write for SqlBuf<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.out.push_str(s);
         Ok(())
