@@ -127,6 +127,24 @@ if [ -z "${DATABASE_URL:-}" ]; then
         ensure_pg_major "$major"
     done
 fi
+# MariaDB for the MySQL backend's suite (tests/mysql): Debian's `mariadb-server` (the
+# server binaries only matter; the suite starts a throwaway server of its own, never the
+# system service). Not needed with MYSQL_URL, nor by the quick start or a SQLite-only run.
+if [ -n "${ATOMIC_UPSERT_PG_MAJORS+set}" ] && [ -z "${MYSQL_URL:-}" ] \
+    && ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        echo "==> MariaDB server binaries not found; installing the 'mariadb-server' package (the MySQL suite)"
+        if ! as_admin env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server >/dev/null; then
+            echo "error: could not install MariaDB. Run: sudo apt-get install -y mariadb-server" >&2
+            echo "       or set MYSQL_URL to a MariaDB or MySQL server you own." >&2
+            exit 1
+        fi
+    else
+        echo "error: MariaDB server binaries (mariadbd, mariadb-install-db) not found." >&2
+        echo "Install them (macOS: brew install mariadb), or set MYSQL_URL to a server you own." >&2
+        exit 1
+    fi
+fi
 # The real-world conformance corpus (tests/adoption/corpus): Lemmy's and Synapse's schemas,
 # downloaded from crates.io and PyPI at pinned, checksummed versions into target/corpus (never
 # committed). scripts/test needs them; the quick start does not.

@@ -30,6 +30,7 @@
 mod clause;
 mod dialect;
 mod model;
+pub mod mysql;
 pub mod names;
 pub mod postgres;
 mod role;
@@ -45,6 +46,7 @@ pub use dialect::Dialect;
 pub use model::{
     Column, ConflictTarget, FieldDef, Guard, InsertFlag, Model, NullKeys, Table, Tally, Unwritten,
 };
+pub use mysql::MySql;
 pub use postgres::Postgres;
 pub use role::{Insert, Role, Strategy, Update};
 pub use rust_type::{is_array_type, is_text_type};

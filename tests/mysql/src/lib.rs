@@ -1,0 +1,1 @@
+//! The MySQL/MariaDB backend's suite: its tests are in `tests/`.
