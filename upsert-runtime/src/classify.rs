@@ -17,6 +17,14 @@ impl Error {
         {
             return crate::sqlite::errors::classify(source, target);
         }
+        #[cfg(feature = "mysql")]
+        if let sqlx::Error::Database(db) = &source
+            && db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some()
+        {
+            return crate::mysql::errors::classify(source, target);
+        }
         crate::postgres::errors::classify(source, target)
     }
 }

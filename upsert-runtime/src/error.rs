@@ -135,18 +135,19 @@ pub enum Error {
         source: sqlx::Error,
     },
 
-    /// Any other error PostgreSQL returned, with its SQLSTATE. When the SQLSTATE is
+    /// Any other error the server returned, with its SQLSTATE (on MySQL, a lock wait timeout
+    /// carries its error number, `1205`, whose SQLSTATE says nothing). When the code is
     /// transient ([`Error::is_transient`]) the message says what to retry: the call, or the
     /// whole transaction when the call ran inside one. A single-row call's failure aborts
     /// that transaction; `upsert_many` rolls back to its own savepoint, but a serialization
     /// failure (40001) still needs the whole transaction again.
-    #[error("PostgreSQL error {code}: {message}{}", retry_hint(code))]
+    #[error("database error {code}: {message}{}", retry_hint(code))]
     Database {
-        /// The SQLSTATE.
+        /// The SQLSTATE (or MySQL's `1205`).
         code: String,
-        /// PostgreSQL's message.
+        /// The server's message.
         message: String,
-        /// The error PostgreSQL returned.
+        /// The error the server returned.
         source: sqlx::Error,
     },
 
@@ -360,9 +361,10 @@ fn violation(
 
 /// Whether a SQLSTATE is worth retrying as it is (see [`Error::is_transient`]).
 fn transient_code(code: &str) -> bool {
+    // SQLSTATEs; `1205` is MySQL's lock wait timeout, whose SQLSTATE (HY000) says nothing.
     matches!(
         code,
-        "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300"
+        "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P02" | "57P03" | "53300" | "1205"
     ) || code.starts_with("08")
 }
 

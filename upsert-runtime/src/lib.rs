@@ -11,6 +11,8 @@ mod addable;
 mod classify;
 mod dispatch;
 mod error;
+#[cfg(feature = "mysql")]
+mod mysql;
 mod outcome;
 mod postgres;
 #[doc(hidden)]

@@ -8,6 +8,8 @@ mod order;
 pub use crate::addable::{AddSign, AddSignBits, NoAddSign, mixed_signs};
 pub use crate::dispatch::{Batches, Derived, Returns, Runs};
 pub use crate::error::TableKey;
+#[cfg(feature = "mysql")]
+pub use crate::mysql::generated::*;
 pub use crate::postgres::cancel::Acquired;
 pub use crate::postgres::generated::*;
 pub use crate::postgres::verify::{
@@ -15,6 +17,25 @@ pub use crate::postgres::verify::{
     offline_check,
 };
 pub use crate::sqlite::generated::*;
+
+/// The derive's MySQL impls pass through this macro: with the `mysql` feature it expands
+/// to them, without it to nothing, so a struct pays for MySQL only in a build that uses it.
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atomic_upsert_if_mysql {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Without the `mysql` feature: nothing.
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atomic_upsert_if_mysql {
+    ($($tokens:tt)*) => {};
+}
+
+pub use crate::__atomic_upsert_if_mysql as if_mysql;
 pub use inventory;
 pub use order::*;
 pub use sqlx::error::BoxDynError;

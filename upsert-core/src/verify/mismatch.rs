@@ -120,6 +120,9 @@ pub enum Kind {
     /// `conflict_where` names a predicate, but the key's unique index is not partial:
     /// PostgreSQL ignores the predicate, and the statement guards nothing with it.
     IgnoredPredicate,
+    /// MySQL: a unique index other than the conflict key's. `ON DUPLICATE KEY UPDATE` fires on
+    /// any unique index, so a row that clashes only there silently updates that other row.
+    OtherUniqueIndex,
     /// `#[upsert(default = "..")]` is not the column's own default: a `None` would insert
     /// another value than the application's other inserts.
     ColumnDefault,

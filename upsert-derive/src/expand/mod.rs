@@ -20,9 +20,11 @@ use crate::ast::Container;
 use crate::ctxt::Ctxt;
 use crate::{check, snapshot};
 
+mod mysql;
 mod postgres;
 mod sqlite;
 
+use mysql::{MySqlParts, mysql_gap_impls, mysql_impls};
 use postgres::{
     PlanParts, add_signs, column_traits, field_spec, from_stored_impl, key_order, option_str, plan,
     presorted, returning_old, target_tokens,
@@ -108,6 +110,10 @@ struct Parts {
     sqlite: Option<SqliteParts>,
     /// What SQLite lacks that the struct uses, and the tokens that ask for it.
     sqlite_gap: Option<(Gap, Span)>,
+    /// The MySQL impl (inside `if_mysql!`), when MySQL can take the struct.
+    mysql: Option<MySqlParts>,
+    /// What MySQL lacks that the struct uses, and the tokens that ask for it.
+    mysql_gap: Option<(upsert_core::mysql::Gap, Span)>,
 }
 
 impl Parts {
@@ -193,6 +199,11 @@ impl Parts {
         // SQLite has no partitions: its statements never take the partitioned flag.
         parts.sqlite = SqliteParts::new(container, &model.clone().with_flag(InsertFlag::Xmax));
         parts.sqlite_gap = Gap::of(&model).map(|gap| (gap, gap_span(container, gap)));
+        // MySQL has no partitions either, and tells inserts by `LAST_INSERT_ID`.
+        let plain = model.clone().with_flag(InsertFlag::Xmax);
+        parts.mysql = MySqlParts::new(container, &plain);
+        parts.mysql_gap =
+            upsert_core::mysql::Gap::of(&plain).map(|gap| (gap, mysql::gap_span(container, gap)));
         parts
     }
 
@@ -418,6 +429,8 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         registration,
         sqlite,
         sqlite_gap,
+        mysql,
+        mysql_gap,
     } = parts;
     let ident = &input.ident;
     let (impl_generics, ty_generics, plain_where) = input.generics.split_for_impl();
@@ -428,10 +441,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     let from_stored_impl = from_stored_impl(input, decode_bounds, from_stored);
     let schema = option_str(schema.as_deref());
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
-    let sqlite_impls = sqlite
-        .iter()
-        .map(|sqlite| sqlite_impls(input, sqlite))
-        .chain(sqlite_gap.map(|(gap, span)| sqlite_gap_impls(input, gap, span)));
+    let other_backends = other_backends(input, (sqlite, sqlite_gap), (mysql, mysql_gap));
     quote! {
         const _: () = {
             #registration
@@ -503,8 +513,33 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
 
             #from_stored_impl
 
-            #(#sqlite_impls)*
+            #other_backends
         };
+    }
+}
+
+/// The impls of the backends besides PostgreSQL: each backend's, or the one that names
+/// what it lacks.
+fn other_backends(
+    input: &DeriveInput,
+    (sqlite, sqlite_gap): (&Option<SqliteParts>, &Option<(Gap, Span)>),
+    (mysql, mysql_gap): (
+        &Option<MySqlParts>,
+        &Option<(upsert_core::mysql::Gap, Span)>,
+    ),
+) -> TokenStream {
+    let sqlite = sqlite
+        .iter()
+        .map(|sqlite| sqlite_impls(input, sqlite))
+        .chain(sqlite_gap.map(|(gap, span)| sqlite_gap_impls(input, gap, span)));
+    let mysql = mysql
+        .iter()
+        .map(|mysql| mysql_impls(input, mysql))
+        .chain(mysql_gap.map(|(gap, span)| mysql_gap_impls(input, gap, span)));
+    quote! {
+        #(#sqlite)*
+
+        #(#mysql)*
     }
 }
 

@@ -1,0 +1,189 @@
+//! The MySQL side of the expansion: `GeneratedMySql`, inside the runtime's `if_mysql!`, so
+//! that it expands to nothing (and costs nothing to compile) without the `mysql` feature;
+//! or, for a struct MySQL cannot take, an impl that names what it lacks ([`Gap`]) at the
+//! attribute.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::{DeriveInput, WherePredicate};
+use upsert_core::Model;
+use upsert_core::mysql::{Gap, statements};
+
+use super::postgres::unwritten_tokens;
+use super::where_clause;
+use crate::ast::Container;
+
+/// The tokens that ask for what MySQL lacks.
+pub(super) fn gap_span(container: &Container, gap: Gap) -> Span {
+    let attrs = &container.attrs;
+    let fields = || container.fields.iter();
+    let span = match gap {
+        Gap::Constraint => attrs.constraint.span(),
+        Gap::PartialIndex => attrs.conflict_where.span(),
+        Gap::NullsNotDistinct => attrs.nulls_not_distinct.span(),
+        Gap::UpdateWhere => attrs.update_where.span(),
+        Gap::GuardWithSkipUnchanged => attrs.skip_unchanged.span(),
+        Gap::Cast => fields().find_map(|f| f.attrs.sql_type.span().or(f.attrs.collate.span())),
+        Gap::SentValue => {
+            fields().find_map(|f| f.attrs.default.span().or(f.attrs.update_from.span()))
+        }
+        Gap::Array => fields()
+            .find(|f| f.is_array())
+            .map(crate::ast::Field::ty_span),
+        Gap::Merge => fields().find_map(|f| {
+            (f.role == upsert_core::Role::Combine(upsert_core::Strategy::Merge))
+                .then(|| f.attrs.flags.first().map(|(span, _)| *span))
+                .flatten()
+        }),
+    };
+    span.unwrap_or_else(|| container.ident.span())
+}
+
+/// What the MySQL impl holds.
+pub(super) struct MySqlParts {
+    plan: TokenStream,
+    /// One `T: MySqlColumn` bound per sent field.
+    bounds: Vec<WherePredicate>,
+    binds: Vec<TokenStream>,
+    row_binds: Vec<TokenStream>,
+}
+
+impl MySqlParts {
+    /// MySQL's statements and binds for `container`, or `None` when MySQL cannot take it.
+    pub(super) fn new(container: &Container, model: &Model) -> Option<Self> {
+        if Gap::of(model).is_some() {
+            return None;
+        }
+        let chunks = statements::chunk_rows(model).into_iter().map(|rows| {
+            let upsert_sql = statements::upsert_many(model, rows);
+            quote! {
+                ::atomic_upsert::__private::MySqlChunk { rows: #rows, upsert_sql: #upsert_sql }
+            }
+        });
+        let upsert_sql = statements::upsert(model);
+        let insert_or_ignore_sql = statements::insert_or_ignore(model);
+        let unwritten = unwritten_tokens(model.unwritten());
+        let mut parts = MySqlParts {
+            plan: quote! {
+                ::atomic_upsert::__private::MySqlPlan {
+                    upsert_sql: #upsert_sql,
+                    insert_or_ignore_sql: #insert_or_ignore_sql,
+                    chunks: &[#(#chunks),*],
+                    unwritten: #unwritten,
+                }
+            },
+            bounds: Vec::new(),
+            binds: Vec::new(),
+            row_binds: Vec::new(),
+        };
+        for field in &container.fields {
+            if !field.role.is_bound() {
+                continue;
+            }
+            let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            parts.bounds.push(syn::parse_quote_spanned! {span=>
+                #ty: ::atomic_upsert::__private::MySqlColumn<__DB>
+            });
+            parts.binds.push(quote_spanned! {span=>
+                let query = ::atomic_upsert::__private::bind_mysql::<__DB, #ty>(query, &self.#member);
+            });
+            parts.row_binds.push(quote_spanned! {span=>
+                let query = ::atomic_upsert::__private::bind_mysql::<__DB, #ty>(query, &row.#member);
+            });
+        }
+        Some(parts)
+    }
+}
+
+/// `impl GeneratedMySql`, inside `if_mysql!`.
+pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStream {
+    let MySqlParts {
+        plan,
+        bounds,
+        binds,
+        row_binds,
+    } = parts;
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let generics = with_database(&input.generics);
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let column_where = where_clause(input, bounds);
+    quote! {
+        ::atomic_upsert::__private::if_mysql! {
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::__private::GeneratedMySql<__DB> for #ident #ty_generics #column_where {
+                const MYSQL: ::atomic_upsert::__private::MySqlPlan = #plan;
+
+                #[inline]
+                fn bind_row_mysql<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
+                ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
+                    #(#binds)*
+                    query
+                }
+
+                fn bind_rows_mysql<'__q>(
+                    rows: &'__q [Self],
+                    query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
+                ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
+                    let mut query = query;
+                    for row in rows {
+                        query = {
+                            let query = query;
+                            #(#row_binds)*
+                            query
+                        };
+                    }
+                    query
+                }
+            }
+        }
+    }
+}
+
+/// `generics` with the database parameter `__DB: MySqlDb` last: the impls are generic over
+/// it, so that a field type MySQL cannot take fails a call on MySQL, not the struct.
+fn with_database(generics: &syn::Generics) -> syn::Generics {
+    let mut generics = generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__DB: ::atomic_upsert::__private::MySqlDb));
+    generics
+}
+
+/// The MySQL impl of a struct MySQL cannot take: for any database tag `__DB` that
+/// implements the runtime's marker trait for `gap`, which nothing does, so a call on MySQL
+/// fails with that trait's message, at the attribute.
+pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> TokenStream {
+    let ident = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let generics = with_database(&input.generics);
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let marker = Ident::new(gap.marker(), span);
+    let bound: WherePredicate =
+        syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker };
+    let gap_where = where_clause(input, std::slice::from_ref(&bound));
+    quote! {
+        ::atomic_upsert::__private::if_mysql! {
+            #[automatically_derived]
+            impl #impl_generics ::atomic_upsert::__private::GeneratedMySql<__DB> for #ident #ty_generics #gap_where {
+                const MYSQL: ::atomic_upsert::__private::MySqlPlan = ::atomic_upsert::__private::MySqlPlan::NONE;
+
+                fn bind_row_mysql<'__q>(
+                    &'__q self,
+                    query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
+                ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
+                    query
+                }
+
+                fn bind_rows_mysql<'__q>(
+                    _: &'__q [Self],
+                    query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
+                ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
+                    query
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `verify` on MySQL/MariaDB, from `information_schema`: the table, each field's column
+//! (and NOT NULL against an `Option` field), a unique index on exactly the conflict key,
+//! and every other unique index, which `ON DUPLICATE KEY UPDATE` would also fire on.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row as _;
+use sqlx::mysql::{MySql, MySqlConnection};
+use upsert_core::Role;
+
+use crate::mysql::generated::GeneratedMySql;
+use crate::postgres::generated::Generated;
+use crate::report::{Mismatch, MismatchKind, Site};
+
+/// One column of the table, as `information_schema` describes it.
+struct TableColumn {
+    name: String,
+    not_null: bool,
+}
+
+fn mismatch(
+    kind: MismatchKind,
+    site: Site,
+    field: Option<&str>,
+    column: Option<&str>,
+    [needs, has, fix]: [String; 3],
+) -> Mismatch {
+    Mismatch {
+        kind,
+        site,
+        field: field.map(str::to_owned),
+        column: column.map(str::to_owned),
+        needs,
+        has,
+        fix,
+    }
+}
+
+/// `` `schema`.`table` ``, or `` `table` ``.
+fn quoted(schema: Option<&str>, table: &str) -> String {
+    schema.map_or_else(|| format!("`{table}`"), |s| format!("`{s}`.`{table}`"))
+}
+
+/// Every way `T` and its table disagree.
+pub(super) async fn mismatches<T>(conn: &mut MySqlConnection) -> Result<Vec<Mismatch>, sqlx::Error>
+where
+    T: GeneratedMySql<MySql> + Generated,
+{
+    let key = T::KEY;
+    let schema_filter = "TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?";
+    let columns: Vec<TableColumn> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COLUMN_NAME, IS_NULLABLE = 'NO' FROM information_schema.COLUMNS \
+         WHERE {schema_filter} ORDER BY ORDINAL_POSITION"
+    )))
+    .bind(key.schema)
+    .bind(key.table)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(TableColumn {
+            name: row.try_get(0)?,
+            not_null: row.try_get::<i64, _>(1)? != 0,
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    let table = quoted(key.schema, key.table);
+    if columns.is_empty() {
+        return Ok(vec![mismatch(
+            MismatchKind::MissingTable,
+            Site::Table,
+            None,
+            None,
+            [
+                format!("a table {table}"),
+                "no such table".to_owned(),
+                format!(
+                    "create table {table}, or name the right one with #[upsert(table = \"..\")]"
+                ),
+            ],
+        )]);
+    }
+    let mut found = Vec::new();
+    for (index, spec) in T::PLAN.fields.iter().enumerate() {
+        if spec.role == Role::Skip {
+            continue;
+        }
+        let (field, column) = (Some(spec.field), Some(spec.column));
+        let Some(stored) = columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(spec.column))
+        else {
+            found.push(mismatch(
+                MismatchKind::MissingColumn,
+                Site::Field(index),
+                field,
+                column,
+                [
+                    format!("a column `{}`", spec.column),
+                    "no such column".to_owned(),
+                    format!(
+                        "ALTER TABLE {table} ADD COLUMN `{}` ..; or rename the field's column with #[upsert(rename = \"..\")], or #[upsert(skip)] it",
+                        spec.column
+                    ),
+                ],
+            ));
+            continue;
+        };
+        if spec.optional && stored.not_null {
+            found.push(mismatch(
+                MismatchKind::NullableField,
+                Site::Field(index),
+                field,
+                column,
+                [
+                    format!("a nullable column (the field is {})", spec.rust_type),
+                    "NOT NULL".to_owned(),
+                    "make the field non-Option, or drop NOT NULL from the column".to_owned(),
+                ],
+            ));
+        }
+    }
+    let written: Vec<&str> = T::PLAN
+        .fields
+        .iter()
+        .filter(|f| f.sql.is_some())
+        .map(|f| f.column)
+        .collect();
+    found.extend(
+        unique_indexes(conn, (key.schema, key.table), key.columns, &written, &table).await?,
+    );
+    Ok(found)
+}
+
+/// A unique index on exactly the key (or a mismatch saying so), and a mismatch for every
+/// other unique index whose columns the struct all writes (an `AUTO_INCREMENT` primary
+/// key the struct never sends cannot clash).
+async fn unique_indexes(
+    conn: &mut MySqlConnection,
+    (schema, name): (Option<&str>, &str),
+    keys: &[&str],
+    written: &[&str],
+    table: &str,
+) -> Result<Vec<Mismatch>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+         ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+    )
+    .bind(schema)
+    .bind(name)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut indexes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        let index: String = row.try_get(0)?;
+        let column: String = row.try_get(1)?;
+        indexes.entry(index).or_default().push(column);
+    }
+    let is_key = |columns: &[String]| {
+        columns.len() == keys.len()
+            && keys
+                .iter()
+                .all(|k| columns.iter().any(|c| c.eq_ignore_ascii_case(k)))
+    };
+    let key_list = keys
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut found = Vec::new();
+    if !indexes.values().any(|columns| is_key(columns)) {
+        found.push(mismatch(
+            MismatchKind::NoUniqueIndex,
+            Site::Target,
+            None,
+            None,
+            [
+                format!("a unique index on ({key_list})"),
+                "none".to_owned(),
+                format!("ALTER TABLE {table} ADD UNIQUE ({key_list});"),
+            ],
+        ));
+    }
+    let all_written = |columns: &[String]| {
+        columns
+            .iter()
+            .all(|c| written.iter().any(|w| c.eq_ignore_ascii_case(w)))
+    };
+    for (index, columns) in indexes
+        .iter()
+        .filter(|(_, columns)| !is_key(columns) && all_written(columns))
+    {
+        found.push(mismatch(
+            MismatchKind::OtherUniqueIndex,
+            Site::Target,
+            None,
+            None,
+            [
+                format!("no unique index but the key's ({key_list}): MySQL's ON DUPLICATE KEY UPDATE fires on any unique index, so a row that clashes only on another one silently updates that other row"),
+                format!("unique index `{index}` on ({})", columns.join(", ")),
+                format!("drop the index (ALTER TABLE {table} DROP INDEX `{index}`) or make it part of the key; or keep the struct on a table where the key is the only unique index"),
+            ],
+        ));
+    }
+    Ok(found)
+}
