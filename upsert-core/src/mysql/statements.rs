@@ -123,6 +123,30 @@ pub fn upsert(model: &Model) -> String {
     w.finish()
 }
 
+/// MariaDB's single-row upsert returning the stored row: [`upsert`], then `RETURNING` each
+/// field's column (`columns`, in field order) and `LAST_INSERT_ID()`, which tells the
+/// outcome as the OK packet does for [`upsert`] (MariaDB returns the stored row even when a
+/// guard held the update back). MySQL has no `RETURNING`.
+///
+/// ```
+/// use upsert_core::{ConflictTarget, Model, Role, Table};
+/// use upsert_core::mysql::statements;
+/// let model = Model::new(Table { schema: None, name: "tag" }, ConflictTarget::Keys { predicate: None },
+///     [("name", Role::Key), ("color", Role::Write)], None, false);
+/// assert!(statements::upsert_returning(&model, &["name", "color"])
+///     .ends_with(" RETURNING `name`, `color`, LAST_INSERT_ID()"));
+/// ```
+#[must_use]
+pub fn upsert_returning(model: &Model, columns: &[&str]) -> String {
+    let mut w = SqlBuf::new(&MySql);
+    w.push(&upsert(model)).push(" RETURNING ");
+    for column in columns {
+        w.ident(column).push(", ");
+    }
+    w.push("LAST_INSERT_ID()");
+    w.finish()
+}
+
 /// The single-row insert that leaves a stored row alone: the update assigns a key column
 /// to itself and leaves [`HELD`] in `LAST_INSERT_ID`. Unlike `INSERT IGNORE`, it turns no
 /// other error (a foreign key, a value too long) into a warning.

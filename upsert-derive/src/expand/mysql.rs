@@ -10,7 +10,7 @@ use upsert_core::Model;
 use upsert_core::mysql::{Gap, statements};
 
 use super::postgres::unwritten_tokens;
-use super::where_clause;
+use super::{where_clause, with_row_lifetime};
 use crate::ast::Container;
 
 /// The tokens that ask for what MySQL lacks.
@@ -42,6 +42,10 @@ pub(super) fn gap_span(container: &Container, gap: Gap) -> Span {
 /// What the MySQL impl holds.
 pub(super) struct MySqlParts {
     plan: TokenStream,
+    /// One `T: Decode<'__r, __DB> + Type<__DB>` bound per read field.
+    decode_bounds: Vec<WherePredicate>,
+    /// The fields read back, in field order (`FromStoredMySql`).
+    reads: Vec<TokenStream>,
     /// One `T: MySqlColumn` bound per sent field.
     bounds: Vec<WherePredicate>,
     binds: Vec<TokenStream>,
@@ -62,25 +66,40 @@ impl MySqlParts {
         });
         let upsert_sql = statements::upsert(model);
         let insert_or_ignore_sql = statements::insert_or_ignore(model);
+        let columns: Vec<&str> = container.fields.iter().map(|f| f.column.as_str()).collect();
+        let returning_sql = statements::upsert_returning(model, &columns);
         let unwritten = unwritten_tokens(model.unwritten());
         let mut parts = MySqlParts {
             plan: quote! {
                 ::atomic_upsert::__private::MySqlPlan {
                     upsert_sql: #upsert_sql,
                     insert_or_ignore_sql: #insert_or_ignore_sql,
+                    returning_sql: #returning_sql,
                     chunks: &[#(#chunks),*],
                     unwritten: #unwritten,
                 }
             },
+            decode_bounds: Vec::new(),
+            reads: Vec::new(),
             bounds: Vec::new(),
             binds: Vec::new(),
             row_binds: Vec::new(),
         };
-        for field in &container.fields {
+        for (index, field) in container.fields.iter().enumerate() {
+            let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            if field.is_unit() {
+                parts.reads.push(quote!(#member: ()));
+            } else {
+                parts.decode_bounds.push(syn::parse_quote_spanned! {span=>
+                    #ty: ::atomic_upsert::__private::SqlxDecode<'__r, __DB> + ::atomic_upsert::__private::SqlxType<__DB>
+                });
+                parts.reads.push(quote! {
+                    #member: ::atomic_upsert::__private::read_mysql::<__DB, #ty>(row, #index)?
+                });
+            }
             if !field.role.is_bound() {
                 continue;
             }
-            let (member, ty, span) = (field.ident, field.ty, field.ty_span());
             parts.bounds.push(syn::parse_quote_spanned! {span=>
                 #ty: ::atomic_upsert::__private::MySqlColumn<__DB>
             });
@@ -99,6 +118,8 @@ impl MySqlParts {
 pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStream {
     let MySqlParts {
         plan,
+        decode_bounds,
+        reads,
         bounds,
         binds,
         row_binds,
@@ -108,6 +129,13 @@ pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStrea
     let generics = with_database(&input.generics);
     let (impl_generics, _, _) = generics.split_for_impl();
     let column_where = where_clause(input, bounds);
+    let stored_generics = with_row_lifetime(&generics);
+    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
+    let mut decode_bounds = decode_bounds.clone();
+    decode_bounds.push(syn::parse_quote!(
+        usize: ::atomic_upsert::__private::ColumnIndex<<__DB as ::atomic_upsert::__private::SqlxDatabase>::Row>
+    ));
+    let decode_where = where_clause(input, &decode_bounds);
     quote! {
         ::atomic_upsert::__private::if_mysql! {
             #[automatically_derived]
@@ -138,6 +166,16 @@ pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStrea
                     query
                 }
             }
+
+            #[automatically_derived]
+            impl #stored_impl_generics ::atomic_upsert::__private::FromStoredMySql<'__r, __DB> for #ident #ty_generics #decode_where {
+                fn from_stored_mysql(
+                    row: &'__r <__DB as ::atomic_upsert::__private::SqlxDatabase>::Row,
+                ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                    let _ = row;
+                    ::core::result::Result::Ok(Self { #(#reads,)* })
+                }
+            }
         }
     }
 }
@@ -164,6 +202,8 @@ pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> Toke
     let bound: WherePredicate =
         syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker };
     let gap_where = where_clause(input, std::slice::from_ref(&bound));
+    let stored_generics = with_row_lifetime(&generics);
+    let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {
         ::atomic_upsert::__private::if_mysql! {
             #[automatically_derived]
@@ -182,6 +222,15 @@ pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> Toke
                     query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
                 ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
                     query
+                }
+            }
+
+            #[automatically_derived]
+            impl #stored_impl_generics ::atomic_upsert::__private::FromStoredMySql<'__r, __DB> for #ident #ty_generics #gap_where {
+                fn from_stored_mysql(
+                    _: &'__r <__DB as ::atomic_upsert::__private::SqlxDatabase>::Row,
+                ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
+                    ::core::result::Result::Err(::atomic_upsert::__private::SqlxError::RowNotFound)
                 }
             }
         }

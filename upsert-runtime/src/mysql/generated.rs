@@ -30,6 +30,8 @@ pub struct MySqlPlan {
     pub upsert_sql: &'static str,
     /// The insert that leaves a stored row alone.
     pub insert_or_ignore_sql: &'static str,
+    /// MariaDB's upsert returning the stored row and `LAST_INSERT_ID()`.
+    pub returning_sql: &'static str,
     /// The batch statements, largest first, down to one row.
     pub chunks: &'static [MySqlChunk],
     /// What a row the update left alone means (`Skipped`, or `Unchanged` under
@@ -52,6 +54,7 @@ impl MySqlPlan {
     pub const NONE: MySqlPlan = MySqlPlan {
         upsert_sql: "",
         insert_or_ignore_sql: "",
+        returning_sql: "",
         chunks: &[],
         unwritten: Unwritten::Skipped,
     };
@@ -88,6 +91,28 @@ pub trait GeneratedMySql<DB: MySqlDb>: Derived {
 
     /// Binds every row's written fields, row after row (a chunk's write).
     fn bind_rows_mysql<'q>(rows: &'q [Self], query: MySqlQuery<'q, DB>) -> MySqlQuery<'q, DB>;
+}
+
+/// The derived struct, read back from MariaDB's returned row (`upsert_returning`).
+#[diagnostic::on_unimplemented(
+    message = "`upsert_returning` cannot read a `{Self}` back from MySQL",
+    label = "every field of `{Self}` must be an owned type that sqlx can decode from MySQL",
+    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+)]
+pub trait FromStoredMySql<'r, DB: MySqlDb>: Sized {
+    /// Builds the struct from the returned row.
+    fn from_stored_mysql(row: &'r DB::Row) -> Result<Self, sqlx::Error>;
+}
+
+/// Reads column `index` of a returned row.
+#[inline]
+pub fn read_mysql<'r, DB, T>(row: &'r DB::Row, index: usize) -> Result<T, sqlx::Error>
+where
+    DB: MySqlDb,
+    T: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    sqlx::Row::try_get(row, index)
 }
 
 /// Binds one field's value.

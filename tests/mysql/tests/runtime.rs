@@ -1,0 +1,156 @@
+//! The MySQL backend's calls beyond the conformance suite, on a throwaway MariaDB:
+//! `upsert_returning` (MariaDB's `RETURNING`, `None` when a guard held the update back),
+//! `verify` (the other unique index `ON DUPLICATE KEY UPDATE` would also fire on), and the
+//! statements a call sends.
+
+use atomic_upsert::sqlx::mysql::MySql;
+use atomic_upsert::sqlx::{self, Connection as _, Executor as _};
+use atomic_upsert::{AtomicUpsert, Error, UpsertOutcome, schema::MismatchKind};
+use upsert_testkit::mysql::MyDb;
+
+#[derive(AtomicUpsert, Debug, Clone, PartialEq)]
+#[upsert(table = "docs")]
+struct Doc {
+    #[conflict_key]
+    id: i64,
+    body: String,
+    #[upsert(version)]
+    version: i64,
+}
+
+const DOCS: &str = "CREATE TABLE docs (id bigint PRIMARY KEY, body varchar(100) NOT NULL, version bigint NOT NULL)";
+
+fn doc(body: &str, version: i64) -> Doc {
+    Doc {
+        id: 1,
+        body: body.into(),
+        version,
+    }
+}
+
+#[tokio::test]
+async fn upsert_returning_reads_the_stored_row_back_and_none_when_held() {
+    let db = MyDb::new(2).await;
+    db.pool.execute(DOCS).await.unwrap();
+    // Through the pool.
+    assert_eq!(
+        doc("a", 1).upsert_returning(&db.pool).await.unwrap(),
+        Some(doc("a", 1))
+    );
+    assert_eq!(
+        doc("b", 2).upsert_returning(&db.pool).await.unwrap(),
+        Some(doc("b", 2))
+    );
+    // A stale version: the guard held the update back, as on PostgreSQL: `None`.
+    assert_eq!(
+        doc("stale", 1).upsert_returning(&db.pool).await.unwrap(),
+        None
+    );
+    // On a held connection and inside the caller's transaction.
+    let mut conn = db.pool.acquire().await.unwrap();
+    assert_eq!(
+        doc("c", 3).upsert_returning(&mut *conn).await.unwrap(),
+        Some(doc("c", 3))
+    );
+    let mut tx = conn.begin().await.unwrap();
+    assert_eq!(
+        doc("d", 4).upsert_returning(&mut *tx).await.unwrap(),
+        Some(doc("d", 4))
+    );
+    assert_eq!(doc("e", 4).upsert_returning(&mut *tx).await.unwrap(), None);
+    tx.commit().await.unwrap();
+    assert_eq!(
+        doc("f", 4).upsert(&db.pool).await.unwrap(),
+        UpsertOutcome::Skipped
+    );
+    let stored: (String, i64) = sqlx::query_as("SELECT body, version FROM docs WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, ("d".to_owned(), 4));
+}
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "users")]
+struct User {
+    #[conflict_key]
+    id: i64,
+    email: String,
+}
+
+#[tokio::test]
+async fn verify_reports_another_unique_index_the_upsert_would_fire_on() {
+    let db = MyDb::new(2).await;
+    let error = User::verify(&db.pool).await.unwrap_err();
+    let Error::SchemaMismatch(report) = &error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        report
+            .mismatches()
+            .any(|(_, m)| m.kind == MismatchKind::MissingTable),
+        "{report}"
+    );
+
+    db.pool
+        .execute("CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100) NOT NULL UNIQUE)")
+        .await
+        .unwrap();
+    let error = User::verify(&db.pool).await.unwrap_err();
+    let Error::SchemaMismatch(report) = &error else {
+        panic!("{error:?}");
+    };
+    let kinds: Vec<MismatchKind> = report.mismatches().map(|(_, m)| m.kind).collect();
+    assert_eq!(kinds, [MismatchKind::OtherUniqueIndex], "{report}");
+    assert!(report.to_string().contains("email"), "{report}");
+
+    // What it warns of, shown: a row that clashes only on `email` updates the other row.
+    User {
+        id: 1,
+        email: "ann@x".into(),
+    }
+    .upsert(&db.pool)
+    .await
+    .unwrap();
+    let outcome = User {
+        id: 2,
+        email: "ann@x".into(),
+    }
+    .upsert(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(outcome, UpsertOutcome::Updated);
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(ids, [1], "row 1 was updated, no row 2 exists");
+
+    db.pool.execute("DROP TABLE users").await.unwrap();
+    db.pool
+        .execute("CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100) NOT NULL)")
+        .await
+        .unwrap();
+    User::verify(&db.pool).await.unwrap();
+}
+
+#[test]
+fn the_statements_are_mysqls() {
+    let sql = Doc::statements::<MySql>();
+    assert!(
+        sql.upsert.contains("ON DUPLICATE KEY UPDATE"),
+        "{}",
+        sql.upsert
+    );
+    assert!(
+        sql.upsert_returning.ends_with("LAST_INSERT_ID()"),
+        "{}",
+        sql.upsert_returning
+    );
+    assert!(
+        sql.upsert_many.starts_with("INSERT INTO `docs`"),
+        "{}",
+        sql.upsert_many
+    );
+    assert_eq!(sql.update_first, None);
+}
