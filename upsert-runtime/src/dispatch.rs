@@ -31,8 +31,8 @@ pub trait Derived: Send + Sync + Sized {
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot run `{T}` through `{E}`",
     label = "`{T}` cannot run on this executor's database",
-    note = "executors: PostgreSQL takes any `PgExecutor` (`&PgPool`, `&mut *conn`, `&mut *tx`); SQLite (the `sqlite` feature) takes `&SqlitePool` or `&mut SqliteConnection` (`&mut *conn`, `&mut *tx`)",
-    note = "on SQLite, the struct must use nothing SQLite lacks, and every written field's type must be one sqlx sends to SQLite: the other errors here say which"
+    note = "executors: PostgreSQL takes any `PgExecutor` (`&PgPool`, `&mut *conn`, `&mut *tx`); SQLite (the `sqlite` feature) takes `&SqlitePool` or `&mut SqliteConnection`; MySQL (the `mysql` feature) takes `&MySqlPool` or `&mut MySqlConnection` (`&mut *conn`, `&mut *tx`)",
+    note = "on SQLite or MySQL, the struct must use nothing that database lacks, and every written field's type must be one sqlx sends to it: the other errors here say which"
 )]
 pub trait Runs<'c, T, E>: Database {
     /// [`AtomicUpsert::upsert`](crate::AtomicUpsert::upsert).
@@ -49,7 +49,8 @@ pub trait Runs<'c, T, E>: Database {
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot read `{T}` back through `{E}`",
     label = "`{T}` cannot be read back through this executor",
-    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome",
+    note = "on MySQL, `upsert_returning` needs MariaDB 10.5+ (`RETURNING`)"
 )]
 pub trait Returns<'c, T, E>: Database {
     /// [`AtomicUpsert::upsert_returning`](crate::AtomicUpsert::upsert_returning).
@@ -63,8 +64,8 @@ pub trait Returns<'c, T, E>: Database {
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot run `{T}`'s batches through `{A}`",
     label = "`{T}` cannot run on this executor's database",
-    note = "executors: `&pool`, `&mut *conn` or `&mut *tx`, on PostgreSQL or (the `sqlite` feature) SQLite",
-    note = "on SQLite, the struct must use nothing SQLite lacks, and every written field's type must be one sqlx sends to SQLite: the other errors here say which"
+    note = "executors: `&pool`, `&mut *conn` or `&mut *tx`, on PostgreSQL, SQLite (the `sqlite` feature) or MySQL (the `mysql` feature)",
+    note = "on SQLite or MySQL, the struct must use nothing that database lacks, and every written field's type must be one sqlx sends to it: the other errors here say which"
 )]
 pub trait Batches<'c, T, A>: Database {
     /// [`AtomicUpsert::upsert_many_via`](crate::AtomicUpsert::upsert_many_via).
@@ -89,7 +90,7 @@ pub trait Batches<'c, T, A>: Database {
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert has no statements of `{T}` for this database",
     label = "`{T}` has no statements here",
-    note = "PostgreSQL always; SQLite with the `sqlite` feature, for a struct that uses nothing SQLite lacks"
+    note = "PostgreSQL always; SQLite and MySQL with their features, for a struct that uses nothing that database lacks"
 )]
 pub trait Statements<T>: Database {
     /// `T`'s statements on this database.

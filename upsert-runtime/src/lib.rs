@@ -42,7 +42,8 @@ pub mod backend {
     //! You never implement or name these; they say, in a method's bounds, what a call needs.
     //! The methods take any sqlx executor and dispatch on its `Database`: [`Runs`] (single-row
     //! calls), [`Returns`] (`upsert_returning`) and [`Batches`] (`upsert_many`, `verify`),
-    //! implemented for `sqlx::Postgres` always and for `sqlx::Sqlite` with the `sqlite` feature.
+    //! implemented for `sqlx::Postgres` always, `sqlx::Sqlite` with the `sqlite` feature and
+    //! `sqlx::MySql` with the `mysql` feature.
     //! Each impl states what that database needs of the executor and of the struct, so an
     //! error names the executor and the database. [`Generated`] and [`FromStored`] are what
     //! `#[derive(AtomicUpsert)]` implements for PostgreSQL; [`Acquired`] is a connection a
