@@ -154,3 +154,67 @@ fn the_statements_are_mysqls() {
     );
     assert_eq!(sql.update_first, None);
 }
+
+#[derive(AtomicUpsert, Debug, Clone)]
+#[upsert(table = "stats")]
+struct Stat {
+    #[conflict_key]
+    stats_type: String,
+    #[upsert(add)]
+    runs: i64,
+}
+
+/// Two transactions that each hold one key and then ask for the other's: InnoDB picks a
+/// victim (1213, SQLSTATE 40001), which the call answers as a transient error naming the
+/// transaction to retry; the other commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_is_typed_transient() {
+    let db = MyDb::new(2).await;
+    db.pool
+        .execute("CREATE TABLE stats (stats_type varchar(40) PRIMARY KEY, runs bigint NOT NULL)")
+        .await
+        .unwrap();
+    for key in ["a", "b"] {
+        Stat {
+            stats_type: key.into(),
+            runs: 1,
+        }
+        .upsert(&db.pool)
+        .await
+        .unwrap();
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let mut tasks = Vec::new();
+    for (first, second) in [("a", "b"), ("b", "a")] {
+        let (pool, barrier) = (db.pool.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            Stat {
+                stats_type: first.into(),
+                runs: 1,
+            }
+            .upsert(&mut *tx)
+            .await?;
+            barrier.wait().await;
+            Stat {
+                stats_type: second.into(),
+                runs: 1,
+            }
+            .upsert(&mut *tx)
+            .await?;
+            tx.commit().await.map_err(Error::from)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let failed: Vec<&Error> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(failed.len(), 1, "one victim: {results:?}");
+    let error = failed[0];
+    assert!(
+        matches!(error, Error::Database { code, .. } if code == "40001"),
+        "{error:?}"
+    );
+    assert!(error.is_transient(), "{error}");
+}
