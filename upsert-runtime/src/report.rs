@@ -90,6 +90,47 @@ impl SchemaReport {
     }
 }
 
+/// A mismatch found by a backend's own `verify` (SQLite's, MySQL's), from its parts.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) fn mismatch(
+    kind: MismatchKind,
+    site: Site,
+    field: Option<&str>,
+    column: Option<&str>,
+    [needs, has, fix]: [String; 3],
+) -> Mismatch {
+    Mismatch {
+        kind,
+        site,
+        field: field.map(str::to_owned),
+        column: column.map(str::to_owned),
+        needs,
+        has,
+        fix,
+    }
+}
+
+/// What `verify` of struct `name` on `table` answers: `Ok` without mismatches, else one
+/// [`StructReport`] inside [`Error::SchemaMismatch`](crate::Error::SchemaMismatch).
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) fn verified(
+    name: &'static str,
+    table: &str,
+    mismatches: Vec<Mismatch>,
+) -> Result<(), crate::error::Error> {
+    if mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::SchemaMismatch(SchemaReport::from(
+            vec![StructReport {
+                name,
+                table: table.to_owned(),
+                mismatches,
+            }],
+        )))
+    }
+}
+
 impl From<Vec<StructReport>> for SchemaReport {
     fn from(structs: Vec<StructReport>) -> Self {
         SchemaReport {

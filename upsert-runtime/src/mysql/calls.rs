@@ -16,7 +16,7 @@ use crate::dispatch::{Batches, BulkPath, Returns, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
 use crate::mysql::generated::{FromStoredMySql, GeneratedMySql, MySqlPlan};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::report::{SchemaReport, StructReport};
+use crate::report::verified;
 use crate::telemetry::{CallSpan, Op, traced};
 
 use super::verify;
@@ -218,17 +218,7 @@ where
         let mismatches = verify::mismatches::<T>(&mut conn)
             .await
             .map_err(Error::Sqlx)?;
-        if mismatches.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::SchemaMismatch(SchemaReport::from(vec![
-                StructReport {
-                    name: T::PLAN.struct_name,
-                    table: T::KEY.table.to_owned(),
-                    mismatches,
-                },
-            ])))
-        }
+        verified(T::PLAN.struct_name, T::KEY.table, mismatches)
     }
 }
 

@@ -10,30 +10,12 @@ use upsert_core::Role;
 
 use crate::mysql::generated::GeneratedMySql;
 use crate::postgres::generated::Generated;
-use crate::report::{Mismatch, MismatchKind, Site};
+use crate::report::{Mismatch, MismatchKind, Site, mismatch};
 
 /// One column of the table, as `information_schema` describes it.
 struct TableColumn {
     name: String,
     not_null: bool,
-}
-
-fn mismatch(
-    kind: MismatchKind,
-    site: Site,
-    field: Option<&str>,
-    column: Option<&str>,
-    [needs, has, fix]: [String; 3],
-) -> Mismatch {
-    Mismatch {
-        kind,
-        site,
-        field: field.map(str::to_owned),
-        column: column.map(str::to_owned),
-        needs,
-        has,
-        fix,
-    }
 }
 
 /// `` `schema`.`table` ``, or `` `table` ``.

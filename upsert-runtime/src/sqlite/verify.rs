@@ -8,7 +8,7 @@ use upsert_core::sqlite::types::{Affinity, declared_affinity};
 use upsert_core::{ConflictTarget, Role};
 
 use crate::postgres::generated::{FieldSpec, Generated};
-use crate::report::{Mismatch, MismatchKind, Site};
+use crate::report::{Mismatch, MismatchKind, Site, mismatch};
 use crate::sqlite::generated::GeneratedSqlite;
 
 /// A column as `pragma_table_xinfo` gives it.
@@ -21,24 +21,6 @@ struct TableColumn {
     /// Filled when not written: a default, or the table's one `INTEGER PRIMARY KEY`
     /// column (a rowid alias).
     fills_itself: bool,
-}
-
-fn mismatch(
-    kind: MismatchKind,
-    site: Site,
-    field: Option<&str>,
-    column: Option<&str>,
-    [needs, has, fix]: [String; 3],
-) -> Mismatch {
-    Mismatch {
-        kind,
-        site,
-        field: field.map(str::to_owned),
-        column: column.map(str::to_owned),
-        needs,
-        has,
-        fix,
-    }
 }
 
 /// Every way `T` and its table disagree.
