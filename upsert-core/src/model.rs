@@ -559,6 +559,25 @@ impl<'a> Model<'a> {
                 .any(|c| matches!(c.update, Update::Combine(s) if s.is_add()))
     }
 
+    /// The row counts of a backend's multi-row statements, largest first: powers of two
+    /// from `max_rows` (fewer when the bound columns would pass `max_parameters`) down to
+    /// one. A batch goes as full statements of the largest, then the remainder's binary
+    /// digits, so every statement is built at compile time
+    /// ([`sqlite::bulk::chunk_rows`](crate::sqlite::bulk::chunk_rows),
+    /// [`mysql::statements::chunk_rows`](crate::mysql::statements::chunk_rows)).
+    pub(crate) fn chunk_rows(&self, max_rows: usize, max_parameters: usize) -> Vec<usize> {
+        let columns = self.bound().len().max(1);
+        let mut rows = max_rows.min(max_parameters / columns).max(1);
+        // Down to a power of two.
+        rows = 1 << rows.ilog2();
+        let mut sizes = Vec::new();
+        while rows > 0 {
+            sizes.push(rows);
+            rows /= 2;
+        }
+        sizes
+    }
+
     /// What no written row from [`single::upsert`](crate::single::upsert) means.
     #[must_use]
     pub fn unwritten(&self) -> Unwritten {

@@ -18,6 +18,9 @@
 //!   the guard is decided once, in the first assignment, from the stored row, and every
 //!   later assignment reads that decision.
 
+use std::fmt::Write as _;
+
+use crate::dialect::Dialect as _;
 use crate::model::{Column, Model};
 use crate::mysql::MySql;
 use crate::role::{Insert, Update};
@@ -59,16 +62,7 @@ pub const CHUNK_ROWS: usize = 128;
 /// ```
 #[must_use]
 pub fn chunk_rows(model: &Model) -> Vec<usize> {
-    const MAX_PARAMETERS: usize = 65_535;
-    let columns = model.bound().len().max(1);
-    let mut rows = CHUNK_ROWS.min(MAX_PARAMETERS / columns).max(1);
-    rows = 1 << rows.ilog2();
-    let mut sizes = Vec::new();
-    while rows > 0 {
-        sizes.push(rows);
-        rows /= 2;
-    }
-    sizes
+    model.chunk_rows(CHUNK_ROWS, 65_535)
 }
 
 /// The single-row upsert: `INSERT .. ON DUPLICATE KEY UPDATE`, whose first assignment
@@ -208,23 +202,18 @@ pub fn upsert_many(model: &Model, rows: usize) -> String {
     let keep = w.fragment(|w| {
         w.ident(key);
     });
-    let _ = std::fmt::Write::write_fmt(
-        &mut w,
-        format_args!(
-            "{keep} = IF(({APPLIES} := IF({decided}, 1, 0)) = 1, \
-             IF(({UPDATES} := {UPDATES} + 1) > 0, {keep}, {keep}), \
-             IF(({HOLDS} := {HOLDS} + 1) > 0, {keep}, {keep}))"
-        ),
+    let _ = write!(
+        w,
+        "{keep} = IF(({APPLIES} := IF({decided}, 1, 0)) = 1, \
+         IF(({UPDATES} := {UPDATES} + 1) > 0, {keep}, {keep}), \
+         IF(({HOLDS} := {HOLDS} + 1) > 0, {keep}, {keep}))"
     );
     for column in updated(model) {
         let value = w.fragment(|w| new_value_into(w, column));
         let stored = w.fragment(|w| {
             w.ident(column.name);
         });
-        let _ = std::fmt::Write::write_fmt(
-            &mut w,
-            format_args!(", {stored} = IF({APPLIES} = 1, {value}, {stored})"),
-        );
+        let _ = write!(w, ", {stored} = IF({APPLIES} = 1, {value}, {stored})");
     }
     w.finish()
 }
@@ -247,15 +236,15 @@ fn values_row(w: &mut SqlBuf, model: &Model, resets: bool) {
             w.push(", ");
         }
         let value = match column.insert {
-            Insert::Bind => "?".to_owned(),
-            Insert::Now => MySql.now_string(),
+            Insert::Bind => "?",
+            Insert::Now => MySql.now(),
         };
         if resets && i == 0 {
             w.push(&format!(
                 "IF(({UPDATES} := 0) + ({HOLDS} := 0) = 0, {value}, NULL)"
             ));
         } else {
-            w.push(&value);
+            w.push(value);
         }
     }
     w.push(")");
@@ -286,7 +275,7 @@ fn new_value_into(w: &mut SqlBuf, column: &Column) {
             w.push(&incoming);
         }
         Update::Now => {
-            w.push(MySql.now_str());
+            w.push(MySql.now());
         }
         Update::Combine(strategy) => strategy.set_into(w, &stored, &incoming),
         Update::Key | Update::Keep => {
@@ -324,20 +313,10 @@ fn guard(w: &SqlBuf, model: &Model) -> Option<String> {
             .map(|c| w.fragment(|w| new_value_into(w, c)))
             .collect();
         let mut changed = String::new();
-        crate::dialect::Dialect::distinct_into(&MySql, &mut changed, &left, &right);
+        MySql.distinct_into(&mut changed, &left, &right);
         parts.push(changed);
     }
     (!parts.is_empty()).then(|| parts.join(" AND "))
-}
-
-impl MySql {
-    fn now_str(self) -> &'static str {
-        crate::dialect::Dialect::now(&self)
-    }
-
-    fn now_string(self) -> String {
-        self.now_str().to_owned()
-    }
 }
 
 #[cfg(test)]

@@ -26,17 +26,7 @@ pub const CHUNK_ROWS: usize = 128;
 /// ```
 #[must_use]
 pub fn chunk_rows(model: &Model) -> Vec<usize> {
-    const MAX_PARAMETERS: usize = 32_766;
-    let columns = model.bound().len().max(1);
-    let mut rows = CHUNK_ROWS.min(MAX_PARAMETERS / columns).max(1);
-    // Down to a power of two.
-    rows = 1 << rows.ilog2();
-    let mut sizes = Vec::new();
-    while rows > 0 {
-        sizes.push(rows);
-        rows /= 2;
-    }
-    sizes
+    model.chunk_rows(CHUNK_ROWS, 32_766)
 }
 
 /// SQLite's chunk upsert: the single-row upsert with `rows` rows in its `VALUES` list, each
