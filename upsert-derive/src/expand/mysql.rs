@@ -49,7 +49,6 @@ pub(super) struct MySqlParts {
     /// One `T: MySqlColumn` bound per sent field.
     bounds: Vec<WherePredicate>,
     binds: Vec<TokenStream>,
-    row_binds: Vec<TokenStream>,
 }
 
 impl MySqlParts {
@@ -83,7 +82,6 @@ impl MySqlParts {
             reads: Vec::new(),
             bounds: Vec::new(),
             binds: Vec::new(),
-            row_binds: Vec::new(),
         };
         for (index, field) in container.fields.iter().enumerate() {
             let (member, ty, span) = (field.ident, field.ty, field.ty_span());
@@ -106,9 +104,6 @@ impl MySqlParts {
             parts.binds.push(quote_spanned! {span=>
                 let query = ::atomic_upsert::__private::bind_mysql::<__DB, #ty>(query, &self.#member);
             });
-            parts.row_binds.push(quote_spanned! {span=>
-                let query = ::atomic_upsert::__private::bind_mysql::<__DB, #ty>(query, &row.#member);
-            });
         }
         Some(parts)
     }
@@ -122,7 +117,6 @@ pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStrea
         reads,
         bounds,
         binds,
-        row_binds,
     } = parts;
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
@@ -151,20 +145,6 @@ pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStrea
                     query
                 }
 
-                fn bind_rows_mysql<'__q>(
-                    rows: &'__q [Self],
-                    query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
-                ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
-                    let mut query = query;
-                    for row in rows {
-                        query = {
-                            let query = query;
-                            #(#row_binds)*
-                            query
-                        };
-                    }
-                    query
-                }
             }
 
             #[automatically_derived]
@@ -212,13 +192,6 @@ pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> Toke
 
                 fn bind_row_mysql<'__q>(
                     &'__q self,
-                    query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
-                ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
-                    query
-                }
-
-                fn bind_rows_mysql<'__q>(
-                    _: &'__q [Self],
                     query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
                 ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
                     query

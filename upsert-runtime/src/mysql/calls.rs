@@ -1,21 +1,23 @@
 //! The calls on MySQL/MariaDB. One row: one `INSERT .. ON DUPLICATE KEY UPDATE`, whose
 //! outcome is the `LAST_INSERT_ID` it leaves (`upsert_core::mysql::statements`). A batch:
 //! chunks of multi-row statements in one transaction (a savepoint inside the caller's),
-//! applied in order as one by one would, each followed by a read of its counters; a
-//! failed chunk is applied row by row inside a savepoint (then rolled back) to name the
-//! row at fault.
+//! in lock order ([`lock_order`]) and otherwise as one by one would apply them, each
+//! followed by a read of its counters; a failed chunk is applied row by row inside a
+//! savepoint (then rolled back) to name the row at fault.
 
+use std::cmp::Ordering;
 use std::future::Future;
 
 use sqlx::mysql::{MySql, MySqlConnection, MySqlQueryResult};
 use sqlx::{Acquire, Executor, Row as _};
-use upsert_core::Unwritten;
 use upsert_core::mysql::statements::{COUNTS, HELD, UPDATED};
+use upsert_core::{Role, Unwritten};
 
 use crate::dispatch::{Batches, BulkPath, Returns, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
-use crate::mysql::generated::{FromStoredMySql, GeneratedMySql, MySqlPlan};
+use crate::mysql::generated::{FromStoredMySql, GeneratedMySql, MySqlPlan, MySqlQuery};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::postgres::generated::Generated;
 use crate::report::verified;
 use crate::telemetry::{CallSpan, Op, traced};
 
@@ -136,8 +138,7 @@ where
     T: GeneratedMySql<MySql>,
     E: Executor<'c, Database = MySql>,
 {
-    let done = row
-        .bind_row_mysql(sqlx::query(sql))
+    let done = bind(std::slice::from_ref(&row), sql)
         .execute(executor)
         .await
         .map_err(|error| Error::classify(error, &key))?;
@@ -146,7 +147,7 @@ where
 
 impl<'c, T, A> Batches<'c, T, A> for MySql
 where
-    T: GeneratedMySql<MySql> + crate::postgres::generated::Generated,
+    T: GeneratedMySql<MySql> + Generated,
     A: Acquire<'c, Database = MySql> + Send,
 {
     /// MySQL has one path (chunks applied in order); `path` is ignored.
@@ -167,7 +168,7 @@ where
                 let mut tx = sqlx::Connection::begin(&mut *conn)
                     .await
                     .map_err(classify)?;
-                let outcome = chunks(rows, &mut tx, key).await?;
+                let outcome = chunks(rows, &lock_order(rows), &mut tx, key).await?;
                 tx.commit().await.map_err(classify)?;
                 Ok(outcome)
             },
@@ -222,10 +223,45 @@ where
     }
 }
 
+/// The order a batch's rows are written in: by key, so that two batches over the same
+/// keys lock their rows in one order and cannot deadlock on each other; equal keys keep
+/// their input order, so the last of them wins, as one by one. Only where the client's
+/// order agrees with the server's equality: integer, boolean and UUID keys. A key with a
+/// string (the default collations call `'x'` and `'X '` one key, which a byte order could
+/// put apart and reorder) or a type with no client order keeps the input order.
+pub(super) fn lock_order<T: Generated>(rows: &[T]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let by_value = !T::PLAN
+        .fields
+        .iter()
+        .any(|field| field.role == Role::Key && field.text);
+    let cmp = |a: &T, b: &T| T::key_cmp(a, b);
+    if by_value
+        && rows
+            .first()
+            .is_some_and(|first| cmp(first, first).is_some())
+        && !rows
+            .windows(2)
+            .all(|pair| cmp(&pair[0], &pair[1]).is_some_and(Ordering::is_le))
+    {
+        // Stable: equal keys keep their input order.
+        order.sort_by(|&a, &b| cmp(&rows[a], &rows[b]).unwrap_or(Ordering::Equal));
+    }
+    order
+}
+
+/// `sql` with `rows`' written fields bound, row after row.
+fn bind<'q, T: GeneratedMySql<MySql>>(rows: &[&'q T], sql: &'static str) -> MySqlQuery<'q> {
+    rows.iter()
+        .fold(sqlx::query(sql), |query, row| row.bind_row_mysql(query))
+}
+
 /// A batch as chunk statements, largest first, each followed by a read of its counters:
-/// the rows it updated and the rows a guard held back; the rest inserted.
+/// the rows it updated and the rows a guard held back; the rest inserted. The rows go in
+/// `order`; an `Error::Row` names the row's input index.
 async fn chunks<T>(
     rows: &[T],
+    order: &[usize],
     conn: &mut MySqlConnection,
     key: TableKey,
 ) -> Result<BatchOutcome, Error>
@@ -234,8 +270,9 @@ where
 {
     let plan: MySqlPlan = T::MYSQL;
     let classify = |error| Error::classify(error, &key);
+    let ordered: Vec<&T> = order.iter().map(|&index| &rows[index]).collect();
     let mut outcome = BatchOutcome::default();
-    let mut rest = rows;
+    let mut rest = &ordered[..];
     while !rest.is_empty() {
         let chunk = plan
             .chunks
@@ -243,20 +280,17 @@ where
             .find(|chunk| chunk.rows <= rest.len())
             .unwrap_or(&plan.chunks[plan.chunks.len() - 1]);
         let (part, later) = rest.split_at(chunk.rows.min(rest.len()));
-        if let Err(error) = T::bind_rows_mysql(part, sqlx::query(chunk.upsert_sql))
-            .execute(&mut *conn)
-            .await
-        {
+        if let Err(error) = bind(part, chunk.upsert_sql).execute(&mut *conn).await {
             let error = classify(error);
             if error.is_transient() {
                 // A deadlock or a lock wait: no row is at fault (and a deadlock has rolled
                 // the transaction back already).
                 return Err(error);
             }
-            let offset = rows.len() - rest.len();
+            let offset = ordered.len() - rest.len();
             return Err(match locate(part, conn, key).await? {
                 Some((index, source)) => Error::Row {
-                    index: offset + index,
+                    index: order[offset + index],
                     source: Box::new(source),
                 },
                 None => error,
@@ -284,7 +318,7 @@ where
 /// order, inside a savepoint that is then rolled back (`InnoDB` undid the failed
 /// statement). `None` for a failure no row causes alone (a deadlock, a lock wait).
 async fn locate<T>(
-    part: &[T],
+    part: &[&T],
     conn: &mut MySqlConnection,
     key: TableKey,
 ) -> Result<Option<(usize, Error)>, Error>
@@ -297,8 +331,7 @@ where
         .map_err(classify)?;
     let mut found = None;
     for (index, row) in part.iter().enumerate() {
-        if let Err(error) = row
-            .bind_row_mysql(sqlx::query(T::MYSQL.upsert_sql))
+        if let Err(error) = bind(std::slice::from_ref(row), T::MYSQL.upsert_sql)
             .execute(&mut *savepoint)
             .await
         {

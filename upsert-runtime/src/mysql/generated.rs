@@ -88,9 +88,6 @@ pub trait GeneratedMySql<DB: MySqlDb>: Derived {
 
     /// Binds the written fields, in statement order.
     fn bind_row_mysql<'q>(&'q self, query: MySqlQuery<'q, DB>) -> MySqlQuery<'q, DB>;
-
-    /// Binds every row's written fields, row after row (a chunk's write).
-    fn bind_rows_mysql<'q>(rows: &'q [Self], query: MySqlQuery<'q, DB>) -> MySqlQuery<'q, DB>;
 }
 
 /// The derived struct, read back from MariaDB's returned row (`upsert_returning`).
