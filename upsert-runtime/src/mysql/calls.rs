@@ -13,9 +13,9 @@ use sqlx::{Acquire, Executor, Row as _};
 use upsert_core::mysql::statements::{COUNTS, HELD, UPDATED};
 use upsert_core::{Role, Unwritten};
 
-use crate::dispatch::{Batches, BulkPath, Returns, Runs, Sql, Statements};
+use crate::dispatch::{Batches, BulkPath, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
-use crate::mysql::generated::{FromStoredMySql, GeneratedMySql, MySqlPlan, MySqlQuery};
+use crate::mysql::generated::{GeneratedMySql, MySqlPlan, MySqlQuery};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::generated::Generated;
 use crate::report::verified;
@@ -24,7 +24,7 @@ use crate::telemetry::{CallSpan, Op, traced};
 use super::verify;
 
 /// The `db.system.name` of MySQL calls.
-const SYSTEM: &str = "mysql";
+pub(super) const SYSTEM: &str = "mysql";
 
 /// What a single-row statement did, from the `LAST_INSERT_ID` it left.
 fn outcome(done: &MySqlQueryResult, unwritten: Unwritten) -> UpsertOutcome {
@@ -84,44 +84,6 @@ where
                 key,
             ),
             |call, outcome| call.outcome(*outcome),
-        )
-    }
-}
-
-/// MariaDB's `RETURNING` (MySQL has none: there the statement fails with a syntax error,
-/// 1064). The stored row comes back even when a guard held the update back; the returned
-/// `LAST_INSERT_ID()` tells that case, which answers `None`, as on PostgreSQL.
-impl<'c, T, E> Returns<'c, T, E> for MySql
-where
-    T: GeneratedMySql<MySql> + for<'r> FromStoredMySql<'r, MySql>,
-    E: Executor<'c, Database = MySql> + Send,
-{
-    fn upsert_returning(
-        row: &T,
-        executor: E,
-    ) -> impl Future<Output = Result<Option<T>, Error>> + Send {
-        let key = T::KEY;
-        traced(
-            CallSpan::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
-            async move {
-                let stored = row
-                    .bind_row_mysql(sqlx::query(T::MYSQL.returning_sql))
-                    .fetch_optional(executor)
-                    .await
-                    .map_err(|error| Error::classify(error, &key))?;
-                let Some(stored) = stored else {
-                    return Ok(None);
-                };
-                let mark: u64 = stored.try_get(stored.len() - 1).map_err(Error::Sqlx)?;
-                if mark == HELD {
-                    return Ok(None);
-                }
-                // The statement has run: the write stands, only reading it back failed.
-                T::from_stored_mysql(&stored)
-                    .map(Some)
-                    .map_err(|source| Error::unreadable(&stored, source))
-            },
-            |call, stored| call.returned(stored.is_some()),
         )
     }
 }
@@ -251,7 +213,10 @@ pub(super) fn lock_order<T: Generated>(rows: &[T]) -> Vec<usize> {
 }
 
 /// `sql` with `rows`' written fields bound, row after row.
-fn bind<'q, T: GeneratedMySql<MySql>>(rows: &[&'q T], sql: &'static str) -> MySqlQuery<'q> {
+pub(super) fn bind<'q, T: GeneratedMySql<MySql>>(
+    rows: &[&'q T],
+    sql: &'static str,
+) -> MySqlQuery<'q> {
     rows.iter()
         .fold(sqlx::query(sql), |query, row| row.bind_row_mysql(query))
 }
