@@ -1,14 +1,18 @@
 //! The traits a call dispatches through, shared by every backend (each backend implements
-//! them in its own folder): [`Runs`], [`Returns`], [`Batches`], [`Statements`], and
-//! [`Derived`], what every backend reads of a struct. Public as `atomic_upsert::backend`
+//! them in its own folder): [`Runs`], [`Returns`], [`Batches`], [`Statements`],
+//! [`VerifiesAll`] (with [`verify_all`]), and [`Derived`], what every backend reads of a
+//! struct. Public as `atomic_upsert::backend`
 //! (see `lib.rs`).
 
 use std::future::Future;
 
 use sqlx::Database;
 
+use sqlx::Acquire;
+
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::report::{RegisteredVerify, SchemaReport};
 
 /// What every backend reads of a `#[derive(AtomicUpsert)]` struct: its table and conflict
 /// key. The derive implements it; [`AtomicUpsert`](crate::AtomicUpsert)'s `TABLE`,
@@ -147,4 +151,65 @@ pub enum BulkPath {
     Unnest,
     /// Binary `COPY` into a temporary table, then one `INSERT .. SELECT`.
     Copy,
+}
+
+/// A database whose derived structs [`verify_all`] checks: PostgreSQL always, SQLite and
+/// MySQL with their features. The derive registers each struct's `verify` for each of them.
+///
+/// ```
+/// use atomic_upsert::{backend::VerifiesAll, sqlx::Postgres};
+///
+/// fn checks_every_struct<DB: VerifiesAll>() {}
+/// checks_every_struct::<Postgres>();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`verify_all` has no registry of derived structs for `{Self}`",
+    label = "`verify_all` cannot check every struct on this database",
+    note = "`verify_all` runs on PostgreSQL, and on SQLite and MySQL with atomic-upsert's `sqlite` and `mysql` features"
+)]
+pub trait VerifiesAll: Database {
+    /// Every registered struct: its name and its `verify`.
+    fn registered() -> Vec<(&'static str, RegisteredVerify<Self::Connection>)>;
+}
+
+/// Checks every `#[derive(AtomicUpsert)]` struct linked into the program against its table,
+/// as [`AtomicUpsert::verify`](crate::AtomicUpsert::verify) does for one, and returns one
+/// [`Error::SchemaMismatch`] naming every struct that mismatches (and none that matches).
+/// The derive registers each struct, so there is no list to keep: call it at startup, or in
+/// a one-line test. On PostgreSQL, and on SQLite and MySQL with their features (a struct
+/// that cannot run on one of them is not registered there).
+///
+/// Every struct of the program is checked against the one database you pass: a program
+/// whose structs live in two databases checks each with `T::verify` instead.
+///
+/// ```no_run
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// atomic_upsert::verify_all(&pool).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::SchemaMismatch`] with every mismatching struct's report, in name order; the
+/// first other error a struct's check meets (the catalog unreadable, the connection lost).
+pub async fn verify_all<'c, A>(executor: A) -> Result<(), Error>
+where
+    A: Acquire<'c> + Send,
+    A::Database: VerifiesAll,
+{
+    let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
+    let mut registered = <A::Database as VerifiesAll>::registered();
+    registered.sort_by_key(|(name, _)| *name);
+    let mut report = SchemaReport::default();
+    for (_, verify) in registered {
+        match verify(&mut conn).await {
+            Ok(()) => {}
+            Err(Error::SchemaMismatch(mismatches)) => report.extend(mismatches),
+            Err(other) => return Err(other),
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::SchemaMismatch(report))
+    }
 }

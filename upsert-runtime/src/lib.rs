@@ -25,12 +25,11 @@ mod upsert;
 mod writer;
 
 pub use addable::Addable;
-pub use dispatch::BulkPath;
+pub use dispatch::{BulkPath, verify_all};
 pub use error::Error;
 pub use outcome::{BatchOutcome, Obtained, UpsertOutcome};
 pub use postgres::bulk::{COPY_THRESHOLD, COPY_THRESHOLD_BYTES};
 pub use postgres::stage::COPY_CHUNK_BYTES;
-pub use postgres::verify::verify_all;
 pub use retry::Retry;
 pub use sqlx;
 pub use upsert::AtomicUpsert;
@@ -63,7 +62,7 @@ pub mod backend {
     //! runs::<Tag, &PgPool>();
     //! ```
 
-    pub use crate::dispatch::{Batches, Derived, Returns, Runs, Sql, Statements};
+    pub use crate::dispatch::{Batches, Derived, Returns, Runs, Sql, Statements, VerifiesAll};
     pub use crate::error::TableKey;
     pub use crate::postgres::cancel::Acquired;
     pub use crate::postgres::generated::{FromStored, Generated};

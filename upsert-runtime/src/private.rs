@@ -10,13 +10,19 @@ pub use crate::dispatch::{Batches, Derived, Returns, Runs};
 pub use crate::error::TableKey;
 #[cfg(feature = "mysql")]
 pub use crate::mysql::generated::*;
+#[cfg(feature = "mysql")]
+pub use crate::mysql::verify::{ProbeMySql, ProbeNotMySql};
 pub use crate::postgres::cancel::Acquired;
 pub use crate::postgres::generated::*;
-pub use crate::postgres::verify::{
-    Probe, ProbeRegistered, ProbeUnregistered, RegisteredVerify, Registration, VerifyFuture,
-    offline_check,
-};
+pub use crate::postgres::verify::{Probe, ProbeRegistered, ProbeUnregistered, offline_check};
+pub use crate::report::{Registered, RegisteredVerify, VerifyFuture};
 pub use crate::sqlite::generated::*;
+#[cfg(feature = "sqlite")]
+pub use crate::sqlite::verify::{ProbeNotSqlite, ProbeSqlite};
+#[cfg(feature = "mysql")]
+pub use sqlx::mysql::MySqlConnection;
+#[cfg(feature = "sqlite")]
+pub use sqlx::sqlite::SqliteConnection;
 
 /// The derive's MySQL impls pass through this macro: with the `mysql` feature it expands
 /// to them, without it to nothing, so a struct pays for MySQL only in a build that uses it.
@@ -36,6 +42,26 @@ macro_rules! __atomic_upsert_if_mysql {
 }
 
 pub use crate::__atomic_upsert_if_mysql as if_mysql;
+
+/// The derive's SQLite registration for `verify_all` passes through this macro, as MySQL's
+/// impls pass through [`if_mysql`]: with the `sqlite` feature it expands to it, without it
+/// to nothing.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atomic_upsert_if_sqlite {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Without the `sqlite` feature: nothing.
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __atomic_upsert_if_sqlite {
+    ($($tokens:tt)*) => {};
+}
+
+pub use crate::__atomic_upsert_if_sqlite as if_sqlite;
 pub use inventory;
 pub use order::*;
 pub use sqlx::error::BoxDynError;

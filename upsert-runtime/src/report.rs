@@ -1,6 +1,8 @@
 //! Schema verification's report (public as `atomic_upsert::schema`, see `lib.rs`).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 pub use upsert_core::verify::{Kind as MismatchKind, Mismatch, Site};
 
@@ -156,5 +158,34 @@ impl fmt::Display for SchemaReport {
             }
         }
         Ok(())
+    }
+}
+
+/// What a registered `verify` returns.
+pub type VerifyFuture<'c> =
+    Pin<Box<dyn Future<Output = Result<(), crate::error::Error>> + Send + 'c>>;
+
+/// A struct's `verify` on a connection `C`, as the derive registers it for
+/// [`verify_all`](crate::verify_all).
+pub type RegisteredVerify<C> = for<'c> fn(&'c mut C) -> VerifyFuture<'c>;
+
+/// A struct's `verify` on one backend's connection `C`, registered by the derive (one
+/// `inventory` registry per backend) for [`verify_all`](crate::verify_all).
+pub struct Registered<C: 'static> {
+    /// The struct's name.
+    pub name: &'static str,
+    /// Runs `T::verify` on a connection.
+    pub verify: RegisteredVerify<C>,
+}
+
+impl<C: 'static> Registered<C> {
+    /// Every registered struct of the backend: its name and its `verify`.
+    pub(crate) fn all() -> Vec<(&'static str, RegisteredVerify<C>)>
+    where
+        Self: inventory::Collect,
+    {
+        inventory::iter::<Self>()
+            .map(|registered| (registered.name, registered.verify))
+            .collect()
     }
 }

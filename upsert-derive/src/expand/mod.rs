@@ -368,8 +368,12 @@ fn registration(container: &Container) -> TokenStream {
             }
         }
     });
+    let sqlite = backend_registration(&name, &ty, Backend::Sqlite);
+    let mysql = backend_registration(&name, &ty, Backend::MySql);
     quote! {
         #gates
+        #sqlite
+        #mysql
 
         fn __atomic_upsert_verify(
             conn: &mut ::atomic_upsert::__private::PgConnection,
@@ -379,9 +383,58 @@ fn registration(container: &Container) -> TokenStream {
             ((&::atomic_upsert::__private::Probe::<#ty>::new()).registered())(conn)
         }
         ::atomic_upsert::__private::inventory::submit! {
-            ::atomic_upsert::__private::Registration {
+            ::atomic_upsert::__private::Registered::<::atomic_upsert::__private::PgConnection> {
                 name: #name,
                 verify: __atomic_upsert_verify,
+            }
+        }
+    }
+}
+
+/// The backends besides PostgreSQL that register their `verify` for `verify_all`.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    MySql,
+}
+
+/// The struct's `verify` on `backend`, registered for `verify_all` there, inside the
+/// runtime's macro that expands only with the backend's feature. By autoref, a struct the
+/// backend cannot take registers a verify that checks nothing (its calls there fail to
+/// compile, naming what the backend lacks; the registration adds no error).
+fn backend_registration(name: &str, ty: &TokenStream, backend: Backend) -> TokenStream {
+    let (gate, connection, method, probe, probe_not, verify) = match backend {
+        Backend::Sqlite => (
+            quote!(if_sqlite),
+            quote!(SqliteConnection),
+            quote!(registered_sqlite),
+            quote!(ProbeSqlite),
+            quote!(ProbeNotSqlite),
+            quote!(__atomic_upsert_verify_sqlite),
+        ),
+        Backend::MySql => (
+            quote!(if_mysql),
+            quote!(MySqlConnection),
+            quote!(registered_mysql),
+            quote!(ProbeMySql),
+            quote!(ProbeNotMySql),
+            quote!(__atomic_upsert_verify_mysql),
+        ),
+    };
+    quote! {
+        ::atomic_upsert::__private::#gate! {
+            fn #verify(
+                conn: &mut ::atomic_upsert::__private::#connection,
+            ) -> ::atomic_upsert::__private::VerifyFuture<'_> {
+                #[allow(unused_imports)]
+                use ::atomic_upsert::__private::{#probe as _, #probe_not as _};
+                ((&::atomic_upsert::__private::Probe::<#ty>::new()).#method())(conn)
+            }
+            ::atomic_upsert::__private::inventory::submit! {
+                ::atomic_upsert::__private::Registered::<::atomic_upsert::__private::#connection> {
+                    name: #name,
+                    verify: #verify,
+                }
             }
         }
     }

@@ -18,7 +18,6 @@ use crate::error::{Error, TableKey};
 use crate::mysql::generated::{GeneratedMySql, MySqlPlan, MySqlQuery};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::generated::Generated;
-use crate::report::verified;
 use crate::telemetry::{CallSpan, Op, traced};
 
 use super::verify;
@@ -178,10 +177,7 @@ where
 
     async fn verify(executor: A) -> Result<(), Error> {
         let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
-        let mismatches = verify::mismatches::<T>(&mut conn)
-            .await
-            .map_err(Error::Sqlx)?;
-        verified(T::PLAN.struct_name, T::KEY.table, mismatches)
+        verify::verify_struct::<T>(&mut conn).await
     }
 }
 

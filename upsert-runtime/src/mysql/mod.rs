@@ -10,4 +10,4 @@ pub(crate) mod errors;
 pub(crate) mod generated;
 #[cfg(feature = "mariadb")]
 mod returning;
-mod verify;
+pub(crate) mod verify;

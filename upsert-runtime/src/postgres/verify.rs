@@ -5,9 +5,6 @@
 //! for ON CONFLICT is inferred at planning), by `EXPLAIN` with typed NULL parameters inside a
 //! transaction that is rolled back.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgConnection, PgTypeInfo, Postgres};
@@ -17,10 +14,11 @@ use upsert_core::{
     ConflictTarget, Dialect as _, FieldDef, InsertFlag, Model, Postgres as Pg, Table,
 };
 
+use crate::dispatch::VerifiesAll;
 use crate::error::Error;
 use crate::postgres::catalog;
 use crate::postgres::generated::{FieldSpec, Generated};
-use crate::report::{SchemaReport, StructReport};
+use crate::report::{Registered, RegisteredVerify, SchemaReport, StructReport, VerifyFuture};
 
 /// What `verify` checks: a struct's table, fields, target, guards and statements, from its
 /// constants and plan.
@@ -407,18 +405,14 @@ impl sqlx::Encode<'_, Postgres> for TypedNull {
     }
 }
 
-/// What a registered `verify` returns.
-pub type VerifyFuture<'c> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'c>>;
+// The structs' `verify`s, registered by the derive for [`verify_all`](crate::verify_all).
+inventory::collect!(Registered<PgConnection>);
 
-/// A struct's `verify`, registered by the derive for [`verify_all`](crate::verify_all).
-pub struct Registration {
-    /// The struct's name.
-    pub name: &'static str,
-    /// Runs `T::verify` on a connection.
-    pub verify: for<'c> fn(&'c mut PgConnection) -> VerifyFuture<'c>,
+impl VerifiesAll for Postgres {
+    fn registered() -> Vec<(&'static str, RegisteredVerify<PgConnection>)> {
+        Registered::all()
+    }
 }
-
-inventory::collect!(Registration);
 
 /// Autoref specialization for the registration of `verify_all`:
 /// `(&Probe::<T>::new()).registered()` is `T`'s verify when `T` is an
@@ -441,17 +435,14 @@ impl<T: ?Sized> Default for Probe<T> {
     }
 }
 
-/// A registered verify.
-pub type RegisteredVerify = for<'c> fn(&'c mut PgConnection) -> VerifyFuture<'c>;
-
 /// The probe of an [`AtomicUpsert`](crate::AtomicUpsert) struct.
 pub trait ProbeRegistered {
     /// `T::verify`, on a connection.
-    fn registered(&self) -> RegisteredVerify;
+    fn registered(&self) -> RegisteredVerify<PgConnection>;
 }
 
 impl<T: Generated + 'static> ProbeRegistered for Probe<T> {
-    fn registered(&self) -> RegisteredVerify {
+    fn registered(&self) -> RegisteredVerify<PgConnection> {
         verify_struct::<T>
     }
 }
@@ -459,11 +450,11 @@ impl<T: Generated + 'static> ProbeRegistered for Probe<T> {
 /// The probe of any other type.
 pub trait ProbeUnregistered {
     /// A verify that checks nothing (never in a program that compiles).
-    fn registered(&self) -> RegisteredVerify;
+    fn registered(&self) -> RegisteredVerify<PgConnection>;
 }
 
 impl<T: ?Sized> ProbeUnregistered for &Probe<T> {
-    fn registered(&self) -> RegisteredVerify {
+    fn registered(&self) -> RegisteredVerify<PgConnection> {
         |_| Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -476,36 +467,4 @@ impl<T: ?Sized> ProbeUnregistered for &Probe<T> {
 /// When the catalog cannot be read.
 pub async fn offline_check<T: Generated>(conn: &mut PgConnection) -> Result<Vec<Mismatch>, Error> {
     offline::<T>(conn).await
-}
-
-/// Checks every `#[derive(AtomicUpsert)]` struct linked into the program against its table,
-/// as [`AtomicUpsert::verify`](crate::AtomicUpsert::verify) does for one, and returns one [`Error::SchemaMismatch`]
-/// naming every struct that mismatches (and none that matches). The derive registers each
-/// struct, so there is no list to keep: call it at startup, or in a one-line test.
-///
-/// ```no_run
-/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
-/// atomic_upsert::verify_all(&pool).await?;
-/// # Ok(()) }
-/// ```
-pub async fn verify_all<'c, A>(executor: A) -> Result<(), Error>
-where
-    A: Acquire<'c, Database = Postgres> + Send,
-{
-    let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
-    let mut registered: Vec<&Registration> = inventory::iter::<Registration>().collect();
-    registered.sort_by_key(|r| r.name);
-    let mut report = SchemaReport::default();
-    for registration in registered {
-        match (registration.verify)(&mut conn).await {
-            Ok(()) => {}
-            Err(Error::SchemaMismatch(mismatches)) => report.extend(mismatches),
-            Err(other) => return Err(other),
-        }
-    }
-    if report.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::SchemaMismatch(report))
-    }
 }

@@ -23,7 +23,6 @@ use crate::dispatch::{Batches, BulkPath, Returns, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
 use crate::postgres::generated::Generated;
-use crate::report::verified;
 use crate::sqlite::generated::{FromStoredSqlite, GeneratedSqlite, SqlitePlan, SqliteSingle};
 use crate::telemetry::{CallSpan, Op, traced};
 
@@ -193,10 +192,7 @@ where
 
     async fn verify(executor: A) -> Result<(), Error> {
         let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
-        let mismatches = verify::mismatches::<T>(&mut conn)
-            .await
-            .map_err(Error::Sqlx)?;
-        verified(T::PLAN.struct_name, T::KEY.table, mismatches)
+        verify::verify_struct::<T>(&mut conn).await
     }
 }
 

@@ -8,4 +8,4 @@ mod calls;
 pub(crate) mod errors;
 pub(crate) mod generated;
 #[cfg(feature = "sqlite")]
-mod verify;
+pub(crate) mod verify;
