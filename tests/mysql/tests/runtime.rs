@@ -134,6 +134,73 @@ async fn verify_reports_another_unique_index_the_upsert_would_fire_on() {
     User::verify(&db.pool).await.unwrap();
 }
 
+#[derive(AtomicUpsert, Debug)]
+#[upsert(table = "typed")]
+struct Typed {
+    #[conflict_key]
+    id: i64,
+    total: String,
+    label: String,
+    note: Option<String>,
+    flag: bool,
+    data: atomic_upsert::sqlx::types::Json<serde_json::Value>,
+}
+
+#[tokio::test]
+async fn verify_checks_each_column_type_with_sqlx_rule() {
+    // One connection: the second `verify` after `ALTER TABLE` must not read a description
+    // the first one left in sqlx's statement cache.
+    let db = MyDb::new(1).await;
+    // `String` into `bigint`, and `i64` into `bigint unsigned` (sqlx refuses to read an
+    // unsigned column into a signed type).
+    db.pool
+        .execute(
+            "CREATE TABLE typed (id bigint unsigned PRIMARY KEY, total bigint NOT NULL, \
+             label varchar(20) NOT NULL, note text NULL, flag boolean NOT NULL, data json NOT NULL)",
+        )
+        .await
+        .unwrap();
+    let error = Typed::verify(&db.pool).await.unwrap_err();
+    let Error::SchemaMismatch(report) = &error else {
+        panic!("{error:?}");
+    };
+    let found: Vec<(MismatchKind, Option<&str>)> = report
+        .mismatches()
+        .map(|(_, m)| (m.kind, m.field.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (MismatchKind::ColumnType, Some("id")),
+            (MismatchKind::ColumnType, Some("total"))
+        ],
+        "{report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("MODIFY `total` varchar(255) NOT NULL"),
+        "{report}"
+    );
+    assert!(text.contains("bigint(20) unsigned"), "{report}");
+    // What it warns of, shown: a `String` into `bigint` fails at the first write.
+    let row = Typed {
+        id: 1,
+        total: "ten".into(),
+        label: "a".into(),
+        note: None,
+        flag: true,
+        data: atomic_upsert::sqlx::types::Json(serde_json::json!({})),
+    };
+    assert!(row.upsert(&db.pool).await.is_err());
+
+    db.pool
+        .execute("ALTER TABLE typed MODIFY id bigint NOT NULL, MODIFY total varchar(255) NOT NULL")
+        .await
+        .unwrap();
+    Typed::verify(&db.pool).await.unwrap();
+    row.upsert(&db.pool).await.unwrap();
+}
+
 #[test]
 fn the_statements_are_mysqls() {
     let sql = Doc::statements::<MySql>();

@@ -1,6 +1,7 @@
 //! MySQL 8 and MariaDB 10.5+: its [`Dialect`] ([`MySql`]), what it cannot express
 //! ([`Gap`]) and its statements ([`statements`]: `INSERT .. ON DUPLICATE KEY UPDATE`, the
-//! outcome marks, chunks of rows applied in order). The shared builders of
+//! outcome marks, chunks of rows applied in order), and the column a field type goes to
+//! ([`column_for`]). The shared builders of
 //! [`crate::single`] write PostgreSQL's and SQLite's `ON CONFLICT`, which MySQL has not:
 //! every MySQL statement is built here.
 
@@ -11,8 +12,10 @@ use crate::model::Model;
 
 mod gap;
 pub mod statements;
+mod types;
 
 pub use gap::Gap;
+pub use types::column_for;
 
 /// MySQL 8 / MariaDB: `` `ident` `` quoting, anonymous `?` parameters, `CURRENT_TIMESTAMP(6)`.
 /// There is no conflict target and no `xmax`: `ON DUPLICATE KEY UPDATE` fires on any

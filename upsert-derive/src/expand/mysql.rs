@@ -49,6 +49,8 @@ pub(super) struct MySqlParts {
     /// One `T: MySqlColumn` bound per sent field.
     bounds: Vec<WherePredicate>,
     binds: Vec<TokenStream>,
+    /// One `match` arm per sent field: its index to sqlx's rule for its column types.
+    fits: Vec<TokenStream>,
 }
 
 impl MySqlParts {
@@ -82,6 +84,7 @@ impl MySqlParts {
             reads: Vec::new(),
             bounds: Vec::new(),
             binds: Vec::new(),
+            fits: Vec::new(),
         };
         for (index, field) in container.fields.iter().enumerate() {
             let (member, ty, span) = (field.ident, field.ty, field.ty_span());
@@ -104,6 +107,9 @@ impl MySqlParts {
             parts.binds.push(quote_spanned! {span=>
                 let query = ::atomic_upsert::__private::bind_mysql::<__DB, #ty>(query, &self.#member);
             });
+            parts.fits.push(quote_spanned! {span=>
+                #index => <#ty as ::atomic_upsert::__private::SqlxType<__DB>>::compatible(column),
+            });
         }
         Some(parts)
     }
@@ -117,6 +123,7 @@ pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStrea
         reads,
         bounds,
         binds,
+        fits,
     } = parts;
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
@@ -145,6 +152,17 @@ pub(super) fn mysql_impls(input: &DeriveInput, parts: &MySqlParts) -> TokenStrea
                     query
                 }
 
+                #[inline]
+                fn column_fits(
+                    field: usize,
+                    column: &<__DB as ::atomic_upsert::__private::SqlxDatabase>::TypeInfo,
+                ) -> bool {
+                    let _ = column;
+                    match field {
+                        #(#fits)*
+                        _ => true,
+                    }
+                }
             }
 
             #[automatically_derived]
@@ -195,6 +213,13 @@ pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> Toke
                     query: ::atomic_upsert::__private::MySqlQuery<'__q, __DB>,
                 ) -> ::atomic_upsert::__private::MySqlQuery<'__q, __DB> {
                     query
+                }
+
+                fn column_fits(
+                    _: usize,
+                    _: &<__DB as ::atomic_upsert::__private::SqlxDatabase>::TypeInfo,
+                ) -> bool {
+                    true
                 }
             }
 

@@ -88,6 +88,11 @@ pub trait GeneratedMySql<DB: MySqlDb>: Derived {
 
     /// Binds the written fields, in statement order.
     fn bind_row_mysql<'q>(&'q self, query: MySqlQuery<'q, DB>) -> MySqlQuery<'q, DB>;
+
+    /// sqlx's rule for field `field` (its index in the struct): whether a column of type
+    /// `column` can take and give back its values. `true` for a field whose value is not
+    /// sent.
+    fn column_fits(field: usize, column: &DB::TypeInfo) -> bool;
 }
 
 /// The derived struct, read back from MariaDB's returned row (`upsert_returning`).

@@ -1,12 +1,15 @@
 //! `verify` on MySQL/MariaDB, from `information_schema`: the table, each field's column
-//! (and NOT NULL against an `Option` field), a unique index on exactly the conflict key,
-//! and every other unique index, which `ON DUPLICATE KEY UPDATE` would also fire on.
+//! (NOT NULL against an `Option` field, and its type against sqlx's rule for the field's
+//! type, read from the columns of a prepared `SELECT`), a unique index on exactly the
+//! conflict key, and every other unique index, which `ON DUPLICATE KEY UPDATE` would also
+//! fire on.
 
 use std::collections::BTreeMap;
 
-use sqlx::Row as _;
 use sqlx::mysql::{MySql, MySqlConnection};
+use sqlx::{Column as _, Row as _};
 use upsert_core::Role;
+use upsert_core::mysql::column_for;
 
 use crate::dispatch::VerifiesAll;
 use crate::error::Error;
@@ -66,6 +69,8 @@ where
 struct TableColumn {
     name: String,
     not_null: bool,
+    /// As declared (`varchar(40)`, `bigint(20) unsigned`).
+    declared: String,
 }
 
 /// `` `schema`.`table` ``, or `` `table` ``.
@@ -81,7 +86,7 @@ where
     let key = T::KEY;
     let schema_filter = "TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?";
     let columns: Vec<TableColumn> = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT COLUMN_NAME, IS_NULLABLE = 'NO' FROM information_schema.COLUMNS \
+        "SELECT COLUMN_NAME, IS_NULLABLE = 'NO', COLUMN_TYPE FROM information_schema.COLUMNS \
          WHERE {schema_filter} ORDER BY ORDINAL_POSITION"
     )))
     .bind(key.schema)
@@ -93,6 +98,7 @@ where
         Ok(TableColumn {
             name: row.try_get(0)?,
             not_null: row.try_get::<i64, _>(1)? != 0,
+            declared: row.try_get(2)?,
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
@@ -113,6 +119,8 @@ where
         )]);
     }
     let mut found = Vec::new();
+    // The sent fields whose column exists: their types are checked together below.
+    let mut sent: Vec<(usize, &TableColumn)> = Vec::new();
     for (index, spec) in T::PLAN.fields.iter().enumerate() {
         if spec.role == Role::Skip {
             continue;
@@ -138,6 +146,9 @@ where
             ));
             continue;
         };
+        if spec.sql.is_some() {
+            sent.push((index, stored));
+        }
         if spec.optional && stored.not_null {
             found.push(mismatch(
                 MismatchKind::NullableField,
@@ -152,6 +163,7 @@ where
             ));
         }
     }
+    found.extend(column_types::<T>(conn, &table, &sent).await?);
     let written: Vec<&str> = T::PLAN
         .fields
         .iter()
@@ -161,6 +173,67 @@ where
     found.extend(
         unique_indexes(conn, (key.schema, key.table), key.columns, &written, &table).await?,
     );
+    Ok(found)
+}
+
+/// Each sent field's column type against sqlx's rule for the field's type
+/// ([`GeneratedMySql::column_fits`]), on the types the server reports for a `SELECT` of
+/// those columns that reads no row of the table.
+async fn column_types<T>(
+    conn: &mut MySqlConnection,
+    table: &str,
+    sent: &[(usize, &TableColumn)],
+) -> Result<Vec<Mismatch>, sqlx::Error>
+where
+    T: GeneratedMySql<MySql> + Generated,
+{
+    if sent.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One row of NULLs whatever the table holds, so that its columns describe the table's
+    // columns; not a cached statement, whose description would outlive an `ALTER TABLE`.
+    let mut select = String::from("SELECT ");
+    for (n, (_, column)) in sent.iter().enumerate() {
+        if n > 0 {
+            select.push_str(", ");
+        }
+        select.push_str("`t`.`");
+        select.push_str(&column.name.replace('`', "``"));
+        select.push('`');
+    }
+    select.push_str(" FROM (SELECT 1) AS `one` LEFT JOIN ");
+    select.push_str(table);
+    select.push_str(" AS `t` ON FALSE");
+    let row = sqlx::query(sqlx::AssertSqlSafe(select))
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut found = Vec::new();
+    for ((index, column), described) in sent.iter().zip(row.columns()) {
+        if T::column_fits(*index, described.type_info()) {
+            continue;
+        }
+        let spec = &T::PLAN.fields[*index];
+        let fix = match spec.class.and_then(column_for) {
+            Some(fits) => format!(
+                "ALTER TABLE {table} MODIFY `{}` {fits}{}; or give the field the column's type",
+                column.name,
+                if column.not_null { " NOT NULL" } else { "" }
+            ),
+            None => "give the field a type sqlx maps to the column's type".to_owned(),
+        };
+        found.push(mismatch(
+            MismatchKind::ColumnType,
+            Site::Field(*index),
+            Some(spec.field),
+            Some(spec.column),
+            [
+                format!("a column sqlx can write and read as {}", spec.rust_type),
+                column.declared.clone(),
+                fix,
+            ],
+        ));
+    }
     Ok(found)
 }
 
