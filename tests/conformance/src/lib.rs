@@ -70,6 +70,10 @@ pub trait Backend: Sync {
     /// A statement returning every [`Stats`] row as the text `stats_type:runs`, in key order.
     const STATS_ROWS: &'static str;
 
+    /// The tasks (and connections) of the seed's race
+    /// ([`race_is_exact_where_the_naive_pattern_fails`]).
+    const WORKERS: u32 = 8;
+
     /// A connection to a fresh database in which `ddl` has run.
     fn fresh(&self, ddl: &str) -> impl Future<Output = Self::Conn> + Send;
 
@@ -257,13 +261,10 @@ where
     }
 }
 
-/// The tasks of [`race_is_exact_where_the_naive_pattern_fails`].
-pub const WORKERS: u32 = 8;
-
 /// The keys each task adds 1 to, in order.
 pub const KEYS: usize = 40;
 
-/// The seed's race: [`WORKERS`] tasks on a pool of as many connections each add 1 to
+/// The seed's race: [`Backend::WORKERS`] tasks on a pool of as many connections each add 1 to
 /// [`KEYS`] fresh keys, meeting at a barrier before each key so that all of them look for
 /// it at once. The naive pattern ([`Backend::naive_add`]) must fail on this workload (or
 /// the test could not see the race), each failure losing its increment; the derive's
@@ -281,7 +282,7 @@ where
         B::naive_add(&pool, &key).await.map(|()| None)
     })
     .await;
-    let lost: i64 = rows.iter().map(|(_, runs)| i64::from(WORKERS) - runs).sum();
+    let lost: i64 = rows.iter().map(|(_, runs)| i64::from(B::WORKERS) - runs).sum();
     assert!(
         naive_failed > 0,
         "the naive pattern must fail on this workload, or the test cannot see the race"
@@ -307,12 +308,12 @@ where
     );
     assert_eq!(rows.len(), KEYS);
     assert!(
-        rows.iter().all(|(_, runs)| *runs == i64::from(WORKERS)),
+        rows.iter().all(|(_, runs)| *runs == i64::from(B::WORKERS)),
         "the derive: exact sums, {rows:?}"
     );
 }
 
-/// The seed's race on a fresh [`Backend::pool`] of [`WORKERS`] connections: every task
+/// The seed's race on a fresh [`Backend::pool`] of [`Backend::WORKERS`] connections: every task
 /// runs `job` for each of [`KEYS`] keys, meeting the others at a barrier before each key.
 /// Returns the inserts and the failures counted, and the [`Stats`] rows left. A backend's
 /// own suite runs it with its own jobs (SQLite: the upsert inside `BEGIN IMMEDIATE`).
@@ -325,8 +326,8 @@ where
     F: Fn(Pool<B::Db>, String) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = Result<Option<UpsertOutcome>, String>> + Send,
 {
-    let (pool, keep) = backend.pool(B::STATS, WORKERS).await;
-    let workers = usize::try_from(WORKERS).unwrap_or(1);
+    let (pool, keep) = backend.pool(B::STATS, B::WORKERS).await;
+    let workers = usize::try_from(B::WORKERS).unwrap_or(1);
     let barrier = Arc::new(tokio::sync::Barrier::new(workers));
     let mut handles = Vec::new();
     for _ in 0..workers {

@@ -83,7 +83,7 @@ async fn memory(schema: &str) -> SqliteConnection {
 
 const STATS: &str = "CREATE TABLE stats (stats_type TEXT PRIMARY KEY, runs INTEGER NOT NULL)";
 /// The race's tasks, as a count.
-const WORKERS: usize = upsert_conformance::WORKERS as usize;
+const WORKERS: usize = <Lite as Backend>::WORKERS as usize;
 
 /// The race through a held connection inside a caller's transaction (`BEGIN IMMEDIATE`):
 /// the conformance suite's race (`the_race_is_exact_where_the_naive_pattern_fails_on_sqlite`)
