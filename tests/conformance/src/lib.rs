@@ -282,7 +282,10 @@ where
         B::naive_add(&pool, &key).await.map(|()| None)
     })
     .await;
-    let lost: i64 = rows.iter().map(|(_, runs)| i64::from(B::WORKERS) - runs).sum();
+    let lost: i64 = rows
+        .iter()
+        .map(|(_, runs)| i64::from(B::WORKERS) - runs)
+        .sum();
     assert!(
         naive_failed > 0,
         "the naive pattern must fail on this workload, or the test cannot see the race"
