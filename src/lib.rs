@@ -1,90 +1,7 @@
-//! # atomic-upsert
-//!
-//! Race-free PostgreSQL (and SQLite) upserts for [sqlx](https://docs.rs/sqlx). Annotate a struct with
-//! `#[derive(AtomicUpsert)]`, mark its unique key with `#[conflict_key]`, and call
-//! [`upsert`](AtomicUpsert::upsert): one `INSERT .. ON CONFLICT .. DO UPDATE` statement,
-//! generated and checked at compile time, executed in one round trip.
-//!
-//! The pattern this replaces fails under concurrency:
-//!
-//! ```text
-//! SELECT .. WHERE stats_type = 'ytd'    -- two cron jobs both see no row
-//! INSERT ..                              -- both insert; one dies with
-//!                                        -- "duplicate key value violates unique constraint"
-//! ```
-//!
-//! ```no_run
-//! use atomic_upsert::{AtomicUpsert, UpsertOutcome};
-//! use atomic_upsert::sqlx::{self, types::Json};
-//!
-//! #[derive(AtomicUpsert)]
-//! #[upsert(table = "strava_stats")]
-//! struct StravaStats {
-//!     #[conflict_key]
-//!     stats_type: String,
-//!     data: Json<serde_json::Value>,
-//!     #[upsert(updated_at)]
-//!     updated_at: (),
-//! }
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), atomic_upsert::Error> {
-//!     let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL").unwrap()).await?;
-//!     sqlx::query(
-//!         "CREATE TABLE IF NOT EXISTS strava_stats (
-//!              stats_type text PRIMARY KEY,
-//!              data jsonb NOT NULL,
-//!              updated_at timestamptz NOT NULL)",
-//!     )
-//!     .execute(&pool)
-//!     .await?;
-//!
-//!     let ytd = StravaStats {
-//!         stats_type: "ytd".into(),
-//!         data: Json(serde_json::json!({ "distance_km": 1234.5 })),
-//!         updated_at: (),
-//!     };
-//!     match ytd.upsert(&pool).await? {
-//!         UpsertOutcome::Inserted => println!("first run: row created"),
-//!         UpsertOutcome::Updated => println!("row refreshed"),
-//!         other => println!("{other:?}"),
-//!     }
-//!     Ok(())
-//! }
-//! ```
-//!
-//! Every attribute is documented on [`AtomicUpsert`]. Errors are typed by cause: see
-//! [`Error`].
-//!
-//! ## SQLite
-//!
-//! With the `sqlite` feature (sqlx's bundled SQLite: nothing to install), the same struct
-//! and the same calls run on `&SqlitePool`, `&mut *conn` and `&mut *tx`, with the same
-//! outcomes, strategies and guards. SQLite has no schemas, no `ON CONFLICT ON CONSTRAINT`,
-//! no arrays and no `::` casts: a struct using those is rejected at the SQLite call site,
-//! and still runs on PostgreSQL. `insert_or_get`, [`Retry`] and [`verify_all`] are
-//! PostgreSQL's only.
-//!
-#![cfg_attr(feature = "sqlite", doc = "```no_run")]
-#![cfg_attr(not(feature = "sqlite"), doc = "```ignore")]
-//! use atomic_upsert::{AtomicUpsert, UpsertOutcome};
-//! use atomic_upsert::sqlx::SqlitePool;
-//!
-//! #[derive(AtomicUpsert)]
-//! struct PageViews {
-//!     #[conflict_key]
-//!     url: String,
-//!     #[upsert(add)]
-//!     views: i64,
-//! }
-//!
-//! # async fn run() -> Result<(), atomic_upsert::Error> {
-//! let pool = SqlitePool::connect("sqlite://app.db?mode=rwc").await?;
-//! let hit = PageViews { url: "/".into(), views: 1 };
-//! assert!(matches!(hit.upsert(&pool).await?, UpsertOutcome::Inserted | UpsertOutcome::Updated));
-//! PageViews::verify(&pool).await?; // against SQLite's catalog
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate's docs are the README, prose written for GitHub too (names like SChannel, SQLx).
+#![allow(clippy::doc_markdown)]
 
 /// Derives [`AtomicUpsert`](trait@AtomicUpsert): the race-free `INSERT .. ON CONFLICT ..
 /// DO UPDATE` statement for a struct, built and checked at compile time.
@@ -156,8 +73,8 @@
 pub use upsert_derive::AtomicUpsert;
 pub use upsert_runtime::{
     Addable, AtomicUpsert, BatchOutcome, BulkPath, COPY_CHUNK_BYTES, COPY_THRESHOLD,
-    COPY_THRESHOLD_BYTES, Error, Obtained, Retry, UpsertOutcome, Writer, WriterConfig, WriterStats,
-    backend, schema, verify_all,
+    COPY_THRESHOLD_BYTES, Error, Obtained, Retry, UpsertOutcome, Writer, WriterConfig,
+    WriterHistograms, WriterStats, backend, schema, verify, verify_all,
 };
 
 /// The sqlx this crate is built on (0.9), re-exported so that your `PgPool` and ours are

@@ -8,6 +8,7 @@ mod cancel;
 mod defaults;
 mod errors;
 mod faults;
+mod macro_rules;
 mod nullable_counters;
 mod partitioned;
 mod presorted;

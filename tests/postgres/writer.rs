@@ -1,6 +1,7 @@
 //! The coalescing writer and per-row batch outcomes: coalesced calls equal one-by-one calls
 //! in arrival order (outcomes and table), a bad row fails only its own call, killed backends
-//! leave typed errors and exact sums, and shutdown flushes the queue.
+//! leave typed errors and exact sums, shutdown flushes the queue, and the stats and
+//! histograms count what was written.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -286,6 +287,22 @@ async fn shutdown_flushes_the_queue() {
         "every acknowledged call is stored, and only those"
     );
     assert!(written > 0);
+    // The counters and the distributions agree; a window starts empty after a take.
+    let stats = writer.stats();
+    assert_eq!(stats.rows, u64::try_from(written).unwrap());
+    let window = writer.take_histograms();
+    assert_eq!(window.batch_rows.len(), stats.batches);
+    assert!(window.batch_rows.max() <= 100, "max_batch is 100");
+    let recorded: u64 = window
+        .batch_rows
+        .iter_recorded()
+        .map(|v| v.value_iterated_to() * v.count_at_value())
+        .sum();
+    assert_eq!(recorded, stats.rows, "exact below 2048 calls per batch");
+    assert_eq!(window.batch_micros.len(), stats.batches);
+    assert!(window.batch_micros.max() > 0);
+    assert_eq!(writer.take_histograms().batch_rows.len(), 0, "a new window");
+    assert_eq!(writer.stats().since(&stats).batches, 0);
     let late = writer
         .upsert(Hit {
             page: "late".into(),

@@ -309,8 +309,17 @@ impl Field<'_> {
             .map_or_else(|| self.ident.span(), LitStr::span)
     }
 
+    /// Where to point at the field's type (its bounds and compile errors).
     pub fn ty_span(&self) -> Span {
         self.ty.span()
+    }
+
+    /// The field type's location, resolved at the derive's call site: for generated code
+    /// that names its own locals (`query`, `row`, `rows`, `out`, `self`). A type passed into
+    /// a `macro_rules!` as bare tokens carries the hygiene of the place it was written,
+    /// under which those locals would not resolve ("cannot find value `query`").
+    pub fn local_span(&self) -> Span {
+        Span::call_site().located_at(self.ty.span())
     }
 
     /// Whether the type is written `Option<..>` (the derive sees tokens, not types: an alias

@@ -1,6 +1,6 @@
 //! One error type for every call, typed by cause.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use upsert_core::Postgres;
 
 /// Everything an upsert can fail with.
@@ -31,7 +31,7 @@ use upsert_core::Postgres;
 /// }
 /// # }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The struct and its table disagree ([`AtomicUpsert::verify`](crate::AtomicUpsert::verify),
@@ -332,6 +332,79 @@ pub enum Error {
     },
 }
 
+/// `Debug` reads as the report: the variant's name, then what `Display` says (every
+/// mismatch of a [`SchemaMismatch`](Error::SchemaMismatch), one per line, with its fix),
+/// since Rust prints the error a `main() -> Result<(), Error>` returns with `Debug`. The
+/// alternate form (`{:#?}`) adds the chain of sources.
+///
+/// ```
+/// let err = atomic_upsert::Error::WriterClosed;
+/// assert_eq!(
+///     format!("{err:?}"),
+///     "WriterClosed: the writer was shut down; the row was not queued"
+/// );
+/// ```
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.variant())?;
+        if f.alternate() {
+            let mut source = std::error::Error::source(self);
+            while let Some(cause) = source {
+                write!(f, "\n  caused by: {cause}")?;
+                source = cause.source();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// Whether the server (or the encoder) rejected a row's data, so that applying a
+    /// batch's rows one at a time finds the row at fault; any other failure (a missing
+    /// table or column, no permission, a lock) would fail every row the same way.
+    pub(crate) fn is_row_fault(&self) -> bool {
+        matches!(
+            self,
+            Error::UniqueViolation { .. }
+                | Error::CheckViolation { .. }
+                | Error::NotNullViolation { .. }
+                | Error::ForeignKeyViolation { .. }
+                | Error::InvalidValue { .. }
+                | Error::Encode { .. }
+                | Error::Row { .. }
+        ) || matches!(self.as_sqlx(), Some(sqlx::Error::Encode(_)))
+    }
+
+    /// The variant's name (for `Debug`).
+    fn variant(&self) -> &'static str {
+        match self {
+            Error::SchemaMismatch(_) => "SchemaMismatch",
+            Error::NoMatchingUniqueIndex { .. } => "NoMatchingUniqueIndex",
+            Error::DeferrableArbiter { .. } => "DeferrableArbiter",
+            Error::UniqueViolation { .. } => "UniqueViolation",
+            Error::CheckViolation { .. } => "CheckViolation",
+            Error::NotNullViolation { .. } => "NotNullViolation",
+            Error::ForeignKeyViolation { .. } => "ForeignKeyViolation",
+            Error::InvalidValue { .. } => "InvalidValue",
+            Error::Database { .. } => "Database",
+            Error::Sqlx(_) => "Sqlx",
+            Error::Encode { .. } => "Encode",
+            Error::Unreadable { .. } => "Unreadable",
+            Error::StaleStatement { .. } => "StaleStatement",
+            Error::PartitionedTable { .. } => "PartitionedTable",
+            Error::CrossPartitionUpdate { .. } => "CrossPartitionUpdate",
+            Error::TimedOut { .. } => "TimedOut",
+            Error::Contended { .. } => "Contended",
+            Error::Busy { .. } => "Busy",
+            Error::Coalesced { .. } => "Coalesced",
+            Error::Source { .. } => "Source",
+            Error::WriterClosed => "WriterClosed",
+            Error::WriterFailed => "WriterFailed",
+            Error::Row { .. } => "Row",
+        }
+    }
+}
+
 fn violation(
     what: &str,
     name: Option<&str>,
@@ -491,6 +564,8 @@ impl Error {
     }
 
     /// The SQLSTATE of a database error, for example `"23505"`; `None` for client-side errors.
+    /// An [`Error::Database`] gives its code, on every backend (SQLite and MySQL answer a
+    /// missing table or column with PostgreSQL's `42P01` and `42703`).
     ///
     /// ```
     /// let err = atomic_upsert::Error::Sqlx(atomic_upsert::sqlx::Error::PoolTimedOut);
@@ -498,6 +573,9 @@ impl Error {
     /// ```
     #[must_use]
     pub fn sqlstate(&self) -> Option<&str> {
+        if let Self::Database { code, .. } = self {
+            return Some(code);
+        }
         match self.as_sqlx()? {
             sqlx::Error::Database(db) => db
                 .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()

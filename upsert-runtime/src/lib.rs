@@ -7,6 +7,8 @@
 //! dispatches through in `dispatch.rs`, and each backend in its folder (`postgres/`,
 //! `sqlite/`), which implements them (see ARCHITECTURE.md).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod addable;
 mod classify;
 mod dispatch;
@@ -33,7 +35,7 @@ pub use postgres::stage::COPY_CHUNK_BYTES;
 pub use retry::Retry;
 pub use sqlx;
 pub use upsert::AtomicUpsert;
-pub use writer::{Writer, WriterConfig, WriterStats};
+pub use writer::{Writer, WriterConfig, WriterHistograms, WriterStats};
 
 pub mod backend {
     //! Which database a call runs on: the traits in [`AtomicUpsert`](crate::AtomicUpsert)'s signatures.

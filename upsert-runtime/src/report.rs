@@ -113,20 +113,25 @@ pub(crate) fn mismatch(
 }
 
 /// What `verify` of struct `name` on `table` answers: `Ok` without mismatches, else one
-/// [`StructReport`] inside [`Error::SchemaMismatch`](crate::Error::SchemaMismatch).
+/// [`StructReport`] inside [`Error::SchemaMismatch`](crate::Error::SchemaMismatch). The
+/// table is named as PostgreSQL's report names it (`"schema"."table"`), on every backend.
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(crate) fn verified(
     name: &'static str,
-    table: &str,
+    table: &crate::error::TableKey,
     mismatches: Vec<Mismatch>,
 ) -> Result<(), crate::error::Error> {
+    use upsert_core::Dialect as _;
     if mismatches.is_empty() {
         Ok(())
     } else {
         Err(crate::error::Error::SchemaMismatch(SchemaReport::from(
             vec![StructReport {
                 name,
-                table: table.to_owned(),
+                table: upsert_core::Postgres.quote_table(&upsert_core::Table {
+                    schema: table.schema,
+                    name: table.table,
+                }),
                 mismatches,
             }],
         )))
@@ -188,4 +193,76 @@ impl<C: 'static> Registered<C> {
             .map(|registered| (registered.name, registered.verify))
             .collect()
     }
+}
+
+/// What [`verify!`](crate::verify) gathers: the mismatches of each struct checked, so that
+/// one call reports every mismatch of a list of structs. Not public API.
+#[derive(Default)]
+pub struct Gathered(SchemaReport);
+
+impl Gathered {
+    /// Keeps a struct's mismatches; any other error ends the check.
+    ///
+    /// # Errors
+    /// The struct's error, when it is not a [`SchemaMismatch`](crate::Error::SchemaMismatch).
+    pub fn add(
+        &mut self,
+        checked: Result<(), crate::error::Error>,
+    ) -> Result<(), crate::error::Error> {
+        match checked {
+            Ok(()) => Ok(()),
+            Err(crate::error::Error::SchemaMismatch(report)) => {
+                self.0.extend(report);
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `Ok` when no struct mismatched, else every mismatch in one report.
+    ///
+    /// # Errors
+    /// [`SchemaMismatch`](crate::Error::SchemaMismatch) with every mismatching struct.
+    pub fn finish(self) -> Result<(), crate::error::Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::Error::SchemaMismatch(self.0))
+        }
+    }
+}
+
+/// Checks the listed structs against their tables, on one connection, and returns one
+/// [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) naming every struct that
+/// mismatches: [`AtomicUpsert::verify`](crate::AtomicUpsert::verify) for a list, where
+/// `verify` alone stops at the first struct. On any backend, through any executor
+/// `verify` takes (`&pool`, `&mut *conn`, `&mut *tx`). [`verify_all`](crate::verify_all)
+/// checks every derived struct of the program instead.
+///
+/// ```no_run
+/// use atomic_upsert::AtomicUpsert;
+///
+/// #[derive(AtomicUpsert)]
+/// struct Tag { #[conflict_key] name: String }
+/// #[derive(AtomicUpsert)]
+/// struct Label { #[conflict_key] id: i64, text: String }
+///
+/// # async fn run(pool: atomic_upsert::sqlx::PgPool) -> Result<(), atomic_upsert::Error> {
+/// atomic_upsert::verify!(&pool, Tag, Label).await?;
+/// # Ok(()) }
+/// ```
+#[macro_export]
+macro_rules! verify {
+    ($executor:expr, $($ty:ty),+ $(,)?) => {
+        async {
+            let mut conn = $crate::sqlx::Acquire::acquire($executor)
+                .await
+                .map_err($crate::Error::Sqlx)?;
+            let mut gathered = $crate::private::Gathered::default();
+            $(
+                gathered.add(<$ty as $crate::AtomicUpsert>::verify(&mut *conn).await)?;
+            )+
+            gathered.finish()
+        }
+    };
 }

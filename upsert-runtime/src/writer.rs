@@ -13,8 +13,8 @@
 //! transient conflict) fails exactly that batch's calls, each with
 //! [`Error::Coalesced`], which says whether the write may have been applied.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPool;
@@ -87,16 +87,61 @@ struct Shared<T> {
     stats: Arc<Counters>,
 }
 
-/// What the task counts, for [`Writer::stats`].
+/// What the task counts, for [`Writer::stats`] and [`Writer::take_histograms`].
 #[derive(Default)]
 struct Counters {
     batches: AtomicU64,
     rows: AtomicU64,
     busy_micros: AtomicU64,
+    /// Taken (and reset) by [`Writer::take_histograms`]; one lock per batch.
+    histograms: Mutex<WriterHistograms>,
+}
+
+/// The distributions of a [`Writer`]'s batches since the last
+/// [`take_histograms`](Writer::take_histograms): how many calls each batch held and how
+/// long its statement took. Each take starts a new window.
+///
+/// ```
+/// let histograms = atomic_upsert::WriterHistograms::default();
+/// assert_eq!(histograms.batch_rows.len(), 0);
+/// assert_eq!(histograms.batch_micros.value_at_quantile(0.99), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct WriterHistograms {
+    /// Calls per batch (1 to `max_batch`).
+    pub batch_rows: hdrhistogram::Histogram<u64>,
+    /// Each batch's time from sending it to its commit, in microseconds (3 significant
+    /// digits, up to an hour).
+    pub batch_micros: hdrhistogram::Histogram<u64>,
+}
+
+impl Default for WriterHistograms {
+    fn default() -> Self {
+        // `new_with_bounds` fails only on invalid bounds; these are valid.
+        let histogram = |high| {
+            hdrhistogram::Histogram::new_with_bounds(1, high, 3)
+                .unwrap_or_else(|error| unreachable!("valid histogram bounds: {error}"))
+        };
+        WriterHistograms {
+            batch_rows: histogram(1 << 20),
+            batch_micros: histogram(3_600_000_000),
+        }
+    }
+}
+
+impl WriterHistograms {
+    /// Counts one batch (values past the bounds are clamped to them).
+    fn record(&mut self, rows: usize, took: Duration) {
+        self.batch_rows
+            .saturating_record(u64::try_from(rows).unwrap_or(u64::MAX));
+        self.batch_micros
+            .saturating_record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
+    }
 }
 
 /// How much a [`Writer`] has written so far: batch statements, the calls they held, and
-/// the time spent writing.
+/// the time spent writing. A snapshot: subtract an earlier one for a window
+/// ([`since`](WriterStats::since)); [`Writer::take_histograms`] gives the distributions.
 ///
 /// ```
 /// use std::time::Duration;
@@ -115,6 +160,27 @@ pub struct WriterStats {
 }
 
 impl WriterStats {
+    /// What was written between `earlier` (a snapshot of the same writer) and this one: a
+    /// window, for rates and means over the last minute rather than the writer's life.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use atomic_upsert::WriterStats;
+    /// let minute_ago = WriterStats { batches: 10, rows: 100, busy: Duration::from_millis(5) };
+    /// let now = WriterStats { batches: 14, rows: 900, busy: Duration::from_millis(9) };
+    /// let window = now.since(&minute_ago);
+    /// assert_eq!(window.rows_per_batch(), 200.0);
+    /// assert_eq!(window.mean_batch_time(), Duration::from_millis(1));
+    /// ```
+    #[must_use]
+    pub fn since(&self, earlier: &WriterStats) -> WriterStats {
+        WriterStats {
+            batches: self.batches.saturating_sub(earlier.batches),
+            rows: self.rows.saturating_sub(earlier.rows),
+            busy: self.busy.saturating_sub(earlier.busy),
+        }
+    }
+
     /// The mean number of calls per batch (0 before the first batch).
     ///
     /// ```
@@ -299,6 +365,37 @@ impl<T: Generated + 'static> Writer<T> {
             rows: self.shared.stats.rows.load(Ordering::Relaxed),
             busy: Duration::from_micros(self.shared.stats.busy_micros.load(Ordering::Relaxed)),
         }
+    }
+
+    /// The distributions of the batches written since the last call (or since the writer
+    /// started), and a fresh window from now: calls per batch and statement time, as
+    /// `hdrhistogram` histograms (quantiles, max, counts).
+    ///
+    /// ```no_run
+    /// # use atomic_upsert::{AtomicUpsert, WriterConfig};
+    /// # #[derive(AtomicUpsert)]
+    /// # struct Tag { #[conflict_key] name: String }
+    /// # async fn run(pool: atomic_upsert::sqlx::PgPool) {
+    /// let writer = Tag::writer(&pool, WriterConfig::default());
+    /// // every minute:
+    /// let window = writer.take_histograms();
+    /// println!(
+    ///     "batches {}: p50 {} calls, p99 {} us",
+    ///     window.batch_rows.len(),
+    ///     window.batch_rows.value_at_quantile(0.5),
+    ///     window.batch_micros.value_at_quantile(0.99),
+    /// );
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn take_histograms(&self) -> WriterHistograms {
+        let mut histograms = self
+            .shared
+            .stats
+            .histograms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        std::mem::take(&mut *histograms)
     }
 
     /// Stops taking calls, writes everything already queued, and waits for the last batch
@@ -489,6 +586,11 @@ async fn flush<T: Generated>(task: &mut Task, batch: &mut Vec<Job<T>>) {
         u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
         Ordering::Relaxed,
     );
+    task.stats
+        .histograms
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .record(rows.len(), took);
     record(rows.len(), waited, took);
     for (reply, result) in replies.into_iter().zip(results) {
         // A caller that stopped waiting dropped its receiver; its row is written anyway.
@@ -521,7 +623,7 @@ fn apply<'a, T: Generated>(
             Ok(outcomes) => return (outcomes.into_iter().map(Ok).collect(), false),
             Err(error) => error,
         };
-        if is_batch_wide(&error) || !is_row_fault(&error) {
+        if is_batch_wide(&error) || !error.is_row_fault() {
             // Every call of the batch fails, saying whether the write may have been
             // applied; the connection is dropped when it broke.
             let broken = is_broken(&error);
@@ -631,22 +733,6 @@ fn is_broken(error: &Error) -> bool {
             error.as_sqlx(),
             Some(sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed)
         )
-}
-
-/// Whether the server (or the encoder) rejected a row's data, so that splitting the batch
-/// finds the rows at fault; any other failure (a missing table, no permission, a read-only
-/// server) would fail every part the same way.
-fn is_row_fault(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::UniqueViolation { .. }
-            | Error::CheckViolation { .. }
-            | Error::NotNullViolation { .. }
-            | Error::ForeignKeyViolation { .. }
-            | Error::InvalidValue { .. }
-            | Error::Encode { .. }
-            | Error::Row { .. }
-    ) || matches!(error.as_sqlx(), Some(sqlx::Error::Encode(_)))
 }
 
 /// A batch's size, how long its first call waited in the queue, and how long its statement

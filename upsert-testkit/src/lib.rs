@@ -436,6 +436,36 @@ fn enable_tls(dir: &Path, data: &Path, as_root: bool) -> Result<(String, PathBuf
     Ok(made)
 }
 
+/// The file a test run lists the servers it started in, one line each (`scripts/test`
+/// sets it and counts them in its summary).
+pub const SERVER_LOG_VAR: &str = "ATOMIC_UPSERT_SERVER_LOG";
+
+/// Appends `what` to the file [`SERVER_LOG_VAR`] names, if set (best effort: a run's
+/// summary, never its result, depends on it).
+pub fn record_server(what: &str) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os(SERVER_LOG_VAR) else {
+        return;
+    };
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{what}");
+    }
+}
+
+/// Gives `dir` to the `postgres` user (the server refuses to run as root).
+fn chown_to_postgres(dir: &Path) -> Result<(), String> {
+    let mut chown = Command::new("chown");
+    chown.args(["postgres:", dir.to_str().unwrap_or_default()]);
+    run(
+        chown,
+        "chown to the postgres user (does the `postgres` user exist?)",
+    )
+}
+
 fn start_throwaway(tls: bool, durable: bool) -> Result<(String, Command, Option<PathBuf>), String> {
     let bin = find_bin_dir().ok_or_else(|| INSTALL_HINT.to_owned())?;
     let as_root = is_root();
@@ -446,12 +476,7 @@ fn start_throwaway(tls: bool, durable: bool) -> Result<(String, Command, Option<
     let data = dir.join("data");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     if as_root {
-        let mut chown = Command::new("chown");
-        chown.args(["postgres:", dir.to_str().unwrap_or_default()]);
-        run(
-            chown,
-            "chown to the postgres user (does the `postgres` user exist?)",
-        )?;
+        chown_to_postgres(&dir)?;
     }
 
     let mut initdb = pg_command(as_root, &bin.join("initdb"));
@@ -522,6 +547,7 @@ fn start_throwaway(tls: bool, durable: bool) -> Result<(String, Command, Option<
             .args(["-w", "-t", "60", "-o", &options, "start"]);
         match run(start, "pg_ctl start") {
             Ok(()) => {
+                record_server(&format!("PostgreSQL ({}) on port {port}", bin.display()));
                 let mut restart = pg_command(as_root, &pg_ctl);
                 restart
                     .arg("-D")

@@ -199,6 +199,7 @@ fn start_throwaway() -> Result<String, String> {
         match wait_ready(&mut child, &socket, port) {
             Ok(()) => {
                 create_user(&socket)?;
+                crate::record_server(&format!("MariaDB ({}) on port {port}", mariadbd.display()));
                 return Ok(format!("mysql://atomic:atomic@127.0.0.1:{port}"));
             }
             Err(why) => {

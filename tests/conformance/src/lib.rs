@@ -623,3 +623,60 @@ where
     pool.close().await;
     drop(keep);
 }
+
+/// The same failure is the same [`Error`] on every backend: a missing table is
+/// `Error::Database { code: "42P01" }` and a missing column `Error::Database { code:
+/// "42703" }` (PostgreSQL's SQLSTATEs, which SQLite and MySQL answer with too), on
+/// `upsert` and `upsert_many`; `verify` names the missing table and column in one
+/// report format (`(table "stats")`) everywhere.
+///
+/// # Panics
+/// When a backend answers a failure with another variant or code, or another report.
+pub async fn failures_are_typed_alike<B>(backend: &B)
+where
+    B: Backend,
+    for<'c> &'c mut <B::Db as Database>::Connection:
+        Executor<'c, Database = B::Db> + Acquire<'c, Database = B::Db>,
+    for<'c> B::Db: Runs<'c, Stats, &'c mut <B::Db as Database>::Connection>
+        + Batches<'c, Stats, &'c mut <B::Db as Database>::Connection>,
+{
+    let row = Stats {
+        stats_type: "ytd".into(),
+        runs: 1,
+    };
+    // (what the database lacks, its DDL, the code, the missing name in `verify`'s report)
+    let cases = [
+        (
+            "the table",
+            "CREATE TABLE other (id int PRIMARY KEY)",
+            "42P01",
+            "(table \"stats\")",
+        ),
+        (
+            "a column",
+            "CREATE TABLE stats (stats_type varchar(40) PRIMARY KEY)",
+            "42703",
+            "\"runs\"",
+        ),
+    ];
+    for (lacks, ddl, code, named) in cases {
+        let mut conn = backend.fresh(ddl).await;
+        let single = row.upsert(&mut *conn).await.expect_err(lacks);
+        let batch = Stats::upsert_many(&mut *conn, std::slice::from_ref(&row))
+            .await
+            .expect_err(lacks);
+        for error in [&single, &batch] {
+            assert!(
+                matches!(error, Error::Database { code: found, .. } if found == code),
+                "missing {lacks}: expected Error::Database {{ code: {code:?} }}, got {error:?}"
+            );
+            assert_eq!(error.sqlstate(), Some(code), "{error}");
+        }
+        let Err(Error::SchemaMismatch(report)) = Stats::verify(&mut *conn).await else {
+            panic!("verify with {lacks} missing: expected a schema mismatch");
+        };
+        let text = report.to_string();
+        assert!(text.contains("(table \"stats\")"), "{text}");
+        assert!(text.contains(named), "{text}");
+    }
+}

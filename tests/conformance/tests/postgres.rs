@@ -7,7 +7,8 @@ use atomic_upsert::sqlx::pool::PoolConnection;
 use atomic_upsert::sqlx::{self, PgConnection, PgPool, Postgres};
 use upsert_conformance::{
     Backend, a_dropped_call_leaves_the_pool_in_step, a_rejected_row_is_typed_and_loses_nothing,
-    race_is_exact_where_the_naive_pattern_fails, random_batches_equal_one_by_one,
+    failures_are_typed_alike, race_is_exact_where_the_naive_pattern_fails,
+    random_batches_equal_one_by_one,
 };
 use upsert_testkit::TestDb;
 
@@ -128,4 +129,9 @@ async fn a_rejected_row_is_typed_and_loses_nothing_on_postgres() {
 #[tokio::test]
 async fn a_dropped_call_leaves_the_pool_in_step_on_postgres() {
     a_dropped_call_leaves_the_pool_in_step(&Pg).await;
+}
+
+#[tokio::test]
+async fn failures_are_typed_alike_on_postgres() {
+    failures_are_typed_alike(&Pg).await;
 }

@@ -8,7 +8,8 @@ use atomic_upsert::sqlx::pool::PoolConnection;
 use atomic_upsert::sqlx::{self, Executor as _};
 use upsert_conformance::{
     Backend, a_dropped_call_leaves_the_pool_in_step, a_rejected_row_is_typed_and_loses_nothing,
-    race_is_exact_where_the_naive_pattern_fails, random_batches_equal_one_by_one,
+    failures_are_typed_alike, race_is_exact_where_the_naive_pattern_fails,
+    random_batches_equal_one_by_one,
 };
 use upsert_testkit::mysql::MyDb;
 
@@ -130,4 +131,9 @@ async fn a_rejected_row_is_typed_and_loses_nothing_on_mariadb() {
 #[tokio::test]
 async fn a_dropped_call_leaves_the_pool_in_step_on_mariadb() {
     a_dropped_call_leaves_the_pool_in_step(&Maria).await;
+}
+
+#[tokio::test]
+async fn failures_are_typed_alike_on_mariadb() {
+    failures_are_typed_alike(&Maria).await;
 }

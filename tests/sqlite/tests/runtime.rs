@@ -14,8 +14,8 @@ use sqlx::{Connection as _, SqliteConnection};
 use tokio::sync::Barrier;
 use upsert_conformance::{
     Backend, KEYS, Mixed, Rng, Stats, a_dropped_call_leaves_the_pool_in_step,
-    a_rejected_row_is_typed_and_loses_nothing, race, race_is_exact_where_the_naive_pattern_fails,
-    random_batches_equal_one_by_one, tally,
+    a_rejected_row_is_typed_and_loses_nothing, failures_are_typed_alike, race,
+    race_is_exact_where_the_naive_pattern_fails, random_batches_equal_one_by_one, tally,
 };
 
 /// A throwaway database file with `connections` connections in WAL mode; removed on drop.
@@ -461,6 +461,11 @@ async fn random_batches_equal_one_by_one_on_sqlite() {
 }
 
 /// The conformance suite's race: the naive pattern fails, the derive on a pool is exact.
+#[tokio::test]
+async fn failures_are_typed_alike_on_sqlite() {
+    failures_are_typed_alike(&Lite).await;
+}
+
 #[tokio::test]
 async fn a_rejected_row_is_typed_and_loses_nothing_on_sqlite() {
     a_rejected_row_is_typed_and_loses_nothing(&Lite).await;

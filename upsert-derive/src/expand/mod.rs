@@ -114,6 +114,8 @@ struct Parts {
     mysql: Option<MySqlParts>,
     /// What MySQL lacks that the struct uses, and the tokens that ask for it.
     mysql_gap: Option<(upsert_core::mysql::Gap, Span)>,
+    /// The stub of a struct the derive rejected: every backend's impls, with no plan.
+    stub: bool,
 }
 
 impl Parts {
@@ -148,6 +150,7 @@ impl Parts {
         let mut reads = Vec::new();
         for (index, field) in container.fields.iter().enumerate() {
             let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            let local = field.local_span();
             if field.is_unit() {
                 // A `()` placeholder (a server timestamp's field) holds nothing to read back.
                 reads.push(quote!(#member: ()));
@@ -163,7 +166,7 @@ impl Parts {
                 && let Some(check) = strategy.type_check()
             {
                 let check = format_ident!("{check}");
-                parts.type_checks.push(quote_spanned! {span=>
+                parts.type_checks.push(quote_spanned! {local=>
                     ::atomic_upsert::__private::#check::<#ty>();
                 });
             }
@@ -177,20 +180,20 @@ impl Parts {
             parts.column_bounds.push(syn::parse_quote_spanned! {span=>
                 #ty: ::atomic_upsert::__private::#bound
             });
-            let bind = quote_spanned! {span=>
+            let bind = quote_spanned! {local=>
                 let query = <#ty as ::atomic_upsert::__private::#ops>::bind(query, &self.#member);
             };
             if field.role == Role::Key {
                 parts.key_binds.push(bind.clone());
             }
             parts.binds.push(bind);
-            parts.array_binds.push(quote_spanned! {span=>
+            parts.array_binds.push(quote_spanned! {local=>
                 let query = <#ty as ::atomic_upsert::__private::#ops>::bind_array(query, rows, |row| &row.#member);
             });
-            parts.stage_types.push(quote_spanned! {span=>
+            parts.stage_types.push(quote_spanned! {local=>
                 <#ty as ::atomic_upsert::__private::#ops>::type_info()
             });
-            parts.copy_fields.push(quote_spanned! {span=>
+            parts.copy_fields.push(quote_spanned! {local=>
                 <#ty as ::atomic_upsert::__private::#ops>::copy_into(&self.#member, out)?;
             });
         }
@@ -227,6 +230,7 @@ impl Parts {
             from_stored: quote!(::core::result::Result::Err(
                 ::atomic_upsert::__private::SqlxError::RowNotFound
             )),
+            stub: true,
             ..Parts::default()
         }
     }
@@ -480,10 +484,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
         decode_bounds,
         from_stored,
         registration,
-        sqlite,
-        sqlite_gap,
-        mysql,
-        mysql_gap,
+        ..
     } = parts;
     let ident = &input.ident;
     let (impl_generics, ty_generics, plain_where) = input.generics.split_for_impl();
@@ -494,7 +495,7 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     let from_stored_impl = from_stored_impl(input, decode_bounds, from_stored);
     let schema = option_str(schema.as_deref());
     let unsent = (!unsent.is_empty()).then(|| quote!(let _ = (#(#unsent,)*);));
-    let other_backends = other_backends(input, (sqlite, sqlite_gap), (mysql, mysql_gap));
+    let other_backends = other_backends(input, parts);
     quote! {
         const _: () = {
             #registration
@@ -571,28 +572,25 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     }
 }
 
-/// The impls of the backends besides PostgreSQL: each backend's, or the one that names
-/// what it lacks.
-fn other_backends(
-    input: &DeriveInput,
-    (sqlite, sqlite_gap): (&Option<SqliteParts>, &Option<(Gap, Span)>),
-    (mysql, mysql_gap): (
-        &Option<MySqlParts>,
-        &Option<(upsert_core::mysql::Gap, Span)>,
-    ),
-) -> TokenStream {
-    let sqlite = sqlite
-        .iter()
-        .map(|sqlite| sqlite_impls(input, sqlite))
-        .chain(sqlite_gap.map(|(gap, span)| sqlite_gap_impls(input, gap, span)));
-    let mysql = mysql
-        .iter()
-        .map(|mysql| mysql_impls(input, mysql))
-        .chain(mysql_gap.map(|(gap, span)| mysql_gap_impls(input, gap, span)));
+/// The impls of the backends besides PostgreSQL: each backend's, the one that names what
+/// it lacks, or (for a struct the derive rejected) a stub.
+fn other_backends(input: &DeriveInput, parts: &Parts) -> TokenStream {
+    let sqlite = match (&parts.sqlite, parts.sqlite_gap) {
+        (Some(sqlite), _) => sqlite_impls(input, sqlite),
+        (None, Some(gap)) => sqlite_gap_impls(input, Some(gap)),
+        (None, None) if parts.stub => sqlite_gap_impls(input, None),
+        (None, None) => TokenStream::new(),
+    };
+    let mysql = match (&parts.mysql, parts.mysql_gap) {
+        (Some(mysql), _) => mysql_impls(input, mysql),
+        (None, Some(gap)) => mysql_gap_impls(input, Some(gap)),
+        (None, None) if parts.stub => mysql_gap_impls(input, None),
+        (None, None) => TokenStream::new(),
+    };
     quote! {
-        #(#sqlite)*
+        #sqlite
 
-        #(#mysql)*
+        #mysql
     }
 }
 

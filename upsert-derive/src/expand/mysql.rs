@@ -88,6 +88,7 @@ impl MySqlParts {
         };
         for (index, field) in container.fields.iter().enumerate() {
             let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            let local = field.local_span();
             if field.is_unit() {
                 parts.reads.push(quote!(#member: ()));
             } else {
@@ -104,10 +105,10 @@ impl MySqlParts {
             parts.bounds.push(syn::parse_quote_spanned! {span=>
                 #ty: ::atomic_upsert::__private::MySqlColumn<__DB>
             });
-            parts.binds.push(quote_spanned! {span=>
+            parts.binds.push(quote_spanned! {local=>
                 let query = ::atomic_upsert::__private::bind_mysql::<__DB, #ty>(query, &self.#member);
             });
-            parts.fits.push(quote_spanned! {span=>
+            parts.fits.push(quote_spanned! {local=>
                 #index => <#ty as ::atomic_upsert::__private::SqlxType<__DB>>::compatible(column),
             });
         }
@@ -190,16 +191,22 @@ fn with_database(generics: &syn::Generics) -> syn::Generics {
 
 /// The MySQL impl of a struct MySQL cannot take: for any database tag `__DB` that
 /// implements the runtime's marker trait for `gap`, which nothing does, so a call on MySQL
-/// fails with that trait's message, at the attribute.
-pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> TokenStream {
+/// fails with that trait's message, at the attribute. With no gap, the stub impls of a
+/// struct the derive rejected: its calls on MySQL type-check, so that the derive's error is
+/// the only one.
+pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Option<(Gap, Span)>) -> TokenStream {
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let generics = with_database(&input.generics);
     let (impl_generics, _, _) = generics.split_for_impl();
-    let marker = Ident::new(gap.marker(), span);
-    let bound: WherePredicate =
-        syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker };
-    let gap_where = where_clause(input, std::slice::from_ref(&bound));
+    let bounds: Vec<WherePredicate> = gap
+        .map(|(gap, span)| {
+            let marker = Ident::new(gap.marker(), span);
+            syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker }
+        })
+        .into_iter()
+        .collect();
+    let gap_where = where_clause(input, &bounds);
     let stored_generics = with_row_lifetime(&generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {

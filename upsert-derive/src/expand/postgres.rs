@@ -24,9 +24,9 @@ pub(super) fn add_signs(container: &Container) -> TokenStream {
         .take(32)
         .enumerate()
         .map(|(j, f)| {
-            let (member, span) = (f.ident, f.ty_span());
+            let (member, local) = (f.ident, f.local_span());
             let j = u32::try_from(j).unwrap_or(0);
-            quote_spanned!(span=> {
+            quote_spanned!(local=> {
                 #[allow(unused_imports)]
                 use ::atomic_upsert::__private::{AddSignBits as _, NoAddSign as _};
                 (&::atomic_upsert::__private::AddSign(&self.#member)).bits(#j)

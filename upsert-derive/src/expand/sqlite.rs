@@ -118,6 +118,7 @@ impl SqliteParts {
         };
         for (index, field) in container.fields.iter().enumerate() {
             let (member, ty, span) = (field.ident, field.ty, field.ty_span());
+            let local = field.local_span();
             if field.is_unit() {
                 parts.reads.push(quote!(#member: ()));
             } else {
@@ -134,10 +135,10 @@ impl SqliteParts {
             parts.bounds.push(syn::parse_quote_spanned! {span=>
                 #ty: ::atomic_upsert::__private::SqliteColumn<__DB>
             });
-            let bind = quote_spanned! {span=>
+            let bind = quote_spanned! {local=>
                 let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &self.#member);
             };
-            let row_bind = quote_spanned! {span=>
+            let row_bind = quote_spanned! {local=>
                 let query = ::atomic_upsert::__private::bind_sqlite::<__DB, #ty>(query, &row.#member);
             };
             if field.role == Role::Key {
@@ -162,16 +163,22 @@ pub(super) fn with_database(generics: &syn::Generics) -> syn::Generics {
 
 /// The SQLite impls of a struct SQLite cannot take: they require `__DB` to implement the
 /// runtime's marker trait for `gap`, which nothing implements, so a call on SQLite fails
-/// with that trait's message, at the attribute; a call on PostgreSQL is untouched.
-pub(super) fn sqlite_gap_impls(input: &DeriveInput, gap: Gap, span: Span) -> TokenStream {
+/// with that trait's message, at the attribute; a call on PostgreSQL is untouched. With no
+/// gap, the stub impls of a struct the derive rejected: its calls on SQLite type-check, so
+/// that the derive's error is the only one.
+pub(super) fn sqlite_gap_impls(input: &DeriveInput, gap: Option<(Gap, Span)>) -> TokenStream {
     let ident = &input.ident;
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let generics = with_database(&input.generics);
     let (impl_generics, _, _) = generics.split_for_impl();
-    let marker = Ident::new(gap.marker(), span);
-    let bound: WherePredicate =
-        syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker };
-    let gap_where = where_clause(input, std::slice::from_ref(&bound));
+    let bounds: Vec<WherePredicate> = gap
+        .map(|(gap, span)| {
+            let marker = Ident::new(gap.marker(), span);
+            syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker }
+        })
+        .into_iter()
+        .collect();
+    let gap_where = where_clause(input, &bounds);
     let stored_generics = with_row_lifetime(&generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {

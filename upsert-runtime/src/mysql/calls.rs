@@ -243,9 +243,9 @@ where
         let (part, later) = rest.split_at(chunk.rows.min(rest.len()));
         if let Err(error) = bind(part, chunk.upsert_sql).execute(&mut *conn).await {
             let error = classify(error);
-            if error.is_transient() {
-                // A deadlock or a lock wait: no row is at fault (and a deadlock has rolled
-                // the transaction back already).
+            if !error.is_row_fault() {
+                // A deadlock or a lock wait (a deadlock has rolled the transaction back
+                // already), a missing table or column: no row is at fault.
                 return Err(error);
             }
             let offset = ordered.len() - rest.len();

@@ -51,6 +51,12 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             message,
             source,
         },
+        // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR: PostgreSQL's SQLSTATEs, as on every backend.
+        1146 | 1054 => Error::Database {
+            code: if number == 1146 { "42P01" } else { "42703" }.to_owned(),
+            message,
+            source,
+        },
         // ER_LOCK_WAIT_TIMEOUT: transient, its SQLSTATE (HY000) says nothing.
         1205 => Error::Database {
             code: "1205".to_owned(),

@@ -61,7 +61,7 @@ where
 {
     Box::pin(async move {
         let mismatches = mismatches::<T>(conn).await.map_err(Error::Sqlx)?;
-        verified(T::PLAN.struct_name, T::KEY.table, mismatches)
+        verified(T::PLAN.struct_name, &T::KEY, mismatches)
     })
 }
 

@@ -384,7 +384,7 @@ where
 /// The row of a failed chunk that fails alone: the chunk's rows applied one by one, in
 /// order, by the one-row chunk statement inside a savepoint that is then rolled back
 /// (SQLite already undid the failed statement). `None` for a failure no row causes alone
-/// (the write lock, `SQLITE_BUSY`), which is returned as it was.
+/// (the write lock, `SQLITE_BUSY`; a missing table or column), which is returned as it was.
 async fn locate<T>(
     part: &[T],
     conn: &mut SqliteConnection,
@@ -396,7 +396,7 @@ where
 {
     let plan: SqlitePlan = T::SQLITE;
     let single = plan.chunks.iter().find(|chunk| chunk.rows == 1);
-    let (Some(single), false) = (single, matches!(error, Error::Busy { .. })) else {
+    let (Some(single), true) = (single, error.is_row_fault()) else {
         return Ok(None);
     };
     let classify = |error| Error::classify(error, &key);

@@ -63,6 +63,25 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             detail: None,
             source,
         },
-        _ => Error::Sqlx(source),
+        _ => match undefined(&message) {
+            Some(code) => Error::Database {
+                code: code.to_owned(),
+                message,
+                source,
+            },
+            None => Error::Sqlx(source),
+        },
+    }
+}
+
+/// PostgreSQL's SQLSTATE for a missing table (`42P01`) or column (`42703`), from SQLite's
+/// message: the same failure is the same `Error::Database { code }` on every backend.
+fn undefined(message: &str) -> Option<&'static str> {
+    if message.starts_with("no such table") {
+        Some("42P01")
+    } else if message.starts_with("no such column") || message.contains("has no column named") {
+        Some("42703")
+    } else {
+        None
     }
 }
