@@ -1,6 +1,6 @@
 //! `verify_all`: every derived struct linked into this test binary (and only these three)
 //! is checked with no list kept; the error names each struct that mismatches and none that
-//! matches.
+//! matches. `verify!` does the same for a list of structs.
 
 use atomic_upsert::sqlx;
 use atomic_upsert::{AtomicUpsert, Error};
@@ -50,6 +50,30 @@ async fn verify_all_names_every_mismatching_struct_and_only_those() {
     };
     let names: Vec<&str> = report.structs().iter().map(|s| s.name).collect();
     assert_eq!(names, ["PageViews", "StravaAuth"], "{report}");
+    // The same for a list: `verify!` does not stop at the first struct, and names only the
+    // structs listed, in list order, on the pool and on a held connection.
+    let Err(Error::SchemaMismatch(listed)) =
+        atomic_upsert::verify!(&db.pool, StravaAuth, StravaStats, PageViews<'static>).await
+    else {
+        panic!("expected a schema mismatch");
+    };
+    let names: Vec<&str> = listed.structs().iter().map(|s| s.name).collect();
+    assert_eq!(names, ["StravaAuth", "PageViews"], "{listed}");
+    // What `main() -> Result<(), Error>` prints: `Debug`, which reads as the report.
+    let mismatches = listed.mismatches().count();
+    let printed = format!("{:?}", Error::SchemaMismatch(listed));
+    eprintln!("Error: {printed}");
+    assert!(printed.starts_with("SchemaMismatch: "), "{printed}");
+    assert_eq!(
+        printed.lines().count(),
+        1 + mismatches,
+        "one line each: {printed}"
+    );
+    let mut conn = db.pool.acquire().await.unwrap();
+    atomic_upsert::verify!(&mut *conn, StravaStats)
+        .await
+        .unwrap();
+    drop(conn);
     assert!(report.to_string().contains("expires_at"), "{report}");
     assert!(
         report.to_string().contains("CREATE UNIQUE INDEX"),

@@ -54,7 +54,7 @@ pub enum Error {
         /// A statement that creates the missing index.
         fix: String,
         /// The error PostgreSQL returned.
-        source: sqlx::Error,
+        source: Box<sqlx::Error>,
     },
 
     /// The unique constraint on the conflict key is `DEFERRABLE` (SQLSTATE 55000), which
@@ -82,7 +82,7 @@ pub enum Error {
         /// PostgreSQL's detail line, for example `Key (email)=(a@b) already exists.`
         detail: Option<String>,
         /// The error PostgreSQL returned.
-        source: sqlx::Error,
+        source: Box<sqlx::Error>,
     },
 
     /// A CHECK constraint rejected the row (SQLSTATE 23514).
@@ -117,7 +117,7 @@ pub enum Error {
         /// PostgreSQL's detail line.
         detail: Option<String>,
         /// The error PostgreSQL returned.
-        source: sqlx::Error,
+        source: Box<sqlx::Error>,
     },
 
     /// PostgreSQL rejected a value (SQLSTATE class 22): a string holding a NUL byte
@@ -594,11 +594,11 @@ impl Error {
     pub fn as_sqlx(&self) -> Option<&sqlx::Error> {
         match self {
             Self::NoMatchingUniqueIndex { source, .. }
-            | Self::DeferrableArbiter { source, .. }
             | Self::UniqueViolation { source, .. }
+            | Self::ForeignKeyViolation { source, .. } => Some(source),
+            Self::DeferrableArbiter { source, .. }
             | Self::CheckViolation { source, .. }
             | Self::NotNullViolation { source, .. }
-            | Self::ForeignKeyViolation { source, .. }
             | Self::InvalidValue { source, .. }
             | Self::Database { source, .. }
             | Self::Sqlx(source)
@@ -668,6 +668,16 @@ impl TableKey {
 
 #[cfg(test)]
 mod tests {
+    /// A user's `fn main() -> Result<(), Error>` (the README's quick start) must not trip
+    /// clippy's default `result_large_err`, which fires at 128 bytes.
+    #[test]
+    fn error_stays_under_clippys_large_err_threshold() {
+        assert!(
+            size_of::<super::Error>() < 128,
+            "{}",
+            size_of::<super::Error>()
+        );
+    }
     use super::TableKey;
 
     #[test]

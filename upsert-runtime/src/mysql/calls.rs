@@ -3,7 +3,11 @@
 //! chunks of multi-row statements in one transaction (a savepoint inside the caller's),
 //! in lock order ([`lock_order`]) and otherwise as one by one would apply them, each
 //! followed by a read of its counters; a failed chunk is applied row by row inside a
-//! savepoint (then rolled back) to name the row at fault.
+//! savepoint (then rolled back) to name the row at fault. A batch dropped part way closes
+//! the connection it took from a pool instead of returning it ([`Guarded`]): sqlx's MySQL
+//! driver can leave such a connection waiting for a reply the server never sends (seen in
+//! the conformance suite's dropped calls: the next `acquire` on a pool of one timed out,
+//! the server's session idle).
 
 use std::cmp::Ordering;
 use std::future::Future;
@@ -17,6 +21,7 @@ use crate::dispatch::{Batches, BulkPath, Runs, Sql, Statements};
 use crate::error::{Error, TableKey};
 use crate::mysql::generated::{GeneratedMySql, MySqlPlan, MySqlQuery};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
+use crate::postgres::cancel::{Acquired, Guarded};
 use crate::postgres::generated::Generated;
 use crate::telemetry::{CallSpan, Op, traced};
 
@@ -110,6 +115,7 @@ impl<'c, T, A> Batches<'c, T, A> for MySql
 where
     T: GeneratedMySql<MySql> + Generated,
     A: Acquire<'c, Database = MySql> + Send,
+    A::Connection: Acquired<MySql>,
 {
     /// MySQL has one path (chunks applied in order); `path` is ignored.
     fn upsert_many(
@@ -125,13 +131,18 @@ where
                     return Ok(BatchOutcome::default());
                 }
                 let classify = |error| Error::classify(error, &key);
-                let mut conn = executor.acquire().await.map_err(classify)?;
-                let mut tx = sqlx::Connection::begin(&mut *conn)
-                    .await
-                    .map_err(classify)?;
-                let outcome = chunks(rows, &lock_order(rows), &mut tx, key).await?;
-                tx.commit().await.map_err(classify)?;
-                Ok(outcome)
+                let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
+                let outcome = async {
+                    let mut tx = sqlx::Connection::begin(&mut *conn)
+                        .await
+                        .map_err(classify)?;
+                    let outcome = chunks(rows, &lock_order(rows), &mut tx, key).await?;
+                    tx.commit().await.map_err(classify)?;
+                    Ok(outcome)
+                }
+                .await;
+                conn.finished();
+                outcome
             },
             CallSpan::batch,
         )
@@ -152,24 +163,29 @@ where
                     return Ok(Vec::new());
                 }
                 let classify = |error| Error::classify(error, &key);
-                let mut conn = executor.acquire().await.map_err(classify)?;
-                let mut tx = sqlx::Connection::begin(&mut *conn)
-                    .await
-                    .map_err(classify)?;
-                let mut outcomes = Vec::with_capacity(rows.len());
-                for (index, row) in rows.iter().enumerate() {
-                    let sql = T::MYSQL.upsert_sql;
-                    outcomes.push(
-                        single(row, sql, T::MYSQL.unwritten, &mut *tx, key)
-                            .await
-                            .map_err(|source| Error::Row {
-                                index,
-                                source: Box::new(source),
-                            })?,
-                    );
+                let mut conn = Guarded::new(executor.acquire().await.map_err(classify)?);
+                let outcomes = async {
+                    let mut tx = sqlx::Connection::begin(&mut *conn)
+                        .await
+                        .map_err(classify)?;
+                    let mut outcomes = Vec::with_capacity(rows.len());
+                    for (index, row) in rows.iter().enumerate() {
+                        let sql = T::MYSQL.upsert_sql;
+                        outcomes.push(
+                            single(row, sql, T::MYSQL.unwritten, &mut *tx, key)
+                                .await
+                                .map_err(|source| Error::Row {
+                                    index,
+                                    source: Box::new(source),
+                                })?,
+                        );
+                    }
+                    tx.commit().await.map_err(classify)?;
+                    Ok(outcomes)
                 }
-                tx.commit().await.map_err(classify)?;
-                Ok(outcomes)
+                .await;
+                conn.finished();
+                outcomes
             },
             |call, outcomes| call.batch(&BatchOutcome::of(outcomes)),
         )

@@ -22,14 +22,14 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             constraint: quoted_after(&message, "for key "),
             table,
             detail: Some(message),
-            source,
+            source: Box::new(source),
         },
         // ER_NO_REFERENCED_ROW_2, ER_ROW_IS_REFERENCED_2.
         1451 | 1452 => Error::ForeignKeyViolation {
             constraint: quoted_after(&message, "CONSTRAINT "),
             table,
             detail: Some(message),
-            source,
+            source: Box::new(source),
         },
         // ER_BAD_NULL_ERROR.
         1048 => Error::NotNullViolation {

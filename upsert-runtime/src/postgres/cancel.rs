@@ -27,14 +27,25 @@
 //! ends the caller's level, whose `commit` then does nothing. On `&PgPool` the call's own
 //! connection is closed instead ([`Guarded`]).
 
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
+use sqlx::Database;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgCopyIn, Postgres};
 
 /// A connection a call acquired from its executor: a pooled one it owns (`&PgPool`), or
-/// one the caller lends.
-pub trait Acquired: DerefMut<Target = PgConnection> + Send {
+/// one the caller lends. `DB` is PostgreSQL unless said otherwise (MySQL's batches use it
+/// too).
+///
+/// ```
+/// use atomic_upsert::backend::Acquired;
+/// use atomic_upsert::sqlx::{PgConnection, pool::PoolConnection, Postgres};
+///
+/// assert!(<PoolConnection<Postgres> as Acquired>::OWNED);
+/// assert!(!<&mut PgConnection as Acquired>::OWNED);
+/// ```
+pub trait Acquired<DB: Database = Postgres>: DerefMut<Target = DB::Connection> + Send {
     /// The call owns the connection (it took it from a pool) and can close it.
     const OWNED: bool;
 
@@ -43,7 +54,7 @@ pub trait Acquired: DerefMut<Target = PgConnection> + Send {
     fn close_on_drop(&mut self);
 }
 
-impl Acquired for PoolConnection<Postgres> {
+impl<DB: Database> Acquired<DB> for PoolConnection<DB> {
     const OWNED: bool = true;
 
     fn close_on_drop(&mut self) {
@@ -57,16 +68,28 @@ impl Acquired for &mut PgConnection {
     fn close_on_drop(&mut self) {}
 }
 
-/// A connection that is closed (if the call owns it) unless the call reaches
-/// [`Guarded::finished`]: dropped part way, the call leaves nothing to the next user.
-pub(crate) struct Guarded<C: Acquired> {
-    conn: C,
-    armed: bool,
+#[cfg(feature = "mysql")]
+impl Acquired<sqlx::mysql::MySql> for &mut sqlx::mysql::MySqlConnection {
+    const OWNED: bool = false;
+
+    fn close_on_drop(&mut self) {}
 }
 
-impl<C: Acquired> Guarded<C> {
+/// A connection that is closed (if the call owns it) unless the call reaches
+/// [`Guarded::finished`]: dropped part way, the call leaves nothing to the next user.
+pub(crate) struct Guarded<C: Acquired<DB>, DB: Database = Postgres> {
+    conn: C,
+    armed: bool,
+    database: PhantomData<fn() -> DB>,
+}
+
+impl<C: Acquired<DB>, DB: Database> Guarded<C, DB> {
     pub(crate) fn new(conn: C) -> Self {
-        Guarded { conn, armed: true }
+        Guarded {
+            conn,
+            armed: true,
+            database: PhantomData,
+        }
     }
 
     /// The call ended (with its answer or its error), or has nothing left that a drop
@@ -76,21 +99,21 @@ impl<C: Acquired> Guarded<C> {
     }
 }
 
-impl<C: Acquired> Deref for Guarded<C> {
-    type Target = PgConnection;
+impl<C: Acquired<DB>, DB: Database> Deref for Guarded<C, DB> {
+    type Target = DB::Connection;
 
-    fn deref(&self) -> &PgConnection {
+    fn deref(&self) -> &DB::Connection {
         &self.conn
     }
 }
 
-impl<C: Acquired> DerefMut for Guarded<C> {
-    fn deref_mut(&mut self) -> &mut PgConnection {
+impl<C: Acquired<DB>, DB: Database> DerefMut for Guarded<C, DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
         &mut self.conn
     }
 }
 
-impl<C: Acquired> Drop for Guarded<C> {
+impl<C: Acquired<DB>, DB: Database> Drop for Guarded<C, DB> {
     fn drop(&mut self) {
         if self.armed {
             self.conn.close_on_drop();

@@ -54,7 +54,7 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             table: target.display_table(),
             columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
             fix: target.create_index_fix(),
-            source,
+            source: Box::new(source),
         };
     }
     match code {
@@ -62,7 +62,7 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             constraint: owned(pg.constraint()),
             table: owned(pg.table()),
             detail: owned(pg.detail()),
-            source,
+            source: Box::new(source),
         },
         sqlstate::CHECK_VIOLATION => Error::CheckViolation {
             constraint: owned(pg.constraint()),
@@ -78,7 +78,7 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             constraint: owned(pg.constraint()),
             table: owned(pg.table()),
             detail: owned(pg.detail()),
-            source,
+            source: Box::new(source),
         },
         _ if code.starts_with(sqlstate::DATA_EXCEPTION_CLASS) => Error::InvalidValue {
             code: code.to_owned(),

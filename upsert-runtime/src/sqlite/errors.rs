@@ -27,7 +27,7 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             table: target.display_table(),
             columns: target.columns.iter().map(|c| (*c).to_owned()).collect(),
             fix: target.create_index_fix(),
-            source,
+            source: Box::new(source),
         };
     }
     // "UNIQUE constraint failed: t.a, t.b", "NOT NULL constraint failed: t.a",
@@ -42,7 +42,7 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             constraint: None,
             table,
             detail: after.map(|columns| format!("columns {columns}")),
-            source,
+            source: Box::new(source),
         },
         ErrorKind::NotNullViolation => Error::NotNullViolation {
             column: after
@@ -61,7 +61,7 @@ pub(crate) fn classify(source: sqlx::Error, target: Option<&TableKey>) -> Error 
             constraint: None,
             table: None,
             detail: None,
-            source,
+            source: Box::new(source),
         },
         _ => match undefined(&message) {
             Some(code) => Error::Database {
