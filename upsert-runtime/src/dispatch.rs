@@ -53,7 +53,7 @@ pub trait Runs<'c, T, E>: Database {
 #[diagnostic::on_unimplemented(
     message = "atomic-upsert cannot read `{T}` back through `{E}`",
     label = "`{T}` cannot be read back through this executor",
-    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome",
+    note = "borrowed fields (`&'a str`) cannot be read back (a `()` placeholder reads back as `()`); use owned types (`String`, ...) or call `upsert`, which returns only the outcome",
     note = "MySQL has no `RETURNING`: on a MariaDB 10.5+ server, turn on atomic-upsert's `mariadb` feature; on MySQL 8, call `upsert` and read the row back with a `SELECT`"
 )]
 pub trait Returns<'c, T, E>: Database {

@@ -462,7 +462,7 @@ fn where_clause(input: &DeriveInput, extra: &[WherePredicate]) -> syn::WhereClau
 ///
 /// `FromStored<'r>` reads the struct back from the columns `UPSERT_RETURNING_SQL` returns,
 /// in field order. Every field type must decode from a row borrowed for `'r`; a struct
-/// with a field that cannot (a borrowed `&'a str`, a `()` placeholder) gets an impl whose
+/// with a field that cannot (a borrowed `&'a str`; a `()` placeholder reads back as `()`) gets an impl whose
 /// bounds never hold, so only a call to `upsert_returning` reports it.
 fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
     let Parts {

@@ -99,7 +99,7 @@ pub trait GeneratedMySql<DB: MySqlDb>: Derived {
 #[diagnostic::on_unimplemented(
     message = "`upsert_returning` cannot read a `{Self}` back from MySQL",
     label = "every field of `{Self}` must be an owned type that sqlx can decode from MySQL",
-    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+    note = "borrowed fields (`&'a str`) cannot be read back (a `()` placeholder reads back as `()`); use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
 )]
 pub trait FromStoredMySql<'r, DB: MySqlDb>: Sized {
     /// Builds the struct from the returned row.

@@ -448,7 +448,7 @@ pub fn read<'r, T: Decode<'r>>(row: &'r PgRow, index: usize) -> Result<T, sqlx::
 #[diagnostic::on_unimplemented(
     message = "`upsert_returning` cannot read a `{Self}` back from PostgreSQL",
     label = "every field of `{Self}` must be an owned type that sqlx can decode",
-    note = "borrowed fields (`&'a str`) and placeholders such as `()` cannot be read back; use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
+    note = "borrowed fields (`&'a str`) cannot be read back (a `()` placeholder reads back as `()`); use owned types (`String`, ...) or call `upsert`, which returns only the outcome"
 )]
 pub trait FromStored<'r>: Sized {
     /// Builds the struct from the returned row.
