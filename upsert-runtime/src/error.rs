@@ -375,8 +375,8 @@ impl Error {
         ) || matches!(self.as_sqlx(), Some(sqlx::Error::Encode(_)))
     }
 
-    /// The variant's name (for `Debug`).
-    fn variant(&self) -> &'static str {
+    /// The variant's name (for `Debug`, and a span's `error.type`).
+    pub(crate) fn variant(&self) -> &'static str {
         match self {
             Error::SchemaMismatch(_) => "SchemaMismatch",
             Error::NoMatchingUniqueIndex { .. } => "NoMatchingUniqueIndex",

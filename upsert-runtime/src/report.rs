@@ -195,6 +195,65 @@ impl<C: 'static> Registered<C> {
     }
 }
 
+/// A backend's registry for [`verify_all`](crate::verify_all), in the backend's `verify.rs`
+/// (which has `mismatches::<T>`): the `inventory` collection, `VerifiesAll`, and the
+/// autoref probe pair the derive calls, by which a struct the backend cannot take
+/// registers a verify that checks nothing.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+macro_rules! verify_registry {
+    (
+        $name:literal: $db:ty, $conn:ty, $generated:path,
+        $probe:ident, $probe_not:ident, $method:ident
+    ) => {
+        // The structs' `verify`s, registered by the derive with the backend's feature.
+        inventory::collect!(Registered<$conn>);
+
+        impl VerifiesAll for $db {
+            fn registered() -> Vec<(&'static str, RegisteredVerify<$conn>)> {
+                Registered::all()
+            }
+        }
+
+        #[doc = concat!("The probe of a struct ", $name, " can take: its ", $name, " `verify`.")]
+        pub trait $probe {
+            #[doc = concat!("`T::verify` on ", $name, ", on a connection.")]
+            fn $method(&self) -> RegisteredVerify<$conn>;
+        }
+
+        impl<T: $generated + Generated + 'static> $probe for Probe<T> {
+            fn $method(&self) -> RegisteredVerify<$conn> {
+                verify_struct::<T>
+            }
+        }
+
+        #[doc = concat!("The probe of any other type (a struct that uses what ", $name, " lacks): nothing to check.")]
+        pub trait $probe_not {
+            /// A verify that checks nothing.
+            fn $method(&self) -> RegisteredVerify<$conn>;
+        }
+
+        impl<T: ?Sized> $probe_not for &Probe<T> {
+            fn $method(&self) -> RegisteredVerify<$conn> {
+                |_| Box::pin(std::future::ready(Ok(())))
+            }
+        }
+
+        #[doc = concat!("`T::verify` on ", $name, ": every mismatch in one [`Error::SchemaMismatch`].")]
+        pub(super) fn verify_struct<T>(conn: &mut $conn) -> VerifyFuture<'_>
+        where
+            T: $generated + Generated,
+        {
+            Box::pin(async move {
+                let mismatches = mismatches::<T>(conn).await.map_err(Error::Sqlx)?;
+                verified(T::PLAN.struct_name, &T::KEY, mismatches)
+            })
+        }
+    };
+}
+
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+pub(crate) use verify_registry;
+
 /// What [`verify!`](crate::verify) gathers: the mismatches of each struct checked, so that
 /// one call reports every mismatch of a list of structs. Not public API.
 #[derive(Default)]

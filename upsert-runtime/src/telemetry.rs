@@ -38,36 +38,6 @@ impl Op {
     }
 }
 
-/// The kind of an error, for `error.type`: its variant's name.
-#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-fn kind(error: &Error) -> &'static str {
-    match error {
-        Error::NoMatchingUniqueIndex { .. } => "NoMatchingUniqueIndex",
-        Error::DeferrableArbiter { .. } => "DeferrableArbiter",
-        Error::UniqueViolation { .. } => "UniqueViolation",
-        Error::CheckViolation { .. } => "CheckViolation",
-        Error::NotNullViolation { .. } => "NotNullViolation",
-        Error::ForeignKeyViolation { .. } => "ForeignKeyViolation",
-        Error::InvalidValue { .. } => "InvalidValue",
-        Error::Database { .. } => "Database",
-        Error::Sqlx(_) => "Sqlx",
-        Error::Encode { .. } => "Encode",
-        Error::Unreadable { .. } => "Unreadable",
-        Error::StaleStatement { .. } => "StaleStatement",
-        Error::PartitionedTable { .. } => "PartitionedTable",
-        Error::CrossPartitionUpdate { .. } => "CrossPartitionUpdate",
-        Error::TimedOut { .. } => "TimedOut",
-        Error::Contended { .. } => "Contended",
-        Error::Busy { .. } => "Busy",
-        Error::Coalesced { .. } => "Coalesced",
-        Error::WriterClosed => "WriterClosed",
-        Error::WriterFailed => "WriterFailed",
-        Error::Source { .. } => "Source",
-        Error::Row { .. } => "Row",
-        Error::SchemaMismatch(_) => "SchemaMismatch",
-    }
-}
-
 /// One call's span and clock.
 pub(crate) struct CallSpan {
     #[cfg(feature = "tracing")]
@@ -200,7 +170,7 @@ impl CallSpan {
     /// Records a failure: the SQLSTATE and kind on the span, and a WARN (transient) or ERROR
     /// (permanent) event that names the table and operation itself.
     pub(crate) fn failed(&self, error: &Error) {
-        let kind = kind(error);
+        let kind = error.variant();
         let sqlstate = error.sqlstate().unwrap_or("");
         if !sqlstate.is_empty() {
             self.span.record("db.response.status_code", sqlstate);

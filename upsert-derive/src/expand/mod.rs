@@ -444,6 +444,18 @@ fn backend_registration(name: &str, ty: &TokenStream, backend: Backend) -> Token
     }
 }
 
+/// The bound that makes a backend's impl require the marker trait of what the backend
+/// lacks, spanned at the tokens that ask for it (nothing for a rejected struct's stub).
+fn gap_bound(marker: Option<(&str, Span)>) -> Vec<WherePredicate> {
+    marker
+        .map(|(marker, span)| {
+            let marker = Ident::new(marker, span);
+            syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker }
+        })
+        .into_iter()
+        .collect()
+}
+
 /// `where` with the struct's own predicates plus `extra`.
 fn where_clause(input: &DeriveInput, extra: &[WherePredicate]) -> syn::WhereClause {
     let mut clause = input

@@ -3,14 +3,14 @@
 //! or, for a struct MySQL cannot take, an impl that names what it lacks ([`Gap`]) at the
 //! attribute.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{DeriveInput, WherePredicate};
 use upsert_core::Model;
 use upsert_core::mysql::{Gap, statements};
 
 use super::postgres::unwritten_tokens;
-use super::{where_clause, with_row_lifetime};
+use super::{gap_bound, where_clause, with_row_lifetime};
 use crate::ast::Container;
 
 /// The tokens that ask for what MySQL lacks.
@@ -199,14 +199,10 @@ pub(super) fn mysql_gap_impls(input: &DeriveInput, gap: Option<(Gap, Span)>) -> 
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let generics = with_database(&input.generics);
     let (impl_generics, _, _) = generics.split_for_impl();
-    let bounds: Vec<WherePredicate> = gap
-        .map(|(gap, span)| {
-            let marker = Ident::new(gap.marker(), span);
-            syn::parse_quote_spanned! {span=> __DB: ::atomic_upsert::__private::#marker }
-        })
-        .into_iter()
-        .collect();
-    let gap_where = where_clause(input, &bounds);
+    let gap_where = where_clause(
+        input,
+        &gap_bound(gap.map(|(gap, span)| (gap.marker(), span))),
+    );
     let stored_generics = with_row_lifetime(&generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {

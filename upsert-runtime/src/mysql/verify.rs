@@ -20,49 +20,8 @@ use crate::report::{
     Mismatch, MismatchKind, Registered, RegisteredVerify, Site, VerifyFuture, mismatch, verified,
 };
 
-// The structs' MySQL `verify`s, registered by the derive with the `mysql` feature. A struct
-// MySQL cannot take registers a verify that checks nothing ([`ProbeNotMySql`]).
-inventory::collect!(Registered<MySqlConnection>);
-
-impl VerifiesAll for MySql {
-    fn registered() -> Vec<(&'static str, RegisteredVerify<MySqlConnection>)> {
-        Registered::all()
-    }
-}
-
-/// The probe of a struct MySQL can take: its MySQL `verify`.
-pub trait ProbeMySql {
-    /// `T::verify` on MySQL, on a connection.
-    fn registered_mysql(&self) -> RegisteredVerify<MySqlConnection>;
-}
-
-impl<T: GeneratedMySql<MySql> + Generated + 'static> ProbeMySql for Probe<T> {
-    fn registered_mysql(&self) -> RegisteredVerify<MySqlConnection> {
-        verify_struct::<T>
-    }
-}
-
-/// The probe of any other type (a struct that uses what MySQL lacks): nothing to check.
-pub trait ProbeNotMySql {
-    /// A verify that checks nothing.
-    fn registered_mysql(&self) -> RegisteredVerify<MySqlConnection>;
-}
-
-impl<T: ?Sized> ProbeNotMySql for &Probe<T> {
-    fn registered_mysql(&self) -> RegisteredVerify<MySqlConnection> {
-        |_| Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-/// `T::verify` on MySQL: every mismatch in one [`Error::SchemaMismatch`].
-pub(super) fn verify_struct<T>(conn: &mut MySqlConnection) -> VerifyFuture<'_>
-where
-    T: GeneratedMySql<MySql> + Generated,
-{
-    Box::pin(async move {
-        let mismatches = mismatches::<T>(conn).await.map_err(Error::Sqlx)?;
-        verified(T::PLAN.struct_name, &T::KEY, mismatches)
-    })
+crate::report::verify_registry! {
+    "MySQL": MySql, MySqlConnection, GeneratedMySql<MySql>, ProbeMySql, ProbeNotMySql, registered_mysql
 }
 
 /// One column of the table, as `information_schema` describes it.

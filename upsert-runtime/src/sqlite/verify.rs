@@ -16,49 +16,8 @@ use crate::report::{
 };
 use crate::sqlite::generated::GeneratedSqlite;
 
-// The structs' SQLite `verify`s, registered by the derive with the `sqlite` feature. A
-// struct SQLite cannot take registers a verify that checks nothing ([`ProbeNotSqlite`]).
-inventory::collect!(Registered<SqliteConnection>);
-
-impl VerifiesAll for Sqlite {
-    fn registered() -> Vec<(&'static str, RegisteredVerify<SqliteConnection>)> {
-        Registered::all()
-    }
-}
-
-/// The probe of a struct SQLite can take: its SQLite `verify`.
-pub trait ProbeSqlite {
-    /// `T::verify` on SQLite, on a connection.
-    fn registered_sqlite(&self) -> RegisteredVerify<SqliteConnection>;
-}
-
-impl<T: GeneratedSqlite<Sqlite> + Generated + 'static> ProbeSqlite for Probe<T> {
-    fn registered_sqlite(&self) -> RegisteredVerify<SqliteConnection> {
-        verify_struct::<T>
-    }
-}
-
-/// The probe of any other type (a struct that uses what SQLite lacks): nothing to check.
-pub trait ProbeNotSqlite {
-    /// A verify that checks nothing.
-    fn registered_sqlite(&self) -> RegisteredVerify<SqliteConnection>;
-}
-
-impl<T: ?Sized> ProbeNotSqlite for &Probe<T> {
-    fn registered_sqlite(&self) -> RegisteredVerify<SqliteConnection> {
-        |_| Box::pin(std::future::ready(Ok(())))
-    }
-}
-
-/// `T::verify` on SQLite: every mismatch in one [`Error::SchemaMismatch`].
-pub(super) fn verify_struct<T>(conn: &mut SqliteConnection) -> VerifyFuture<'_>
-where
-    T: GeneratedSqlite<Sqlite> + Generated,
-{
-    Box::pin(async move {
-        let mismatches = mismatches::<T>(conn).await.map_err(Error::Sqlx)?;
-        verified(T::PLAN.struct_name, &T::KEY, mismatches)
-    })
+crate::report::verify_registry! {
+    "SQLite": Sqlite, SqliteConnection, GeneratedSqlite<Sqlite>, ProbeSqlite, ProbeNotSqlite, registered_sqlite
 }
 
 /// A column as `pragma_table_xinfo` gives it.
