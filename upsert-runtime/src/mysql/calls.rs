@@ -104,7 +104,8 @@ where
     T: GeneratedMySql<MySql>,
     E: Executor<'c, Database = MySql>,
 {
-    let done = bind(std::slice::from_ref(&row), sql)
+    let done = row
+        .bind_row_mysql(sqlx::query(sql))
         .execute(executor)
         .await
         .map_err(|error| Error::classify(error, &key))?;
@@ -225,10 +226,7 @@ pub(super) fn lock_order<T: Generated>(rows: &[T]) -> Vec<usize> {
 }
 
 /// `sql` with `rows`' written fields bound, row after row.
-pub(super) fn bind<'q, T: GeneratedMySql<MySql>>(
-    rows: &[&'q T],
-    sql: &'static str,
-) -> MySqlQuery<'q> {
+fn bind<'q, T: GeneratedMySql<MySql>>(rows: &[&'q T], sql: &'static str) -> MySqlQuery<'q> {
     rows.iter()
         .fold(sqlx::query(sql), |query, row| row.bind_row_mysql(query))
 }
@@ -308,7 +306,8 @@ where
         .map_err(classify)?;
     let mut found = None;
     for (index, row) in part.iter().enumerate() {
-        if let Err(error) = bind(std::slice::from_ref(row), T::MYSQL.upsert_sql)
+        if let Err(error) = row
+            .bind_row_mysql(sqlx::query(T::MYSQL.upsert_sql))
             .execute(&mut *savepoint)
             .await
         {

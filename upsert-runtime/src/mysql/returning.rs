@@ -12,7 +12,7 @@ use upsert_core::mysql::statements::HELD;
 
 use crate::dispatch::Returns;
 use crate::error::Error;
-use crate::mysql::calls::{SYSTEM, bind};
+use crate::mysql::calls::SYSTEM;
 use crate::mysql::generated::{FromStoredMySql, GeneratedMySql};
 use crate::telemetry::{CallSpan, Op, traced};
 
@@ -33,7 +33,8 @@ where
         traced(
             CallSpan::start_on(SYSTEM, Op::UpsertReturning, &key, 1, 1),
             async move {
-                let stored = bind(std::slice::from_ref(&row), T::MYSQL.returning_sql)
+                let stored = row
+                    .bind_row_mysql(sqlx::query(T::MYSQL.returning_sql))
                     .fetch_optional(executor)
                     .await
                     .map_err(|error| Error::classify(error, &key))?;
