@@ -12,7 +12,7 @@ use sqlx::Acquire;
 
 use crate::error::{Error, TableKey};
 use crate::outcome::{BatchOutcome, UpsertOutcome};
-use crate::report::{RegisteredVerify, SchemaReport};
+use crate::verifying::{Gathered, RegisteredVerify};
 
 /// What every backend reads of a `#[derive(AtomicUpsert)]` struct: its table and conflict
 /// key. The derive implements it; [`AtomicUpsert`](crate::AtomicUpsert)'s `TABLE`,
@@ -199,17 +199,9 @@ where
     let mut conn = executor.acquire().await.map_err(Error::Sqlx)?;
     let mut registered = <A::Database as VerifiesAll>::registered();
     registered.sort_by_key(|(name, _)| *name);
-    let mut report = SchemaReport::default();
+    let mut gathered = Gathered::default();
     for (_, verify) in registered {
-        match verify(&mut conn).await {
-            Ok(()) => {}
-            Err(Error::SchemaMismatch(mismatches)) => report.extend(mismatches),
-            Err(other) => return Err(other),
-        }
+        gathered.add(verify(&mut conn).await)?;
     }
-    if report.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::SchemaMismatch(report))
-    }
+    gathered.finish()
 }

@@ -644,6 +644,14 @@ pub struct TableKey {
 }
 
 impl TableKey {
+    /// The table, as the core names one.
+    pub(crate) fn table(&self) -> upsert_core::Table<'static> {
+        upsert_core::Table {
+            schema: self.schema,
+            name: self.table,
+        }
+    }
+
     pub(crate) fn display_table(&self) -> String {
         match self.schema {
             Some(schema) => format!("{schema}.{}", self.table),
@@ -654,15 +662,7 @@ impl TableKey {
     /// The `CREATE UNIQUE INDEX` that gives the statement its arbiter (the index name cut
     /// to PostgreSQL's 63 bytes, so it runs for any table name).
     pub(crate) fn create_index_fix(&self) -> String {
-        upsert_core::verify::create_unique_index(
-            &Postgres,
-            &upsert_core::Table {
-                schema: self.schema,
-                name: self.table,
-            },
-            self.columns,
-            None,
-        )
+        upsert_core::verify::create_unique_index(&Postgres, &self.table(), self.columns, None)
     }
 }
 

@@ -24,6 +24,7 @@ mod retry;
 mod sqlite;
 mod telemetry;
 mod upsert;
+mod verifying;
 mod writer;
 
 pub use addable::Addable;

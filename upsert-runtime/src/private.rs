@@ -15,10 +15,10 @@ pub use crate::mysql::verify::{ProbeMySql, ProbeNotMySql};
 pub use crate::postgres::cancel::Acquired;
 pub use crate::postgres::generated::*;
 pub use crate::postgres::verify::{Probe, ProbeRegistered, ProbeUnregistered, offline_check};
-pub use crate::report::{Gathered, Registered, RegisteredVerify, VerifyFuture};
 pub use crate::sqlite::generated::*;
 #[cfg(feature = "sqlite")]
 pub use crate::sqlite::verify::{ProbeNotSqlite, ProbeSqlite};
+pub use crate::verifying::{Gathered, Registered, RegisteredVerify, VerifyFuture};
 #[cfg(feature = "mysql")]
 pub use sqlx::mysql::MySqlConnection;
 #[cfg(feature = "sqlite")]

@@ -16,11 +16,10 @@ use crate::error::Error;
 use crate::mysql::generated::GeneratedMySql;
 use crate::postgres::generated::Generated;
 use crate::postgres::verify::Probe;
-use crate::report::{
-    Mismatch, MismatchKind, Registered, RegisteredVerify, Site, VerifyFuture, mismatch, verified,
-};
+use crate::report::{Mismatch, MismatchKind, Site, mismatch};
+use crate::verifying::{Registered, RegisteredVerify, VerifyFuture, verified};
 
-crate::report::verify_registry! {
+crate::verifying::verify_registry! {
     "MySQL": MySql, MySqlConnection, GeneratedMySql<MySql>, ProbeMySql, ProbeNotMySql, registered_mysql
 }
 

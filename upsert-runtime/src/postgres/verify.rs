@@ -18,7 +18,7 @@ use crate::dispatch::VerifiesAll;
 use crate::error::Error;
 use crate::postgres::catalog;
 use crate::postgres::generated::{FieldSpec, Generated};
-use crate::report::{Registered, RegisteredVerify, SchemaReport, StructReport, VerifyFuture};
+use crate::verifying::{Registered, RegisteredVerify, VerifyFuture, verified};
 
 /// What `verify` checks: a struct's table, fields, target, guards and statements, from its
 /// constants and plan.
@@ -142,18 +142,7 @@ where
     let mut tx = executor.begin().await.map_err(Error::Sqlx)?;
     let mismatches = check(&mut tx, &subject).await;
     tx.rollback().await.map_err(Error::Sqlx)?;
-    let mismatches = mismatches?;
-    if mismatches.is_empty() {
-        return Ok(());
-    }
-    let table = Pg.quote_table(&subject.table);
-    Err(Error::SchemaMismatch(SchemaReport::from(vec![
-        StructReport {
-            name: subject.struct_name,
-            table,
-            mismatches,
-        },
-    ])))
+    verified(subject.struct_name, &subject.table, mismatches?)
 }
 
 async fn check(conn: &mut PgConnection, subject: &Subject) -> Result<Vec<Mismatch>, Error> {

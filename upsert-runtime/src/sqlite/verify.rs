@@ -11,12 +11,11 @@ use crate::dispatch::VerifiesAll;
 use crate::error::Error;
 use crate::postgres::generated::{FieldSpec, Generated};
 use crate::postgres::verify::Probe;
-use crate::report::{
-    Mismatch, MismatchKind, Registered, RegisteredVerify, Site, VerifyFuture, mismatch, verified,
-};
+use crate::report::{Mismatch, MismatchKind, Site, mismatch};
 use crate::sqlite::generated::GeneratedSqlite;
+use crate::verifying::{Registered, RegisteredVerify, VerifyFuture, verified};
 
-crate::report::verify_registry! {
+crate::verifying::verify_registry! {
     "SQLite": Sqlite, SqliteConnection, GeneratedSqlite<Sqlite>, ProbeSqlite, ProbeNotSqlite, registered_sqlite
 }
 
