@@ -90,7 +90,48 @@ pub use upsert_runtime::{
 pub mod sqlx {
     #[doc(no_inline)]
     pub use upsert_runtime::sqlx::*;
+
+    /// sqlx's column types ([`sqlx::types`](upsert_runtime::sqlx::types)). A type whose
+    /// feature is off is here too, as a stand-in: `use atomic_upsert::sqlx::types::Uuid;`
+    /// compiles, and a field of it fails with the error that names the feature to turn on
+    /// (`the field type `Uuid` needs the `uuid` feature of atomic-upsert`).
+    ///
+    /// ```
+    /// use atomic_upsert::sqlx::types::Json;
+    ///
+    /// let tags = Json(vec!["a", "b"]);
+    /// assert_eq!(tags.0.len(), 2);
+    /// ```
+    pub mod types {
+        #[doc(no_inline)]
+        pub use upsert_runtime::sqlx::types::*;
+
+        // Named one by one, so that each shadows sqlx's own should another crate turn on
+        // sqlx's feature while atomic-upsert's is off (two globs would make it ambiguous).
+        #[cfg(not(feature = "bigdecimal"))]
+        pub use crate::missing::BigDecimal;
+        #[cfg(not(feature = "bit-vec"))]
+        pub use crate::missing::BitVec;
+        #[cfg(not(feature = "rust_decimal"))]
+        pub use crate::missing::Decimal;
+        #[cfg(not(feature = "uuid"))]
+        pub use crate::missing::Uuid;
+        #[cfg(not(feature = "chrono"))]
+        pub use crate::missing::chrono;
+        #[cfg(not(feature = "ipnet"))]
+        pub use crate::missing::ipnet;
+        #[cfg(not(feature = "ipnetwork"))]
+        pub use crate::missing::ipnetwork;
+        #[cfg(not(feature = "mac_address"))]
+        pub use crate::missing::mac_address;
+        #[cfg(not(feature = "time"))]
+        pub use crate::missing::time;
+        #[cfg(not(feature = "json"))]
+        pub use crate::missing::{Json, JsonValue};
+    }
 }
+
+mod missing;
 
 #[doc(hidden)]
 pub use upsert_runtime::private as __private;

@@ -17,6 +17,131 @@ pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
     check_truncation(cx, container);
     check_inputs(cx, container);
     check_guards(cx, container);
+    check_features(cx, container);
+}
+
+/// The column types sqlx has only behind a feature, by the last segment of their path, with
+/// atomic-upsert's feature of the same name and whether this build has it (the facade turns
+/// on the derive's feature with its own).
+const GATED_TYPES: &[(&str, &str, bool)] = &[
+    ("Uuid", "uuid", cfg!(feature = "uuid")),
+    ("DateTime", "chrono", cfg!(feature = "chrono")),
+    ("NaiveDateTime", "chrono", cfg!(feature = "chrono")),
+    ("NaiveDate", "chrono", cfg!(feature = "chrono")),
+    ("NaiveTime", "chrono", cfg!(feature = "chrono")),
+    ("OffsetDateTime", "time", cfg!(feature = "time")),
+    ("PrimitiveDateTime", "time", cfg!(feature = "time")),
+    ("Decimal", "rust_decimal", cfg!(feature = "rust_decimal")),
+    ("BigDecimal", "bigdecimal", cfg!(feature = "bigdecimal")),
+    ("IpNet", "ipnet", cfg!(feature = "ipnet")),
+    ("Ipv4Net", "ipnet", cfg!(feature = "ipnet")),
+    ("Ipv6Net", "ipnet", cfg!(feature = "ipnet")),
+    ("IpNetwork", "ipnetwork", cfg!(feature = "ipnetwork")),
+    ("Ipv4Network", "ipnetwork", cfg!(feature = "ipnetwork")),
+    ("Ipv6Network", "ipnetwork", cfg!(feature = "ipnetwork")),
+    ("MacAddress", "mac_address", cfg!(feature = "mac_address")),
+    ("BitVec", "bit-vec", cfg!(feature = "bit-vec")),
+    ("Json", "json", cfg!(feature = "json")),
+    ("JsonValue", "json", cfg!(feature = "json")),
+];
+
+/// The `time` crate's types whose names are too common to claim bare (`Date`, `Time`): only
+/// as `time::Date` or `sqlx::types::time::Date`.
+const TIME_TYPES: &[(&str, &str, bool)] = &[
+    ("Date", "time", cfg!(feature = "time")),
+    ("Time", "time", cfg!(feature = "time")),
+    ("UtcOffset", "time", cfg!(feature = "time")),
+];
+
+/// The path segments a feature's type is reached through: the crates themselves and sqlx's
+/// re-exports (`atomic_upsert::sqlx::types::chrono::DateTime`). A name under any other path
+/// (`crate::ids::Uuid`, `money::Decimal`) is the user's own type, which the rule leaves alone.
+const GATED_PATHS: &[&str] = &[
+    "atomic_upsert",
+    "sqlx",
+    "types",
+    "uuid",
+    "chrono",
+    "time",
+    "rust_decimal",
+    "bigdecimal",
+    "ipnet",
+    "ipnetwork",
+    "mac_address",
+    "bit_vec",
+    "serde_json",
+    "json",
+];
+
+/// A sent field whose type names one that sqlx has only behind an atomic-upsert feature
+/// that is off (`Uuid`, the `DateTime<Utc>` of `Option<DateTime<Utc>>`): one error, at that
+/// type, naming the feature and its Cargo line. Left to the compiler, the same mistake is
+/// three to six trait errors per field, the feature's name nowhere among them.
+fn check_features(cx: &mut Ctxt, container: &Container) {
+    for field in container.fields.iter().filter(|f| f.role.is_bound()) {
+        if let Some((path, feature)) = missing_feature(field.ty) {
+            let name = path
+                .segments
+                .last()
+                .map(|last| last.ident.to_string())
+                .unwrap_or_default();
+            cx.error_spanned_by(
+                path,
+                format!(
+                    "the field type `{name}` needs the `{feature}` feature of atomic-upsert, \
+                     which is off: in Cargo.toml, \
+                     atomic-upsert = {{ version = \"0.1\", features = [\"{feature}\"] }} \
+                     (a type of your own named `{name}`: write it with its path, `crate::..`)"
+                ),
+            );
+        }
+    }
+}
+
+/// The first type in `ty` that needs a feature this build lacks, with that feature.
+fn missing_feature(ty: &syn::Type) -> Option<(&syn::Path, &'static str)> {
+    match ty {
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let segments = &path.path.segments;
+            let on_gated_path = segments
+                .iter()
+                .take(segments.len().saturating_sub(1))
+                .all(|segment| GATED_PATHS.iter().any(|name| segment.ident == name));
+            // `time::Date`, `time::Time`: names too common to claim without their path.
+            let under_time = segments.len() > 1 && segments[segments.len() - 2].ident == "time";
+            let gate = segments.last().and_then(|last| {
+                GATED_TYPES
+                    .iter()
+                    .find(|(name, _, _)| last.ident == name)
+                    .or_else(|| {
+                        TIME_TYPES
+                            .iter()
+                            .find(|(name, _, _)| under_time && last.ident == name)
+                    })
+            });
+            match gate {
+                Some((_, feature, false)) if on_gated_path => Some((&path.path, feature)),
+                _ => segments
+                    .iter()
+                    .find_map(|segment| match &segment.arguments {
+                        syn::PathArguments::AngleBracketed(args) => {
+                            args.args.iter().find_map(|arg| match arg {
+                                syn::GenericArgument::Type(ty) => missing_feature(ty),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    }),
+            }
+        }
+        syn::Type::Reference(inner) => missing_feature(&inner.elem),
+        syn::Type::Slice(inner) => missing_feature(&inner.elem),
+        syn::Type::Array(inner) => missing_feature(&inner.elem),
+        syn::Type::Paren(inner) => missing_feature(&inner.elem),
+        syn::Type::Group(inner) => missing_feature(&inner.elem),
+        syn::Type::Tuple(tuple) => tuple.elems.iter().find_map(missing_feature),
+        _ => None,
+    }
 }
 
 /// `sql_type` and `collate` convert values a batch sends: a field whose value is not sent

@@ -6,8 +6,8 @@
 //! fallback impls from [`Parts::stub`].
 
 use proc_macro2::Span;
-use proc_macro2::{Group, Ident, TokenStream, TokenTree};
-use quote::{ToTokens as _, format_ident, quote, quote_spanned};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{DeriveInput, GenericParam, WherePredicate};
 
 use upsert_core::postgres::counts::Counts;
@@ -249,93 +249,12 @@ fn returned_columns<'c>(container: &'c Container) -> Vec<single::Returned<'c>> {
         .collect()
 }
 
-/// Type names that sqlx supports only behind a feature, by the last segment of their path,
-/// with that feature's gate method.
-const GATED_TYPES: &[(&str, &str)] = &[
-    ("Uuid", "uuid"),
-    ("DateTime", "chrono"),
-    ("NaiveDateTime", "chrono"),
-    ("NaiveDate", "chrono"),
-    ("NaiveTime", "chrono"),
-    ("OffsetDateTime", "time"),
-    ("PrimitiveDateTime", "time"),
-    ("Decimal", "rust_decimal"),
-    ("BigDecimal", "bigdecimal"),
-    ("IpNet", "ipnet"),
-    ("Ipv4Net", "ipnet"),
-    ("Ipv6Net", "ipnet"),
-    ("IpNetwork", "ipnetwork"),
-    ("MacAddress", "mac_address"),
-    ("BitVec", "bit_vec"),
-    ("Json", "json"),
-    ("JsonValue", "json"),
-];
-
-/// The gate methods for the feature-gated type names anywhere in `ty` (`Option<Uuid>`,
-/// `Vec<chrono::DateTime<Utc>>`). A type of the user's own with such a name is harmless:
-/// the gate checks the feature only when the type cannot be sent.
-fn feature_gates(ty: &TokenStream) -> Vec<&'static str> {
-    let mut found = Vec::new();
-    for token in ty.clone() {
-        match token {
-            TokenTree::Ident(ident) => {
-                if let Some((_, method)) = GATED_TYPES.iter().find(|(name, _)| ident == name)
-                    && !found.contains(method)
-                {
-                    found.push(*method);
-                }
-            }
-            TokenTree::Group(group) => {
-                for method in feature_gates(&group.stream()) {
-                    if !found.contains(&method) {
-                        found.push(method);
-                    }
-                }
-            }
-            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
-        }
-    }
-    found
-}
-
-/// `tokens` with each of `lifetimes` replaced by `'static`.
-fn static_lifetimes(tokens: TokenStream, lifetimes: &[Ident]) -> TokenStream {
-    let mut out = Vec::new();
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        match token {
-            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
-                if let Some(TokenTree::Ident(ident)) = tokens.peek()
-                    && lifetimes.contains(ident)
-                {
-                    let ident = Ident::new("static", ident.span());
-                    tokens.next();
-                    out.push(TokenTree::Punct(punct));
-                    out.push(TokenTree::Ident(ident));
-                } else {
-                    out.push(TokenTree::Punct(punct));
-                }
-            }
-            TokenTree::Group(group) => {
-                let mut inner = Group::new(
-                    group.delimiter(),
-                    static_lifetimes(group.stream(), lifetimes),
-                );
-                inner.set_span(group.span());
-                out.push(TokenTree::Group(inner));
-            }
-            other => out.push(other),
-        }
-    }
-    out.into_iter().collect()
-}
-
 /// Registers the struct for `verify_all`. The registration must not name the struct's impls:
 /// when a field type cannot be sent, their `Column` bounds fail (one error, at the field)
 /// and naming them here would add more errors. So it asks by autoref whether the struct
 /// (its lifetimes as `'static`) is an `AtomicUpsert`: if so it gets the runtime's `verify`
 /// of that struct, which reads the plan; if not (a build that fails at the field anyway)
-/// a verify that checks nothing. It also holds the feature gates of the field types.
+/// a verify that checks nothing.
 fn registration(container: &Container) -> TokenStream {
     let name = container.ident.to_string();
     let lifetimes: Vec<Ident> = container.lifetimes.clone();
@@ -346,36 +265,9 @@ fn registration(container: &Container) -> TokenStream {
         let statics = lifetimes.iter().map(|_| quote!('static));
         quote!(#ident<#(#statics),*>)
     };
-    let gates = container
-        .fields
-        .iter()
-        .filter(|f| f.role.is_bound())
-        .flat_map(|f| {
-            let ty = static_lifetimes(f.ty.to_token_stream(), &lifetimes);
-            feature_gates(&ty).into_iter().map(move |method| {
-                let method = Ident::new(method, f.ty_span());
-                quote_spanned! {f.ty_span()=>
-                    (&::atomic_upsert::__private::Gate::<#ty>::new()).#method();
-                }
-            })
-        })
-        .collect::<Vec<_>>();
-    // Only for a struct with a feature-gated type name: nothing to type-check otherwise.
-    let gates = (!gates.is_empty()).then(|| {
-        quote! {
-            /// Names the feature to enable for a field type that cannot be sent without it.
-            #[allow(dead_code)]
-            fn __atomic_upsert_gates() {
-                #[allow(unused_imports)]
-                use ::atomic_upsert::__private::{GateMissing as _, GateSent as _, GateSentArray as _};
-                #(#gates)*
-            }
-        }
-    });
     let sqlite = backend_registration(&name, &ty, Backend::Sqlite);
     let mysql = backend_registration(&name, &ty, Backend::MySql);
     quote! {
-        #gates
         #sqlite
         #mysql
 

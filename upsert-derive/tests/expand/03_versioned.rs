@@ -1,7 +1,7 @@
 #[upsert(table = "entity_state")]
 struct EntityState {
     #[conflict_key]
-    id: uuid::Uuid,
+    id: i64,
     #[upsert(version)]
     version: i64,
     state: String,
