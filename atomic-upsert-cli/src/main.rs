@@ -17,7 +17,7 @@
 
 mod audit;
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr as _;
@@ -55,6 +55,18 @@ struct Audit {
     /// Exit 1 when anything is found (for CI).
     #[arg(long)]
     deny: bool,
+    /// Leave out paths matching this glob, relative to PATH (`generated/**`,
+    /// `**/migrations/*.rs`); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Audit test code too: files under `tests/` and `benches/`, `#[cfg(test)]` modules,
+    /// `#[test]` functions (left out by default: a test's setup races nothing).
+    #[arg(long)]
+    include_tests: bool,
+    /// Exit 2 when a `.rs` file cannot be parsed (by default it is skipped with a warning,
+    /// as a template or a script named `.rs` would be).
+    #[arg(long)]
+    strict: bool,
     /// The schema snapshot whose column types fill the suggested structs (default:
     /// `atomic-upsert.schema` in the current directory, when it exists).
     #[arg(long, value_name = "FILE")]
@@ -93,8 +105,8 @@ async fn main() -> ExitCode {
 }
 
 /// `audit`: exit 0 when clean (or without `--deny`), 1 with findings under `--deny`, 2 when
-/// the path is wrong or a file could not be read or parsed (the others are still audited
-/// and reported).
+/// the path is wrong, or under `--strict` when a file could not be read or parsed (the
+/// others are still audited and reported; without `--strict` such a file is a warning).
 fn run_audit(args: &Audit) -> ExitCode {
     let snapshot_path = args
         .schema_file
@@ -114,18 +126,40 @@ fn run_audit(args: &Audit) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match audit::audit(&args.path, snapshot.as_ref()) {
+    let exclude = match exclude_set(&args.exclude) {
+        Ok(set) => set,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = audit::Options {
+        exclude,
+        include_tests: args.include_tests,
+    };
+    match audit::audit(&args.path, snapshot.as_ref(), &options) {
         Ok(result) => {
             let color = args.format == audit::Format::Text && std::io::stdout().is_terminal();
-            println!(
-                "{}",
-                audit::render(&result.findings, args.format, color).trim_end()
-            );
-            for why in &result.skipped {
-                eprintln!("warning: skipped {why}");
+            let mut out = audit::render(&result.findings, args.format, color)
+                .trim_end()
+                .to_owned();
+            let coverage = audit::coverage(&result.coverage, result.skipped.len());
+            if args.format == audit::Format::Text {
+                out.push('\n');
+                out.push_str(&coverage);
             }
-            if !result.skipped.is_empty() {
-                // The rest was audited; a file that could not be read is not "clean".
+            // A closed pipe (`| head`) ends the output, not the run: the exit code stands.
+            let _ = writeln!(std::io::stdout().lock(), "{out}");
+            let mut stderr = std::io::stderr().lock();
+            if args.format != audit::Format::Text {
+                let _ = writeln!(stderr, "{coverage}");
+            }
+            for why in &result.skipped {
+                let _ = writeln!(stderr, "warning: skipped {why}");
+            }
+            if args.strict && !result.skipped.is_empty() {
+                // The rest was audited; under --strict a file that could not be read is
+                // not "clean".
                 ExitCode::from(2)
             } else if args.deny && !result.findings.is_empty() {
                 ExitCode::from(1)
@@ -138,6 +172,22 @@ fn run_audit(args: &Audit) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The `--exclude` globs as one set (`*` stays within a path segment, `**` crosses them).
+fn exclude_set(globs: &[String]) -> Result<Option<globset::GlobSet>, String> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for glob in globs {
+        let glob = globset::GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("--exclude {glob}: {e}"))?;
+        set.add(glob);
+    }
+    set.build().map(Some).map_err(|e| format!("--exclude: {e}"))
 }
 
 async fn prepare(args: &Prepare) -> Result<ExitCode, String> {

@@ -13,8 +13,8 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::visit::Visit;
 
 pub use ops::Api;
-use ops::{Collector, FnOps, Kind, Op};
-pub use report::{Format, render};
+use ops::{Collector, FnOps, Kind, Op, Outcome};
+pub use report::{Format, coverage, render};
 
 /// The comment that marks a finding as reviewed and safe, on the read's or the write's line
 /// (or the line above either).
@@ -41,13 +41,65 @@ pub struct Finding {
     pub columns: Vec<String>,
     /// The replacement: a derive and its call.
     pub suggestion: String,
+    /// What the code does when the row exists, which decides the fix.
+    pub intent: Intent,
+    /// The function of the audited code the read goes through, when not written here.
+    pub read_via: Option<String>,
+    /// The function of the audited code the insert goes through, when not written here.
+    pub write_via: Option<String>,
 }
 
-/// What an audit found, and the files it could not read or parse (each with why).
+/// What the code means to do when the row is already there, read from the branch that
+/// does not insert: the fix that keeps that meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    /// It updates the row: `upsert`.
+    Update,
+    /// It returns an error ("already exists"): `insert_or_ignore`, and the error on
+    /// `Skipped`. An upsert here would overwrite the existing row (a second sign-up would
+    /// replace an account's password).
+    Reject,
+    /// It leaves the row alone: `insert_or_ignore`.
+    Ignore,
+    /// It returns or uses the row it found: `insert_or_get`.
+    Get,
+}
+
+/// What an audit found, the files it could not read or parse (each with why), and what it
+/// could see.
 #[derive(Debug, Default)]
 pub struct Audit {
     pub findings: Vec<Finding>,
     pub skipped: Vec<String>,
+    pub coverage: Coverage,
+}
+
+/// What the audit recognised, so that a clean result can be told from a blind one.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Coverage {
+    /// Rust files parsed and audited.
+    pub files: usize,
+    /// Files left out as tests (`--include-tests` to audit them).
+    pub test_files: usize,
+    /// Functions with at least one read, insert or update recognised.
+    pub functions: usize,
+    /// Reads recognised, per library: sqlx, Diesel, `SeaORM`.
+    pub reads: [usize; 3],
+    /// Inserts recognised, per library.
+    pub inserts: [usize; 3],
+    /// Read-then-insert sites held back because the function protects them (a lock, a
+    /// serializable transaction, a handled unique violation).
+    pub safe_by_context: usize,
+}
+
+/// What to audit.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Paths (relative to the audited directory) to leave out.
+    pub exclude: Option<globset::GlobSet>,
+    /// Audit test code too: files under `tests/`, `#[cfg(test)]` modules, `#[test]`s.
+    pub include_tests: bool,
 }
 
 /// Audits every `.rs` file under `path` (a file or a directory; `target/`, `vendor/`,
@@ -56,11 +108,16 @@ pub struct Audit {
 pub fn audit(
     path: &Path,
     snapshot: Option<&atomic_upsert::schema::Snapshot>,
+    options: &Options,
 ) -> Result<Audit, String> {
     let mut files = Vec::new();
-    collect_files(path, &mut files, true)?;
+    collect_files(path, path, options, &mut files, true)?;
     files.sort();
     let mut audit = Audit::default();
+    let (tests, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|file| !options.include_tests && is_test_file(path, file));
+    audit.coverage.test_files = tests.len();
     let mut parsed = Vec::new();
     for file in files {
         let result = std::fs::read_to_string(&file)
@@ -71,22 +128,116 @@ pub fn audit(
             Err(why) => audit.skipped.push(why),
         }
     }
-    // First pass: which functions read or insert a table, for their callers.
-    let helpers = std::rc::Rc::new(helpers(parsed.iter().map(|(_, _, syntax)| syntax)));
-    for (file, source, syntax) in &parsed {
-        audit
-            .findings
-            .extend(findings(file, source, syntax, &helpers, snapshot));
+    audit.coverage.files = parsed.len();
+    // First pass: the SQL constants, then which functions read or insert a table, for
+    // their callers (twice, so that a helper calling a helper is known).
+    let consts = std::rc::Rc::new(consts(parsed.iter().map(|(_, _, syntax)| syntax)));
+    let mut helpers = std::rc::Rc::new(ops::Helpers::new());
+    for _ in 0..2 {
+        helpers = std::rc::Rc::new(self::helpers(
+            parsed.iter().map(|(_, _, syntax)| syntax),
+            &helpers,
+            &consts,
+            options,
+        ));
     }
+    let context = Context {
+        helpers,
+        consts,
+        snapshot,
+        include_tests: options.include_tests,
+    };
+    for (file, source, syntax) in &parsed {
+        findings(file, source, syntax, &context, &mut audit);
+    }
+    audit.findings.sort_by(|a, b| {
+        (&a.file, a.read_line, a.write_line).cmp(&(&b.file, b.read_line, b.write_line))
+    });
     Ok(audit)
 }
 
-/// The helpers of all `files`: each function name with one table effect.
-fn helpers<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Helpers {
+/// What the second pass knows of the whole crate.
+struct Context<'a> {
+    helpers: std::rc::Rc<ops::Helpers>,
+    consts: std::rc::Rc<ops::Consts>,
+    snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
+    include_tests: bool,
+}
+
+/// Whether `file` is test code by its place: under a `tests` or `benches` directory, or
+/// named `tests.rs`/`test.rs`/`*_test.rs`/`*_tests.rs`.
+fn is_test_file(root: &Path, file: &Path) -> bool {
+    let relative = file.strip_prefix(root).unwrap_or(file);
+    let in_test_dir = relative.parent().is_some_and(|dir| {
+        dir.components()
+            .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "benches")))
+    });
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    in_test_dir
+        || matches!(stem, "tests" | "test")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+}
+
+/// The string constants holding SQL (`const INSERT_USER: &str = "INSERT INTO ..";`) of
+/// all `files`, by name; a name bound twice to different SQL is left out.
+fn consts<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Consts {
+    #[derive(Default)]
+    struct Found(Vec<(String, String)>);
+    impl<'ast> Visit<'ast> for Found {
+        fn visit_item_const(&mut self, node: &'ast syn::ItemConst) {
+            if let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) = &*node.expr
+            {
+                let sql = text.value();
+                if ops::sql_op(&sql, proc_macro2::Span::call_site()).is_some() {
+                    self.0.push((node.ident.to_string(), sql));
+                }
+            }
+        }
+    }
+    let mut found = Found::default();
+    for file in files {
+        found.visit_file(file);
+    }
+    let mut out = ops::Consts::new();
+    let mut clashes = Vec::new();
+    for (name, sql) in found.0 {
+        match out.get(&name) {
+            Some(other) if *other != sql => clashes.push(name),
+            _ => {
+                out.insert(name, sql);
+            }
+        }
+    }
+    for name in clashes {
+        out.remove(&name);
+    }
+    out
+}
+
+/// The helpers of all `files`: each function name whose definitions (test code left out)
+/// all have one and the same table effect.
+fn helpers<'a>(
+    files: impl Iterator<Item = &'a syn::File>,
+    known: &std::rc::Rc<ops::Helpers>,
+    consts: &std::rc::Rc<ops::Consts>,
+    options: &Options,
+) -> ops::Helpers {
     let mut by_name: std::collections::HashMap<String, Vec<Option<ops::Helper>>> =
         std::collections::HashMap::new();
     for file in files {
-        let mut functions = Functions::default();
+        let mut functions = Functions {
+            helpers: std::rc::Rc::clone(known),
+            consts: std::rc::Rc::clone(consts),
+            include_tests: options.include_tests,
+            ..Functions::default()
+        };
         functions.visit_file(file);
         for (name, found) in &functions.found {
             by_name
@@ -97,9 +248,12 @@ fn helpers<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Helpers {
     }
     by_name
         .into_iter()
-        .filter_map(|(name, helpers)| match helpers.as_slice() {
-            [Some(helper)] => Some((name, helper.clone())),
-            _ => None,
+        .filter_map(|(name, helpers)| {
+            let first = helpers.first()?.clone()?;
+            helpers
+                .iter()
+                .all(|h| h.as_ref().is_some_and(|h| h.same_effect(&first)))
+                .then_some((name, first))
         })
         .collect()
 }
@@ -116,7 +270,19 @@ fn parse(file: &Path, source: &str) -> Result<syn::File, String> {
     })
 }
 
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> Result<(), String> {
+fn collect_files(
+    root: &Path,
+    path: &Path,
+    options: &Options,
+    out: &mut Vec<PathBuf>,
+    top: bool,
+) -> Result<(), String> {
+    if !top
+        && let Some(exclude) = &options.exclude
+        && exclude.is_match(path.strip_prefix(root).unwrap_or(path))
+    {
+        return Ok(());
+    }
     // The path given is followed; links found below it are not (no loops).
     let meta = if top {
         std::fs::metadata(path)
@@ -143,31 +309,40 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> Result<(), S
         if name.starts_with('.') || name == "target" || name == "vendor" {
             continue;
         }
-        collect_files(&entry.path(), out, false)?;
+        collect_files(root, &entry.path(), options, out, false)?;
     }
     Ok(())
 }
 
-fn findings(
-    file: &Path,
-    source: &str,
-    syntax: &syn::File,
-    helpers: &std::rc::Rc<ops::Helpers>,
-    snapshot: Option<&atomic_upsert::schema::Snapshot>,
-) -> Vec<Finding> {
+fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, audit: &mut Audit) {
     let mut functions = Functions {
-        helpers: std::rc::Rc::clone(helpers),
+        helpers: std::rc::Rc::clone(&context.helpers),
+        consts: std::rc::Rc::clone(&context.consts),
+        include_tests: context.include_tests,
         ..Functions::default()
     };
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
-    let mut findings = Vec::new();
     for (name, found) in functions.found {
-        for (read, write) in races(&found) {
+        let coverage = &mut audit.coverage;
+        coverage.functions += 1;
+        for op in found.ops.iter().filter(|op| op.via.is_none()) {
+            let api = op.api as usize;
+            match op.kind {
+                Kind::Read => coverage.reads[api] += 1,
+                Kind::Insert => coverage.inserts[api] += 1,
+                Kind::Update => {}
+            }
+        }
+        for (read, write, intent) in races(&found) {
             if allowed(&lines, read.line) || allowed(&lines, write.line) {
                 continue;
             }
-            findings.push(Finding {
+            if found.safe_by.is_some() {
+                audit.coverage.safe_by_context += 1;
+                continue;
+            }
+            audit.findings.push(Finding {
                 file: file.to_owned(),
                 function: name.clone(),
                 table: write.table.clone(),
@@ -176,18 +351,20 @@ fn findings(
                 write_line: write.line,
                 api: write.api,
                 columns: write.columns.clone(),
-                suggestion: report::suggestion(
-                    &write.table,
-                    &read.keys,
-                    &write.columns,
-                    write.api,
-                    snapshot,
-                ),
+                suggestion: report::suggestion(&report::Site {
+                    table: &write.table,
+                    keys: &read.keys,
+                    columns: &write.columns,
+                    api: write.api,
+                    intent,
+                    snapshot: context.snapshot,
+                }),
+                intent,
+                read_via: read.via.clone(),
+                write_via: write.via.clone(),
             });
         }
     }
-    findings.sort_by_key(|f| (f.read_line, f.write_line));
-    findings
 }
 
 /// Whether line `line` (1-based) or the one above carries [`ALLOW`].
@@ -202,7 +379,7 @@ fn allowed(lines: &[&str], line: usize) -> bool {
 /// later insert into `t` (without `ON CONFLICT`) that sits on a branch, or follows a
 /// branch that returned early. An `UPDATE` of `t` followed that way by an insert is the
 /// update-else-insert variant. One finding per insert.
-fn races(found: &FnOps) -> Vec<(&Op, &Op)> {
+fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
     let mut pairs = Vec::new();
     for write in found
         .ops
@@ -230,15 +407,51 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op)> {
         // branch (not on a sibling arm), or an early exit on such a branch lies between them.
         let below = |path: &[usize]| path.len() > read.path.len() && path.starts_with(&read.path);
         let decided = below(&write.path)
-            || found
-                .early_returns
-                .iter()
-                .any(|(at, path)| read.order < *at && *at < write.order && below(path));
+            || found.early_returns.iter().any(|exit| {
+                read.order < exit.order && exit.order < write.order && below(&exit.path)
+            });
         if decided {
-            pairs.push((read, write));
+            pairs.push((read, write, intent(found, read, write)));
         }
     }
     pairs
+}
+
+/// What the code does when the read finds the row: on the branches after the read that do
+/// not lead to the insert, an update of the table, an error, or a value handed back.
+fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
+    if read.kind == Kind::Update {
+        return Intent::Update;
+    }
+    let below = |path: &[usize]| path.len() > read.path.len() && path.starts_with(&read.path);
+    let apart = |path: &[usize]| !write.path.starts_with(path) && !path.starts_with(&write.path);
+    let updates = found.ops.iter().any(|op| {
+        op.kind == Kind::Update
+            && op.order > read.order
+            && op.table.eq_ignore_ascii_case(&write.table)
+            && apart(&op.path)
+    });
+    if updates {
+        return Intent::Update;
+    }
+    let exits = found
+        .early_returns
+        .iter()
+        .filter(|exit| read.order < exit.order && exit.order < write.order && below(&exit.path))
+        .map(|exit| exit.outcome);
+    let arms = found
+        .arms
+        .iter()
+        .filter(|(path, order, _)| *order > read.order && below(path) && apart(path))
+        .map(|(_, _, outcome)| *outcome);
+    let outcomes: Vec<Outcome> = exits.chain(arms).collect();
+    if outcomes.contains(&Outcome::Error) {
+        Intent::Reject
+    } else if outcomes.contains(&Outcome::Value) {
+        Intent::Get
+    } else {
+        Intent::Ignore
+    }
 }
 
 /// Every function (free, in an `impl`, in a trait, and in a `macro_rules!` body) with what
@@ -247,31 +460,72 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op)> {
 struct Functions {
     found: Vec<(String, FnOps)>,
     helpers: std::rc::Rc<ops::Helpers>,
+    consts: std::rc::Rc<ops::Consts>,
+    /// Visit `#[cfg(test)]` modules and `#[test]` functions too.
+    include_tests: bool,
 }
 
 impl Functions {
     fn body(&mut self, name: String, block: &syn::Block) {
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
+        collector.consts = std::rc::Rc::clone(&self.consts);
         collector.visit_block(block);
         if !collector.found.ops.is_empty() {
             self.found.push((name, collector.found));
         }
     }
+
+    /// Whether `attrs` mark test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`,
+    /// `#[sqlx::test]`) that this audit leaves out.
+    fn skips(&self, attrs: &[syn::Attribute]) -> bool {
+        !self.include_tests
+            && attrs.iter().any(|attr| {
+                let path = attr.path();
+                path.segments
+                    .last()
+                    .is_some_and(|last| last.ident == "test")
+                    || (path.is_ident("cfg")
+                        && attr
+                            .parse_args::<syn::Meta>()
+                            .is_ok_and(|meta| meta.path().is_ident("test")))
+            })
+    }
 }
 
 impl<'ast> Visit<'ast> for Functions {
+    fn visit_item_mod(&mut self, node: &'ast syn::ItemMod) {
+        if !self.skips(&node.attrs) {
+            syn::visit::visit_item_mod(self, node);
+        }
+    }
+
     fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
+        if self.skips(&node.attrs) {
+            return;
+        }
         self.body(node.sig.ident.to_string(), &node.block);
         // Functions nested in its body.
         syn::visit::visit_block(self, &node.block);
     }
 
     fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
+        if self.skips(&node.attrs) {
+            return;
+        }
         self.body(node.sig.ident.to_string(), &node.block);
         syn::visit::visit_block(self, &node.block);
     }
 
+    fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
+        if !self.skips(&node.attrs) {
+            syn::visit::visit_item_impl(self, node);
+        }
+    }
+
     fn visit_trait_item_fn(&mut self, node: &'ast syn::TraitItemFn) {
+        if self.skips(&node.attrs) {
+            return;
+        }
         if let Some(block) = &node.default {
             self.body(node.sig.ident.to_string(), block);
         }

@@ -51,15 +51,53 @@ pub struct Op {
     pub order: usize,
     /// Where it is, 1-based.
     pub line: usize,
+    /// The function of the audited code it was seen through (`members.create(..)`), when
+    /// not written in this one.
+    pub via: Option<String>,
+}
+
+/// What a branch or an early exit gives back, for the fix that keeps the code's intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An error (`return Err(..)`, `Err(..)`, `bail!(..)`, `err!(..)`).
+    Error,
+    /// A value, such as the row the read found (`Some(row) => row`, `return Ok(user)`).
+    Value,
+    /// Nothing to tell (`return`, `continue`, `Ok(())`, a block that ends in `;`).
+    Nothing,
+}
+
+/// An early exit inside a branch.
+#[derive(Debug, Clone)]
+pub struct Exit {
+    pub order: usize,
+    pub path: Vec<usize>,
+    pub outcome: Outcome,
+}
+
+/// Why a function's reads and inserts cannot race, seen in the function itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SafeBy {
+    /// An advisory lock, `LOCK TABLE` or MySQL's `GET_LOCK` taken in the function.
+    Lock,
+    /// The function sets its transaction `SERIALIZABLE`.
+    Serializable,
+    /// The function handles the insert's unique violation (`23505`, `1062`,
+    /// `is_unique_violation()`, Diesel's `UniqueViolation`).
+    HandledUniqueViolation,
 }
 
 /// Everything one function does, for the race rule.
 #[derive(Debug, Default)]
 pub struct FnOps {
     pub ops: Vec<Op>,
-    /// Early exits (`return`, `continue`, `break`) inside a branch: their order and branch
-    /// path.
-    pub early_returns: Vec<(usize, Vec<usize>)>,
+    /// Early exits (`return`, `continue`, `break`, `err!`) inside a branch.
+    pub early_returns: Vec<Exit>,
+    /// What each branch arm ends with, by its branch path, with its position.
+    pub arms: Vec<(Vec<usize>, usize, Outcome)>,
+    /// Set when the function protects its reads and inserts itself.
+    pub safe_by: Option<SafeBy>,
 }
 
 /// Collects [`FnOps`] from a function body.
@@ -71,6 +109,10 @@ pub struct Collector {
     pub helpers: std::rc::Rc<Helpers>,
     /// The function being collected: its own name is not a helper in it (recursion).
     own: String,
+    /// `SeaORM` `ActiveModel`s bound to a variable, by name, with their table.
+    models: std::collections::HashMap<String, String>,
+    /// The SQL of the crate's string constants, by name.
+    pub consts: std::rc::Rc<Consts>,
     /// The branch ids enclosing the current position.
     path: Vec<usize>,
     /// The last branch id handed out.
@@ -99,12 +141,68 @@ impl Collector {
         self.path.pop();
     }
 
-    fn early_exit(&mut self) {
+    fn early_exit(&mut self, outcome: Outcome) {
         if !self.path.is_empty() {
             let order = self.next();
-            self.found.early_returns.push((order, self.path.clone()));
+            self.found.early_returns.push(Exit {
+                order,
+                path: self.path.clone(),
+                outcome,
+            });
         }
     }
+
+    /// Records what the arm being visited ends with.
+    fn arm_ends_with(&mut self, outcome: Outcome) {
+        let order = self.next();
+        self.found.arms.push((self.path.clone(), order, outcome));
+    }
+}
+
+/// What an expression gives back, as the last expression of a branch or a `return`'s value.
+pub fn outcome_of(expr: &Expr) -> Outcome {
+    match expr {
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) if path.path.is_ident("Err") => Outcome::Error,
+            Expr::Path(path) if path.path.is_ident("Ok") || path.path.is_ident("Some") => {
+                call.args.first().map_or(Outcome::Nothing, |arg| match arg {
+                    Expr::Tuple(tuple) if tuple.elems.is_empty() => Outcome::Nothing,
+                    _ => Outcome::Value,
+                })
+            }
+            _ => Outcome::Nothing,
+        },
+        Expr::Macro(mac) if error_macro(&mac.mac) => Outcome::Error,
+        Expr::Return(ret) => ret.expr.as_deref().map_or(Outcome::Nothing, outcome_of),
+        Expr::Path(_) | Expr::Field(_) => Outcome::Value,
+        Expr::Block(block) => block_outcome(&block.block),
+        Expr::Paren(inner) => outcome_of(&inner.expr),
+        Expr::MethodCall(call) if call.method == "into" || call.method == "clone" => {
+            outcome_of(&call.receiver)
+        }
+        _ => Outcome::Nothing,
+    }
+}
+
+/// What a block gives back: its tail expression, or a diverging last statement.
+fn block_outcome(block: &syn::Block) -> Outcome {
+    match block.stmts.last() {
+        Some(syn::Stmt::Expr(expr, None) | syn::Stmt::Expr(expr @ Expr::Return(_), Some(_))) => {
+            outcome_of(expr)
+        }
+        Some(syn::Stmt::Macro(mac)) if error_macro(&mac.mac) => Outcome::Error,
+        Some(syn::Stmt::Expr(Expr::Macro(mac), Some(_))) if error_macro(&mac.mac) => Outcome::Error,
+        _ => Outcome::Nothing,
+    }
+}
+
+/// A macro that returns an error: `bail!`, and the `err!` family of codebases that define
+/// one (`err!`, `err_code!`, `err_silent!`).
+fn error_macro(mac: &syn::Macro) -> bool {
+    mac.path.segments.last().is_some_and(|last| {
+        let name = last.ident.to_string();
+        name == "bail" || name == "err" || name.starts_with("err_")
+    })
 }
 
 /// Branching adapters on `Option`/`Result` whose closure runs only in one case.
@@ -121,16 +219,25 @@ const BRANCH_METHODS: &[&str] = &[
 impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         self.visit_expr(&node.cond);
-        self.branch(|this| this.visit_block(&node.then_branch));
+        self.branch(|this| {
+            this.visit_block(&node.then_branch);
+            this.arm_ends_with(block_outcome(&node.then_branch));
+        });
         if let Some((_, otherwise)) = &node.else_branch {
-            self.branch(|this| this.visit_expr(otherwise));
+            self.branch(|this| {
+                this.visit_expr(otherwise);
+                this.arm_ends_with(outcome_of(otherwise));
+            });
         }
     }
 
     fn visit_expr_match(&mut self, node: &'ast syn::ExprMatch) {
         self.visit_expr(&node.expr);
         for arm in &node.arms {
-            self.branch(|this| this.visit_arm(arm));
+            self.branch(|this| {
+                this.visit_arm(arm);
+                this.arm_ends_with(outcome_of(&arm.body));
+            });
         }
     }
 
@@ -139,7 +246,17 @@ impl<'ast> Visit<'ast> for Collector {
         if let Some(init) = &node.init {
             self.visit_expr(&init.expr);
             if let Some((_, diverge)) = &init.diverge {
-                self.branch(|this| this.visit_expr(diverge));
+                self.branch(|this| {
+                    this.visit_expr(diverge);
+                    let outcome = outcome_of(diverge);
+                    this.early_exit(outcome);
+                });
+            }
+            // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
+            if let syn::Pat::Ident(binding) = strip_type(&node.pat)
+                && let Some(table) = active_model_table(&init.expr)
+            {
+                self.models.insert(binding.ident.to_string(), table);
             }
         }
     }
@@ -148,30 +265,36 @@ impl<'ast> Visit<'ast> for Collector {
         if let Some(value) = &node.expr {
             self.visit_expr(value);
         }
-        self.early_exit();
+        self.early_exit(node.expr.as_deref().map_or(Outcome::Nothing, outcome_of));
     }
 
     fn visit_expr_try(&mut self, node: &'ast syn::ExprTry) {
         self.visit_expr(&node.expr);
-        // `found.is_none().then_some(())?` in a function returning `Option`: the `?` returns
-        // early on one outcome of the read, a branch of its own.
-        if decides(&node.expr) {
+        // `found.is_none().then_some(())?` in a function returning `Option`, or
+        // `ensure_free(&email)?` on a helper that returns `Err` when the row exists: the `?`
+        // returns early on one outcome of the read, a branch of its own.
+        let checked = self.checks(&node.expr);
+        if decides(&node.expr) || checked {
             self.ids += 1;
             self.path.push(self.ids);
-            self.early_exit();
+            self.early_exit(if checked {
+                Outcome::Error
+            } else {
+                Outcome::Nothing
+            });
             self.path.pop();
         }
     }
 
     fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
-        self.early_exit();
+        self.early_exit(Outcome::Nothing);
     }
 
     fn visit_expr_break(&mut self, node: &'ast syn::ExprBreak) {
         if let Some(value) = &node.expr {
             self.visit_expr(value);
         }
-        self.early_exit();
+        self.early_exit(Outcome::Nothing);
     }
 
     fn visit_item_fn(&mut self, _: &'ast syn::ItemFn) {
@@ -179,27 +302,79 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_lit_str(&mut self, node: &'ast syn::LitStr) {
-        if let Some(op) = sql_op(&node.value(), node.span()) {
+        let text = node.value();
+        self.note_safety(&text);
+        if let Some(op) = sql_op(&text, node.span()) {
             self.push(op);
         }
     }
 
-    fn visit_macro(&mut self, node: &'ast syn::Macro) {
-        // `query!("..")`, `query_as!(T, "..")`, `format!`-built SQL: the literals inside.
-        for literal in string_literals(node.tokens.clone()) {
-            if let Some(op) = sql_op(&literal.0, literal.1) {
+    fn visit_lit_int(&mut self, node: &'ast syn::LitInt) {
+        // MySQL's duplicate-entry error number, compared against.
+        if node.base10_digits() == "1062" {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
+    }
+
+    fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+        if let Some(last) = node.path.segments.last() {
+            let name = last.ident.to_string();
+            if name == "UniqueViolation" {
+                self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+            }
+            // SQL kept in a `const` and used here.
+            if let Some(sql) = self.consts.get(&name).cloned()
+                && let Some(op) = sql_op(&sql, last.ident.span())
+            {
+                self.note_safety(&sql);
                 self.push(op);
             }
+        }
+        syn::visit::visit_expr_path(self, node);
+    }
+
+    fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        if error_macro(node) {
+            // `err!("already exists")`: returns an error.
+            self.early_exit(Outcome::Error);
+            return;
+        }
+        // `query!("..", a)`, `format!`-built SQL: Rust expressions. `db_run! { conn: { .. } }`
+        // and other macros of the codebase: their blocks, parsed as Rust.
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(exprs) = syn::parse::Parser::parse2(parser, node.tokens.clone()) {
+            for expr in &exprs {
+                self.visit_expr(expr);
+            }
+            return;
+        }
+        let blocks = brace_blocks(node.tokens.clone());
+        if blocks.is_empty() {
+            for literal in string_literals(node.tokens.clone()) {
+                self.note_safety(&literal.0);
+                if let Some(op) = sql_op(&literal.0, literal.1) {
+                    self.push(op);
+                }
+            }
+        }
+        for block in &blocks {
+            self.visit_block(block);
         }
     }
 
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
         let method = node.method.to_string();
+        if method == "is_unique_violation" {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
         if BRANCH_METHODS.contains(&method.as_str()) {
             self.visit_expr(&node.receiver);
             self.branch(|this| {
                 for arg in &node.args {
                     this.visit_expr(arg);
+                    if let Expr::Closure(closure) = arg {
+                        this.arm_ends_with(outcome_of(&closure.body));
+                    }
                 }
             });
             return;
@@ -209,7 +384,10 @@ impl<'ast> Visit<'ast> for Collector {
             // The chain below is the read's own; its arguments are values.
             return;
         }
-        if let Some(op) = seaorm_insert(node).or_else(|| diesel_insert_chain(node)) {
+        if let Some(op) = seaorm_insert(node)
+            .or_else(|| diesel_insert_chain(node))
+            .or_else(|| self.model_insert(node))
+        {
             self.push(op);
             return;
         }
@@ -224,12 +402,60 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
         if let Some(op) = diesel_insert(node) {
             self.push(op);
+        } else if let Some(op) = diesel_exists(node) {
+            self.push(op);
+            return;
         } else if let Expr::Path(function) = &*node.func
             && let Some(name) = function.path.segments.last()
         {
+            // The arguments run before the call.
+            for arg in &node.args {
+                self.visit_expr(arg);
+            }
             self.helper_call(&name.ident);
+            return;
         }
         syn::visit::visit_expr_call(self, node);
+    }
+}
+
+/// The brace-delimited groups of a macro's tokens that parse as blocks, at any depth
+/// (`db_run! { conn: sqlite, mysql { .. } postgresql { .. } }`).
+fn brace_blocks(tokens: TokenStream) -> Vec<syn::Block> {
+    let mut blocks = Vec::new();
+    for token in tokens {
+        if let TokenTree::Group(group) = token {
+            if group.delimiter() == proc_macro2::Delimiter::Brace
+                && let Ok(block) = syn::parse2::<syn::Block>(TokenTree::Group(group.clone()).into())
+            {
+                blocks.push(block);
+            } else {
+                blocks.extend(brace_blocks(group.stream()));
+            }
+        }
+    }
+    blocks
+}
+
+/// A `let` pattern without its type annotation.
+fn strip_type(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(typed) => &typed.pat,
+        other => other,
+    }
+}
+
+/// The table of a `SeaORM` `ActiveModel` literal (`user::ActiveModel { .. }`), directly or
+/// through `Set`/`..Default::default()`.
+fn active_model_table(expr: &Expr) -> Option<String> {
+    let Expr::Struct(literal) = expr else {
+        return None;
+    };
+    let segs = segments(&literal.path);
+    match segs.as_slice() {
+        [.., table, model] if model == "ActiveModel" => Some(table.clone()),
+        [model] if model == "ActiveModel" => Some("entity".to_owned()),
+        _ => None,
     }
 }
 
@@ -241,11 +467,27 @@ pub struct Helper {
     pub table: String,
     pub keys: Vec<String>,
     pub columns: Vec<String>,
+    /// A read that returns `Err` when it finds the row (`ensure_email_free(..)?`): a `?`
+    /// on a call to it decides what follows.
+    pub checks: bool,
+}
+
+impl Helper {
+    /// Whether two definitions of one name do the same to the database.
+    pub fn same_effect(&self, other: &Helper) -> bool {
+        self.kind == other.kind
+            && self.table == other.table
+            && self.checks == other.checks
+            && self.api == other.api
+    }
 }
 
 /// Helpers by function name; a name two functions share with different effects is left
 /// out (a call to it could be either).
 pub type Helpers = std::collections::HashMap<String, Helper>;
+
+/// The crate's string constants that hold SQL, by name.
+pub type Consts = std::collections::HashMap<String, String>;
 
 impl Collector {
     /// A collector of function `own` that knows `helpers`.
@@ -275,8 +517,67 @@ impl Collector {
                 path: Vec::new(),
                 order: 0,
                 line: name.span().start().line,
+                via: Some(name_text),
             });
         }
+    }
+
+    /// Whether `expr` calls a helper that returns `Err` when its read finds the row.
+    fn checks(&self, expr: &Expr) -> bool {
+        let name = match expr {
+            Expr::Await(inner) => return self.checks(&inner.base),
+            Expr::Call(call) => match &*call.func {
+                Expr::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            },
+            Expr::MethodCall(call) => Some(call.method.to_string()),
+            _ => None,
+        };
+        name.is_some_and(|name| {
+            name != self.own && self.helpers.get(&name).is_some_and(|helper| helper.checks)
+        })
+    }
+
+    /// Records a lock or isolation level that a statement of the function takes.
+    fn note_safety(&mut self, sql: &str) {
+        let lower = sql.to_ascii_lowercase();
+        if lower.contains("pg_advisory")
+            || lower.contains("get_lock(")
+            || lower.contains("lock table")
+        {
+            self.found.safe_by = Some(SafeBy::Lock);
+        } else if lower.contains("serializable") {
+            self.found.safe_by = Some(SafeBy::Serializable);
+        } else if lower == "23505" {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
+    }
+
+    /// `model.insert(db)` on an `ActiveModel` bound earlier in the function.
+    fn model_insert(&self, node: &ExprMethodCall) -> Option<Op> {
+        let (methods, root, calls) = chain(node);
+        let Expr::Path(path) = root else {
+            return None;
+        };
+        let name = path.path.get_ident()?.to_string();
+        let table = self.models.get(&name)?;
+        let insert = calls.iter().rev().find(|c| c.method == "insert")?;
+        if methods.last().map(String::as_str) != Some("insert") {
+            return None;
+        }
+        Some(Op {
+            kind: Kind::Insert,
+            api: Api::SeaOrm,
+            table: table.clone(),
+            keys: Vec::new(),
+            columns: Vec::new(),
+            guarded: false,
+            in_branch: false,
+            path: Vec::new(),
+            order: 0,
+            line: insert.method.span().start().line,
+            via: None,
+        })
     }
 }
 
@@ -294,16 +595,28 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
         .iter()
         .filter(|o| o.kind == Kind::Read && !o.guarded)
         .collect();
-    let helper = |op: &Op, kind| Helper {
+    let helper = |op: &Op, kind, checks| Helper {
         kind,
         api: op.api,
         table: op.table.clone(),
         keys: op.keys.clone(),
         columns: op.columns.clone(),
+        checks,
     };
     match (reads.as_slice(), inserts.as_slice()) {
-        ([], [insert]) => Some(helper(insert, Kind::Insert)),
-        ([read], []) => Some(helper(read, Kind::Read)),
+        ([], [insert]) => Some(helper(insert, Kind::Insert, false)),
+        ([read], []) => {
+            // A validation helper: it returns an error after its read, on a branch.
+            let checks = found
+                .early_returns
+                .iter()
+                .any(|exit| exit.order > read.order && exit.outcome == Outcome::Error)
+                || found
+                    .arms
+                    .iter()
+                    .any(|(_, order, outcome)| *order > read.order && *outcome == Outcome::Error);
+            Some(helper(read, Kind::Read, checks))
+        }
         _ => None,
     }
 }
@@ -396,6 +709,7 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         path: Vec::new(),
         order: 0,
         line: span.start().line,
+        via: None,
     };
     match first {
         "select" => {
@@ -511,7 +825,8 @@ fn snake(name: &str) -> String {
 /// `email.eq(x)`, `user::Column::Email.eq(x)`.
 fn filter_keys(calls: &[&ExprMethodCall]) -> Vec<String> {
     let mut keys = Vec::new();
-    for call in calls.iter().filter(|c| c.method == "filter") {
+    // `calls` is outermost first: the chain's first `filter` is its last.
+    for call in calls.iter().rev().filter(|c| c.method == "filter") {
         for arg in &call.args {
             collect_eq(arg, &mut keys);
         }
@@ -576,6 +891,7 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
         path: Vec::new(),
         order: 0,
         line,
+        via: None,
     };
     match root {
         // Diesel: `users::table` (or `users::dsl::users`), `table` after a glob import.
@@ -584,6 +900,19 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
             let table = match segs.as_slice() {
                 [.., table, last] if last == "table" => table.clone(),
                 [.., table, dsl, _] if dsl == "dsl" => table.clone(),
+                // `use schema::users::dsl::*;` then `users.filter(email.eq(..)).first(conn)`:
+                // a bare table whose chain starts with `filter`/`find` and fetches with a
+                // connection (a slice's `first()` takes none).
+                [table]
+                    if table.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        && methods.last().is_some_and(|m| m == "filter" || m == "find")
+                        && calls.iter().any(|c| {
+                            matches!(c.method.to_string().as_str(), "first" | "get_result")
+                                && !c.args.is_empty()
+                        }) =>
+                {
+                    table.clone()
+                }
                 _ => return None,
             };
             Some(read(Api::Diesel, table, filter_keys(&calls)))
@@ -625,6 +954,53 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
         }
         _ => None,
     }
+}
+
+/// Diesel's `select(exists(t::table.filter(..)))`: a read of `t`.
+fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
+    let Expr::Path(function) = &*node.func else {
+        return None;
+    };
+    if segments(&function.path).last().map(String::as_str) != Some("select") {
+        return None;
+    }
+    let Some(Expr::Call(exists)) = node.args.first() else {
+        return None;
+    };
+    let Expr::Path(exists_fn) = &*exists.func else {
+        return None;
+    };
+    let name = exists_fn.path.segments.last()?;
+    if name.ident != "exists" {
+        return None;
+    }
+    let Some(Expr::MethodCall(inner)) = exists.args.first() else {
+        return None;
+    };
+    let (_, root, calls) = chain(inner);
+    let Expr::Path(root) = root else {
+        return None;
+    };
+    let segs = segments(&root.path);
+    let table = match segs.as_slice() {
+        [.., table, last] if last == "table" => table.clone(),
+        [.., table, dsl, _] if dsl == "dsl" => table.clone(),
+        [table] => table.clone(),
+        _ => return None,
+    };
+    Some(Op {
+        kind: Kind::Read,
+        api: Api::Diesel,
+        table,
+        keys: filter_keys(&calls),
+        columns: Vec::new(),
+        guarded: false,
+        in_branch: false,
+        path: Vec::new(),
+        order: 0,
+        line: name.ident.span().start().line,
+        via: None,
+    })
 }
 
 /// Diesel's `insert_into(t::table).values(..).execute(..)`, read from the outermost call of
@@ -670,6 +1046,7 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
         path: Vec::new(),
         order: 0,
         line: function.path.segments.last()?.ident.span().start().line,
+        via: None,
     })
 }
 
@@ -715,5 +1092,6 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
         path: Vec::new(),
         order: 0,
         line: node.method.span().start().line,
+        via: None,
     })
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use atomic_upsert::schema::Snapshot;
 
-use super::{ALLOW, Api, Finding};
+use super::{ALLOW, Api, Coverage, Finding, Intent};
 
 /// How to print findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,9 +54,15 @@ fn text(findings: &[Finding], color: bool) -> String {
         let lines: Vec<&str> = source.lines().collect();
         let _ = writeln!(out, "{}", paint("1", &file.display().to_string()));
         for f in found {
+            let via = |helper: &Option<String>| {
+                helper
+                    .as_ref()
+                    .map(|h| format!(" (through `{h}`)"))
+                    .unwrap_or_default()
+            };
             let _ = writeln!(
                 out,
-                "  {} in `{}`: reads {} at line {}, then inserts on a branch at line {}; two callers can both see no row and both insert",
+                "  {} in `{}`: reads {} at line {}{}, then inserts on a branch at line {}{}; two callers can both see no row and both insert",
                 paint("1;33", "race"),
                 f.function,
                 if f.keys.is_empty() {
@@ -65,7 +71,9 @@ fn text(findings: &[Finding], color: bool) -> String {
                     format!("`{}` by ({})", f.table, f.keys.join(", "))
                 },
                 f.read_line,
-                f.write_line
+                via(&f.read_via),
+                f.write_line,
+                via(&f.write_via),
             );
             for line in [f.read_line, f.write_line] {
                 if let Some(code) = lines.get(line.saturating_sub(1)) {
@@ -79,8 +87,9 @@ fn text(findings: &[Finding], color: bool) -> String {
             }
             let _ = writeln!(
                 out,
-                "  {}",
-                paint("1;32", "replace both with one atomic statement:")
+                "  {} {}",
+                paint("1;32", "replace both with one atomic statement"),
+                paint("1;32", intent_text(f.intent)),
             );
             for line in f.suggestion.lines() {
                 let _ = writeln!(out, "    {line}");
@@ -104,6 +113,51 @@ fn text(findings: &[Finding], color: bool) -> String {
     out
 }
 
+/// What the code does when the row exists, and so which statement keeps its meaning.
+fn intent_text(intent: Intent) -> &'static str {
+    match intent {
+        Intent::Update => "(the code updates an existing row: an upsert):",
+        Intent::Reject => {
+            "(the code refuses an existing row: insert or ignore, and refuse when nothing was inserted; an upsert would overwrite the row):"
+        }
+        Intent::Ignore => "(the code leaves an existing row alone: insert or ignore):",
+        Intent::Get => "(the code uses the row it finds: insert or get):",
+    }
+}
+
+/// The coverage line of every run: what the audit could see.
+pub fn coverage(coverage: &Coverage, skipped: usize) -> String {
+    let per = |counts: &[usize; 3]| {
+        format!(
+            "{} (sqlx {}, Diesel {}, SeaORM {})",
+            counts.iter().sum::<usize>(),
+            counts[0],
+            counts[1],
+            counts[2]
+        )
+    };
+    let mut line = format!(
+        "audited {} files ({} test files left out, {} unparsable skipped): {} functions with database code, reads {}, inserts {}",
+        coverage.files,
+        coverage.test_files,
+        skipped,
+        coverage.functions,
+        per(&coverage.reads),
+        per(&coverage.inserts),
+    );
+    if coverage.safe_by_context > 0 {
+        let _ = write!(
+            line,
+            "; {} read-then-insert sites held back as protected by their function (a lock, a serializable transaction, a handled unique violation)",
+            coverage.safe_by_context
+        );
+    }
+    if coverage.reads.iter().sum::<usize>() == 0 && coverage.inserts.iter().sum::<usize>() == 0 {
+        line.push_str("\nwarning: no database code recognised here, so a clean result says nothing about this code");
+    }
+    line
+}
+
 fn sarif(findings: &[Finding]) -> serde_json::Value {
     let results: Vec<serde_json::Value> = findings
         .iter()
@@ -114,8 +168,14 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                 "level": "warning",
                 "message": {
                     "text": format!(
-                        "`{}` reads `{}` (line {}) and then inserts into it on a branch: two callers can both see no row and both insert. Replace both with one atomic statement:\n{}",
-                        f.function, f.table, f.read_line, f.suggestion
+                        "`{}` reads `{}` (line {}{}) and then inserts into it on a branch{}: two callers can both see no row and both insert. Replace both with one atomic statement {}\n{}",
+                        f.function,
+                        f.table,
+                        f.read_line,
+                        f.read_via.as_ref().map(|h| format!(", through `{h}`")).unwrap_or_default(),
+                        f.write_via.as_ref().map(|h| format!(" (through `{h}`)")).unwrap_or_default(),
+                        intent_text(f.intent),
+                        f.suggestion
                     )
                 },
                 "ruleIndex": 0,
@@ -176,15 +236,119 @@ fn relative_uri(file: &std::path::Path) -> String {
         .replace('#', "%23")
 }
 
-/// The derive and call that replace a finding's read and insert. Column types come from
-/// the schema snapshot when it has the table, else they are left for the reader.
-pub fn suggestion(
-    table: &str,
-    keys: &[String],
-    columns: &[String],
-    api: Api,
-    snapshot: Option<&Snapshot>,
-) -> String {
+/// What a fix is built from.
+pub struct Site<'a> {
+    pub table: &'a str,
+    pub keys: &'a [String],
+    pub columns: &'a [String],
+    pub api: Api,
+    pub intent: Intent,
+    pub snapshot: Option<&'a Snapshot>,
+}
+
+/// The statement that replaces a finding's read and insert and keeps the code's intent, in
+/// the codebase's own library: the derive and its call for sqlx, Diesel's and `SeaORM`'s
+/// own `ON CONFLICT` forms for theirs. Column types come from the schema snapshot when it
+/// has the table, else they are left for the reader.
+pub fn suggestion(site: &Site) -> String {
+    match site.api {
+        Api::Sqlx => derive_suggestion(site),
+        Api::Diesel => diesel_suggestion(site),
+        Api::SeaOrm => seaorm_suggestion(site),
+    }
+}
+
+/// The key columns of a site, or a placeholder when its read showed none.
+fn key_columns(site: &Site) -> Vec<String> {
+    if site.keys.is_empty() {
+        vec![
+            site.columns
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "id".to_owned()),
+        ]
+    } else {
+        site.keys.to_vec()
+    }
+}
+
+fn diesel_suggestion(site: &Site) -> String {
+    let t = site.table;
+    let keys: Vec<String> = key_columns(site)
+        .iter()
+        .map(|k| format!("{t}::{k}"))
+        .collect();
+    let target = if keys.len() == 1 {
+        keys[0].clone()
+    } else {
+        format!("({})", keys.join(", "))
+    };
+    let insert = format!("diesel::insert_into({t}::table)\n    .values(&new_row)");
+    match site.intent {
+        Intent::Update => format!(
+            "// instead of the read and the insert (`new_row`: your Insertable, also an AsChangeset):\n\
+             {insert}\n    .on_conflict({target})\n    .do_update()\n    .set(&new_row)\n    .execute(conn)?;"
+        ),
+        Intent::Reject => format!(
+            "// instead of the read and the insert:\n\
+             let inserted = {insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?;\n\
+             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */);\n}}"
+        ),
+        Intent::Ignore => format!(
+            "// instead of the read and the insert:\n\
+             {insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?; // 0 rows when it exists, left as it is"
+        ),
+        Intent::Get => format!(
+            "// instead of the read and the insert:\n\
+             {insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?;\n\
+             let row = {t}::table.filter(/* the key */).first(conn)?; // the row, whoever inserted it"
+        ),
+    }
+}
+
+fn seaorm_suggestion(site: &Site) -> String {
+    let t = site.table;
+    let columns: Vec<String> = key_columns(site)
+        .iter()
+        .map(|k| format!("{t}::Column::{}", camel(k)))
+        .collect();
+    let target = if columns.len() == 1 {
+        format!("OnConflict::column({})", columns[0])
+    } else {
+        format!("OnConflict::columns([{}])", columns.join(", "))
+    };
+    let preamble = format!(
+        "use sea_orm::sea_query::OnConflict;\n// instead of the read and the insert (`model`: your {t}::ActiveModel):\n"
+    );
+    let head = format!("{t}::Entity::insert(model)");
+    let fix = match site.intent {
+        Intent::Update => format!(
+            "{head}\n    .on_conflict({target}.update_columns([/* the columns to refresh */]).to_owned())\n    .exec(db)\n    .await?;"
+        ),
+        Intent::Reject => format!(
+            "let inserted = {head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?;\n\
+             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */);\n}}"
+        ),
+        Intent::Ignore => format!(
+            "{head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?; // 0 rows when it exists, left as it is"
+        ),
+        Intent::Get => format!(
+            "{head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?;\n\
+             let row = {t}::Entity::find()/* .filter(the key) */.one(db).await?; // the row, whoever inserted it"
+        ),
+    };
+    preamble + &fix
+}
+
+fn derive_suggestion(site: &Site) -> String {
+    let Site {
+        table,
+        keys,
+        columns,
+        api,
+        intent,
+        snapshot,
+    } = *site;
     let info = snapshot.and_then(|s| s.resolve(None, table));
     let mut fields: Vec<(String, bool)> = keys.iter().map(|k| (k.clone(), true)).collect();
     for column in columns {
@@ -207,7 +371,12 @@ pub fn suggestion(
     };
     let name = camel(table);
     let mut out = String::new();
-    let _ = writeln!(out, "#[derive(atomic_upsert::AtomicUpsert)]");
+    if intent == Intent::Reject {
+        let _ = writeln!(out, "use atomic_upsert::{{AtomicUpsert, UpsertOutcome}};\n");
+    } else {
+        let _ = writeln!(out, "use atomic_upsert::AtomicUpsert;\n");
+    }
+    let _ = writeln!(out, "#[derive(AtomicUpsert)]");
     let _ = writeln!(out, "#[upsert(table = \"{table}\")]");
     let _ = writeln!(out, "struct {name} {{");
     for (field, key) in &fields {
@@ -220,10 +389,21 @@ pub fn suggestion(
         let _ = writeln!(out, "    // .. the columns your insert writes");
     }
     let _ = writeln!(out, "}}");
-    let _ = write!(
-        out,
-        "// instead of the read and the insert:\n{name} {{ .. }}.upsert(&pool).await?; // Inserted or Updated, never a duplicate key"
-    );
+    let call = match intent {
+        Intent::Update => format!(
+            "{name} {{ .. }}.upsert(&pool).await?; // Inserted or Updated, never a duplicate key"
+        ),
+        Intent::Reject => format!(
+            "if {name} {{ .. }}.insert_or_ignore(&pool).await? == UpsertOutcome::Skipped {{\n    return Err(/* your \"already exists\" error */);\n}}"
+        ),
+        Intent::Ignore => format!(
+            "{name} {{ .. }}.insert_or_ignore(&pool).await?; // Inserted, or Skipped: the row was there and stays as it is"
+        ),
+        Intent::Get => format!(
+            "let (row, how) = {name} {{ .. }}.insert_or_get(&pool).await?; // the stored row; Obtained::Inserted or Existing"
+        ),
+    };
+    let _ = write!(out, "// instead of the read and the insert:\n{call}");
     out
 }
 
