@@ -4,6 +4,7 @@
 //! and both insert. The report names the read and the write, the table, the key it could
 //! infer, and the `#[derive(AtomicUpsert)]` struct and call that replace both.
 
+mod expand;
 mod ops;
 mod report;
 
@@ -132,18 +133,24 @@ pub fn audit(
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
     let consts = std::rc::Rc::new(consts(parsed.iter().map(|(_, _, syntax)| syntax)));
+    let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
-    for _ in 0..2 {
+    for _ in 0..3 {
+        let known = Known {
+            helpers: &helpers,
+            consts: &consts,
+            macros: &macros,
+        };
         helpers = std::rc::Rc::new(self::helpers(
             parsed.iter().map(|(_, _, syntax)| syntax),
-            &helpers,
-            &consts,
+            &known,
             options,
         ));
     }
     let context = Context {
         helpers,
         consts,
+        macros,
         snapshot,
         include_tests: options.include_tests,
     };
@@ -153,6 +160,14 @@ pub fn audit(
     audit.findings.sort_by(|a, b| {
         (&a.file, a.read_line, a.write_line).cmp(&(&b.file, b.read_line, b.write_line))
     });
+    // A `macro_rules!` body is audited once as written and again at each call of the
+    // macro; its findings point at the same lines.
+    audit.findings.dedup_by(|a, b| {
+        a.file == b.file
+            && a.read_line == b.read_line
+            && a.write_line == b.write_line
+            && a.table == b.table
+    });
     Ok(audit)
 }
 
@@ -160,12 +175,14 @@ pub fn audit(
 struct Context<'a> {
     helpers: std::rc::Rc<ops::Helpers>,
     consts: std::rc::Rc<ops::Consts>,
+    macros: std::rc::Rc<expand::Macros>,
     snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
     include_tests: bool,
 }
 
 /// Whether `file` is test code by its place: under a `tests` or `benches` directory, or
-/// named `tests.rs`/`test.rs`/`*_test.rs`/`*_tests.rs`.
+/// named `tests.rs`, `test.rs`, `testing.rs`, `fixtures.rs`, `test_*.rs` (`test_utils.rs`),
+/// `*_test.rs` or `*_tests.rs`.
 fn is_test_file(root: &Path, file: &Path) -> bool {
     let relative = file.strip_prefix(root).unwrap_or(file);
     let in_test_dir = relative.parent().is_some_and(|dir| {
@@ -177,7 +194,8 @@ fn is_test_file(root: &Path, file: &Path) -> bool {
         .and_then(|s| s.to_str())
         .unwrap_or_default();
     in_test_dir
-        || matches!(stem, "tests" | "test")
+        || matches!(stem, "tests" | "test" | "testing" | "fixtures")
+        || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
 }
@@ -221,39 +239,74 @@ fn consts<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Consts {
     out
 }
 
-/// The helpers of all `files`: each function name whose definitions (test code left out)
-/// all have one and the same table effect.
+/// The crate's `macro_rules!` definitions, wherever they are.
+fn macros<'a>(files: impl Iterator<Item = &'a syn::File>) -> expand::Macros {
+    struct Found(expand::Macros);
+    impl<'ast> Visit<'ast> for Found {
+        fn visit_item_macro(&mut self, node: &'ast syn::ItemMacro) {
+            if node.mac.path.is_ident("macro_rules")
+                && let Some(name) = &node.ident
+            {
+                self.0.define(&name.to_string(), node.mac.tokens.clone());
+            }
+        }
+    }
+    let mut found = Found(expand::Macros::default());
+    for file in files {
+        found.visit_file(file);
+    }
+    found.0
+}
+
+/// What one pass of the helper table knows from the passes before.
+struct Known<'a> {
+    helpers: &'a std::rc::Rc<ops::Helpers>,
+    consts: &'a std::rc::Rc<ops::Consts>,
+    macros: &'a std::rc::Rc<expand::Macros>,
+}
+
+/// The helpers of all `files`: each function, by name, how it is called and the type that
+/// defines it, whose definitions (test code left out) all have one and the same table
+/// effect; and each under no type, for calls that do not name one.
 fn helpers<'a>(
     files: impl Iterator<Item = &'a syn::File>,
-    known: &std::rc::Rc<ops::Helpers>,
-    consts: &std::rc::Rc<ops::Consts>,
+    known: &Known,
     options: &Options,
 ) -> ops::Helpers {
-    let mut by_name: std::collections::HashMap<String, Vec<Option<ops::Helper>>> =
+    let mut by_callee: std::collections::HashMap<ops::Callee, Vec<ops::Helper>> =
         std::collections::HashMap::new();
     for file in files {
         let mut functions = Functions {
-            helpers: std::rc::Rc::clone(known),
-            consts: std::rc::Rc::clone(consts),
+            helpers: std::rc::Rc::clone(known.helpers),
+            consts: std::rc::Rc::clone(known.consts),
+            macros: std::rc::Rc::clone(known.macros),
             include_tests: options.include_tests,
             ..Functions::default()
         };
         functions.visit_file(file);
-        for (name, found) in &functions.found {
-            by_name
-                .entry(name.clone())
-                .or_default()
-                .push(ops::helper_of(found));
+        for (callee, found) in &functions.callees {
+            // A definition that does nothing to the database (a mock, a cache's wrapper of
+            // the same name) says nothing about the others.
+            if let Some(helper) = ops::helper_of(found) {
+                if callee.owner.is_some() {
+                    let anywhere = ops::Callee {
+                        owner: None,
+                        ..callee.clone()
+                    };
+                    by_callee.entry(anywhere).or_default().push(helper.clone());
+                }
+                by_callee.entry(callee.clone()).or_default().push(helper);
+            }
         }
     }
-    by_name
+    by_callee
         .into_iter()
-        .filter_map(|(name, helpers)| {
-            let first = helpers.first()?.clone()?;
+        .filter_map(|(callee, helpers)| {
+            let first = helpers.first()?.clone();
             helpers
                 .iter()
-                .all(|h| h.as_ref().is_some_and(|h| h.same_effect(&first)))
-                .then_some((name, first))
+                .all(|h| h.same_effect(&first))
+                .then_some((callee, first))
         })
         .collect()
 }
@@ -318,6 +371,7 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
     let mut functions = Functions {
         helpers: std::rc::Rc::clone(&context.helpers),
         consts: std::rc::Rc::clone(&context.consts),
+        macros: std::rc::Rc::clone(&context.macros),
         include_tests: context.include_tests,
         ..Functions::default()
     };
@@ -442,8 +496,8 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
     let arms = found
         .arms
         .iter()
-        .filter(|(path, order, _)| *order > read.order && below(path) && apart(path))
-        .map(|(_, _, outcome)| *outcome);
+        .filter(|(path, order, _, _)| *order > read.order && below(path) && apart(path))
+        .map(|(_, _, outcome, _)| *outcome);
     let outcomes: Vec<Outcome> = exits.chain(arms).collect();
     if outcomes.contains(&Outcome::Error) {
         Intent::Reject
@@ -459,18 +513,35 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
 #[derive(Default)]
 struct Functions {
     found: Vec<(String, FnOps)>,
+    /// The same functions by how they are called (for the helper table).
+    callees: Vec<(ops::Callee, FnOps)>,
     helpers: std::rc::Rc<ops::Helpers>,
     consts: std::rc::Rc<ops::Consts>,
+    macros: std::rc::Rc<expand::Macros>,
+    /// The types of the `impl` blocks being visited, innermost last.
+    owners: Vec<String>,
+    /// How deep in expansions of the crate's macros (a macro that calls itself stops).
+    depth: usize,
     /// Visit `#[cfg(test)]` modules and `#[test]` functions too.
     include_tests: bool,
 }
 
 impl Functions {
-    fn body(&mut self, name: String, block: &syn::Block) {
+    fn body(&mut self, name: String, method: bool, block: &syn::Block) {
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
         collector.consts = std::rc::Rc::clone(&self.consts);
+        collector.macros = std::rc::Rc::clone(&self.macros);
+        collector.owner = self.owners.last().cloned();
         collector.visit_block(block);
         if !collector.found.ops.is_empty() {
+            self.callees.push((
+                ops::Callee {
+                    name: name.clone(),
+                    method,
+                    owner: self.owners.last().cloned(),
+                },
+                collector.found.clone(),
+            ));
             self.found.push((name, collector.found));
         }
     }
@@ -503,7 +574,11 @@ impl<'ast> Visit<'ast> for Functions {
         if self.skips(&node.attrs) {
             return;
         }
-        self.body(node.sig.ident.to_string(), &node.block);
+        self.body(
+            node.sig.ident.to_string(),
+            node.sig.receiver().is_some(),
+            &node.block,
+        );
         // Functions nested in its body.
         syn::visit::visit_block(self, &node.block);
     }
@@ -512,13 +587,51 @@ impl<'ast> Visit<'ast> for Functions {
         if self.skips(&node.attrs) {
             return;
         }
-        self.body(node.sig.ident.to_string(), &node.block);
+        self.body(
+            node.sig.ident.to_string(),
+            node.sig.receiver().is_some(),
+            &node.block,
+        );
         syn::visit::visit_block(self, &node.block);
     }
 
     fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
-        if !self.skips(&node.attrs) {
-            syn::visit::visit_item_impl(self, node);
+        if self.skips(&node.attrs) {
+            return;
+        }
+        let owner = match &*node.self_ty {
+            syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        self.owners.push(owner.unwrap_or_default());
+        syn::visit::visit_item_impl(self, node);
+        self.owners.pop();
+    }
+
+    fn visit_impl_item_macro(&mut self, node: &'ast syn::ImplItemMacro) {
+        // `insert!(likes, NewLike);` in an `impl`: the functions the crate's macro makes.
+        if self.depth < 4
+            && let Some(tokens) = self.macros.expand(&node.mac)
+            && let Ok(expanded) = syn::parse2::<syn::ItemImpl>(
+                std::iter::once(TokenTree::Ident(proc_macro2::Ident::new(
+                    "impl",
+                    proc_macro2::Span::call_site(),
+                )))
+                .chain([
+                    TokenTree::Ident(proc_macro2::Ident::new(
+                        "Expanded",
+                        proc_macro2::Span::call_site(),
+                    )),
+                    TokenTree::Group(proc_macro2::Group::new(Delimiter::Brace, tokens)),
+                ])
+                .collect(),
+            )
+        {
+            self.depth += 1;
+            for item in &expanded.items {
+                self.visit_impl_item(item);
+            }
+            self.depth -= 1;
         }
     }
 
@@ -527,7 +640,11 @@ impl<'ast> Visit<'ast> for Functions {
             return;
         }
         if let Some(block) = &node.default {
-            self.body(node.sig.ident.to_string(), block);
+            self.body(
+                node.sig.ident.to_string(),
+                node.sig.receiver().is_some(),
+                block,
+            );
         }
     }
 
@@ -540,6 +657,14 @@ impl<'ast> Visit<'ast> for Functions {
                     self.visit_file(&file);
                 }
             }
+        } else if self.depth < 4
+            && let Some(tokens) = self.macros.expand(&node.mac)
+            && let Ok(file) = syn::parse2::<syn::File>(tokens)
+        {
+            // The crate's own macro called at item level: the items it makes.
+            self.depth += 1;
+            self.visit_file(&file);
+            self.depth -= 1;
         }
     }
 }

@@ -73,6 +73,10 @@ pub struct Exit {
     pub order: usize,
     pub path: Vec<usize>,
     pub outcome: Outcome,
+    /// Whether the branch it is on is taken when a read found its row (`Some(_)`,
+    /// `is_some()`, `if exists`): `Some(true)`; when it found none (`None`, `is_none()`,
+    /// `!exists`): `Some(false)`; unknown: `None`.
+    pub found: Option<bool>,
 }
 
 /// Why a function's reads and inserts cannot race, seen in the function itself.
@@ -89,13 +93,14 @@ pub enum SafeBy {
 }
 
 /// Everything one function does, for the race rule.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FnOps {
     pub ops: Vec<Op>,
     /// Early exits (`return`, `continue`, `break`, `err!`) inside a branch.
     pub early_returns: Vec<Exit>,
-    /// What each branch arm ends with, by its branch path, with its position.
-    pub arms: Vec<(Vec<usize>, usize, Outcome)>,
+    /// What each branch arm ends with, by its branch path, with its position and whether
+    /// it is taken when a read found its row.
+    pub arms: Vec<(Vec<usize>, usize, Outcome, Option<bool>)>,
     /// Set when the function protects its reads and inserts itself.
     pub safe_by: Option<SafeBy>,
 }
@@ -113,8 +118,14 @@ pub struct Collector {
     models: std::collections::HashMap<String, String>,
     /// The SQL of the crate's string constants, by name.
     pub consts: std::rc::Rc<Consts>,
+    /// The crate's own `macro_rules!`, expanded where the function calls them.
+    pub macros: std::rc::Rc<super::expand::Macros>,
+    /// The type of the `impl` the function is in (what `Self::` names).
+    pub owner: Option<String>,
     /// The branch ids enclosing the current position.
     path: Vec<usize>,
+    /// For each enclosing branch, whether it is taken when a read found its row.
+    found_branch: Vec<Option<bool>>,
     /// The last branch id handed out.
     ids: usize,
     order: usize,
@@ -135,19 +146,29 @@ impl Collector {
 
     /// Visits one arm of a branch (each call a new arm).
     fn branch<F: FnOnce(&mut Self)>(&mut self, visit: F) {
+        self.branch_when(None, visit);
+    }
+
+    /// Visits one arm of a branch taken when a read found its row (`Some(true)`), found none
+    /// (`Some(false)`), or either.
+    fn branch_when<F: FnOnce(&mut Self)>(&mut self, found: Option<bool>, visit: F) {
         self.ids += 1;
         self.path.push(self.ids);
+        self.found_branch.push(found);
         visit(self);
+        self.found_branch.pop();
         self.path.pop();
     }
 
     fn early_exit(&mut self, outcome: Outcome) {
         if !self.path.is_empty() {
             let order = self.next();
+            let found = self.found_branch.iter().rev().find_map(|f| *f);
             self.found.early_returns.push(Exit {
                 order,
                 path: self.path.clone(),
                 outcome,
+                found,
             });
         }
     }
@@ -155,7 +176,51 @@ impl Collector {
     /// Records what the arm being visited ends with.
     fn arm_ends_with(&mut self, outcome: Outcome) {
         let order = self.next();
-        self.found.arms.push((self.path.clone(), order, outcome));
+        let found = self.found_branch.iter().rev().find_map(|f| *f);
+        self.found
+            .arms
+            .push((self.path.clone(), order, outcome, found));
+    }
+}
+
+/// Whether an `if` condition holds when a read found its row: `is_some()`, `is_ok()`,
+/// `exists`, `if let Some(..)` yes; `is_none()`, `!..`, `if let None` no; else unknown.
+fn found_when(cond: &Expr) -> Option<bool> {
+    match cond {
+        Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Not(_)) => {
+            found_when(&unary.expr).map(|f| !f)
+        }
+        Expr::Paren(inner) => found_when(&inner.expr),
+        Expr::Let(binding) => pattern_found(&binding.pat),
+        Expr::MethodCall(call) => match call.method.to_string().as_str() {
+            "is_some" | "is_ok" | "is_some_and" | "is_ok_and" => Some(true),
+            "is_none" | "is_err" | "is_none_or" | "is_empty" => Some(false),
+            _ => found_when(&call.receiver).or(Some(true)),
+        },
+        Expr::Await(inner) => found_when(&inner.base),
+        Expr::Try(inner) => found_when(&inner.expr),
+        // `if exists`, `if user_exists(..)`, `if db.is_owner(..)?`: true when found.
+        Expr::Path(_) | Expr::Call(_) => Some(true),
+        _ => None,
+    }
+}
+
+/// Whether a match arm's pattern is taken when a read found its row.
+fn pattern_found(pat: &syn::Pat) -> Option<bool> {
+    let name = match pat {
+        syn::Pat::TupleStruct(tuple) => tuple.path.segments.last()?.ident.to_string(),
+        syn::Pat::Ident(ident) => ident.ident.to_string(),
+        syn::Pat::Path(path) => path.path.segments.last()?.ident.to_string(),
+        syn::Pat::Lit(lit) => match &lit.lit {
+            Lit::Bool(b) => return Some(b.value),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match name.as_str() {
+        "Some" | "Ok" => Some(true),
+        "None" | "Err" => Some(false),
+        _ => None,
     }
 }
 
@@ -219,12 +284,13 @@ const BRANCH_METHODS: &[&str] = &[
 impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         self.visit_expr(&node.cond);
-        self.branch(|this| {
+        let found = found_when(&node.cond);
+        self.branch_when(found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
         });
         if let Some((_, otherwise)) = &node.else_branch {
-            self.branch(|this| {
+            self.branch_when(found.map(|f| !f), |this| {
                 this.visit_expr(otherwise);
                 this.arm_ends_with(outcome_of(otherwise));
             });
@@ -234,7 +300,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_match(&mut self, node: &'ast syn::ExprMatch) {
         self.visit_expr(&node.expr);
         for arm in &node.arms {
-            self.branch(|this| {
+            self.branch_when(pattern_found(&arm.pat), |this| {
                 this.visit_arm(arm);
                 this.arm_ends_with(outcome_of(&arm.body));
             });
@@ -334,6 +400,24 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        // The crate's own macro: its expansion, as a block.
+        if self.macros.knows(node) {
+            if let Some(tokens) = self.macros.expand(node)
+                && let Ok(block) = syn::parse2::<syn::Block>(
+                    TokenTree::Group(proc_macro2::Group::new(
+                        proc_macro2::Delimiter::Brace,
+                        tokens,
+                    ))
+                    .into(),
+                )
+            {
+                // One level: a macro that calls itself is not expanded again.
+                let macros = std::mem::take(&mut self.macros);
+                self.visit_block(&block);
+                self.macros = macros;
+            }
+            return;
+        }
         if error_macro(node) {
             // `err!("already exists")`: returns an error.
             self.early_exit(Outcome::Error);
@@ -396,7 +480,7 @@ impl<'ast> Visit<'ast> for Collector {
         for arg in &node.args {
             self.visit_expr(arg);
         }
-        self.helper_call(&node.method);
+        self.helper_call(&node.method, true, None);
     }
 
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
@@ -412,11 +496,27 @@ impl<'ast> Visit<'ast> for Collector {
             for arg in &node.args {
                 self.visit_expr(arg);
             }
-            self.helper_call(&name.ident);
+            let owner = path_owner(&function.path);
+            self.helper_call(&name.ident, false, owner.as_deref());
             return;
         }
         syn::visit::visit_expr_call(self, node);
     }
+}
+
+/// The type a path call names before the function (`Like` in `likes::Like::insert`), if
+/// it looks like a type (or is `Self`).
+fn path_owner(path: &syn::Path) -> Option<String> {
+    let segments: Vec<&syn::PathSegment> = path.segments.iter().collect();
+    let owner = segments
+        .len()
+        .checked_sub(2)
+        .map(|i| segments[i].ident.to_string())?;
+    owner
+        .chars()
+        .next()
+        .is_some_and(char::is_uppercase)
+        .then_some(owner)
 }
 
 /// The brace-delimited groups of a macro's tokens that parse as blocks, at any depth
@@ -459,9 +559,9 @@ fn active_model_table(expr: &Expr) -> Option<String> {
     }
 }
 
-/// What a function of the audited code does, seen from its callers.
+/// One thing a function of the audited code does to one table, seen from its callers.
 #[derive(Debug, Clone)]
-pub struct Helper {
+pub struct Effect {
     pub kind: Kind,
     pub api: Api,
     pub table: String,
@@ -470,21 +570,47 @@ pub struct Helper {
     /// A read that returns `Err` when it finds the row (`ensure_email_free(..)?`): a `?`
     /// on a call to it decides what follows.
     pub checks: bool,
+    /// An insert whose unique violation the function handles itself (it maps `23505` to
+    /// "already exists"): safe where it is called.
+    pub guarded: bool,
+}
+
+/// What a function of the audited code does to the database, seen from its callers: an
+/// effect per table it only reads, or only inserts into (with no read of that table before).
+#[derive(Debug, Clone, Default)]
+pub struct Helper {
+    pub effects: Vec<Effect>,
 }
 
 impl Helper {
     /// Whether two definitions of one name do the same to the database.
     pub fn same_effect(&self, other: &Helper) -> bool {
-        self.kind == other.kind
-            && self.table == other.table
-            && self.checks == other.checks
-            && self.api == other.api
+        self.effects.len() == other.effects.len()
+            && self.effects.iter().zip(&other.effects).all(|(a, b)| {
+                a.kind == b.kind && a.table == b.table && a.checks == b.checks && a.api == b.api
+            })
+    }
+
+    /// Whether its read, if any, returns `Err` when it finds the row.
+    fn checks(&self) -> bool {
+        self.effects.iter().any(|e| e.checks)
     }
 }
 
-/// Helpers by function name; a name two functions share with different effects is left
-/// out (a call to it could be either).
-pub type Helpers = std::collections::HashMap<String, Helper>;
+/// A function's name and how it is called: as a method (`x.name(..)`, a function with a
+/// `self` receiver) or as a path (`name(..)`, `Type::name(..)`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Callee {
+    pub name: String,
+    pub method: bool,
+    /// The type whose `impl` defines it (`Like` for `Like::insert`), when known; the table
+    /// also holds every function under `None`, for calls whose type is not written.
+    pub owner: Option<String>,
+}
+
+/// Helpers by how they are called; a name two functions share with different effects is
+/// left out (a call to it could be either).
+pub type Helpers = std::collections::HashMap<Callee, Helper>;
 
 /// The crate's string constants that hold SQL, by name.
 pub type Consts = std::collections::HashMap<String, String>;
@@ -499,42 +625,69 @@ impl Collector {
         }
     }
 
-    /// A call to a helper is its operation, at the call site.
-    fn helper_call(&mut self, name: &syn::Ident) {
-        let name_text = name.to_string();
-        if name_text == self.own {
-            return;
+    /// The helper `name` called as a method or by path (on `owner`, when the path names a
+    /// type: `Like::insert`), if the audited code has one.
+    fn helper(&self, name: &str, method: bool, owner: Option<&str>) -> Option<&Helper> {
+        if name == self.own && owner.is_none_or(|o| Some(o) == self.owner.as_deref()) {
+            return None;
         }
-        if let Some(helper) = self.helpers.get(&name_text).cloned() {
+        let owner = match owner {
+            Some("Self") => self.owner.as_deref(),
+            other => other,
+        };
+        let key = |owner: Option<&str>| Callee {
+            name: name.to_owned(),
+            method,
+            owner: owner.map(str::to_owned),
+        };
+        owner
+            .and_then(|owner| self.helpers.get(&key(Some(owner))))
+            .or_else(|| self.helpers.get(&key(None)))
+    }
+
+    /// A call to a helper is its operations, at the call site: its reads, then its inserts.
+    fn helper_call(&mut self, name: &syn::Ident, method: bool, owner: Option<&str>) {
+        let name_text = name.to_string();
+        let Some(helper) = self.helper(&name_text, method, owner).cloned() else {
+            return;
+        };
+        let mut effects = helper.effects;
+        effects.sort_by_key(|e| e.kind != Kind::Read);
+        for effect in effects {
             self.push(Op {
-                kind: helper.kind,
-                api: helper.api,
-                table: helper.table,
-                keys: helper.keys,
-                columns: helper.columns,
-                guarded: false,
+                kind: effect.kind,
+                api: effect.api,
+                table: effect.table,
+                keys: effect.keys,
+                columns: effect.columns,
+                guarded: effect.guarded,
                 in_branch: false,
                 path: Vec::new(),
                 order: 0,
                 line: name.span().start().line,
-                via: Some(name_text),
+                via: Some(name_text.clone()),
             });
         }
     }
 
     /// Whether `expr` calls a helper that returns `Err` when its read finds the row.
     fn checks(&self, expr: &Expr) -> bool {
-        let name = match expr {
+        let callee = match expr {
             Expr::Await(inner) => return self.checks(&inner.base),
             Expr::Call(call) => match &*call.func {
-                Expr::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+                Expr::Path(path) => path
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| (s.ident.to_string(), false, path_owner(&path.path))),
                 _ => None,
             },
-            Expr::MethodCall(call) => Some(call.method.to_string()),
+            Expr::MethodCall(call) => Some((call.method.to_string(), true, None)),
             _ => None,
         };
-        name.is_some_and(|name| {
-            name != self.own && self.helpers.get(&name).is_some_and(|helper| helper.checks)
+        callee.is_some_and(|(name, method, owner)| {
+            self.helper(&name, method, owner.as_deref())
+                .is_some_and(Helper::checks)
         })
     }
 
@@ -581,44 +734,58 @@ impl Collector {
     }
 }
 
-/// What a function is to its callers: an inserter of a table (an unguarded insert and no
-/// read of that table before it) or a reader of a table (an unguarded read and no insert
-/// into it). `None` for a function that does both, or neither.
+/// What a function is to its callers: for each table, an inserter (an unguarded insert and
+/// no read of that table before it) or a reader (an unguarded read and no insert into it).
+/// A table it both reads and then inserts into is its own race (reported in it), not an
+/// effect. `None` for a function that does nothing to the database.
 pub fn helper_of(found: &FnOps) -> Option<Helper> {
-    let inserts: Vec<&Op> = found
-        .ops
-        .iter()
-        .filter(|o| o.kind == Kind::Insert && !o.guarded)
-        .collect();
-    let reads: Vec<&Op> = found
-        .ops
-        .iter()
-        .filter(|o| o.kind == Kind::Read && !o.guarded)
-        .collect();
-    let helper = |op: &Op, kind, checks| Helper {
-        kind,
-        api: op.api,
-        table: op.table.clone(),
-        keys: op.keys.clone(),
-        columns: op.columns.clone(),
-        checks,
-    };
-    match (reads.as_slice(), inserts.as_slice()) {
-        ([], [insert]) => Some(helper(insert, Kind::Insert, false)),
-        ([read], []) => {
-            // A validation helper: it returns an error after its read, on a branch.
-            let checks = found
-                .early_returns
-                .iter()
-                .any(|exit| exit.order > read.order && exit.outcome == Outcome::Error)
-                || found
-                    .arms
-                    .iter()
-                    .any(|(_, order, outcome)| *order > read.order && *outcome == Outcome::Error);
-            Some(helper(read, Kind::Read, checks))
+    let mut tables: Vec<&str> = Vec::new();
+    for op in &found.ops {
+        if !tables.iter().any(|t| t.eq_ignore_ascii_case(&op.table)) {
+            tables.push(&op.table);
         }
-        _ => None,
     }
+    let handled = found.safe_by == Some(SafeBy::HandledUniqueViolation);
+    let mut effects = Vec::new();
+    for table in tables {
+        let of = |kind: Kind| {
+            found.ops.iter().filter(move |o| {
+                o.kind == kind && !o.guarded && o.table.eq_ignore_ascii_case(table)
+            })
+        };
+        let effect = |op: &Op, kind, checks, guarded| Effect {
+            kind,
+            api: op.api,
+            table: op.table.clone(),
+            keys: op.keys.clone(),
+            columns: op.columns.clone(),
+            checks,
+            guarded,
+        };
+        let first_read = of(Kind::Read).next();
+        let first_insert = of(Kind::Insert).next();
+        match (first_read, first_insert) {
+            (None, Some(insert)) => effects.push(effect(insert, Kind::Insert, false, handled)),
+            (Some(read), Some(insert)) if insert.order < read.order => {
+                effects.push(effect(insert, Kind::Insert, false, handled));
+            }
+            (Some(read), None) => {
+                // A validation helper: it returns an error after its read, on a branch.
+                // (On a branch taken when it found the row: a helper that errs when the row
+                // is missing, `ensure_owner(..)?`, decides nothing about an insert.)
+                let checks = found.early_returns.iter().any(|exit| {
+                    exit.order > read.order
+                        && exit.outcome == Outcome::Error
+                        && exit.found == Some(true)
+                }) || found.arms.iter().any(|(_, order, outcome, found)| {
+                    *order > read.order && *outcome == Outcome::Error && *found == Some(true)
+                });
+                effects.push(effect(read, Kind::Read, checks, false));
+            }
+            _ => {}
+        }
+    }
+    (!effects.is_empty()).then_some(Helper { effects })
 }
 
 /// Whether `expr` turns a read's result into a `bool` and that into an `Option`
@@ -1068,6 +1235,15 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
                 }
                 // `Entity::insert(..)` with the module imported.
                 [entity, insert] if entity == "Entity" && insert == "insert" => "entity".to_owned(),
+                // The prelude's alias: `CrateUser::insert(model).exec(db)` is
+                // `crate_user::Entity` (`exec` tells it from a Diesel model's own `insert`).
+                [alias, insert]
+                    if (insert == "insert" || insert == "insert_many")
+                        && alias.chars().next().is_some_and(char::is_uppercase)
+                        && methods.iter().any(|m| m.starts_with("exec")) =>
+                {
+                    snake(alias)
+                }
                 _ => return None,
             }
         }
