@@ -435,11 +435,7 @@ fn allowed(lines: &[&str], line: usize) -> bool {
 /// update-else-insert variant. One finding per insert.
 fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
     let mut pairs = Vec::new();
-    for write in found
-        .ops
-        .iter()
-        .filter(|o| o.kind == Kind::Insert && !o.guarded)
-    {
+    for write in found.ops.iter().filter(|o| o.kind == Kind::Insert) {
         let before = |kind: Kind| {
             found
                 .ops
@@ -457,6 +453,14 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         let Some(read) = read else {
             continue;
         };
+        // An insert with its own `ON CONFLICT` is safe, unless its target is other columns
+        // than the read's key (an upsert by a fresh `uuid` after a read by `email`).
+        let off_target = !write.conflict.is_empty()
+            && !read.keys.is_empty()
+            && !read.keys.iter().all(|k| write.conflict.contains(k));
+        if write.guarded && !off_target {
+            continue;
+        }
         // The insert sits on a branch entered after the read, at or below the read's own
         // branch (not on a sibling arm), or an early exit on such a branch lies between them.
         let below = |path: &[usize]| path.len() > read.path.len() && path.starts_with(&read.path);

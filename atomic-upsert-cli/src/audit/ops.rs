@@ -43,6 +43,9 @@ pub struct Op {
     pub columns: Vec<String>,
     /// `ON CONFLICT` on an insert, `FOR UPDATE`/`FOR SHARE` on a read: not racy on its own.
     pub guarded: bool,
+    /// A guarded insert's conflict target columns, when written (`ON CONFLICT (uuid)`,
+    /// `.on_conflict(users::uuid)`): it guards a read by other columns nothing.
+    pub conflict: Vec<String>,
     /// Inside a branch (`if`, `else`, a `match` arm, a closure such as `unwrap_or_else`).
     pub in_branch: bool,
     /// The branches it sits in, outermost first (each arm its own id).
@@ -116,6 +119,15 @@ pub struct Collector {
     own: String,
     /// `SeaORM` `ActiveModel`s bound to a variable, by name, with their table.
     models: std::collections::HashMap<String, String>,
+    /// The type of each local variable the function binds, when its `let` shows it
+    /// (`let user: User`, `let user = User::new(..)`, `match User::find(..) { .. }`).
+    types: std::collections::HashMap<String, String>,
+    /// Local variables bound to a value the function makes (`User::new(..)`, a struct
+    /// literal), as opposed to one it loaded: saving one inserts a new row.
+    fresh: std::collections::HashSet<String>,
+    /// Queries built into a variable and fetched later (`let query =
+    /// users::table.filter(..); query.first(conn)`): the library, table and keys.
+    queries: std::collections::HashMap<String, (Api, String, Vec<String>)>,
     /// The SQL of the crate's string constants, by name.
     pub consts: std::rc::Rc<Consts>,
     /// The crate's own `macro_rules!`, expanded where the function calls them.
@@ -319,10 +331,20 @@ impl<'ast> Visit<'ast> for Collector {
                 });
             }
             // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
-            if let syn::Pat::Ident(binding) = strip_type(&node.pat)
-                && let Some(table) = active_model_table(&init.expr)
-            {
-                self.models.insert(binding.ident.to_string(), table);
+            if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
+                if let Some(table) = active_model_table(&init.expr) {
+                    self.models.insert(binding.ident.to_string(), table);
+                }
+                // `let query = users::table.filter(..);`: a later `query.first(conn)` reads.
+                if let Some(source) = query_source(&init.expr) {
+                    self.queries.insert(binding.ident.to_string(), source);
+                }
+                if let Some(ty) = type_of_let(&node.pat, &init.expr) {
+                    self.types.insert(binding.ident.to_string(), ty);
+                }
+                if makes_value(&init.expr) {
+                    self.fresh.insert(binding.ident.to_string());
+                }
             }
         }
     }
@@ -400,8 +422,12 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_macro(&mut self, node: &'ast syn::Macro) {
-        // The crate's own macro: its expansion, as a block.
+        // The crate's own macro: its expansion, as a block; and, where the expansion did
+        // not take them all (a rule this matcher reads only in part), the blocks passed in.
         if self.macros.knows(node) {
+            for block in &brace_blocks(node.tokens.clone()) {
+                self.visit_block(block);
+            }
             if let Some(tokens) = self.macros.expand(node)
                 && let Ok(block) = syn::parse2::<syn::Block>(
                     TokenTree::Group(proc_macro2::Group::new(
@@ -463,7 +489,7 @@ impl<'ast> Visit<'ast> for Collector {
             });
             return;
         }
-        if let Some(op) = orm_read(node) {
+        if let Some(op) = orm_read(node, &self.queries) {
             self.push(op);
             // The chain below is the read's own; its arguments are values.
             return;
@@ -480,7 +506,25 @@ impl<'ast> Visit<'ast> for Collector {
         for arg in &node.args {
             self.visit_expr(arg);
         }
-        self.helper_call(&node.method, true, None);
+        let owner = self.receiver_type(&node.receiver);
+        let loaded = match &*node.receiver {
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .is_some_and(|var| !self.fresh.contains(&var.to_string())),
+            _ => true,
+        };
+        self.helper_call(&node.method, true, owner.as_deref());
+        if loaded {
+            // `user.save(conn)` on a row the function loaded upserts it by its own key: an
+            // update, not the insert of a new row whatever the earlier read was by.
+            for op in self.found.ops.iter_mut().rev() {
+                if op.via.as_deref() != Some(node.method.to_string().as_str()) {
+                    break;
+                }
+                op.conflict.clear();
+            }
+        }
     }
 
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
@@ -501,6 +545,102 @@ impl<'ast> Visit<'ast> for Collector {
             return;
         }
         syn::visit::visit_expr_call(self, node);
+    }
+}
+
+/// Whether an initializer makes a new value (`User::new(..)`, `Default::default()`, a struct
+/// literal), on any of its branches.
+fn makes_value(init: &Expr) -> bool {
+    struct Makes(bool);
+    impl<'ast> Visit<'ast> for Makes {
+        fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+            if let Expr::Path(path) = &*node.func
+                && path.path.segments.last().is_some_and(|last| {
+                    let name = last.ident.to_string();
+                    name == "new" || name == "default" || name.starts_with("new_")
+                })
+            {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_call(self, node);
+        }
+        fn visit_expr_struct(&mut self, _: &'ast syn::ExprStruct) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut makes = Makes(false);
+    makes.visit_expr(init);
+    makes.0
+}
+
+/// The type a `let` binds, when it shows it: an annotation, or the type whose function or
+/// literal makes the value (`User::new(..)`, `match User::find(..) { .. }`, `User { .. }`).
+fn type_of_let(pat: &syn::Pat, init: &Expr) -> Option<String> {
+    struct First(Option<String>);
+    impl<'ast> Visit<'ast> for First {
+        fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+            if self.0.is_none()
+                && let Expr::Path(path) = &*node.func
+            {
+                self.0 = path_owner(&path.path).filter(|o| o != "Self");
+            }
+            if self.0.is_none() {
+                syn::visit::visit_expr_call(self, node);
+            }
+        }
+        fn visit_expr_struct(&mut self, node: &'ast syn::ExprStruct) {
+            if self.0.is_none() {
+                self.0 = node.path.segments.last().map(|s| s.ident.to_string());
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    if let syn::Pat::Type(typed) = pat
+        && let syn::Type::Path(path) = &*typed.ty
+    {
+        return path.path.segments.last().map(|s| s.ident.to_string());
+    }
+    let mut first = First(None);
+    first.visit_expr(init);
+    first.0
+}
+
+impl Collector {
+    /// The type of a method call's receiver, when known: `self` is the `impl`'s type, a
+    /// variable the type its `let` shows, else its name in `CamelCase` (`org_user` ->
+    /// `OrgUser`), which the helper table may or may not know.
+    fn receiver_type(&self, receiver: &Expr) -> Option<String> {
+        let mut root = receiver;
+        loop {
+            match root {
+                Expr::Reference(inner) => root = &inner.expr,
+                Expr::Paren(inner) => root = &inner.expr,
+                Expr::Field(field) => return self.receiver_type(&field.base).and(None),
+                _ => break,
+            }
+        }
+        let Expr::Path(path) = root else {
+            return None;
+        };
+        let name = path.path.get_ident()?.to_string();
+        if name == "self" {
+            return self.owner.clone();
+        }
+        self.types.get(&name).cloned().or_else(|| {
+            Some(
+                name.split('_')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let mut chars = p.chars();
+                        chars
+                            .next()
+                            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            )
+        })
     }
 }
 
@@ -571,8 +711,11 @@ pub struct Effect {
     /// on a call to it decides what follows.
     pub checks: bool,
     /// An insert whose unique violation the function handles itself (it maps `23505` to
-    /// "already exists"): safe where it is called.
+    /// "already exists"), or with its own `ON CONFLICT`: safe where it is called, but for
+    /// a read by columns other than its conflict target.
     pub guarded: bool,
+    /// A guarded insert's conflict target, when written.
+    pub conflict: Vec<String>,
 }
 
 /// What a function of the audited code does to the database, seen from its callers: an
@@ -666,6 +809,7 @@ impl Collector {
                 order: 0,
                 line: name.span().start().line,
                 via: Some(name_text.clone()),
+                conflict: effect.conflict,
             });
         }
     }
@@ -730,6 +874,7 @@ impl Collector {
             order: 0,
             line: insert.method.span().start().line,
             via: None,
+            conflict: Vec::new(),
         })
     }
 }
@@ -761,9 +906,38 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             columns: op.columns.clone(),
             checks,
             guarded,
+            conflict: op.conflict.clone(),
         };
         let first_read = of(Kind::Read).next();
         let first_insert = of(Kind::Insert).next();
+        // An insert with `ON CONFLICT` on named columns (`save` upserting by `uuid`): a
+        // caller that reads by `email` first still races on `email`.
+        // The targets of every such insert (one per backend, in a `db_run!`), Diesel's
+        // MySQL `DuplicatedKeys` (any key) left out.
+        let targeted: Vec<&Op> = found
+            .ops
+            .iter()
+            .filter(|o| {
+                o.kind == Kind::Insert
+                    && o.guarded
+                    && o.conflict.iter().any(|c| c != "DuplicatedKeys")
+                    && o.table.eq_ignore_ascii_case(table)
+            })
+            .collect();
+        if first_read.is_none()
+            && first_insert.is_none()
+            && let Some(insert) = targeted.first()
+        {
+            let mut upsert = effect(insert, Kind::Insert, false, true);
+            upsert.conflict = targeted
+                .iter()
+                .flat_map(|o| o.conflict.iter().cloned())
+                .filter(|c| c != "DuplicatedKeys")
+                .collect();
+            upsert.conflict.dedup();
+            effects.push(upsert);
+            continue;
+        }
         match (first_read, first_insert) {
             (None, Some(insert)) => effects.push(effect(insert, Kind::Insert, false, handled)),
             (Some(read), Some(insert)) if insert.order < read.order => {
@@ -877,6 +1051,7 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         order: 0,
         line: span.start().line,
         via: None,
+        conflict: Vec::new(),
     };
     match first {
         "select" => {
@@ -895,7 +1070,19 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
             let guarded = has("conflict")
                 || has("duplicate")
                 || w.get(1).is_some_and(|t| t == "ignore" || t == "or");
-            Some(op(Kind::Insert, table, Vec::new(), columns, guarded))
+            let mut insert = op(Kind::Insert, table, Vec::new(), columns, guarded);
+            // `ON CONFLICT (a, b)`: the target (MySQL's ON DUPLICATE KEY has none: any key).
+            if let Some(at) = w.iter().position(|t| t == "conflict")
+                && w.get(at + 1).is_some_and(|t| t == "(")
+            {
+                insert.conflict = w[at + 2..]
+                    .iter()
+                    .take_while(|t| t.as_str() != ")")
+                    .filter(|t| t.as_str() != ",")
+                    .map(|t| table_name(t))
+                    .collect();
+            }
+            Some(insert)
         }
         "update" => {
             let table = after("update")?;
@@ -1024,7 +1211,10 @@ fn collect_eq(expr: &Expr, keys: &mut Vec<String>) {
 
 /// Diesel's `t::table.filter(..).first(..)` / `.optional()`, `SeaORM`'s
 /// `t::Entity::find()..one(..)` / `find_by_id(..)..one(..)`.
-fn orm_read(node: &ExprMethodCall) -> Option<Op> {
+fn orm_read(
+    node: &ExprMethodCall,
+    queries: &std::collections::HashMap<String, (Api, String, Vec<String>)>,
+) -> Option<Op> {
     let (methods, root, calls) = chain(node);
     let reads = methods
         .iter()
@@ -1032,18 +1222,7 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
     if !reads {
         return None;
     }
-    // The line of the call that fetches (`.first(..)`, `.one(..)`), not of the chain's end.
-    let line = calls
-        .iter()
-        .find(|c| {
-            matches!(
-                c.method.to_string().as_str(),
-                "first" | "one" | "get_result"
-            )
-        })
-        .map_or(node.method.span(), |c| c.method.span())
-        .start()
-        .line;
+    let line = fetch_line(node, &calls);
     let guarded = methods
         .iter()
         .any(|m| m == "for_update" || m == "lock_exclusive" || m == "lock_shared");
@@ -1059,8 +1238,24 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
         order: 0,
         line,
         via: None,
+        conflict: Vec::new(),
     };
     match root {
+        // A query built into a variable earlier.
+        Expr::Path(path)
+            if let Some((api, table, keys)) = path
+                .path
+                .get_ident()
+                .and_then(|name| queries.get(&name.to_string())) =>
+        {
+            let mut keys = keys.clone();
+            for key in filter_keys(&calls) {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            Some(read(*api, table.clone(), keys))
+        }
         // Diesel: `users::table` (or `users::dsl::users`), `table` after a glob import.
         Expr::Path(path) => {
             let segs = segments(&path.path);
@@ -1123,6 +1318,66 @@ fn orm_read(node: &ExprMethodCall) -> Option<Op> {
     }
 }
 
+/// A query not yet fetched: Diesel's `t::table.filter(..)..` (no `first`/`load`), `SeaORM`'s
+/// `t::Entity::find()..` (no `one`/`all`); its library, table and keys.
+fn query_source(expr: &Expr) -> Option<(Api, String, Vec<String>)> {
+    let (calls, root) = match expr {
+        Expr::MethodCall(node) => {
+            let (_, root, calls) = chain(node);
+            (calls, root)
+        }
+        other => (Vec::new(), other),
+    };
+    let fetched = calls.iter().any(|c| {
+        matches!(
+            c.method.to_string().as_str(),
+            "first" | "one" | "all" | "load" | "get_result" | "get_results" | "execute"
+        )
+    });
+    if fetched {
+        return None;
+    }
+    match root {
+        Expr::Path(path) => {
+            let segs = segments(&path.path);
+            match segs.as_slice() {
+                [.., table, last] if last == "table" => {
+                    Some((Api::Diesel, table.clone(), filter_keys(&calls)))
+                }
+                _ => None,
+            }
+        }
+        Expr::Call(call) => {
+            let Expr::Path(function) = &*call.func else {
+                return None;
+            };
+            let segs = segments(&function.path);
+            match segs.as_slice() {
+                [.., table, entity, find] if entity == "Entity" && find == "find" => {
+                    Some((Api::SeaOrm, table.clone(), filter_keys(&calls)))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The line of the call that fetches (`.first(..)`, `.one(..)`), not of the chain's end.
+fn fetch_line(node: &ExprMethodCall, calls: &[&ExprMethodCall]) -> usize {
+    calls
+        .iter()
+        .find(|c| {
+            matches!(
+                c.method.to_string().as_str(),
+                "first" | "one" | "get_result"
+            )
+        })
+        .map_or(node.method.span(), |c| c.method.span())
+        .start()
+        .line
+}
+
 /// Diesel's `select(exists(t::table.filter(..)))`: a read of `t`.
 fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
     let Expr::Path(function) = &*node.func else {
@@ -1167,13 +1422,14 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
         order: 0,
         line: name.ident.span().start().line,
         via: None,
+        conflict: Vec::new(),
     })
 }
 
 /// Diesel's `insert_into(t::table).values(..).execute(..)`, read from the outermost call of
 /// its chain: `.on_conflict(..)` in the chain makes it guarded.
 fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
-    let (methods, root, _) = chain(node);
+    let (methods, root, calls) = chain(node);
     let Expr::Call(call) = root else {
         return None;
     };
@@ -1181,6 +1437,24 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
     op.guarded = methods
         .iter()
         .any(|m| m == "on_conflict" || m == "on_conflict_do_nothing");
+    // `.on_conflict(users::uuid)`, `.on_conflict((t::a, t::b))`: the target's columns.
+    if let Some(target) = calls
+        .iter()
+        .find(|c| c.method == "on_conflict")
+        .and_then(|c| c.args.first())
+    {
+        let columns = match target {
+            Expr::Tuple(tuple) => tuple.elems.iter().collect(),
+            other => vec![other],
+        };
+        op.conflict = columns
+            .into_iter()
+            .filter_map(|c| match c {
+                Expr::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+    }
     Some(op)
 }
 
@@ -1214,6 +1488,7 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
         order: 0,
         line: function.path.segments.last()?.ident.span().start().line,
         via: None,
+        conflict: Vec::new(),
     })
 }
 
@@ -1269,5 +1544,6 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
         order: 0,
         line: node.method.span().start().line,
         via: None,
+        conflict: Vec::new(),
     })
 }
