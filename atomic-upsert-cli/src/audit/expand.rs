@@ -5,7 +5,8 @@
 //! A small matcher, not rustc's: a rule's pattern is literal tokens, `$name:fragment`s and
 //! `$( .. ) sep op` repetitions. A fragment that is one token tree (`ident`, `tt`,
 //! `literal`, `lifetime`, `block`) takes one; the others (`ty`, `expr`, `path`, ..) take
-//! the tokens up to the pattern's next literal token (a `<..>` nesting counted). A
+//! the tokens up to the pattern's next literal token or a `,`/`;` (a `<..>` nesting
+//! counted). A
 //! repetition is expanded once, with its first element: enough to see which table a
 //! generated function reads or writes. A call no rule matches is left alone.
 
@@ -155,7 +156,14 @@ fn matches(
                 let end = if one {
                     (at < input.len()).then_some(at + 1)
                 } else {
-                    Some(until(input, at, next_literal, None))
+                    // A type, expression or path never holds a `,` or `;` outside brackets.
+                    let end = until(input, at, next_literal, None);
+                    Some(until(input, at, Some(","), Some(end)).min(until(
+                        input,
+                        at,
+                        Some(";"),
+                        Some(end),
+                    )))
                 };
                 match end {
                     Some(end) if end > at || fragment == "vis" => {
@@ -294,5 +302,36 @@ mod tests {
             "{expanded}"
         );
         assert!(macros.expand(&mac("find_by!(users)")).is_none());
+    }
+
+    #[test]
+    fn a_rule_that_calls_its_sibling_picks_the_right_one() {
+        let mut macros = Macros::default();
+        macros.define(
+            "insert",
+            "($table:ident, $from:ty) => { insert!($table, $from, |x, _conn| Ok(x)); };
+             ($table:ident, $from:ty, |$val:ident, $conn:ident | $( $after:tt )+) => {
+                pub fn insert(conn: &Connection, new: $from) -> Result<Self> {
+                    diesel::insert_into($table::table).values(new).execute(conn)?;
+                    Ok(())
+                }
+             };"
+            .parse()
+            .unwrap(),
+        );
+        let first = macros
+            .expand(&mac("insert!(likes, NewLike)"))
+            .unwrap()
+            .to_string();
+        assert!(first.starts_with("insert !"), "{first}");
+        let second = macros
+            .expand(&mac("insert!(likes, NewLike, |x, _conn| Ok(x))"))
+            .unwrap()
+            .to_string()
+            .replace(' ', "");
+        assert!(
+            second.contains("diesel::insert_into(likes::table)"),
+            "{second}"
+        );
     }
 }
