@@ -148,6 +148,7 @@ pub fn audit(
         ));
     }
     let context = Context {
+        root: path,
         helpers,
         consts,
         macros,
@@ -173,6 +174,8 @@ pub fn audit(
 
 /// What the second pass knows of the whole crate.
 struct Context<'a> {
+    /// The audited path: places are judged below it.
+    root: &'a Path,
     helpers: std::rc::Rc<ops::Helpers>,
     consts: std::rc::Rc<ops::Consts>,
     macros: std::rc::Rc<expand::Macros>,
@@ -377,7 +380,20 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
     };
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
-    for (name, found) in functions.found {
+    let relative = file.strip_prefix(context.root).unwrap_or(file);
+    let one_shot_file = relative.components().any(|c| {
+        c.as_os_str().to_str().is_some_and(|dir| {
+            dir == "cli"
+                || dir.ends_with("-cli")
+                || dir.ends_with("_cli")
+                || dir == "migrations"
+                || dir == "migration"
+        })
+    });
+    for (name, mut found) in functions.found {
+        if one_shot_file || ONE_SHOT.contains(&name.as_str()) {
+            found.safe_by = found.safe_by.or(Some(ops::SafeBy::OneShot));
+        }
         let coverage = &mut audit.coverage;
         coverage.functions += 1;
         for op in found.ops.iter().filter(|op| op.via.is_none()) {
@@ -420,6 +436,18 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
         }
     }
 }
+
+/// Functions that run once, before or apart from concurrent work.
+const ONE_SHOT: &[&str] = &[
+    "new",
+    "main",
+    "init",
+    "initialize",
+    "bootstrap",
+    "migrate",
+    "run_migrations",
+    "startup",
+];
 
 /// Whether line `line` (1-based) or the one above carries [`ALLOW`].
 fn allowed(lines: &[&str], line: usize) -> bool {

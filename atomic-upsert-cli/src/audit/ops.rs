@@ -93,6 +93,10 @@ pub enum SafeBy {
     /// The function handles the insert's unique violation (`23505`, `1062`,
     /// `is_unique_violation()`, Diesel's `UniqueViolation`).
     HandledUniqueViolation,
+    /// It runs once, before or apart from concurrent work: a constructor or `main`
+    /// (`new`, `init`, `bootstrap`, `migrate`), or code of a command-line tool or of
+    /// migrations (a `*-cli`, `cli` or `migrations` directory).
+    OneShot,
 }
 
 /// Everything one function does, for the race rule.

@@ -148,7 +148,7 @@ pub fn coverage(coverage: &Coverage, skipped: usize) -> String {
     if coverage.safe_by_context > 0 {
         let _ = write!(
             line,
-            "; {} read-then-insert sites held back as protected by their function (a lock, a serializable transaction, a handled unique violation)",
+            "; {} read-then-insert sites held back as protected by their function (a lock, a serializable transaction, a handled unique violation) or run once (a constructor, main, a CLI, migrations)",
             coverage.safe_by_context
         );
     }
