@@ -92,7 +92,11 @@ fn text(findings: &[Finding], color: bool) -> String {
                 paint("1;32", intent_text(f.intent)),
             );
             for line in f.suggestion.lines() {
-                let _ = writeln!(out, "    {line}");
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "    {line}");
+                }
             }
             let _ = writeln!(
                 out,
