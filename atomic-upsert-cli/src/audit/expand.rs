@@ -209,7 +209,7 @@ fn until(input: &[TokenTree], at: usize, stop: Option<&str>, limit: Option<usize
 
 /// `body` with each bound `$name` replaced by its tokens, `$crate` by `crate`, and each
 /// `$( .. )` repetition by one copy of its contents.
-fn substitute(body: TokenStream, bound: &HashMap<String, Vec<TokenTree>>) -> TokenStream {
+pub fn substitute(body: TokenStream, bound: &HashMap<String, Vec<TokenTree>>) -> TokenStream {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut tokens = body.into_iter().peekable();
     while let Some(token) = tokens.next() {

@@ -578,6 +578,15 @@ impl Functions {
         }
     }
 
+    /// A function with a body (free, or in an `impl`), then the functions nested in it.
+    fn function(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, block: &syn::Block) {
+        if self.skips(attrs) {
+            return;
+        }
+        self.body(sig.ident.to_string(), sig.receiver().is_some(), block);
+        syn::visit::visit_block(self, block);
+    }
+
     /// Whether `attrs` mark test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`,
     /// `#[sqlx::test]`) that this audit leaves out.
     fn skips(&self, attrs: &[syn::Attribute]) -> bool {
@@ -603,28 +612,11 @@ impl<'ast> Visit<'ast> for Functions {
     }
 
     fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
-        if self.skips(&node.attrs) {
-            return;
-        }
-        self.body(
-            node.sig.ident.to_string(),
-            node.sig.receiver().is_some(),
-            &node.block,
-        );
-        // Functions nested in its body.
-        syn::visit::visit_block(self, &node.block);
+        self.function(&node.attrs, &node.sig, &node.block);
     }
 
     fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
-        if self.skips(&node.attrs) {
-            return;
-        }
-        self.body(
-            node.sig.ident.to_string(),
-            node.sig.receiver().is_some(),
-            &node.block,
-        );
-        syn::visit::visit_block(self, &node.block);
+        self.function(&node.attrs, &node.sig, &node.block);
     }
 
     fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
@@ -724,36 +716,8 @@ fn rule_bodies(tokens: TokenStream) -> Vec<TokenStream> {
 }
 
 /// `tokens` with every `$name` replaced by the identifier `name` (and `$(..)*` repetitions
-/// by their contents), so that a macro body parses as Rust.
+/// by their contents), so that a macro body parses as Rust: a substitution that binds
+/// nothing.
 fn plain(tokens: TokenStream) -> TokenStream {
-    let mut out = Vec::new();
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        match token {
-            TokenTree::Punct(p) if p.as_char() == '$' => match tokens.peek() {
-                Some(TokenTree::Ident(_)) => {}
-                Some(TokenTree::Group(_)) => {
-                    if let Some(TokenTree::Group(group)) = tokens.next() {
-                        out.extend(plain(group.stream()));
-                    }
-                    // The separator and the repetition operator.
-                    while let Some(TokenTree::Punct(op)) = tokens.peek() {
-                        if matches!(op.as_char(), '*' | '+' | '?' | ',' | ';') {
-                            tokens.next();
-                        } else {
-                            break;
-                        }
-                    }
-                }
-                _ => out.push(TokenTree::Punct(p)),
-            },
-            TokenTree::Group(group) => {
-                let mut inner = proc_macro2::Group::new(group.delimiter(), plain(group.stream()));
-                inner.set_span(group.span());
-                out.push(TokenTree::Group(inner));
-            }
-            other => out.push(other),
-        }
-    }
-    out.into_iter().collect()
+    expand::substitute(tokens, &std::collections::HashMap::new())
 }

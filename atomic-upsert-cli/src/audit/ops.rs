@@ -631,21 +631,25 @@ impl Collector {
         if name == "self" {
             return self.owner.clone();
         }
-        self.types.get(&name).cloned().or_else(|| {
-            Some(
-                name.split('_')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| {
-                        let mut chars = p.chars();
-                        chars
-                            .next()
-                            .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            )
-        })
+        self.types
+            .get(&name)
+            .cloned()
+            .or_else(|| Some(camel(&name)))
     }
+}
+
+/// `strava_stats` -> `StravaStats`.
+pub fn camel(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut chars = p.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The type a path call names before the function (`Like` in `likes::Like::insert`), if
@@ -1382,14 +1386,25 @@ fn fetch_line(node: &ExprMethodCall, calls: &[&ExprMethodCall]) -> usize {
         .line
 }
 
+/// The path of a call to a function named `name` (`diesel::insert_into(..)`, `select(..)`).
+fn calls_function<'a>(node: &'a syn::ExprCall, name: &str) -> Option<&'a syn::ExprPath> {
+    match &*node.func {
+        Expr::Path(function)
+            if function
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == name) =>
+        {
+            Some(function)
+        }
+        _ => None,
+    }
+}
+
 /// Diesel's `select(exists(t::table.filter(..)))`: a read of `t`.
 fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
-    let Expr::Path(function) = &*node.func else {
-        return None;
-    };
-    if segments(&function.path).last().map(String::as_str) != Some("select") {
-        return None;
-    }
+    calls_function(node, "select")?;
     let Some(Expr::Call(exists)) = node.args.first() else {
         return None;
     };
@@ -1464,12 +1479,7 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
 
 /// Diesel's `insert_into(t::table)` on its own.
 fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
-    let Expr::Path(function) = &*node.func else {
-        return None;
-    };
-    if segments(&function.path).last().map(String::as_str) != Some("insert_into") {
-        return None;
-    }
+    let function = calls_function(node, "insert_into")?;
     let Some(Expr::Path(target)) = node.args.first() else {
         return None;
     };

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use atomic_upsert::schema::Snapshot;
 
+use super::ops::camel;
 use super::{ALLOW, Api, Coverage, Finding, Intent};
 
 /// How to print findings.
@@ -435,19 +436,4 @@ fn rust_type(base: &str, not_null: bool) -> String {
     } else {
         format!("Option<{ty}>")
     }
-}
-
-/// `strava_stats` → `StravaStats`.
-fn camel(table: &str) -> String {
-    table
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut chars = p.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
 }
