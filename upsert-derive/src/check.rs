@@ -21,37 +21,52 @@ pub fn check(cx: &mut Ctxt, input: &DeriveInput, container: &Container) {
 }
 
 /// The column types sqlx has only behind a feature, by the last segment of their path, with
-/// atomic-upsert's feature of the same name and whether this build has it (the facade turns
-/// on the derive's feature with its own).
-const GATED_TYPES: &[(&str, &str, bool)] = &[
-    ("Uuid", "uuid", cfg!(feature = "uuid")),
-    ("DateTime", "chrono", cfg!(feature = "chrono")),
-    ("NaiveDateTime", "chrono", cfg!(feature = "chrono")),
-    ("NaiveDate", "chrono", cfg!(feature = "chrono")),
-    ("NaiveTime", "chrono", cfg!(feature = "chrono")),
-    ("OffsetDateTime", "time", cfg!(feature = "time")),
-    ("PrimitiveDateTime", "time", cfg!(feature = "time")),
-    ("Decimal", "rust_decimal", cfg!(feature = "rust_decimal")),
-    ("BigDecimal", "bigdecimal", cfg!(feature = "bigdecimal")),
-    ("IpNet", "ipnet", cfg!(feature = "ipnet")),
-    ("Ipv4Net", "ipnet", cfg!(feature = "ipnet")),
-    ("Ipv6Net", "ipnet", cfg!(feature = "ipnet")),
-    ("IpNetwork", "ipnetwork", cfg!(feature = "ipnetwork")),
-    ("Ipv4Network", "ipnetwork", cfg!(feature = "ipnetwork")),
-    ("Ipv6Network", "ipnetwork", cfg!(feature = "ipnetwork")),
-    ("MacAddress", "mac_address", cfg!(feature = "mac_address")),
-    ("BitVec", "bit-vec", cfg!(feature = "bit-vec")),
-    ("Json", "json", cfg!(feature = "json")),
-    ("JsonValue", "json", cfg!(feature = "json")),
+/// atomic-upsert's feature of the same name.
+const GATED_TYPES: &[(&str, &str)] = &[
+    ("Uuid", "uuid"),
+    ("DateTime", "chrono"),
+    ("NaiveDateTime", "chrono"),
+    ("NaiveDate", "chrono"),
+    ("NaiveTime", "chrono"),
+    ("OffsetDateTime", "time"),
+    ("PrimitiveDateTime", "time"),
+    ("Decimal", "rust_decimal"),
+    ("BigDecimal", "bigdecimal"),
+    ("IpNet", "ipnet"),
+    ("Ipv4Net", "ipnet"),
+    ("Ipv6Net", "ipnet"),
+    ("IpNetwork", "ipnetwork"),
+    ("Ipv4Network", "ipnetwork"),
+    ("Ipv6Network", "ipnetwork"),
+    ("MacAddress", "mac_address"),
+    ("BitVec", "bit-vec"),
+    ("Json", "json"),
+    ("JsonValue", "json"),
 ];
 
 /// The `time` crate's types whose names are too common to claim bare (`Date`, `Time`): only
 /// as `time::Date` or `sqlx::types::time::Date`.
-const TIME_TYPES: &[(&str, &str, bool)] = &[
-    ("Date", "time", cfg!(feature = "time")),
-    ("Time", "time", cfg!(feature = "time")),
-    ("UtcOffset", "time", cfg!(feature = "time")),
+const TIME_TYPES: &[(&str, &str)] = &[("Date", "time"), ("Time", "time"), ("UtcOffset", "time")];
+
+/// Atomic-upsert's column-type features and whether this build has each (the facade turns on
+/// the derive's feature of the same name with its own).
+const FEATURES: &[(&str, bool)] = &[
+    ("uuid", cfg!(feature = "uuid")),
+    ("chrono", cfg!(feature = "chrono")),
+    ("time", cfg!(feature = "time")),
+    ("rust_decimal", cfg!(feature = "rust_decimal")),
+    ("bigdecimal", cfg!(feature = "bigdecimal")),
+    ("ipnet", cfg!(feature = "ipnet")),
+    ("ipnetwork", cfg!(feature = "ipnetwork")),
+    ("mac_address", cfg!(feature = "mac_address")),
+    ("bit-vec", cfg!(feature = "bit-vec")),
+    ("json", cfg!(feature = "json")),
 ];
+
+/// Whether this build has the column-type `feature`.
+fn feature_on(feature: &str) -> bool {
+    FEATURES.iter().any(|(name, on)| *name == feature && *on)
+}
 
 /// The path segments a feature's type is reached through: the crates themselves and sqlx's
 /// re-exports (`atomic_upsert::sqlx::types::chrono::DateTime`). A name under any other path
@@ -112,15 +127,17 @@ fn missing_feature(ty: &syn::Type) -> Option<(&syn::Path, &'static str)> {
             let gate = segments.last().and_then(|last| {
                 GATED_TYPES
                     .iter()
-                    .find(|(name, _, _)| last.ident == name)
+                    .find(|(name, _)| last.ident == name)
                     .or_else(|| {
                         TIME_TYPES
                             .iter()
-                            .find(|(name, _, _)| under_time && last.ident == name)
+                            .find(|(name, _)| under_time && last.ident == name)
                     })
             });
             match gate {
-                Some((_, feature, false)) if on_gated_path => Some((&path.path, feature)),
+                Some((_, feature)) if on_gated_path && !feature_on(feature) => {
+                    Some((&path.path, feature))
+                }
                 _ => segments
                     .iter()
                     .find_map(|segment| match &segment.arguments {
@@ -386,6 +403,21 @@ fn why_not_on_key(role: Role) -> &'static str {
         }
         Role::Combine(_) => {
             "a conflict strategy decides how a stored value changes, and a key never changes"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FEATURES, GATED_TYPES, TIME_TYPES};
+
+    #[test]
+    fn every_gated_type_names_a_feature_of_the_crate() {
+        for (ty, feature) in GATED_TYPES.iter().chain(TIME_TYPES) {
+            assert!(
+                FEATURES.iter().any(|(name, _)| name == feature),
+                "{ty}: no feature `{feature}`"
+            );
         }
     }
 }
