@@ -36,19 +36,10 @@ enum Pat {
 impl Macros {
     /// Records a `macro_rules! name { .. }` definition.
     pub fn define(&mut self, name: &str, tokens: TokenStream) {
-        let mut rules = Vec::new();
-        let mut tokens = tokens.into_iter().peekable();
-        while let Some(token) = tokens.next() {
-            let TokenTree::Group(pattern) = token else {
-                continue;
-            };
-            // `=>` then the body group.
-            let arrow = matches!(tokens.next(), Some(TokenTree::Punct(p)) if p.as_char() == '=')
-                && matches!(tokens.next(), Some(TokenTree::Punct(p)) if p.as_char() == '>');
-            if let (true, Some(TokenTree::Group(body))) = (arrow, tokens.next()) {
-                rules.push((patterns(pattern.stream()), body.stream()));
-            }
-        }
+        let rules: Vec<(Vec<Pat>, TokenStream)> = rules(tokens)
+            .into_iter()
+            .map(|(pattern, body)| (patterns(pattern), body))
+            .collect();
         if !rules.is_empty() {
             self.rules.entry(name.to_owned()).or_default().extend(rules);
         }
@@ -70,6 +61,31 @@ impl Macros {
             matches(pattern, &input, &mut bound).then(|| substitute(body.clone(), &bound))
         })
     }
+}
+
+/// The rules of a `macro_rules!` definition's tokens: each `(pattern) => {body}`'s pattern
+/// and body.
+pub fn rules(tokens: TokenStream) -> Vec<(TokenStream, TokenStream)> {
+    let mut rules = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        let TokenTree::Group(pattern) = token else {
+            continue;
+        };
+        // `=>` then the body group.
+        let arrow = matches!(tokens.next(), Some(TokenTree::Punct(p)) if p.as_char() == '=')
+            && matches!(tokens.next(), Some(TokenTree::Punct(p)) if p.as_char() == '>');
+        if let (true, Some(TokenTree::Group(body))) = (arrow, tokens.next()) {
+            rules.push((pattern.stream(), body.stream()));
+        }
+    }
+    rules
+}
+
+/// A macro body as Rust: every `$name` as the identifier `name`, each `$(..)` repetition as
+/// its contents once (a substitution that binds nothing), for auditing the body as written.
+pub fn plain(body: TokenStream) -> TokenStream {
+    substitute(body, &HashMap::new())
 }
 
 /// A rule's pattern tokens as [`Pat`]s.
@@ -209,7 +225,7 @@ fn until(input: &[TokenTree], at: usize, stop: Option<&str>, limit: Option<usize
 
 /// `body` with each bound `$name` replaced by its tokens, `$crate` by `crate`, and each
 /// `$( .. )` repetition by one copy of its contents.
-pub fn substitute(body: TokenStream, bound: &HashMap<String, Vec<TokenTree>>) -> TokenStream {
+fn substitute(body: TokenStream, bound: &HashMap<String, Vec<TokenTree>>) -> TokenStream {
     let mut out: Vec<TokenTree> = Vec::new();
     let mut tokens = body.into_iter().peekable();
     while let Some(token) = tokens.next() {

@@ -10,7 +10,7 @@ mod report;
 
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::parse::Parser as _;
 use syn::visit::Visit;
 
 pub use ops::Api;
@@ -140,20 +140,22 @@ pub fn audit(
             helpers: &helpers,
             consts: &consts,
             macros: &macros,
+            include_tests: options.include_tests,
         };
         helpers = std::rc::Rc::new(self::helpers(
             parsed.iter().map(|(_, _, syntax)| syntax),
             &known,
-            options,
         ));
     }
     let context = Context {
         root: path,
-        helpers,
-        consts,
-        macros,
+        known: Known {
+            helpers: &helpers,
+            consts: &consts,
+            macros: &macros,
+            include_tests: options.include_tests,
+        },
         snapshot,
-        include_tests: options.include_tests,
     };
     for (file, source, syntax) in &parsed {
         findings(file, source, syntax, &context, &mut audit);
@@ -172,15 +174,12 @@ pub fn audit(
     Ok(audit)
 }
 
-/// What the second pass knows of the whole crate.
+/// What the last pass, the one that reports, knows.
 struct Context<'a> {
     /// The audited path: places are judged below it.
     root: &'a Path,
-    helpers: std::rc::Rc<ops::Helpers>,
-    consts: std::rc::Rc<ops::Consts>,
-    macros: std::rc::Rc<expand::Macros>,
+    known: Known<'a>,
     snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
-    include_tests: bool,
 }
 
 /// Whether `file` is test code by its place: under a `tests` or `benches` directory, or
@@ -261,31 +260,35 @@ fn macros<'a>(files: impl Iterator<Item = &'a syn::File>) -> expand::Macros {
     found.0
 }
 
-/// What one pass of the helper table knows from the passes before.
+/// What a pass over the crate's functions knows from the passes before.
 struct Known<'a> {
     helpers: &'a std::rc::Rc<ops::Helpers>,
     consts: &'a std::rc::Rc<ops::Consts>,
     macros: &'a std::rc::Rc<expand::Macros>,
+    include_tests: bool,
+}
+
+impl Known<'_> {
+    /// A visitor of one file's functions that knows this much.
+    fn functions(&self) -> Functions {
+        Functions {
+            helpers: std::rc::Rc::clone(self.helpers),
+            consts: std::rc::Rc::clone(self.consts),
+            macros: std::rc::Rc::clone(self.macros),
+            include_tests: self.include_tests,
+            ..Functions::default()
+        }
+    }
 }
 
 /// The helpers of all `files`: each function, by name, how it is called and the type that
 /// defines it, whose definitions (test code left out) all have one and the same table
 /// effect; and each under no type, for calls that do not name one.
-fn helpers<'a>(
-    files: impl Iterator<Item = &'a syn::File>,
-    known: &Known,
-    options: &Options,
-) -> ops::Helpers {
+fn helpers<'a>(files: impl Iterator<Item = &'a syn::File>, known: &Known) -> ops::Helpers {
     let mut by_callee: std::collections::HashMap<ops::Callee, Vec<ops::Helper>> =
         std::collections::HashMap::new();
     for file in files {
-        let mut functions = Functions {
-            helpers: std::rc::Rc::clone(known.helpers),
-            consts: std::rc::Rc::clone(known.consts),
-            macros: std::rc::Rc::clone(known.macros),
-            include_tests: options.include_tests,
-            ..Functions::default()
-        };
+        let mut functions = known.functions();
         functions.visit_file(file);
         for (callee, found) in &functions.callees {
             // A definition that does nothing to the database (a mock, a cache's wrapper of
@@ -371,13 +374,7 @@ fn collect_files(
 }
 
 fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, audit: &mut Audit) {
-    let mut functions = Functions {
-        helpers: std::rc::Rc::clone(&context.helpers),
-        consts: std::rc::Rc::clone(&context.consts),
-        macros: std::rc::Rc::clone(&context.macros),
-        include_tests: context.include_tests,
-        ..Functions::default()
-    };
+    let mut functions = context.known.functions();
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
     let relative = file.strip_prefix(context.root).unwrap_or(file);
@@ -528,8 +525,8 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
     let arms = found
         .arms
         .iter()
-        .filter(|(path, order, _, _)| *order > read.order && below(path) && apart(path))
-        .map(|(_, _, outcome, _)| *outcome);
+        .filter(|end| end.order > read.order && below(&end.path) && apart(&end.path))
+        .map(|end| end.outcome);
     let outcomes: Vec<Outcome> = exits.chain(arms).collect();
     if outcomes.contains(&Outcome::Error) {
         Intent::Reject
@@ -539,6 +536,10 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
         Intent::Ignore
     }
 }
+
+/// How many expansions of the crate's macros deep the audit follows (a macro that calls
+/// itself stops there).
+const MAX_EXPANSION_DEPTH: usize = 4;
 
 /// Every function (free, in an `impl`, in a trait, and in a `macro_rules!` body) with what
 /// it does to the database.
@@ -634,25 +635,19 @@ impl<'ast> Visit<'ast> for Functions {
 
     fn visit_impl_item_macro(&mut self, node: &'ast syn::ImplItemMacro) {
         // `insert!(likes, NewLike);` in an `impl`: the functions the crate's macro makes.
-        if self.depth < 4
+        let impl_items = |input: syn::parse::ParseStream| {
+            let mut items = Vec::new();
+            while !input.is_empty() {
+                items.push(input.parse::<syn::ImplItem>()?);
+            }
+            Ok(items)
+        };
+        if self.depth < MAX_EXPANSION_DEPTH
             && let Some(tokens) = self.macros.expand(&node.mac)
-            && let Ok(expanded) = syn::parse2::<syn::ItemImpl>(
-                std::iter::once(TokenTree::Ident(proc_macro2::Ident::new(
-                    "impl",
-                    proc_macro2::Span::call_site(),
-                )))
-                .chain([
-                    TokenTree::Ident(proc_macro2::Ident::new(
-                        "Expanded",
-                        proc_macro2::Span::call_site(),
-                    )),
-                    TokenTree::Group(proc_macro2::Group::new(Delimiter::Brace, tokens)),
-                ])
-                .collect(),
-            )
+            && let Ok(items) = impl_items.parse2(tokens)
         {
             self.depth += 1;
-            for item in &expanded.items {
+            for item in &items {
                 self.visit_impl_item(item);
             }
             self.depth -= 1;
@@ -660,15 +655,8 @@ impl<'ast> Visit<'ast> for Functions {
     }
 
     fn visit_trait_item_fn(&mut self, node: &'ast syn::TraitItemFn) {
-        if self.skips(&node.attrs) {
-            return;
-        }
         if let Some(block) = &node.default {
-            self.body(
-                node.sig.ident.to_string(),
-                node.sig.receiver().is_some(),
-                block,
-            );
+            self.function(&node.attrs, &node.sig, block);
         }
     }
 
@@ -676,12 +664,12 @@ impl<'ast> Visit<'ast> for Functions {
         // `macro_rules!` bodies: each rule's expansion, its `$var`s made plain identifiers,
         // parsed as items when it is some.
         if node.mac.path.is_ident("macro_rules") {
-            for body in rule_bodies(node.mac.tokens.clone()) {
-                if let Ok(file) = syn::parse2::<syn::File>(plain(body)) {
+            for (_, body) in expand::rules(node.mac.tokens.clone()) {
+                if let Ok(file) = syn::parse2::<syn::File>(expand::plain(body)) {
                     self.visit_file(&file);
                 }
             }
-        } else if self.depth < 4
+        } else if self.depth < MAX_EXPANSION_DEPTH
             && let Some(tokens) = self.macros.expand(&node.mac)
             && let Ok(file) = syn::parse2::<syn::File>(tokens)
         {
@@ -691,33 +679,4 @@ impl<'ast> Visit<'ast> for Functions {
             self.depth -= 1;
         }
     }
-}
-
-/// The expansions of a `macro_rules!`'s rules: the brace, bracket or parenthesis group after
-/// each `=>`.
-fn rule_bodies(tokens: TokenStream) -> Vec<TokenStream> {
-    let mut bodies = Vec::new();
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        if let TokenTree::Punct(p) = &token
-            && p.as_char() == '='
-            && let Some(TokenTree::Punct(gt)) = tokens.peek()
-            && gt.as_char() == '>'
-        {
-            tokens.next();
-            if let Some(TokenTree::Group(group)) = tokens.next()
-                && group.delimiter() != Delimiter::None
-            {
-                bodies.push(group.stream());
-            }
-        }
-    }
-    bodies
-}
-
-/// `tokens` with every `$name` replaced by the identifier `name` (and `$(..)*` repetitions
-/// by their contents), so that a macro body parses as Rust: a substitution that binds
-/// nothing.
-fn plain(tokens: TokenStream) -> TokenStream {
-    expand::substitute(tokens, &std::collections::HashMap::new())
 }

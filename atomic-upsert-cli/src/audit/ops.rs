@@ -46,9 +46,8 @@ pub struct Op {
     /// A guarded insert's conflict target columns, when written (`ON CONFLICT (uuid)`,
     /// `.on_conflict(users::uuid)`): it guards a read by other columns nothing.
     pub conflict: Vec<String>,
-    /// Inside a branch (`if`, `else`, a `match` arm, a closure such as `unwrap_or_else`).
-    pub in_branch: bool,
-    /// The branches it sits in, outermost first (each arm its own id).
+    /// The branches it sits in (`if`, `else`, a `match` arm, a closure such as
+    /// `unwrap_or_else`), outermost first, each arm its own id; empty outside any.
     pub path: Vec<usize>,
     /// Position in the function, in visiting (source) order.
     pub order: usize,
@@ -57,6 +56,26 @@ pub struct Op {
     /// The function of the audited code it was seen through (`members.create(..)`), when
     /// not written in this one.
     pub via: Option<String>,
+}
+
+impl Op {
+    /// An operation of `kind` on `table` at `line`: no keys or columns known, not guarded,
+    /// not through a helper; `path` and `order` are set where the collector records it.
+    fn new(kind: Kind, api: Api, table: String, line: usize) -> Self {
+        Op {
+            kind,
+            api,
+            table,
+            keys: Vec::new(),
+            columns: Vec::new(),
+            guarded: false,
+            conflict: Vec::new(),
+            path: Vec::new(),
+            order: 0,
+            line,
+            via: None,
+        }
+    }
 }
 
 /// What a branch or an early exit gives back, for the fix that keeps the code's intent.
@@ -70,7 +89,7 @@ pub enum Outcome {
     Nothing,
 }
 
-/// An early exit inside a branch.
+/// An early exit inside a branch, or the end of a branch arm.
 #[derive(Debug, Clone)]
 pub struct Exit {
     pub order: usize,
@@ -105,9 +124,8 @@ pub struct FnOps {
     pub ops: Vec<Op>,
     /// Early exits (`return`, `continue`, `break`, `err!`) inside a branch.
     pub early_returns: Vec<Exit>,
-    /// What each branch arm ends with, by its branch path, with its position and whether
-    /// it is taken when a read found its row.
-    pub arms: Vec<(Vec<usize>, usize, Outcome, Option<bool>)>,
+    /// The end of each branch arm: what it gives back, where.
+    pub arms: Vec<Exit>,
     /// Set when the function protects its reads and inserts itself.
     pub safe_by: Option<SafeBy>,
 }
@@ -155,7 +173,6 @@ impl Collector {
 
     fn push(&mut self, mut op: Op) {
         op.order = self.next();
-        op.in_branch = !self.path.is_empty();
         op.path.clone_from(&self.path);
         self.found.ops.push(op);
     }
@@ -178,24 +195,26 @@ impl Collector {
 
     fn early_exit(&mut self, outcome: Outcome) {
         if !self.path.is_empty() {
-            let order = self.next();
-            let found = self.found_branch.iter().rev().find_map(|f| *f);
-            self.found.early_returns.push(Exit {
-                order,
-                path: self.path.clone(),
-                outcome,
-                found,
-            });
+            let exit = self.exit_here(outcome);
+            self.found.early_returns.push(exit);
         }
     }
 
     /// Records what the arm being visited ends with.
     fn arm_ends_with(&mut self, outcome: Outcome) {
-        let order = self.next();
-        let found = self.found_branch.iter().rev().find_map(|f| *f);
-        self.found
-            .arms
-            .push((self.path.clone(), order, outcome, found));
+        let end = self.exit_here(outcome);
+        self.found.arms.push(end);
+    }
+
+    /// An exit with `outcome` at the current position, on the innermost branch whose
+    /// polarity is known.
+    fn exit_here(&mut self, outcome: Outcome) -> Exit {
+        Exit {
+            order: self.next(),
+            path: self.path.clone(),
+            outcome,
+            found: self.found_branch.iter().rev().find_map(|f| *f),
+        }
     }
 }
 
@@ -806,18 +825,17 @@ impl Collector {
         effects.sort_by_key(|e| e.kind != Kind::Read);
         for effect in effects {
             self.push(Op {
-                kind: effect.kind,
-                api: effect.api,
-                table: effect.table,
                 keys: effect.keys,
                 columns: effect.columns,
                 guarded: effect.guarded,
-                in_branch: false,
-                path: Vec::new(),
-                order: 0,
-                line: name.span().start().line,
-                via: Some(name_text.clone()),
                 conflict: effect.conflict,
+                via: Some(name_text.clone()),
+                ..Op::new(
+                    effect.kind,
+                    effect.api,
+                    effect.table,
+                    name.span().start().line,
+                )
             });
         }
     }
@@ -870,20 +888,12 @@ impl Collector {
         if methods.last().map(String::as_str) != Some("insert") {
             return None;
         }
-        Some(Op {
-            kind: Kind::Insert,
-            api: Api::SeaOrm,
-            table: table.clone(),
-            keys: Vec::new(),
-            columns: Vec::new(),
-            guarded: false,
-            in_branch: false,
-            path: Vec::new(),
-            order: 0,
-            line: insert.method.span().start().line,
-            via: None,
-            conflict: Vec::new(),
-        })
+        Some(Op::new(
+            Kind::Insert,
+            Api::SeaOrm,
+            table.clone(),
+            insert.method.span().start().line,
+        ))
     }
 }
 
@@ -955,12 +965,10 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
                 // A validation helper: it returns an error after its read, on a branch.
                 // (On a branch taken when it found the row: a helper that errs when the row
                 // is missing, `ensure_owner(..)?`, decides nothing about an insert.)
-                let checks = found.early_returns.iter().any(|exit| {
+                let checks = found.early_returns.iter().chain(&found.arms).any(|exit| {
                     exit.order > read.order
                         && exit.outcome == Outcome::Error
                         && exit.found == Some(true)
-                }) || found.arms.iter().any(|(_, order, outcome, found)| {
-                    *order > read.order && *outcome == Outcome::Error && *found == Some(true)
                 });
                 effects.push(effect(read, Kind::Read, checks, false));
             }
@@ -1048,18 +1056,10 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
             .map(|t| table_name(t))
     };
     let op = |kind, table: String, keys, columns, guarded| Op {
-        kind,
-        api: Api::Sqlx,
-        table,
         keys,
         columns,
         guarded,
-        in_branch: false,
-        path: Vec::new(),
-        order: 0,
-        line: span.start().line,
-        via: None,
-        conflict: Vec::new(),
+        ..Op::new(kind, Api::Sqlx, table, span.start().line)
     };
     match first {
         "select" => {
@@ -1235,18 +1235,9 @@ fn orm_read(
         .iter()
         .any(|m| m == "for_update" || m == "lock_exclusive" || m == "lock_shared");
     let read = |api, table: String, keys| Op {
-        kind: Kind::Read,
-        api,
-        table,
         keys,
-        columns: Vec::new(),
         guarded,
-        in_branch: false,
-        path: Vec::new(),
-        order: 0,
-        line,
-        via: None,
-        conflict: Vec::new(),
+        ..Op::new(Kind::Read, api, table, line)
     };
     match root {
         // A query built into a variable earlier.
@@ -1430,18 +1421,13 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
         _ => return None,
     };
     Some(Op {
-        kind: Kind::Read,
-        api: Api::Diesel,
-        table,
         keys: filter_keys(&calls),
-        columns: Vec::new(),
-        guarded: false,
-        in_branch: false,
-        path: Vec::new(),
-        order: 0,
-        line: name.ident.span().start().line,
-        via: None,
-        conflict: Vec::new(),
+        ..Op::new(
+            Kind::Read,
+            Api::Diesel,
+            table,
+            name.ident.span().start().line,
+        )
     })
 }
 
@@ -1490,20 +1476,8 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
         [table] => table.clone(),
         _ => return None,
     };
-    Some(Op {
-        kind: Kind::Insert,
-        api: Api::Diesel,
-        table,
-        keys: Vec::new(),
-        columns: Vec::new(),
-        guarded: false,
-        in_branch: false,
-        path: Vec::new(),
-        order: 0,
-        line: function.path.segments.last()?.ident.span().start().line,
-        via: None,
-        conflict: Vec::new(),
-    })
+    let line = function.path.segments.last()?.ident.span().start().line;
+    Some(Op::new(Kind::Insert, Api::Diesel, table, line))
 }
 
 /// `SeaORM`'s `t::Entity::insert(model)..exec(db)` and `t::ActiveModel { .. }.insert(db)`.
@@ -1547,17 +1521,12 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
         _ => return None,
     };
     Some(Op {
-        kind: Kind::Insert,
-        api: Api::SeaOrm,
-        table,
-        keys: Vec::new(),
-        columns: Vec::new(),
         guarded,
-        in_branch: false,
-        path: Vec::new(),
-        order: 0,
-        line: node.method.span().start().line,
-        via: None,
-        conflict: Vec::new(),
+        ..Op::new(
+            Kind::Insert,
+            Api::SeaOrm,
+            table,
+            node.method.span().start().line,
+        )
     })
 }

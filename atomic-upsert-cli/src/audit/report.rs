@@ -277,6 +277,23 @@ fn key_columns(site: &Site) -> Vec<String> {
     }
 }
 
+/// An ORM's fix for `intent`, from its statements: `upsert` (insert, on conflict update),
+/// `insert_or_nothing` (insert, on conflict nothing: it answers the rows inserted) and
+/// `fetch` (the row by its key).
+fn orm_fix(intent: Intent, upsert: &str, insert_or_nothing: &str, fetch: &str) -> String {
+    match intent {
+        Intent::Update => format!("{upsert};"),
+        Intent::Reject => format!(
+            "let inserted = {insert_or_nothing};\n\
+             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */);\n}}"
+        ),
+        Intent::Ignore => format!("{insert_or_nothing}; // 0 rows when it exists, left as it is"),
+        Intent::Get => {
+            format!("{insert_or_nothing};\nlet row = {fetch}; // the row, whoever inserted it")
+        }
+    }
+}
+
 fn diesel_suggestion(site: &Site) -> String {
     let t = site.table;
     let keys: Vec<String> = key_columns(site)
@@ -289,26 +306,22 @@ fn diesel_suggestion(site: &Site) -> String {
         format!("({})", keys.join(", "))
     };
     let insert = format!("diesel::insert_into({t}::table)\n    .values(&new_row)");
-    match site.intent {
-        Intent::Update => format!(
-            "// instead of the read and the insert (`new_row`: your Insertable, also an AsChangeset):\n\
-             {insert}\n    .on_conflict({target})\n    .do_update()\n    .set(&new_row)\n    .execute(conn)?;"
-        ),
-        Intent::Reject => format!(
-            "// instead of the read and the insert:\n\
-             let inserted = {insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?;\n\
-             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */);\n}}"
-        ),
-        Intent::Ignore => format!(
-            "// instead of the read and the insert:\n\
-             {insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?; // 0 rows when it exists, left as it is"
-        ),
-        Intent::Get => format!(
-            "// instead of the read and the insert:\n\
-             {insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?;\n\
-             let row = {t}::table.filter(/* the key */).first(conn)?; // the row, whoever inserted it"
-        ),
-    }
+    let row = if site.intent == Intent::Update {
+        " (`new_row`: your Insertable, also an AsChangeset)"
+    } else {
+        ""
+    };
+    format!(
+        "// instead of the read and the insert{row}:\n{}",
+        orm_fix(
+            site.intent,
+            &format!(
+                "{insert}\n    .on_conflict({target})\n    .do_update()\n    .set(&new_row)\n    .execute(conn)?"
+            ),
+            &format!("{insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?"),
+            &format!("{t}::table.filter(/* the key */).first(conn)?"),
+        )
+    )
 }
 
 fn seaorm_suggestion(site: &Site) -> String {
@@ -322,27 +335,20 @@ fn seaorm_suggestion(site: &Site) -> String {
     } else {
         format!("OnConflict::columns([{}])", columns.join(", "))
     };
-    let preamble = format!(
-        "use sea_orm::sea_query::OnConflict;\n// instead of the read and the insert (`model`: your {t}::ActiveModel):\n"
-    );
     let head = format!("{t}::Entity::insert(model)");
-    let fix = match site.intent {
-        Intent::Update => format!(
-            "{head}\n    .on_conflict({target}.update_columns([/* the columns to refresh */]).to_owned())\n    .exec(db)\n    .await?;"
-        ),
-        Intent::Reject => format!(
-            "let inserted = {head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?;\n\
-             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */);\n}}"
-        ),
-        Intent::Ignore => format!(
-            "{head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?; // 0 rows when it exists, left as it is"
-        ),
-        Intent::Get => format!(
-            "{head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?;\n\
-             let row = {t}::Entity::find()/* .filter(the key) */.one(db).await?; // the row, whoever inserted it"
-        ),
-    };
-    preamble + &fix
+    format!(
+        "use sea_orm::sea_query::OnConflict;\n// instead of the read and the insert (`model`: your {t}::ActiveModel):\n{}",
+        orm_fix(
+            site.intent,
+            &format!(
+                "{head}\n    .on_conflict({target}.update_columns([/* the columns to refresh */]).to_owned())\n    .exec(db)\n    .await?"
+            ),
+            &format!(
+                "{head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?"
+            ),
+            &format!("{t}::Entity::find()/* .filter(the key) */.one(db).await?"),
+        )
+    )
 }
 
 fn derive_suggestion(site: &Site) -> String {
