@@ -309,8 +309,23 @@ fn the_fix_keeps_what_the_code_does_when_the_row_exists() {
     assert!(fix.contains(".insert_or_get(&pool)"), "{fix}");
     // In the codebase's own library.
     let (_, fix) = intent("diesel.rs");
-    assert!(fix.contains(".on_conflict_do_nothing()"), "{fix}");
+    assert!(
+        fix.contains(".on_conflict(users::email)\n    .do_nothing()"),
+        "{fix}"
+    );
     assert!(!fix.contains("derive"), "{fix}");
+    let (update, fix) = intent("diesel_update_or_insert.rs");
+    assert_eq!(update, "update");
+    assert!(fix.contains(".do_update()\n    .set(&new_row)"), "{fix}");
+    let (get, fix) = intent("seaorm_get_or_insert.rs");
+    assert_eq!(get, "get");
+    assert!(
+        fix.contains("let name = model.name.clone().unwrap();")
+            && fix.contains(".filter(tag::Column::Name.eq(name))"),
+        "{fix}"
+    );
+    let (update, _) = intent("seaorm_update_or_insert.rs");
+    assert_eq!(update, "update");
     let (reject, fix) = intent("seaorm_active_model_variable.rs");
     assert_eq!(reject, "reject");
     assert!(

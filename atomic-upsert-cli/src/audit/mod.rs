@@ -511,7 +511,7 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
     let updates = found.ops.iter().any(|op| {
         op.kind == Kind::Update
             && op.order > read.order
-            && op.table.eq_ignore_ascii_case(&write.table)
+            && (op.table.eq_ignore_ascii_case(&write.table) || op.table == ops::ANY_TABLE)
             && apart(&op.path)
     });
     if updates {

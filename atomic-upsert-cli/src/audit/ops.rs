@@ -355,7 +355,9 @@ impl<'ast> Visit<'ast> for Collector {
             }
             // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
-                if let Some(table) = active_model_table(&init.expr) {
+                if let Some(table) =
+                    active_model_table(&init.expr).or_else(|| typed_model(&node.pat))
+                {
                     self.models.insert(binding.ident.to_string(), table);
                 }
                 // `let query = users::table.filter(..);`: a later `query.first(conn)` reads.
@@ -529,6 +531,9 @@ impl<'ast> Visit<'ast> for Collector {
         for arg in &node.args {
             self.visit_expr(arg);
         }
+        if let Some(op) = self.seaorm_update(node) {
+            self.push(op);
+        }
         let owner = self.receiver_type(&node.receiver);
         let loaded = match &*node.receiver {
             Expr::Path(path) => path
@@ -552,6 +557,8 @@ impl<'ast> Visit<'ast> for Collector {
 
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
         if let Some(op) = diesel_insert(node) {
+            self.push(op);
+        } else if let Some(op) = diesel_update(node) {
             self.push(op);
         } else if let Some(op) = diesel_exists(node) {
             self.push(op);
@@ -709,6 +716,21 @@ fn strip_type(pat: &syn::Pat) -> &syn::Pat {
     match pat {
         syn::Pat::Type(typed) => &typed.pat,
         other => other,
+    }
+}
+
+/// The table of a binding typed as an `ActiveModel` (`let mut model: user::ActiveModel =
+/// found.into()`).
+fn typed_model(pat: &syn::Pat) -> Option<String> {
+    let syn::Pat::Type(typed) = pat else {
+        return None;
+    };
+    let syn::Type::Path(path) = &*typed.ty else {
+        return None;
+    };
+    match segments(&path.path).as_slice() {
+        [.., table, model] if model == "ActiveModel" => Some(table.clone()),
+        _ => None,
     }
 }
 
@@ -874,6 +896,28 @@ impl Collector {
         } else if lower == "23505" {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         }
+    }
+
+    /// `SeaORM`'s `model.update(db)` on an `ActiveModel`: an update of the model's table when
+    /// the function bound it from a literal or with its type (`let mut model:
+    /// user::ActiveModel = found.into()`), else of the table [`ANY_TABLE`] stands for.
+    fn seaorm_update(&self, node: &ExprMethodCall) -> Option<Op> {
+        if node.method != "update" || node.args.len() != 1 {
+            return None;
+        }
+        let table = match &*node.receiver {
+            Expr::Path(path) => path.path.get_ident().and_then(|var| {
+                let var = var.to_string();
+                self.models.get(&var).cloned()
+            }),
+            _ => None,
+        };
+        Some(Op::new(
+            Kind::Update,
+            Api::SeaOrm,
+            table.unwrap_or_default(),
+            node.method.span().start().line,
+        ))
     }
 
     /// `model.insert(db)` on an `ActiveModel` bound earlier in the function.
@@ -1461,6 +1505,39 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
             .collect();
     }
     Some(op)
+}
+
+/// An update whose table the code does not show (`diesel::update(&row)`, `model.update(db)`
+/// on a model converted from a found row): it tells the intent of a branch (the code updates
+/// the row it found), never a race.
+pub const ANY_TABLE: &str = "";
+
+/// Diesel's `diesel::update(t::table..)` (or `update(&row)`, of [`ANY_TABLE`]).
+fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
+    let function = calls_function(node, "update")?;
+    let segs = segments(&function.path);
+    let diesel_path = matches!(segs.as_slice(), [d, _] if d == "diesel");
+    if !(diesel_path || segs.len() == 1) || node.args.len() != 1 {
+        return None;
+    }
+    let target = match node.args.first()? {
+        Expr::MethodCall(call) => chain(call).1,
+        other => other,
+    };
+    let table = match target {
+        Expr::Path(path) => match segments(&path.path).as_slice() {
+            [.., table, last] if last == "table" => table.clone(),
+            [.., dsl, table] if dsl == "dsl" => table.clone(),
+            // A bare `update(x)` that names no table is some other function.
+            _ if !diesel_path => return None,
+            _ => ANY_TABLE.to_owned(),
+        },
+        Expr::Reference(_) => ANY_TABLE.to_owned(),
+        _ if !diesel_path => return None,
+        _ => ANY_TABLE.to_owned(),
+    };
+    let line = function.path.segments.last()?.ident.span().start().line;
+    Some(Op::new(Kind::Update, Api::Diesel, table, line))
 }
 
 /// Diesel's `insert_into(t::table)` on its own.

@@ -278,55 +278,71 @@ fn key_columns(site: &Site) -> Vec<String> {
 }
 
 /// An ORM's fix for `intent`, from its statements: `upsert` (insert, on conflict update),
-/// `insert_or_nothing` (insert, on conflict nothing: it answers the rows inserted) and
-/// `fetch` (the row by its key).
-fn orm_fix(intent: Intent, upsert: &str, insert_or_nothing: &str, fetch: &str) -> String {
+/// `insert_or_nothing` (insert, on conflict nothing: it answers the rows inserted),
+/// `before` (what to keep before the insert moves the row, for the fetch) and `fetch` (a
+/// `let row` of the row by its key). Every form compiles as printed once the names the
+/// fix's comment lists are the user's (`tests/fixes.rs` compiles them against the ORMs).
+fn orm_fix(
+    intent: Intent,
+    upsert: &str,
+    insert_or_nothing: &str,
+    before: &str,
+    fetch: &str,
+) -> String {
     match intent {
         Intent::Update => format!("{upsert};"),
         Intent::Reject => format!(
             "let inserted = {insert_or_nothing};\n\
-             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */);\n}}"
+             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */ \"already exists\".into());\n}}"
         ),
         Intent::Ignore => format!("{insert_or_nothing}; // 0 rows when it exists, left as it is"),
         Intent::Get => {
-            format!("{insert_or_nothing};\nlet row = {fetch}; // the row, whoever inserted it")
+            format!("{before}{insert_or_nothing};\n// the row, whoever inserted it\n{fetch}")
         }
     }
 }
 
 fn diesel_suggestion(site: &Site) -> String {
     let t = site.table;
-    let keys: Vec<String> = key_columns(site)
-        .iter()
-        .map(|k| format!("{t}::{k}"))
-        .collect();
-    let target = if keys.len() == 1 {
-        keys[0].clone()
+    let keys = key_columns(site);
+    let columns: Vec<String> = keys.iter().map(|k| format!("{t}::{k}")).collect();
+    let target = if columns.len() == 1 {
+        columns[0].clone()
     } else {
-        format!("({})", keys.join(", "))
+        format!("({})", columns.join(", "))
     };
     let insert = format!("diesel::insert_into({t}::table)\n    .values(&new_row)");
-    let row = if site.intent == Intent::Update {
-        " (`new_row`: your Insertable, also an AsChangeset)"
-    } else {
-        ""
+    let row = camel(t);
+    let mut filters = String::new();
+    for k in &keys {
+        let _ = write!(filters, "\n    .filter({t}::{k}.eq(&new_row.{k}))");
+    }
+    let also = match site.intent {
+        Intent::Update => ", also an AsChangeset",
+        Intent::Get => &format!("; `{row}`: your Queryable row of {t}"),
+        _ => "",
     };
     format!(
-        "// instead of the read and the insert{row}:\n{}",
+        "use diesel::prelude::*;\n\n\
+         // instead of the read and the insert (`new_row`: your Insertable for {t}{also}):\n{}",
         orm_fix(
             site.intent,
             &format!(
                 "{insert}\n    .on_conflict({target})\n    .do_update()\n    .set(&new_row)\n    .execute(conn)?"
             ),
-            &format!("{insert}\n    .on_conflict_do_nothing()\n    .execute(conn)?"),
-            &format!("{t}::table.filter(/* the key */).first(conn)?"),
+            &format!(
+                "{insert}\n    .on_conflict({target})\n    .do_nothing()\n    .execute(conn)?"
+            ),
+            "",
+            &format!("let row: {row} = {t}::table{filters}\n    .first(conn)?;"),
         )
     )
 }
 
 fn seaorm_suggestion(site: &Site) -> String {
     let t = site.table;
-    let columns: Vec<String> = key_columns(site)
+    let keys = key_columns(site);
+    let columns: Vec<String> = keys
         .iter()
         .map(|k| format!("{t}::Column::{}", camel(k)))
         .collect();
@@ -336,17 +352,42 @@ fn seaorm_suggestion(site: &Site) -> String {
         format!("OnConflict::columns([{}])", columns.join(", "))
     };
     let head = format!("{t}::Entity::insert(model)");
+    // Every column but the key and the primary key is refreshed from the new row.
+    let mut kept = columns.clone();
+    if !keys.iter().any(|k| k == "id") {
+        kept.push(format!("{t}::Column::Id"));
+    }
+    let refreshed = format!(
+        "{t}::Column::iter().filter(|c| !matches!(c, {}))",
+        kept.join(" | ")
+    );
+    let (mut before, mut filters) = (String::new(), String::new());
+    for (k, c) in keys.iter().zip(&columns) {
+        let _ = writeln!(
+            before,
+            "let {k} = model.{k}.clone().unwrap(); // the key, before `model` moves"
+        );
+        let _ = write!(filters, "\n    .filter({c}.eq({k}))");
+    }
+    let imports = match site.intent {
+        Intent::Update => "use sea_orm::{EntityTrait, Iterable, sea_query::OnConflict};",
+        Intent::Get => {
+            "use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};"
+        }
+        Intent::Reject | Intent::Ignore => "use sea_orm::{EntityTrait, sea_query::OnConflict};",
+    };
     format!(
-        "use sea_orm::sea_query::OnConflict;\n// instead of the read and the insert (`model`: your {t}::ActiveModel):\n{}",
+        "{imports}\n\n// instead of the read and the insert (`model`: your {t}::ActiveModel):\n{}",
         orm_fix(
             site.intent,
             &format!(
-                "{head}\n    .on_conflict({target}.update_columns([/* the columns to refresh */]).to_owned())\n    .exec(db)\n    .await?"
+                "{head}\n    .on_conflict(\n        {target}\n            .update_columns({refreshed})\n            .to_owned(),\n    )\n    .exec(db)\n    .await?"
             ),
             &format!(
                 "{head}\n    .on_conflict({target}.do_nothing().to_owned())\n    .exec_without_returning(db)\n    .await?"
             ),
-            &format!("{t}::Entity::find()/* .filter(the key) */.one(db).await?"),
+            &before,
+            &format!("let row = {t}::Entity::find(){filters}\n    .one(db)\n    .await?;"),
         )
     )
 }
@@ -380,7 +421,8 @@ fn derive_suggestion(site: &Site) -> String {
             |c| rust_type(&c.base_type, c.not_null),
         )
     };
-    let name = camel(table);
+    // `auth.users` -> `Users`.
+    let name = camel(table.rsplit('.').next().unwrap_or(table).trim_matches('"'));
     let mut out = String::new();
     if intent == Intent::Reject {
         let _ = writeln!(out, "use atomic_upsert::{{AtomicUpsert, UpsertOutcome}};\n");
@@ -401,20 +443,17 @@ fn derive_suggestion(site: &Site) -> String {
     }
     let _ = writeln!(out, "}}");
     let call = match intent {
-        Intent::Update => format!(
-            "{name} {{ .. }}.upsert(&pool).await?; // Inserted or Updated, never a duplicate key"
-        ),
-        Intent::Reject => format!(
-            "if {name} {{ .. }}.insert_or_ignore(&pool).await? == UpsertOutcome::Skipped {{\n    return Err(/* your \"already exists\" error */);\n}}"
-        ),
-        Intent::Ignore => format!(
-            "{name} {{ .. }}.insert_or_ignore(&pool).await?; // Inserted, or Skipped: the row was there and stays as it is"
-        ),
-        Intent::Get => format!(
-            "let (row, how) = {name} {{ .. }}.insert_or_get(&pool).await?; // the stored row; Obtained::Inserted or Existing"
-        ),
+        Intent::Update => {
+            "new_row.upsert(&pool).await?; // Inserted or Updated, never a duplicate key".to_owned()
+        }
+        Intent::Reject => "if new_row.insert_or_ignore(&pool).await? == UpsertOutcome::Skipped {\n    return Err(/* your \"already exists\" error */ \"already exists\".into());\n}".to_owned(),
+        Intent::Ignore => "new_row.insert_or_ignore(&pool).await?; // Inserted, or Skipped: the row was there and stays as it is".to_owned(),
+        Intent::Get => "let (row, how) = new_row.insert_or_get(&pool).await?; // the stored row; Obtained::Inserted or Existing".to_owned(),
     };
-    let _ = write!(out, "// instead of the read and the insert:\n{call}");
+    let _ = write!(
+        out,
+        "// instead of the read and the insert (`new_row`: your {name} values):\n{call}"
+    );
     out
 }
 
