@@ -132,13 +132,13 @@ pub fn audit(
     audit.coverage.files = parsed.len();
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
-    let consts = std::rc::Rc::new(consts(parsed.iter().map(|(_, _, syntax)| syntax)));
+    let index = std::rc::Rc::new(index(parsed.iter().map(|(_, _, syntax)| syntax)));
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
     for _ in 0..3 {
         let known = Known {
             helpers: &helpers,
-            consts: &consts,
+            index: &index,
             macros: &macros,
             include_tests: options.include_tests,
         };
@@ -147,11 +147,16 @@ pub fn audit(
             &known,
         ));
     }
+    if std::env::var_os("AUDIT_DEBUG").is_some() {
+        for (callee, helper) in helpers.iter() {
+            eprintln!("HELPER {callee:?} {:?}", helper.effects.iter().map(|e| (e.kind, &e.table, e.guarded)).collect::<Vec<_>>());
+        }
+    }
     let context = Context {
         root: path,
         known: Known {
             helpers: &helpers,
-            consts: &consts,
+            index: &index,
             macros: &macros,
             include_tests: options.include_tests,
         },
@@ -202,11 +207,21 @@ fn is_test_file(root: &Path, file: &Path) -> bool {
         || stem.ends_with("_tests")
 }
 
-/// The string constants holding SQL (`const INSERT_USER: &str = "INSERT INTO ..";`) of
-/// all `files`, by name; a name bound twice to different SQL is left out.
-fn consts<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Consts {
+/// What the audit knows of the whole crate before it reads any function (see
+/// [`ops::Index`]), from all `files`.
+fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Index {
     #[derive(Default)]
-    struct Found(Vec<(String, String)>);
+    struct Found {
+        index: ops::Index,
+        consts: Vec<(String, String)>,
+    }
+    impl Found {
+        fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
+            if ops::handles_unique_violation(block) {
+                self.index.handlers.insert(sig.ident.to_string());
+            }
+        }
+    }
     impl<'ast> Visit<'ast> for Found {
         fn visit_item_const(&mut self, node: &'ast syn::ItemConst) {
             if let syn::Expr::Lit(syn::ExprLit {
@@ -216,29 +231,65 @@ fn consts<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Consts {
             {
                 let sql = text.value();
                 if ops::sql_op(&sql, proc_macro2::Span::call_site()).is_some() {
-                    self.0.push((node.ident.to_string(), sql));
+                    self.consts.push((node.ident.to_string(), sql));
                 }
             }
+        }
+        fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
+            self.function(&node.sig, &node.block);
+            syn::visit::visit_item_fn(self, node);
+        }
+        fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
+            self.function(&node.sig, &node.block);
+            syn::visit::visit_impl_item_fn(self, node);
+        }
+        fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
+            for field in &node.fields {
+                if let (Some(name), Some(ty)) = (&field.ident, ops::core_type(&field.ty)) {
+                    self.index
+                        .fields
+                        .insert((node.ident.to_string(), name.to_string()), ty);
+                }
+            }
+        }
+        fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
+            if let Some((_, trait_path, _)) = &node.trait_
+                && let Some(trait_name) = trait_path.segments.last()
+                && let syn::Type::Path(ty) = &*node.self_ty
+                && let Some(ty) = ty.path.segments.last()
+            {
+                let implementors = self
+                    .index
+                    .implementors
+                    .entry(trait_name.ident.to_string())
+                    .or_default();
+                let ty = ty.ident.to_string();
+                if !implementors.contains(&ty) {
+                    implementors.push(ty);
+                }
+            }
+            syn::visit::visit_item_impl(self, node);
         }
     }
     let mut found = Found::default();
     for file in files {
         found.visit_file(file);
     }
-    let mut out = ops::Consts::new();
+    // A constant's name bound twice to different SQL is left out.
+    let consts = &mut found.index.consts;
     let mut clashes = Vec::new();
-    for (name, sql) in found.0 {
-        match out.get(&name) {
+    for (name, sql) in found.consts {
+        match consts.get(&name) {
             Some(other) if *other != sql => clashes.push(name),
             _ => {
-                out.insert(name, sql);
+                consts.insert(name, sql);
             }
         }
     }
     for name in clashes {
-        out.remove(&name);
+        consts.remove(&name);
     }
-    out
+    found.index
 }
 
 /// The crate's `macro_rules!` definitions, wherever they are.
@@ -263,7 +314,7 @@ fn macros<'a>(files: impl Iterator<Item = &'a syn::File>) -> expand::Macros {
 /// What a pass over the crate's functions knows from the passes before.
 struct Known<'a> {
     helpers: &'a std::rc::Rc<ops::Helpers>,
-    consts: &'a std::rc::Rc<ops::Consts>,
+    index: &'a std::rc::Rc<ops::Index>,
     macros: &'a std::rc::Rc<expand::Macros>,
     include_tests: bool,
 }
@@ -273,7 +324,7 @@ impl Known<'_> {
     fn functions(&self) -> Functions {
         Functions {
             helpers: std::rc::Rc::clone(self.helpers),
-            consts: std::rc::Rc::clone(self.consts),
+            index: std::rc::Rc::clone(self.index),
             macros: std::rc::Rc::clone(self.macros),
             include_tests: self.include_tests,
             ..Functions::default()
@@ -401,6 +452,14 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
                 Kind::Update => {}
             }
         }
+        if std::env::var("AUDIT_DEBUG_FN").is_ok_and(|f| f == name) {
+            for op in &found.ops {
+                eprintln!("OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {}", op.kind, op.table, op.keys, op.line, op.path, op.order, op.via, op.guarded);
+            }
+            for exit in &found.early_returns {
+                eprintln!("EXIT {exit:?}");
+            }
+        }
         for (read, write, intent) in races(&found) {
             if allowed(&lines, read.line) || allowed(&lines, write.line) {
                 continue;
@@ -466,9 +525,11 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
                 .ops
                 .iter()
                 .filter(|r| {
+                    // (A read on another arm than the insert's never runs before it.)
                     r.kind == kind
                         && !r.guarded
                         && r.order < write.order
+                        && !found.exclusive(&r.path, &write.path)
                         && r.table.eq_ignore_ascii_case(&write.table)
                 })
                 .max_by_key(|r| r.order)
@@ -486,14 +547,7 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         if write.guarded && !off_target {
             continue;
         }
-        // The insert sits on a branch entered after the read, at or below the read's own
-        // branch (not on a sibling arm), or an early exit on such a branch lies between them.
-        let below = |path: &[usize]| path.len() > read.path.len() && path.starts_with(&read.path);
-        let decided = below(&write.path)
-            || found.early_returns.iter().any(|exit| {
-                read.order < exit.order && exit.order < write.order && below(&exit.path)
-            });
-        if decided {
+        if ops::read_decides(found, read, write) {
             pairs.push((read, write, intent(found, read, write)));
         }
     }
@@ -549,7 +603,7 @@ struct Functions {
     /// The same functions by how they are called (for the helper table).
     callees: Vec<(ops::Callee, FnOps)>,
     helpers: std::rc::Rc<ops::Helpers>,
-    consts: std::rc::Rc<ops::Consts>,
+    index: std::rc::Rc<ops::Index>,
     macros: std::rc::Rc<expand::Macros>,
     /// The types of the `impl` blocks being visited, innermost last.
     owners: Vec<String>,
@@ -562,7 +616,7 @@ struct Functions {
 impl Functions {
     fn body(&mut self, name: String, method: bool, block: &syn::Block) {
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
-        collector.consts = std::rc::Rc::clone(&self.consts);
+        collector.index = std::rc::Rc::clone(&self.index);
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
         collector.visit_block(block);

@@ -49,6 +49,9 @@ pub struct Op {
     /// The branches it sits in (`if`, `else`, a `match` arm, a closure such as
     /// `unwrap_or_else`), outermost first, each arm its own id; empty outside any.
     pub path: Vec<usize>,
+    /// Where a read was written when a `let` took its result out of a branch of its
+    /// initializer (`path` is then the `let`'s): exits decided by the read are below this.
+    pub written_in: Option<Vec<usize>>,
     /// Position in the function, in visiting (source) order.
     pub order: usize,
     /// Where it is, 1-based.
@@ -71,6 +74,7 @@ impl Op {
             guarded: false,
             conflict: Vec::new(),
             path: Vec::new(),
+            written_in: None,
             order: 0,
             line,
             via: None,
@@ -128,6 +132,20 @@ pub struct FnOps {
     pub arms: Vec<Exit>,
     /// Set when the function protects its reads and inserts itself.
     pub safe_by: Option<SafeBy>,
+    /// The `if` or `match` each branch arm belongs to (its first arm's id): two arms of one
+    /// are exclusive.
+    pub groups: std::collections::HashMap<usize, usize>,
+}
+
+impl FnOps {
+    /// Whether code at `a` and code at `b` are on different arms of one `if` or `match`, so
+    /// that one never runs before the other.
+    pub fn exclusive(&self, a: &[usize], b: &[usize]) -> bool {
+        a.iter()
+            .zip(b)
+            .find(|(x, y)| x != y)
+            .is_some_and(|(x, y)| self.groups.get(x) == self.groups.get(y))
+    }
 }
 
 /// Collects [`FnOps`] from a function body.
@@ -150,8 +168,8 @@ pub struct Collector {
     /// Queries built into a variable and fetched later (`let query =
     /// users::table.filter(..); query.first(conn)`): the library, table and keys.
     queries: std::collections::HashMap<String, (Api, String, Vec<String>)>,
-    /// The SQL of the crate's string constants, by name.
-    pub consts: std::rc::Rc<Consts>,
+    /// What the audit knows of the whole crate.
+    pub index: std::rc::Rc<Index>,
     /// The crate's own `macro_rules!`, expanded where the function calls them.
     pub macros: std::rc::Rc<super::expand::Macros>,
     /// The type of the `impl` the function is in (what `Self::` names).
@@ -177,15 +195,17 @@ impl Collector {
         self.found.ops.push(op);
     }
 
-    /// Visits one arm of a branch (each call a new arm).
+    /// Visits a branch with one arm (a closure that runs only in one case, a `let .. else`).
     fn branch<F: FnOnce(&mut Self)>(&mut self, visit: F) {
-        self.branch_when(None, visit);
+        let group = self.ids + 1;
+        self.branch_when(group, None, visit);
     }
 
-    /// Visits one arm of a branch taken when a read found its row (`Some(true)`), found none
-    /// (`Some(false)`), or either.
-    fn branch_when<F: FnOnce(&mut Self)>(&mut self, found: Option<bool>, visit: F) {
+    /// Visits one arm of the `if` or `match` whose first arm is `group`, taken when a read
+    /// found its row (`Some(true)`), found none (`Some(false)`), or either.
+    fn branch_when<F: FnOnce(&mut Self)>(&mut self, group: usize, found: Option<bool>, visit: F) {
         self.ids += 1;
+        self.found.groups.insert(self.ids, group);
         self.path.push(self.ids);
         self.found_branch.push(found);
         visit(self);
@@ -320,12 +340,13 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         self.visit_expr(&node.cond);
         let found = found_when(&node.cond);
-        self.branch_when(found, |this| {
+        let group = self.ids + 1;
+        self.branch_when(group, found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
         });
         if let Some((_, otherwise)) = &node.else_branch {
-            self.branch_when(found.map(|f| !f), |this| {
+            self.branch_when(group, found.map(|f| !f), |this| {
                 this.visit_expr(otherwise);
                 this.arm_ends_with(outcome_of(otherwise));
             });
@@ -334,8 +355,9 @@ impl<'ast> Visit<'ast> for Collector {
 
     fn visit_expr_match(&mut self, node: &'ast syn::ExprMatch) {
         self.visit_expr(&node.expr);
+        let group = self.ids + 1;
         for arm in &node.arms {
-            self.branch_when(pattern_found(&arm.pat), |this| {
+            self.branch_when(group, pattern_found(&arm.pat), |this| {
                 this.visit_arm(arm);
                 this.arm_ends_with(outcome_of(&arm.body));
             });
@@ -345,7 +367,17 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_local(&mut self, node: &'ast syn::Local) {
         // `let .. else { return }`: the else block is a branch.
         if let Some(init) = &node.init {
+            let start = self.found.ops.len();
             self.visit_expr(&init.expr);
+            // `let found = if let Some(key) = key { read(key) } else { None };`: what a
+            // read inside the initializer found is the binding's, at the `let`'s place.
+            // (An exit on another branch of the initializer, `else { return Err(..) }`, is
+            // still not decided by it: `written_in` keeps where it was.)
+            for op in &mut self.found.ops[start..] {
+                if op.kind == Kind::Read && op.path.len() > self.path.len() {
+                    op.written_in = Some(std::mem::replace(&mut op.path, self.path.clone()));
+                }
+            }
             if let Some((_, diverge)) = &init.diverge {
                 self.branch(|this| {
                     this.visit_expr(diverge);
@@ -432,11 +464,11 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
         if let Some(last) = node.path.segments.last() {
             let name = last.ident.to_string();
-            if name == "UniqueViolation" {
+            if name == "UniqueViolation" || self.index.handlers.contains(&name) {
                 self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
             }
             // SQL kept in a `const` and used here.
-            if let Some(sql) = self.consts.get(&name).cloned()
+            if let Some(sql) = self.index.consts.get(&name).cloned()
                 && let Some(op) = sql_op(&sql, last.ident.span())
             {
                 self.note_safety(&sql);
@@ -499,7 +531,7 @@ impl<'ast> Visit<'ast> for Collector {
 
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
         let method = node.method.to_string();
-        if method == "is_unique_violation" {
+        if method == "is_unique_violation" || self.index.handlers.contains(&method) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         }
         if BRANCH_METHODS.contains(&method.as_str()) {
@@ -542,7 +574,12 @@ impl<'ast> Visit<'ast> for Collector {
                 .is_some_and(|var| !self.fresh.contains(&var.to_string())),
             _ => true,
         };
-        self.helper_call(&node.method, true, owner.as_deref());
+        let call = Call {
+            method: true,
+            owner: owner.as_deref(),
+            on_field: on_field(&node.receiver),
+        };
+        self.helper_call(&node.method, &call);
         if loaded {
             // `user.save(conn)` on a row the function loaded upserts it by its own key: an
             // update, not the insert of a new row whatever the earlier read was by.
@@ -566,12 +603,20 @@ impl<'ast> Visit<'ast> for Collector {
         } else if let Expr::Path(function) = &*node.func
             && let Some(name) = function.path.segments.last()
         {
+            if self.index.handlers.contains(&name.ident.to_string()) {
+                self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+            }
             // The arguments run before the call.
             for arg in &node.args {
                 self.visit_expr(arg);
             }
             let owner = path_owner(&function.path);
-            self.helper_call(&name.ident, false, owner.as_deref());
+            let call = Call {
+                method: false,
+                owner: owner.as_deref(),
+                on_field: false,
+            };
+            self.helper_call(&name.ident, &call);
             return;
         }
         syn::visit::visit_expr_call(self, node);
@@ -646,7 +691,14 @@ impl Collector {
             match root {
                 Expr::Reference(inner) => root = &inner.expr,
                 Expr::Paren(inner) => root = &inner.expr,
-                Expr::Field(field) => return self.receiver_type(&field.base).and(None),
+                // `self.repository`: the field's type, from the struct's definition.
+                Expr::Field(field) => {
+                    let syn::Member::Named(name) = &field.member else {
+                        return None;
+                    };
+                    let base = self.receiver_type(&field.base)?;
+                    return self.index.fields.get(&(base, name.to_string())).cloned();
+                }
                 _ => break,
             }
         }
@@ -800,12 +852,94 @@ pub struct Callee {
     pub owner: Option<String>,
 }
 
+/// How a call names its function: as a method or by path, on which type when known, and
+/// whether on a field (`self.repository.create(..)`), another object than the caller's.
+#[derive(Debug, Clone, Copy)]
+struct Call<'a> {
+    method: bool,
+    owner: Option<&'a str>,
+    on_field: bool,
+}
+
+/// Whether a method's receiver is a field of something (`self.repository`, `state.db`),
+/// through references and parentheses.
+fn on_field(receiver: &Expr) -> bool {
+    match receiver {
+        Expr::Reference(inner) => on_field(&inner.expr),
+        Expr::Paren(inner) => on_field(&inner.expr),
+        Expr::Field(_) => true,
+        _ => false,
+    }
+}
+
 /// Helpers by how they are called; a name two functions share with different effects is
 /// left out (a call to it could be either).
 pub type Helpers = std::collections::HashMap<Callee, Helper>;
 
-/// The crate's string constants that hold SQL, by name.
-pub type Consts = std::collections::HashMap<String, String>;
+/// What the audit knows of the whole crate before it reads any function.
+#[derive(Debug, Default)]
+pub struct Index {
+    /// The crate's string constants that hold SQL, by name (a name bound twice to different
+    /// SQL is left out).
+    pub consts: std::collections::HashMap<String, String>,
+    /// The names of the crate's functions that handle a unique violation (an error mapper
+    /// such as `map_sqlx_error`, passed to `map_err` by the functions that insert).
+    pub handlers: std::collections::HashSet<String>,
+    /// The type of each struct's field, by struct and field, reduced to the type that
+    /// holds the methods (`repository: Arc<dyn UserRepository>` -> `UserRepository`).
+    pub fields: std::collections::HashMap<(String, String), String>,
+    /// The types that implement each trait of the crate, by trait.
+    pub implementors: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Index {
+    /// The types whose methods a call on `ty` may run: `ty` itself, and when it is a
+    /// trait, the types that implement it.
+    pub fn owners(&self, ty: &str) -> Vec<String> {
+        let mut owners = vec![ty.to_owned()];
+        if let Some(types) = self.implementors.get(ty) {
+            owners.extend(types.iter().cloned());
+        }
+        owners
+    }
+}
+
+/// The type that holds a field's methods: the last path segment after smart pointers,
+/// references and `dyn` (`Arc<dyn UserRepository>`, `&'a Box<Pool>`, `Option<Arc<Cache>>`).
+pub fn core_type(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Reference(r) => core_type(&r.elem),
+        syn::Type::Paren(p) => core_type(&p.elem),
+        syn::Type::TraitObject(t) => t.bounds.iter().find_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => t.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        }),
+        syn::Type::Path(path) => {
+            let last = path.path.segments.last()?;
+            let name = last.ident.to_string();
+            let wrapper = matches!(
+                name.as_str(),
+                "Arc" | "Rc" | "Box" | "Option" | "RwLock" | "Mutex" | "Data" | "State"
+            );
+            if wrapper
+                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+            {
+                return core_type(inner);
+            }
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a function body handles a unique violation itself: it compares `23505` (SQLSTATE)
+/// or `1062` (MySQL), names Diesel's `UniqueViolation` or calls `is_unique_violation()`.
+pub fn handles_unique_violation(block: &syn::Block) -> bool {
+    let mut collector = Collector::default();
+    collector.visit_block(block);
+    collector.found.safe_by == Some(SafeBy::HandledUniqueViolation)
+}
 
 impl Collector {
     /// A collector of function `own` that knows `helpers`.
@@ -819,8 +953,17 @@ impl Collector {
 
     /// The helper `name` called as a method or by path (on `owner`, when the path names a
     /// type: `Like::insert`), if the audited code has one.
-    fn helper(&self, name: &str, method: bool, owner: Option<&str>) -> Option<&Helper> {
-        if name == self.own && owner.is_none_or(|o| Some(o) == self.owner.as_deref()) {
+    ///
+    /// A call of the function's own name is recursion, and not its own helper, unless it is
+    /// on another object: `self.repository.create(..)` in a service's `create` delegates.
+    fn helper(&self, name: &str, call: &Call) -> Option<&Helper> {
+        let Call {
+            method,
+            owner,
+            on_field,
+        } = *call;
+        if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref())
+        {
             return None;
         }
         let owner = match owner {
@@ -832,15 +975,25 @@ impl Collector {
             method,
             owner: owner.map(str::to_owned),
         };
-        owner
-            .and_then(|owner| self.helpers.get(&key(Some(owner))))
-            .or_else(|| self.helpers.get(&key(None)))
+        // The type's own method, or, on a trait (`Arc<dyn UserRepository>`), its
+        // implementors' that do something to the database, when they agree.
+        let typed = owner.and_then(|owner| {
+            let found: Vec<&Helper> = self
+                .index
+                .owners(owner)
+                .iter()
+                .filter_map(|o| self.helpers.get(&key(Some(o))))
+                .collect();
+            let first = *found.first()?;
+            found.iter().all(|h| h.same_effect(first)).then_some(first)
+        });
+        typed.or_else(|| self.helpers.get(&key(None)))
     }
 
     /// A call to a helper is its operations, at the call site: its reads, then its inserts.
-    fn helper_call(&mut self, name: &syn::Ident, method: bool, owner: Option<&str>) {
+    fn helper_call(&mut self, name: &syn::Ident, call: &Call) {
         let name_text = name.to_string();
-        let Some(helper) = self.helper(&name_text, method, owner).cloned() else {
+        let Some(helper) = self.helper(&name_text, call).cloned() else {
             return;
         };
         let mut effects = helper.effects;
@@ -871,15 +1024,24 @@ impl Collector {
                     .path
                     .segments
                     .last()
-                    .map(|s| (s.ident.to_string(), false, path_owner(&path.path))),
+                    .map(|s| (s.ident.to_string(), false, path_owner(&path.path), false)),
                 _ => None,
             },
-            Expr::MethodCall(call) => Some((call.method.to_string(), true, None)),
+            Expr::MethodCall(call) => Some((
+                call.method.to_string(),
+                true,
+                None,
+                on_field(&call.receiver),
+            )),
             _ => None,
         };
-        callee.is_some_and(|(name, method, owner)| {
-            self.helper(&name, method, owner.as_deref())
-                .is_some_and(Helper::checks)
+        callee.is_some_and(|(name, method, owner, on_field)| {
+            let call = Call {
+                method,
+                owner: owner.as_deref(),
+                on_field,
+            };
+            self.helper(&name, &call).is_some_and(Helper::checks)
         })
     }
 
@@ -939,6 +1101,18 @@ impl Collector {
             insert.method.span().start().line,
         ))
     }
+}
+
+/// Whether `read` decides `write` in a function: the insert sits on a branch entered after
+/// the read, at or below the read's own branch (not on a sibling arm), or an early exit on
+/// such a branch lies between them.
+pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
+    let below = |path: &[usize], of: &[usize]| path.len() > of.len() && path.starts_with(of);
+    let written_in = read.written_in.as_deref().unwrap_or(&read.path);
+    below(&write.path, &read.path)
+        || found.early_returns.iter().any(|exit| {
+            read.order < exit.order && exit.order < write.order && below(&exit.path, written_in)
+        })
 }
 
 /// What a function is to its callers: for each table, an inserter (an unguarded insert and
@@ -1002,7 +1176,9 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
         }
         match (first_read, first_insert) {
             (None, Some(insert)) => effects.push(effect(insert, Kind::Insert, false, handled)),
-            (Some(read), Some(insert)) if insert.order < read.order => {
+            // An insert before any read of its table, or after a read that does not decide
+            // it (a parent row looked up by another key): an inserter.
+            (Some(read), Some(insert)) if insert.order < read.order || !read_decides(found, read, insert) => {
                 effects.push(effect(insert, Kind::Insert, false, handled));
             }
             (Some(read), None) => {
@@ -1107,7 +1283,7 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
     };
     match first {
         "select" => {
-            let table = after("from")?;
+            let table = from_table(&w)?;
             let keys = where_keys(&w);
             let guarded = w
                 .windows(2)
@@ -1142,6 +1318,35 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         }
         _ => None,
     }
+}
+
+/// The table a `SELECT` reads: the first `FROM` outside parentheses, else (`SELECT EXISTS
+/// (SELECT 1 FROM t ..)`) the first inside them that is not a function's own `FROM`
+/// (`EXTRACT(EPOCH FROM created_at)`, `SUBSTRING(x FROM 2)`, `TRIM(.. FROM ..)`).
+fn from_table(w: &[String]) -> Option<String> {
+    const FUNCTIONS: &[&str] = &["extract", "substring", "trim", "overlay", "position"];
+    // The word before each open parenthesis, innermost last.
+    let mut opened: Vec<&str> = Vec::new();
+    let mut nested = None;
+    for (i, word) in w.iter().enumerate() {
+        match word.as_str() {
+            "(" => opened.push(if i > 0 { w[i - 1].as_str() } else { "" }),
+            ")" => {
+                opened.pop();
+            }
+            "from" => {
+                let table = w.get(i + 1).filter(|t| t.as_str() != "(").map(|t| table_name(t));
+                if opened.is_empty() {
+                    return table;
+                }
+                if nested.is_none() && !opened.last().is_some_and(|f| FUNCTIONS.contains(f)) {
+                    nested = table;
+                }
+            }
+            _ => {}
+        }
+    }
+    nested
 }
 
 /// `WHERE a = $1 AND b = ?`: the columns compared, in order.
