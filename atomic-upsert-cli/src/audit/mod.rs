@@ -244,8 +244,11 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Index {
             syn::visit::visit_impl_item_fn(self, node);
         }
         fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
+            let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
             for field in &node.fields {
-                if let (Some(name), Some(ty)) = (&field.ident, ops::core_type(&field.ty)) {
+                if let (Some(name), Some(ty)) = (&field.ident, ops::core_type(&field.ty))
+                    && !generic(&ty)
+                {
                     self.index
                         .fields
                         .insert((node.ident.to_string(), name.to_string()), ty);
@@ -253,6 +256,16 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Index {
             }
         }
         fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
+            if let syn::Type::Path(ty) = &*node.self_ty
+                && let Some(ty) = ty.path.segments.last()
+            {
+                let methods = self.index.methods.entry(ty.ident.to_string()).or_default();
+                for item in &node.items {
+                    if let syn::ImplItem::Fn(function) = item {
+                        methods.insert(function.sig.ident.to_string());
+                    }
+                }
+            }
             if let Some((_, trait_path, _)) = &node.trait_
                 && let Some(trait_name) = trait_path.segments.last()
                 && let syn::Type::Path(ty) = &*node.self_ty

@@ -554,6 +554,7 @@ impl<'ast> Visit<'ast> for Collector {
         if let Some(op) = seaorm_insert(node)
             .or_else(|| diesel_insert_chain(node))
             .or_else(|| self.model_insert(node))
+            .or_else(|| self.converted_insert(node))
         {
             self.push(op);
             return;
@@ -578,6 +579,7 @@ impl<'ast> Visit<'ast> for Collector {
             method: true,
             owner: owner.as_deref(),
             on_field: on_field(&node.receiver),
+            known: on_field(&node.receiver) && owner.is_some(),
         };
         self.helper_call(&node.method, &call);
         if loaded {
@@ -615,6 +617,7 @@ impl<'ast> Visit<'ast> for Collector {
                 method: false,
                 owner: owner.as_deref(),
                 on_field: false,
+                known: false,
             };
             self.helper_call(&name.ident, &call);
             return;
@@ -859,6 +862,9 @@ struct Call<'a> {
     method: bool,
     owner: Option<&'a str>,
     on_field: bool,
+    /// Whether `owner` is the receiver's type for sure (a field's declared type), not a
+    /// guess from a variable's name.
+    known: bool,
 }
 
 /// Whether a method's receiver is a field of something (`self.repository`, `state.db`),
@@ -890,6 +896,8 @@ pub struct Index {
     pub fields: std::collections::HashMap<(String, String), String>,
     /// The types that implement each trait of the crate, by trait.
     pub implementors: std::collections::HashMap<String, Vec<String>>,
+    /// The functions the crate's `impl` blocks define, by type.
+    pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,
 }
 
 impl Index {
@@ -961,7 +969,17 @@ impl Collector {
             method,
             owner,
             on_field,
+            known,
         } = *call;
+        // A receiver of a type the crate defines no such method for (`self.object:
+        // ObjectId<..>` of another crate) runs none of the crate's functions.
+        if known
+            && let Some(ty) = owner
+            && !self.index.methods.get(ty).is_some_and(|m| m.contains(name))
+            && !self.index.implementors.contains_key(ty)
+        {
+            return None;
+        }
         if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref())
         {
             return None;
@@ -1040,6 +1058,7 @@ impl Collector {
                 method,
                 owner: owner.as_deref(),
                 on_field,
+                known: false,
             };
             self.helper(&name, &call).is_some_and(Helper::checks)
         })
@@ -1078,6 +1097,44 @@ impl Collector {
             Kind::Update,
             Api::SeaOrm,
             table.unwrap_or_default(),
+            node.method.span().start().line,
+        ))
+    }
+
+    /// `SeaORM`'s `x.into_active_model().insert(db)`: the table is the one of `x`'s type,
+    /// seen where the chain starts (`ApubUser::new(..)..into_active_model()`, a variable
+    /// whose `let` shows its type) and matched to a table the function read, by name or as
+    /// the end of the type's name (`ApubReceivedLike` wraps `received_like`'s model).
+    fn converted_insert(&self, node: &ExprMethodCall) -> Option<Op> {
+        let (methods, root, _) = chain(node);
+        if node.method != "insert" || node.args.len() != 1 || !methods.iter().any(|m| m == "into_active_model") {
+            return None;
+        }
+        let ty = match root {
+            Expr::Call(call) => match &*call.func {
+                Expr::Path(path) => path_owner(&path.path).filter(|o| o != "Self"),
+                _ => None,
+            },
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .and_then(|var| self.types.get(&var.to_string()).cloned()),
+            _ => None,
+        }?;
+        let name = snake(&ty);
+        let table = self
+            .found
+            .ops
+            .iter()
+            .rev()
+            .filter(|op| op.kind == Kind::Read)
+            .map(|op| op.table.as_str())
+            .find(|t| name == *t || name.ends_with(&format!("_{t}")))
+            .map_or(name.clone(), str::to_owned);
+        Some(Op::new(
+            Kind::Insert,
+            Api::SeaOrm,
+            table,
             node.method.span().start().line,
         ))
     }
