@@ -149,7 +149,14 @@ pub fn audit(
     }
     if std::env::var_os("AUDIT_DEBUG").is_some() {
         for (callee, helper) in helpers.iter() {
-            eprintln!("HELPER {callee:?} {:?}", helper.effects.iter().map(|e| (e.kind, &e.table, e.guarded)).collect::<Vec<_>>());
+            eprintln!(
+                "HELPER {callee:?} {:?}",
+                helper
+                    .effects
+                    .iter()
+                    .map(|e| (e.kind, &e.table, e.guarded))
+                    .collect::<Vec<_>>()
+            );
         }
     }
     let context = Context {
@@ -467,7 +474,10 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
         }
         if std::env::var("AUDIT_DEBUG_FN").is_ok_and(|f| f == name) {
             for op in &found.ops {
-                eprintln!("OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {}", op.kind, op.table, op.keys, op.line, op.path, op.order, op.via, op.guarded);
+                eprintln!(
+                    "OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {}",
+                    op.kind, op.table, op.keys, op.line, op.path, op.order, op.via, op.guarded
+                );
             }
             for exit in &found.early_returns {
                 eprintln!("EXIT {exit:?}");

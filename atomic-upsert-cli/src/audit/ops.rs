@@ -180,6 +180,9 @@ pub struct Collector {
     found_branch: Vec<Option<bool>>,
     /// The last branch id handed out.
     ids: usize,
+    /// The order of the last read that is true when the row is missing
+    /// (`select(not(exists(..)))`).
+    negated: Option<usize>,
     order: usize,
 }
 
@@ -534,6 +537,27 @@ impl<'ast> Visit<'ast> for Collector {
         if method == "is_unique_violation" || self.index.handlers.contains(&method) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         }
+        // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
+        // the function's value (a validation helper without an `if`).
+        if matches!(method.as_str(), "ok_or" | "ok_or_else")
+            && chain(node)
+                .0
+                .iter()
+                .any(|m| m == "then_some" || m == "then")
+        {
+            let before = self.order;
+            self.visit_expr(&node.receiver);
+            // The error is for `None`: when the read is false. `exists(..)` is false when
+            // the row is missing, `not(exists(..))` when it is found.
+            let found = self.negated.is_some_and(|at| at > before);
+            self.branch_when(self.ids + 1, Some(found), |this| {
+                for arg in &node.args {
+                    this.visit_expr(arg);
+                }
+                this.early_exit(Outcome::Error);
+            });
+            return;
+        }
         if BRANCH_METHODS.contains(&method.as_str()) {
             self.visit_expr(&node.receiver);
             self.branch(|this| {
@@ -599,8 +623,11 @@ impl<'ast> Visit<'ast> for Collector {
             self.push(op);
         } else if let Some(op) = diesel_update(node) {
             self.push(op);
-        } else if let Some(op) = diesel_exists(node) {
+        } else if let Some((op, negated)) = diesel_exists(node) {
             self.push(op);
+            if negated {
+                self.negated = Some(self.order);
+            }
             return;
         } else if let Expr::Path(function) = &*node.func
             && let Some(name) = function.path.segments.last()
@@ -980,8 +1007,7 @@ impl Collector {
         {
             return None;
         }
-        if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref())
-        {
+        if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref()) {
             return None;
         }
         let owner = match owner {
@@ -1107,7 +1133,10 @@ impl Collector {
     /// the end of the type's name (`ApubReceivedLike` wraps `received_like`'s model).
     fn converted_insert(&self, node: &ExprMethodCall) -> Option<Op> {
         let (methods, root, _) = chain(node);
-        if node.method != "insert" || node.args.len() != 1 || !methods.iter().any(|m| m == "into_active_model") {
+        if node.method != "insert"
+            || node.args.len() != 1
+            || !methods.iter().any(|m| m == "into_active_model")
+        {
             return None;
         }
         let ty = match root {
@@ -1235,7 +1264,9 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             (None, Some(insert)) => effects.push(effect(insert, Kind::Insert, false, handled)),
             // An insert before any read of its table, or after a read that does not decide
             // it (a parent row looked up by another key): an inserter.
-            (Some(read), Some(insert)) if insert.order < read.order || !read_decides(found, read, insert) => {
+            (Some(read), Some(insert))
+                if insert.order < read.order || !read_decides(found, read, insert) =>
+            {
                 effects.push(effect(insert, Kind::Insert, false, handled));
             }
             (Some(read), None) => {
@@ -1392,7 +1423,10 @@ fn from_table(w: &[String]) -> Option<String> {
                 opened.pop();
             }
             "from" => {
-                let table = w.get(i + 1).filter(|t| t.as_str() != "(").map(|t| table_name(t));
+                let table = w
+                    .get(i + 1)
+                    .filter(|t| t.as_str() != "(")
+                    .map(|t| table_name(t));
                 if opened.is_empty() {
                     return table;
                 }
@@ -1699,12 +1733,21 @@ fn calls_function<'a>(node: &'a syn::ExprCall, name: &str) -> Option<&'a syn::Ex
     }
 }
 
-/// Diesel's `select(exists(t::table.filter(..)))`: a read of `t`.
-fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
+/// Diesel's `select(exists(t::table.filter(..)))`: a read of `t`; and whether it is
+/// `select(not(exists(..)))`, true when the row is missing.
+fn diesel_exists(node: &syn::ExprCall) -> Option<(Op, bool)> {
     calls_function(node, "select")?;
-    let Some(Expr::Call(exists)) = node.args.first() else {
+    let Some(Expr::Call(first)) = node.args.first() else {
         return None;
     };
+    let mut exists = first;
+    let negated = calls_function(exists, "not").is_some();
+    if negated {
+        let Some(Expr::Call(inner)) = exists.args.first() else {
+            return None;
+        };
+        exists = inner;
+    }
     let Expr::Path(exists_fn) = &*exists.func else {
         return None;
     };
@@ -1726,7 +1769,7 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
         [table] => table.clone(),
         _ => return None,
     };
-    Some(Op {
+    let read = Op {
         keys: filter_keys(&calls),
         ..Op::new(
             Kind::Read,
@@ -1734,7 +1777,8 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<Op> {
             table,
             name.ident.span().start().line,
         )
-    })
+    };
+    Some((read, negated))
 }
 
 /// Diesel's `insert_into(t::table).values(..).execute(..)`, read from the outermost call of
