@@ -554,6 +554,8 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
                         && r.order < write.order
                         && !found.exclusive(&r.path, &write.path)
                         && r.table.eq_ignore_ascii_case(&write.table)
+                        // (A list read that nothing looks into decides nothing.)
+                        && (!r.list || ops::read_decides(found, r, write))
                 })
                 .max_by_key(|r| r.order)
         };

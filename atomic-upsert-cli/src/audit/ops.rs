@@ -43,6 +43,9 @@ pub struct Op {
     pub columns: Vec<String>,
     /// `ON CONFLICT` on an insert, `FOR UPDATE`/`FOR SHARE` on a read: not racy on its own.
     pub guarded: bool,
+    /// A read of many rows (`.load(conn)`, `.all(db)`): it decides only an insert on a
+    /// branch whose condition looks into what it read (`if !existing.contains(..)`).
+    pub list: bool,
     /// A guarded insert's conflict target columns, when written (`ON CONFLICT (uuid)`,
     /// `.on_conflict(users::uuid)`): it guards a read by other columns nothing.
     pub conflict: Vec<String>,
@@ -72,6 +75,7 @@ impl Op {
             keys: Vec::new(),
             columns: Vec::new(),
             guarded: false,
+            list: false,
             conflict: Vec::new(),
             path: Vec::new(),
             written_in: None,
@@ -135,6 +139,8 @@ pub struct FnOps {
     /// The `if` or `match` each branch arm belongs to (its first arm's id): two arms of one
     /// are exclusive.
     pub groups: std::collections::HashMap<usize, usize>,
+    /// The list reads (by order) whose rows each branch arm's condition looks into.
+    pub list_checks: std::collections::HashMap<usize, Vec<usize>>,
 }
 
 impl FnOps {
@@ -183,6 +189,11 @@ pub struct Collector {
     /// The order of the last read that is true when the row is missing
     /// (`select(not(exists(..)))`).
     negated: Option<usize>,
+    /// Variables holding a list read's rows, or values made from them, with the read's
+    /// order (`let existing = t::table..load(conn)?; let names = existing.iter()..`).
+    lists: std::collections::HashMap<String, usize>,
+    /// The list reads the condition of the branch about to be visited looks into.
+    pending_lists: Vec<usize>,
     order: usize,
 }
 
@@ -209,11 +220,17 @@ impl Collector {
     fn branch_when<F: FnOnce(&mut Self)>(&mut self, group: usize, found: Option<bool>, visit: F) {
         self.ids += 1;
         self.found.groups.insert(self.ids, group);
+        let lists = std::mem::take(&mut self.pending_lists);
+        if !lists.is_empty() {
+            self.found.list_checks.insert(self.ids, lists.clone());
+        }
         self.path.push(self.ids);
         self.found_branch.push(found);
         visit(self);
         self.found_branch.pop();
         self.path.pop();
+        // The next arm of the same `if` or `match` is under the same condition.
+        self.pending_lists = lists;
     }
 
     fn early_exit(&mut self, outcome: Outcome) {
@@ -344,6 +361,7 @@ impl<'ast> Visit<'ast> for Collector {
         self.visit_expr(&node.cond);
         let found = found_when(&node.cond);
         let group = self.ids + 1;
+        self.pending_lists = self.lists_in(&node.cond);
         self.branch_when(group, found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
@@ -354,17 +372,20 @@ impl<'ast> Visit<'ast> for Collector {
                 this.arm_ends_with(outcome_of(otherwise));
             });
         }
+        self.pending_lists.clear();
     }
 
     fn visit_expr_match(&mut self, node: &'ast syn::ExprMatch) {
         self.visit_expr(&node.expr);
         let group = self.ids + 1;
+        self.pending_lists = self.lists_in(&node.expr);
         for arm in &node.arms {
             self.branch_when(group, pattern_found(&arm.pat), |this| {
                 this.visit_arm(arm);
                 this.arm_ends_with(outcome_of(&arm.body));
             });
         }
+        self.pending_lists.clear();
     }
 
     fn visit_local(&mut self, node: &'ast syn::Local) {
@@ -387,6 +408,17 @@ impl<'ast> Visit<'ast> for Collector {
                     let outcome = outcome_of(diverge);
                     this.early_exit(outcome);
                 });
+            }
+            // `let existing = t::table..load(conn)?`, and values made from it.
+            if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
+                let list = self.found.ops[start..]
+                    .iter()
+                    .rfind(|op| op.kind == Kind::Read && op.list)
+                    .map(|op| op.order)
+                    .or_else(|| self.lists_in(&init.expr).first().copied());
+                if let Some(order) = list {
+                    self.lists.insert(binding.ident.to_string(), order);
+                }
             }
             // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
@@ -841,6 +873,8 @@ pub struct Effect {
     /// A read that returns `Err` when it finds the row (`ensure_email_free(..)?`): a `?`
     /// on a call to it decides what follows.
     pub checks: bool,
+    /// A read of many rows (see [`Op::list`]).
+    pub list: bool,
     /// An insert whose unique violation the function handles itself (it maps `23505` to
     /// "already exists"), or with its own `ON CONFLICT`: safe where it is called, but for
     /// a read by columns other than its conflict target.
@@ -1045,6 +1079,7 @@ impl Collector {
         for effect in effects {
             self.push(Op {
                 keys: effect.keys,
+                list: effect.list,
                 columns: effect.columns,
                 guarded: effect.guarded,
                 conflict: effect.conflict,
@@ -1103,6 +1138,28 @@ impl Collector {
         } else if lower == "23505" {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         }
+    }
+
+    /// The list reads whose rows an expression looks into, through the variables that hold
+    /// them.
+    fn lists_in(&self, expr: &Expr) -> Vec<usize> {
+        struct Names<'a>(&'a std::collections::HashMap<String, usize>, Vec<usize>);
+        impl<'ast> Visit<'ast> for Names<'_> {
+            fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+                if let Some(name) = node.path.get_ident()
+                    && let Some(order) = self.0.get(&name.to_string())
+                    && !self.1.contains(order)
+                {
+                    self.1.push(*order);
+                }
+            }
+        }
+        if self.lists.is_empty() {
+            return Vec::new();
+        }
+        let mut names = Names(&self.lists, Vec::new());
+        names.visit_expr(expr);
+        names.1
     }
 
     /// `SeaORM`'s `model.update(db)` on an `ActiveModel`: an update of the model's table when
@@ -1194,6 +1251,16 @@ impl Collector {
 /// such a branch lies between them.
 pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     let below = |path: &[usize], of: &[usize]| path.len() > of.len() && path.starts_with(of);
+    if read.list {
+        // Many rows decide only an insert under a condition that looks into them.
+        return below(&write.path, &read.path)
+            && write.path[read.path.len()..].iter().any(|arm| {
+                found
+                    .list_checks
+                    .get(arm)
+                    .is_some_and(|reads| reads.contains(&read.order))
+            });
+    }
     let written_in = read.written_in.as_deref().unwrap_or(&read.path);
     below(&write.path, &read.path)
         || found.early_returns.iter().any(|exit| {
@@ -1221,6 +1288,7 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             })
         };
         let effect = |op: &Op, kind, checks, guarded| Effect {
+            list: op.list,
             kind,
             api: op.api,
             table: op.table.clone(),
@@ -1567,7 +1635,10 @@ fn orm_read(
     let reads = methods
         .iter()
         .any(|m| matches!(m.as_str(), "first" | "optional" | "get_result" | "one"));
-    if !reads {
+    let list = methods
+        .iter()
+        .any(|m| matches!(m.as_str(), "load" | "get_results" | "all"));
+    if !reads && !list {
         return None;
     }
     let line = fetch_line(node, &calls);
@@ -1577,6 +1648,7 @@ fn orm_read(
     let read = |api, table: String, keys| Op {
         keys,
         guarded,
+        list: !reads,
         ..Op::new(Kind::Read, api, table, line)
     };
     match root {
@@ -1709,7 +1781,7 @@ fn fetch_line(node: &ExprMethodCall, calls: &[&ExprMethodCall]) -> usize {
         .find(|c| {
             matches!(
                 c.method.to_string().as_str(),
-                "first" | "one" | "get_result"
+                "first" | "one" | "get_result" | "load" | "all" | "get_results"
             )
         })
         .map_or(node.method.span(), |c| c.method.span())
