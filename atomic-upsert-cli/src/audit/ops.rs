@@ -1635,10 +1635,10 @@ fn orm_read(
     let reads = methods
         .iter()
         .any(|m| matches!(m.as_str(), "first" | "optional" | "get_result" | "one"));
-    let list = methods
+    let many = methods
         .iter()
         .any(|m| matches!(m.as_str(), "load" | "get_results" | "all"));
-    if !reads && !list {
+    if !reads && !many {
         return None;
     }
     let line = fetch_line(node, &calls);
