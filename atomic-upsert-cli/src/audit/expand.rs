@@ -8,7 +8,9 @@
 //! the tokens up to the pattern's next literal token or a `,`/`;` (a `<..>` nesting
 //! counted). A
 //! repetition is expanded once, with its first element: enough to see which table a
-//! generated function reads or writes. A call no rule matches is left alone.
+//! generated function reads or writes; a repetition of one variable (`$( $body:tt )+`)
+//! takes the whole run, so the body writes it out whole. A call no rule matches is left
+//! alone.
 
 use std::collections::HashMap;
 
@@ -192,7 +194,14 @@ fn matches(
             Pat::Repeat(inner, separator) => {
                 let end = until(input, at, next_literal, None);
                 let first_end = until(input, at, separator.as_deref(), Some(end));
-                if first_end > at {
+                if let [Pat::Var(name, _)] = inner.as_slice() {
+                    // `$( $after:tt )+`, `$($field:ident),*`: one variable takes the whole
+                    // run, separators and all, which the body's one-time repetition then
+                    // writes out as the run itself.
+                    if end > at {
+                        bound.insert(name.clone(), input[at..end].to_vec());
+                    }
+                } else if first_end > at {
                     // Bind the first element; a mismatch inside a repetition is not fatal.
                     let _ = matches(inner, &input[at..first_end], bound);
                 }
@@ -294,6 +303,28 @@ mod tests {
         assert!(expanded.contains("fn add_crate_user_impl"), "{expanded}");
         assert!(expanded.contains("crate_user :: ActiveModel"), "{expanded}");
         assert!(expanded.contains("CrateUser :: insert"), "{expanded}");
+    }
+
+    #[test]
+    fn a_repeated_token_tree_is_written_out_whole() {
+        let mut macros = Macros::default();
+        macros.define(
+            "insert",
+            "($table:ident, |$val:ident| $( $after:tt )+) => {
+                fn insert(new: i32) -> i32 { let $val = new; $( $after )+ }
+            };"
+            .parse()
+            .unwrap(),
+        );
+        let call = mac("insert!(follows, |x| if x > 0 { x } else { 0 })");
+        let expanded = macros.expand(&call).unwrap();
+        let item: syn::ItemFn = syn::parse2(expanded.clone()).unwrap();
+        let text = expanded.to_string();
+        assert!(
+            text.contains("if x > 0 { x } else { 0 }"),
+            "{text}: {}",
+            item.sig.ident
+        );
     }
 
     #[test]

@@ -250,6 +250,39 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Index {
             self.function(&node.sig, &node.block);
             syn::visit::visit_impl_item_fn(self, node);
         }
+        fn visit_item_use(&mut self, node: &'ast syn::ItemUse) {
+            // `use schema::user::Model as DbUser;`: `DbUser` is `user`'s model.
+            fn walk(tree: &syn::UseTree, parent: Option<String>, aliases: &mut ops::Aliases) {
+                match tree {
+                    syn::UseTree::Path(path) => {
+                        walk(&path.tree, Some(path.ident.to_string()), aliases);
+                    }
+                    syn::UseTree::Group(group) => {
+                        for item in &group.items {
+                            walk(item, parent.clone(), aliases);
+                        }
+                    }
+                    syn::UseTree::Rename(rename) if ops::is_model(&rename.ident.to_string()) => {
+                        if let Some(table) = parent {
+                            aliases.insert(rename.rename.to_string(), table);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            walk(&node.tree, None, &mut self.index.aliases);
+        }
+        fn visit_item_type(&mut self, node: &'ast syn::ItemType) {
+            // `type DbUser = user::Model;`
+            if let syn::Type::Path(path) = &*node.ty
+                && let [.., table, model] = path.path.segments.iter().collect::<Vec<_>>().as_slice()
+                && ops::is_model(&model.ident.to_string())
+            {
+                self.index
+                    .aliases
+                    .insert(node.ident.to_string(), table.ident.to_string());
+            }
+        }
         fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
             let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
             for field in &node.fields {
@@ -639,8 +672,11 @@ struct Functions {
 }
 
 impl Functions {
-    fn body(&mut self, name: String, method: bool, block: &syn::Block) {
+    fn body(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        let name = sig.ident.to_string();
+        let method = sig.receiver().is_some();
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
+        collector.parameters(sig);
         collector.index = std::rc::Rc::clone(&self.index);
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
@@ -663,7 +699,7 @@ impl Functions {
         if self.skips(attrs) {
             return;
         }
-        self.body(sig.ident.to_string(), sig.receiver().is_some(), block);
+        self.body(sig, block);
         syn::visit::visit_block(self, block);
     }
 

@@ -957,6 +957,9 @@ pub struct Index {
     pub fields: std::collections::HashMap<(String, String), String>,
     /// The types that implement each trait of the crate, by trait.
     pub implementors: std::collections::HashMap<String, Vec<String>>,
+    /// `SeaORM` models and entities imported or aliased under another name, with their
+    /// table (`use user::Model as DbUser;`, `type DbUser = user::Model;`).
+    pub aliases: Aliases,
     /// The functions the crate's `impl` blocks define, by type.
     pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,
 }
@@ -971,6 +974,14 @@ impl Index {
         }
         owners
     }
+}
+
+/// Other names of `SeaORM` models, by name, with their table.
+pub type Aliases = std::collections::HashMap<String, String>;
+
+/// Whether a type name is one a `SeaORM` entity module defines for its table.
+pub fn is_model(name: &str) -> bool {
+    matches!(name, "Model" | "ActiveModel" | "Entity")
 }
 
 /// The type that holds a field's methods: the last path segment after smart pointers,
@@ -1011,6 +1022,18 @@ pub fn handles_unique_violation(block: &syn::Block) -> bool {
 }
 
 impl Collector {
+    /// Knows the types of the function's parameters (`item: DbUserFeedItem`).
+    pub fn parameters(&mut self, sig: &syn::Signature) {
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(typed) = input
+                && let syn::Pat::Ident(name) = &*typed.pat
+                && let Some(ty) = core_type(&typed.ty)
+            {
+                self.types.insert(name.ident.to_string(), ty);
+            }
+        }
+    }
+
     /// A collector of function `own` that knows `helpers`.
     pub fn with(helpers: std::rc::Rc<Helpers>, own: &str) -> Self {
         Collector {
@@ -1207,6 +1230,14 @@ impl Collector {
                 .and_then(|var| self.types.get(&var.to_string()).cloned()),
             _ => None,
         }?;
+        if let Some(table) = self.index.aliases.get(&ty) {
+            return Some(Op::new(
+                Kind::Insert,
+                Api::SeaOrm,
+                table.clone(),
+                node.method.span().start().line,
+            ));
+        }
         let name = snake(&ty);
         let table = self
             .found
@@ -1264,7 +1295,12 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     let written_in = read.written_in.as_deref().unwrap_or(&read.path);
     below(&write.path, &read.path)
         || found.early_returns.iter().any(|exit| {
-            read.order < exit.order && exit.order < write.order && below(&exit.path, written_in)
+            // (An exit taken when the read found nothing, `if rows.is_empty() { break }`,
+            // leaves the insert to run when it found the row: not "no row, insert".)
+            read.order < exit.order
+                && exit.order < write.order
+                && below(&exit.path, written_in)
+                && exit.found != Some(false)
         })
 }
 
