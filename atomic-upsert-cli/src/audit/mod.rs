@@ -5,6 +5,7 @@
 //! infer, and the `#[derive(AtomicUpsert)]` struct and call that replace both.
 
 mod expand;
+mod index;
 mod ops;
 mod report;
 
@@ -132,7 +133,7 @@ pub fn audit(
     audit.coverage.files = parsed.len();
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
-    let index = std::rc::Rc::new(index(parsed.iter().map(|(_, _, syntax)| syntax)));
+    let index = std::rc::Rc::new(index::index(parsed.iter().map(|(_, _, syntax)| syntax)));
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
     for _ in 0..3 {
@@ -214,137 +215,6 @@ fn is_test_file(root: &Path, file: &Path) -> bool {
         || stem.ends_with("_tests")
 }
 
-/// What the audit knows of the whole crate before it reads any function (see
-/// [`ops::Index`]), from all `files`.
-fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> ops::Index {
-    #[derive(Default)]
-    struct Found {
-        index: ops::Index,
-        consts: Vec<(String, String)>,
-    }
-    impl Found {
-        fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
-            if ops::handles_unique_violation(block) {
-                self.index.handlers.insert(sig.ident.to_string());
-            }
-        }
-    }
-    impl<'ast> Visit<'ast> for Found {
-        fn visit_item_const(&mut self, node: &'ast syn::ItemConst) {
-            if let syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(text),
-                ..
-            }) = &*node.expr
-            {
-                let sql = text.value();
-                if ops::sql_op(&sql, proc_macro2::Span::call_site()).is_some() {
-                    self.consts.push((node.ident.to_string(), sql));
-                }
-            }
-        }
-        fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
-            self.function(&node.sig, &node.block);
-            syn::visit::visit_item_fn(self, node);
-        }
-        fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
-            self.function(&node.sig, &node.block);
-            syn::visit::visit_impl_item_fn(self, node);
-        }
-        fn visit_item_use(&mut self, node: &'ast syn::ItemUse) {
-            // `use schema::user::Model as DbUser;`: `DbUser` is `user`'s model.
-            fn walk(tree: &syn::UseTree, parent: Option<String>, aliases: &mut ops::Aliases) {
-                match tree {
-                    syn::UseTree::Path(path) => {
-                        walk(&path.tree, Some(path.ident.to_string()), aliases);
-                    }
-                    syn::UseTree::Group(group) => {
-                        for item in &group.items {
-                            walk(item, parent.clone(), aliases);
-                        }
-                    }
-                    syn::UseTree::Rename(rename) if ops::is_model(&rename.ident.to_string()) => {
-                        if let Some(table) = parent {
-                            aliases.insert(rename.rename.to_string(), table);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            walk(&node.tree, None, &mut self.index.aliases);
-        }
-        fn visit_item_type(&mut self, node: &'ast syn::ItemType) {
-            // `type DbUser = user::Model;`
-            if let syn::Type::Path(path) = &*node.ty
-                && let [.., table, model] = path.path.segments.iter().collect::<Vec<_>>().as_slice()
-                && ops::is_model(&model.ident.to_string())
-            {
-                self.index
-                    .aliases
-                    .insert(node.ident.to_string(), table.ident.to_string());
-            }
-        }
-        fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
-            let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
-            for field in &node.fields {
-                if let (Some(name), Some(ty)) = (&field.ident, ops::core_type(&field.ty))
-                    && !generic(&ty)
-                {
-                    self.index
-                        .fields
-                        .insert((node.ident.to_string(), name.to_string()), ty);
-                }
-            }
-        }
-        fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
-            if let syn::Type::Path(ty) = &*node.self_ty
-                && let Some(ty) = ty.path.segments.last()
-            {
-                let methods = self.index.methods.entry(ty.ident.to_string()).or_default();
-                for item in &node.items {
-                    if let syn::ImplItem::Fn(function) = item {
-                        methods.insert(function.sig.ident.to_string());
-                    }
-                }
-            }
-            if let Some((_, trait_path, _)) = &node.trait_
-                && let Some(trait_name) = trait_path.segments.last()
-                && let syn::Type::Path(ty) = &*node.self_ty
-                && let Some(ty) = ty.path.segments.last()
-            {
-                let implementors = self
-                    .index
-                    .implementors
-                    .entry(trait_name.ident.to_string())
-                    .or_default();
-                let ty = ty.ident.to_string();
-                if !implementors.contains(&ty) {
-                    implementors.push(ty);
-                }
-            }
-            syn::visit::visit_item_impl(self, node);
-        }
-    }
-    let mut found = Found::default();
-    for file in files {
-        found.visit_file(file);
-    }
-    // A constant's name bound twice to different SQL is left out.
-    let consts = &mut found.index.consts;
-    let mut clashes = Vec::new();
-    for (name, sql) in found.consts {
-        match consts.get(&name) {
-            Some(other) if *other != sql => clashes.push(name),
-            _ => {
-                consts.insert(name, sql);
-            }
-        }
-    }
-    for name in clashes {
-        consts.remove(&name);
-    }
-    found.index
-}
-
 /// The crate's `macro_rules!` definitions, wherever they are.
 fn macros<'a>(files: impl Iterator<Item = &'a syn::File>) -> expand::Macros {
     struct Found(expand::Macros);
@@ -367,7 +237,7 @@ fn macros<'a>(files: impl Iterator<Item = &'a syn::File>) -> expand::Macros {
 /// What a pass over the crate's functions knows from the passes before.
 struct Known<'a> {
     helpers: &'a std::rc::Rc<ops::Helpers>,
-    index: &'a std::rc::Rc<ops::Index>,
+    index: &'a std::rc::Rc<index::Index>,
     macros: &'a std::rc::Rc<expand::Macros>,
     include_tests: bool,
 }
@@ -661,7 +531,7 @@ struct Functions {
     /// The same functions by how they are called (for the helper table).
     callees: Vec<(ops::Callee, FnOps)>,
     helpers: std::rc::Rc<ops::Helpers>,
-    index: std::rc::Rc<ops::Index>,
+    index: std::rc::Rc<index::Index>,
     macros: std::rc::Rc<expand::Macros>,
     /// The types of the `impl` blocks being visited, innermost last.
     owners: Vec<String>,

@@ -7,6 +7,8 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, ExprMethodCall, Lit};
 
+use super::index::{Index, core_type};
+
 /// Which library an operation goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -942,76 +944,6 @@ fn on_field(receiver: &Expr) -> bool {
 /// Helpers by how they are called; a name two functions share with different effects is
 /// left out (a call to it could be either).
 pub type Helpers = std::collections::HashMap<Callee, Helper>;
-
-/// What the audit knows of the whole crate before it reads any function.
-#[derive(Debug, Default)]
-pub struct Index {
-    /// The crate's string constants that hold SQL, by name (a name bound twice to different
-    /// SQL is left out).
-    pub consts: std::collections::HashMap<String, String>,
-    /// The names of the crate's functions that handle a unique violation (an error mapper
-    /// such as `map_sqlx_error`, passed to `map_err` by the functions that insert).
-    pub handlers: std::collections::HashSet<String>,
-    /// The type of each struct's field, by struct and field, reduced to the type that
-    /// holds the methods (`repository: Arc<dyn UserRepository>` -> `UserRepository`).
-    pub fields: std::collections::HashMap<(String, String), String>,
-    /// The types that implement each trait of the crate, by trait.
-    pub implementors: std::collections::HashMap<String, Vec<String>>,
-    /// `SeaORM` models and entities imported or aliased under another name, with their
-    /// table (`use user::Model as DbUser;`, `type DbUser = user::Model;`).
-    pub aliases: Aliases,
-    /// The functions the crate's `impl` blocks define, by type.
-    pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,
-}
-
-impl Index {
-    /// The types whose methods a call on `ty` may run: `ty` itself, and when it is a
-    /// trait, the types that implement it.
-    pub fn owners(&self, ty: &str) -> Vec<String> {
-        let mut owners = vec![ty.to_owned()];
-        if let Some(types) = self.implementors.get(ty) {
-            owners.extend(types.iter().cloned());
-        }
-        owners
-    }
-}
-
-/// Other names of `SeaORM` models, by name, with their table.
-pub type Aliases = std::collections::HashMap<String, String>;
-
-/// Whether a type name is one a `SeaORM` entity module defines for its table.
-pub fn is_model(name: &str) -> bool {
-    matches!(name, "Model" | "ActiveModel" | "Entity")
-}
-
-/// The type that holds a field's methods: the last path segment after smart pointers,
-/// references and `dyn` (`Arc<dyn UserRepository>`, `&'a Box<Pool>`, `Option<Arc<Cache>>`).
-pub fn core_type(ty: &syn::Type) -> Option<String> {
-    match ty {
-        syn::Type::Reference(r) => core_type(&r.elem),
-        syn::Type::Paren(p) => core_type(&p.elem),
-        syn::Type::TraitObject(t) => t.bounds.iter().find_map(|b| match b {
-            syn::TypeParamBound::Trait(t) => t.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        }),
-        syn::Type::Path(path) => {
-            let last = path.path.segments.last()?;
-            let name = last.ident.to_string();
-            let wrapper = matches!(
-                name.as_str(),
-                "Arc" | "Rc" | "Box" | "Option" | "RwLock" | "Mutex" | "Data" | "State"
-            );
-            if wrapper
-                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
-                && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
-            {
-                return core_type(inner);
-            }
-            Some(name)
-        }
-        _ => None,
-    }
-}
 
 /// Whether a function body handles a unique violation itself: it compares `23505` (SQLSTATE)
 /// or `1062` (MySQL), names Diesel's `UniqueViolation` or calls `is_unique_violation()`.
