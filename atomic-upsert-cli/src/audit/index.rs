@@ -24,11 +24,24 @@ pub struct Index {
     /// `SeaORM` models and entities imported or aliased under another name, with their
     /// table (`use user::Model as DbUser;`, `type DbUser = user::Model;`).
     pub aliases: Aliases,
-    /// The functions the crate's `impl` blocks define, by type.
+    /// The functions the crate's `impl` blocks define, by type ([`MACRO_METHODS`] among
+    /// them when a macro call makes some).
     pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,
 }
 
+/// Stands for the methods a macro call in an `impl` block makes, whatever their names.
+pub const MACRO_METHODS: &str = "$macro";
+
 impl Index {
+    /// Whether the crate may define a function `name` for type `ty` (a macro call in one of
+    /// its `impl` blocks may make any; a trait's implementors have theirs).
+    pub fn defines(&self, ty: &str, name: &str) -> bool {
+        self.methods
+            .get(ty)
+            .is_some_and(|m| m.contains(name) || m.contains(MACRO_METHODS))
+            || self.implementors.contains_key(ty)
+    }
+
     /// The types whose methods a call on `ty` may run: `ty` itself, and when it is a
     /// trait, the types that implement it.
     pub fn owners(&self, ty: &str) -> Vec<String> {
@@ -162,8 +175,15 @@ impl<'ast> Visit<'ast> for Found {
         {
             let methods = self.index.methods.entry(ty.ident.to_string()).or_default();
             for item in &node.items {
-                if let syn::ImplItem::Fn(function) = item {
-                    methods.insert(function.sig.ident.to_string());
+                match item {
+                    syn::ImplItem::Fn(function) => {
+                        methods.insert(function.sig.ident.to_string());
+                    }
+                    // `insert!(follows, NewFollow);`: methods a macro makes.
+                    syn::ImplItem::Macro(_) => {
+                        methods.insert(MACRO_METHODS.to_owned());
+                    }
+                    _ => {}
                 }
             }
         }

@@ -195,14 +195,23 @@ struct Context<'a> {
     snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
 }
 
-/// Whether `file` is test code by its place: under a `tests` or `benches` directory, or
+/// Whether `file` is test code by its place: under a `tests` or `benches` directory or one
+/// whose name has the word `test`, `tests` or `testing` (`test-utils`, `db_test_fakes`), or
 /// named `tests.rs`, `test.rs`, `testing.rs`, `fixtures.rs`, `test_*.rs` (`test_utils.rs`),
 /// `*_test.rs` or `*_tests.rs`.
 fn is_test_file(root: &Path, file: &Path) -> bool {
     let relative = file.strip_prefix(root).unwrap_or(file);
+    // `tests`, `benches`, and a directory named as test code (`test-utils`,
+    // `docs_rs_test_fakes`, `testing`).
     let in_test_dir = relative.parent().is_some_and(|dir| {
-        dir.components()
-            .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "benches")))
+        dir.components().any(|c| {
+            c.as_os_str().to_str().is_some_and(|name| {
+                name == "benches"
+                    || name
+                        .split(['-', '_'])
+                        .any(|word| matches!(word, "test" | "tests" | "testing"))
+            })
+        })
     });
     let stem = file
         .file_stem()
@@ -352,13 +361,15 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
     let relative = file.strip_prefix(context.root).unwrap_or(file);
-    let one_shot_file = relative.components().any(|c| {
-        c.as_os_str().to_str().is_some_and(|dir| {
-            dir == "cli"
-                || dir.ends_with("-cli")
-                || dir.ends_with("_cli")
-                || dir == "migrations"
-                || dir == "migration"
+    // Directories of one-shot code: a command-line tool and its subcommands, migrations.
+    let one_shot_file = relative.parent().is_some_and(|dirs| {
+        dirs.components().any(|c| {
+            c.as_os_str().to_str().is_some_and(|dir| {
+                ["cli", "commands", "migrations", "migration"].contains(&dir)
+                    || ["-cli", "_cli", "-migrations", "_migrations", "-migration"]
+                        .iter()
+                        .any(|suffix| dir.ends_with(suffix))
+            })
         })
     });
     for (name, mut found) in functions.found {
@@ -457,12 +468,12 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
                         && r.order < write.order
                         && !found.exclusive(&r.path, &write.path)
                         && r.table.eq_ignore_ascii_case(&write.table)
-                        // (A list read that nothing looks into decides nothing.)
-                        && (!r.list || ops::read_decides(found, r, write))
                 })
+                .filter(|r| ops::read_decides(found, r, write))
                 .max_by_key(|r| r.order)
         };
-        // The read that decided, else an UPDATE whose "no row" did.
+        // The nearest read that decided (a later read of the table, such as the parent row
+        // a repost needs, may decide nothing), else an UPDATE whose "no row" did.
         let read = before(Kind::Read).or_else(|| before(Kind::Update));
         let Some(read) = read else {
             continue;
@@ -475,7 +486,7 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         if write.guarded && !off_target {
             continue;
         }
-        if ops::read_decides(found, read, write) {
+        {
             pairs.push((read, write, intent(found, read, write)));
         }
     }

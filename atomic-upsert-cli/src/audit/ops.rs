@@ -141,6 +141,8 @@ pub struct FnOps {
     /// The `if` or `match` each branch arm belongs to (its first arm's id): two arms of one
     /// are exclusive.
     pub groups: std::collections::HashMap<usize, usize>,
+    /// Each branch arm's polarity: taken when a read found its row, found none, or either.
+    pub arm_found: std::collections::HashMap<usize, Option<bool>>,
     /// The list reads (by order) whose rows each branch arm's condition looks into.
     pub list_checks: std::collections::HashMap<usize, Vec<usize>>,
 }
@@ -222,6 +224,7 @@ impl Collector {
     fn branch_when<F: FnOnce(&mut Self)>(&mut self, group: usize, found: Option<bool>, visit: F) {
         self.ids += 1;
         self.found.groups.insert(self.ids, group);
+        self.found.arm_found.insert(self.ids, found);
         let lists = std::mem::take(&mut self.pending_lists);
         if !lists.is_empty() {
             self.found.list_checks.insert(self.ids, lists.clone());
@@ -360,10 +363,20 @@ const BRANCH_METHODS: &[&str] = &[
 
 impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
+        let start = self.found.ops.len();
         self.visit_expr(&node.cond);
         let found = found_when(&node.cond);
         let group = self.ids + 1;
-        self.pending_lists = self.lists_in(&node.cond);
+        // The condition looks into the lists it names, and into a list it reads itself
+        // (`if !t::Entity::find()..all(db).await?.is_empty() { return .. }`).
+        let mut lists = self.lists_in(&node.cond);
+        lists.extend(
+            self.found.ops[start..]
+                .iter()
+                .filter(|op| op.kind == Kind::Read && op.list)
+                .map(|op| op.order),
+        );
+        self.pending_lists = lists;
         self.branch_when(group, found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
@@ -604,7 +617,11 @@ impl<'ast> Visit<'ast> for Collector {
             });
             return;
         }
-        if let Some(op) = orm_read(node, &self.queries) {
+        if let Some(mut op) = orm_read(node, &self.queries) {
+            // `Self::find()` in the entity's own `impl Entity`.
+            if op.table == "self" && self.owner.as_deref() == Some("Entity") {
+                "entity".clone_into(&mut op.table);
+            }
             self.push(op);
             // The chain below is the read's own; its arguments are values.
             return;
@@ -674,11 +691,13 @@ impl<'ast> Visit<'ast> for Collector {
                 self.visit_expr(arg);
             }
             let owner = path_owner(&function.path);
+            // `Type::name(..)` names its type: one the crate defines no `name` for runs
+            // none of the crate's functions (`Response::from(..)` of a derive).
             let call = Call {
                 method: false,
                 owner: owner.as_deref(),
                 on_field: false,
-                known: false,
+                known: owner.as_deref().is_some_and(|o| o != "Self"),
             };
             self.helper_call(&name.ident, &call);
             return;
@@ -991,8 +1010,7 @@ impl Collector {
         // ObjectId<..>` of another crate) runs none of the crate's functions.
         if known
             && let Some(ty) = owner
-            && !self.index.methods.get(ty).is_some_and(|m| m.contains(name))
-            && !self.index.implementors.contains_key(ty)
+            && !self.index.defines(ty, name)
         {
             return None;
         }
@@ -1214,14 +1232,36 @@ impl Collector {
 /// such a branch lies between them.
 pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     let below = |path: &[usize], of: &[usize]| path.len() > of.len() && path.starts_with(of);
+    // An insert on the arm taken when the read found its row (`if let Some(old) = found
+    // { delete; insert }`) is not "no row, insert", unless a check inside that arm returned
+    // on a row found (`if group.contains(key) { return Err(..) }` then the insert).
+    let returned_on_found = found.early_returns.iter().any(|exit| {
+        read.order < exit.order && exit.order < write.order && exit.found == Some(true)
+    });
+    if below(&write.path, &read.path)
+        && found.arm_found.get(&write.path[read.path.len()]) == Some(&Some(true))
+        && !returned_on_found
+    {
+        return false;
+    }
     if read.list {
-        // Many rows decide only an insert under a condition that looks into them.
-        return below(&write.path, &read.path)
-            && write.path[read.path.len()..].iter().any(|arm| {
+        // Many rows decide only an insert under a condition that looks into them, or one
+        // after an exit from such a condition's arm.
+        let looks = |path: &[usize]| {
+            path.iter().any(|arm| {
                 found
                     .list_checks
                     .get(arm)
                     .is_some_and(|reads| reads.contains(&read.order))
+            })
+        };
+        return (below(&write.path, &read.path) && looks(&write.path[read.path.len()..]))
+            || found.early_returns.iter().any(|exit| {
+                read.order < exit.order
+                    && exit.order < write.order
+                    && below(&exit.path, &read.path)
+                    && looks(&exit.path[read.path.len()..])
+                    && exit.found != Some(false)
             });
     }
     let written_in = read.written_in.as_deref().unwrap_or(&read.path);
