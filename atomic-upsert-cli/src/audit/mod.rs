@@ -155,7 +155,7 @@ pub fn audit(
                 helper
                     .effects
                     .iter()
-                    .map(|e| (e.kind, &e.table, e.guarded))
+                    .map(|e| (e.kind, &e.table, e.guarded, &e.conflict))
                     .collect::<Vec<_>>()
             );
         }
@@ -389,8 +389,8 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
         if std::env::var("AUDIT_DEBUG_FN").is_ok_and(|f| f == name) {
             for op in &found.ops {
                 eprintln!(
-                    "OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {}",
-                    op.kind, op.table, op.keys, op.line, op.path, op.order, op.via, op.guarded
+                    "OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {} {:?}",
+                    op.kind, op.table, op.keys, op.line, op.path, op.order, op.via, op.guarded, op.conflict
                 );
             }
             for exit in &found.early_returns {

@@ -648,7 +648,8 @@ impl<'ast> Visit<'ast> for Collector {
                 .path
                 .get_ident()
                 .is_some_and(|var| !self.fresh.contains(&var.to_string())),
-            _ => true,
+            // `Invitation::new(..).save(conn)`: a value made here.
+            other => !makes_value(other),
         };
         let call = Call {
             method: true,
@@ -656,14 +657,12 @@ impl<'ast> Visit<'ast> for Collector {
             on_field: on_field(&node.receiver),
             known: on_field(&node.receiver) && owner.is_some(),
         };
+        let before = self.found.ops.len();
         self.helper_call(&node.method, &call);
         if loaded {
             // `user.save(conn)` on a row the function loaded upserts it by its own key: an
             // update, not the insert of a new row whatever the earlier read was by.
-            for op in self.found.ops.iter_mut().rev() {
-                if op.via.as_deref() != Some(node.method.to_string().as_str()) {
-                    break;
-                }
+            for op in &mut self.found.ops[before..] {
                 op.conflict.clear();
             }
         }
@@ -697,7 +696,7 @@ impl<'ast> Visit<'ast> for Collector {
                 method: false,
                 owner: owner.as_deref(),
                 on_field: false,
-                known: owner.as_deref().is_some_and(|o| o != "Self"),
+                known: owner.as_deref().is_some_and(|o| o != "Self" || self.owner.is_some()),
             };
             self.helper_call(&name.ident, &call);
             return;
@@ -1006,6 +1005,13 @@ impl Collector {
             on_field,
             known,
         } = *call;
+        if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref()) {
+            return None;
+        }
+        let owner = match owner {
+            Some("Self") => self.owner.as_deref(),
+            other => other,
+        };
         // A receiver of a type the crate defines no such method for (`self.object:
         // ObjectId<..>` of another crate) runs none of the crate's functions.
         if known
@@ -1014,13 +1020,6 @@ impl Collector {
         {
             return None;
         }
-        if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref()) {
-            return None;
-        }
-        let owner = match owner {
-            Some("Self") => self.owner.as_deref(),
-            other => other,
-        };
         let key = |owner: Option<&str>| Callee {
             name: name.to_owned(),
             method,
@@ -1038,7 +1037,20 @@ impl Collector {
             let first = *found.first()?;
             found.iter().all(|h| h.same_effect(first)).then_some(first)
         });
-        typed.or_else(|| self.helpers.get(&key(None)))
+        // The type's own function that does nothing to the database (`Self::new(..)` of a
+        // config) is not another type's of the same name.
+        let own_without_effect = known
+            && owner.is_some_and(|ty| {
+                self.index
+                    .methods
+                    .get(ty)
+                    .is_some_and(|methods| methods.contains(name))
+            });
+        typed.or_else(|| {
+            (!own_without_effect)
+                .then(|| self.helpers.get(&key(None)))
+                .flatten()
+        })
     }
 
     /// A call to a helper is its operations, at the call site: its reads, then its inserts.
