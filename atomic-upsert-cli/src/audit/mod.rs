@@ -390,11 +390,25 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
             for op in &found.ops {
                 eprintln!(
                     "OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {} {:?}",
-                    op.kind, op.table, op.keys, op.line, op.path, op.order, op.via, op.guarded, op.conflict
+                    op.kind,
+                    op.table,
+                    op.keys,
+                    op.line,
+                    op.path,
+                    op.order,
+                    op.via,
+                    op.guarded,
+                    op.conflict
                 );
             }
             for exit in &found.early_returns {
                 eprintln!("EXIT {exit:?}");
+            }
+            for (read, write, intent) in races(&found) {
+                eprintln!(
+                    "RACE {} -> {} {} {intent:?} safe_by {:?}",
+                    read.line, write.line, write.table, found.safe_by
+                );
             }
         }
         for (read, write, intent) in races(&found) {

@@ -195,7 +195,7 @@ pub struct Collector {
     negated: Option<usize>,
     /// Variables holding a list read's rows, or values made from them, with the read's
     /// order (`let existing = t::table..load(conn)?; let names = existing.iter()..`).
-    lists: std::collections::HashMap<String, usize>,
+    lists: std::collections::HashMap<String, Vec<usize>>,
     /// The list reads the condition of the branch about to be visited looks into.
     pending_lists: Vec<usize>,
     order: usize,
@@ -426,13 +426,17 @@ impl<'ast> Visit<'ast> for Collector {
             }
             // `let existing = t::table..load(conn)?`, and values made from it.
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
-                let list = self.found.ops[start..]
+                // (A helper may read several lists: `toolchain.targets`, `.components`.)
+                let mut lists: Vec<usize> = self.found.ops[start..]
                     .iter()
-                    .rfind(|op| op.kind == Kind::Read && op.list)
+                    .filter(|op| op.kind == Kind::Read && op.list)
                     .map(|op| op.order)
-                    .or_else(|| self.lists_in(&init.expr).first().copied());
-                if let Some(order) = list {
-                    self.lists.insert(binding.ident.to_string(), order);
+                    .collect();
+                if lists.is_empty() {
+                    lists = self.lists_in(&init.expr);
+                }
+                if !lists.is_empty() {
+                    self.lists.insert(binding.ident.to_string(), lists);
                 }
             }
             // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
@@ -658,7 +662,14 @@ impl<'ast> Visit<'ast> for Collector {
             known: on_field(&node.receiver) && owner.is_some(),
         };
         let before = self.found.ops.len();
-        self.helper_call(&node.method, &call);
+        // A method on what a call returns (`Request::builder().header(..)`), of a type the
+        // audit cannot tell, is not taken for the crate's function of that name.
+        if !matches!(
+            strip_awaits(&node.receiver),
+            Expr::MethodCall(_) | Expr::Call(_)
+        ) {
+            self.helper_call(&node.method, &call);
+        }
         if loaded {
             // `user.save(conn)` on a row the function loaded upserts it by its own key: an
             // update, not the insert of a new row whatever the earlier read was by.
@@ -696,7 +707,9 @@ impl<'ast> Visit<'ast> for Collector {
                 method: false,
                 owner: owner.as_deref(),
                 on_field: false,
-                known: owner.as_deref().is_some_and(|o| o != "Self" || self.owner.is_some()),
+                known: owner
+                    .as_deref()
+                    .is_some_and(|o| o != "Self" || self.owner.is_some()),
             };
             self.helper_call(&name.ident, &call);
             return;
@@ -948,6 +961,17 @@ struct Call<'a> {
     known: bool,
 }
 
+/// An expression without its `.await`s, `?`s, references and parentheses.
+fn strip_awaits(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Await(inner) => strip_awaits(&inner.base),
+        Expr::Try(inner) => strip_awaits(&inner.expr),
+        Expr::Reference(inner) => strip_awaits(&inner.expr),
+        Expr::Paren(inner) => strip_awaits(&inner.expr),
+        other => other,
+    }
+}
+
 /// Whether a method's receiver is a field of something (`self.repository`, `state.db`),
 /// through references and parentheses.
 fn on_field(receiver: &Expr) -> bool {
@@ -1128,14 +1152,20 @@ impl Collector {
     /// The list reads whose rows an expression looks into, through the variables that hold
     /// them.
     fn lists_in(&self, expr: &Expr) -> Vec<usize> {
-        struct Names<'a>(&'a std::collections::HashMap<String, usize>, Vec<usize>);
+        struct Names<'a>(
+            &'a std::collections::HashMap<String, Vec<usize>>,
+            Vec<usize>,
+        );
         impl<'ast> Visit<'ast> for Names<'_> {
             fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
                 if let Some(name) = node.path.get_ident()
-                    && let Some(order) = self.0.get(&name.to_string())
-                    && !self.1.contains(order)
+                    && let Some(orders) = self.0.get(&name.to_string())
                 {
-                    self.1.push(*order);
+                    for order in orders {
+                        if !self.1.contains(order) {
+                            self.1.push(*order);
+                        }
+                    }
                 }
             }
         }
