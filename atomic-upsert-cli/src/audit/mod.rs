@@ -148,18 +148,6 @@ pub fn audit(
             &known,
         ));
     }
-    if std::env::var_os("AUDIT_DEBUG").is_some() {
-        for (callee, helper) in helpers.iter() {
-            eprintln!(
-                "HELPER {callee:?} {:?}",
-                helper
-                    .effects
-                    .iter()
-                    .map(|e| (e.kind, &e.table, e.guarded, &e.conflict))
-                    .collect::<Vec<_>>()
-            );
-        }
-    }
     let context = Context {
         root: path,
         known: Known {
@@ -384,31 +372,6 @@ fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, au
                 Kind::Read => coverage.reads[api] += 1,
                 Kind::Insert => coverage.inserts[api] += 1,
                 Kind::Update => {}
-            }
-        }
-        if std::env::var("AUDIT_DEBUG_FN").is_ok_and(|f| f == name) {
-            for op in &found.ops {
-                eprintln!(
-                    "OP {:?} {} {:?} line {} path {:?} order {} via {:?} guarded {} {:?}",
-                    op.kind,
-                    op.table,
-                    op.keys,
-                    op.line,
-                    op.path,
-                    op.order,
-                    op.via,
-                    op.guarded,
-                    op.conflict
-                );
-            }
-            for exit in &found.early_returns {
-                eprintln!("EXIT {exit:?}");
-            }
-            for (read, write, intent) in races(&found) {
-                eprintln!(
-                    "RACE {} -> {} {} {intent:?} safe_by {:?}",
-                    read.line, write.line, write.table, found.safe_by
-                );
             }
         }
         for (read, write, intent) in races(&found) {
