@@ -7,6 +7,7 @@
 mod expand;
 mod index;
 mod ops;
+mod packages;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -131,6 +132,18 @@ pub fn audit(
         }
     }
     audit.coverage.files = parsed.len();
+    let packages = packages::Packages::of(
+        path,
+        &parsed.iter().map(|(file, _, _)| file.clone()).collect::<Vec<_>>(),
+    );
+    let package_of: Vec<Option<usize>> = parsed
+        .iter()
+        .map(|(file, _, _)| packages.package(path, file))
+        .collect();
+    let visible: Vec<Option<std::rc::Rc<std::collections::HashSet<usize>>>> = package_of
+        .iter()
+        .map(|p| packages.visible(*p).cloned().map(std::rc::Rc::new))
+        .collect();
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
     let index = std::rc::Rc::new(index::index(parsed.iter().map(|(_, _, syntax)| syntax)));
@@ -144,7 +157,11 @@ pub fn audit(
             include_tests: options.include_tests,
         };
         helpers = std::rc::Rc::new(self::helpers(
-            parsed.iter().map(|(_, _, syntax)| syntax),
+            parsed
+                .iter()
+                .zip(&package_of)
+                .zip(&visible)
+                .map(|(((_, _, syntax), package), visible)| (syntax, *package, visible.clone())),
             &known,
         ));
     }
@@ -158,8 +175,8 @@ pub fn audit(
         },
         snapshot,
     };
-    for (file, source, syntax) in &parsed {
-        findings(file, source, syntax, &context, &mut audit);
+    for ((file, source, syntax), visible) in parsed.iter().zip(visible) {
+        findings((file, source, syntax), visible, &context, &mut audit);
     }
     audit.findings.sort_by(|a, b| {
         (&a.file, a.read_line, a.write_line).cmp(&(&b.file, b.read_line, b.write_line))
@@ -240,9 +257,11 @@ struct Known<'a> {
 }
 
 impl Known<'_> {
-    /// A visitor of one file's functions that knows this much.
-    fn functions(&self) -> Functions {
+    /// A visitor of one file's functions that knows this much, for a file whose package
+    /// can call the `visible` packages.
+    fn functions(&self, visible: Option<Visible>) -> Functions {
         Functions {
+            visible,
             helpers: std::rc::Rc::clone(self.helpers),
             index: std::rc::Rc::clone(self.index),
             macros: std::rc::Rc::clone(self.macros),
@@ -255,16 +274,19 @@ impl Known<'_> {
 /// The helpers of all `files`: each function, by name, how it is called and the type that
 /// defines it, whose definitions (test code left out) all have one and the same table
 /// effect; and each under no type, for calls that do not name one.
-fn helpers<'a>(files: impl Iterator<Item = &'a syn::File>, known: &Known) -> ops::Helpers {
-    let mut by_callee: std::collections::HashMap<ops::Callee, Vec<ops::Helper>> =
-        std::collections::HashMap::new();
-    for file in files {
-        let mut functions = known.functions();
+fn helpers<'a>(
+    files: impl Iterator<Item = (&'a syn::File, Option<usize>, Option<Visible>)>,
+    known: &Known,
+) -> ops::Helpers {
+    let mut by_callee = ops::Helpers::new();
+    for (file, package, visible) in files {
+        let mut functions = known.functions(visible);
         functions.visit_file(file);
         for (callee, found) in &functions.callees {
             // A definition that does nothing to the database (a mock, a cache's wrapper of
             // the same name) says nothing about the others.
-            if let Some(helper) = ops::helper_of(found) {
+            if let Some(mut helper) = ops::helper_of(found) {
+                helper.package = package;
                 if callee.owner.is_some() {
                     let anywhere = ops::Callee {
                         owner: None,
@@ -277,16 +299,10 @@ fn helpers<'a>(files: impl Iterator<Item = &'a syn::File>, known: &Known) -> ops
         }
     }
     by_callee
-        .into_iter()
-        .filter_map(|(callee, helpers)| {
-            let first = helpers.first()?.clone();
-            helpers
-                .iter()
-                .all(|h| h.same_effect(&first))
-                .then_some((callee, first))
-        })
-        .collect()
 }
+
+/// The packages a file's package can call (see [`packages::Packages::visible`]).
+type Visible = std::rc::Rc<std::collections::HashSet<usize>>;
 
 fn parse(file: &Path, source: &str) -> Result<syn::File, String> {
     syn::parse_file(source).map_err(|e| {
@@ -344,8 +360,13 @@ fn collect_files(
     Ok(())
 }
 
-fn findings(file: &Path, source: &str, syntax: &syn::File, context: &Context, audit: &mut Audit) {
-    let mut functions = context.known.functions();
+fn findings(
+    (file, source, syntax): (&Path, &str, &syn::File),
+    visible: Option<Visible>,
+    context: &Context,
+    audit: &mut Audit,
+) {
+    let mut functions = context.known.functions(visible);
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
     let relative = file.strip_prefix(context.root).unwrap_or(file);
@@ -444,6 +465,8 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
                         && !r.guarded
                         && r.order < write.order
                         && !found.exclusive(&r.path, &write.path)
+                        // (A count compared with a limit is a quota, not a check.)
+                        && !found.quotas.contains(&r.order)
                         && r.table.eq_ignore_ascii_case(&write.table)
                 })
                 .filter(|r| ops::read_decides(found, r, write))
@@ -521,6 +544,8 @@ struct Functions {
     helpers: std::rc::Rc<ops::Helpers>,
     index: std::rc::Rc<index::Index>,
     macros: std::rc::Rc<expand::Macros>,
+    /// The packages the file's package can call, when known.
+    visible: Option<Visible>,
     /// The types of the `impl` blocks being visited, innermost last.
     owners: Vec<String>,
     /// How deep in expansions of the crate's macros (a macro that calls itself stops).
@@ -536,6 +561,7 @@ impl Functions {
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
         collector.parameters(sig);
         collector.index = std::rc::Rc::clone(&self.index);
+        collector.visible.clone_from(&self.visible);
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
         collector.visit_block(block);

@@ -48,6 +48,9 @@ pub struct Op {
     /// A read of many rows (`.load(conn)`, `.all(db)`): it decides only an insert on a
     /// branch whose condition looks into what it read (`if !existing.contains(..)`).
     pub list: bool,
+    /// A `COUNT` of rows (`SELECT COUNT(*)`, Diesel's `count_star()`/`.count()`, `SeaORM`'s
+    /// `.count(db)`): it decides an insert only compared with 0 or 1, not with a limit.
+    pub count: bool,
     /// A guarded insert's conflict target columns, when written (`ON CONFLICT (uuid)`,
     /// `.on_conflict(users::uuid)`): it guards a read by other columns nothing.
     pub conflict: Vec<String>,
@@ -78,6 +81,7 @@ impl Op {
             columns: Vec::new(),
             guarded: false,
             list: false,
+            count: false,
             conflict: Vec::new(),
             path: Vec::new(),
             written_in: None,
@@ -143,6 +147,9 @@ pub struct FnOps {
     pub groups: std::collections::HashMap<usize, usize>,
     /// Each branch arm's polarity: taken when a read found its row, found none, or either.
     pub arm_found: std::collections::HashMap<usize, Option<bool>>,
+    /// The counts (by order) a condition compares with a limit (`if n >= max`): quotas,
+    /// which decide no insert.
+    pub quotas: std::collections::HashSet<usize>,
     /// The list reads (by order) whose rows each branch arm's condition looks into.
     pub list_checks: std::collections::HashMap<usize, Vec<usize>>,
 }
@@ -180,6 +187,8 @@ pub struct Collector {
     queries: std::collections::HashMap<String, (Api, String, Vec<String>)>,
     /// What the audit knows of the whole crate.
     pub index: std::rc::Rc<Index>,
+    /// The Cargo packages the function's package can call, when known.
+    pub visible: Option<std::rc::Rc<std::collections::HashSet<usize>>>,
     /// The crate's own `macro_rules!`, expanded where the function calls them.
     pub macros: std::rc::Rc<super::expand::Macros>,
     /// The type of the `impl` the function is in (what `Self::` names).
@@ -193,8 +202,8 @@ pub struct Collector {
     /// The order of the last read that is true when the row is missing
     /// (`select(not(exists(..)))`).
     negated: Option<usize>,
-    /// Variables holding a list read's rows, or values made from them, with the read's
-    /// order (`let existing = t::table..load(conn)?; let names = existing.iter()..`).
+    /// Variables holding a list read's rows or a count, or values made from them, with the
+    /// reads' orders (`let existing = t::table..load(conn)?; let names = existing.iter()..`).
     lists: std::collections::HashMap<String, Vec<usize>>,
     /// The list reads the condition of the branch about to be visited looks into.
     pending_lists: Vec<usize>,
@@ -377,6 +386,7 @@ impl<'ast> Visit<'ast> for Collector {
                 .map(|op| op.order),
         );
         self.pending_lists = lists;
+        self.note_quotas(&node.cond, start);
         self.branch_when(group, found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
@@ -418,7 +428,10 @@ impl<'ast> Visit<'ast> for Collector {
                 }
             }
             if let Some((_, diverge)) = &init.diverge {
-                self.branch(|this| {
+                // `let Some(row) = read else { .. }`: the `else` is taken when it found none.
+                let group = self.ids + 1;
+                let found = pattern_found(strip_type(&node.pat)).map(|f| !f);
+                self.branch_when(group, found, |this| {
                     this.visit_expr(diverge);
                     let outcome = outcome_of(diverge);
                     this.early_exit(outcome);
@@ -429,7 +442,7 @@ impl<'ast> Visit<'ast> for Collector {
                 // (A helper may read several lists: `toolchain.targets`, `.components`.)
                 let mut lists: Vec<usize> = self.found.ops[start..]
                     .iter()
-                    .filter(|op| op.kind == Kind::Read && op.list)
+                    .filter(|op| op.kind == Kind::Read && (op.list || op.count))
                     .map(|op| op.order)
                     .collect();
                 if lists.is_empty() {
@@ -908,6 +921,8 @@ pub struct Effect {
     pub checks: bool,
     /// A read of many rows (see [`Op::list`]).
     pub list: bool,
+    /// A count (see [`Op::count`]).
+    pub count: bool,
     /// An insert whose unique violation the function handles itself (it maps `23505` to
     /// "already exists"), or with its own `ON CONFLICT`: safe where it is called, but for
     /// a read by columns other than its conflict target.
@@ -921,6 +936,9 @@ pub struct Effect {
 #[derive(Debug, Clone, Default)]
 pub struct Helper {
     pub effects: Vec<Effect>,
+    /// The Cargo package that defines it, when known: it is a helper only where that
+    /// package can be called.
+    pub package: Option<usize>,
 }
 
 impl Helper {
@@ -983,9 +1001,10 @@ fn on_field(receiver: &Expr) -> bool {
     }
 }
 
-/// Helpers by how they are called; a name two functions share with different effects is
-/// left out (a call to it could be either).
-pub type Helpers = std::collections::HashMap<Callee, Helper>;
+/// Helpers by how they are called, every definition with its package; where a call can
+/// reach two definitions of one name with different effects, it is neither (it could be
+/// either).
+pub type Helpers = std::collections::HashMap<Callee, Vec<Helper>>;
 
 /// Whether a function body handles a unique violation itself: it compares `23505` (SQLSTATE)
 /// or `1062` (MySQL), names Diesel's `UniqueViolation` or calls `is_unique_violation()`.
@@ -1052,14 +1071,14 @@ impl Collector {
         // The type's own method, or, on a trait (`Arc<dyn UserRepository>`), its
         // implementors' that do something to the database, when they agree.
         let typed = owner.and_then(|owner| {
-            let found: Vec<&Helper> = self
-                .index
-                .owners(owner)
-                .iter()
-                .filter_map(|o| self.helpers.get(&key(Some(o))))
-                .collect();
-            let first = *found.first()?;
-            found.iter().all(|h| h.same_effect(first)).then_some(first)
+            self.agreed(
+                self.index
+                    .owners(owner)
+                    .iter()
+                    .filter_map(|o| self.helpers.get(&key(Some(o))))
+                    .flatten()
+                    .collect(),
+            )
         });
         // The type's own function that does nothing to the database (`Self::new(..)` of a
         // config) is not another type's of the same name.
@@ -1074,7 +1093,25 @@ impl Collector {
             (!own_without_effect)
                 .then(|| self.helpers.get(&key(None)))
                 .flatten()
+                .and_then(|all| self.agreed(all.iter().collect()))
         })
+    }
+
+    /// Of the definitions a call names, those it can reach (in packages the caller's
+    /// package can call), when they agree on what they do.
+    fn agreed<'h>(&self, found: Vec<&'h Helper>) -> Option<&'h Helper> {
+        let found: Vec<&Helper> = found
+            .into_iter()
+            .filter(|h| {
+                h.package.is_none_or(|p| {
+                    self.visible
+                        .as_ref()
+                        .is_none_or(|visible| visible.contains(&p))
+                })
+            })
+            .collect();
+        let first = *found.first()?;
+        found.iter().all(|h| h.same_effect(first)).then_some(first)
     }
 
     /// A call to a helper is its operations, at the call site: its reads, then its inserts.
@@ -1089,6 +1126,7 @@ impl Collector {
             self.push(Op {
                 keys: effect.keys,
                 list: effect.list,
+                count: effect.count,
                 columns: effect.columns,
                 guarded: effect.guarded,
                 conflict: effect.conflict,
@@ -1146,6 +1184,55 @@ impl Collector {
             self.found.safe_by = Some(SafeBy::Serializable);
         } else if lower == "23505" {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
+    }
+
+    /// Marks the counts a condition compares with a limit (not with 0 or 1) as quotas:
+    /// through the variables holding them, or read in the condition itself (from op `start`).
+    fn note_quotas(&mut self, cond: &Expr, start: usize) {
+        struct Comparisons<'a>(Vec<(&'a Expr, &'a Expr)>);
+        impl<'ast> Visit<'ast> for Comparisons<'ast> {
+            fn visit_expr_binary(&mut self, node: &'ast syn::ExprBinary) {
+                if matches!(
+                    node.op,
+                    syn::BinOp::Lt(_)
+                        | syn::BinOp::Le(_)
+                        | syn::BinOp::Gt(_)
+                        | syn::BinOp::Ge(_)
+                        | syn::BinOp::Eq(_)
+                        | syn::BinOp::Ne(_)
+                ) {
+                    self.0.push((&node.left, &node.right));
+                }
+                syn::visit::visit_expr_binary(self, node);
+            }
+        }
+        let zero_or_one = |e: &Expr| {
+            let mut e = e;
+            while let Expr::Cast(cast) = e {
+                e = &cast.expr;
+            }
+            matches!(e, Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) if matches!(n.base10_digits(), "0" | "1"))
+        };
+        let inline: Vec<usize> = self.found.ops[start..]
+            .iter()
+            .filter(|op| op.kind == Kind::Read && op.count)
+            .map(|op| op.order)
+            .collect();
+        let mut comparisons = Comparisons(Vec::new());
+        comparisons.visit_expr(cond);
+        for (left, right) in comparisons.0 {
+            if zero_or_one(left) || zero_or_one(right) {
+                continue;
+            }
+            let mut counts: Vec<usize> = self.lists_in(left);
+            counts.extend(self.lists_in(right));
+            counts.extend(&inline);
+            for order in counts {
+                if self.found.ops.iter().any(|op| op.order == order && op.count) {
+                    self.found.quotas.insert(order);
+                }
+            }
         }
     }
 
@@ -1334,11 +1421,15 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
     for table in tables {
         let of = |kind: Kind| {
             found.ops.iter().filter(move |o| {
-                o.kind == kind && !o.guarded && o.table.eq_ignore_ascii_case(table)
+                o.kind == kind
+                    && !o.guarded
+                    && !found.quotas.contains(&o.order)
+                    && o.table.eq_ignore_ascii_case(table)
             })
         };
         let effect = |op: &Op, kind, checks, guarded| Effect {
             list: op.list,
+            count: op.count,
             kind,
             api: op.api,
             table: op.table.clone(),
@@ -1401,7 +1492,10 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             _ => {}
         }
     }
-    (!effects.is_empty()).then_some(Helper { effects })
+    (!effects.is_empty()).then_some(Helper {
+        effects,
+        package: None,
+    })
 }
 
 /// Whether `expr` turns a read's result into a `bool` and that into an `Option`
@@ -1494,7 +1588,10 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
             let guarded = w
                 .windows(2)
                 .any(|p| p[0] == "for" && (p[1] == "update" || p[1] == "share" || p[1] == "no"));
-            Some(op(Kind::Read, table, keys, Vec::new(), guarded))
+            let mut read = op(Kind::Read, table, keys, Vec::new(), guarded);
+            // `SELECT COUNT(*) ..`
+            read.count = w.get(1).is_some_and(|t| t == "count");
+            Some(read)
         }
         "insert" => {
             let table = after("into")?;
@@ -1688,7 +1785,16 @@ fn orm_read(
     let many = methods
         .iter()
         .any(|m| matches!(m.as_str(), "load" | "get_results" | "all"));
-    if !reads && !many {
+    // `.count()`, SeaORM's `.count(db)`, `.select(count_star())`.
+    let count = methods.iter().any(|m| m == "count")
+        || calls.iter().any(|c| {
+            c.method == "select"
+                && c.args.first().is_some_and(|arg| {
+                    matches!(arg, Expr::Call(call) if matches!(&*call.func, Expr::Path(p)
+                        if p.path.segments.last().is_some_and(|s| s.ident == "count_star" || s.ident == "count")))
+                })
+        });
+    if !reads && !many && !count {
         return None;
     }
     let line = fetch_line(node, &calls);
@@ -1698,7 +1804,8 @@ fn orm_read(
     let read = |api, table: String, keys| Op {
         keys,
         guarded,
-        list: !reads,
+        list: !reads && !count,
+        count,
         ..Op::new(Kind::Read, api, table, line)
     };
     match root {
@@ -1761,7 +1868,7 @@ fn orm_read(
                     .unwrap_or_else(|| "entity".to_owned())
             } else if entity_at == 0
                 && entity.chars().next().is_some_and(char::is_uppercase)
-                && methods.iter().any(|m| m == "one")
+                && methods.iter().any(|m| m == "one" || m == "all" || m == "count")
             {
                 // The prelude's alias: `User::find()..one(db)` is `user::Entity`.
                 snake(entity)
@@ -1831,7 +1938,7 @@ fn fetch_line(node: &ExprMethodCall, calls: &[&ExprMethodCall]) -> usize {
         .find(|c| {
             matches!(
                 c.method.to_string().as_str(),
-                "first" | "one" | "get_result" | "load" | "all" | "get_results"
+                "first" | "one" | "get_result" | "load" | "all" | "get_results" | "count"
             )
         })
         .map_or(node.method.span(), |c| c.method.span())
