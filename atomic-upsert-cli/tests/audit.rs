@@ -452,3 +452,58 @@ fn a_closed_pipe_ends_the_output_not_the_run() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A workspace of `packages` (name, dependencies, `src/lib.rs`) in a fresh directory.
+fn workspace(name: &str, packages: &[(&str, &[&str], &str)]) -> PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    for (package, deps, source) in packages {
+        let dir = root.join(package);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        let deps: String = deps
+            .iter()
+            .map(|d| format!("{d} = {{ path = \"../{d}\" }}\n"))
+            .collect();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{package}\"\nversion = \"0.1.0\"\n\n[dependencies]\n{deps}"
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+    }
+    root
+}
+
+#[test]
+fn a_function_is_a_helper_only_where_its_package_can_call_it() {
+    // The server's repository reads and inserts; a browser crate has API calls of the same
+    // names, and a service crate that depends on the server calls the real ones.
+    let server = "pub struct Repo { pool: sqlx::PgPool }
+impl Repo {
+    pub async fn find_workspace(&self, name: &str) -> Option<i64> {
+        sqlx::query_scalar(\"SELECT id FROM workspaces WHERE name = $1\").bind(name).fetch_optional(&self.pool).await.ok().flatten()
+    }
+    pub async fn create_workspace(&self, name: &str) {
+        sqlx::query(\"INSERT INTO workspaces (name) VALUES ($1)\").bind(name).execute(&self.pool).await.ok();
+    }
+}";
+    let caller = "pub async fn open(api: &Api, name: &str) {
+    if api.find_workspace(name).await.is_none() {
+        api.create_workspace(name).await;
+    }
+}";
+    let root = workspace(
+        "audit-packages",
+        &[
+            ("server", &[], server),
+            ("dashboard", &[], caller),
+            ("service", &["server"], caller),
+        ],
+    );
+    let found = findings(&root);
+    let files: Vec<&str> = found.iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files.len(), 1, "{found:?}");
+    assert!(files[0].ends_with("service/src/lib.rs"), "{found:?}");
+}

@@ -134,7 +134,10 @@ pub fn audit(
     audit.coverage.files = parsed.len();
     let packages = packages::Packages::of(
         path,
-        &parsed.iter().map(|(file, _, _)| file.clone()).collect::<Vec<_>>(),
+        &parsed
+            .iter()
+            .map(|(file, _, _)| file.clone())
+            .collect::<Vec<_>>(),
     );
     let package_of: Vec<Option<usize>> = parsed
         .iter()
@@ -156,14 +159,13 @@ pub fn audit(
             macros: &macros,
             include_tests: options.include_tests,
         };
-        helpers = std::rc::Rc::new(self::helpers(
-            parsed
-                .iter()
-                .zip(&package_of)
-                .zip(&visible)
-                .map(|(((_, _, syntax), package), visible)| (syntax, *package, visible.clone())),
-            &known,
-        ));
+        helpers =
+            std::rc::Rc::new(self::helpers(
+                parsed.iter().zip(&package_of).zip(&visible).map(
+                    |(((_, _, syntax), package), visible)| (syntax, *package, visible.clone()),
+                ),
+                &known,
+            ));
     }
     let context = Context {
         root: path,

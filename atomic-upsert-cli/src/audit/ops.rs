@@ -1229,7 +1229,12 @@ impl Collector {
             counts.extend(self.lists_in(right));
             counts.extend(&inline);
             for order in counts {
-                if self.found.ops.iter().any(|op| op.order == order && op.count) {
+                if self
+                    .found
+                    .ops
+                    .iter()
+                    .any(|op| op.order == order && op.count)
+                {
                     self.found.quotas.insert(order);
                 }
             }
@@ -1868,7 +1873,9 @@ fn orm_read(
                     .unwrap_or_else(|| "entity".to_owned())
             } else if entity_at == 0
                 && entity.chars().next().is_some_and(char::is_uppercase)
-                && methods.iter().any(|m| m == "one" || m == "all" || m == "count")
+                && methods
+                    .iter()
+                    .any(|m| m == "one" || m == "all" || m == "count")
             {
                 // The prelude's alias: `User::find()..one(db)` is `user::Entity`.
                 snake(entity)

@@ -43,7 +43,11 @@ impl Packages {
             .collect();
         let direct: Vec<Vec<usize>> = dependencies
             .iter()
-            .map(|deps| deps.iter().filter_map(|d| index.get(d.as_str()).copied()).collect())
+            .map(|deps| {
+                deps.iter()
+                    .filter_map(|d| index.get(d.as_str()).copied())
+                    .collect()
+            })
             .collect();
         let visible = (0..dirs.len())
             .map(|start| {
@@ -97,7 +101,11 @@ fn package_dir(root: &Path, file: &Path) -> Option<PathBuf> {
 /// dependencies, `package = ".."` renames followed), with `-` as `_`.
 fn manifest(path: &Path) -> Option<(String, Vec<String>)> {
     let table: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
-    let name = table.get("package")?.get("name")?.as_str()?.replace('-', "_");
+    let name = table
+        .get("package")?
+        .get("name")?
+        .as_str()?
+        .replace('-', "_");
     let mut deps = Vec::new();
     for section in ["dependencies", "build-dependencies"] {
         if let Some(toml::Value::Table(entries)) = table.get(section) {
