@@ -460,9 +460,10 @@ fn workspace(name: &str, packages: &[(&str, &[&str], &str)]) -> PathBuf {
     for (package, deps, source) in packages {
         let dir = root.join(package);
         std::fs::create_dir_all(dir.join("src")).unwrap();
+        let deps = deps.join(" ");
         let deps: String = deps
-            .iter()
-            .map(|d| format!("{d} = {{ path = \"../{d}\" }}\n"))
+            .split_whitespace()
+            .flat_map(|d| [d, " = { path = \"../", d, "\" }\n"])
             .collect();
         std::fs::write(
             dir.join("Cargo.toml"),
