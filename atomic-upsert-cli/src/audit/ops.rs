@@ -21,6 +21,20 @@ pub enum Api {
     SeaOrm,
 }
 
+/// What a read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rows {
+    /// One row, or none (`.first()`, `.one(db)`, `fetch_optional`), or a `bool`.
+    #[default]
+    One,
+    /// Many rows (`.load(conn)`, `.all(db)`): it decides only an insert on a branch whose
+    /// condition looks into what it read (`if !existing.contains(..)`).
+    Many,
+    /// A `COUNT` (`SELECT COUNT(*)`, Diesel's `count_star()`/`.count()`, `SeaORM`'s
+    /// `.count(db)`): it decides an insert only compared with 0 or 1, not with a limit.
+    Count,
+}
+
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -45,12 +59,8 @@ pub struct Op {
     pub columns: Vec<String>,
     /// `ON CONFLICT` on an insert, `FOR UPDATE`/`FOR SHARE` on a read: not racy on its own.
     pub guarded: bool,
-    /// A read of many rows (`.load(conn)`, `.all(db)`): it decides only an insert on a
-    /// branch whose condition looks into what it read (`if !existing.contains(..)`).
-    pub list: bool,
-    /// A `COUNT` of rows (`SELECT COUNT(*)`, Diesel's `count_star()`/`.count()`, `SeaORM`'s
-    /// `.count(db)`): it decides an insert only compared with 0 or 1, not with a limit.
-    pub count: bool,
+    /// What a read returns: a row, many rows, or a count.
+    pub rows: Rows,
     /// A guarded insert's conflict target columns, when written (`ON CONFLICT (uuid)`,
     /// `.on_conflict(users::uuid)`): it guards a read by other columns nothing.
     pub conflict: Vec<String>,
@@ -80,8 +90,7 @@ impl Op {
             keys: Vec::new(),
             columns: Vec::new(),
             guarded: false,
-            list: false,
-            count: false,
+            rows: Rows::One,
             conflict: Vec::new(),
             path: Vec::new(),
             written_in: None,
@@ -382,7 +391,7 @@ impl<'ast> Visit<'ast> for Collector {
         lists.extend(
             self.found.ops[start..]
                 .iter()
-                .filter(|op| op.kind == Kind::Read && op.list)
+                .filter(|op| op.kind == Kind::Read && op.rows == Rows::Many)
                 .map(|op| op.order),
         );
         self.pending_lists = lists;
@@ -442,7 +451,7 @@ impl<'ast> Visit<'ast> for Collector {
                 // (A helper may read several lists: `toolchain.targets`, `.components`.)
                 let mut lists: Vec<usize> = self.found.ops[start..]
                     .iter()
-                    .filter(|op| op.kind == Kind::Read && (op.list || op.count))
+                    .filter(|op| op.kind == Kind::Read && op.rows != Rows::One)
                     .map(|op| op.order)
                     .collect();
                 if lists.is_empty() {
@@ -919,10 +928,8 @@ pub struct Effect {
     /// A read that returns `Err` when it finds the row (`ensure_email_free(..)?`): a `?`
     /// on a call to it decides what follows.
     pub checks: bool,
-    /// A read of many rows (see [`Op::list`]).
-    pub list: bool,
-    /// A count (see [`Op::count`]).
-    pub count: bool,
+    /// What a read returns (see [`Op::rows`]).
+    pub rows: Rows,
     /// An insert whose unique violation the function handles itself (it maps `23505` to
     /// "already exists"), or with its own `ON CONFLICT`: safe where it is called, but for
     /// a read by columns other than its conflict target.
@@ -1125,8 +1132,7 @@ impl Collector {
         for effect in effects {
             self.push(Op {
                 keys: effect.keys,
-                list: effect.list,
-                count: effect.count,
+                rows: effect.rows,
                 columns: effect.columns,
                 guarded: effect.guarded,
                 conflict: effect.conflict,
@@ -1216,7 +1222,7 @@ impl Collector {
         };
         let inline: Vec<usize> = self.found.ops[start..]
             .iter()
-            .filter(|op| op.kind == Kind::Read && op.count)
+            .filter(|op| op.kind == Kind::Read && op.rows == Rows::Count)
             .map(|op| op.order)
             .collect();
         let mut comparisons = Comparisons(Vec::new());
@@ -1233,7 +1239,7 @@ impl Collector {
                     .found
                     .ops
                     .iter()
-                    .any(|op| op.order == order && op.count)
+                    .any(|op| op.order == order && op.rows == Rows::Count)
                 {
                     self.found.quotas.insert(order);
                 }
@@ -1378,7 +1384,7 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     {
         return false;
     }
-    if read.list {
+    if read.rows == Rows::Many {
         // Many rows decide only an insert under a condition that looks into them, or one
         // after an exit from such a condition's arm.
         let looks = |path: &[usize]| {
@@ -1433,8 +1439,7 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             })
         };
         let effect = |op: &Op, kind, checks, guarded| Effect {
-            list: op.list,
-            count: op.count,
+            rows: op.rows,
             kind,
             api: op.api,
             table: op.table.clone(),
@@ -1595,7 +1600,9 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
                 .any(|p| p[0] == "for" && (p[1] == "update" || p[1] == "share" || p[1] == "no"));
             let mut read = op(Kind::Read, table, keys, Vec::new(), guarded);
             // `SELECT COUNT(*) ..`
-            read.count = w.get(1).is_some_and(|t| t == "count");
+            if w.get(1).is_some_and(|t| t == "count") {
+                read.rows = Rows::Count;
+            }
             Some(read)
         }
         "insert" => {
@@ -1777,6 +1784,27 @@ fn collect_eq(expr: &Expr, keys: &mut Vec<String>) {
     }
 }
 
+/// What a query chain fetches, if it fetches: a row (`first`, `optional`, `get_result`,
+/// `one`), a count (`.count()`, `SeaORM`'s `.count(db)`, `.select(count_star())`) or rows
+/// (`load`, `get_results`, `all`).
+fn fetched_rows(methods: &[String], calls: &[&ExprMethodCall]) -> Option<Rows> {
+    let has = |names: &[&str]| methods.iter().any(|m| names.contains(&m.as_str()));
+    let counts_in_select = calls.iter().any(|c| {
+        c.method == "select"
+            && matches!(c.args.first(), Some(Expr::Call(call)) if matches!(&*call.func,
+                Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "count_star" || s.ident == "count")))
+    });
+    if has(&["count"]) || counts_in_select {
+        Some(Rows::Count)
+    } else if has(&["first", "optional", "get_result", "one"]) {
+        Some(Rows::One)
+    } else if has(&["load", "get_results", "all"]) {
+        Some(Rows::Many)
+    } else {
+        None
+    }
+}
+
 /// Diesel's `t::table.filter(..).first(..)` / `.optional()`, `SeaORM`'s
 /// `t::Entity::find()..one(..)` / `find_by_id(..)..one(..)`.
 fn orm_read(
@@ -1784,24 +1812,7 @@ fn orm_read(
     queries: &std::collections::HashMap<String, (Api, String, Vec<String>)>,
 ) -> Option<Op> {
     let (methods, root, calls) = chain(node);
-    let reads = methods
-        .iter()
-        .any(|m| matches!(m.as_str(), "first" | "optional" | "get_result" | "one"));
-    let many = methods
-        .iter()
-        .any(|m| matches!(m.as_str(), "load" | "get_results" | "all"));
-    // `.count()`, SeaORM's `.count(db)`, `.select(count_star())`.
-    let count = methods.iter().any(|m| m == "count")
-        || calls.iter().any(|c| {
-            c.method == "select"
-                && c.args.first().is_some_and(|arg| {
-                    matches!(arg, Expr::Call(call) if matches!(&*call.func, Expr::Path(p)
-                        if p.path.segments.last().is_some_and(|s| s.ident == "count_star" || s.ident == "count")))
-                })
-        });
-    if !reads && !many && !count {
-        return None;
-    }
+    let rows = fetched_rows(&methods, &calls)?;
     let line = fetch_line(node, &calls);
     let guarded = methods
         .iter()
@@ -1809,8 +1820,7 @@ fn orm_read(
     let read = |api, table: String, keys| Op {
         keys,
         guarded,
-        list: !reads && !count,
-        count,
+        rows,
         ..Op::new(Kind::Read, api, table, line)
     };
     match root {
