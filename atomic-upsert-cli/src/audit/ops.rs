@@ -2027,14 +2027,31 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<(Op, bool)> {
     Some((read, negated))
 }
 
-/// Diesel's `insert_into(t::table).values(..).execute(..)`, read from the outermost call of
-/// its chain: `.on_conflict(..)` in the chain makes it guarded.
+/// Diesel's `insert_into(t::table).values(..).execute(..)` and `row.insert_into(t::table)
+/// .execute(..)`, read from the outermost call of its chain: `.on_conflict(..)` in the chain
+/// makes it guarded.
 fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
     let (methods, root, calls) = chain(node);
-    let Expr::Call(call) = root else {
-        return None;
+    let mut op = match root {
+        Expr::Call(call) => diesel_insert(call)?,
+        // `Insertable::insert_into`: `new_tag.insert_into(tag::table).execute(conn)`.
+        _ => {
+            let call = calls.iter().find(|c| c.method == "insert_into" && c.args.len() == 1)?;
+            let Some(Expr::Path(target)) = call.args.first() else {
+                return None;
+            };
+            let table = match segments(&target.path).as_slice() {
+                [.., table, last] if last == "table" => table.clone(),
+                _ => return None,
+            };
+            Op::new(
+                Kind::Insert,
+                Api::Diesel,
+                table,
+                call.method.span().start().line,
+            )
+        }
     };
-    let mut op = diesel_insert(call)?;
     op.guarded = methods
         .iter()
         .any(|m| m == "on_conflict" || m == "on_conflict_do_nothing");

@@ -1,6 +1,8 @@
-//! The SQLite side of the expansion: `GeneratedSqlite` and `FromStoredSqlite`, generic over
-//! the database so that they compile with the runtime's `sqlite` feature off; or, for a
-//! struct SQLite cannot take, impls that name what it lacks ([`Gap`]) at the attribute.
+//! The SQLite side of the expansion: `GeneratedSqlite` and `FromStoredSqlite`, inside the
+//! runtime's `if_sqlite!`, so that they expand to nothing (and cost nothing to compile)
+//! without the `sqlite` feature; generic over the database so that a field type SQLite
+//! cannot take fails only a call on SQLite; or, for a struct SQLite cannot take, impls that
+//! name what it lacks ([`Gap`]) at the attribute.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -178,6 +180,7 @@ pub(super) fn sqlite_gap_impls(input: &DeriveInput, gap: Option<(Gap, Span)>) ->
     let stored_generics = with_row_lifetime(&generics);
     let (stored_impl_generics, _, _) = stored_generics.split_for_impl();
     quote! {
+        ::atomic_upsert::__private::if_sqlite! {
         #[automatically_derived]
         impl #impl_generics ::atomic_upsert::__private::GeneratedSqlite<__DB> for #ident #ty_generics #gap_where {
             const SQLITE: ::atomic_upsert::__private::SqlitePlan = ::atomic_upsert::__private::SqlitePlan::NONE;
@@ -218,6 +221,7 @@ pub(super) fn sqlite_gap_impls(input: &DeriveInput, gap: Option<(Gap, Span)>) ->
             ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
                 ::core::result::Result::Err(::atomic_upsert::__private::SqlxError::RowNotFound)
             }
+        }
         }
     }
 }
@@ -263,6 +267,7 @@ pub(super) fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStr
     };
     let (bind_each_row, bind_each_key) = (each_row(row_binds), each_row(key_row_binds));
     quote! {
+        ::atomic_upsert::__private::if_sqlite! {
         #[automatically_derived]
         impl #impl_generics ::atomic_upsert::__private::GeneratedSqlite<__DB> for #ident #ty_generics #column_where {
             const SQLITE: ::atomic_upsert::__private::SqlitePlan = #plan;
@@ -308,6 +313,7 @@ pub(super) fn sqlite_impls(input: &DeriveInput, parts: &SqliteParts) -> TokenStr
                 let _ = row;
                 ::core::result::Result::Ok(Self { #(#reads,)* })
             }
+        }
         }
     }
 }
