@@ -188,7 +188,13 @@ impl Parts {
             }
             parts.binds.push(bind);
             parts.array_binds.push(quote_spanned! {local=>
-                let query = <#ty as ::atomic_upsert::__private::#ops>::bind_array(query, rows, |row| &row.#member);
+                let query = <#ty as ::atomic_upsert::__private::#ops>::bind_column(query, {
+                    let mut column = ::std::vec::Vec::with_capacity(rows.len());
+                    for &row in rows {
+                        column.push(&row.#member);
+                    }
+                    column
+                });
             });
             parts.stage_types.push(quote_spanned! {local=>
                 <#ty as ::atomic_upsert::__private::#ops>::type_info()

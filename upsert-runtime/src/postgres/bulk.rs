@@ -53,7 +53,7 @@ pub(crate) struct Batch<'q> {
     /// else asked of the catalog when a key may repeat.
     watches: Option<bool>,
     /// The rows in the order sent (presorted, or as given).
-    sent: Box<dyn SentRows + Send + Sync + 'q>,
+    sent: Sent<'q>,
     /// The `UNNEST` statement: the batch's, and the one that locates a row at fault.
     unnest_sql: &'static str,
     source: Source,
@@ -104,19 +104,62 @@ impl<'q> Batch<'q> {
             BulkPath::Unnest => false,
             BulkPath::Copy => true,
         };
-        let plan = T::PLAN;
-        // One sort tells both whether a key repeats and, for distinct keys, the presorted
-        // order.
-        let keyed = key_order(rows);
-        let may_repeat = keyed
-            .as_ref()
-            .map_or(rows.len() > 1, |(_, repeats)| *repeats);
+        let mut signs = 0_u64;
+        for row in rows {
+            signs |= row.add_signs();
+        }
+        // The rows in the order sent: the presorted order, or as given.
+        let sent = |order: Option<&[usize]>| -> Sent<'q> {
+            let mut sent: Vec<&T> = Vec::with_capacity(rows.len());
+            match order {
+                Some(order) => {
+                    for &index in order {
+                        sent.push(&rows[index]);
+                    }
+                }
+                None => {
+                    for row in rows {
+                        sent.push(row);
+                    }
+                }
+            }
+            Box::new(Rows(sent))
+        };
+        Self::assemble(
+            Shape {
+                rows: rows.len(),
+                // One sort tells both whether a key repeats and, for distinct keys, the
+                // presorted order.
+                keyed: key_order(rows),
+                signs,
+                plan: T::PLAN,
+                stage_types: (!rows.is_empty() && use_copy).then(T::stage_types),
+            },
+            unnest_sql,
+            want,
+            &sent,
+        )
+    }
+
+    /// [`Batch::of`]'s choices, made once for every struct: the statements for `want` and
+    /// the batch's shape, with the rows behind `sent` in the order it is given.
+    fn assemble(
+        shape: Shape,
+        unnest_sql: &'static str,
+        want: Want,
+        sent: &dyn Fn(Option<&[usize]>) -> Sent<'q>,
+    ) -> Self {
+        let Shape {
+            rows,
+            keyed,
+            signs,
+            plan,
+            stage_types,
+        } = shape;
+        let may_repeat = keyed.as_ref().map_or(rows > 1, |(_, repeats)| *repeats);
         // An `add` column with amounts of both signs: a running sum may overflow where the
         // key's total does not, which only rounds show as one by one would.
-        let mixed_adds = crate::addable::mixed_signs(
-            rows.iter()
-                .fold(0_u64, |signs, row| signs | row.add_signs()),
-        );
+        let mixed_adds = crate::addable::mixed_signs(signs);
         let (presorted, unnest_sql, stage_sql) = match (want, keyed, plan.presorted) {
             (Want::Counts, Some((order, false)), Some(sql)) => (Some(order), sql.unnest, sql.stage),
             (Want::Counts, ..) => (None, unnest_sql, plan.sql.stage_upsert_sql),
@@ -129,23 +172,16 @@ impl<'q> Batch<'q> {
             (Want::Counts, None) => (old.upsert_many, old.stage_upsert),
             (Want::Outcomes, _) => (old.outcomes, old.stage_outcomes),
         });
-        let sent: Vec<&T> = match &presorted {
-            Some(order) => order.iter().map(|&index| &rows[index]).collect(),
-            None => rows.iter().collect(),
-        };
-        let source = if rows.is_empty() || !use_copy {
-            Source::Unnest
-        } else {
-            Source::Copy {
-                types: T::stage_types(),
-            }
+        let source = match stage_types {
+            Some(types) => Source::Copy { types },
+            None => Source::Unnest,
         };
         Batch {
-            rows: rows.len(),
+            rows,
             may_repeat,
             mixed_adds,
             watches: None,
-            sent: Box::new(Rows(sent)),
+            sent: sent(presorted.as_deref()),
             unnest_sql,
             source,
             plan,
@@ -154,6 +190,21 @@ impl<'q> Batch<'q> {
             returning_old,
         }
     }
+}
+
+/// A batch's rows in the order sent, behind [`SentRows`].
+type Sent<'q> = Box<dyn SentRows + Send + Sync + 'q>;
+
+/// What [`Batch::of`] reads from the rows, for [`Batch::assemble`].
+struct Shape {
+    rows: usize,
+    /// [`key_order`]'s answer.
+    keyed: Option<(Vec<usize>, bool)>,
+    /// Every row's `add_signs`, or-ed.
+    signs: u64,
+    plan: Plan,
+    /// The staging table's column types, on the `COPY` path.
+    stage_types: Option<Vec<PgTypeInfo>>,
 }
 
 /// The rows' input indexes in the batch's lock order, and whether a key repeats (a row
@@ -165,18 +216,33 @@ fn key_order<T: Generated>(rows: &[T]) -> Option<(Vec<usize>, bool)> {
     let first = rows.first()?;
     // A key type with no client order compares nothing.
     T::key_cmp(first, first)?;
-    let cmp = |a: &T, b: &T| T::key_cmp(a, b).unwrap_or(Ordering::Equal);
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    if !rows.windows(2).all(|pair| cmp(&pair[0], &pair[1]).is_lt()) {
+    let cmp = |a: usize, b: usize| T::key_cmp(&rows[a], &rows[b]).unwrap_or(Ordering::Equal);
+    let is_null = |a: usize| rows[a].key_is_null();
+    Some(sorted_keys(
+        rows.len(),
+        &cmp,
+        &is_null,
+        !T::PLAN.nulls_not_distinct,
+    ))
+}
+
+/// [`key_order`]'s work, by row index, through trait objects: the sort and the scans are
+/// compiled once, not once per struct.
+fn sorted_keys(
+    len: usize,
+    cmp: &dyn Fn(usize, usize) -> Ordering,
+    is_null: &dyn Fn(usize) -> bool,
+    nulls_apart: bool,
+) -> (Vec<usize>, bool) {
+    let mut order: Vec<usize> = (0..len).collect();
+    if !(1..len).all(|i| cmp(i - 1, i).is_lt()) {
         // Stable: equal keys keep their input order (they send the batch to the fold).
-        order.sort_by(|&a, &b| cmp(&rows[a], &rows[b]));
+        order.sort_by(|&a, &b| cmp(a, b));
     }
-    let nulls_apart = !T::PLAN.nulls_not_distinct;
-    let repeats = order.windows(2).any(|pair| {
-        let (a, b) = (&rows[pair[0]], &rows[pair[1]]);
-        cmp(a, b).is_eq() && !(nulls_apart && a.key_is_null())
-    });
-    Some((order, repeats))
+    let repeats = order
+        .windows(2)
+        .any(|pair| cmp(pair[0], pair[1]).is_eq() && !(nulls_apart && is_null(pair[0])));
+    (order, repeats)
 }
 
 /// The size of `rows` in `COPY`'s binary format, estimated from up to 8 rows spread across
@@ -190,9 +256,12 @@ fn estimated_copy_bytes<T: Generated>(rows: &[T]) -> usize {
     let mut buffer = CopyBuffer::new();
     let header = buffer.len();
     let mut sampled = 0;
-    for row in rows.iter().step_by(step).take(SAMPLES) {
-        let _ = row.copy_row(&mut buffer);
+    // (A plain loop: no iterator adapters compiled for each struct.)
+    let mut index = 0;
+    while index < rows.len() && sampled < SAMPLES {
+        let _ = rows[index].copy_row(&mut buffer);
         sampled += 1;
+        index += step;
     }
     (buffer.len() - header) / sampled * rows.len()
 }

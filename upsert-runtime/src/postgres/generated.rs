@@ -202,17 +202,12 @@ pub trait ColumnOps: Column + Sized {
         query.bind(value)
     }
 
-    /// Binds one column of a batch as an array (the `UNNEST` path).
+    /// Binds one column of a batch as an array (the `UNNEST` path): the generated code
+    /// gathers the column (a plain loop, so that a struct adds no iterator code of its own)
+    /// and this, generic over the field type only, binds it.
     #[inline]
-    fn bind_array<'q, R: 'q>(
-        query: PgQuery<'q>,
-        rows: &[&'q R],
-        field: impl Fn(&'q R) -> &'q Self,
-    ) -> PgQuery<'q>
-    where
-        Self: 'q,
-    {
-        query.bind(rows.iter().map(|row| field(row)).collect::<Vec<&Self>>())
+    fn bind_column<'q>(query: PgQuery<'q>, column: Vec<&'q Self>) -> PgQuery<'q> {
+        query.bind(column)
     }
 
     /// The PostgreSQL type of the column (the `COPY` path's staging table).
@@ -298,19 +293,12 @@ pub trait ArrayOps: ArrayColumn + Sized {
 
     /// Binds one column of a batch: the rows' NULL flags, the flat elements, and each
     /// element's row (1-based, the batch ordinal).
-    fn bind_array<'q, R: 'q>(
-        query: PgQuery<'q>,
-        rows: &[&'q R],
-        field: impl Fn(&'q R) -> &'q Self,
-    ) -> PgQuery<'q>
-    where
-        Self: 'q,
-    {
-        let mut nulls = Vec::with_capacity(rows.len());
+    fn bind_column<'q>(query: PgQuery<'q>, column: Vec<&'q Self>) -> PgQuery<'q> {
+        let mut nulls = Vec::with_capacity(column.len());
         let mut flat: Vec<&Self::Element> = Vec::new();
         let mut owners: Vec<i64> = Vec::new();
-        for (ord, &row) in (1_i64..).zip(rows) {
-            let elements = field(row).elements();
+        for (ord, value) in (1_i64..).zip(column) {
+            let elements = value.elements();
             nulls.push(elements.is_none());
             for element in elements.unwrap_or_default() {
                 flat.push(element);

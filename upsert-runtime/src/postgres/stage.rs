@@ -57,13 +57,12 @@ impl<T: Generated> SentRows for Rows<'_, T> {
             None => T::bind_rows(&self.0[..below], sqlx::query(sql)),
             // A subsequence of a presorted batch is presorted too.
             Some(order) => {
-                let rows: Vec<&T> = self
-                    .0
-                    .iter()
-                    .zip(order)
-                    .filter(|&(_, &input)| input < below)
-                    .map(|(row, _)| *row)
-                    .collect();
+                let mut rows: Vec<&T> = Vec::with_capacity(below);
+                for (index, &input) in order.iter().enumerate() {
+                    if input < below {
+                        rows.push(self.0[index]);
+                    }
+                }
                 T::bind_rows(&rows, sqlx::query(sql))
             }
         }
