@@ -461,10 +461,12 @@ fn impls(input: &DeriveInput, parts: &Parts) -> TokenStream {
                 #key_order
                 #add_signs
 
+                #[inline]
                 fn stage_types() -> ::std::vec::Vec<::atomic_upsert::__private::PgTypeInfo> {
                     ::std::vec![#(#stage_types),*]
                 }
 
+                #[inline]
                 fn copy_row(
                     &self,
                     out: &mut ::atomic_upsert::__private::CopyBuffer,

@@ -360,6 +360,7 @@ pub(super) fn from_stored_impl(
     quote! {
         #[automatically_derived]
         impl #stored_impl_generics ::atomic_upsert::__private::FromStored<'__r> for #ident #ty_generics #decode_where {
+            #[inline]
             fn from_stored(
                 row: &'__r ::atomic_upsert::__private::PgRow,
             ) -> ::core::result::Result<Self, ::atomic_upsert::__private::SqlxError> {
