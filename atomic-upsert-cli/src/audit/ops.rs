@@ -2032,25 +2032,26 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<(Op, bool)> {
 /// makes it guarded.
 fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
     let (methods, root, calls) = chain(node);
-    let mut op = match root {
-        Expr::Call(call) => diesel_insert(call)?,
+    let mut op = if let Expr::Call(call) = root {
+        diesel_insert(call)?
+    } else {
         // `Insertable::insert_into`: `new_tag.insert_into(tag::table).execute(conn)`.
-        _ => {
-            let call = calls.iter().find(|c| c.method == "insert_into" && c.args.len() == 1)?;
-            let Some(Expr::Path(target)) = call.args.first() else {
-                return None;
-            };
-            let table = match segments(&target.path).as_slice() {
-                [.., table, last] if last == "table" => table.clone(),
-                _ => return None,
-            };
-            Op::new(
-                Kind::Insert,
-                Api::Diesel,
-                table,
-                call.method.span().start().line,
-            )
-        }
+        let call = calls
+            .iter()
+            .find(|c| c.method == "insert_into" && c.args.len() == 1)?;
+        let Some(Expr::Path(target)) = call.args.first() else {
+            return None;
+        };
+        let table = match segments(&target.path).as_slice() {
+            [.., table, last] if last == "table" => table.clone(),
+            _ => return None,
+        };
+        Op::new(
+            Kind::Insert,
+            Api::Diesel,
+            table,
+            call.method.span().start().line,
+        )
     };
     op.guarded = methods
         .iter()
