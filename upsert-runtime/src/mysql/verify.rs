@@ -14,7 +14,7 @@ use upsert_core::mysql::column_for;
 use crate::dispatch::VerifiesAll;
 use crate::error::Error;
 use crate::mysql::generated::GeneratedMySql;
-use crate::postgres::generated::Generated;
+use crate::postgres::generated::{FieldSpec, Generated};
 use crate::postgres::verify::Probe;
 use crate::report::{Mismatch, MismatchKind, Site, mismatch};
 use crate::verifying::{Registered, RegisteredVerify, VerifyFuture, verified};
@@ -36,12 +36,38 @@ fn quoted(schema: Option<&str>, table: &str) -> String {
     schema.map_or_else(|| format!("`{table}`"), |s| format!("`{s}`.`{table}`"))
 }
 
-/// Every way `T` and its table disagree.
+/// Every way `T` and its table disagree: [`mismatches_of`] on `T`'s constants, so that a
+/// struct compiles no `verify` of its own.
 async fn mismatches<T>(conn: &mut MySqlConnection) -> Result<Vec<Mismatch>, sqlx::Error>
 where
     T: GeneratedMySql<MySql> + Generated,
 {
-    let key = T::KEY;
+    mismatches_of(
+        conn,
+        Subject {
+            key: T::KEY,
+            fields: T::PLAN.fields,
+            column_fits: <T as GeneratedMySql<MySql>>::column_fits,
+        },
+    )
+    .await
+}
+
+/// What `verify` checks of a struct on MySQL, read from its constants.
+#[derive(Clone, Copy)]
+struct Subject {
+    key: crate::error::TableKey,
+    fields: &'static [FieldSpec],
+    /// [`GeneratedMySql::column_fits`].
+    column_fits: fn(usize, &sqlx::mysql::MySqlTypeInfo) -> bool,
+}
+
+/// Every way the struct `subject` describes and its table disagree.
+async fn mismatches_of(
+    conn: &mut MySqlConnection,
+    subject: Subject,
+) -> Result<Vec<Mismatch>, sqlx::Error> {
+    let key = subject.key;
     let schema_filter = "TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?";
     let columns: Vec<TableColumn> = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT COLUMN_NAME, IS_NULLABLE = 'NO', COLUMN_TYPE FROM information_schema.COLUMNS \
@@ -79,7 +105,7 @@ where
     let mut found = Vec::new();
     // The sent fields whose column exists: their types are checked together below.
     let mut sent: Vec<(usize, &TableColumn)> = Vec::new();
-    for (index, spec) in T::PLAN.fields.iter().enumerate() {
+    for (index, spec) in subject.fields.iter().enumerate() {
         if spec.role == Role::Skip {
             continue;
         }
@@ -121,8 +147,8 @@ where
             ));
         }
     }
-    found.extend(column_types::<T>(conn, &table, &sent).await?);
-    let written: Vec<&str> = T::PLAN
+    found.extend(column_types(conn, subject, &table, &sent).await?);
+    let written: Vec<&str> = subject
         .fields
         .iter()
         .filter(|f| f.sql.is_some())
@@ -137,14 +163,12 @@ where
 /// Each sent field's column type against sqlx's rule for the field's type
 /// ([`GeneratedMySql::column_fits`]), on the types the server reports for a `SELECT` of
 /// those columns that reads no row of the table.
-async fn column_types<T>(
+async fn column_types(
     conn: &mut MySqlConnection,
+    subject: Subject,
     table: &str,
     sent: &[(usize, &TableColumn)],
-) -> Result<Vec<Mismatch>, sqlx::Error>
-where
-    T: GeneratedMySql<MySql> + Generated,
-{
+) -> Result<Vec<Mismatch>, sqlx::Error> {
     if sent.is_empty() {
         return Ok(Vec::new());
     }
@@ -168,10 +192,10 @@ where
         .await?;
     let mut found = Vec::new();
     for ((index, column), described) in sent.iter().zip(row.columns()) {
-        if T::column_fits(*index, described.type_info()) {
+        if (subject.column_fits)(*index, described.type_info()) {
             continue;
         }
-        let spec = &T::PLAN.fields[*index];
+        let spec = &subject.fields[*index];
         let fix = match spec.class.and_then(column_for) {
             Some(fits) => format!(
                 "ALTER TABLE {table} MODIFY `{}` {fits}{}; or give the field the column's type",

@@ -31,12 +31,41 @@ struct TableColumn {
     fills_itself: bool,
 }
 
-/// Every way `T` and its table disagree.
+/// Every way `T` and its table disagree: [`mismatches_of`] on `T`'s constants, so that a
+/// struct compiles no `verify` of its own.
 async fn mismatches<T>(conn: &mut SqliteConnection) -> Result<Vec<Mismatch>, sqlx::Error>
 where
     T: GeneratedSqlite<Sqlite> + Generated,
 {
-    let table = T::KEY.table;
+    mismatches_of(conn, Subject::of::<T>()).await
+}
+
+/// What `verify` checks of a struct on SQLite, read from its constants.
+#[derive(Clone, Copy)]
+struct Subject {
+    key: crate::error::TableKey,
+    fields: &'static [FieldSpec],
+    target: ConflictTarget<'static>,
+    plan: crate::sqlite::generated::SqlitePlan,
+}
+
+impl Subject {
+    fn of<T: GeneratedSqlite<Sqlite> + Generated>() -> Self {
+        Subject {
+            key: T::KEY,
+            fields: T::PLAN.fields,
+            target: T::PLAN.target,
+            plan: T::SQLITE,
+        }
+    }
+}
+
+/// Every way the struct `subject` describes and its table disagree.
+async fn mismatches_of(
+    conn: &mut SqliteConnection,
+    subject: Subject,
+) -> Result<Vec<Mismatch>, sqlx::Error> {
+    let table = subject.key.table;
     let columns = columns(conn, table).await?;
     if columns.is_empty() {
         return Ok(vec![mismatch(
@@ -54,14 +83,14 @@ where
         )]);
     }
     let mut found = Vec::new();
-    for (index, spec) in T::PLAN.fields.iter().enumerate() {
-        let affinity = T::SQLITE.affinities.get(index).copied().flatten();
+    for (index, spec) in subject.fields.iter().enumerate() {
+        let affinity = subject.plan.affinities.get(index).copied().flatten();
         check_field(&mut found, table, index, spec, affinity, &columns);
     }
-    check_unwritten(&mut found, T::PLAN.fields, &columns);
-    check_key_collations(&mut found, conn, table, T::PLAN.fields).await?;
+    check_unwritten(&mut found, subject.fields, &columns);
+    check_key_collations(&mut found, conn, table, subject.fields).await?;
     if found.is_empty() {
-        found.extend(check_statements::<T>(conn).await?);
+        found.extend(check_statements(conn, subject).await?);
     }
     Ok(found)
 }
@@ -244,11 +273,11 @@ async fn check_key_collations(
 
 /// Each statement prepared (not run): SQLite rejects an `ON CONFLICT` target without a
 /// matching unique index here, and anything else it would reject at the first write.
-async fn check_statements<T>(conn: &mut SqliteConnection) -> Result<Option<Mismatch>, sqlx::Error>
-where
-    T: GeneratedSqlite<Sqlite> + Generated,
-{
-    let plan = T::SQLITE;
+async fn check_statements(
+    conn: &mut SqliteConnection,
+    subject: Subject,
+) -> Result<Option<Mismatch>, sqlx::Error> {
+    let plan = subject.plan;
     let chunk = plan.chunks.first().map(|c| [c.upsert_sql, c.existing_sql]);
     let statements = [
         plan.upsert_sql,
@@ -266,21 +295,21 @@ where
             return Err(error);
         };
         let message = db.message().to_owned();
-        let predicate = match T::PLAN.target {
+        let predicate = match subject.target {
             ConflictTarget::Keys { predicate } => predicate,
             ConflictTarget::Constraint(_) => None,
         };
         let (kind, fix) = if message.contains("ON CONFLICT clause does not match") {
             let table = upsert_core::Table {
                 schema: None,
-                name: T::KEY.table,
+                name: subject.key.table,
             };
             (
                 MismatchKind::NoUniqueIndex,
                 upsert_core::verify::create_unique_index(
                     &upsert_core::Sqlite,
                     &table,
-                    T::KEY.columns,
+                    subject.key.columns,
                     predicate,
                 ),
             )
