@@ -139,17 +139,9 @@ pub fn audit(
             .map(|(file, _, _)| file.clone())
             .collect::<Vec<_>>(),
     );
-    let package_of: Vec<Option<usize>> = parsed
-        .iter()
-        .map(|(file, _, _)| packages.package(path, file))
-        .collect();
-    let visible: Vec<Option<std::rc::Rc<std::collections::HashSet<usize>>>> = package_of
-        .iter()
-        .map(|p| packages.visible(*p).cloned().map(std::rc::Rc::new))
-        .collect();
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
-    let index = std::rc::Rc::new(index::index(parsed.iter().map(|(_, _, syntax)| syntax)));
+    let index = std::rc::Rc::new(index(parsed.iter().map(|(_, _, syntax)| syntax)));
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
     for _ in 0..3 {
@@ -159,13 +151,13 @@ pub fn audit(
             macros: &macros,
             include_tests: options.include_tests,
         };
-        helpers =
-            std::rc::Rc::new(self::helpers(
-                parsed.iter().zip(&package_of).zip(&visible).map(
-                    |(((_, _, syntax), package), visible)| (syntax, *package, visible.clone()),
-                ),
-                &known,
-            ));
+        helpers = std::rc::Rc::new(self::helpers(
+            parsed
+                .iter()
+                .enumerate()
+                .map(|(n, (_, _, syntax))| (syntax, packages.package(n), packages.visible(n))),
+            &known,
+        ));
     }
     let context = Context {
         root: path,
@@ -177,8 +169,13 @@ pub fn audit(
         },
         snapshot,
     };
-    for ((file, source, syntax), visible) in parsed.iter().zip(visible) {
-        findings((file, source, syntax), visible, &context, &mut audit);
+    for (n, (file, source, syntax)) in parsed.iter().enumerate() {
+        findings(
+            (file, source, syntax),
+            packages.visible(n),
+            &context,
+            &mut audit,
+        );
     }
     audit.findings.sort_by(|a, b| {
         (&a.file, a.read_line, a.write_line).cmp(&(&b.file, b.read_line, b.write_line))
@@ -229,6 +226,146 @@ fn is_test_file(root: &Path, file: &Path) -> bool {
         || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
+}
+
+/// Builds an [`index::Index`] from every file.
+#[derive(Default)]
+struct Indexer {
+    index: index::Index,
+    consts: Vec<(String, String)>,
+}
+impl Indexer {
+    fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        if ops::handles_unique_violation(block) {
+            self.index.handlers.insert(sig.ident.to_string());
+        }
+    }
+}
+impl<'ast> Visit<'ast> for Indexer {
+    fn visit_item_const(&mut self, node: &'ast syn::ItemConst) {
+        if let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) = &*node.expr
+        {
+            let sql = text.value();
+            if ops::sql_op(&sql, proc_macro2::Span::call_site()).is_some() {
+                self.consts.push((node.ident.to_string(), sql));
+            }
+        }
+    }
+    fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
+        self.function(&node.sig, &node.block);
+        syn::visit::visit_item_fn(self, node);
+    }
+    fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
+        self.function(&node.sig, &node.block);
+        syn::visit::visit_impl_item_fn(self, node);
+    }
+    fn visit_item_use(&mut self, node: &'ast syn::ItemUse) {
+        // `use schema::user::Model as DbUser;`: `DbUser` is `user`'s model.
+        fn walk(tree: &syn::UseTree, parent: Option<String>, aliases: &mut index::Aliases) {
+            match tree {
+                syn::UseTree::Path(path) => {
+                    walk(&path.tree, Some(path.ident.to_string()), aliases);
+                }
+                syn::UseTree::Group(group) => {
+                    for item in &group.items {
+                        walk(item, parent.clone(), aliases);
+                    }
+                }
+                syn::UseTree::Rename(rename) if index::is_model(&rename.ident.to_string()) => {
+                    if let Some(table) = parent {
+                        aliases.insert(rename.rename.to_string(), table);
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(&node.tree, None, &mut self.index.aliases);
+    }
+    fn visit_item_type(&mut self, node: &'ast syn::ItemType) {
+        // `type DbUser = user::Model;`
+        if let syn::Type::Path(path) = &*node.ty
+            && let [.., table, model] = path.path.segments.iter().collect::<Vec<_>>().as_slice()
+            && index::is_model(&model.ident.to_string())
+        {
+            self.index
+                .aliases
+                .insert(node.ident.to_string(), table.ident.to_string());
+        }
+    }
+    fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
+        let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
+        for field in &node.fields {
+            if let (Some(name), Some(ty)) = (&field.ident, index::core_type(&field.ty))
+                && !generic(&ty)
+            {
+                self.index
+                    .fields
+                    .insert((node.ident.to_string(), name.to_string()), ty);
+            }
+        }
+    }
+    fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
+        if let syn::Type::Path(ty) = &*node.self_ty
+            && let Some(ty) = ty.path.segments.last()
+        {
+            let methods = self.index.methods.entry(ty.ident.to_string()).or_default();
+            for item in &node.items {
+                match item {
+                    syn::ImplItem::Fn(function) => {
+                        methods.insert(function.sig.ident.to_string());
+                    }
+                    // `insert!(follows, NewFollow);`: methods a macro makes.
+                    syn::ImplItem::Macro(_) => {
+                        methods.insert(index::MACRO_METHODS.to_owned());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some((_, trait_path, _)) = &node.trait_
+            && let Some(trait_name) = trait_path.segments.last()
+            && let syn::Type::Path(ty) = &*node.self_ty
+            && let Some(ty) = ty.path.segments.last()
+        {
+            let implementors = self
+                .index
+                .implementors
+                .entry(trait_name.ident.to_string())
+                .or_default();
+            let ty = ty.ident.to_string();
+            if !implementors.contains(&ty) {
+                implementors.push(ty);
+            }
+        }
+        syn::visit::visit_item_impl(self, node);
+    }
+}
+
+/// What the audit knows of the whole crate before it reads any function (see
+/// [`index::Index`]), from all `files`.
+fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
+    let mut found = Indexer::default();
+    for file in files {
+        found.visit_file(file);
+    }
+    // A constant's name bound twice to different SQL is left out.
+    let consts = &mut found.index.consts;
+    let mut clashes = Vec::new();
+    for (name, sql) in found.consts {
+        match consts.get(&name) {
+            Some(other) if *other != sql => clashes.push(name),
+            _ => {
+                consts.insert(name, sql);
+            }
+        }
+    }
+    for name in clashes {
+        consts.remove(&name);
+    }
+    found.index
 }
 
 /// The crate's `macro_rules!` definitions, wherever they are.
@@ -488,9 +625,7 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         if write.guarded && !off_target {
             continue;
         }
-        {
-            pairs.push((read, write, intent(found, read, write)));
-        }
+        pairs.push((read, write, intent(found, read, write)));
     }
     pairs
 }

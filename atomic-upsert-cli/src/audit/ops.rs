@@ -1320,24 +1320,17 @@ impl Collector {
                 .and_then(|var| self.types.get(&var.to_string()).cloned()),
             _ => None,
         }?;
-        if let Some(table) = self.index.aliases.get(&ty) {
-            return Some(Op::new(
-                Kind::Insert,
-                Api::SeaOrm,
-                table.clone(),
-                node.method.span().start().line,
-            ));
-        }
-        let name = snake(&ty);
-        let table = self
-            .found
-            .ops
-            .iter()
-            .rev()
-            .filter(|op| op.kind == Kind::Read)
-            .map(|op| op.table.as_str())
-            .find(|t| name == *t || name.ends_with(&format!("_{t}")))
-            .map_or(name.clone(), str::to_owned);
+        let table = self.index.aliases.get(&ty).cloned().unwrap_or_else(|| {
+            let name = snake(&ty);
+            self.found
+                .ops
+                .iter()
+                .rev()
+                .filter(|op| op.kind == Kind::Read)
+                .map(|op| op.table.as_str())
+                .find(|t| name == *t || name.ends_with(&format!("_{t}")))
+                .map_or(name.clone(), str::to_owned)
+        });
         Some(Op::new(
             Kind::Insert,
             Api::SeaOrm,
@@ -2042,14 +2035,10 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
         let Some(Expr::Path(target)) = call.args.first() else {
             return None;
         };
-        let table = match segments(&target.path).as_slice() {
-            [.., table, last] if last == "table" => table.clone(),
-            _ => return None,
-        };
         Op::new(
             Kind::Insert,
             Api::Diesel,
-            table,
+            write_target(&segments(&target.path))?,
             call.method.span().start().line,
         )
     };
@@ -2077,6 +2066,16 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
     Some(op)
 }
 
+/// The table a Diesel write names: `t::table` or `dsl::t` (`insert_into(users::table)`,
+/// `update(dsl::users)`, `row.insert_into(users::table)`).
+fn write_target(segs: &[String]) -> Option<String> {
+    match segs {
+        [.., table, last] if last == "table" => Some(table.clone()),
+        [.., dsl, table] if dsl == "dsl" => Some(table.clone()),
+        _ => None,
+    }
+}
+
 /// An update whose table the code does not show (`diesel::update(&row)`, `model.update(db)`
 /// on a model converted from a found row): it tells the intent of a branch (the code updates
 /// the row it found), never a race.
@@ -2095,12 +2094,11 @@ fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
         other => other,
     };
     let table = match target {
-        Expr::Path(path) => match segments(&path.path).as_slice() {
-            [.., table, last] if last == "table" => table.clone(),
-            [.., dsl, table] if dsl == "dsl" => table.clone(),
+        Expr::Path(path) => match write_target(&segments(&path.path)) {
+            Some(table) => table,
             // A bare `update(x)` that names no table is some other function.
-            _ if !diesel_path => return None,
-            _ => ANY_TABLE.to_owned(),
+            None if !diesel_path => return None,
+            None => ANY_TABLE.to_owned(),
         },
         Expr::Reference(_) => ANY_TABLE.to_owned(),
         _ if !diesel_path => return None,
@@ -2117,10 +2115,10 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
         return None;
     };
     let segs = segments(&target.path);
-    let table = match segs.as_slice() {
-        [.., table, last] if last == "table" => table.clone(),
-        [.., dsl, table] if dsl == "dsl" => table.clone(),
-        [table] => table.clone(),
+    let table = match (write_target(&segs), segs.as_slice()) {
+        (Some(table), _) => table,
+        // `insert_into(users)` after a glob import.
+        (None, [table]) => table.clone(),
         _ => return None,
     };
     let line = function.path.segments.last()?.ident.span().start().line;

@@ -6,35 +6,37 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-/// The packages found, by index.
+/// The packages found: each file's, and what each package can call.
 #[derive(Debug, Default)]
 pub struct Packages {
-    /// Each package's directory, by index.
-    dirs: Vec<PathBuf>,
+    /// The package of each file given to [`Packages::of`], in that order.
+    of_file: Vec<Option<usize>>,
     /// For each package, the packages it can call (itself included).
-    visible: Vec<HashSet<usize>>,
+    visible: Vec<Rc<HashSet<usize>>>,
 }
 
 impl Packages {
-    /// The packages of `files` below `root`.
+    /// The packages of `files` below `root`: each directory's manifest is read once.
     pub fn of(root: &Path, files: &[PathBuf]) -> Self {
+        let mut is_package: HashMap<PathBuf, bool> = HashMap::new();
         let mut dirs: Vec<PathBuf> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut dependencies: Vec<Vec<String>> = Vec::new();
+        let mut of_file = Vec::with_capacity(files.len());
         for file in files {
-            let Some(dir) = package_dir(root, file) else {
-                continue;
-            };
-            if dirs.contains(&dir) {
-                continue;
-            }
-            let Some((name, deps)) = manifest(&dir.join("Cargo.toml")) else {
-                continue;
-            };
-            dirs.push(dir);
-            names.push(name);
-            dependencies.push(deps);
+            let package = package_dir(root, file, &mut is_package).and_then(|dir| {
+                if let Some(known) = dirs.iter().position(|d| *d == dir) {
+                    return Some(known);
+                }
+                let (name, deps) = manifest(&dir.join("Cargo.toml"))?;
+                dirs.push(dir);
+                names.push(name);
+                dependencies.push(deps);
+                Some(dirs.len() - 1)
+            });
+            of_file.push(package);
         }
         let index: HashMap<&str, usize> = names
             .iter()
@@ -60,33 +62,39 @@ impl Packages {
                         }
                     }
                 }
-                seen
+                Rc::new(seen)
             })
             .collect();
-        Packages { dirs, visible }
+        Packages { of_file, visible }
     }
 
-    /// The package `file` belongs to, when it is in one.
-    pub fn package(&self, root: &Path, file: &Path) -> Option<usize> {
-        let dir = package_dir(root, file)?;
-        self.dirs.iter().position(|d| *d == dir)
+    /// The package of file `file` (its index in the files given), when it is in one.
+    pub fn package(&self, file: usize) -> Option<usize> {
+        self.of_file.get(file).copied().flatten()
     }
 
-    /// The packages code of `package` can call (all, when its package is unknown).
-    pub fn visible(&self, package: Option<usize>) -> Option<&HashSet<usize>> {
-        package.and_then(|p| self.visible.get(p))
+    /// The packages code of file `file` can call (all, when its package is unknown).
+    pub fn visible(&self, file: usize) -> Option<Rc<HashSet<usize>>> {
+        self.package(file)
+            .and_then(|p| self.visible.get(p))
+            .map(Rc::clone)
     }
 }
 
 /// The nearest directory above `file`, up to `root`, with a `Cargo.toml` that has a
-/// `[package]`.
-fn package_dir(root: &Path, file: &Path) -> Option<PathBuf> {
+/// `[package]`; what each directory holds is looked up once (`is_package`).
+fn package_dir(
+    root: &Path,
+    file: &Path,
+    is_package: &mut HashMap<PathBuf, bool>,
+) -> Option<PathBuf> {
     let mut dir = file.parent();
     while let Some(at) = dir {
-        let manifest = at.join("Cargo.toml");
-        if manifest.is_file()
-            && std::fs::read_to_string(&manifest).is_ok_and(|text| text.contains("[package]"))
-        {
+        let package = *is_package.entry(at.to_path_buf()).or_insert_with(|| {
+            std::fs::read_to_string(at.join("Cargo.toml"))
+                .is_ok_and(|text| text.contains("[package]"))
+        });
+        if package {
             return Some(at.to_path_buf());
         }
         if at == root || !at.starts_with(root) {

@@ -277,6 +277,9 @@ fn key_columns(site: &Site) -> Vec<String> {
     }
 }
 
+/// What every fix that refuses an existing row returns (the user's own error in place).
+const REFUSE: &str = "return Err(/* your \"already exists\" error */ \"already exists\".into());";
+
 /// An ORM's fix for `intent`, from its statements: `upsert` (insert, on conflict update),
 /// `insert_or_nothing` (insert, on conflict nothing: it answers the rows inserted),
 /// `before` (what to keep before the insert moves the row, for the fetch) and `fetch` (a
@@ -291,10 +294,9 @@ fn orm_fix(
 ) -> String {
     match intent {
         Intent::Update => format!("{upsert};"),
-        Intent::Reject => format!(
-            "let inserted = {insert_or_nothing};\n\
-             if inserted == 0 {{\n    return Err(/* your \"already exists\" error */ \"already exists\".into());\n}}"
-        ),
+        Intent::Reject => {
+            format!("let inserted = {insert_or_nothing};\nif inserted == 0 {{\n    {REFUSE}\n}}")
+        }
         Intent::Ignore => format!("{insert_or_nothing}; // 0 rows when it exists, left as it is"),
         Intent::Get => {
             format!("{before}{insert_or_nothing};\n// the row, whoever inserted it\n{fetch}")
@@ -446,7 +448,7 @@ fn derive_suggestion(site: &Site) -> String {
         Intent::Update => {
             "new_row.upsert(&pool).await?; // Inserted or Updated, never a duplicate key".to_owned()
         }
-        Intent::Reject => "if new_row.insert_or_ignore(&pool).await? == UpsertOutcome::Skipped {\n    return Err(/* your \"already exists\" error */ \"already exists\".into());\n}".to_owned(),
+        Intent::Reject => format!("if new_row.insert_or_ignore(&pool).await? == UpsertOutcome::Skipped {{\n    {REFUSE}\n}}"),
         Intent::Ignore => "new_row.insert_or_ignore(&pool).await?; // Inserted, or Skipped: the row was there and stays as it is".to_owned(),
         Intent::Get => "let (row, how) = new_row.insert_or_get(&pool).await?; // the stored row; Obtained::Inserted or Existing".to_owned(),
     };
