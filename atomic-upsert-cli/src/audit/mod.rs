@@ -4,6 +4,7 @@
 //! and both insert. The report names the read and the write, the table, the key it could
 //! infer, and the `#[derive(AtomicUpsert)]` struct and call that replace both.
 
+mod callers;
 mod expand;
 mod index;
 mod ops;
@@ -168,6 +169,11 @@ pub fn audit(
             include_tests: options.include_tests,
         },
         snapshot,
+        one_shot: callers::one_shot(
+            parsed
+                .iter()
+                .map(|(file, _, syntax)| (syntax, one_shot_file(path, file))),
+        ),
     };
     for (n, (file, source, syntax)) in parsed.iter().enumerate() {
         findings(
@@ -197,6 +203,8 @@ struct Context<'a> {
     root: &'a Path,
     known: Known<'a>,
     snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
+    /// The functions that run only once (see [`callers`]).
+    one_shot: callers::OneShot,
 }
 
 /// Whether `file` is test code by its place: under a `tests` or `benches` directory or one
@@ -226,6 +234,22 @@ fn is_test_file(root: &Path, file: &Path) -> bool {
         || stem.starts_with("test_")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
+}
+
+/// Whether `file` is code that runs once by its place: a command-line tool and its
+/// subcommands (`cli`, `commands`, `*-cli`), migrations (`migrations`, `*-migrations`).
+fn one_shot_file(root: &Path, file: &Path) -> bool {
+    let relative = file.strip_prefix(root).unwrap_or(file);
+    relative.parent().is_some_and(|dirs| {
+        dirs.components().any(|c| {
+            c.as_os_str().to_str().is_some_and(|dir| {
+                ["cli", "commands", "migrations", "migration"].contains(&dir)
+                    || ["-cli", "_cli", "-migrations", "_migrations", "-migration"]
+                        .iter()
+                        .any(|suffix| dir.ends_with(suffix))
+            })
+        })
+    })
 }
 
 /// Builds an [`index::Index`] from every file.
@@ -508,20 +532,15 @@ fn findings(
     let mut functions = context.known.functions(visible);
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
-    let relative = file.strip_prefix(context.root).unwrap_or(file);
-    // Directories of one-shot code: a command-line tool and its subcommands, migrations.
-    let one_shot_file = relative.parent().is_some_and(|dirs| {
-        dirs.components().any(|c| {
-            c.as_os_str().to_str().is_some_and(|dir| {
-                ["cli", "commands", "migrations", "migration"].contains(&dir)
-                    || ["-cli", "_cli", "-migrations", "_migrations", "-migration"]
-                        .iter()
-                        .any(|suffix| dir.ends_with(suffix))
-            })
-        })
-    });
+    let one_shot_file = one_shot_file(context.root, file);
+    // Code for SQLite alone: SQLite runs one writing statement at a time, the reads inside
+    // it included, so an `INSERT .. WHERE NOT EXISTS` is atomic there.
+    let sqlite_only = source.contains("Sqlite")
+        && !["Pg", "Postgres", "MySql", "Mysql"]
+            .iter()
+            .any(|other| source.contains(other));
     for (name, mut found) in functions.found {
-        if one_shot_file || ONE_SHOT.contains(&name.as_str()) {
+        if one_shot_file || context.one_shot.contains(&name) {
             found.safe_by = found.safe_by.or(Some(ops::SafeBy::OneShot));
         }
         let coverage = &mut audit.coverage;
@@ -535,7 +554,10 @@ fn findings(
             }
         }
         for (read, write, intent) in races(&found) {
-            if allowed(&lines, read.line) || allowed(&lines, write.line) {
+            if allowed(&lines, read.line)
+                || allowed(&lines, write.line)
+                || (write.checks_absent && sqlite_only)
+            {
                 continue;
             }
             if found.safe_by.is_some() {
@@ -567,18 +589,6 @@ fn findings(
     }
 }
 
-/// Functions that run once, before or apart from concurrent work.
-const ONE_SHOT: &[&str] = &[
-    "new",
-    "main",
-    "init",
-    "initialize",
-    "bootstrap",
-    "migrate",
-    "run_migrations",
-    "startup",
-];
-
 /// Whether line `line` (1-based) or the one above carries [`ALLOW`].
 fn allowed(lines: &[&str], line: usize) -> bool {
     [line, line.saturating_sub(1)]
@@ -590,10 +600,16 @@ fn allowed(lines: &[&str], line: usize) -> bool {
 /// The race rule, within one function: a read of table `t` (not `FOR UPDATE`), then a
 /// later insert into `t` (without `ON CONFLICT`) that sits on a branch, or follows a
 /// branch that returned early. An `UPDATE` of `t` followed that way by an insert is the
-/// update-else-insert variant. One finding per insert.
+/// update-else-insert variant. An insert that checks for its row in its own statement
+/// (`WHERE NOT EXISTS`) is its own read. One finding per insert.
 fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
     let mut pairs = Vec::new();
     for write in found.ops.iter().filter(|o| o.kind == Kind::Insert) {
+        // `INSERT .. SELECT .. WHERE NOT EXISTS (..)`: its own check, in the same statement.
+        if write.checks_absent && !write.guarded {
+            pairs.push((write, write, Intent::Ignore));
+            continue;
+        }
         let before = |kind: Kind| {
             found
                 .ops

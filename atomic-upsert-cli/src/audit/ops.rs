@@ -77,6 +77,11 @@ pub struct Op {
     /// The function of the audited code it was seen through (`members.create(..)`), when
     /// not written in this one.
     pub via: Option<String>,
+    /// An insert that checks for its row itself: `INSERT .. SELECT .. WHERE NOT EXISTS
+    /// (SELECT .. FROM` the same table`)`. Under `READ COMMITTED` two such statements both
+    /// see no row and both insert: the check and the insert are one statement, not one
+    /// atomic step. Its `keys` are the subquery's.
+    pub checks_absent: bool,
 }
 
 impl Op {
@@ -97,6 +102,7 @@ impl Op {
             order: 0,
             line,
             via: None,
+            checks_absent: false,
         }
     }
 }
@@ -136,8 +142,9 @@ pub enum SafeBy {
     /// `is_unique_violation()`, Diesel's `UniqueViolation`).
     HandledUniqueViolation,
     /// It runs once, before or apart from concurrent work: a constructor or `main`
-    /// (`new`, `init`, `bootstrap`, `migrate`), or code of a command-line tool or of
-    /// migrations (a `*-cli`, `cli` or `migrations` directory).
+    /// (`new`, `init`, `bootstrap`, `migrate`, `seed_*`), code of a command-line tool or of
+    /// migrations (a `*-cli`, `cli` or `migrations` directory), or a function only such
+    /// code calls, directly (not in a loop, a closure or a spawned task).
     OneShot,
 }
 
@@ -1607,6 +1614,14 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
                 || has("duplicate")
                 || w.get(1).is_some_and(|t| t == "ignore" || t == "or");
             let mut insert = op(Kind::Insert, table, Vec::new(), columns, guarded);
+            // `.. WHERE NOT EXISTS (SELECT 1 FROM t WHERE k = $1)` on the insert's own table.
+            if let Some(at) = w.windows(2).position(|p| p[0] == "not" && p[1] == "exists")
+                && let Some(sub) = w.get(at + 3..)
+                && from_table(sub).is_some_and(|t| t == insert.table)
+            {
+                insert.checks_absent = true;
+                insert.keys = where_keys(sub);
+            }
             // `ON CONFLICT (a, b)`: the target (MySQL's ON DUPLICATE KEY has none: any key).
             if let Some(at) = w.iter().position(|t| t == "conflict")
                 && w.get(at + 1).is_some_and(|t| t == "(")

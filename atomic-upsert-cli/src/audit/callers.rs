@@ -1,0 +1,283 @@
+//! Which of the crate's functions run only once, at startup: the ones every caller of which
+//! runs once and calls them directly. A function run once cannot race itself, so a read
+//! and an insert in it, or in what it calls, are not a finding (`SafeBy::OneShot`).
+//!
+//! Calls are matched by name, as a user reads them: `seed_admin(..)` in `main` and nowhere
+//! else makes `seed_admin` one-shot. Anything else keeps a function out:
+//! - a call in a loop, a closure or an `async` block (a worker spawned from `main`, a
+//!   periodic job: it runs many times, or beside other work);
+//! - the function used as a value (`post(create_user)` in a router, a callback);
+//! - a caller that is not one-shot itself; no caller at all (a route handler registered by
+//!   an attribute, a library's public function).
+//!
+//! Test code calls nothing here: a function a test also calls keeps its status.
+
+use std::collections::{HashMap, HashSet};
+
+use syn::visit::Visit;
+
+/// The names of the crate's functions that run only once.
+pub type OneShot = HashSet<String>;
+
+/// One use of a function's name.
+struct Use {
+    /// The function it is in.
+    from: String,
+    /// A plain call, not in a loop, closure or `async` block.
+    direct: bool,
+}
+
+/// The uses of every name, the functions each file defines, and the ones known to run once.
+#[derive(Default)]
+struct Uses {
+    by_name: HashMap<String, Vec<Use>>,
+    /// The function being visited, innermost last.
+    within: Vec<String>,
+    /// How many loops, closures and `async` blocks deep, per function being visited.
+    indirect: Vec<usize>,
+    /// The functions known to run once from their name.
+    seeds: HashSet<String>,
+    /// The names of functions defined in one-shot files, and of those defined elsewhere: a
+    /// name runs once by its file only when every definition is in such a file.
+    in_one_shot_files: HashSet<String>,
+    elsewhere: HashSet<String>,
+    /// The file being visited is one-shot code (a command-line tool, migrations).
+    one_shot_file: bool,
+}
+
+impl Uses {
+    fn name_used(&mut self, name: String, call: bool) {
+        let (Some(from), Some(&depth)) = (self.within.last(), self.indirect.last()) else {
+            return;
+        };
+        self.by_name.entry(name).or_default().push(Use {
+            from: from.clone(),
+            direct: call && depth == 0,
+        });
+    }
+
+    fn function(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, block: &syn::Block) {
+        if is_test(attrs) {
+            return;
+        }
+        let name = sig.ident.to_string();
+        if starts_once(&name) {
+            self.seeds.insert(name.clone());
+        }
+        if self.one_shot_file {
+            self.in_one_shot_files.insert(name.clone());
+        } else {
+            self.elsewhere.insert(name.clone());
+        }
+        self.within.push(name);
+        self.indirect.push(0);
+        self.visit_block(block);
+        self.indirect.pop();
+        self.within.pop();
+    }
+
+    fn deeper(&mut self, visit: impl FnOnce(&mut Self)) {
+        if let Some(depth) = self.indirect.last_mut() {
+            *depth += 1;
+        }
+        visit(self);
+        if let Some(depth) = self.indirect.last_mut() {
+            *depth -= 1;
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Uses {
+    fn visit_item_mod(&mut self, node: &'ast syn::ItemMod) {
+        if !is_test(&node.attrs) {
+            syn::visit::visit_item_mod(self, node);
+        }
+    }
+    fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
+        if !is_test(&node.attrs) {
+            syn::visit::visit_item_impl(self, node);
+        }
+    }
+    fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
+        self.function(&node.attrs, &node.sig, &node.block);
+    }
+    fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
+        self.function(&node.attrs, &node.sig, &node.block);
+    }
+    fn visit_trait_item_fn(&mut self, node: &'ast syn::TraitItemFn) {
+        if let Some(block) = &node.default {
+            self.function(&node.attrs, &node.sig, block);
+        }
+    }
+    fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(path) = &*node.func
+            && let Some(last) = path.path.segments.last()
+        {
+            self.name_used(last.ident.to_string(), true);
+            for arg in &node.args {
+                self.visit_expr(arg);
+            }
+        } else {
+            syn::visit::visit_expr_call(self, node);
+        }
+    }
+    fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+        self.name_used(node.method.to_string(), true);
+        syn::visit::visit_expr_method_call(self, node);
+    }
+    fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+        // A function used as a value: a handler given to a router, a callback.
+        if let Some(last) = node.path.segments.last() {
+            self.name_used(last.ident.to_string(), false);
+        }
+    }
+    fn visit_expr_closure(&mut self, node: &'ast syn::ExprClosure) {
+        self.deeper(|this| syn::visit::visit_expr_closure(this, node));
+    }
+    fn visit_expr_async(&mut self, node: &'ast syn::ExprAsync) {
+        self.deeper(|this| syn::visit::visit_expr_async(this, node));
+    }
+    fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
+        self.deeper(|this| syn::visit::visit_expr_for_loop(this, node));
+    }
+    fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
+        self.deeper(|this| syn::visit::visit_expr_while(this, node));
+    }
+    fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
+        self.deeper(|this| syn::visit::visit_expr_loop(this, node));
+    }
+}
+
+/// Whether a function's name says it runs once: `main`, a constructor, set-up and
+/// migrations, seeding (see [`ONCE`]).
+pub fn starts_once(name: &str) -> bool {
+    ONCE.contains(&name)
+        || ["seed_", "init_", "bootstrap_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+/// Functions that run once, before or apart from concurrent work.
+const ONCE: &[&str] = &[
+    "new",
+    "main",
+    "init",
+    "initialize",
+    "bootstrap",
+    "migrate",
+    "run_migrations",
+    "startup",
+    "seed",
+];
+
+/// Whether `attrs` mark test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`).
+fn is_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        path.segments
+            .last()
+            .is_some_and(|last| last.ident == "test")
+            || (path.is_ident("cfg")
+                && attr
+                    .parse_args::<syn::Meta>()
+                    .is_ok_and(|meta| meta.path().is_ident("test")))
+    })
+}
+
+/// The functions of `files` (each with whether it is one-shot code by its place) that run
+/// only once: named so, defined only in one-shot files, or called only directly by such
+/// functions.
+pub fn one_shot<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> OneShot {
+    let mut uses = Uses::default();
+    for (file, one_shot_file) in files {
+        uses.one_shot_file = one_shot_file;
+        uses.visit_file(file);
+    }
+    let mut once = uses.seeds;
+    once.extend(uses.in_one_shot_files.difference(&uses.elsewhere).cloned());
+    loop {
+        let more: Vec<String> = uses
+            .by_name
+            .iter()
+            .filter(|(name, by)| {
+                !once.contains(*name)
+                    && !by.is_empty()
+                    && by.iter().all(|u| u.direct && once.contains(&u.from))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            return once;
+        }
+        once.extend(more);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn once(source: &str) -> OneShot {
+        let file = syn::parse_file(source).expect("test source parses");
+        one_shot(std::iter::once((&file, false)))
+    }
+
+    #[test]
+    fn called_only_from_main_runs_once() {
+        let found = once(
+            "fn main() { seed_admin(); setup(&db); }
+             fn setup(db: &Db) { create_defaults(db); }
+             fn create_defaults(db: &Db) {}",
+        );
+        assert!(found.contains("setup"));
+        assert!(found.contains("create_defaults"));
+    }
+
+    #[test]
+    fn a_handler_a_loop_or_a_second_caller_keeps_a_function_out() {
+        let found = once(
+            "fn main() {
+                 let app = Router::new().route(\"/u\", post(create_user));
+                 for job in jobs { import(job); }
+                 tokio::spawn(async move { refresh().await });
+                 sync();
+             }
+             fn create_user() {}
+             fn import(job: Job) {}
+             fn refresh() {}
+             fn sync() {}
+             fn handler() { sync(); }
+             fn orphan() {}",
+        );
+        for name in [
+            "create_user",
+            "import",
+            "refresh",
+            "sync",
+            "handler",
+            "orphan",
+        ] {
+            assert!(!found.contains(name), "{name} taken for one-shot");
+        }
+    }
+
+    #[test]
+    fn a_name_also_defined_outside_one_shot_files_is_not_one_shot_by_its_file() {
+        let tool =
+            syn::parse_file("async fn add_category() {} async fn seed_only() {}").expect("parses");
+        let service = syn::parse_file("async fn add_category() {}").expect("parses");
+        let found = one_shot([(&tool, true), (&service, false)].into_iter());
+        assert!(found.contains("seed_only"));
+        assert!(!found.contains("add_category"));
+    }
+
+    #[test]
+    fn a_test_calling_a_startup_function_changes_nothing() {
+        let found = once(
+            "fn main() { setup(); }
+             fn setup() {}
+             #[cfg(test)] mod tests { #[test] fn t() { super::setup(); } }",
+        );
+        assert!(found.contains("setup"));
+    }
+}
