@@ -184,6 +184,8 @@ pub enum Error {
     /// connection prepared it (SQLSTATE 0A000, "cached plan must not change result type",
     /// after an `ALTER TABLE`). Nothing was applied. [`Retry`](crate::Retry) clears the
     /// connection's statement cache and runs it again; a plain call returns this error.
+    /// sqlx 0.9.1 and later prepare the statement again themselves outside a transaction,
+    /// so there only a call inside a transaction sees it.
     #[error(
         "a prepared statement went stale after a schema change; nothing was written, retry: {source}"
     )]
