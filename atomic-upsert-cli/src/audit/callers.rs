@@ -16,6 +16,8 @@ use std::collections::{HashMap, HashSet};
 
 use syn::visit::Visit;
 
+use super::is_test_code as is_test;
+
 /// The names of the crate's functions that run only once.
 pub type OneShot = HashSet<String>;
 
@@ -169,20 +171,6 @@ const ONCE: &[&str] = &[
     "startup",
     "seed",
 ];
-
-/// Whether `attrs` mark test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`).
-fn is_test(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        let path = attr.path();
-        path.segments
-            .last()
-            .is_some_and(|last| last.ident == "test")
-            || (path.is_ident("cfg")
-                && attr
-                    .parse_args::<syn::Meta>()
-                    .is_ok_and(|meta| meta.path().is_ident("test")))
-    })
-}
 
 /// The functions of `files` (each with whether it is one-shot code by its place) that run
 /// only once: named so, defined only in one-shot files, or called only directly by such

@@ -155,7 +155,8 @@ fn rows() -> Rows {
     Rows { derive }
 }
 
-/// Everything a strategy may run through.
+/// Everything a strategy may run through: each library's pool with its check on checkout
+/// (`[0]`) and without (`[1]`).
 struct Pools {
     sqlx09: [sqlx::PgPool; 2],
     sqlx08: [sqlx08::PgPool; 2],

@@ -18,7 +18,7 @@ use atomic_upsert::sqlx::{self, Connection as _, Row as _};
 use diesel::Connection as _;
 use sqlx08::{Connection as _, Row as _};
 
-use crate::{Args, HAND_SQL, KEYS, Rng, StravaStats, diesel_upsert, median, rows};
+use crate::{Args, HAND_SQL, KEYS, Pools, Rng, StravaStats, diesel_upsert, median, pools, rows};
 
 /// One thing measured.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,40 +98,21 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// The connections and pools of one measurement run.
+/// The connections and pools of one measurement run: a held connection of each client,
+/// and the pools of one connection each, with and without the check on checkout.
 struct Clients {
     conn09: sqlx::PgConnection,
     conn08: sqlx08::PgConnection,
     diesel: diesel::PgConnection,
-    pool09: sqlx::PgPool,
-    pool09_unchecked: sqlx::PgPool,
-    pool08: sqlx08::PgPool,
-    pool08_unchecked: sqlx08::PgPool,
+    pools: Pools,
 }
 
 async fn clients(url: &str) -> Clients {
-    let p09 = |test| {
-        sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(test)
-            .connect(url)
-    };
-    let p08 = |test| {
-        sqlx08::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(test)
-            .connect(url)
-    };
     Clients {
         conn09: sqlx::PgConnection::connect(url).await.expect("connects"),
         conn08: sqlx08::PgConnection::connect(url).await.expect("connects"),
         diesel: diesel::PgConnection::establish(url).expect("diesel connects"),
-        pool09: p09(true).await.expect("pool"),
-        pool09_unchecked: p09(false).await.expect("pool"),
-        pool08: p08(true).await.expect("pool"),
-        pool08_unchecked: p08(false).await.expect("pool"),
+        pools: pools(url, 1).await,
     }
 }
 
@@ -197,16 +178,16 @@ async fn measure(
                 ));
             }
             Measure::DerivePool => {
-                std::hint::black_box(row.upsert(&c.pool09).await.expect("upsert"));
+                std::hint::black_box(row.upsert(&c.pools.sqlx09[0]).await.expect("upsert"));
             }
             Measure::DerivePoolUnchecked => {
-                std::hint::black_box(row.upsert(&c.pool09_unchecked).await.expect("upsert"));
+                std::hint::black_box(row.upsert(&c.pools.sqlx09[1]).await.expect("upsert"));
             }
             Measure::Sqlx09Pool | Measure::Sqlx09PoolUnchecked => {
                 let pool = if what == Measure::Sqlx09Pool {
-                    &c.pool09
+                    &c.pools.sqlx09[0]
                 } else {
-                    &c.pool09_unchecked
+                    &c.pools.sqlx09[1]
                 };
                 let r = sqlx::query(HAND_SQL)
                     .bind(&row.stats_type)
@@ -218,9 +199,9 @@ async fn measure(
             }
             Measure::Sqlx08Pool | Measure::Sqlx08PoolUnchecked => {
                 let pool = if what == Measure::Sqlx08Pool {
-                    &c.pool08
+                    &c.pools.sqlx08[0]
                 } else {
-                    &c.pool08_unchecked
+                    &c.pools.sqlx08[1]
                 };
                 let r = sqlx08::query(HAND_SQL)
                     .bind(&row.stats_type)
@@ -230,13 +211,13 @@ async fn measure(
                     .expect("sqlx 0.8");
                 std::hint::black_box(r.get::<bool, _>(0));
             }
-            Measure::Acquire09 => drop(c.pool09.acquire().await.expect("checkout")),
+            Measure::Acquire09 => drop(c.pools.sqlx09[0].acquire().await.expect("checkout")),
             Measure::Acquire09Unchecked => {
-                drop(c.pool09_unchecked.acquire().await.expect("checkout"));
+                drop(c.pools.sqlx09[1].acquire().await.expect("checkout"));
             }
-            Measure::Acquire08 => drop(c.pool08.acquire().await.expect("checkout")),
+            Measure::Acquire08 => drop(c.pools.sqlx08[0].acquire().await.expect("checkout")),
             Measure::Acquire08Unchecked => {
-                drop(c.pool08_unchecked.acquire().await.expect("checkout"));
+                drop(c.pools.sqlx08[1].acquire().await.expect("checkout"));
             }
             Measure::Pgbench => unreachable!("run as a process"),
         }
