@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use syn::visit::Visit;
 
-use super::is_test_code as is_test;
+use super::index::is_test_code as is_test;
 
 /// The names of the crate's functions that run only once.
 pub type OneShot = HashSet<String>;

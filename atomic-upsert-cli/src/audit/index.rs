@@ -2,7 +2,8 @@
 //! constants, the functions that handle a unique violation, the types of structs' fields,
 //! the implementors of each trait, the methods of each type, and the other names of
 //! `SeaORM` models. The helper passes and the reporting pass resolve calls with it; the
-//! audit (`mod.rs`, `index`) builds it, with what `ops` recognises.
+//! audit (`mod.rs`, `index`) builds it, with what `ops` recognises. Also which attributes
+//! mark test code, which every pass leaves out.
 
 /// What the audit knows of the whole crate before it reads any function.
 #[derive(Debug, Default)]
@@ -85,4 +86,19 @@ pub fn core_type(ty: &syn::Type) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether `attrs` mark test code: `#[cfg(test)]`, `#[test]`, `#[tokio::test]`,
+/// `#[sqlx::test]`.
+pub fn is_test_code(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        path.segments
+            .last()
+            .is_some_and(|last| last.ident == "test")
+            || (path.is_ident("cfg")
+                && attr
+                    .parse_args::<syn::Meta>()
+                    .is_ok_and(|meta| meta.path().is_ident("test")))
+    })
 }

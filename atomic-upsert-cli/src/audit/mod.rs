@@ -740,25 +740,11 @@ impl Functions {
         syn::visit::visit_block(self, block);
     }
 
-    /// Whether `attrs` mark test code (see [`is_test_code`]) that this audit leaves out.
+    /// Whether `attrs` mark test code (see [`index::is_test_code`]) that this audit leaves
+    /// out.
     fn skips(&self, attrs: &[syn::Attribute]) -> bool {
-        !self.include_tests && is_test_code(attrs)
+        !self.include_tests && index::is_test_code(attrs)
     }
-}
-
-/// Whether `attrs` mark test code: `#[cfg(test)]`, `#[test]`, `#[tokio::test]`,
-/// `#[sqlx::test]`.
-fn is_test_code(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        let path = attr.path();
-        path.segments
-            .last()
-            .is_some_and(|last| last.ident == "test")
-            || (path.is_ident("cfg")
-                && attr
-                    .parse_args::<syn::Meta>()
-                    .is_ok_and(|meta| meta.path().is_ident("test")))
-    })
 }
 
 impl<'ast> Visit<'ast> for Functions {
