@@ -152,7 +152,7 @@ impl<'ast> Visit<'ast> for Uses {
 
 /// Whether a function's name says it runs once: `main`, a constructor, set-up and
 /// migrations, seeding (see [`ONCE`]).
-pub fn starts_once(name: &str) -> bool {
+fn starts_once(name: &str) -> bool {
     ONCE.contains(&name)
         || ["seed_", "init_", "bootstrap_"]
             .iter()

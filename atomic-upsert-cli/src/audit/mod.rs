@@ -160,8 +160,12 @@ pub fn audit(
             &known,
         ));
     }
+    // Each file's place: a command-line tool's or migrations' code runs once.
+    let one_shot_files: Vec<bool> = parsed
+        .iter()
+        .map(|(file, _, _)| one_shot_file(path, file))
+        .collect();
     let context = Context {
-        root: path,
         known: Known {
             helpers: &helpers,
             index: &index,
@@ -172,13 +176,15 @@ pub fn audit(
         one_shot: callers::one_shot(
             parsed
                 .iter()
-                .map(|(file, _, syntax)| (syntax, one_shot_file(path, file))),
+                .zip(&one_shot_files)
+                .map(|((_, _, syntax), &one_shot)| (syntax, one_shot)),
         ),
     };
     for (n, (file, source, syntax)) in parsed.iter().enumerate() {
         findings(
             (file, source, syntax),
             packages.visible(n),
+            one_shot_files[n],
             &context,
             &mut audit,
         );
@@ -199,8 +205,6 @@ pub fn audit(
 
 /// What the last pass, the one that reports, knows.
 struct Context<'a> {
-    /// The audited path: places are judged below it.
-    root: &'a Path,
     known: Known<'a>,
     snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
     /// The functions that run only once (see [`callers`]).
@@ -526,13 +530,13 @@ fn collect_files(
 fn findings(
     (file, source, syntax): (&Path, &str, &syn::File),
     visible: Option<Visible>,
+    one_shot_file: bool,
     context: &Context,
     audit: &mut Audit,
 ) {
     let mut functions = context.known.functions(visible);
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
-    let one_shot_file = one_shot_file(context.root, file);
     // Code for SQLite alone: SQLite runs one writing statement at a time, the reads inside
     // it included, so an `INSERT .. WHERE NOT EXISTS` is atomic there.
     let sqlite_only = source.contains("Sqlite")

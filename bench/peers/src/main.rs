@@ -136,13 +136,9 @@ impl Strategy {
 }
 
 /// The rows every strategy writes, built before any timing.
-struct Rows {
-    derive: Vec<StravaStats>,
-}
-
-fn rows() -> Rows {
+fn rows() -> Vec<StravaStats> {
     // ~110 bytes of jsonb, as in the seed's stats.
-    let derive = (0..KEYS)
+    (0..KEYS)
         .map(|i| StravaStats {
             stats_type: format!("key-{i}"),
             data: sqlx::types::Json(serde_json::json!({
@@ -151,8 +147,7 @@ fn rows() -> Rows {
             })),
             updated_at: (),
         })
-        .collect();
-    Rows { derive }
+        .collect()
 }
 
 /// Everything a strategy may run through: each library's pool with its check on checkout
@@ -313,7 +308,7 @@ async fn run_cell(
     workers: usize,
     seconds: f64,
     pools: &std::sync::Arc<Pools>,
-    rows: &std::sync::Arc<Rows>,
+    rows: &std::sync::Arc<Vec<StravaStats>>,
 ) -> Cell {
     let run_for = Duration::from_secs_f64(seconds);
     let started = Instant::now();
@@ -331,7 +326,7 @@ async fn run_cell(
                     .then(|| pools.diesel[1].get().expect("r2d2 checkout"));
                 let deadline = Instant::now() + run_for;
                 while Instant::now() < deadline {
-                    let row = &rows.derive[rng.below(KEYS)];
+                    let row = &rows[rng.below(KEYS)];
                     let t = Instant::now();
                     match held.as_mut() {
                         Some(conn) => diesel_upsert(&mut *conn, row),
@@ -367,7 +362,7 @@ async fn run_cell(
                 };
                 let deadline = Instant::now() + run_for;
                 while Instant::now() < deadline {
-                    let row = &rows.derive[rng.below(KEYS)];
+                    let row = &rows[rng.below(KEYS)];
                     let t = Instant::now();
                     std::hint::black_box(call_async(strategy, &pools, held.as_mut(), row).await);
                     record(&mut hist, t);
@@ -418,7 +413,7 @@ async fn setup(url: &str) {
         .await
         .expect("creates the table");
     let rows = rows();
-    for chunk in rows.derive.chunks(1000) {
+    for chunk in rows.chunks(1000) {
         StravaStats::upsert_many(&mut conn, chunk)
             .await
             .expect("fills the table");

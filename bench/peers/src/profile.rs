@@ -293,7 +293,7 @@ pub fn run(args: &Args, url: &str) {
         .enable_all()
         .build()
         .expect("runtime");
-    let rows = rows().derive;
+    let rows = rows();
     let mut c = runtime.block_on(clients(url));
     let pgbench = |calls| pgbench(url, calls);
     let selected: Vec<Measure> = Measure::ALL
