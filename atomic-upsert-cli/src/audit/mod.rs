@@ -633,7 +633,10 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         };
         // The nearest read that decided (a later read of the table, such as the parent row
         // a repost needs, may decide nothing), else an UPDATE whose "no row" did.
-        let read = before(Kind::Read).or_else(|| before(Kind::Update));
+        // (An updater helper's call only tells the intent: what a helper's update returns
+        // is not seen.)
+        let read = before(Kind::Read)
+            .or_else(|| before(Kind::Update).filter(|update| update.via.is_none()));
         let Some(read) = read else {
             continue;
         };

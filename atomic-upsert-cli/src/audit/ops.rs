@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, ExprMethodCall, Lit};
 
-use super::index::{Index, core_type};
+use super::index::{Aliases, Index, core_type};
 
 /// Which library an operation goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -650,7 +650,7 @@ impl<'ast> Visit<'ast> for Collector {
             });
             return;
         }
-        if let Some(mut op) = orm_read(node, &self.queries) {
+        if let Some(mut op) = orm_read(node, &self.queries, &self.index.aliases) {
             // `Self::find()` in the entity's own `impl Entity`.
             if op.table == "self" && self.owner.as_deref() == Some("Entity") {
                 "entity".clone_into(&mut op.table);
@@ -659,7 +659,7 @@ impl<'ast> Visit<'ast> for Collector {
             // The chain below is the read's own; its arguments are values.
             return;
         }
-        if let Some(op) = seaorm_insert(node)
+        if let Some(op) = seaorm_insert(node, &self.index.aliases)
             .or_else(|| diesel_insert_chain(node))
             .or_else(|| self.model_insert(node))
             .or_else(|| self.converted_insert(node))
@@ -901,7 +901,12 @@ fn typed_model(pat: &syn::Pat) -> Option<String> {
     let syn::Pat::Type(typed) = pat else {
         return None;
     };
-    let syn::Type::Path(path) = &*typed.ty else {
+    model_type(&typed.ty)
+}
+
+/// The table of an `ActiveModel` type (`user::ActiveModel`).
+fn model_type(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(path) = ty else {
         return None;
     };
     match segments(&path.path).as_slice() {
@@ -1029,14 +1034,19 @@ pub fn handles_unique_violation(block: &syn::Block) -> bool {
 }
 
 impl Collector {
-    /// Knows the types of the function's parameters (`item: DbUserFeedItem`).
+    /// Knows the types of the function's parameters (`item: DbUserFeedItem`), and which
+    /// are `SeaORM` `ActiveModel`s (`model: coin::ActiveModel`: `model.insert(db)` inserts).
     pub fn parameters(&mut self, sig: &syn::Signature) {
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input
                 && let syn::Pat::Ident(name) = &*typed.pat
-                && let Some(ty) = core_type(&typed.ty)
             {
-                self.types.insert(name.ident.to_string(), ty);
+                if let Some(ty) = core_type(&typed.ty) {
+                    self.types.insert(name.ident.to_string(), ty);
+                }
+                if let Some(table) = model_type(&typed.ty) {
+                    self.models.insert(name.ident.to_string(), table);
+                }
             }
         }
     }
@@ -1499,6 +1509,13 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
                 });
                 effects.push(effect(read, Kind::Read, checks, false));
             }
+            // An updater (`update_coin(model)`): where a caller updates the row it found,
+            // the intent is an upsert.
+            (None, None) if table != ANY_TABLE && !table.is_empty() => {
+                if let Some(update) = of(Kind::Update).next() {
+                    effects.push(effect(update, Kind::Update, false, false));
+                }
+            }
             _ => {}
         }
     }
@@ -1742,6 +1759,12 @@ fn segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
+/// The table of a `SeaORM` entity named by an alias: its `use .. ::t::Entity as Alias`
+/// import's module, else the prelude's `snake_case` of it (`CrateUser` is `crate_user`).
+fn entity_table(alias: &str, aliases: &Aliases) -> String {
+    aliases.get(alias).cloned().unwrap_or_else(|| snake(alias))
+}
+
 /// `snake_case` of a `CamelCase` name.
 fn snake(name: &str) -> String {
     let mut out = String::new();
@@ -1818,6 +1841,7 @@ fn fetched_rows(methods: &[String], calls: &[&ExprMethodCall]) -> Option<Rows> {
 fn orm_read(
     node: &ExprMethodCall,
     queries: &std::collections::HashMap<String, (Api, String, Vec<String>)>,
+    aliases: &Aliases,
 ) -> Option<Op> {
     let (methods, root, calls) = chain(node);
     let rows = fetched_rows(&methods, &calls)?;
@@ -1895,8 +1919,9 @@ fn orm_read(
                     .iter()
                     .any(|m| m == "one" || m == "all" || m == "count")
             {
-                // The prelude's alias: `User::find()..one(db)` is `user::Entity`.
-                snake(entity)
+                // An alias: `use entity::kv_store::Entity as KVStore;` (the module is the
+                // table), else the prelude's: `User::find()..one(db)` is `user::Entity`.
+                entity_table(entity, aliases)
             } else {
                 return None;
             };
@@ -2141,7 +2166,7 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
 }
 
 /// `SeaORM`'s `t::Entity::insert(model)..exec(db)` and `t::ActiveModel { .. }.insert(db)`.
-fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
+fn seaorm_insert(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
     let (methods, root, _) = chain(node);
     let guarded = methods.iter().any(|m| m == "on_conflict");
     let table = match root {
@@ -2165,7 +2190,7 @@ fn seaorm_insert(node: &ExprMethodCall) -> Option<Op> {
                         && alias.chars().next().is_some_and(char::is_uppercase)
                         && methods.iter().any(|m| m.starts_with("exec")) =>
                 {
-                    snake(alias)
+                    entity_table(alias, aliases)
                 }
                 _ => return None,
             }
