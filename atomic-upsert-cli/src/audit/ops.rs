@@ -612,9 +612,24 @@ impl<'ast> Visit<'ast> for Collector {
         }
     }
 
+    fn visit_expr_binary(&mut self, node: &'ast syn::ExprBinary) {
+        // `error.status_code == StatusCode::CONFLICT`: a test for the 409 an insert's unique
+        // violation was mapped to (a function that makes one does not compare it).
+        let conflict = |expr: &Expr| {
+            matches!(expr, Expr::Path(path)
+                if path.path.segments.last().is_some_and(|s| s.ident == "CONFLICT"))
+        };
+        if matches!(node.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_))
+            && (conflict(&node.left) || conflict(&node.right))
+        {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
+        syn::visit::visit_expr_binary(self, node);
+    }
+
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
         let method = node.method.to_string();
-        if method == "is_unique_violation" || self.index.handlers.contains(&method) {
+        if CONFLICT_TESTS.contains(&method.as_str()) || self.index.handlers.contains(&method) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         }
         // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
@@ -722,7 +737,10 @@ impl<'ast> Visit<'ast> for Collector {
         } else if let Expr::Path(function) = &*node.func
             && let Some(name) = function.path.segments.last()
         {
-            if self.index.handlers.contains(&name.ident.to_string()) {
+            let name_text = name.ident.to_string();
+            if CONFLICT_TESTS.contains(&name_text.as_str())
+                || self.index.handlers.contains(&name_text)
+            {
                 self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
             }
             // The arguments run before the call.
@@ -1024,6 +1042,16 @@ fn on_field(receiver: &Expr) -> bool {
 /// reach two definitions of one name with different effects, it is neither (it could be
 /// either).
 pub type Helpers = std::collections::HashMap<Callee, Vec<Helper>>;
+
+/// Calls that test an error for a unique violation (or the conflict it was mapped to): a
+/// function that calls one handles its insert's violation.
+const CONFLICT_TESTS: &[&str] = &[
+    "is_unique_violation",
+    "is_conflict",
+    "is_duplicate",
+    "is_duplicate_key",
+    "is_unique_constraint_violation",
+];
 
 /// Whether a function body handles a unique violation itself: it compares `23505` (SQLSTATE)
 /// or `1062` (MySQL), names Diesel's `UniqueViolation` or calls `is_unique_violation()`.
