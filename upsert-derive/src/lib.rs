@@ -26,7 +26,7 @@ use proc_macro::TokenStream;
 pub fn derive_atomic_upsert(input: TokenStream) -> TokenStream {
     syn::parse::<syn::DeriveInput>(input)
         .map_or_else(syn::Error::into_compile_error, |input| {
-            expand::derive(&input)
+            expand::derive(&input, expand::Backends::ENABLED)
         })
         .into()
 }

@@ -31,9 +31,35 @@ use postgres::{
 };
 use sqlite::{SqliteParts, gap_span, sqlite_gap_impls, sqlite_impls};
 
+/// The backends besides PostgreSQL that the expansion writes impls for. The derive's
+/// `sqlite` and `mysql` features say which (the facade's features of the same name turn
+/// them on), so a struct costs the macro and the compiler nothing for a backend the build
+/// leaves off. The runtime's `if_sqlite!` / `if_mysql!` around those impls stay, for a
+/// build that turns the derive's feature on without the runtime's.
+#[derive(Clone, Copy, Default)]
+pub struct Backends {
+    pub sqlite: bool,
+    pub mysql: bool,
+}
+
+impl Backends {
+    /// This build's: the derive's features.
+    pub const ENABLED: Backends = Backends {
+        sqlite: cfg!(feature = "sqlite"),
+        mysql: cfg!(feature = "mysql"),
+    };
+
+    /// Every backend (the expansion snapshots show them all, whatever the build).
+    #[cfg(test)]
+    pub const ALL: Backends = Backends {
+        sqlite: true,
+        mysql: true,
+    };
+}
+
 /// The whole expansion: the impls, or every error found plus stub impls so that the
 /// user's code that calls the trait raises no second wave of errors.
-pub fn derive(input: &DeriveInput) -> TokenStream {
+pub fn derive(input: &DeriveInput, backends: Backends) -> TokenStream {
     let mut cx = Ctxt::default();
     let container = Container::from_ast(&mut cx, input);
     let mut tracking = TokenStream::new();
@@ -44,10 +70,10 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         }
     }
     let mut tokens = match (cx.check(), container) {
-        (Ok(()), Some(container)) => impls(input, &Parts::new(&container)),
+        (Ok(()), Some(container)) => impls(input, &Parts::new(&container, backends)),
         (Err(errors), _) => {
             let mut tokens = errors.into_compile_error();
-            tokens.extend(fallback(input));
+            tokens.extend(fallback(input, backends));
             tokens
         }
         // `from_ast` returns `None` only after recording an error.
@@ -62,7 +88,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 /// Stub impls beside the errors (thiserror's `fallback`), so that `T::UPSERT_SQL` or
 /// `row.upsert(..)` elsewhere does not add "trait not implemented" errors to the real ones.
 /// Skipped for type or const generics, where they could not be well-formed.
-fn fallback(input: &DeriveInput) -> TokenStream {
+fn fallback(input: &DeriveInput, backends: Backends) -> TokenStream {
     let has_type_params = input
         .generics
         .params
@@ -71,7 +97,7 @@ fn fallback(input: &DeriveInput) -> TokenStream {
     if has_type_params {
         TokenStream::new()
     } else {
-        impls(input, &Parts::stub())
+        impls(input, &Parts::stub(backends))
     }
 }
 
@@ -116,11 +142,13 @@ struct Parts {
     mysql_gap: Option<(upsert_core::mysql::Gap, Span)>,
     /// The stub of a struct the derive rejected: every backend's impls, with no plan.
     stub: bool,
+    /// The backends besides PostgreSQL that get impls.
+    backends: Backends,
 }
 
 impl Parts {
     /// The impls of a checked struct.
-    fn new(container: &Container) -> Self {
+    fn new(container: &Container, backends: Backends) -> Self {
         let model = container.model();
         let returned = returned_columns(container);
         let mut parts = Parts {
@@ -145,6 +173,7 @@ impl Parts {
                 returning_old: (model.flag == InsertFlag::Marker)
                     .then(|| returning_old(&model.clone().with_flag(InsertFlag::Old))),
             }),
+            backends,
             ..Parts::default()
         };
         let mut reads = Vec::new();
@@ -204,20 +233,24 @@ impl Parts {
             });
         }
         parts.from_stored = quote!(::core::result::Result::Ok(Self { #(#reads,)* }));
-        parts.registration = registration(container);
-        // SQLite has no partitions: its statements never take the partitioned flag.
-        parts.sqlite = SqliteParts::new(container, &model.clone().with_flag(InsertFlag::Xmax));
-        parts.sqlite_gap = Gap::of(&model).map(|gap| (gap, gap_span(container, gap)));
-        // MySQL has no partitions either, and tells inserts by `LAST_INSERT_ID`.
-        let plain = model.clone().with_flag(InsertFlag::Xmax);
-        parts.mysql = MySqlParts::new(container, &plain);
-        parts.mysql_gap =
-            upsert_core::mysql::Gap::of(&plain).map(|gap| (gap, mysql::gap_span(container, gap)));
+        parts.registration = registration(container, backends);
+        if backends.sqlite {
+            // SQLite has no partitions: its statements never take the partitioned flag.
+            parts.sqlite = SqliteParts::new(container, &model.clone().with_flag(InsertFlag::Xmax));
+            parts.sqlite_gap = Gap::of(&model).map(|gap| (gap, gap_span(container, gap)));
+        }
+        if backends.mysql {
+            // MySQL has no partitions either, and tells inserts by `LAST_INSERT_ID`.
+            let plain = model.clone().with_flag(InsertFlag::Xmax);
+            parts.mysql = MySqlParts::new(container, &plain);
+            parts.mysql_gap = upsert_core::mysql::Gap::of(&plain)
+                .map(|gap| (gap, mysql::gap_span(container, gap)));
+        }
         parts
     }
 
     /// Impls that compile whatever the fields are, beside the errors.
-    fn stub() -> Self {
+    fn stub(backends: Backends) -> Self {
         Parts {
             plan: plan(&PlanParts {
                 sql: Statements::default(),
@@ -237,6 +270,7 @@ impl Parts {
                 ::atomic_upsert::__private::SqlxError::RowNotFound
             )),
             stub: true,
+            backends,
             ..Parts::default()
         }
     }
@@ -261,7 +295,7 @@ fn returned_columns<'c>(container: &'c Container) -> Vec<single::Returned<'c>> {
 /// (its lifetimes as `'static`) is an `AtomicUpsert`: if so it gets the runtime's `verify`
 /// of that struct, which reads the plan; if not (a build that fails at the field anyway)
 /// a verify that checks nothing.
-fn registration(container: &Container) -> TokenStream {
+fn registration(container: &Container, backends: Backends) -> TokenStream {
     let name = container.ident.to_string();
     let lifetimes: Vec<Ident> = container.lifetimes.clone();
     let ident = &container.ident;
@@ -271,8 +305,12 @@ fn registration(container: &Container) -> TokenStream {
         let statics = lifetimes.iter().map(|_| quote!('static));
         quote!(#ident<#(#statics),*>)
     };
-    let sqlite = backend_registration(&name, &ty, Backend::Sqlite);
-    let mysql = backend_registration(&name, &ty, Backend::MySql);
+    let sqlite = backends
+        .sqlite
+        .then(|| backend_registration(&name, &ty, Backend::Sqlite));
+    let mysql = backends
+        .mysql
+        .then(|| backend_registration(&name, &ty, Backend::MySql));
     quote! {
         #sqlite
         #mysql
@@ -490,13 +528,13 @@ fn other_backends(input: &DeriveInput, parts: &Parts) -> TokenStream {
     let sqlite = match (&parts.sqlite, parts.sqlite_gap) {
         (Some(sqlite), _) => sqlite_impls(input, sqlite),
         (None, Some(gap)) => sqlite_gap_impls(input, Some(gap)),
-        (None, None) if parts.stub => sqlite_gap_impls(input, None),
+        (None, None) if parts.stub && parts.backends.sqlite => sqlite_gap_impls(input, None),
         (None, None) => TokenStream::new(),
     };
     let mysql = match (&parts.mysql, parts.mysql_gap) {
         (Some(mysql), _) => mysql_impls(input, mysql),
         (None, Some(gap)) => mysql_gap_impls(input, Some(gap)),
-        (None, None) if parts.stub => mysql_gap_impls(input, None),
+        (None, None) if parts.stub && parts.backends.mysql => mysql_gap_impls(input, None),
         (None, None) => TokenStream::new(),
     };
     quote! {
