@@ -643,6 +643,7 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         // An insert with its own `ON CONFLICT` is safe, unless its target is other columns
         // than the read's key (an upsert by a fresh `uuid` after a read by `email`).
         let off_target = !write.conflict.is_empty()
+            && !read.joined
             && !read.keys.is_empty()
             && !read.keys.iter().all(|k| write.conflict.contains(k));
         if write.guarded && !off_target {

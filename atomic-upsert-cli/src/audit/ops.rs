@@ -82,6 +82,9 @@ pub struct Op {
     /// see no row and both insert: the check and the insert are one statement, not one
     /// atomic step. Its `keys` are the subquery's.
     pub checks_absent: bool,
+    /// A read of a table the query joins (`.inner_join(t::table)`), not of its own: it
+    /// does not outweigh the insert's own `ON CONFLICT`.
+    pub joined: bool,
 }
 
 impl Op {
@@ -103,6 +106,7 @@ impl Op {
             line,
             via: None,
             checks_absent: false,
+            joined: false,
         }
     }
 }
@@ -200,7 +204,7 @@ pub struct Collector {
     fresh: std::collections::HashSet<String>,
     /// Queries built into a variable and fetched later (`let query =
     /// users::table.filter(..); query.first(conn)`): the library, table and keys.
-    queries: std::collections::HashMap<String, (Api, String, Vec<String>)>,
+    queries: std::collections::HashMap<String, Source>,
     /// What the audit knows of the whole crate.
     pub index: std::rc::Rc<Index>,
     /// The Cargo packages the function's package can call, when known.
@@ -665,10 +669,23 @@ impl<'ast> Visit<'ast> for Collector {
             });
             return;
         }
-        if let Some(mut op) = orm_read(node, &self.queries, &self.index.aliases) {
+        if let Some((mut op, joined)) = orm_read(node, &self.queries, &self.index.aliases) {
             // `Self::find()` in the entity's own `impl Entity`.
             if op.table == "self" && self.owner.as_deref() == Some("Entity") {
                 "entity".clone_into(&mut op.table);
+            }
+            // The joined tables' reads first: the read of the chain's own table is the
+            // last operation, as a plain read is. A joined table's keys are the filters
+            // that name it (`identities::subject.eq(..)`).
+            for (table, keys) in joined {
+                if !table.eq_ignore_ascii_case(&op.table) {
+                    self.push(Op {
+                        table,
+                        keys,
+                        joined: true,
+                        ..op.clone()
+                    });
+                }
             }
             self.push(op);
             // The chain below is the read's own; its arguments are values.
@@ -966,6 +983,8 @@ pub struct Effect {
     pub guarded: bool,
     /// A guarded insert's conflict target, when written.
     pub conflict: Vec<String>,
+    /// A read through a join (see [`Op::joined`]).
+    pub joined: bool,
 }
 
 /// What a function of the audited code does to the database, seen from its callers: an
@@ -1181,6 +1200,7 @@ impl Collector {
                 columns: effect.columns,
                 guarded: effect.guarded,
                 conflict: effect.conflict,
+                joined: effect.joined,
                 via: Some(name_text.clone()),
                 ..Op::new(
                     effect.kind,
@@ -1486,6 +1506,7 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             checks,
             guarded,
             conflict: op.conflict.clone(),
+            joined: op.joined,
         };
         let first_read = of(Kind::Read).next();
         let first_insert = of(Kind::Insert).next();
@@ -1812,31 +1833,39 @@ fn snake(name: &str) -> String {
 /// Columns compared with `.eq(..)` in `filter(..)` arguments: `users::email.eq(x)`,
 /// `email.eq(x)`, `user::Column::Email.eq(x)`.
 fn filter_keys(calls: &[&ExprMethodCall]) -> Vec<String> {
+    filter_keys_of(calls, None)
+}
+
+/// The columns a chain's `filter`s compare with `eq`; with `table`, only those the filter
+/// names with that table (`identities::subject.eq(..)`: a joined table's keys).
+fn filter_keys_of(calls: &[&ExprMethodCall], table: Option<&str>) -> Vec<String> {
     let mut keys = Vec::new();
     // `calls` is outermost first: the chain's first `filter` is its last.
     for call in calls.iter().rev().filter(|c| c.method == "filter") {
         for arg in &call.args {
-            collect_eq(arg, &mut keys);
+            collect_eq(arg, table, &mut keys);
         }
     }
     keys
 }
 
-fn collect_eq(expr: &Expr, keys: &mut Vec<String>) {
+fn collect_eq(expr: &Expr, table: Option<&str>, keys: &mut Vec<String>) {
     match expr {
         Expr::MethodCall(call) if call.method == "eq" => {
             if let Expr::Path(path) = &*call.receiver {
-                let last = segments(&path.path).pop().unwrap_or_default();
+                let mut segs = segments(&path.path);
+                let last = segs.pop().unwrap_or_default();
                 let column = snake(&last);
-                if !keys.contains(&column) {
+                let of_table = table.is_none_or(|t| segs.last().is_some_and(|s| s == t));
+                if of_table && !keys.contains(&column) {
                     keys.push(column);
                 }
             }
         }
         Expr::MethodCall(call) => {
-            collect_eq(&call.receiver, keys);
+            collect_eq(&call.receiver, table, keys);
             for arg in &call.args {
-                collect_eq(arg, keys);
+                collect_eq(arg, table, keys);
             }
         }
         _ => {}
@@ -1868,8 +1897,56 @@ fn fetched_rows(methods: &[String], calls: &[&ExprMethodCall]) -> Option<Rows> {
 /// `t::Entity::find()..one(..)` / `find_by_id(..)..one(..)`.
 fn orm_read(
     node: &ExprMethodCall,
-    queries: &std::collections::HashMap<String, (Api, String, Vec<String>)>,
+    queries: &std::collections::HashMap<String, Source>,
     aliases: &Aliases,
+) -> Option<(Op, Vec<(String, Vec<String>)>)> {
+    let (_, _, calls) = chain(node);
+    let mut joined = joins(&calls);
+    let op = orm_read_op(node, queries, aliases, &mut joined)?;
+    let joined = joined
+        .into_iter()
+        .map(|table| {
+            let keys = filter_keys_of(&calls, Some(&table));
+            (table, keys)
+        })
+        .collect();
+    Some((op, joined))
+}
+
+/// The tables a Diesel chain joins (`.inner_join(person::table)`, `.left_join(t::table
+/// .on(..))`): a read through the join is a read of each (the row a sign-in looks up by its
+/// OAuth account is absent when that account is).
+fn joins(calls: &[&ExprMethodCall]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.method.to_string().as_str(),
+                "inner_join" | "left_join" | "left_outer_join"
+            )
+        })
+        .filter_map(|c| {
+            let mut arg = c.args.first()?;
+            while let Expr::MethodCall(inner) = arg {
+                arg = &inner.receiver;
+            }
+            let Expr::Path(path) = arg else {
+                return None;
+            };
+            match segments(&path.path).as_slice() {
+                [.., table, last] if last == "table" => Some(table.clone()),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// [`orm_read`]'s read, adding to `joined` the joins of a query built earlier.
+fn orm_read_op(
+    node: &ExprMethodCall,
+    queries: &std::collections::HashMap<String, Source>,
+    aliases: &Aliases,
+    joined: &mut Vec<String>,
 ) -> Option<Op> {
     let (methods, root, calls) = chain(node);
     let rows = fetched_rows(&methods, &calls)?;
@@ -1886,11 +1963,17 @@ fn orm_read(
     match root {
         // A query built into a variable earlier.
         Expr::Path(path)
-            if let Some((api, table, keys)) = path
+            if let Some(Source {
+                api,
+                table,
+                keys,
+                joined: earlier,
+            }) = path
                 .path
                 .get_ident()
                 .and_then(|name| queries.get(&name.to_string())) =>
         {
+            joined.extend(earlier.iter().cloned());
             let mut keys = keys.clone();
             for key in filter_keys(&calls) {
                 if !keys.contains(&key) {
@@ -1966,7 +2049,16 @@ fn orm_read(
 
 /// A query not yet fetched: Diesel's `t::table.filter(..)..` (no `first`/`load`), `SeaORM`'s
 /// `t::Entity::find()..` (no `one`/`all`); its library, table and keys.
-fn query_source(expr: &Expr) -> Option<(Api, String, Vec<String>)> {
+/// A query not yet fetched, bound to a variable: its library, table, keys and joined tables.
+#[derive(Debug, Clone)]
+pub struct Source {
+    api: Api,
+    table: String,
+    keys: Vec<String>,
+    joined: Vec<String>,
+}
+
+fn query_source(expr: &Expr) -> Option<Source> {
     let (calls, root) = match expr {
         Expr::MethodCall(node) => {
             let (_, root, calls) = chain(node);
@@ -1987,9 +2079,12 @@ fn query_source(expr: &Expr) -> Option<(Api, String, Vec<String>)> {
         Expr::Path(path) => {
             let segs = segments(&path.path);
             match segs.as_slice() {
-                [.., table, last] if last == "table" => {
-                    Some((Api::Diesel, table.clone(), filter_keys(&calls)))
-                }
+                [.., table, last] if last == "table" => Some(Source {
+                    api: Api::Diesel,
+                    table: table.clone(),
+                    keys: filter_keys(&calls),
+                    joined: joins(&calls),
+                }),
                 _ => None,
             }
         }
@@ -1999,9 +2094,12 @@ fn query_source(expr: &Expr) -> Option<(Api, String, Vec<String>)> {
             };
             let segs = segments(&function.path);
             match segs.as_slice() {
-                [.., table, entity, find] if entity == "Entity" && find == "find" => {
-                    Some((Api::SeaOrm, table.clone(), filter_keys(&calls)))
-                }
+                [.., table, entity, find] if entity == "Entity" && find == "find" => Some(Source {
+                    api: Api::SeaOrm,
+                    table: table.clone(),
+                    keys: filter_keys(&calls),
+                    joined: Vec::new(),
+                }),
                 _ => None,
             }
         }
