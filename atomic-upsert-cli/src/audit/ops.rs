@@ -1899,7 +1899,7 @@ fn orm_read(
     node: &ExprMethodCall,
     queries: &std::collections::HashMap<String, Source>,
     aliases: &Aliases,
-) -> Option<(Op, Vec<(String, Vec<String>)>)> {
+) -> Option<(Op, Joined)> {
     let (_, _, calls) = chain(node);
     let mut joined = joins(&calls);
     let op = orm_read_op(node, queries, aliases, &mut joined)?;
@@ -1912,6 +1912,9 @@ fn orm_read(
         .collect();
     Some((op, joined))
 }
+
+/// Each joined table of a read, with the keys its filters name.
+type Joined = Vec<(String, Vec<String>)>;
 
 /// The tables a Diesel chain joins (`.inner_join(person::table)`, `.left_join(t::table
 /// .on(..))`): a read through the join is a read of each (the row a sign-in looks up by its
