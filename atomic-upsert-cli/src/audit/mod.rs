@@ -554,7 +554,7 @@ fn findings(
             match op.kind {
                 Kind::Read => coverage.reads[api] += 1,
                 Kind::Insert => coverage.inserts[api] += 1,
-                Kind::Update => {}
+                Kind::Update | Kind::Delete => {}
             }
         }
         for (read, write, intent) in races(&found) {

@@ -44,6 +44,9 @@ pub enum Kind {
     Insert,
     /// Updates rows (an UPDATE whose "no row" result may decide an INSERT).
     Update,
+    /// Deletes rows: an insert after a delete of its table on the way to it replaces the
+    /// row (delete, then insert), whatever an earlier read found.
+    Delete,
 }
 
 /// One database operation in a function.
@@ -239,6 +242,17 @@ impl Collector {
     fn push(&mut self, mut op: Op) {
         op.order = self.next();
         op.path.clone_from(&self.path);
+        // Delete, then insert: a rewrite of the row, not an insert decided by a read (two
+        // rewrites at once is another race, the audit's rules leave it out).
+        if op.kind == Kind::Insert
+            && self.found.ops.iter().any(|d| {
+                d.kind == Kind::Delete
+                    && d.table.eq_ignore_ascii_case(&op.table)
+                    && op.path.starts_with(&d.path)
+            })
+        {
+            op.guarded = true;
+        }
         self.found.ops.push(op);
     }
 
@@ -692,6 +706,7 @@ impl<'ast> Visit<'ast> for Collector {
             return;
         }
         if let Some(op) = seaorm_insert(node, &self.index.aliases)
+            .or_else(|| seaorm_delete(node, &self.index.aliases))
             .or_else(|| diesel_insert_chain(node))
             .or_else(|| self.model_insert(node))
             .or_else(|| self.converted_insert(node))
@@ -744,6 +759,8 @@ impl<'ast> Visit<'ast> for Collector {
         if let Some(op) = diesel_insert(node) {
             self.push(op);
         } else if let Some(op) = diesel_update(node) {
+            self.push(op);
+        } else if let Some(op) = diesel_delete(node) {
             self.push(op);
         } else if let Some((op, negated)) = diesel_exists(node) {
             self.push(op);
@@ -1658,6 +1675,17 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         ..Op::new(kind, Api::Sqlx, table, span.start().line)
     };
     match first {
+        // A delete of rows by key (`WHERE k = $1 AND ..`), not a clean-up by range.
+        "delete" => {
+            let keys = where_keys(&w);
+            let ranged = ["<", ">", "<>", "!=", "not", "in", "like", "any", "<=", ">="]
+                .iter()
+                .any(|word| has(word));
+            if keys.is_empty() || ranged {
+                return None;
+            }
+            Some(op(Kind::Delete, after("from")?, keys, Vec::new(), false))
+        }
         "select" => {
             let table = from_table(&w)?;
             let keys = where_keys(&w);
@@ -2275,6 +2303,90 @@ fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
     };
     let line = function.path.segments.last()?.ident.span().start().line;
     Some(Op::new(Kind::Update, Api::Diesel, table, line))
+}
+
+/// Diesel's `diesel::delete(t::table.filter(..))` (`delete(..)` with the function imported).
+fn diesel_delete(node: &syn::ExprCall) -> Option<Op> {
+    let function = calls_function(node, "delete")?;
+    let segs = segments(&function.path);
+    if !(matches!(segs.as_slice(), [d, _] if d == "diesel") || segs.len() == 1)
+        || node.args.len() != 1
+    {
+        return None;
+    }
+    let (target, calls) = match node.args.first()? {
+        Expr::MethodCall(call) => {
+            let (_, root, calls) = chain(call);
+            (root, calls)
+        }
+        other => (other, Vec::new()),
+    };
+    let Expr::Path(path) = target else {
+        return None;
+    };
+    let table = write_target(&segments(&path.path))?;
+    if !equality_filters(&calls) {
+        return None;
+    }
+    let line = function.path.segments.last()?.ident.span().start().line;
+    Some(Op::new(Kind::Delete, Api::Diesel, table, line))
+}
+
+/// Whether a chain's `filter`s (there is one at least) are all equalities (`t::k.eq(..)`,
+/// joined by `and`): a delete of the row by its key, as a rewrite does, not a clean-up of
+/// other rows (`thread_id.ne_all(..)`, `created.lt(..)`).
+fn equality_filters(calls: &[&ExprMethodCall]) -> bool {
+    fn equality(expr: &Expr) -> bool {
+        match expr {
+            Expr::MethodCall(call) if call.method == "eq" => true,
+            Expr::MethodCall(call) if call.method == "and" => {
+                equality(&call.receiver) && call.args.iter().all(equality)
+            }
+            Expr::Paren(inner) => equality(&inner.expr),
+            _ => false,
+        }
+    }
+    let filters: Vec<&&ExprMethodCall> = calls.iter().filter(|c| c.method == "filter").collect();
+    !filters.is_empty() && filters.iter().all(|c| c.args.iter().all(equality))
+}
+
+/// `SeaORM`'s `t::Entity::delete_many()..` / `delete_by_id(..)`.
+fn seaorm_delete(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
+    if !node.method.to_string().starts_with("exec") {
+        return None;
+    }
+    let (_, root, calls) = chain(node);
+    let Expr::Call(call) = root else {
+        return None;
+    };
+    let Expr::Path(function) = &*call.func else {
+        return None;
+    };
+    let segs = segments(&function.path);
+    let by_id = segs.last().is_some_and(|last| last == "delete_by_id");
+    if !by_id && !equality_filters(&calls) {
+        return None;
+    }
+    let table = match segs.as_slice() {
+        [.., table, entity, delete]
+            if entity == "Entity" && (delete == "delete_many" || delete == "delete_by_id") =>
+        {
+            table.clone()
+        }
+        [alias, delete]
+            if (delete == "delete_many" || delete == "delete_by_id")
+                && alias.chars().next().is_some_and(char::is_uppercase) =>
+        {
+            entity_table(alias, aliases)
+        }
+        _ => return None,
+    };
+    Some(Op::new(
+        Kind::Delete,
+        Api::SeaOrm,
+        table,
+        node.method.span().start().line,
+    ))
 }
 
 /// Diesel's `insert_into(t::table)` on its own.
