@@ -508,3 +508,60 @@ impl Repo {
     assert_eq!(files.len(), 1, "{found:?}");
     assert!(files[0].ends_with("service/src/lib.rs"), "{found:?}");
 }
+
+/// An unqualified call names the function of that name defined in the caller's own file
+/// (Rust resolves it in the module first), even when another module defines a function of
+/// the same name that does something else to the database.
+#[test]
+fn an_unqualified_call_names_the_function_in_its_own_file() {
+    let dir = std::env::temp_dir().join(format!("au-audit-same-file-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("rooms.rs"),
+        r#"
+async fn room_exists(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+async fn create_room(pool: &PgPool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO rooms (id) VALUES ($1)").bind(id).execute(pool).await?;
+    Ok(())
+}
+
+pub async fn ensure_room(pool: &PgPool, id: &str) -> Result<(), sqlx::Error> {
+    if !room_exists(pool, id).await? {
+        create_room(pool, id).await?;
+    }
+    Ok(())
+}
+"#,
+    )
+    .unwrap();
+    // The HTTP handler of the same name: it reads and writes other tables.
+    std::fs::write(
+        dir.join("routes.rs"),
+        r#"
+pub async fn create_room(pool: &PgPool, body: Body) -> Result<Json<Room>, AppError> {
+    let user = sqlx::query_as("SELECT * FROM users WHERE id = $1")
+        .bind(&body.user)
+        .fetch_one(pool)
+        .await?;
+    sqlx::query("INSERT INTO room_events (room, kind) VALUES ($1, 'create')")
+        .bind(&body.id)
+        .execute(pool)
+        .await?;
+    Ok(Json(Room::of(user)))
+}
+"#,
+    )
+    .unwrap();
+    let found = findings(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["function"], "ensure_room");
+    assert_eq!(found[0]["table"], "rooms");
+}

@@ -14,6 +14,9 @@ pub struct Index {
     /// The names of the crate's functions that handle a unique violation (an error mapper
     /// such as `map_sqlx_error`, passed to `map_err` by the functions that insert).
     pub handlers: std::collections::HashSet<String>,
+    /// The names of the crate's functions that take a lock (an advisory lock, `LOCK
+    /// TABLE`, `GET_LOCK`): calling one takes it (`lock_data_key(conn, ..)` before a check).
+    pub lockers: std::collections::HashSet<String>,
     /// The type of each struct's field, by struct and field, reduced to the type that
     /// holds the methods (`repository: Arc<dyn UserRepository>` -> `UserRepository`).
     pub fields: std::collections::HashMap<(String, String), String>,

@@ -182,7 +182,7 @@ pub fn audit(
     };
     for (n, (file, source, syntax)) in parsed.iter().enumerate() {
         findings(
-            (file, source, syntax),
+            (n, file, source, syntax),
             packages.visible(n),
             one_shot_files[n],
             &context,
@@ -264,8 +264,14 @@ struct Indexer {
 }
 impl Indexer {
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        if ops::handles_unique_violation(block) {
-            self.index.handlers.insert(sig.ident.to_string());
+        match ops::safe_by(block) {
+            Some(ops::SafeBy::HandledUniqueViolation) => {
+                self.index.handlers.insert(sig.ident.to_string());
+            }
+            Some(ops::SafeBy::Lock) => {
+                self.index.lockers.insert(sig.ident.to_string());
+            }
+            _ => {}
         }
     }
 }
@@ -426,9 +432,10 @@ struct Known<'a> {
 impl Known<'_> {
     /// A visitor of one file's functions that knows this much, for a file whose package
     /// can call the `visible` packages.
-    fn functions(&self, visible: Option<Visible>) -> Functions {
+    fn functions(&self, visible: Option<Visible>, file: Option<usize>) -> Functions {
         Functions {
             visible,
+            file,
             helpers: std::rc::Rc::clone(self.helpers),
             index: std::rc::Rc::clone(self.index),
             macros: std::rc::Rc::clone(self.macros),
@@ -446,14 +453,16 @@ fn helpers<'a>(
     known: &Known,
 ) -> ops::Helpers {
     let mut by_callee = ops::Helpers::new();
-    for (file, package, visible) in files {
-        let mut functions = known.functions(visible);
+    for (n, (file, package, visible)) in files.enumerate() {
+        let mut functions = known.functions(visible, Some(n));
         functions.visit_file(file);
         for (callee, found) in &functions.callees {
             // A definition that does nothing to the database (a mock, a cache's wrapper of
             // the same name) says nothing about the others.
             if let Some(mut helper) = ops::helper_of(found) {
                 helper.package = package;
+                // A free function's file: an unqualified call in that file names it.
+                helper.file = callee.owner.is_none().then_some(n);
                 if callee.owner.is_some() {
                     let anywhere = ops::Callee {
                         owner: None,
@@ -528,13 +537,13 @@ fn collect_files(
 }
 
 fn findings(
-    (file, source, syntax): (&Path, &str, &syn::File),
+    (n, file, source, syntax): (usize, &Path, &str, &syn::File),
     visible: Option<Visible>,
     one_shot_file: bool,
     context: &Context,
     audit: &mut Audit,
 ) {
-    let mut functions = context.known.functions(visible);
+    let mut functions = context.known.functions(visible, Some(n));
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
     // Code for SQLite alone: SQLite runs one writing statement at a time, the reads inside
@@ -707,6 +716,8 @@ struct Functions {
     macros: std::rc::Rc<expand::Macros>,
     /// The packages the file's package can call, when known.
     visible: Option<Visible>,
+    /// The file being visited, by its place in the audit's list.
+    file: Option<usize>,
     /// The types of the `impl` blocks being visited, innermost last.
     owners: Vec<String>,
     /// How deep in expansions of the crate's macros (a macro that calls itself stops).
@@ -723,6 +734,7 @@ impl Functions {
         collector.parameters(sig);
         collector.index = std::rc::Rc::clone(&self.index);
         collector.visible.clone_from(&self.visible);
+        collector.file = self.file;
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
         collector.visit_block(block);

@@ -212,6 +212,8 @@ pub struct Collector {
     pub index: std::rc::Rc<Index>,
     /// The Cargo packages the function's package can call, when known.
     pub visible: Option<std::rc::Rc<std::collections::HashSet<usize>>>,
+    /// The file of the function being collected, by its place in the audit's list.
+    pub file: Option<usize>,
     /// The crate's own `macro_rules!`, expanded where the function calls them.
     pub macros: std::rc::Rc<super::expand::Macros>,
     /// The type of the `impl` the function is in (what `Self::` names).
@@ -649,6 +651,8 @@ impl<'ast> Visit<'ast> for Collector {
         let method = node.method.to_string();
         if CONFLICT_TESTS.contains(&method.as_str()) || self.index.handlers.contains(&method) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        } else if self.index.lockers.contains(&method) {
+            self.found.safe_by = Some(SafeBy::Lock);
         }
         // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
         // the function's value (a validation helper without an `if`).
@@ -776,6 +780,8 @@ impl<'ast> Visit<'ast> for Collector {
                 || self.index.handlers.contains(&name_text)
             {
                 self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+            } else if self.index.lockers.contains(&name_text) {
+                self.found.safe_by = Some(SafeBy::Lock);
             }
             // The arguments run before the call.
             for arg in &node.args {
@@ -1012,6 +1018,8 @@ pub struct Helper {
     /// The Cargo package that defines it, when known: it is a helper only where that
     /// package can be called.
     pub package: Option<usize>,
+    /// The file that defines it, for a free function.
+    pub file: Option<usize>,
 }
 
 impl Helper {
@@ -1089,12 +1097,12 @@ const CONFLICT_TESTS: &[&str] = &[
     "is_unique_constraint_violation",
 ];
 
-/// Whether a function body handles a unique violation itself: it compares `23505` (SQLSTATE)
-/// or `1062` (MySQL), names Diesel's `UniqueViolation` or calls `is_unique_violation()`.
-pub fn handles_unique_violation(block: &syn::Block) -> bool {
+/// What a function body's own code makes safe (a unique violation it handles, a lock it
+/// takes), seen without the crate's other functions.
+pub fn safe_by(block: &syn::Block) -> Option<SafeBy> {
     let mut collector = Collector::default();
     collector.visit_block(block);
-    collector.found.safe_by == Some(SafeBy::HandledUniqueViolation)
+    collector.found.safe_by
 }
 
 impl Collector {
@@ -1178,10 +1186,21 @@ impl Collector {
                     .is_some_and(|methods| methods.contains(name))
             });
         typed.or_else(|| {
-            (!own_without_effect)
+            let all = (!own_without_effect)
                 .then(|| self.helpers.get(&key(None)))
-                .flatten()
-                .and_then(|all| self.agreed(all.iter().collect()))
+                .flatten()?;
+            // An unqualified call of a free function defined in the same file is that
+            // function (Rust resolves the name in the module first), whatever other
+            // modules define under the name.
+            let here: Vec<&Helper> = all
+                .iter()
+                .filter(|h| !method && owner.is_none() && h.file.is_some() && h.file == self.file)
+                .collect();
+            if here.is_empty() {
+                self.agreed(all.iter().collect())
+            } else {
+                self.agreed(here)
+            }
         })
     }
 
@@ -1588,6 +1607,7 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
     (!effects.is_empty()).then_some(Helper {
         effects,
         package: None,
+        file: None,
     })
 }
 
