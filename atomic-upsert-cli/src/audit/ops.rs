@@ -881,6 +881,16 @@ impl Collector {
                     let base = self.receiver_type(&field.base)?;
                     return self.index.fields.get(&(base, name.to_string())).cloned();
                 }
+                // `NewAccount { .. }.insert(conn)`: the literal's type.
+                Expr::Struct(literal) => {
+                    return literal
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| s.ident.to_string())
+                        .filter(|ty| ty != "Self")
+                        .or_else(|| self.owner.clone());
+                }
                 _ => break,
             }
         }
@@ -2039,6 +2049,8 @@ fn orm_read_op(
             let table = match segs.as_slice() {
                 [.., table, last] if last == "table" => table.clone(),
                 [.., table, dsl, _] if dsl == "dsl" => table.clone(),
+                // `use schema::accounts::dsl;` then `dsl::accounts.filter(..)`.
+                [dsl, table] if dsl == "dsl" => table.clone(),
                 // `use schema::users::dsl::*;` then `users.filter(email.eq(..)).first(conn)`:
                 // a bare table whose chain starts with `filter`/`find` and fetches with a
                 // connection (a slice's `first()` takes none).
