@@ -565,3 +565,58 @@ pub async fn create_room(pool: &PgPool, body: Body) -> Result<Json<Room>, AppErr
     assert_eq!(found[0]["function"], "ensure_room");
     assert_eq!(found[0]["table"], "rooms");
 }
+
+/// A call through a module path (`device::create_device(..)`) names the function in that
+/// module's file, not another module's function of the same name.
+#[test]
+fn a_module_path_names_the_function_in_that_module() {
+    let dir = std::env::temp_dir().join(format!("au-audit-module-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(
+        dir.join("data/device.rs"),
+        r#"
+pub async fn device_exists(pool: &PgPool, user: &str, id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM devices WHERE user_id = $1 AND id = $2)")
+        .bind(user)
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn create_device(pool: &PgPool, user: &str, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO devices (user_id, id) VALUES ($1, $2)")
+        .bind(user)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("admin.rs"),
+        r#"
+// The admin endpoint of the same name: it calls the data module's function.
+pub async fn create_device(pool: &PgPool, body: Body) -> Result<(), AppError> {
+    if data::device::device_exists(pool, &body.user, &body.id).await? {
+        return Ok(());
+    }
+    data::device::create_device(pool, &body.user, &body.id).await?;
+    audit_log(pool, "device created").await
+}
+
+async fn audit_log(pool: &PgPool, text: &str) -> Result<(), AppError> {
+    sqlx::query("INSERT INTO audit_log (text) VALUES ($1)").bind(text).execute(pool).await?;
+    Ok(())
+}
+"#,
+    )
+    .unwrap();
+    let found = findings(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["function"], "create_device");
+    assert_eq!(found[0]["table"], "devices");
+}

@@ -17,6 +17,9 @@ pub struct Index {
     /// The names of the crate's functions that take a lock (an advisory lock, `LOCK
     /// TABLE`, `GET_LOCK`): calling one takes it (`lock_data_key(conn, ..)` before a check).
     pub lockers: std::collections::HashSet<String>,
+    /// Each audited file's module name, by its place in the audit's list: its stem, or
+    /// its directory's name for a `mod.rs` or `lib.rs`.
+    pub modules: Vec<String>,
     /// The type of each struct's field, by struct and field, reduced to the type that
     /// holds the methods (`repository: Arc<dyn UserRepository>` -> `UserRepository`).
     pub fields: std::collections::HashMap<(String, String), String>,

@@ -142,7 +142,12 @@ pub fn audit(
     );
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
-    let index = std::rc::Rc::new(index(parsed.iter().map(|(_, _, syntax)| syntax)));
+    let mut index = index(parsed.iter().map(|(_, _, syntax)| syntax));
+    index.modules = parsed
+        .iter()
+        .map(|(file, _, _)| module_name(file))
+        .collect();
+    let index = std::rc::Rc::new(index);
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
     for _ in 0..3 {
@@ -400,6 +405,24 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
         consts.remove(&name);
     }
     found.index
+}
+
+/// The module a file holds: its stem (`device` for `user/device.rs`), or its directory's
+/// name for `mod.rs`, `lib.rs` and `main.rs`.
+fn module_name(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if matches!(stem, "mod" | "lib" | "main") {
+        file.parent()
+            .and_then(|dir| dir.file_name())
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        stem.to_owned()
+    }
 }
 
 /// The crate's `macro_rules!` definitions, wherever they are.

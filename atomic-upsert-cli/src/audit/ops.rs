@@ -738,6 +738,7 @@ impl<'ast> Visit<'ast> for Collector {
         let call = Call {
             method: true,
             owner: owner.as_deref(),
+            module: None,
             on_field: on_field(&node.receiver),
             known: on_field(&node.receiver) && owner.is_some(),
         };
@@ -788,11 +789,16 @@ impl<'ast> Visit<'ast> for Collector {
                 self.visit_expr(arg);
             }
             let owner = path_owner(&function.path);
+            let segments = &function.path.segments;
+            let module = (segments.len() >= 2)
+                .then(|| segments[segments.len() - 2].ident.to_string())
+                .filter(|m| m.chars().next().is_some_and(|c| c.is_ascii_lowercase()));
             // `Type::name(..)` names its type: one the crate defines no `name` for runs
             // none of the crate's functions (`Response::from(..)` of a derive).
             let call = Call {
                 method: false,
                 owner: owner.as_deref(),
+                module: module.as_deref(),
                 on_field: false,
                 known: owner
                     .as_deref()
@@ -1064,6 +1070,8 @@ pub struct Callee {
 struct Call<'a> {
     method: bool,
     owner: Option<&'a str>,
+    /// The module a path call names (`device` in `data::user::device::create(..)`).
+    module: Option<&'a str>,
     on_field: bool,
     /// Whether `owner` is the receiver's type for sure (a field's declared type), not a
     /// guess from a variable's name.
@@ -1151,10 +1159,18 @@ impl Collector {
         let Call {
             method,
             owner,
+            module,
             on_field,
             known,
         } = *call;
-        if name == self.own && !on_field && owner.is_none_or(|o| Some(o) == self.owner.as_deref()) {
+        // (`data::device::create_device(..)` in an endpoint of that name is another module's.)
+        let own_module = self.file.and_then(|f| self.index.modules.get(f));
+        let elsewhere = module.is_some_and(|m| own_module.is_none_or(|own| own != m));
+        if name == self.own
+            && !on_field
+            && !elsewhere
+            && owner.is_none_or(|o| Some(o) == self.owner.as_deref())
+        {
             return None;
         }
         let owner = match owner {
@@ -1202,9 +1218,18 @@ impl Collector {
             // An unqualified call of a free function defined in the same file is that
             // function (Rust resolves the name in the module first), whatever other
             // modules define under the name.
+            // A call through a module path (`device::create(..)`) names the function in
+            // that module's file.
             let here: Vec<&Helper> = all
                 .iter()
-                .filter(|h| !method && owner.is_none() && h.file.is_some() && h.file == self.file)
+                .filter(|h| !method && owner.is_none() && h.file.is_some())
+                .filter(|h| match module {
+                    Some(module) => h
+                        .file
+                        .and_then(|f| self.index.modules.get(f))
+                        .is_some_and(|m| m == module),
+                    None => h.file == self.file,
+                })
                 .collect();
             if here.is_empty() {
                 self.agreed(all.iter().collect())
@@ -1282,6 +1307,7 @@ impl Collector {
             let call = Call {
                 method,
                 owner: owner.as_deref(),
+                module: None,
                 on_field,
                 known: false,
             };
