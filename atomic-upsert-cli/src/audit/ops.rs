@@ -244,6 +244,15 @@ impl Collector {
     fn push(&mut self, mut op: Op) {
         op.order = self.next();
         op.path.clone_from(&self.path);
+        // `Entity::find()` / `ActiveModel { .. }` with the entity imported by its bare
+        // name: the file's module is the best name for its table (`table/folders.rs`), so
+        // that two modules' bare entities are not taken for one table.
+        if op.table == "entity"
+            && let Some(module) = self.file.and_then(|f| self.index.modules.get(f))
+            && !module.is_empty()
+        {
+            op.table.clone_from(module);
+        }
         // Delete, then insert: a rewrite of the row, not an insert decided by a read (two
         // rewrites at once is another race, the audit's rules leave it out).
         if op.kind == Kind::Insert
