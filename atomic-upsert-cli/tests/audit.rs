@@ -621,7 +621,7 @@ async fn audit_log(pool: &PgPool, text: &str) -> Result<(), AppError> {
     assert_eq!(found[0]["table"], "devices");
 }
 
-/// A SeaORM entity imported by its bare name (`use super::entity::jobs::{ActiveModel,
+/// A `SeaORM` entity imported by its bare name (`use super::entity::jobs::{ActiveModel,
 /// Entity}`) is the table of its file's module: one module's read of its bare `Entity` and
 /// another module's insert of its own are different tables.
 #[test]
@@ -631,7 +631,7 @@ fn bare_entities_of_two_modules_are_two_tables() {
     std::fs::create_dir_all(dir.join("table")).unwrap();
     std::fs::write(
         dir.join("table/jobs.rs"),
-        r#"
+        r"
 use super::entity::jobs::{ActiveModel, Column, Entity};
 use sea_orm::*;
 
@@ -644,12 +644,12 @@ pub async fn add(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     Entity::insert(job).exec(db).await?;
     Ok(())
 }
-"#,
+",
     )
     .unwrap();
     std::fs::write(
         dir.join("table/files.rs"),
-        r#"
+        r"
 use super::entity::files::{ActiveModel, Column, Entity};
 use sea_orm::*;
 
@@ -658,21 +658,21 @@ pub async fn add_file(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     Entity::insert(file).exec(db).await?;
     Ok(())
 }
-"#,
+",
     )
     .unwrap();
     // A job that looks for pending work and records a file when there is none: a read of
     // one table and an insert into another.
     std::fs::write(
         dir.join("job.rs"),
-        r#"
+        r"
 pub async fn run(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     if jobs::pending(db, org).await?.is_none() {
         files::add_file(db, org).await?;
     }
     Ok(())
 }
-"#,
+",
     )
     .unwrap();
     let found = findings(&dir);
