@@ -509,17 +509,32 @@ impl Repo {
     assert!(files[0].ends_with("service/src/lib.rs"), "{found:?}");
 }
 
+/// The findings of an audit of a tree of `files` (path, source) written under a fresh
+/// temporary directory named after `name`, removed afterwards.
+fn audited_tree(name: &str, files: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, source) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, source).unwrap();
+    }
+    let found = findings(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    found
+}
+
 /// An unqualified call names the function of that name defined in the caller's own file
 /// (Rust resolves it in the module first), even when another module defines a function of
 /// the same name that does something else to the database.
 #[test]
 fn an_unqualified_call_names_the_function_in_its_own_file() {
-    let dir = std::env::temp_dir().join(format!("au-audit-same-file-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("rooms.rs"),
-        r#"
+    let found = audited_tree(
+        "au-audit-same-file",
+        &[
+            (
+                "rooms.rs",
+                r#"
 async fn room_exists(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1)")
         .bind(id)
@@ -539,12 +554,11 @@ pub async fn ensure_room(pool: &PgPool, id: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 "#,
-    )
-    .unwrap();
-    // The HTTP handler of the same name: it reads and writes other tables.
-    std::fs::write(
-        dir.join("routes.rs"),
-        r#"
+            ),
+            // The HTTP handler of the same name: it reads and writes other tables.
+            (
+                "routes.rs",
+                r#"
 pub async fn create_room(pool: &PgPool, body: Body) -> Result<Json<Room>, AppError> {
     let user = sqlx::query_as("SELECT * FROM users WHERE id = $1")
         .bind(&body.user)
@@ -557,10 +571,9 @@ pub async fn create_room(pool: &PgPool, body: Body) -> Result<Json<Room>, AppErr
     Ok(Json(Room::of(user)))
 }
 "#,
-    )
-    .unwrap();
-    let found = findings(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
+            ),
+        ],
+    );
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["function"], "ensure_room");
     assert_eq!(found[0]["table"], "rooms");
@@ -570,12 +583,12 @@ pub async fn create_room(pool: &PgPool, body: Body) -> Result<Json<Room>, AppErr
 /// module's file, not another module's function of the same name.
 #[test]
 fn a_module_path_names_the_function_in_that_module() {
-    let dir = std::env::temp_dir().join(format!("au-audit-module-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(
-        dir.join("data/device.rs"),
-        r#"
+    let found = audited_tree(
+        "au-audit-module",
+        &[
+            (
+                "data/device.rs",
+                r#"
 pub async fn device_exists(pool: &PgPool, user: &str, id: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM devices WHERE user_id = $1 AND id = $2)")
         .bind(user)
@@ -593,11 +606,10 @@ pub async fn create_device(pool: &PgPool, user: &str, id: &str) -> Result<(), sq
     Ok(())
 }
 "#,
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("admin.rs"),
-        r#"
+            ),
+            (
+                "admin.rs",
+                r#"
 // The admin endpoint of the same name: it calls the data module's function.
 pub async fn create_device(pool: &PgPool, body: Body) -> Result<(), AppError> {
     if data::device::device_exists(pool, &body.user, &body.id).await? {
@@ -612,10 +624,9 @@ async fn audit_log(pool: &PgPool, text: &str) -> Result<(), AppError> {
     Ok(())
 }
 "#,
-    )
-    .unwrap();
-    let found = findings(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
+            ),
+        ],
+    );
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["function"], "create_device");
     assert_eq!(found[0]["table"], "devices");
@@ -626,12 +637,12 @@ async fn audit_log(pool: &PgPool, text: &str) -> Result<(), AppError> {
 /// another module's insert of its own are different tables.
 #[test]
 fn bare_entities_of_two_modules_are_two_tables() {
-    let dir = std::env::temp_dir().join(format!("au-audit-entities-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("table")).unwrap();
-    std::fs::write(
-        dir.join("table/jobs.rs"),
-        r"
+    let found = audited_tree(
+        "au-audit-entities",
+        &[
+            (
+                "table/jobs.rs",
+                r"
 use super::entity::jobs::{ActiveModel, Column, Entity};
 use sea_orm::*;
 
@@ -645,11 +656,10 @@ pub async fn add(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     Ok(())
 }
 ",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("table/files.rs"),
-        r"
+            ),
+            (
+                "table/files.rs",
+                r"
 use super::entity::files::{ActiveModel, Column, Entity};
 use sea_orm::*;
 
@@ -659,13 +669,12 @@ pub async fn add_file(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     Ok(())
 }
 ",
-    )
-    .unwrap();
-    // A job that looks for pending work and records a file when there is none: a read of
-    // one table and an insert into another.
-    std::fs::write(
-        dir.join("job.rs"),
-        r"
+            ),
+            // A job that looks for pending work and records a file when there is none: a
+            // read of one table and an insert into another.
+            (
+                "job.rs",
+                r"
 pub async fn run(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     if jobs::pending(db, org).await?.is_none() {
         files::add_file(db, org).await?;
@@ -673,9 +682,8 @@ pub async fn run(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     Ok(())
 }
 ",
-    )
-    .unwrap();
-    let found = findings(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
+            ),
+        ],
+    );
     assert!(found.is_empty(), "{found:?}");
 }

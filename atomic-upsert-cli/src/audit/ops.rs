@@ -658,11 +658,7 @@ impl<'ast> Visit<'ast> for Collector {
 
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
         let method = node.method.to_string();
-        if CONFLICT_TESTS.contains(&method.as_str()) || self.index.handlers.contains(&method) {
-            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
-        } else if self.index.lockers.contains(&method) {
-            self.found.safe_by = Some(SafeBy::Lock);
-        }
+        self.note_called(&method);
         // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
         // the function's value (a validation helper without an `if`).
         if matches!(method.as_str(), "ok_or" | "ok_or_else")
@@ -785,14 +781,7 @@ impl<'ast> Visit<'ast> for Collector {
         } else if let Expr::Path(function) = &*node.func
             && let Some(name) = function.path.segments.last()
         {
-            let name_text = name.ident.to_string();
-            if CONFLICT_TESTS.contains(&name_text.as_str())
-                || self.index.handlers.contains(&name_text)
-            {
-                self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
-            } else if self.index.lockers.contains(&name_text) {
-                self.found.safe_by = Some(SafeBy::Lock);
-            }
+            self.note_called(&name.ident.to_string());
             // The arguments run before the call.
             for arg in &node.args {
                 self.visit_expr(arg);
@@ -1322,6 +1311,17 @@ impl Collector {
             };
             self.helper(&name, &call).is_some_and(Helper::checks)
         })
+    }
+
+    /// Records what a call of function or method `name` makes safe: a test of an error for
+    /// a unique violation (or the conflict it was mapped to), or a helper of the crate that
+    /// handles one or takes a lock.
+    fn note_called(&mut self, name: &str) {
+        if CONFLICT_TESTS.contains(&name) || self.index.handlers.contains(name) {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        } else if self.index.lockers.contains(name) {
+            self.found.safe_by = Some(SafeBy::Lock);
+        }
     }
 
     /// Records a lock or isolation level that a statement of the function takes.
@@ -2145,8 +2145,6 @@ fn orm_read_op(
     }
 }
 
-/// A query not yet fetched: Diesel's `t::table.filter(..)..` (no `first`/`load`), `SeaORM`'s
-/// `t::Entity::find()..` (no `one`/`all`); its library, table and keys.
 /// A query not yet fetched, bound to a variable: its library, table, keys and joined tables.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -2156,6 +2154,8 @@ pub struct Source {
     joined: Vec<String>,
 }
 
+/// A query not yet fetched: Diesel's `t::table.filter(..)..` (no `first`/`load`), `SeaORM`'s
+/// `t::Entity::find()..` (no `one`/`all`).
 fn query_source(expr: &Expr) -> Option<Source> {
     let (calls, root) = match expr {
         Expr::MethodCall(node) => {
@@ -2347,16 +2347,12 @@ pub const ANY_TABLE: &str = "";
 
 /// Diesel's `diesel::update(t::table..)` (or `update(&row)`, of [`ANY_TABLE`]).
 fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
-    let function = calls_function(node, "update")?;
-    let segs = segments(&function.path);
-    let diesel_path = matches!(segs.as_slice(), [d, _] if d == "diesel");
-    if !(diesel_path || segs.len() == 1) || node.args.len() != 1 {
-        return None;
-    }
-    let target = match node.args.first()? {
-        Expr::MethodCall(call) => chain(call).1,
-        other => other,
-    };
+    let DieselStatement {
+        function,
+        diesel_path,
+        target,
+        ..
+    } = diesel_statement(node, "update")?;
     let table = match target {
         Expr::Path(path) => match write_target(&segments(&path.path)) {
             Some(table) => table,
@@ -2372,13 +2368,22 @@ fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
     Some(Op::new(Kind::Update, Api::Diesel, table, line))
 }
 
-/// Diesel's `diesel::delete(t::table.filter(..))` (`delete(..)` with the function imported).
-fn diesel_delete(node: &syn::ExprCall) -> Option<Op> {
-    let function = calls_function(node, "delete")?;
+/// A call of Diesel's `diesel::name(..)` (or `name(..)` with the function imported) on one
+/// argument: the query it is given, its chain's root and calls.
+struct DieselStatement<'a> {
+    function: &'a syn::ExprPath,
+    /// Written `diesel::name`, not a bare `name` (which may be another function).
+    diesel_path: bool,
+    /// The root of the argument's chain (`t::table` in `t::table.filter(..)`).
+    target: &'a Expr,
+    calls: Vec<&'a ExprMethodCall>,
+}
+
+fn diesel_statement<'a>(node: &'a syn::ExprCall, name: &str) -> Option<DieselStatement<'a>> {
+    let function = calls_function(node, name)?;
     let segs = segments(&function.path);
-    if !(matches!(segs.as_slice(), [d, _] if d == "diesel") || segs.len() == 1)
-        || node.args.len() != 1
-    {
+    let diesel_path = matches!(segs.as_slice(), [d, _] if d == "diesel");
+    if !(diesel_path || segs.len() == 1) || node.args.len() != 1 {
         return None;
     }
     let (target, calls) = match node.args.first()? {
@@ -2388,6 +2393,22 @@ fn diesel_delete(node: &syn::ExprCall) -> Option<Op> {
         }
         other => (other, Vec::new()),
     };
+    Some(DieselStatement {
+        function,
+        diesel_path,
+        target,
+        calls,
+    })
+}
+
+/// Diesel's `diesel::delete(t::table.filter(..))` (`delete(..)` with the function imported).
+fn diesel_delete(node: &syn::ExprCall) -> Option<Op> {
+    let DieselStatement {
+        function,
+        target,
+        calls,
+        ..
+    } = diesel_statement(node, "delete")?;
     let Expr::Path(path) = target else {
         return None;
     };
