@@ -687,3 +687,138 @@ pub async fn run(db: &DatabaseConnection, org: &str) -> Result<(), DbErr> {
     );
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// A function of an `impl Entity` block called through the entity's alias (`pub use
+/// task::Entity as Task;` then `Task::find_by_kind(..)`) is that entity's function: its read
+/// decides the insert after it.
+#[test]
+fn an_entity_alias_names_its_impl_entity_functions() {
+    let found = audited_tree(
+        "au-audit-entity-alias",
+        &[
+            (
+                "model/mod.rs",
+                "pub mod task;\npub use task::Entity as Task;\n",
+            ),
+            (
+                "model/task.rs",
+                r"
+pub use super::entities::task::*;
+use sea_orm::*;
+
+impl Entity {
+    pub async fn find_by_kind<C: ConnectionTrait>(db: &C, kind: i32) -> Result<Option<Model>, DbErr> {
+        Entity::find().filter(Column::Kind.eq(kind)).one(db).await
+    }
+}
+",
+            ),
+            (
+                "routes.rs",
+                r"
+use crate::model::{task, Task};
+use sea_orm::*;
+
+pub async fn open_task(db: &DatabaseConnection, kind: i32) -> Result<task::Model, DbErr> {
+    match Task::find_by_kind(db, kind).await? {
+        Some(found) => Ok(found),
+        None => {
+            task::ActiveModel { kind: Set(kind), ..Default::default() }
+                .insert(db)
+                .await
+        }
+    }
+}
+",
+            ),
+        ],
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["function"], "open_task");
+    assert_eq!(found[0]["table"], "task");
+}
+
+/// SQL in a file of rusqlite code is rusqlite's, which the audit does not read: its
+/// `SELECT` then `INSERT` is not taken for sqlx statements (the same code with sqlx is a
+/// finding, so the test can fail).
+#[test]
+fn sql_of_a_client_the_audit_does_not_read_is_not_a_finding() {
+    let body = r#"
+pub fn add_account(conn: &Connection, did: &str) -> Result<(), Error> {
+    let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM account WHERE did = ?1)", [did], |r| r.get(0))?;
+    if exists {
+        return Err(Error::Taken);
+    }
+    conn.execute("INSERT INTO account (did) VALUES (?1)", [did])?;
+    Ok(())
+}
+"#;
+    let rusqlite = audited_tree(
+        "au-audit-rusqlite",
+        &[("account.rs", &format!("use rusqlite::Connection;\n{body}"))],
+    );
+    assert!(rusqlite.is_empty(), "{rusqlite:?}");
+    let sqlx = audited_tree(
+        "au-audit-sqlx-twin",
+        &[(
+            "account.rs",
+            &format!("use sqlx::SqliteConnection as Connection;\n{body}"),
+        )],
+    );
+    assert_eq!(sqlx.len(), 1, "{sqlx:?}");
+}
+
+/// A function that runs only while every caller holds a process-wide mutex (`let _guard =
+/// SYNC_LOCK.lock();` in the one that starts the work, through a loop and a method) cannot
+/// race itself in one process: not a finding. The same function with a second caller that
+/// holds no lock is one.
+#[test]
+fn a_function_only_run_under_a_static_lock_is_not_a_finding() {
+    let helper = r"
+fn record_vote(conn: &mut PgConnection, issue: i32, user: i32) -> QueryResult<()> {
+    let existing = votes::table
+        .filter(votes::issue.eq(issue))
+        .filter(votes::user.eq(user))
+        .first::<Vote>(conn)
+        .optional()?;
+    if existing.is_none() {
+        diesel::insert_into(votes::table)
+            .values((votes::issue.eq(issue), votes::user.eq(user)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+";
+    let locked = r"
+static SYNC_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn update(conn: &mut PgConnection, comment: &Comment) -> QueryResult<()> {
+    let _guard = SYNC_LOCK.lock();
+    for command in commands(comment) {
+        command.apply(conn)?;
+    }
+    Ok(())
+}
+
+impl Command {
+    fn apply(&self, conn: &mut PgConnection) -> QueryResult<()> {
+        record_vote(conn, self.issue, self.user)
+    }
+}
+";
+    let found = audited_tree(
+        "au-audit-static-lock",
+        &[("nag.rs", &format!("{locked}{helper}"))],
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let unlocked = format!(
+        "{locked}{helper}
+pub fn webhook(conn: &mut PgConnection, issue: i32, user: i32) -> QueryResult<()> {{
+    record_vote(conn, issue, user)
+}}
+"
+    );
+    let found = audited_tree("au-audit-static-lock-twin", &[("nag.rs", &unlocked)]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["function"], "record_vote");
+}

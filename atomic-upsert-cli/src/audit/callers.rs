@@ -11,6 +11,13 @@
 //!   an attribute, a library's public function).
 //!
 //! Test code calls nothing here: a function a test also calls keeps its status.
+//!
+//! The same walk finds the functions that run only under a process-wide lock
+//! ([`Found::locked`]): a function that holds a guard of a `static` mutex from its first
+//! statements (`let _guard = NAG_LOCK.lock();`), and a function every caller of which runs
+//! under it and calls it outside a closure or an `async` block (a loop is fine: the guard
+//! is held across it). Two such functions cannot interleave in one process
+//! (`SafeBy::Lock`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,12 +28,23 @@ use super::index::is_test_code as is_test;
 /// The names of the crate's functions that run only once.
 pub type OneShot = HashSet<String>;
 
+/// What the callers' walk finds.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The functions that run only once.
+    pub one_shot: OneShot,
+    /// The functions that run only while a process-wide lock is held.
+    pub locked: HashSet<String>,
+}
+
 /// One use of a function's name.
 struct Use {
     /// The function it is in.
     from: String,
     /// A plain call, not in a loop, closure or `async` block.
     direct: bool,
+    /// In a closure or an `async` block (which may run after the caller's guard is gone).
+    deferred: bool,
 }
 
 /// The uses of every name, the functions each file defines, and the ones known to run once.
@@ -37,6 +55,10 @@ struct Uses {
     within: Vec<String>,
     /// How many loops, closures and `async` blocks deep, per function being visited.
     indirect: Vec<usize>,
+    /// How many closures and `async` blocks deep, per function being visited.
+    deferred: Vec<usize>,
+    /// The functions that take a process-wide lock first.
+    lockers: HashSet<String>,
     /// The functions known to run once from their name.
     seeds: HashSet<String>,
     /// The names of functions defined in one-shot files, and of those defined elsewhere: a
@@ -49,12 +71,17 @@ struct Uses {
 
 impl Uses {
     fn name_used(&mut self, name: String, call: bool) {
-        let (Some(from), Some(&depth)) = (self.within.last(), self.indirect.last()) else {
+        let (Some(from), Some(&depth), Some(&deferred)) = (
+            self.within.last(),
+            self.indirect.last(),
+            self.deferred.last(),
+        ) else {
             return;
         };
         self.by_name.entry(name).or_default().push(Use {
             from: from.clone(),
             direct: call && depth == 0,
+            deferred: !call || deferred > 0,
         });
     }
 
@@ -71,19 +98,31 @@ impl Uses {
         } else {
             self.elsewhere.insert(name.clone());
         }
+        if block.stmts.iter().any(takes_static_lock) {
+            self.lockers.insert(name.clone());
+        }
         self.within.push(name);
         self.indirect.push(0);
+        self.deferred.push(0);
         self.visit_block(block);
+        self.deferred.pop();
         self.indirect.pop();
         self.within.pop();
     }
 
-    fn deeper(&mut self, visit: impl FnOnce(&mut Self)) {
+    /// Visits a loop (`deferred: false`), or a closure or an `async` block.
+    fn deeper(&mut self, deferred: bool, visit: impl FnOnce(&mut Self)) {
         if let Some(depth) = self.indirect.last_mut() {
+            *depth += 1;
+        }
+        if deferred && let Some(depth) = self.deferred.last_mut() {
             *depth += 1;
         }
         visit(self);
         if let Some(depth) = self.indirect.last_mut() {
+            *depth -= 1;
+        }
+        if deferred && let Some(depth) = self.deferred.last_mut() {
             *depth -= 1;
         }
     }
@@ -134,19 +173,53 @@ impl<'ast> Visit<'ast> for Uses {
         }
     }
     fn visit_expr_closure(&mut self, node: &'ast syn::ExprClosure) {
-        self.deeper(|this| syn::visit::visit_expr_closure(this, node));
+        self.deeper(true, |this| syn::visit::visit_expr_closure(this, node));
     }
     fn visit_expr_async(&mut self, node: &'ast syn::ExprAsync) {
-        self.deeper(|this| syn::visit::visit_expr_async(this, node));
+        self.deeper(true, |this| syn::visit::visit_expr_async(this, node));
     }
     fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
-        self.deeper(|this| syn::visit::visit_expr_for_loop(this, node));
+        self.deeper(false, |this| syn::visit::visit_expr_for_loop(this, node));
     }
     fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
-        self.deeper(|this| syn::visit::visit_expr_while(this, node));
+        self.deeper(false, |this| syn::visit::visit_expr_while(this, node));
     }
     fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
-        self.deeper(|this| syn::visit::visit_expr_loop(this, node));
+        self.deeper(false, |this| syn::visit::visit_expr_loop(this, node));
+    }
+}
+
+/// Whether a statement binds a guard of a process-wide lock for the rest of the block:
+/// `let _guard = NAG_LOCK.lock();` (also with `.await`, `?`, `.unwrap()` or `.expect(..)`),
+/// on a `static` named in capitals, as `lazy_static!` and `static` items are.
+fn takes_static_lock(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Local(local) = stmt else {
+        return false;
+    };
+    let Some(init) = &local.init else {
+        return false;
+    };
+    let mut expr = &*init.expr;
+    loop {
+        match expr {
+            syn::Expr::Await(inner) => expr = &inner.base,
+            syn::Expr::Try(inner) => expr = &inner.expr,
+            syn::Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
+            {
+                expr = &call.receiver;
+            }
+            syn::Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "lock" | "write") =>
+            {
+                return matches!(&*call.receiver, syn::Expr::Path(path)
+                if path.path.segments.last().is_some_and(|s| {
+                    let name = s.ident.to_string();
+                    name.len() > 1 && name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+                }));
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -174,30 +247,44 @@ const ONCE: &[&str] = &[
 
 /// The functions of `files` (each with whether it is one-shot code by its place) that run
 /// only once: named so, defined only in one-shot files, or called only directly by such
-/// functions.
-pub fn one_shot<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> OneShot {
+/// functions; and those that run only under a process-wide lock.
+pub fn one_shot<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> Found {
     let mut uses = Uses::default();
     for (file, one_shot_file) in files {
         uses.one_shot_file = one_shot_file;
         uses.visit_file(file);
     }
-    let mut once = uses.seeds;
+    let mut once = uses.seeds.clone();
     once.extend(uses.in_one_shot_files.difference(&uses.elsewhere).cloned());
+    let once = closure(&uses, once, |u, set| u.direct && set.contains(&u.from));
+    let locked = closure(&uses, uses.lockers.clone(), |u, set| {
+        !u.deferred && set.contains(&u.from)
+    });
+    Found {
+        one_shot: once,
+        locked,
+    }
+}
+
+/// `start` and every function all of whose uses pass `through` the set, repeatedly.
+fn closure(
+    uses: &Uses,
+    mut set: HashSet<String>,
+    through: impl Fn(&Use, &HashSet<String>) -> bool,
+) -> HashSet<String> {
     loop {
         let more: Vec<String> = uses
             .by_name
             .iter()
             .filter(|(name, by)| {
-                !once.contains(*name)
-                    && !by.is_empty()
-                    && by.iter().all(|u| u.direct && once.contains(&u.from))
+                !set.contains(*name) && !by.is_empty() && by.iter().all(|u| through(u, &set))
             })
             .map(|(name, _)| name.clone())
             .collect();
         if more.is_empty() {
-            return once;
+            return set;
         }
-        once.extend(more);
+        set.extend(more);
     }
 }
 
@@ -206,8 +293,35 @@ mod tests {
     use super::*;
 
     fn once(source: &str) -> OneShot {
+        found(source).one_shot
+    }
+
+    fn found(source: &str) -> Found {
         let file = syn::parse_file(source).expect("test source parses");
         one_shot(std::iter::once((&file, false)))
+    }
+
+    #[test]
+    fn called_only_under_a_static_lock_runs_locked() {
+        let found = found(
+            "static SYNC_LOCK: Mutex<()> = Mutex::new(());
+             fn update(c: &Comment) {
+                 let _guard = SYNC_LOCK.lock().unwrap();
+                 for command in commands(c) { command.apply(); }
+             }
+             fn apply(&self) { record_vote(); }
+             fn record_vote() {}
+             fn handler() { spawn_later(); }
+             fn spawn_later() {}
+             fn deferred() { let _g = SYNC_LOCK.lock(); tokio::spawn(async { late() }); }
+             fn late() {}",
+        );
+        for name in ["update", "apply", "record_vote", "deferred"] {
+            assert!(found.locked.contains(name), "{name} not taken for locked");
+        }
+        for name in ["handler", "spawn_later", "late"] {
+            assert!(!found.locked.contains(name), "{name} taken for locked");
+        }
     }
 
     #[test]
@@ -254,7 +368,7 @@ mod tests {
         let tool =
             syn::parse_file("async fn add_category() {} async fn seed_only() {}").expect("parses");
         let service = syn::parse_file("async fn add_category() {}").expect("parses");
-        let found = one_shot([(&tool, true), (&service, false)].into_iter());
+        let found = one_shot([(&tool, true), (&service, false)].into_iter()).one_shot;
         assert!(found.contains("seed_only"));
         assert!(!found.contains("add_category"));
     }

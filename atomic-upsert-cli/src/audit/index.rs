@@ -20,6 +20,11 @@ pub struct Index {
     /// Each audited file's module name, by its place in the audit's list: its stem, or
     /// its directory's name for a `mod.rs` or `lib.rs`.
     pub modules: Vec<String>,
+    /// Whether each audited file, by its place in the audit's list, talks to its database
+    /// through a client the audit does not read (rusqlite, `tokio-postgres`, the `mysql`
+    /// crates) and never names sqlx: its SQL strings are that client's, not sqlx's
+    /// ([`other_client`]).
+    pub other_client: Vec<bool>,
     /// The type of each struct's field, by struct and field, reduced to the type that
     /// holds the methods (`repository: Arc<dyn UserRepository>` -> `UserRepository`).
     pub fields: std::collections::HashMap<(String, String), String>,
@@ -107,4 +112,22 @@ pub fn is_test_code(attrs: &[syn::Attribute]) -> bool {
                     .parse_args::<syn::Meta>()
                     .is_ok_and(|meta| meta.path().is_ident("test")))
     })
+}
+
+/// The database clients whose SQL strings the audit does not read as sqlx's: it covers
+/// sqlx, Diesel and `SeaORM` only.
+const OTHER_CLIENTS: [&str; 6] = [
+    "rusqlite",
+    "tokio_postgres",
+    "deadpool_postgres",
+    "r2d2_sqlite",
+    "mysql_async",
+    "postgres::Client",
+];
+
+/// Whether a file's source names one of the [`OTHER_CLIENTS`] and not sqlx: a file of
+/// rusqlite code whose `conn.execute("INSERT ..", params![..])` is not a sqlx statement.
+#[must_use]
+pub fn other_client(source: &str) -> bool {
+    !source.contains("sqlx") && OTHER_CLIENTS.iter().any(|client| source.contains(client))
 }

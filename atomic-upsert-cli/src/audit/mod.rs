@@ -147,6 +147,10 @@ pub fn audit(
         .iter()
         .map(|(file, _, _)| module_name(file))
         .collect();
+    index.other_client = parsed
+        .iter()
+        .map(|(_, source, _)| index::other_client(source))
+        .collect();
     let index = std::rc::Rc::new(index);
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
@@ -178,7 +182,7 @@ pub fn audit(
             include_tests: options.include_tests,
         },
         snapshot,
-        one_shot: callers::one_shot(
+        callers: callers::one_shot(
             parsed
                 .iter()
                 .zip(&one_shot_files)
@@ -212,8 +216,9 @@ pub fn audit(
 struct Context<'a> {
     known: Known<'a>,
     snapshot: Option<&'a atomic_upsert::schema::Snapshot>,
-    /// The functions that run only once (see [`callers`]).
-    one_shot: callers::OneShot,
+    /// The functions that run only once, and those that run only under a process-wide
+    /// lock (see [`callers`]).
+    callers: callers::Found,
 }
 
 /// Whether `file` is test code by its place: under a `tests` or `benches` directory or one
@@ -576,8 +581,11 @@ fn findings(
             .iter()
             .any(|other| source.contains(other));
     for (name, mut found) in functions.found {
-        if one_shot_file || context.one_shot.contains(&name) {
+        if one_shot_file || context.callers.one_shot.contains(&name) {
             found.safe_by = found.safe_by.or(Some(ops::SafeBy::OneShot));
+        }
+        if context.callers.locked.contains(&name) {
+            found.safe_by = found.safe_by.or(Some(ops::SafeBy::Lock));
         }
         let coverage = &mut audit.coverage;
         coverage.functions += 1;

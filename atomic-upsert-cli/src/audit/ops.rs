@@ -141,7 +141,9 @@ pub struct Exit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SafeBy {
-    /// An advisory lock, `LOCK TABLE` or MySQL's `GET_LOCK` taken in the function.
+    /// An advisory lock, `LOCK TABLE` or MySQL's `GET_LOCK` taken in the function (or in
+    /// a helper it calls), or a process-wide mutex every caller of the function holds
+    /// (`let _guard = SYNC_LOCK.lock();`, see `callers`).
     Lock,
     /// The function sets its transaction `SERIALIZABLE`.
     Serializable,
@@ -242,6 +244,15 @@ impl Collector {
     }
 
     fn push(&mut self, mut op: Op) {
+        // SQL in a file of rusqlite (or another client the audit does not read) code.
+        if op.api == Api::Sqlx
+            && self
+                .file
+                .and_then(|f| self.index.other_client.get(f))
+                .is_some_and(|&other| other)
+        {
+            return;
+        }
         op.order = self.next();
         op.path.clone_from(&self.path);
         // `Entity::find()` / `ActiveModel { .. }` with the entity imported by its bare
@@ -1175,6 +1186,32 @@ impl Collector {
             Some("Self") => self.owner.as_deref(),
             other => other,
         };
+        // A `SeaORM` entity under another name (`pub use job::Entity as Job;`):
+        // `Job::find_by_kind(..)` is a function of an `impl Entity` (or `Model`) block, the
+        // one whose effects are on the alias's table.
+        if let Some(alias) = owner
+            && let Some(table) = self.index.aliases.get(alias)
+        {
+            let of_table: Vec<&Helper> = ["Entity", "Model", "ActiveModel"]
+                .into_iter()
+                .filter_map(|model| {
+                    self.helpers.get(&Callee {
+                        name: name.to_owned(),
+                        method,
+                        owner: Some(model.to_owned()),
+                    })
+                })
+                .flatten()
+                .filter(|h| {
+                    h.effects
+                        .iter()
+                        .any(|e| e.table.eq_ignore_ascii_case(table))
+                })
+                .collect();
+            if let Some(helper) = self.agreed(of_table) {
+                return Some(helper);
+            }
+        }
         // A receiver of a type the crate defines no such method for (`self.object:
         // ObjectId<..>` of another crate) runs none of the crate's functions.
         if known
