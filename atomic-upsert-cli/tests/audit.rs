@@ -822,3 +822,61 @@ pub fn webhook(conn: &mut PgConnection, issue: i32, user: i32) -> QueryResult<()
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["function"], "record_vote");
 }
+
+/// A service whose one error conversion turns MySQL's duplicate-entry error (`1062`) into
+/// the same "already exists" answer its check gives (`impl From<DbErr> for ApiError`, run
+/// by `?`): a lost race ends as the check would have, so a handler returning that error type
+/// (here through a `Result` alias) is not a finding. The same handler with a conversion that
+/// does not look at the error is one.
+#[test]
+fn an_error_conversion_that_answers_a_duplicate_as_the_check_does_is_handling() {
+    let endpoint = r"
+use sea_orm::*;
+
+pub async fn create(db: &DatabaseConnection, name: String) -> ApiResult<()> {
+    if app::Entity::find().filter(app::Column::Name.eq(&name)).one(db).await?.is_some() {
+        return Err(ApiError::exists());
+    }
+    app::ActiveModel { name: Set(name), ..Default::default() }.insert(db).await?;
+    Ok(())
+}
+";
+    let conversion = r#"
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn from_db(err: DbErr) -> Self {
+        match err {
+            DbErr::Exec(text) if text.contains("1062") => ApiError::exists(),
+            other => ApiError::database(other),
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        ApiError::from_db(err)
+    }
+}
+"#;
+    let found = audited_tree(
+        "au-audit-conversion",
+        &[("error.rs", conversion), ("app.rs", endpoint)],
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let unhandled = r"
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        ApiError::database(err)
+    }
+}
+";
+    let found = audited_tree(
+        "au-audit-conversion-twin",
+        &[("error.rs", unhandled), ("app.rs", endpoint)],
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["function"], "create");
+}

@@ -213,14 +213,21 @@ fn takes_static_lock(stmt: &syn::Stmt) -> bool {
                 if matches!(call.method.to_string().as_str(), "lock" | "write") =>
             {
                 return matches!(&*call.receiver, syn::Expr::Path(path)
-                if path.path.segments.last().is_some_and(|s| {
-                    let name = s.ident.to_string();
-                    name.len() > 1 && name.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-                }));
+                    if path.path.segments.last().is_some_and(|s| is_static_name(&s.ident)));
             }
             _ => return false,
         }
     }
+}
+
+/// Whether a name is written as a `static`'s is (`NAG_LOCK`, `DB2`): capitals, digits and
+/// underscores, longer than one letter (not a generic parameter `T`).
+fn is_static_name(ident: &syn::Ident) -> bool {
+    let name = ident.to_string();
+    name.len() > 1
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Whether a function's name says it runs once: `main`, a constructor, set-up and

@@ -14,6 +14,11 @@ pub struct Index {
     /// The names of the crate's functions that handle a unique violation (an error mapper
     /// such as `map_sqlx_error`, passed to `map_err` by the functions that insert).
     pub handlers: std::collections::HashSet<String>,
+    /// The crate's error types whose `From` conversion handles a unique violation (turns
+    /// MySQL's `1062` or PostgreSQL's `23505` into the answer the check gives), and the
+    /// `Result` aliases that name one: a function returning one answers a lost race the
+    /// way its check does, through `?`.
+    pub converters: std::collections::HashSet<String>,
     /// The names of the crate's functions that take a lock (an advisory lock, `LOCK
     /// TABLE`, `GET_LOCK`): calling one takes it (`lock_data_key(conn, ..)` before a check).
     pub lockers: std::collections::HashSet<String>,

@@ -271,6 +271,11 @@ fn one_shot_file(root: &Path, file: &Path) -> bool {
 struct Indexer {
     index: index::Index,
     consts: Vec<(String, String)>,
+    /// Each `impl From<..> for T`: `T`, whether its `from` handles a unique violation
+    /// itself, and the functions it calls (a handler among them handles it).
+    conversions: Vec<(String, bool, Vec<String>)>,
+    /// Each `type Alias<..> = Result<.., E>`: the alias and the names in its type.
+    result_aliases: Vec<(String, Vec<String>)>,
 }
 impl Indexer {
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
@@ -329,6 +334,9 @@ impl<'ast> Visit<'ast> for Indexer {
         walk(&node.tree, None, &mut self.index.aliases);
     }
     fn visit_item_type(&mut self, node: &'ast syn::ItemType) {
+        // `type ApiResult<T> = Result<T, ApiError>;`
+        self.result_aliases
+            .push((node.ident.to_string(), type_names(&node.ty)));
         // `type DbUser = user::Model;`
         if let syn::Type::Path(path) = &*node.ty
             && let [.., table, model] = path.path.segments.iter().collect::<Vec<_>>().as_slice()
@@ -366,6 +374,28 @@ impl<'ast> Visit<'ast> for Indexer {
                         methods.insert(index::MACRO_METHODS.to_owned());
                     }
                     _ => {}
+                }
+            }
+        }
+        // `impl From<DbErr> for ApiError { fn from(e) { .. } }`: `?` runs it.
+        if let Some((_, trait_path, _)) = &node.trait_
+            && trait_path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "From")
+            && let syn::Type::Path(ty) = &*node.self_ty
+            && let Some(ty) = ty.path.segments.last()
+        {
+            for item in &node.items {
+                if let syn::ImplItem::Fn(function) = item
+                    && function.sig.ident == "from"
+                {
+                    let handles =
+                        ops::safe_by(&function.block) == Some(ops::SafeBy::HandledUniqueViolation);
+                    let mut calls = Calls(Vec::new());
+                    calls.visit_block(&function.block);
+                    self.conversions
+                        .push((ty.ident.to_string(), handles, calls.0));
                 }
             }
         }
@@ -409,7 +439,57 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     for name in clashes {
         consts.remove(&name);
     }
+    // The error types whose `From` conversion handles a unique violation, itself or
+    // through a handler it calls, and the `Result` aliases that name one.
+    let mut converters: std::collections::HashSet<String> = found
+        .conversions
+        .iter()
+        .filter(|(_, handles, calls)| {
+            *handles || calls.iter().any(|c| found.index.handlers.contains(c))
+        })
+        .map(|(ty, _, _)| ty.clone())
+        .collect();
+    let aliases: Vec<String> = found
+        .result_aliases
+        .iter()
+        .filter(|(_, names)| names.iter().any(|n| converters.contains(n)))
+        .map(|(alias, _)| alias.clone())
+        .collect();
+    converters.extend(aliases);
+    found.index.converters = converters;
     found.index
+}
+
+/// The functions and methods a block calls, by name.
+struct Calls(Vec<String>);
+impl<'ast> Visit<'ast> for Calls {
+    fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(path) = &*node.func
+            && let Some(last) = path.path.segments.last()
+        {
+            self.0.push(last.ident.to_string());
+        }
+        syn::visit::visit_expr_call(self, node);
+    }
+    fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+        self.0.push(node.method.to_string());
+        syn::visit::visit_expr_method_call(self, node);
+    }
+}
+
+/// Every type name a type mentions (`Result<Json<T>, ApiError>`: `Result`, `Json`, `T`,
+/// `ApiError`).
+fn type_names(ty: &syn::Type) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_path_segment(&mut self, node: &'ast syn::PathSegment) {
+            self.0.push(node.ident.to_string());
+            syn::visit::visit_path_segment(self, node);
+        }
+    }
+    let mut names = Names(Vec::new());
+    names.visit_type(ty);
+    names.0
 }
 
 /// The module a file holds: its stem (`device` for `user/device.rs`), or its directory's
@@ -769,6 +849,18 @@ impl Functions {
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
         collector.visit_block(block);
+        // It returns an error type whose `From` conversion answers a duplicate key as the
+        // check does: the insert's `?` handles the lost race.
+        if let syn::ReturnType::Type(_, ty) = &sig.output
+            && type_names(ty)
+                .iter()
+                .any(|name| self.index.converters.contains(name))
+        {
+            collector.found.safe_by = collector
+                .found
+                .safe_by
+                .or(Some(ops::SafeBy::HandledUniqueViolation));
+        }
         if !collector.found.ops.is_empty() {
             self.callees.push((
                 ops::Callee {

@@ -1371,7 +1371,7 @@ impl Collector {
             self.found.safe_by = Some(SafeBy::Lock);
         } else if lower.contains("serializable") {
             self.found.safe_by = Some(SafeBy::Serializable);
-        } else if lower == "23505" {
+        } else if lower == "23505" || lower == "1062" {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         }
     }
