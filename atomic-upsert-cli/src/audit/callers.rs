@@ -255,7 +255,7 @@ const ONCE: &[&str] = &[
 /// The functions of `files` (each with whether it is one-shot code by its place) that run
 /// only once: named so, defined only in one-shot files, or called only directly by such
 /// functions; and those that run only under a process-wide lock.
-pub fn one_shot<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> Found {
+pub fn walk<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> Found {
     let mut uses = Uses::default();
     for (file, one_shot_file) in files {
         uses.one_shot_file = one_shot_file;
@@ -305,7 +305,7 @@ mod tests {
 
     fn found(source: &str) -> Found {
         let file = syn::parse_file(source).expect("test source parses");
-        one_shot(std::iter::once((&file, false)))
+        walk(std::iter::once((&file, false)))
     }
 
     #[test]
@@ -375,7 +375,7 @@ mod tests {
         let tool =
             syn::parse_file("async fn add_category() {} async fn seed_only() {}").expect("parses");
         let service = syn::parse_file("async fn add_category() {}").expect("parses");
-        let found = one_shot([(&tool, true), (&service, false)].into_iter()).one_shot;
+        let found = walk([(&tool, true), (&service, false)].into_iter()).one_shot;
         assert!(found.contains("seed_only"));
         assert!(!found.contains("add_category"));
     }

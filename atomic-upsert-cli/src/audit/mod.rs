@@ -182,7 +182,7 @@ pub fn audit(
             include_tests: options.include_tests,
         },
         snapshot,
-        callers: callers::one_shot(
+        callers: callers::walk(
             parsed
                 .iter()
                 .zip(&one_shot_files)
@@ -271,9 +271,9 @@ fn one_shot_file(root: &Path, file: &Path) -> bool {
 struct Indexer {
     index: index::Index,
     consts: Vec<(String, String)>,
-    /// Each `impl From<..> for T`: `T`, whether its `from` handles a unique violation
-    /// itself, and the functions it calls (a handler among them handles it).
-    conversions: Vec<(String, bool, Vec<String>)>,
+    /// Each `impl From<..> for T`: `T` and its `from`'s body, judged once the crate's
+    /// handlers are known.
+    conversions: Vec<(String, syn::Block)>,
     /// Each `type Alias<..> = Result<.., E>`: the alias and the names in its type.
     result_aliases: Vec<(String, Vec<String>)>,
 }
@@ -390,12 +390,8 @@ impl<'ast> Visit<'ast> for Indexer {
                 if let syn::ImplItem::Fn(function) = item
                     && function.sig.ident == "from"
                 {
-                    let handles =
-                        ops::safe_by(&function.block) == Some(ops::SafeBy::HandledUniqueViolation);
-                    let mut calls = Calls(Vec::new());
-                    calls.visit_block(&function.block);
                     self.conversions
-                        .push((ty.ident.to_string(), handles, calls.0));
+                        .push((ty.ident.to_string(), function.block.clone()));
                 }
             }
         }
@@ -441,13 +437,18 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     }
     // The error types whose `From` conversion handles a unique violation, itself or
     // through a handler it calls, and the `Result` aliases that name one.
+    let handlers = std::rc::Rc::new(index::Index {
+        handlers: found.index.handlers.clone(),
+        ..index::Index::default()
+    });
     let mut converters: std::collections::HashSet<String> = found
         .conversions
         .iter()
-        .filter(|(_, handles, calls)| {
-            *handles || calls.iter().any(|c| found.index.handlers.contains(c))
+        .filter(|(_, from)| {
+            ops::safe_by_knowing(from, std::rc::Rc::clone(&handlers))
+                == Some(ops::SafeBy::HandledUniqueViolation)
         })
-        .map(|(ty, _, _)| ty.clone())
+        .map(|(ty, _)| ty.clone())
         .collect();
     let aliases: Vec<String> = found
         .result_aliases
@@ -458,23 +459,6 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     converters.extend(aliases);
     found.index.converters = converters;
     found.index
-}
-
-/// The functions and methods a block calls, by name.
-struct Calls(Vec<String>);
-impl<'ast> Visit<'ast> for Calls {
-    fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
-        if let syn::Expr::Path(path) = &*node.func
-            && let Some(last) = path.path.segments.last()
-        {
-            self.0.push(last.ident.to_string());
-        }
-        syn::visit::visit_expr_call(self, node);
-    }
-    fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
-        self.0.push(node.method.to_string());
-        syn::visit::visit_expr_method_call(self, node);
-    }
 }
 
 /// Every type name a type mentions (`Result<Json<T>, ApiError>`: `Result`, `Json`, `T`,

@@ -1127,7 +1127,16 @@ const CONFLICT_TESTS: &[&str] = &[
 /// What a function body's own code makes safe (a unique violation it handles, a lock it
 /// takes), seen without the crate's other functions.
 pub fn safe_by(block: &syn::Block) -> Option<SafeBy> {
-    let mut collector = Collector::default();
+    safe_by_knowing(block, std::rc::Rc::default())
+}
+
+/// [`safe_by`], knowing what `index` knows of the crate (its handlers and lockers: a
+/// conversion that calls the crate's error mapper handles what the mapper does).
+pub fn safe_by_knowing(block: &syn::Block, index: std::rc::Rc<Index>) -> Option<SafeBy> {
+    let mut collector = Collector {
+        index,
+        ..Collector::default()
+    };
     collector.visit_block(block);
     collector.found.safe_by
 }
@@ -1186,6 +1195,11 @@ impl Collector {
             Some("Self") => self.owner.as_deref(),
             other => other,
         };
+        let key = |owner: Option<&str>| Callee {
+            name: name.to_owned(),
+            method,
+            owner: owner.map(str::to_owned),
+        };
         // A `SeaORM` entity under another name (`pub use job::Entity as Job;`):
         // `Job::find_by_kind(..)` is a function of an `impl Entity` (or `Model`) block, the
         // one whose effects are on the alias's table.
@@ -1194,13 +1208,7 @@ impl Collector {
         {
             let of_table: Vec<&Helper> = ["Entity", "Model", "ActiveModel"]
                 .into_iter()
-                .filter_map(|model| {
-                    self.helpers.get(&Callee {
-                        name: name.to_owned(),
-                        method,
-                        owner: Some(model.to_owned()),
-                    })
-                })
+                .filter_map(|model| self.helpers.get(&key(Some(model))))
                 .flatten()
                 .filter(|h| {
                     h.effects
@@ -1220,11 +1228,6 @@ impl Collector {
         {
             return None;
         }
-        let key = |owner: Option<&str>| Callee {
-            name: name.to_owned(),
-            method,
-            owner: owner.map(str::to_owned),
-        };
         // The type's own method, or, on a trait (`Arc<dyn UserRepository>`), its
         // implementors' that do something to the database, when they agree.
         let typed = owner.and_then(|owner| {
