@@ -478,8 +478,16 @@ impl<'ast> Visit<'ast> for Collector {
             // read inside the initializer found is the binding's, at the `let`'s place.
             // (An exit on another branch of the initializer, `else { return Err(..) }`, is
             // still not decided by it: `written_in` keeps where it was.)
+            // So is the row count of an update on each arm (`let rows = if let Some(t) =
+            // thread { update(..t..) } else { update(..) }; if rows == 0 { insert }`), in
+            // an initializer that inserts nothing (an update beside an insert there is the
+            // other arm of that insert, and stays where it is).
+            let inserts = self.found.ops[start..]
+                .iter()
+                .any(|op| op.kind == Kind::Insert);
             for op in &mut self.found.ops[start..] {
-                if op.kind == Kind::Read && op.path.len() > self.path.len() {
+                let counted = op.kind == Kind::Update && !inserts;
+                if (op.kind == Kind::Read || counted) && op.path.len() > self.path.len() {
                     op.written_in = Some(std::mem::replace(&mut op.path, self.path.clone()));
                 }
             }
