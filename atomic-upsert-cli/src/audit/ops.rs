@@ -562,6 +562,26 @@ impl<'ast> Visit<'ast> for Collector {
         }
     }
 
+    fn visit_expr_for_loop(&mut self, node: &'ast syn::ExprForLoop) {
+        self.visit_expr(&node.expr);
+        // `for key in wanted.iter().filter(|k| !existing.contains(*k)) { insert }`: the
+        // body runs for the keys a closure of the iterator looked up in a list read
+        // before, a condition like `if !existing.contains(key)`. (A loop over the rows
+        // read, `for row in existing`, looks into nothing.)
+        let lists = self.lists_in_closures(&node.expr);
+        if lists.is_empty() {
+            self.visit_pat(&node.pat);
+            self.visit_block(&node.body);
+            return;
+        }
+        self.pending_lists = lists;
+        self.branch(|this| {
+            this.visit_pat(&node.pat);
+            this.visit_block(&node.body);
+        });
+        self.pending_lists.clear();
+    }
+
     fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
         self.early_exit(Outcome::Nothing);
     }
@@ -743,7 +763,17 @@ impl<'ast> Visit<'ast> for Collector {
             return;
         }
         // The receiver and the arguments run first.
+        let start = self.found.ops.len();
         self.visit_expr(&node.receiver);
+        // `sqlx::query("SELECT ..").fetch_all(..)` (or a `fetch(..)` stream): the rows a
+        // list holds, whatever the `WHERE` says.
+        if matches!(method.as_str(), "fetch_all" | "fetch") {
+            for op in &mut self.found.ops[start..] {
+                if op.kind == Kind::Read && op.api == Api::Sqlx && op.rows == Rows::One {
+                    op.rows = Rows::Many;
+                }
+            }
+        }
         for arg in &node.args {
             self.visit_expr(arg);
         }
@@ -1467,6 +1497,27 @@ impl Collector {
         let mut names = Names(&self.lists, Vec::new());
         names.visit_expr(expr);
         names.1
+    }
+
+    /// The list reads that the closures inside an expression look into (`.filter(|k|
+    /// !existing.contains(k))`).
+    fn lists_in_closures(&self, expr: &Expr) -> Vec<usize> {
+        struct Closures<'a>(&'a Collector, Vec<usize>);
+        impl<'ast> Visit<'ast> for Closures<'_> {
+            fn visit_expr_closure(&mut self, node: &'ast syn::ExprClosure) {
+                for order in self.0.lists_in(&node.body) {
+                    if !self.1.contains(&order) {
+                        self.1.push(order);
+                    }
+                }
+            }
+        }
+        if self.lists.is_empty() {
+            return Vec::new();
+        }
+        let mut closures = Closures(self, Vec::new());
+        closures.visit_expr(expr);
+        closures.1
     }
 
     /// `SeaORM`'s `model.update(db)` on an `ActiveModel`: an update of the model's table when
