@@ -880,3 +880,73 @@ impl From<DbErr> for ApiError {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["function"], "create");
 }
+
+#[test]
+fn an_error_conversion_answers_only_a_check_that_rejects_and_only_an_unmapped_error() {
+    // The conversion of `an_error_conversion_that_answers_a_duplicate_as_the_check_does_is_handling`:
+    // a duplicate becomes "already exists".
+    let conversion = r#"
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        match err {
+            DbErr::Exec(text) if text.contains("23505") => ApiError::exists(),
+            other => ApiError::database(other),
+        }
+    }
+}
+"#;
+    // Rejects, and the insert's error goes to the conversion: handled.
+    let rejects = r"
+use sea_orm::*;
+
+pub async fn create(db: &DatabaseConnection, name: String) -> ApiResult<()> {
+    if app::Entity::find().filter(app::Column::Name.eq(&name)).one(db).await?.is_some() {
+        return Err(ApiError::exists());
+    }
+    app::ActiveModel { name: Set(name), ..Default::default() }.insert(db).await?;
+    Ok(())
+}
+";
+    // Returns the row it found: the loser wanted the row and gets "already exists".
+    let gets = r"
+use sea_orm::*;
+
+pub async fn by_name_or_create(db: &DatabaseConnection, name: String) -> ApiResult<app::Model> {
+    if let Some(found) = app::Entity::find().filter(app::Column::Name.eq(&name)).one(db).await? {
+        return Ok(found);
+    }
+    let made = app::ActiveModel { name: Set(name), ..Default::default() }.insert(db).await?;
+    Ok(made)
+}
+";
+    // Rejects, but maps the insert's error on the spot: the conversion never sees it.
+    let mapped = r"
+use sea_orm::*;
+
+pub async fn create(db: &DatabaseConnection, name: String) -> ApiResult<()> {
+    if app::Entity::find().filter(app::Column::Name.eq(&name)).one(db).await?.is_some() {
+        return Err(ApiError::exists());
+    }
+    app::ActiveModel { name: Set(name), ..Default::default() }
+        .insert(db)
+        .await
+        .map_err(|_| ApiError::failed())?;
+    Ok(())
+}
+";
+    let found = audited_tree(
+        "au-audit-conversion-rejects",
+        &[("error.rs", conversion), ("app.rs", rejects)],
+    );
+    assert!(found.is_empty(), "{found:?}");
+    for (name, code, function) in [
+        ("au-audit-conversion-gets", gets, "by_name_or_create"),
+        ("au-audit-conversion-mapped", mapped, "create"),
+    ] {
+        let found = audited_tree(name, &[("error.rs", conversion), ("app.rs", code)]);
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert_eq!(found[0]["function"], function, "{name}");
+    }
+}

@@ -645,10 +645,15 @@ fn findings(
             .iter()
             .any(|other| source.contains(other));
     for (name, mut found) in functions.found {
+        // (Either protects whatever the intent: it replaces a conversion's protection.)
         if one_shot_file || context.callers.one_shot.contains(&name) {
+            found.safe_by = found.safe_by.filter(|_| !found.by_conversion);
+            found.by_conversion = false;
             found.safe_by = found.safe_by.or(Some(ops::SafeBy::OneShot));
         }
         if context.callers.locked.contains(&name) {
+            found.safe_by = found.safe_by.filter(|_| !found.by_conversion);
+            found.by_conversion = false;
             found.safe_by = found.safe_by.or(Some(ops::SafeBy::Lock));
         }
         let coverage = &mut audit.coverage;
@@ -668,7 +673,13 @@ fn findings(
             {
                 continue;
             }
-            if found.safe_by.is_some() {
+            // (A conversion into "already exists" answers a check that rejects as the check
+            // does; where the code returns or updates the row it found, the loser still
+            // fails: `by_name_or_create` answering 409. And an insert that maps its error
+            // on the spot, `.map_err(|_| Failed)?`, never reaches the conversion.)
+            let unconverted = found.by_conversion
+                && (intent != Intent::Reject || found.mapped.contains(&write.order));
+            if found.safe_by.is_some() && !unconverted {
                 audit.coverage.safe_by_context += 1;
                 continue;
             }
@@ -739,8 +750,17 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
         // a repost needs, may decide nothing), else an UPDATE whose "no row" did.
         // (An updater helper's call only tells the intent: what a helper's update returns
         // is not seen.)
-        let read = before(Kind::Read)
-            .or_else(|| before(Kind::Update).filter(|update| update.via.is_none()));
+        // (An update's `Err(_)` arm is its failure: it touched no row only in `Ok(0)`.)
+        let read = before(Kind::Read).or_else(|| {
+            before(Kind::Update).filter(|update| {
+                update.via.is_none()
+                    && !write
+                        .path
+                        .iter()
+                        .skip(update.path.len())
+                        .any(|arm| found.err_arms.contains(arm))
+            })
+        });
         let Some(read) = read else {
             continue;
         };
@@ -839,11 +859,10 @@ impl Functions {
             && type_names(ty)
                 .iter()
                 .any(|name| self.index.converters.contains(name))
+            && collector.found.safe_by.is_none()
         {
-            collector.found.safe_by = collector
-                .found
-                .safe_by
-                .or(Some(ops::SafeBy::HandledUniqueViolation));
+            collector.found.safe_by = Some(ops::SafeBy::HandledUniqueViolation);
+            collector.found.by_conversion = true;
         }
         if !collector.found.ops.is_empty() {
             self.callees.push((

@@ -167,6 +167,16 @@ pub struct FnOps {
     pub arms: Vec<Exit>,
     /// Set when the function protects its reads and inserts itself.
     pub safe_by: Option<SafeBy>,
+    /// The `match` arms taken on an error (`Err(_) => ..`): an update's failure there, not
+    /// its "no row".
+    pub err_arms: std::collections::HashSet<usize>,
+    /// The inserts (by `order`) whose error is mapped on the spot (`.map_err(|_| ..)?`):
+    /// no `From` conversion of the function's error type sees it.
+    pub mapped: std::collections::HashSet<usize>,
+    /// The unique violation is handled only by the `From` conversion of the error type the
+    /// function returns (into the "already exists" error its check returns): that handles
+    /// a check that rejects, not one that returns or updates the row it found.
+    pub by_conversion: bool,
     /// The `if` or `match` each branch arm belongs to (its first arm's id): two arms of one
     /// are exclusive.
     pub groups: std::collections::HashMap<usize, usize>,
@@ -461,6 +471,11 @@ impl<'ast> Visit<'ast> for Collector {
         let group = self.ids + 1;
         self.pending_lists = self.lists_in(&node.expr);
         for arm in &node.arms {
+            if matches!(&arm.pat, syn::Pat::TupleStruct(tuple)
+                if tuple.path.segments.last().is_some_and(|s| s.ident == "Err"))
+            {
+                self.found.err_arms.insert(self.ids + 1);
+            }
             self.branch_when(group, pattern_found(&arm.pat), |this| {
                 this.visit_arm(arm);
                 this.arm_ends_with(outcome_of(&arm.body));
@@ -696,6 +711,63 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
+        let start = self.found.ops.len();
+        self.method_call(node);
+        if node.method == "map_err" {
+            let mapped = self.found.ops[start..]
+                .iter()
+                .filter(|op| op.kind == Kind::Insert)
+                .map(|op| op.order);
+            self.found.mapped.extend(mapped);
+        }
+    }
+    fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+        if let Some(op) = diesel_insert(node) {
+            self.push(op);
+        } else if let Some(op) = diesel_update(node) {
+            self.push(op);
+        } else if let Some(op) = diesel_delete(node) {
+            self.push(op);
+        } else if let Some((op, negated)) = diesel_exists(node) {
+            self.push(op);
+            if negated {
+                self.negated = Some(self.order);
+            }
+            return;
+        } else if let Expr::Path(function) = &*node.func
+            && let Some(name) = function.path.segments.last()
+        {
+            self.note_called(&name.ident.to_string());
+            // The arguments run before the call.
+            for arg in &node.args {
+                self.visit_expr(arg);
+            }
+            let owner = path_owner(&function.path);
+            let segments = &function.path.segments;
+            let module = (segments.len() >= 2)
+                .then(|| segments[segments.len() - 2].ident.to_string())
+                .filter(|m| m.chars().next().is_some_and(|c| c.is_ascii_lowercase()));
+            // `Type::name(..)` names its type: one the crate defines no `name` for runs
+            // none of the crate's functions (`Response::from(..)` of a derive).
+            let call = Call {
+                method: false,
+                owner: owner.as_deref(),
+                module: module.as_deref(),
+                on_field: false,
+                known: owner
+                    .as_deref()
+                    .is_some_and(|o| o != "Self" || self.owner.is_some()),
+            };
+            self.helper_call(&name.ident, &call);
+            return;
+        }
+        syn::visit::visit_expr_call(self, node);
+    }
+}
+
+impl Collector {
+    /// A method call: a read, a write, a branch adapter, or a helper of the crate.
+    fn method_call(&mut self, node: &ExprMethodCall) {
         let method = node.method.to_string();
         self.note_called(&method);
         // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
@@ -812,49 +884,6 @@ impl<'ast> Visit<'ast> for Collector {
                 op.conflict.clear();
             }
         }
-    }
-
-    fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
-        if let Some(op) = diesel_insert(node) {
-            self.push(op);
-        } else if let Some(op) = diesel_update(node) {
-            self.push(op);
-        } else if let Some(op) = diesel_delete(node) {
-            self.push(op);
-        } else if let Some((op, negated)) = diesel_exists(node) {
-            self.push(op);
-            if negated {
-                self.negated = Some(self.order);
-            }
-            return;
-        } else if let Expr::Path(function) = &*node.func
-            && let Some(name) = function.path.segments.last()
-        {
-            self.note_called(&name.ident.to_string());
-            // The arguments run before the call.
-            for arg in &node.args {
-                self.visit_expr(arg);
-            }
-            let owner = path_owner(&function.path);
-            let segments = &function.path.segments;
-            let module = (segments.len() >= 2)
-                .then(|| segments[segments.len() - 2].ident.to_string())
-                .filter(|m| m.chars().next().is_some_and(|c| c.is_ascii_lowercase()));
-            // `Type::name(..)` names its type: one the crate defines no `name` for runs
-            // none of the crate's functions (`Response::from(..)` of a derive).
-            let call = Call {
-                method: false,
-                owner: owner.as_deref(),
-                module: module.as_deref(),
-                on_field: false,
-                known: owner
-                    .as_deref()
-                    .is_some_and(|o| o != "Self" || self.owner.is_some()),
-            };
-            self.helper_call(&name.ident, &call);
-            return;
-        }
-        syn::visit::visit_expr_call(self, node);
     }
 }
 
@@ -2188,7 +2217,9 @@ fn orm_read_op(
                 // `use schema::users::dsl::*;` then `users.filter(email.eq(..)).first(conn)`:
                 // a bare table whose chain starts with `filter`/`find` and fetches with a
                 // connection (a slice's `first()` takes none).
-                [table]
+                // So is `users_columns::users.filter(..)` after `use schema::users::dsl as
+                // users_columns;`.
+                [table] | [_, table]
                     if table.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                         && methods.last().is_some_and(|m| m == "filter" || m == "find")
                         && calls.iter().any(|c| {
@@ -2430,11 +2461,15 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
 }
 
 /// The table a Diesel write names: `t::table` or `dsl::t` (`insert_into(users::table)`,
-/// `update(dsl::users)`, `row.insert_into(users::table)`).
+/// `update(dsl::users)`, `row.insert_into(users::table)`), or `m::t` after `use
+/// schema::t::dsl as m;` (`insert_into(users_columns::users)`).
 fn write_target(segs: &[String]) -> Option<String> {
     match segs {
         [.., table, last] if last == "table" => Some(table.clone()),
         [.., dsl, table] if dsl == "dsl" => Some(table.clone()),
+        [_, table] if table.chars().all(|c| c.is_ascii_lowercase() || c == '_') => {
+            Some(table.clone())
+        }
         _ => None,
     }
 }
