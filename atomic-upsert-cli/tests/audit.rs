@@ -307,6 +307,10 @@ fn the_fix_keeps_what_the_code_does_when_the_row_exists() {
     let (get, fix) = intent("sqlx_get_or_create.rs");
     assert_eq!(get, "get");
     assert!(fix.contains(".insert_or_get(&pool)"), "{fix}");
+    // A check on the insert's own arm, and one after the insert, are not what the code does
+    // when the row exists: it uses the row.
+    let (get, _) = intent("sqlx_get_or_create_with_later_checks.rs");
+    assert_eq!(get, "get");
     // In the codebase's own library.
     let (_, fix) = intent("diesel.rs");
     assert!(
@@ -941,9 +945,48 @@ pub async fn create(db: &DatabaseConnection, name: String) -> ApiResult<()> {
         &[("error.rs", conversion), ("app.rs", rejects)],
     );
     assert!(found.is_empty(), "{found:?}");
+    // Names the conversion's `from` elsewhere: `from` is no handler by its bare name.
+    let names_from = r"
+use sea_orm::*;
+
+pub async fn by_name_or_create(db: &DatabaseTransaction, name: String) -> ApiResult<app::Model> {
+    let found = app::Entity::find().filter(app::Column::Name.eq(&name)).one(db).await?;
+    let row = match found {
+        Some(found) => found,
+        None => app::ActiveModel { name: Set(name), ..Default::default() }.insert(db).await?,
+    };
+    db.commit().await.map_err(ApiError::from)?;
+    Ok(row)
+}
+";
+    // The insert in a helper whose own type converts: its caller wanted the row.
+    let helper_inserts = r"
+use sea_orm::*;
+
+async fn make(db: &DatabaseConnection, name: String) -> ApiResult<app::Model> {
+    Ok(app::ActiveModel { name: Set(name), ..Default::default() }.insert(db).await?)
+}
+
+pub async fn by_name_or_create(db: &DatabaseConnection, name: String) -> ApiResult<app::Model> {
+    match app::Entity::find().filter(app::Column::Name.eq(&name)).one(db).await? {
+        Some(found) => Ok(found),
+        None => make(db, name).await,
+    }
+}
+";
     for (name, code, function) in [
+        (
+            "au-audit-conversion-helper",
+            helper_inserts,
+            "by_name_or_create",
+        ),
         ("au-audit-conversion-gets", gets, "by_name_or_create"),
         ("au-audit-conversion-mapped", mapped, "create"),
+        (
+            "au-audit-conversion-names-from",
+            names_from,
+            "by_name_or_create",
+        ),
     ] {
         let found = audited_tree(name, &[("error.rs", conversion), ("app.rs", code)]);
         assert_eq!(found.len(), 1, "{name}: {found:?}");

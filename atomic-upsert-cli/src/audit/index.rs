@@ -121,14 +121,37 @@ pub fn is_test_code(attrs: &[syn::Attribute]) -> bool {
 
 /// The database clients whose SQL strings the audit does not read as sqlx's: it covers
 /// sqlx, Diesel and `SeaORM` only.
-const OTHER_CLIENTS: [&str; 6] = [
+const OTHER_CLIENTS: [&str; 7] = [
     "rusqlite",
     "tokio_postgres",
     "deadpool_postgres",
     "r2d2_sqlite",
     "mysql_async",
     "postgres::Client",
+    "clickhouse",
 ];
+
+/// Whether a type (its path's names joined by `::`) could be a sqlx connection, pool or
+/// executor: `PgPool`, `&mut PgConnection`, `Transaction<'_, Postgres>`, `impl Executor`,
+/// `web::Data<Pool>` (a pool of any client).
+#[must_use]
+pub fn sqlx_like(ty: &str) -> bool {
+    ty.split("::").any(|name| {
+        ["Pg", "MySql", "Sqlite", "Any"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+            || [
+                "sqlx",
+                "Pool",
+                "Transaction",
+                "Executor",
+                "Acquire",
+                "Connection",
+                "PoolConnection",
+            ]
+            .contains(&name)
+    })
+}
 
 /// Whether a file's source names one of the [`OTHER_CLIENTS`] and not sqlx: a file of
 /// rusqlite code whose `conn.execute("INSERT ..", params![..])` is not a sqlx statement.

@@ -280,7 +280,9 @@ struct Indexer {
 impl Indexer {
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
         match ops::safe_by(block) {
-            Some(ops::SafeBy::HandledUniqueViolation) => {
+            // (A `From::from` is judged as a conversion, by its type: by its bare name it
+            // would be every `map_err(Other::from)` of the crate.)
+            Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
                 self.index.handlers.insert(sig.ident.to_string());
             }
             Some(ops::SafeBy::Lock) => {
@@ -795,15 +797,32 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
     if updates {
         return Intent::Update;
     }
+    // (An exit on the insert's own arm, `None => { limits.check()?; insert }`, is taken
+    // when the row is missing: it says nothing of what the code does when it exists.)
+    let depth = read.path.len();
+    let on_insert_arm =
+        |path: &[usize]| write.path.len() > depth && path.get(depth) == write.path.get(depth);
     let exits = found
         .early_returns
         .iter()
-        .filter(|exit| read.order < exit.order && exit.order < write.order && below(&exit.path))
+        .filter(|exit| {
+            read.order < exit.order
+                && exit.order < write.order
+                && below(&exit.path)
+                && !on_insert_arm(&exit.path)
+        })
         .map(|exit| exit.outcome);
     let arms = found
         .arms
         .iter()
-        .filter(|end| end.order > read.order && below(&end.path) && apart(&end.path))
+        // (An arm of a later `if`, `if banned { return Err(..) }` after the insert, is not
+        // what the code does when the read found the row.)
+        .filter(|end| {
+            end.order > read.order
+                && below(&end.path)
+                && apart(&end.path)
+                && (end.order < write.order || found.exclusive(&end.path, &write.path))
+        })
         .map(|end| end.outcome);
     let outcomes: Vec<Outcome> = exits.chain(arms).collect();
     if outcomes.contains(&Outcome::Error) {
@@ -852,6 +871,17 @@ impl Functions {
         collector.file = self.file;
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
+        // (Unless it also takes a connection sqlx's could be: `payout(&clickhouse, &pool)`.)
+        let inputs: Vec<String> = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                syn::FnArg::Typed(typed) => Some(type_names(&typed.ty).join("::")),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .collect();
+        collector.other_client = inputs.iter().any(|ty| index::other_client(ty))
+            && !inputs.iter().any(|ty| index::sqlx_like(ty));
         collector.visit_block(block);
         // It returns an error type whose `From` conversion answers a duplicate key as the
         // check does: the insert's `?` handles the lost race.

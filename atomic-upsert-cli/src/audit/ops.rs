@@ -170,6 +170,9 @@ pub struct FnOps {
     /// The `match` arms taken on an error (`Err(_) => ..`): an update's failure there, not
     /// its "no row".
     pub err_arms: std::collections::HashSet<usize>,
+    /// The `match` arms on an enum's variant (`Plan::Flat(_) =>`, not `Some`/`None`/`Ok`/
+    /// `Err`): chosen by what a row holds.
+    pub variant_arms: std::collections::HashSet<usize>,
     /// The inserts (by `order`) whose error is mapped on the spot (`.map_err(|_| ..)?`):
     /// no `From` conversion of the function's error type sees it.
     pub mapped: std::collections::HashSet<usize>,
@@ -230,6 +233,9 @@ pub struct Collector {
     pub macros: std::rc::Rc<super::expand::Macros>,
     /// The type of the `impl` the function is in (what `Self::` names).
     pub owner: Option<String>,
+    /// The function takes another client than sqlx (`client: &clickhouse::Client`): its
+    /// SQL strings are that client's.
+    pub other_client: bool,
     /// The branch ids enclosing the current position.
     path: Vec<usize>,
     /// For each enclosing branch, whether it is taken when a read found its row.
@@ -254,12 +260,14 @@ impl Collector {
     }
 
     fn push(&mut self, mut op: Op) {
-        // SQL in a file of rusqlite (or another client the audit does not read) code.
+        // SQL in a file (or a function) of rusqlite (or another client the audit does not
+        // read) code.
         if op.api == Api::Sqlx
-            && self
-                .file
-                .and_then(|f| self.index.other_client.get(f))
-                .is_some_and(|&other| other)
+            && (self.other_client
+                || self
+                    .file
+                    .and_then(|f| self.index.other_client.get(f))
+                    .is_some_and(|&other| other))
         {
             return;
         }
@@ -379,6 +387,22 @@ fn pattern_found(pat: &syn::Pat) -> Option<bool> {
     }
 }
 
+/// A pattern naming an enum's variant by its type (`Plan::Flat(_)`, `Kind::Admin`,
+/// `Event::Created { .. }`), none of `Option`'s or `Result`'s.
+fn is_variant(pat: &syn::Pat) -> bool {
+    let path = match pat {
+        syn::Pat::TupleStruct(tuple) => &tuple.path,
+        syn::Pat::Path(path) => &path.path,
+        syn::Pat::Struct(item) => &item.path,
+        _ => return false,
+    };
+    path.segments.len() >= 2
+        && !matches!(
+            path.segments.last().map(|s| s.ident.to_string()).as_deref(),
+            Some("Some" | "None" | "Ok" | "Err")
+        )
+}
+
 /// What an expression gives back, as the last expression of a branch or a `return`'s value.
 pub fn outcome_of(expr: &Expr) -> Outcome {
     match expr {
@@ -475,6 +499,9 @@ impl<'ast> Visit<'ast> for Collector {
                 if tuple.path.segments.last().is_some_and(|s| s.ident == "Err"))
             {
                 self.found.err_arms.insert(self.ids + 1);
+            }
+            if is_variant(&arm.pat) {
+                self.found.variant_arms.insert(self.ids + 1);
             }
             self.branch_when(group, pattern_found(&arm.pat), |this| {
                 this.visit_arm(arm);
@@ -1651,6 +1678,17 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     {
         return false;
     }
+    // An insert on an arm of a `match` on a variant (`Plan::Flat(_) => create(..)`): the
+    // arm is chosen by what a row holds, not by whether there is one.
+    // (Below where the read was written: `let done = match pool { Pg(p) => { read; if ..
+    // { insert } } }` moves a read out to its `let`.)
+    let origin = read.written_in.as_deref().unwrap_or(&read.path);
+    if below(&write.path, origin)
+        && found.variant_arms.contains(&write.path[origin.len()])
+        && !returned_on_found
+    {
+        return false;
+    }
     if read.rows == Rows::Many {
         // Many rows decide only an insert under a condition that looks into them, or one
         // after an exit from such a condition's arm.
@@ -1694,7 +1732,10 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
             tables.push(&op.table);
         }
     }
-    let handled = found.safe_by == Some(SafeBy::HandledUniqueViolation);
+    // (A helper protected only by its error type's conversion hands its caller "already
+    // exists": that answers a caller that rejects, which its own type tells, not one that
+    // wanted the row.)
+    let handled = found.safe_by == Some(SafeBy::HandledUniqueViolation) && !found.by_conversion;
     let mut effects = Vec::new();
     for table in tables {
         let of = |kind: Kind| {
