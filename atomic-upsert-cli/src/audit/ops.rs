@@ -1909,10 +1909,11 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         ..Op::new(kind, Api::Sqlx, table, span.start().line)
     };
     match first {
-        // A delete of rows by key (`WHERE k = $1 AND ..`), not a clean-up by range.
+        // A delete of rows by key (`WHERE k = $1 AND ..`, also of a set of them, `AND
+        // platform IN (..)`), not a clean-up by range.
         "delete" => {
             let keys = where_keys(&w);
-            let ranged = ["<", ">", "<>", "!=", "not", "in", "like", "any", "<=", ">="]
+            let ranged = ["<", ">", "<>", "!=", "not", "like", "<=", ">="]
                 .iter()
                 .any(|word| has(word));
             if keys.is_empty() || ranged {
