@@ -173,6 +173,9 @@ pub struct FnOps {
     /// The `match` arms on an enum's variant (`Plan::Flat(_) =>`, not `Some`/`None`/`Ok`/
     /// `Err`): chosen by what a row holds.
     pub variant_arms: std::collections::HashSet<usize>,
+    /// The `if` arms taken on a comparison of two values (`if old.user_id != user_id`):
+    /// what a row holds, not whether there is one.
+    pub compare_arms: std::collections::HashSet<usize>,
     /// The inserts (by `order`) whose error is mapped on the spot (`.map_err(|_| ..)?`):
     /// no `From` conversion of the function's error type sees it.
     pub mapped: std::collections::HashSet<usize>,
@@ -387,6 +390,23 @@ fn pattern_found(pat: &syn::Pat) -> Option<bool> {
     }
 }
 
+/// A condition that compares two values (`a.user_id != user_id`, `x == y`), neither a
+/// literal nor `None` (`count == 0`, `found == None` ask whether there is a row).
+fn compares_values(cond: &Expr) -> bool {
+    let plain = |e: &Expr| {
+        !matches!(e, Expr::Lit(_))
+            && !matches!(e, Expr::Path(p) if p.path.is_ident("None"))
+            && !matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Path(p) if p.path.is_ident("Some")))
+    };
+    match cond {
+        Expr::Binary(binary) if matches!(binary.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_)) => {
+            plain(&binary.left) && plain(&binary.right)
+        }
+        Expr::Paren(inner) => compares_values(&inner.expr),
+        _ => false,
+    }
+}
+
 /// A pattern naming an enum's variant by its type (`Plan::Flat(_)`, `Kind::Admin`,
 /// `Event::Created { .. }`), none of `Option`'s or `Result`'s.
 fn is_variant(pat: &syn::Pat) -> bool {
@@ -477,6 +497,9 @@ impl<'ast> Visit<'ast> for Collector {
         );
         self.pending_lists = lists;
         self.note_quotas(&node.cond, start);
+        if compares_values(&node.cond) {
+            self.found.compare_arms.insert(group);
+        }
         self.branch_when(group, found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
@@ -1713,11 +1736,19 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     below(&write.path, &read.path)
         || found.early_returns.iter().any(|exit| {
             // (An exit taken when the read found nothing, `if rows.is_empty() { break }`,
-            // leaves the insert to run when it found the row: not "no row, insert".)
+            // leaves the insert to run when it found the row: not "no row, insert". Nor
+            // does one on a comparison of values, `if old.user_id != user_id { return }`,
+            // unless on the arm taken when it found the row: `if let Some(vote) = found {
+            // if vote.value == value { return } }` then the insert.)
             read.order < exit.order
                 && exit.order < write.order
                 && below(&exit.path, written_in)
                 && exit.found != Some(false)
+                && !(exit.found.is_none()
+                    && exit
+                        .path
+                        .last()
+                        .is_some_and(|arm| found.compare_arms.contains(arm)))
         })
 }
 
