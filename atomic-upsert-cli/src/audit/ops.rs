@@ -902,8 +902,18 @@ impl Collector {
         if let Some(op) = self.seaorm_update(node) {
             self.push(op);
         }
-        let owner = self.receiver_type(&node.receiver);
-        let loaded = match &*node.receiver {
+        // `organization.clone().insert(..)`: a method on the value itself.
+        let receiver = match &*node.receiver {
+            Expr::MethodCall(copy)
+                if copy.args.is_empty()
+                    && (copy.method == "clone" || copy.method == "to_owned") =>
+            {
+                &*copy.receiver
+            }
+            other => other,
+        };
+        let owner = self.receiver_type(receiver);
+        let loaded = match receiver {
             Expr::Path(path) => path
                 .path
                 .get_ident()
@@ -915,16 +925,13 @@ impl Collector {
             method: true,
             owner: owner.as_deref(),
             module: None,
-            on_field: on_field(&node.receiver),
-            known: on_field(&node.receiver) && owner.is_some(),
+            on_field: on_field(receiver),
+            known: on_field(receiver) && owner.is_some(),
         };
         let before = self.found.ops.len();
         // A method on what a call returns (`Request::builder().header(..)`), of a type the
         // audit cannot tell, is not taken for the crate's function of that name.
-        if !matches!(
-            strip_awaits(&node.receiver),
-            Expr::MethodCall(_) | Expr::Call(_)
-        ) {
+        if !matches!(strip_awaits(receiver), Expr::MethodCall(_) | Expr::Call(_)) {
             self.helper_call(&node.method, &call);
         }
         if loaded {
