@@ -902,6 +902,11 @@ impl Collector {
         if let Some(op) = self.seaorm_update(node) {
             self.push(op);
         }
+        self.method_helper(node);
+    }
+
+    /// A method call that may be one of the crate's functions (`user.save(conn)`).
+    fn method_helper(&mut self, node: &ExprMethodCall) {
         // `organization.clone().insert(..)`: a method on the value itself.
         let receiver = match &*node.receiver {
             Expr::MethodCall(copy)
