@@ -262,6 +262,27 @@ impl Collector {
         self.order
     }
 
+    /// The operations of a SQL string: the reads of the tables a `SELECT` joins, then its
+    /// own (as for a Diesel join), or the statement's one.
+    fn push_sql(&mut self, sql: &str, span: Span) {
+        let Some(op) = sql_op(sql, span) else {
+            return;
+        };
+        if op.kind == Kind::Read {
+            for (table, keys) in joined_tables(sql) {
+                if !table.eq_ignore_ascii_case(&op.table) {
+                    self.push(Op {
+                        table,
+                        keys,
+                        joined: true,
+                        ..op.clone()
+                    });
+                }
+            }
+        }
+        self.push(op);
+    }
+
     fn push(&mut self, mut op: Op) {
         // SQL in a file (or a function) of rusqlite (or another client the audit does not
         // read) code.
@@ -665,9 +686,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_lit_str(&mut self, node: &'ast syn::LitStr) {
         let text = node.value();
         self.note_safety(&text);
-        if let Some(op) = sql_op(&text, node.span()) {
-            self.push(op);
-        }
+        self.push_sql(&text, node.span());
     }
 
     fn visit_lit_int(&mut self, node: &'ast syn::LitInt) {
@@ -684,11 +703,9 @@ impl<'ast> Visit<'ast> for Collector {
                 self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
             }
             // SQL kept in a `const` and used here.
-            if let Some(sql) = self.index.consts.get(&name).cloned()
-                && let Some(op) = sql_op(&sql, last.ident.span())
-            {
+            if let Some(sql) = self.index.consts.get(&name).cloned() {
                 self.note_safety(&sql);
-                self.push(op);
+                self.push_sql(&sql, last.ident.span());
             }
         }
         syn::visit::visit_expr_path(self, node);
@@ -735,9 +752,7 @@ impl<'ast> Visit<'ast> for Collector {
         if blocks.is_empty() {
             for literal in string_literals(node.tokens.clone()) {
                 self.note_safety(&literal.0);
-                if let Some(op) = sql_op(&literal.0, literal.1) {
-                    self.push(op);
-                }
+                self.push_sql(&literal.0, literal.1);
             }
         }
         for block in &blocks {
@@ -2018,6 +2033,37 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
 /// The table a `SELECT` reads: the first `FROM` outside parentheses, else (`SELECT EXISTS
 /// (SELECT 1 FROM t ..)`) the first inside them that is not a function's own `FROM`
 /// (`EXTRACT(EPOCH FROM created_at)`, `SUBSTRING(x FROM 2)`, `TRIM(.. FROM ..)`).
+/// The tables a `SELECT` joins on a value it is given (`FROM mods m INNER JOIN
+/// team_members tm ON tm.team_id = m.team_id AND tm.user_id = $2`): it asks whether such a
+/// row exists. (A join on the rows' own columns alone, `ON c.mod_id = m.id`, fetches what
+/// goes with them.)
+fn joined_tables(sql: &str) -> Vec<(String, Vec<String>)> {
+    const ENDS: &[&str] = &[
+        "join", "where", "group", "order", "limit", "having", "union",
+    ];
+    let w = words(sql);
+    let mut tables = Vec::new();
+    for (at, word) in w.iter().enumerate() {
+        if word != "join" || w.get(at + 1).is_none_or(|t| t == "(") {
+            continue;
+        }
+        let on: Vec<&String> = w[at + 2..]
+            .iter()
+            .take_while(|t| !ENDS.contains(&t.as_str()))
+            .collect();
+        // Its keys: the columns set equal to a value given (`tm.user_id = $2`).
+        let keys: Vec<String> = on
+            .windows(3)
+            .filter(|t| t[1] == "=" && (t[2].starts_with('$') || t[2] == "?"))
+            .map(|t| table_name(t[0]))
+            .collect();
+        if !keys.is_empty() {
+            tables.push((table_name(&w[at + 1]), keys));
+        }
+    }
+    tables
+}
+
 fn from_table(w: &[String]) -> Option<String> {
     const FUNCTIONS: &[&str] = &["extract", "substring", "trim", "overlay", "position"];
     // The word before each open parenthesis, innermost last.
