@@ -2288,10 +2288,8 @@ fn joins(calls: &[&ExprMethodCall]) -> Vec<String> {
             let Expr::Path(path) = arg else {
                 return None;
             };
-            match segments(&path.path).as_slice() {
-                [.., table, last] if last == "table" => Some(table.clone()),
-                _ => None,
-            }
+            // (Named as a write's table is: `t::table`, `t::dsl::t`, `dsl::t`.)
+            write_target(&segments(&path.path))
         })
         .collect()
 }
