@@ -17,7 +17,10 @@
 //! statements (`let _guard = NAG_LOCK.lock();`), and a function every caller of which runs
 //! under it and calls it outside a closure or an `async` block (a loop is fine: the guard
 //! is held across it). Two such functions cannot interleave in one process
-//! (`SafeBy::Lock`).
+//! (`SafeBy::Lock`). So is a function called only inside the closure of a transaction that
+//! takes SQLite's write lock at its start (Diesel's `conn.immediate_transaction(|c| ..)` and
+//! `exclusive_transaction`, or a function of the crate that wraps one): writers run one at a
+//! time, across processes too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,6 +48,9 @@ struct Use {
     direct: bool,
     /// In a closure or an `async` block (which may run after the caller's guard is gone).
     deferred: bool,
+    /// The calls whose closure argument it is in, innermost last (`exclusive_transaction`
+    /// in `exclusive_transaction(conn, |c| create(c))`).
+    within_closures_of: Vec<String>,
 }
 
 /// The uses of every name, the functions each file defines, and the ones known to run once.
@@ -59,6 +65,10 @@ struct Uses {
     deferred: Vec<usize>,
     /// The functions that take a process-wide lock first.
     lockers: HashSet<String>,
+    /// The calls being visited whose closure argument is being visited, innermost last.
+    closures_of: Vec<String>,
+    /// The functions that open a transaction holding SQLite's write lock from its start.
+    write_lockers: HashSet<String>,
     /// The functions known to run once from their name.
     seeds: HashSet<String>,
     /// The names of functions defined in one-shot files, and of those defined elsewhere: a
@@ -82,6 +92,7 @@ impl Uses {
             from: from.clone(),
             direct: call && depth == 0,
             deferred: !call || deferred > 0,
+            within_closures_of: self.closures_of.clone(),
         });
     }
 
@@ -108,6 +119,23 @@ impl Uses {
         self.deferred.pop();
         self.indirect.pop();
         self.within.pop();
+    }
+
+    /// Visits a call's arguments: a closure among them as within the call's closure.
+    fn arguments(
+        &mut self,
+        call: &str,
+        args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
+    ) {
+        for arg in args {
+            if matches!(arg, syn::Expr::Closure(_)) {
+                self.closures_of.push(call.to_owned());
+                self.visit_expr(arg);
+                self.closures_of.pop();
+            } else {
+                self.visit_expr(arg);
+            }
+        }
     }
 
     /// Visits a loop (`deferred: false`), or a closure or an `async` block.
@@ -154,17 +182,23 @@ impl<'ast> Visit<'ast> for Uses {
         if let syn::Expr::Path(path) = &*node.func
             && let Some(last) = path.path.segments.last()
         {
-            self.name_used(last.ident.to_string(), true);
-            for arg in &node.args {
-                self.visit_expr(arg);
-            }
+            let name = last.ident.to_string();
+            self.name_used(name.clone(), true);
+            self.arguments(&name, &node.args);
         } else {
             syn::visit::visit_expr_call(self, node);
         }
     }
     fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
-        self.name_used(node.method.to_string(), true);
-        syn::visit::visit_expr_method_call(self, node);
+        let name = node.method.to_string();
+        self.name_used(name.clone(), true);
+        if WRITE_LOCKING.contains(&name.as_str())
+            && let Some(function) = self.within.last()
+        {
+            self.write_lockers.insert(function.clone());
+        }
+        self.visit_expr(&node.receiver);
+        self.arguments(&name, &node.args);
     }
     fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
         // A function used as a value: a handler given to a router, a callback.
@@ -220,6 +254,10 @@ fn takes_static_lock(stmt: &syn::Stmt) -> bool {
     }
 }
 
+/// Diesel's SQLite transactions that take the write lock at `BEGIN` (`BEGIN IMMEDIATE`,
+/// `BEGIN EXCLUSIVE`): a read and an insert in one cannot be split by another writer.
+pub const WRITE_LOCKING: [&str; 2] = ["immediate_transaction", "exclusive_transaction"];
+
 /// Whether a name is written as a `static`'s is (`NAG_LOCK`, `DB2`): capitals, digits and
 /// underscores, longer than one letter (not a generic parameter `T`).
 fn is_static_name(ident: &syn::Ident) -> bool {
@@ -264,8 +302,16 @@ pub fn walk<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> Found {
     let mut once = uses.seeds.clone();
     once.extend(uses.in_one_shot_files.difference(&uses.elsewhere).cloned());
     let once = closure(&uses, once, |u, set| u.direct && set.contains(&u.from));
+    let write_locking: HashSet<&str> = WRITE_LOCKING
+        .iter()
+        .copied()
+        .chain(uses.write_lockers.iter().map(String::as_str))
+        .collect();
     let locked = closure(&uses, uses.lockers.clone(), |u, set| {
-        !u.deferred && set.contains(&u.from)
+        (!u.deferred && set.contains(&u.from))
+            || u.within_closures_of
+                .iter()
+                .any(|call| write_locking.contains(call.as_str()))
     });
     Found {
         one_shot: once,

@@ -22,6 +22,10 @@ pub struct Index {
     /// The names of the crate's functions that take a lock (an advisory lock, `LOCK
     /// TABLE`, `GET_LOCK`): calling one takes it (`lock_data_key(conn, ..)` before a check).
     pub lockers: std::collections::HashSet<String>,
+    /// The names of the crate's functions that open a transaction holding SQLite's write
+    /// lock from `BEGIN` (wrappers of Diesel's `immediate_transaction` /
+    /// `exclusive_transaction`): what runs in the closure given them cannot race.
+    pub write_lockers: std::collections::HashSet<String>,
     /// Each audited file's module name, by its place in the audit's list: its stem, or
     /// its directory's name for a `mod.rs` or `lib.rs`.
     pub modules: Vec<String>,

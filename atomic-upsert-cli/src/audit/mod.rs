@@ -279,6 +279,18 @@ struct Indexer {
 }
 impl Indexer {
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        struct WriteLocking(bool);
+        impl<'ast> Visit<'ast> for WriteLocking {
+            fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+                self.0 |= callers::WRITE_LOCKING.contains(&node.method.to_string().as_str());
+                syn::visit::visit_expr_method_call(self, node);
+            }
+        }
+        let mut write_locking = WriteLocking(false);
+        write_locking.visit_block(block);
+        if write_locking.0 {
+            self.index.write_lockers.insert(sig.ident.to_string());
+        }
         match ops::safe_by(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
             // would be every `map_err(Other::from)` of the crate.)

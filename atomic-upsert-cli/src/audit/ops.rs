@@ -565,15 +565,17 @@ impl<'ast> Visit<'ast> for Collector {
             // (An exit on another branch of the initializer, `else { return Err(..) }`, is
             // still not decided by it: `written_in` keeps where it was.)
             // So is the row count of an update on each arm (`let rows = if let Some(t) =
-            // thread { update(..t..) } else { update(..) }; if rows == 0 { insert }`), in
-            // an initializer that inserts nothing (an update beside an insert there is the
-            // other arm of that insert, and stays where it is).
+            // thread { update(..t..) } else { update(..) }; if rows == 0 { insert }`). Both
+            // only in an initializer that inserts nothing: a read or an update beside an
+            // insert there is on that insert's arm or another arm of it (`let response =
+            // match request { Check { .. } => read, Create { .. } => insert }`), and stays
+            // where it is.
             let inserts = self.found.ops[start..]
                 .iter()
                 .any(|op| op.kind == Kind::Insert);
             for op in &mut self.found.ops[start..] {
-                let counted = op.kind == Kind::Update && !inserts;
-                if (op.kind == Kind::Read || counted) && op.path.len() > self.path.len() {
+                let moved = matches!(op.kind, Kind::Read | Kind::Update) && !inserts;
+                if moved && op.path.len() > self.path.len() {
                     op.written_in = Some(std::mem::replace(&mut op.path, self.path.clone()));
                 }
             }
@@ -778,6 +780,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
         let start = self.found.ops.len();
         self.method_call(node);
+        self.write_locked(&node.method, start);
         if node.method == "map_err" {
             let mapped = self.found.ops[start..]
                 .iter()
@@ -787,6 +790,19 @@ impl<'ast> Visit<'ast> for Collector {
         }
     }
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+        let start = self.found.ops.len();
+        self.call(node);
+        if let Expr::Path(path) = &*node.func
+            && let Some(last) = path.path.segments.last()
+        {
+            self.write_locked(&last.ident, start);
+        }
+    }
+}
+
+impl Collector {
+    /// A call: a Diesel statement, a read through `exists(..)`, or a helper of the crate.
+    fn call(&mut self, node: &syn::ExprCall) {
         if let Some(op) = diesel_insert(node) {
             self.push(op);
         } else if let Some(op) = diesel_update(node) {
@@ -828,9 +844,23 @@ impl<'ast> Visit<'ast> for Collector {
         }
         syn::visit::visit_expr_call(self, node);
     }
-}
 
-impl Collector {
+    /// After a call named `name` whose operations start at `start`: a transaction that
+    /// takes SQLite's write lock at `BEGIN` (`conn.immediate_transaction(|c| ..)`, or the
+    /// crate's function wrapping one) runs its closure one writer at a time, so a read in
+    /// it decides nothing another writer can undo, as under `FOR UPDATE`. (A read before
+    /// it, on another connection, still races the insert in it.)
+    fn write_locked(&mut self, name: &syn::Ident, start: usize) {
+        let name = name.to_string();
+        if super::callers::WRITE_LOCKING.contains(&name.as_str())
+            || self.index.write_lockers.contains(&name)
+        {
+            for op in &mut self.found.ops[start..] {
+                op.guarded |= op.kind == Kind::Read;
+            }
+        }
+    }
+
     /// A method call: a read, a write, a branch adapter, or a helper of the crate.
     fn method_call(&mut self, node: &ExprMethodCall) {
         let method = node.method.to_string();
@@ -1514,6 +1544,8 @@ impl Collector {
         if lower.contains("pg_advisory")
             || lower.contains("get_lock(")
             || lower.contains("lock table")
+            || lower.contains("begin immediate")
+            || lower.contains("begin exclusive")
         {
             self.found.safe_by = Some(SafeBy::Lock);
         } else if lower.contains("serializable") {
