@@ -173,8 +173,8 @@ pub struct FnOps {
     /// The `match` arms on an enum's variant (`Plan::Flat(_) =>`, not `Some`/`None`/`Ok`/
     /// `Err`): chosen by what a row holds.
     pub variant_arms: std::collections::HashSet<usize>,
-    /// The `if` arms taken on a comparison of two values (`if old.user_id != user_id`):
-    /// what a row holds, not whether there is one.
+    /// The `if`s (by their first arm's id) on a comparison of two values (`if
+    /// old.user_id != user_id`): what a row holds, not whether there is one.
     pub compare_arms: std::collections::HashSet<usize>,
     /// The inserts (by `order`) whose error is mapped on the spot (`.map_err(|_| ..)?`):
     /// no `From` conversion of the function's error type sees it.
@@ -198,6 +198,13 @@ pub struct FnOps {
 impl FnOps {
     /// Whether code at `a` and code at `b` are on different arms of one `if` or `match`, so
     /// that one never runs before the other.
+    /// Whether branch arm `arm` is an arm of an `if` on a comparison of two values.
+    pub fn compares(&self, arm: usize) -> bool {
+        self.groups
+            .get(&arm)
+            .is_some_and(|group| self.compare_arms.contains(group))
+    }
+
     pub fn exclusive(&self, a: &[usize], b: &[usize]) -> bool {
         a.iter()
             .zip(b)
@@ -1175,10 +1182,30 @@ fn model_type(ty: &syn::Type) -> Option<String> {
 /// The table of a `SeaORM` `ActiveModel` literal (`user::ActiveModel { .. }`), directly or
 /// through `Set`/`..Default::default()`.
 fn active_model_table(expr: &Expr) -> Option<String> {
-    let Expr::Struct(literal) = expr else {
-        return None;
+    let path = match expr {
+        Expr::Struct(literal) => &literal.path,
+        // `ActiveModel::new()`, `user::ActiveModel::default()`: an empty model filled in
+        // field by field.
+        Expr::Call(call) if call.args.is_empty() => match &*call.func {
+            Expr::Path(function)
+                if function
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "new" || s.ident == "default") =>
+            {
+                let segs = segments(&function.path);
+                return match segs.as_slice() {
+                    [.., table, model, _] if model == "ActiveModel" => Some(table.clone()),
+                    [model, _] if model == "ActiveModel" => Some("entity".to_owned()),
+                    _ => None,
+                };
+            }
+            _ => return None,
+        },
+        _ => return None,
     };
-    let segs = segments(&literal.path);
+    let segs = segments(path);
     match segs.as_slice() {
         [.., table, model] if model == "ActiveModel" => Some(table.clone()),
         [model] if model == "ActiveModel" => Some("entity".to_owned()),
@@ -1763,10 +1790,12 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     // An insert on an arm of a `match` on a variant (`Plan::Flat(_) => create(..)`): the
     // arm is chosen by what a row holds, not by whether there is one.
     // (Below where the read was written: `let done = match pool { Pg(p) => { read; if ..
-    // { insert } } }` moves a read out to its `let`.)
+    // { insert } } }` moves a read out to its `let`.) So is one on an arm of a comparison
+    // of values (`if task.url != url { insert_canonical(..) }`).
     let origin = read.written_in.as_deref().unwrap_or(&read.path);
     if below(&write.path, origin)
-        && found.variant_arms.contains(&write.path[origin.len()])
+        && (found.variant_arms.contains(&write.path[origin.len()])
+            || found.compares(write.path[origin.len()]))
         && !returned_on_found
     {
         return false;
@@ -1804,10 +1833,7 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
                 && below(&exit.path, written_in)
                 && exit.found != Some(false)
                 && !(exit.found.is_none()
-                    && exit
-                        .path
-                        .last()
-                        .is_some_and(|arm| found.compare_arms.contains(arm)))
+                    && exit.path.last().is_some_and(|arm| found.compares(*arm)))
         })
 }
 
