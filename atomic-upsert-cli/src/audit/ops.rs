@@ -260,6 +260,9 @@ pub struct Collector {
     lists: std::collections::HashMap<String, Vec<usize>>,
     /// The list reads the condition of the branch about to be visited looks into.
     pending_lists: Vec<usize>,
+    /// Variables holding whether a read found nothing (`let free = read.await?.is_none();`):
+    /// `if free { .. }` is taken when the row is missing.
+    absent_flags: std::collections::HashSet<String>,
     order: usize,
 }
 
@@ -512,7 +515,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         let start = self.found.ops.len();
         self.visit_expr(&node.cond);
-        let found = found_when(&node.cond);
+        let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
         let group = self.ids + 1;
         // The condition looks into the lists it names, and into a list it reads itself
         // (`if !t::Entity::find()..all(db).await?.is_empty() { return .. }`).
@@ -627,6 +630,11 @@ impl<'ast> Visit<'ast> for Collector {
                 }
                 if makes_value(&init.expr) {
                     self.fresh.insert(binding.ident.to_string());
+                }
+                if let Expr::MethodCall(call) = strip_awaits(&init.expr)
+                    && (call.method == "is_none" || call.method == "is_empty")
+                {
+                    self.absent_flags.insert(binding.ident.to_string());
                 }
             }
         }
@@ -850,6 +858,22 @@ impl Collector {
             return;
         }
         syn::visit::visit_expr_call(self, node);
+    }
+
+    /// Whether a condition is a variable holding "found nothing" (or its negation, by
+    /// [`found_when`]'s `!`).
+    fn names_absent(&self, cond: &Expr) -> bool {
+        match cond {
+            Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Not(_)) => {
+                self.names_absent(&unary.expr)
+            }
+            Expr::Paren(inner) => self.names_absent(&inner.expr),
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .is_some_and(|name| self.absent_flags.contains(&name.to_string())),
+            _ => false,
+        }
     }
 
     /// After a call named `name` whose operations start at `start`: a transaction that
