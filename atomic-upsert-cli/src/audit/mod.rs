@@ -342,6 +342,11 @@ impl<'ast> Visit<'ast> for Indexer {
                         aliases.insert(rename.rename.to_string(), table);
                     }
                 }
+                // `use schema::transaction_logs::dsl::{transaction_logs as dsl_logs};`: the
+                // Diesel table under another name.
+                syn::UseTree::Rename(rename) if parent.as_deref() == Some("dsl") => {
+                    aliases.insert(rename.rename.to_string(), rename.ident.to_string());
+                }
                 _ => {}
             }
         }

@@ -2438,7 +2438,7 @@ fn orm_read_op(
                                 && !c.args.is_empty()
                         }) =>
                 {
-                    table.clone()
+                    aliases.get(table).unwrap_or(table).clone()
                 }
                 _ => return None,
             };
