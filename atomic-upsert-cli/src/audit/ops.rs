@@ -622,7 +622,7 @@ impl<'ast> Visit<'ast> for Collector {
                     self.models.insert(binding.ident.to_string(), table);
                 }
                 // `let query = users::table.filter(..);`: a later `query.first(conn)` reads.
-                if let Some(source) = query_source(&init.expr) {
+                if let Some(source) = query_source(&init.expr, &self.index.aliases) {
                     self.queries.insert(binding.ident.to_string(), source);
                 }
                 if let Some(ty) = type_of_let(&node.pat, &init.expr) {
@@ -2496,8 +2496,8 @@ pub struct Source {
 }
 
 /// A query not yet fetched: Diesel's `t::table.filter(..)..` (no `first`/`load`), `SeaORM`'s
-/// `t::Entity::find()..` (no `one`/`all`).
-fn query_source(expr: &Expr) -> Option<Source> {
+/// `t::Entity::find()..` or an entity alias's `SysDept::find()..` (no `one`/`all`).
+fn query_source(expr: &Expr, aliases: &Aliases) -> Option<Source> {
     let (calls, root) = match expr {
         Expr::MethodCall(node) => {
             let (_, root, calls) = chain(node);
@@ -2539,6 +2539,19 @@ fn query_source(expr: &Expr) -> Option<Source> {
                     keys: filter_keys(&calls),
                     joined: Vec::new(),
                 }),
+                // (Read only when fetched as SeaORM's are: `s1.count(db)`, `.one(db)`.)
+                [alias, find]
+                    if find == "find"
+                        && alias != "Entity"
+                        && alias.chars().next().is_some_and(char::is_uppercase) =>
+                {
+                    Some(Source {
+                        api: Api::SeaOrm,
+                        table: entity_table(alias, aliases),
+                        keys: filter_keys(&calls),
+                        joined: Vec::new(),
+                    })
+                }
                 _ => None,
             }
         }
