@@ -279,15 +279,23 @@ impl Collector {
             return;
         };
         if op.kind == Kind::Read {
-            for (table, keys) in joined_tables(sql) {
-                if !table.eq_ignore_ascii_case(&op.table) {
-                    self.push(Op {
-                        table,
-                        keys,
-                        joined: true,
-                        ..op.clone()
-                    });
-                }
+            self.push_read(op, joined_tables(sql));
+        } else {
+            self.push(op);
+        }
+    }
+
+    /// A read through joins: each joined table's read first (with the keys that name it),
+    /// then the read of its own table, the last operation as a plain read is.
+    fn push_read(&mut self, op: Op, joined: Joined) {
+        for (table, keys) in joined {
+            if !table.eq_ignore_ascii_case(&op.table) {
+                self.push(Op {
+                    table,
+                    keys,
+                    joined: true,
+                    ..op.clone()
+                });
             }
         }
         self.push(op);
@@ -934,20 +942,9 @@ impl Collector {
             if op.table == "self" && self.owner.as_deref() == Some("Entity") {
                 "entity".clone_into(&mut op.table);
             }
-            // The joined tables' reads first: the read of the chain's own table is the
-            // last operation, as a plain read is. A joined table's keys are the filters
-            // that name it (`identities::subject.eq(..)`).
-            for (table, keys) in joined {
-                if !table.eq_ignore_ascii_case(&op.table) {
-                    self.push(Op {
-                        table,
-                        keys,
-                        joined: true,
-                        ..op.clone()
-                    });
-                }
-            }
-            self.push(op);
+            // A joined table's keys are the filters that name it
+            // (`identities::subject.eq(..)`).
+            self.push_read(op, joined);
             // The chain below is the read's own; its arguments are values.
             return;
         }
