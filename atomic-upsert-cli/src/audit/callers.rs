@@ -38,6 +38,9 @@ pub struct Found {
     pub one_shot: OneShot,
     /// The functions that run only while a process-wide lock is held.
     pub locked: HashSet<String>,
+    /// The functions that open a transaction holding SQLite's write lock from `BEGIN`
+    /// (call one of [`WRITE_LOCKING`]): what runs in the closure given them cannot race.
+    pub write_lockers: HashSet<String>,
 }
 
 /// One use of a function's name.
@@ -316,6 +319,7 @@ pub fn walk<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> Found {
     Found {
         one_shot: once,
         locked,
+        write_lockers: uses.write_lockers,
     }
 }
 

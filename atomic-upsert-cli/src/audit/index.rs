@@ -24,7 +24,8 @@ pub struct Index {
     pub lockers: std::collections::HashSet<String>,
     /// The names of the crate's functions that open a transaction holding SQLite's write
     /// lock from `BEGIN` (wrappers of Diesel's `immediate_transaction` /
-    /// `exclusive_transaction`): what runs in the closure given them cannot race.
+    /// `exclusive_transaction`): what runs in the closure given them cannot race. Found by
+    /// the callers' walk (`callers::Found::write_lockers`).
     pub write_lockers: std::collections::HashSet<String>,
     /// Each audited file's module name, by its place in the audit's list: its stem, or
     /// its directory's name for a `mod.rs` or `lib.rs`.

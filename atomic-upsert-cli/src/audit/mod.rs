@@ -142,7 +142,19 @@ pub fn audit(
     );
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
+    // Each file's place: a command-line tool's or migrations' code runs once.
+    let one_shot_files: Vec<bool> = parsed
+        .iter()
+        .map(|(file, _, _)| one_shot_file(path, file))
+        .collect();
+    let callers = callers::walk(
+        parsed
+            .iter()
+            .zip(&one_shot_files)
+            .map(|((_, _, syntax), &one_shot)| (syntax, one_shot)),
+    );
     let mut index = index(parsed.iter().map(|(_, _, syntax)| syntax));
+    index.write_lockers.clone_from(&callers.write_lockers);
     index.modules = parsed
         .iter()
         .map(|(file, _, _)| module_name(file))
@@ -169,11 +181,6 @@ pub fn audit(
             &known,
         ));
     }
-    // Each file's place: a command-line tool's or migrations' code runs once.
-    let one_shot_files: Vec<bool> = parsed
-        .iter()
-        .map(|(file, _, _)| one_shot_file(path, file))
-        .collect();
     let context = Context {
         known: Known {
             helpers: &helpers,
@@ -182,12 +189,7 @@ pub fn audit(
             include_tests: options.include_tests,
         },
         snapshot,
-        callers: callers::walk(
-            parsed
-                .iter()
-                .zip(&one_shot_files)
-                .map(|((_, _, syntax), &one_shot)| (syntax, one_shot)),
-        ),
+        callers,
     };
     for (n, (file, source, syntax)) in parsed.iter().enumerate() {
         findings(
@@ -279,18 +281,6 @@ struct Indexer {
 }
 impl Indexer {
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        struct WriteLocking(bool);
-        impl<'ast> Visit<'ast> for WriteLocking {
-            fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
-                self.0 |= callers::WRITE_LOCKING.contains(&node.method.to_string().as_str());
-                syn::visit::visit_expr_method_call(self, node);
-            }
-        }
-        let mut write_locking = WriteLocking(false);
-        write_locking.visit_block(block);
-        if write_locking.0 {
-            self.index.write_lockers.insert(sig.ident.to_string());
-        }
         match ops::safe_by(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
             // would be every `map_err(Other::from)` of the crate.)
@@ -665,15 +655,19 @@ fn findings(
             .any(|other| source.contains(other));
     for (name, mut found) in functions.found {
         // (Either protects whatever the intent: it replaces a conversion's protection.)
-        if one_shot_file || context.callers.one_shot.contains(&name) {
-            found.safe_by = found.safe_by.filter(|_| !found.by_conversion);
-            found.by_conversion = false;
-            found.safe_by = found.safe_by.or(Some(ops::SafeBy::OneShot));
-        }
-        if context.callers.locked.contains(&name) {
-            found.safe_by = found.safe_by.filter(|_| !found.by_conversion);
-            found.by_conversion = false;
-            found.safe_by = found.safe_by.or(Some(ops::SafeBy::Lock));
+        let by_callers = if one_shot_file || context.callers.one_shot.contains(&name) {
+            Some(ops::SafeBy::OneShot)
+        } else if context.callers.locked.contains(&name) {
+            Some(ops::SafeBy::Lock)
+        } else {
+            None
+        };
+        if by_callers.is_some() {
+            if found.by_conversion {
+                found.safe_by = None;
+                found.by_conversion = false;
+            }
+            found.safe_by = found.safe_by.or(by_callers);
         }
         let coverage = &mut audit.coverage;
         coverage.functions += 1;

@@ -196,8 +196,6 @@ pub struct FnOps {
 }
 
 impl FnOps {
-    /// Whether code at `a` and code at `b` are on different arms of one `if` or `match`, so
-    /// that one never runs before the other.
     /// Whether branch arm `arm` is an arm of an `if` on a comparison of two values.
     pub fn compares(&self, arm: usize) -> bool {
         self.groups
@@ -205,6 +203,8 @@ impl FnOps {
             .is_some_and(|group| self.compare_arms.contains(group))
     }
 
+    /// Whether code at `a` and code at `b` are on different arms of one `if` or `match`, so
+    /// that one never runs before the other.
     pub fn exclusive(&self, a: &[usize], b: &[usize]) -> bool {
         a.iter()
             .zip(b)
