@@ -71,7 +71,8 @@ pub struct Op {
     /// `unwrap_or_else`), outermost first, each arm its own id; empty outside any.
     pub path: Vec<usize>,
     /// Where a read was written when a `let` took its result out of a branch of its
-    /// initializer (`path` is then the `let`'s): exits decided by the read are below this.
+    /// initializer (`path` is then the `let`'s): a variant or comparison arm below this
+    /// was chosen by what the read found.
     pub written_in: Option<Vec<usize>>,
     /// Position in the function, in visiting (source) order.
     pub order: usize,
@@ -193,6 +194,15 @@ pub struct FnOps {
     pub quotas: std::collections::HashSet<usize>,
     /// The list reads (by order) whose rows each branch arm's condition looks into.
     pub list_checks: std::collections::HashMap<usize, Vec<usize>>,
+    /// The reads (by order) each branch arm's condition looks at: made in the condition
+    /// (`if read(..).await?.is_some()`, a `?` on a checking helper) or through a variable
+    /// holding what one gave (`if existing.is_some()`, `match found { .. }`). An exit on an
+    /// arm whose condition looks at no read (`if !session.is_admin { return }`) is not
+    /// decided by one.
+    pub looks_at: std::collections::HashMap<usize, Vec<usize>>,
+    /// The inserts (by order) of a value a variable holds from reads (by order): `let mut
+    /// row = match read(..) { Some(row) => row, None => Row::new(..) }; row.save(conn)`.
+    pub fed: std::collections::HashMap<usize, Vec<usize>>,
 }
 
 impl FnOps {
@@ -260,6 +270,15 @@ pub struct Collector {
     lists: std::collections::HashMap<String, Vec<usize>>,
     /// The list reads the condition of the branch about to be visited looks into.
     pending_lists: Vec<usize>,
+    /// Variables holding what a read gave, or a value made from one (`let existing =
+    /// read(..)`, `let taken = existing.is_some()`, `found = true` on an arm that looked at
+    /// one), with the reads' orders.
+    values: std::collections::HashMap<String, Vec<usize>>,
+    /// The reads the condition of the branch about to be visited looks at.
+    pending_looks: Vec<usize>,
+    /// Variables bound to the row a read found or to a value made in its place (`let mut
+    /// row = match read(..) { Some(row) => row, None => Row::new(..) }`), with the reads.
+    found_or_made: std::collections::HashMap<String, Vec<usize>>,
     /// Variables holding whether a read found nothing (`let free = read.await?.is_none();`):
     /// `if free { .. }` is taken when the row is missing.
     absent_flags: std::collections::HashSet<String>,
@@ -354,6 +373,10 @@ impl Collector {
         if !lists.is_empty() {
             self.found.list_checks.insert(self.ids, lists.clone());
         }
+        let looks = std::mem::take(&mut self.pending_looks);
+        if !looks.is_empty() {
+            self.found.looks_at.insert(self.ids, looks.clone());
+        }
         self.path.push(self.ids);
         self.found_branch.push(found);
         visit(self);
@@ -361,6 +384,57 @@ impl Collector {
         self.path.pop();
         // The next arm of the same `if` or `match` is under the same condition.
         self.pending_lists = lists;
+        self.pending_looks = looks;
+    }
+
+    /// The reads an expression visited from op `start` on looks at: those it made, and
+    /// those the variables it names hold.
+    fn looks_in(&self, expr: &Expr, start: usize) -> Vec<usize> {
+        let mut looks: Vec<usize> = self.found.ops[start..]
+            .iter()
+            .filter(|op| matches!(op.kind, Kind::Read | Kind::Update))
+            .map(|op| op.order)
+            .collect();
+        for order in names_in(&self.values, expr) {
+            if !looks.contains(&order) {
+                looks.push(order);
+            }
+        }
+        looks
+    }
+
+    /// The reads the conditions of the arms around the current position look at.
+    fn enclosing_looks(&self) -> Vec<usize> {
+        let mut looks = Vec::new();
+        for arm in &self.path {
+            for order in self.found.looks_at.get(arm).into_iter().flatten() {
+                if !looks.contains(order) {
+                    looks.push(*order);
+                }
+            }
+        }
+        looks
+    }
+
+    /// Binds the variables of `pat` to the reads `looks` (forgets them when it is empty: a
+    /// new binding of the name holds something else).
+    fn bind_values(&mut self, pat: &syn::Pat, looks: &[usize]) {
+        struct Idents(Vec<String>);
+        impl<'ast> Visit<'ast> for Idents {
+            fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
+                self.0.push(node.ident.to_string());
+                syn::visit::visit_pat_ident(self, node);
+            }
+        }
+        let mut idents = Idents(Vec::new());
+        idents.visit_pat(pat);
+        for name in idents.0 {
+            if looks.is_empty() {
+                self.values.remove(&name);
+            } else {
+                self.values.insert(name, looks.to_vec());
+            }
+        }
     }
 
     fn early_exit(&mut self, outcome: Outcome) {
@@ -386,6 +460,42 @@ impl Collector {
             found: self.found_branch.iter().rev().find_map(|f| *f),
         }
     }
+}
+
+/// The reads held by the variables (in `values`) that `expr` names.
+fn names_in(values: &std::collections::HashMap<String, Vec<usize>>, expr: &Expr) -> Vec<usize> {
+    struct Names<'a>(
+        &'a std::collections::HashMap<String, Vec<usize>>,
+        Vec<usize>,
+    );
+    impl<'ast> Visit<'ast> for Names<'_> {
+        fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+            if let Some(name) = node.path.get_ident()
+                && let Some(orders) = self.0.get(&name.to_string())
+            {
+                for order in orders {
+                    if !self.1.contains(order) {
+                        self.1.push(*order);
+                    }
+                }
+            }
+        }
+        fn visit_macro(&mut self, node: &'ast syn::Macro) {
+            // `format!("{}", existing.name)`, `matches!(found, Some(_))`.
+            let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+            if let Ok(exprs) = syn::parse::Parser::parse2(parser, node.tokens.clone()) {
+                for expr in &exprs {
+                    self.visit_expr(expr);
+                }
+            }
+        }
+    }
+    if values.is_empty() {
+        return Vec::new();
+    }
+    let mut names = Names(values, Vec::new());
+    names.visit_expr(expr);
+    names.1
 }
 
 /// Whether an `if` condition holds when a read found its row: `is_some()`, `is_ok()`,
@@ -523,6 +633,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         let start = self.found.ops.len();
         self.visit_expr(&node.cond);
+        self.pending_looks = self.looks_in(&node.cond, start);
         let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
         let group = self.ids + 1;
         // The condition looks into the lists it names, and into a list it reads itself
@@ -550,12 +661,15 @@ impl<'ast> Visit<'ast> for Collector {
             });
         }
         self.pending_lists.clear();
+        self.pending_looks.clear();
     }
 
     fn visit_expr_match(&mut self, node: &'ast syn::ExprMatch) {
+        let start = self.found.ops.len();
         self.visit_expr(&node.expr);
         let group = self.ids + 1;
         self.pending_lists = self.lists_in(&node.expr);
+        self.pending_looks = self.looks_in(&node.expr, start);
         for arm in &node.arms {
             if matches!(&arm.pat, syn::Pat::TupleStruct(tuple)
                 if tuple.path.segments.last().is_some_and(|s| s.ident == "Err"))
@@ -571,6 +685,7 @@ impl<'ast> Visit<'ast> for Collector {
             });
         }
         self.pending_lists.clear();
+        self.pending_looks.clear();
     }
 
     fn visit_local(&mut self, node: &'ast syn::Local) {
@@ -581,7 +696,7 @@ impl<'ast> Visit<'ast> for Collector {
             // `let found = if let Some(key) = key { read(key) } else { None };`: what a
             // read inside the initializer found is the binding's, at the `let`'s place.
             // (An exit on another branch of the initializer, `else { return Err(..) }`, is
-            // still not decided by it: `written_in` keeps where it was.)
+            // still not decided by it: its condition does not look at the read.)
             // So is the row count of an update on each arm (`let rows = if let Some(t) =
             // thread { update(..t..) } else { update(..) }; if rows == 0 { insert }`). Both
             // only in an initializer that inserts nothing: a read or an update beside an
@@ -597,16 +712,20 @@ impl<'ast> Visit<'ast> for Collector {
                     op.written_in = Some(std::mem::replace(&mut op.path, self.path.clone()));
                 }
             }
+            let looks = self.looks_in(&init.expr, start);
             if let Some((_, diverge)) = &init.diverge {
                 // `let Some(row) = read else { .. }`: the `else` is taken when it found none.
                 let group = self.ids + 1;
                 let found = pattern_found(strip_type(&node.pat)).map(|f| !f);
+                self.pending_looks.clone_from(&looks);
                 self.branch_when(group, found, |this| {
                     this.visit_expr(diverge);
                     let outcome = outcome_of(diverge);
                     this.early_exit(outcome);
                 });
+                self.pending_looks.clear();
             }
+            self.bind_values(&node.pat, &looks);
             // `let existing = t::table..load(conn)?`, and values made from it.
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
                 // (A helper may read several lists: `toolchain.targets`, `.components`.)
@@ -639,11 +758,43 @@ impl<'ast> Visit<'ast> for Collector {
                 if makes_value(&init.expr) {
                     self.fresh.insert(binding.ident.to_string());
                 }
+                let found: Vec<usize> = self.found.ops[start..]
+                    .iter()
+                    .filter(|op| op.kind == Kind::Read && op.rows == Rows::One)
+                    .map(|op| op.order)
+                    .collect();
+                if makes_value(&init.expr) && !found.is_empty() {
+                    self.found_or_made.insert(binding.ident.to_string(), found);
+                } else {
+                    self.found_or_made.remove(&binding.ident.to_string());
+                }
                 if let Expr::MethodCall(call) = strip_awaits(&init.expr)
                     && (call.method == "is_none" || call.method == "is_empty")
                 {
                     self.absent_flags.insert(binding.ident.to_string());
                 }
+            }
+        }
+    }
+
+    fn visit_expr_assign(&mut self, node: &'ast syn::ExprAssign) {
+        let start = self.found.ops.len();
+        syn::visit::visit_expr_assign(self, node);
+        // `exists = true;` on an arm that looked at a read, `found = read(..)`.
+        if let Expr::Path(path) = &*node.left
+            && let Some(name) = path.path.get_ident()
+        {
+            let mut looks = self.looks_in(&node.right, start);
+            for order in self.enclosing_looks() {
+                if !looks.contains(&order) {
+                    looks.push(order);
+                }
+            }
+            if !looks.is_empty() {
+                self.values
+                    .entry(name.to_string())
+                    .or_default()
+                    .extend(looks);
             }
         }
     }
@@ -656,6 +807,7 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_expr_try(&mut self, node: &'ast syn::ExprTry) {
+        let start = self.found.ops.len();
         self.visit_expr(&node.expr);
         // `found.is_none().then_some(())?` in a function returning `Option`, or
         // `ensure_free(&email)?` on a helper that returns `Err` when the row exists: the `?`
@@ -663,6 +815,10 @@ impl<'ast> Visit<'ast> for Collector {
         let checked = self.checks(&node.expr);
         if decides(&node.expr) || checked {
             self.ids += 1;
+            let looks = self.looks_in(&node.expr, start);
+            if !looks.is_empty() {
+                self.found.looks_at.insert(self.ids, looks);
+            }
             self.path.push(self.ids);
             self.early_exit(if checked {
                 Outcome::Error
@@ -685,12 +841,14 @@ impl<'ast> Visit<'ast> for Collector {
             self.visit_block(&node.body);
             return;
         }
-        self.pending_lists = lists;
+        self.pending_lists.clone_from(&lists);
+        self.pending_looks = lists;
         self.branch(|this| {
             this.visit_pat(&node.pat);
             this.visit_block(&node.body);
         });
         self.pending_lists.clear();
+        self.pending_looks.clear();
     }
 
     fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
@@ -804,6 +962,30 @@ impl<'ast> Visit<'ast> for Collector {
         let start = self.found.ops.len();
         self.method_call(node);
         self.write_locked(&node.method, start);
+        if let Expr::Path(path) = &*node.receiver
+            && let Some(name) = path.path.get_ident()
+        {
+            let name = name.to_string();
+            // `row.save(conn)` on the row a read found or a value made in its place.
+            if let Some(reads) = self.found_or_made.get(&name) {
+                for op in &self.found.ops[start..] {
+                    if op.kind == Kind::Insert {
+                        self.found.fed.insert(op.order, reads.clone());
+                    }
+                }
+            }
+            // `errors.add(..)` on an arm that looked at a read: `if !errors.is_empty()`
+            // later looks at it too.
+            let looks = self.enclosing_looks();
+            if !looks.is_empty() && name != "self" {
+                let held = self.values.entry(name).or_default();
+                for order in looks {
+                    if !held.contains(&order) {
+                        held.push(order);
+                    }
+                }
+            }
+        }
         if node.method == "map_err" {
             let mapped = self.found.ops[start..]
                 .iter()
@@ -913,20 +1095,25 @@ impl Collector {
                 .any(|m| m == "then_some" || m == "then")
         {
             let before = self.order;
+            let start = self.found.ops.len();
             self.visit_expr(&node.receiver);
             // The error is for `None`: when the read is false. `exists(..)` is false when
             // the row is missing, `not(exists(..))` when it is found.
             let found = self.negated.is_some_and(|at| at > before);
+            self.pending_looks = self.looks_in(&node.receiver, start);
             self.branch_when(self.ids + 1, Some(found), |this| {
                 for arg in &node.args {
                     this.visit_expr(arg);
                 }
                 this.early_exit(Outcome::Error);
             });
+            self.pending_looks.clear();
             return;
         }
         if BRANCH_METHODS.contains(&method.as_str()) {
+            let start = self.found.ops.len();
             self.visit_expr(&node.receiver);
+            self.pending_looks = self.looks_in(&node.receiver, start);
             self.branch(|this| {
                 for arg in &node.args {
                     this.visit_expr(arg);
@@ -935,6 +1122,7 @@ impl Collector {
                     }
                 }
             });
+            self.pending_looks.clear();
             return;
         }
         if let Some((mut op, joined)) = orm_read(node, &self.queries, &self.index.aliases) {
@@ -1660,29 +1848,7 @@ impl Collector {
     /// The list reads whose rows an expression looks into, through the variables that hold
     /// them.
     fn lists_in(&self, expr: &Expr) -> Vec<usize> {
-        struct Names<'a>(
-            &'a std::collections::HashMap<String, Vec<usize>>,
-            Vec<usize>,
-        );
-        impl<'ast> Visit<'ast> for Names<'_> {
-            fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
-                if let Some(name) = node.path.get_ident()
-                    && let Some(orders) = self.0.get(&name.to_string())
-                {
-                    for order in orders {
-                        if !self.1.contains(order) {
-                            self.1.push(*order);
-                        }
-                    }
-                }
-            }
-        }
-        if self.lists.is_empty() {
-            return Vec::new();
-        }
-        let mut names = Names(&self.lists, Vec::new());
-        names.visit_expr(expr);
-        names.1
+        names_in(&self.lists, expr)
     }
 
     /// The list reads that the closures inside an expression look into (`.filter(|k|
@@ -1793,7 +1959,9 @@ impl Collector {
 
 /// Whether `read` decides `write` in a function: the insert sits on a branch entered after
 /// the read, at or below the read's own branch (not on a sibling arm), or an early exit on
-/// such a branch lies between them.
+/// such a branch lies between them; for a read of one row, that branch's condition (or
+/// an enclosing one's) looks at what the read gave ([`FnOps::looks_at`]). Or the insert
+/// saves the row the read found or the value made in its place ([`FnOps::fed`]).
 pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     let below = |path: &[usize], of: &[usize]| path.len() > of.len() && path.starts_with(of);
     // An insert on the arm taken when the read found its row (`if let Some(old) = found
@@ -1841,8 +2009,21 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
                     && exit.found != Some(false)
             });
     }
-    let written_in = read.written_in.as_deref().unwrap_or(&read.path);
-    below(&write.path, &read.path)
+    // Only a branch whose condition looks at the read, or an arm inside one, is decided by
+    // it: `if !session.is_admin { return Err(..) }` after a read is not.
+    let looked = |path: &[usize]| {
+        path.iter().any(|arm| {
+            found
+                .looks_at
+                .get(arm)
+                .is_some_and(|reads| reads.contains(&read.order))
+        })
+    };
+    (below(&write.path, &read.path) && looked(&write.path[read.path.len()..]))
+        || found
+            .fed
+            .get(&write.order)
+            .is_some_and(|reads| reads.contains(&read.order))
         || found.early_returns.iter().any(|exit| {
             // (An exit taken when the read found nothing, `if rows.is_empty() { break }`,
             // leaves the insert to run when it found the row: not "no row, insert". Nor
@@ -1851,7 +2032,8 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
             // if vote.value == value { return } }` then the insert.)
             read.order < exit.order
                 && exit.order < write.order
-                && below(&exit.path, written_in)
+                && below(&exit.path, &read.path)
+                && looked(&exit.path[read.path.len()..])
                 && exit.found != Some(false)
                 && !(exit.found.is_none()
                     && exit.path.last().is_some_and(|arm| found.compares(*arm)))
