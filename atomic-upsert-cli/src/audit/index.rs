@@ -43,6 +43,11 @@ pub struct Index {
     /// `SeaORM` models and entities imported or aliased under another name, with their
     /// table (`use user::Model as DbUser;`, `type DbUser = user::Model;`).
     pub aliases: Aliases,
+    /// The crate writes through one connection kept behind a mutex (a struct field such as
+    /// `writer: Arc<Mutex<SqliteConnection>>`): a function that holds that mutex's guard
+    /// as its connection, or takes a transaction (begun on the guarded connection), runs
+    /// one writer at a time.
+    pub single_writer: bool,
     /// The functions the crate's `impl` blocks define, by type ([`MACRO_METHODS`] among
     /// them when a macro call makes some).
     pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,

@@ -359,6 +359,23 @@ impl<'ast> Visit<'ast> for Indexer {
     fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
         let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
         for field in &node.fields {
+            // `writer: Arc<Mutex<SqliteConnection>>`: one connection of sqlx or Diesel
+            // (not a pool, nor another store's `Connection`) that writers take turns on.
+            let names = type_names(&field.ty);
+            if names.iter().any(|n| n == "Mutex")
+                && names.iter().any(|n| {
+                    matches!(
+                        n.as_str(),
+                        "SqliteConnection"
+                            | "PgConnection"
+                            | "MySqlConnection"
+                            | "MysqlConnection"
+                            | "AnyConnection"
+                    )
+                })
+            {
+                self.index.single_writer = true;
+            }
             if let (Some(name), Some(ty)) = (&field.ident, index::core_type(&field.ty))
                 && !generic(&ty)
             {
@@ -472,6 +489,73 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
 
 /// Every type name a type mentions (`Result<Json<T>, ApiError>`: `Result`, `Json`, `T`,
 /// `ApiError`).
+/// Whether a function binds a mutex's guard in its body (`let mut lock =
+/// conn.writer().lock_owned().await;`) and uses it as a connection: `&mut lock`, `&mut
+/// *lock`, `lock.begin()`.
+fn holds_connection_guard(block: &syn::Block) -> bool {
+    struct Used<'a>(&'a [String], bool);
+    impl<'ast> Visit<'ast> for Used<'_> {
+        fn visit_expr_reference(&mut self, node: &'ast syn::ExprReference) {
+            let mut inner = &*node.expr;
+            if let syn::Expr::Unary(deref) = inner
+                && matches!(deref.op, syn::UnOp::Deref(_))
+            {
+                inner = &deref.expr;
+            }
+            self.1 |= node.mutability.is_some() && names(inner, self.0);
+            syn::visit::visit_expr_reference(self, node);
+        }
+        fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+            self.1 |= matches!(node.method.to_string().as_str(), "begin" | "transaction")
+                && names(&node.receiver, self.0);
+            syn::visit::visit_expr_method_call(self, node);
+        }
+    }
+    fn names(expr: &syn::Expr, guards: &[String]) -> bool {
+        matches!(expr, syn::Expr::Path(path)
+            if path.path.get_ident().is_some_and(|id| guards.contains(&id.to_string())))
+    }
+    let guards: Vec<String> = block
+        .stmts
+        .iter()
+        .filter_map(|stmt| {
+            let syn::Stmt::Local(local) = stmt else {
+                return None;
+            };
+            let syn::Pat::Ident(binding) = &local.pat else {
+                return None;
+            };
+            let mut expr = &*local.init.as_ref()?.expr;
+            loop {
+                match expr {
+                    syn::Expr::Await(inner) => expr = &inner.base,
+                    syn::Expr::Try(inner) => expr = &inner.expr,
+                    syn::Expr::MethodCall(call)
+                        if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
+                    {
+                        expr = &call.receiver;
+                    }
+                    syn::Expr::MethodCall(call)
+                        if matches!(
+                            call.method.to_string().as_str(),
+                            "lock" | "lock_owned" | "blocking_lock"
+                        ) =>
+                    {
+                        return Some(binding.ident.to_string());
+                    }
+                    _ => return None,
+                }
+            }
+        })
+        .collect();
+    if guards.is_empty() {
+        return false;
+    }
+    let mut used = Used(&guards, false);
+    used.visit_block(block);
+    used.1
+}
+
 fn type_names(ty: &syn::Type) -> Vec<String> {
     struct Names(Vec<String>);
     impl<'ast> Visit<'ast> for Names {
@@ -692,7 +776,11 @@ fn findings(
             // on the spot, `.map_err(|_| Failed)?`, never reaches the conversion.)
             let unconverted = found.by_conversion
                 && (intent != Intent::Reject || found.mapped.contains(&write.order));
-            if found.safe_by.is_some() && !unconverted {
+            // Both through the guard of a mutex the function holds (`let adaptor =
+            // &state.lock().await.adaptor; adaptor.get_event(..); adaptor.create_event(..)`).
+            let guarded =
+                found.locked_ops.contains(&read.order) && found.locked_ops.contains(&write.order);
+            if (found.safe_by.is_some() && !unconverted) || guarded {
                 audit.coverage.safe_by_context += 1;
                 continue;
             }
@@ -894,6 +982,18 @@ impl Functions {
         collector.other_client = inputs.iter().any(|ty| index::other_client(ty))
             && !inputs.iter().any(|ty| index::sqlx_like(ty));
         collector.visit_block(block);
+        // The crate's one writing connection, held: its guard used as the connection
+        // (`let mut lock = conn.writer().lock_owned().await; write_tx(&mut lock)`), or a
+        // transaction begun on it taken as a parameter.
+        if self.index.single_writer
+            && collector.found.safe_by.is_none()
+            && (inputs
+                .iter()
+                .any(|ty| ty.split("::").any(|name| name == "Transaction"))
+                || holds_connection_guard(block))
+        {
+            collector.found.safe_by = Some(ops::SafeBy::Lock);
+        }
         // It returns an error type whose `From` conversion answers a duplicate key as the
         // check does: the insert's `?` handles the lost race.
         if let syn::ReturnType::Type(_, ty) = &sig.output

@@ -203,6 +203,10 @@ pub struct FnOps {
     /// The inserts (by order) of a value a variable holds from reads (by order): `let mut
     /// row = match read(..) { Some(row) => row, None => Row::new(..) }; row.save(conn)`.
     pub fed: std::collections::HashMap<usize, Vec<usize>>,
+    /// The operations (by order) made through the guard of a mutex the function holds
+    /// (`let adaptor = &state.lock().await.adaptor; adaptor.create_event(..)`): two of them
+    /// cannot interleave with another holder's.
+    pub locked_ops: std::collections::HashSet<usize>,
 }
 
 impl FnOps {
@@ -279,6 +283,9 @@ pub struct Collector {
     /// Variables bound to the row a read found or to a value made in its place (`let mut
     /// row = match read(..) { Some(row) => row, None => Row::new(..) }`), with the reads.
     found_or_made: std::collections::HashMap<String, Vec<usize>>,
+    /// Variables holding a mutex's guard, or what it guards (`let adaptor =
+    /// &state.lock().await.adaptor;`).
+    guards: std::collections::HashSet<String>,
     /// Variables holding whether a read found nothing (`let free = read.await?.is_none();`):
     /// `if free { .. }` is taken when the row is missing.
     absent_flags: std::collections::HashSet<String>,
@@ -458,6 +465,33 @@ impl Collector {
             path: self.path.clone(),
             outcome,
             found: self.found_branch.iter().rev().find_map(|f| *f),
+        }
+    }
+}
+
+/// Whether a `let` initializer takes a mutex's guard, or a part of what it guards:
+/// `state.lock().await`, `&state.lock().await.adaptor`, `db.lock_owned().await`.
+fn is_guard(init: &Expr) -> bool {
+    let mut expr = init;
+    loop {
+        match expr {
+            Expr::Reference(inner) => expr = &inner.expr,
+            Expr::Field(inner) => expr = &inner.base,
+            Expr::Await(inner) => expr = &inner.base,
+            Expr::Try(inner) => expr = &inner.expr,
+            Expr::Paren(inner) => expr = &inner.expr,
+            Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
+            {
+                expr = &call.receiver;
+            }
+            Expr::MethodCall(call) => {
+                return matches!(
+                    call.method.to_string().as_str(),
+                    "lock" | "lock_owned" | "blocking_lock"
+                );
+            }
+            _ => return false,
         }
     }
 }
@@ -758,6 +792,11 @@ impl<'ast> Visit<'ast> for Collector {
                 if makes_value(&init.expr) {
                     self.fresh.insert(binding.ident.to_string());
                 }
+                if is_guard(&init.expr) {
+                    self.guards.insert(binding.ident.to_string());
+                } else {
+                    self.guards.remove(&binding.ident.to_string());
+                }
                 let found: Vec<usize> = self.found.ops[start..]
                     .iter()
                     .filter(|op| op.kind == Kind::Read && op.rows == Rows::One)
@@ -848,6 +887,30 @@ impl<'ast> Visit<'ast> for Collector {
             this.visit_block(&node.body);
         });
         self.pending_lists.clear();
+        self.pending_looks.clear();
+    }
+
+    fn visit_expr_while(&mut self, node: &'ast syn::ExprWhile) {
+        // `while is_username_taken(&name, &mut tx).await? { name = random(); }` then the
+        // insert: the loop goes round while the read finds its row, and the code after it
+        // runs when it found none, as after `if taken { return }`.
+        let start = self.found.ops.len();
+        self.visit_expr(&node.cond);
+        let looks = if matches!(&*node.cond, Expr::Let(_)) {
+            Vec::new()
+        } else {
+            self.looks_in(&node.cond, start)
+        };
+        if looks.is_empty() {
+            self.visit_block(&node.body);
+            return;
+        }
+        let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
+        self.pending_looks = looks;
+        self.branch_when(self.ids + 1, Some(found.unwrap_or(true)), |this| {
+            this.visit_block(&node.body);
+            this.early_exit(Outcome::Nothing);
+        });
         self.pending_looks.clear();
     }
 
@@ -966,6 +1029,10 @@ impl<'ast> Visit<'ast> for Collector {
             && let Some(name) = path.path.get_ident()
         {
             let name = name.to_string();
+            if self.guards.contains(&name) {
+                let orders = self.found.ops[start..].iter().map(|op| op.order);
+                self.found.locked_ops.extend(orders);
+            }
             // `row.save(conn)` on the row a read found or a value made in its place.
             if let Some(reads) = self.found_or_made.get(&name) {
                 for op in &self.found.ops[start..] {
