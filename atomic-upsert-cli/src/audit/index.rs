@@ -48,6 +48,10 @@ pub struct Index {
     /// as its connection, or takes a transaction (begun on the guarded connection), runs
     /// one writer at a time.
     pub single_writer: bool,
+    /// The table of each struct that names one for Diesel (`#[diesel(table_name =
+    /// schema::entity)]`, Diesel 1's `#[table_name = "entity"]`), by struct: what
+    /// `types::Entity::table()` reads or writes.
+    pub diesel_tables: std::collections::HashMap<String, String>,
     /// The functions the crate's `impl` blocks define, by type ([`MACRO_METHODS`] among
     /// them when a macro call makes some).
     pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,

@@ -287,7 +287,7 @@ impl Indexer {
             Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
                 self.index.handlers.insert(sig.ident.to_string());
             }
-            Some(ops::SafeBy::Lock) => {
+            Some(ops::SafeBy::Lock) if ops::only_locks(block) => {
                 self.index.lockers.insert(sig.ident.to_string());
             }
             _ => {}
@@ -357,6 +357,11 @@ impl<'ast> Visit<'ast> for Indexer {
         }
     }
     fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
+        if let Some(table) = diesel_table_name(&node.attrs) {
+            self.index
+                .diesel_tables
+                .insert(node.ident.to_string(), table);
+        }
         let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
         for field in &node.fields {
             // `writer: Arc<Mutex<SqliteConnection>>`: one connection of sqlx or Diesel
@@ -489,6 +494,39 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
 
 /// Every type name a type mentions (`Result<Json<T>, ApiError>`: `Result`, `Json`, `T`,
 /// `ApiError`).
+/// The table a struct's attributes name for Diesel: `#[diesel(table_name = schema::users,
+/// ..)]` or Diesel 1's `#[table_name = "users"]`.
+fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|attr| {
+        if attr.path().is_ident("table_name")
+            && let syn::Meta::NameValue(pair) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(name),
+                ..
+            }) = &pair.value
+        {
+            return Some(name.value());
+        }
+        if !attr.path().is_ident("diesel") {
+            return None;
+        }
+        let mut table = None;
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("table_name") {
+                let path: syn::Path = meta.value()?.parse()?;
+                table = path.segments.last().map(|s| s.ident.to_string());
+            } else if meta.input.peek(syn::Token![=]) {
+                let _: syn::Expr = meta.value()?.parse()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                let _content;
+                syn::parenthesized!(_content in meta.input);
+            }
+            Ok(())
+        });
+        table
+    })
+}
+
 /// Whether a function binds a mutex's guard in its body (`let mut lock =
 /// conn.writer().lock_owned().await;`) and uses it as a connection: `&mut lock`, `&mut
 /// *lock`, `lock.begin()`.

@@ -341,6 +341,12 @@ impl Collector {
         }
         op.order = self.next();
         op.path.clone_from(&self.path);
+        // `types::Entity::table()`: the table of the struct's `#[diesel(table_name = ..)]`.
+        if op.api == Api::Diesel
+            && let Some(table) = self.index.diesel_tables.get(&op.table)
+        {
+            op.table.clone_from(table);
+        }
         // `Entity::find()` / `ActiveModel { .. }` with the entity imported by its bare
         // name: the file's module is the best name for its table (`table/folders.rs`), so
         // that two modules' bare entities are not taken for one table.
@@ -532,6 +538,52 @@ fn names_in(values: &std::collections::HashMap<String, Vec<usize>>, expr: &Expr)
     names.1
 }
 
+/// For a condition joined by `&&` or `||`, when each arm of its `if` is taken: the arm
+/// taken when `a && b` holds, when both do (`if data.canonical && has_canonical(..)? {
+/// return Err }` returns on a row found); the other, when either fails (unknown). `None`
+/// for any other condition ([`found_when`] tells).
+fn arms_found(cond: &Expr) -> Option<(Option<bool>, Option<bool>)> {
+    let both = |a: Option<bool>, b: Option<bool>| match (a, b) {
+        (Some(x), Some(y)) if x == y => Some(x),
+        (Some(x), None) | (None, Some(x)) => Some(x),
+        _ => None,
+    };
+    let side = |e: &Expr| {
+        arms_found(e).unwrap_or_else(|| {
+            let f = known_found(e);
+            (f, f.map(|f| !f))
+        })
+    };
+    match cond {
+        Expr::Paren(inner) => arms_found(&inner.expr),
+        Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Not(_)) => {
+            arms_found(&unary.expr).map(|(then, otherwise)| (otherwise, then))
+        }
+        Expr::Binary(binary) if matches!(binary.op, syn::BinOp::And(_)) => {
+            let (left, right) = (side(&binary.left), side(&binary.right));
+            Some((both(left.0, right.0), None))
+        }
+        Expr::Binary(binary) if matches!(binary.op, syn::BinOp::Or(_)) => {
+            let (left, right) = (side(&binary.left), side(&binary.right));
+            Some((None, both(left.1, right.1)))
+        }
+        _ => None,
+    }
+}
+
+/// [`found_when`] for a side of `&&` or `||`, where a bare flag or field (`data.canonical`,
+/// `is_admin`) says nothing of a read: only a call or a method that tests one.
+fn known_found(cond: &Expr) -> Option<bool> {
+    match cond {
+        Expr::Path(_) | Expr::Field(_) | Expr::Lit(_) | Expr::Binary(_) => None,
+        Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Not(_)) => {
+            known_found(&unary.expr).map(|f| !f)
+        }
+        Expr::Paren(inner) => known_found(&inner.expr),
+        other => found_when(other),
+    }
+}
+
 /// Whether an `if` condition holds when a read found its row: `is_some()`, `is_ok()`,
 /// `exists`, `if let Some(..)` yes; `is_none()`, `!..`, `if let None` no; else unknown.
 fn found_when(cond: &Expr) -> Option<bool> {
@@ -668,7 +720,10 @@ impl<'ast> Visit<'ast> for Collector {
         let start = self.found.ops.len();
         self.visit_expr(&node.cond);
         self.pending_looks = self.looks_in(&node.cond, start);
-        let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
+        let (found, otherwise_found) = arms_found(&node.cond).unwrap_or_else(|| {
+            let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
+            (found, found.map(|f| !f))
+        });
         let group = self.ids + 1;
         // The condition looks into the lists it names, and into a list it reads itself
         // (`if !t::Entity::find()..all(db).await?.is_empty() { return .. }`).
@@ -689,7 +744,7 @@ impl<'ast> Visit<'ast> for Collector {
             this.arm_ends_with(block_outcome(&node.then_branch));
         });
         if let Some((_, otherwise)) = &node.else_branch {
-            self.branch_when(group, found.map(|f| !f), |this| {
+            self.branch_when(group, otherwise_found, |this| {
                 this.visit_expr(otherwise);
                 this.arm_ends_with(outcome_of(otherwise));
             });
@@ -1081,7 +1136,7 @@ impl Collector {
             self.push(op);
         } else if let Some(op) = diesel_delete(node) {
             self.push(op);
-        } else if let Some((op, negated)) = diesel_exists(node) {
+        } else if let Some((op, negated)) = diesel_exists(node, &self.queries) {
             self.push(op);
             if negated {
                 self.negated = Some(self.order);
@@ -1605,6 +1660,21 @@ const CONFLICT_TESTS: &[&str] = &[
 /// takes), seen without the crate's other functions.
 pub fn safe_by(block: &syn::Block) -> Option<SafeBy> {
     safe_by_knowing(block, std::rc::Rc::default())
+}
+
+/// Whether a function only takes a lock (`lock_data_key(conn, ..)`: an advisory lock and
+/// nothing read or written): calling it takes the lock for the caller. One that also
+/// reads and inserts (`WorkRelation::create`, locking its own check) protects only itself,
+/// and its name (`create`) is no lock elsewhere.
+pub fn only_locks(block: &syn::Block) -> bool {
+    let mut collector = Collector::default();
+    collector.visit_block(block);
+    collector.found.safe_by == Some(SafeBy::Lock)
+        && collector
+            .found
+            .ops
+            .iter()
+            .all(|op| op.table.is_empty() || op.kind == Kind::Update && op.guarded)
 }
 
 /// [`safe_by`], knowing what `index` knows of the crate (its handlers and lockers: a
@@ -2690,6 +2760,10 @@ fn orm_read_op(
             };
             Some(read(Api::Diesel, table, filter_keys(&calls)))
         }
+        // Diesel: `types::Entity::table()` of a struct with a `#[diesel(table_name)]`.
+        call @ Expr::Call(_) if let Some(owner) = struct_table(call) => {
+            Some(read(Api::Diesel, owner, filter_keys(&calls)))
+        }
         // SeaORM: `user::Entity::find()`, `Entity::find_by_id(id)`.
         Expr::Call(call) => {
             let Expr::Path(function) = &*call.func else {
@@ -2773,6 +2847,12 @@ fn query_source(expr: &Expr, aliases: &Aliases) -> Option<Source> {
                 _ => None,
             }
         }
+        call @ Expr::Call(_) if let Some(owner) = struct_table(call) => Some(Source {
+            api: Api::Diesel,
+            table: owner,
+            keys: filter_keys(&calls),
+            joined: joins(&calls),
+        }),
         Expr::Call(call) => {
             let Expr::Path(function) = &*call.func else {
                 return None;
@@ -2838,7 +2918,10 @@ fn calls_function<'a>(node: &'a syn::ExprCall, name: &str) -> Option<&'a syn::Ex
 
 /// Diesel's `select(exists(t::table.filter(..)))`: a read of `t`; and whether it is
 /// `select(not(exists(..)))`, true when the row is missing.
-fn diesel_exists(node: &syn::ExprCall) -> Option<(Op, bool)> {
+fn diesel_exists(
+    node: &syn::ExprCall,
+    queries: &std::collections::HashMap<String, Source>,
+) -> Option<(Op, bool)> {
     calls_function(node, "select")?;
     let Some(Expr::Call(first)) = node.args.first() else {
         return None;
@@ -2858,14 +2941,33 @@ fn diesel_exists(node: &syn::ExprCall) -> Option<(Op, bool)> {
     if name.ident != "exists" {
         return None;
     }
+    // `let query = t::table.filter(..); select(exists(query))`.
+    if let Some(Expr::Path(var)) = exists.args.first()
+        && let Some(query) = var
+            .path
+            .get_ident()
+            .and_then(|v| queries.get(&v.to_string()))
+        && query.api == Api::Diesel
+    {
+        let read = Op {
+            keys: query.keys.clone(),
+            ..Op::new(
+                Kind::Read,
+                Api::Diesel,
+                query.table.clone(),
+                name.ident.span().start().line,
+            )
+        };
+        return Some((read, negated));
+    }
     let Some(Expr::MethodCall(inner)) = exists.args.first() else {
         return None;
     };
     let (_, root, calls) = chain(inner);
-    let Expr::Path(root) = root else {
-        return None;
+    let segs = match root {
+        Expr::Path(root) => segments(&root.path),
+        other => vec![struct_table(other)?, "table".to_owned()],
     };
-    let segs = segments(&root.path);
     let table = match segs.as_slice() {
         [.., table, last] if last == "table" => table.clone(),
         [.., table, dsl, _] if dsl == "dsl" => table.clone(),
@@ -2896,13 +2998,14 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
         let call = calls
             .iter()
             .find(|c| c.method == "insert_into" && c.args.len() == 1)?;
-        let Some(Expr::Path(target)) = call.args.first() else {
-            return None;
+        let segs = match call.args.first()? {
+            Expr::Path(target) => segments(&target.path),
+            other => vec![struct_table(other)?, "table".to_owned()],
         };
         Op::new(
             Kind::Insert,
             Api::Diesel,
-            write_target(&segments(&target.path))?,
+            write_target(&segs)?,
             call.method.span().start().line,
         )
     };
@@ -2928,6 +3031,21 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
             .collect();
     }
     Some(op)
+}
+
+/// The struct a Diesel `HasTable::table()` call names (`types::Entity::table()`): the
+/// struct's name, which [`Collector::push`] turns into its `#[diesel(table_name = ..)]`.
+fn struct_table(expr: &Expr) -> Option<String> {
+    let Expr::Call(call) = expr else {
+        return None;
+    };
+    let Expr::Path(function) = &*call.func else {
+        return None;
+    };
+    match segments(&function.path).as_slice() {
+        [.., owner, table] if table == "table" && call.args.is_empty() => Some(owner.clone()),
+        _ => None,
+    }
 }
 
 /// The table a Diesel write names: `t::table` or `dsl::t` (`insert_into(users::table)`,
@@ -2965,6 +3083,7 @@ fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
             None => ANY_TABLE.to_owned(),
         },
         Expr::Reference(_) => ANY_TABLE.to_owned(),
+        other if let Some(owner) = struct_table(other) => owner,
         _ if !diesel_path => return None,
         _ => ANY_TABLE.to_owned(),
     };
@@ -3013,10 +3132,10 @@ fn diesel_delete(node: &syn::ExprCall) -> Option<Op> {
         calls,
         ..
     } = diesel_statement(node, "delete")?;
-    let Expr::Path(path) = target else {
-        return None;
+    let table = match target {
+        Expr::Path(path) => write_target(&segments(&path.path))?,
+        other => struct_table(other)?,
     };
-    let table = write_target(&segments(&path.path))?;
     if !equality_filters(&calls) {
         return None;
     }
@@ -3084,10 +3203,10 @@ fn seaorm_delete(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
 /// Diesel's `insert_into(t::table)` on its own.
 fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
     let function = calls_function(node, "insert_into")?;
-    let Some(Expr::Path(target)) = node.args.first() else {
-        return None;
+    let segs = match node.args.first()? {
+        Expr::Path(target) => segments(&target.path),
+        other => vec![struct_table(other)?, "table".to_owned()],
     };
-    let segs = segments(&target.path);
     let table = match (write_target(&segs), segs.as_slice()) {
         (Some(table), _) => table,
         // `insert_into(users)` after a glob import.
