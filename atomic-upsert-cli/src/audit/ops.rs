@@ -432,16 +432,9 @@ impl Collector {
     /// Binds the variables of `pat` to the reads `looks` (forgets them when it is empty: a
     /// new binding of the name holds something else).
     fn bind_values(&mut self, pat: &syn::Pat, looks: &[usize]) {
-        struct Idents(Vec<String>);
-        impl<'ast> Visit<'ast> for Idents {
-            fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
-                self.0.push(node.ident.to_string());
-                syn::visit::visit_pat_ident(self, node);
-            }
-        }
-        let mut idents = Idents(Vec::new());
-        idents.visit_pat(pat);
-        for name in idents.0 {
+        let mut idents = Vec::new();
+        pattern_idents(pat, &mut idents);
+        for name in idents {
             if looks.is_empty() {
                 self.values.remove(&name);
             } else {
@@ -473,6 +466,18 @@ impl Collector {
             found: self.found_branch.iter().rev().find_map(|f| *f),
         }
     }
+}
+
+/// The variables a pattern binds.
+fn pattern_idents(pat: &syn::Pat, out: &mut Vec<String>) {
+    struct Idents<'a>(&'a mut Vec<String>);
+    impl<'ast> Visit<'ast> for Idents<'_> {
+        fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
+            self.0.push(node.ident.to_string());
+            syn::visit::visit_pat_ident(self, node);
+        }
+    }
+    Idents(out).visit_pat(pat);
 }
 
 /// Whether a `let` initializer takes a mutex's guard, or a part of what it guards:
@@ -930,6 +935,16 @@ impl<'ast> Visit<'ast> for Collector {
         // before, a condition like `if !existing.contains(key)`. (A loop over the rows
         // read, `for row in existing`, looks into nothing.)
         let lists = self.lists_in_closures(&node.expr);
+        // `for used in used_proofs { if proofs.contains(&used) { return Err(..) } }`: the
+        // loop's variable is a row of the list, and a condition on it looks into the list.
+        let rows_of = self.lists_in(&node.expr);
+        if !rows_of.is_empty() {
+            let mut idents = Vec::new();
+            pattern_idents(&node.pat, &mut idents);
+            for name in idents {
+                self.lists.insert(name, rows_of.clone());
+            }
+        }
         if lists.is_empty() {
             self.visit_pat(&node.pat);
             self.visit_block(&node.body);
@@ -1850,9 +1865,16 @@ impl Collector {
         let mut effects = helper.effects;
         effects.sort_by_key(|e| e.kind != Kind::Read);
         for effect in effects {
+            // A helper that looked through a list and returned `Err` on a match
+            // (`check_used_proofs(..)?`) decided, as a read of one row does.
+            let rows = if effect.checks && effect.kind == Kind::Read {
+                Rows::One
+            } else {
+                effect.rows
+            };
             self.push(Op {
                 keys: effect.keys,
-                rows: effect.rows,
+                rows,
                 columns: effect.columns,
                 guarded: effect.guarded,
                 conflict: effect.conflict,
@@ -2101,6 +2123,18 @@ impl Collector {
 /// saves the row the read found or the value made in its place ([`FnOps::fed`]).
 pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     let below = |path: &[usize], of: &[usize]| path.len() > of.len() && path.starts_with(of);
+    // An exit that the read's arm takes whatever it found (`if let Some(code) = code {
+    // read; .. return Ok(..) }`): an insert after it runs only where that arm was not
+    // taken, and the read not made.
+    if found.early_returns.iter().any(|exit| {
+        read.order < exit.order
+            && exit.order < write.order
+            && !exit.path.is_empty()
+            && read.path.starts_with(&exit.path)
+            && !write.path.starts_with(&exit.path)
+    }) {
+        return false;
+    }
     // An insert on the arm taken when the read found its row (`if let Some(old) = found
     // { delete; insert }`) is not "no row, insert", unless a check inside that arm returned
     // on a row found (`if group.contains(key) { return Err(..) }` then the insert).
@@ -2771,8 +2805,10 @@ fn orm_read_op(
             };
             let segs = segments(&function.path);
             let (entity_at, by_id) = match segs.last().map(String::as_str) {
-                Some("find") => (segs.len().checked_sub(2)?, false),
                 Some("find_by_id") => (segs.len().checked_sub(2)?, true),
+                // `find()`, or the crate's own finder on it (`Entity::find_safety()`, which
+                // leaves soft-deleted rows out).
+                Some(find) if find.starts_with("find") => (segs.len().checked_sub(2)?, false),
                 _ => return None,
             };
             let entity = segs.get(entity_at)?;
@@ -2859,12 +2895,14 @@ fn query_source(expr: &Expr, aliases: &Aliases) -> Option<Source> {
             };
             let segs = segments(&function.path);
             match segs.as_slice() {
-                [.., table, entity, find] if entity == "Entity" && find == "find" => Some(Source {
-                    api: Api::SeaOrm,
-                    table: table.clone(),
-                    keys: filter_keys(&calls),
-                    joined: Vec::new(),
-                }),
+                [.., table, entity, find] if entity == "Entity" && find.starts_with("find") => {
+                    Some(Source {
+                        api: Api::SeaOrm,
+                        table: table.clone(),
+                        keys: filter_keys(&calls),
+                        joined: Vec::new(),
+                    })
+                }
                 // (Read only when fetched as SeaORM's are: `s1.count(db)`, `.one(db)`.)
                 [alias, find]
                     if find == "find"
@@ -3221,11 +3259,17 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
 fn seaorm_insert(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
     let (methods, root, _) = chain(node);
     let guarded = methods.iter().any(|m| m == "on_conflict");
+    // The line of the call that inserts: `Entity::insert(` (its model may run on for
+    // lines before `.exec(db)`), or the model's `.insert(db)`.
+    let mut line = node.method.span().start().line;
     let table = match root {
         Expr::Call(call) => {
             let Expr::Path(function) = &*call.func else {
                 return None;
             };
+            if let Some(last) = function.path.segments.last() {
+                line = last.ident.span().start().line;
+            }
             let segs = segments(&function.path);
             match segs.as_slice() {
                 [.., table, entity, insert]
@@ -3259,11 +3303,6 @@ fn seaorm_insert(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
     };
     Some(Op {
         guarded,
-        ..Op::new(
-            Kind::Insert,
-            Api::SeaOrm,
-            table,
-            node.method.span().start().line,
-        )
+        ..Op::new(Kind::Insert, Api::SeaOrm, table, line)
     })
 }
