@@ -497,7 +497,41 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
 /// The table a struct's attributes name for Diesel: `#[diesel(table_name = schema::users,
 /// ..)]` or Diesel 1's `#[table_name = "users"]`.
 fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
+    // `#[cfg_attr(feature = "postgres", diesel(table_name = schema_pg::users))]`.
+    fn in_tokens(tokens: proc_macro2::TokenStream) -> Option<String> {
+        let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+        for (i, token) in tokens.iter().enumerate() {
+            match token {
+                proc_macro2::TokenTree::Ident(id) if id == "table_name" => {
+                    let mut last = None;
+                    for next in tokens.iter().skip(i + 2) {
+                        match next {
+                            proc_macro2::TokenTree::Ident(id) => last = Some(id.to_string()),
+                            proc_macro2::TokenTree::Literal(lit) => {
+                                last = Some(lit.to_string().trim_matches('"').to_owned());
+                            }
+                            proc_macro2::TokenTree::Punct(p) if p.as_char() == ':' => {}
+                            _ => break,
+                        }
+                    }
+                    return last;
+                }
+                proc_macro2::TokenTree::Group(group) => {
+                    if let Some(found) = in_tokens(group.stream()) {
+                        return Some(found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
     attrs.iter().find_map(|attr| {
+        if attr.path().is_ident("cfg_attr")
+            && let syn::Meta::List(list) = &attr.meta
+        {
+            return in_tokens(list.tokens.clone());
+        }
         if attr.path().is_ident("table_name")
             && let syn::Meta::NameValue(pair) = &attr.meta
             && let syn::Expr::Lit(syn::ExprLit {
@@ -881,6 +915,7 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
                         // (A count compared with a limit is a quota, not a check.)
                         && !found.quotas.contains(&r.order)
                         && r.table.eq_ignore_ascii_case(&write.table)
+                        && write.table != ops::GENERIC_TABLE
                 })
                 .filter(|r| ops::read_decides(found, r, write))
                 .max_by_key(|r| r.order)
@@ -1003,6 +1038,11 @@ impl Functions {
         let method = sig.receiver().is_some();
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
         collector.parameters(sig);
+        collector.generics = sig
+            .generics
+            .type_params()
+            .map(|p| p.ident.to_string())
+            .collect();
         collector.index = std::rc::Rc::clone(&self.index);
         collector.visible.clone_from(&self.visible);
         collector.file = self.file;

@@ -286,6 +286,10 @@ pub struct Collector {
     /// Variables holding a mutex's guard, or what it guards (`let adaptor =
     /// &state.lock().await.adaptor;`).
     guards: std::collections::HashSet<String>,
+    /// The function's type parameters: a Diesel table named by one is [`GENERIC_TABLE`].
+    pub generics: std::collections::HashSet<String>,
+    /// The table the call being resolved names for a generic helper's [`GENERIC_TABLE`].
+    call_table: Option<String>,
     /// Variables holding whether a read found nothing (`let free = read.await?.is_none();`):
     /// `if free { .. }` is taken when the row is missing.
     absent_flags: std::collections::HashSet<String>,
@@ -346,6 +350,8 @@ impl Collector {
             && let Some(table) = self.index.diesel_tables.get(&op.table)
         {
             op.table.clone_from(table);
+        } else if op.api == Api::Diesel && self.generics.contains(&op.table) {
+            GENERIC_TABLE.clone_into(&mut op.table);
         }
         // `Entity::find()` / `ActiveModel { .. }` with the entity imported by its bare
         // name: the file's module is the best name for its table (`table/folders.rs`), so
@@ -1181,10 +1187,76 @@ impl Collector {
                     .as_deref()
                     .is_some_and(|o| o != "Self" || self.owner.is_some()),
             };
+            self.call_table = self.generic_table(name, &node.args);
             self.helper_call(&name.ident, &call);
+            self.call_table = None;
             return;
         }
         syn::visit::visit_expr_call(self, node);
+    }
+
+    /// The table a call names for a generic helper's type parameter: a type in its
+    /// turbofish (`::<<Config as HasTable>::Table, _, Config>`, `::<users::table, ..>`) or
+    /// the type of a value it passes (`generic_insert(&db, config)`), by the struct's
+    /// `#[diesel(table_name)]`; [`GENERIC_TABLE`] for one of this function's own type
+    /// parameters (a generic helper calling another).
+    fn generic_table(
+        &self,
+        segment: &syn::PathSegment,
+        args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+    ) -> Option<String> {
+        struct Names(Vec<String>);
+        impl<'ast> Visit<'ast> for Names {
+            fn visit_path_segment(&mut self, node: &'ast syn::PathSegment) {
+                self.0.push(node.ident.to_string());
+                syn::visit::visit_path_segment(self, node);
+            }
+        }
+        let known = |name: &str| {
+            if let Some(table) = self.index.diesel_tables.get(name) {
+                Some(table.clone())
+            } else if self.generics.contains(name) {
+                Some(GENERIC_TABLE.to_owned())
+            } else {
+                None
+            }
+        };
+        if let syn::PathArguments::AngleBracketed(generic) = &segment.arguments {
+            for arg in &generic.args {
+                if let syn::GenericArgument::Type(ty) = arg {
+                    let mut names = Names(Vec::new());
+                    names.visit_type(ty);
+                    // `users::table`: the module names the table.
+                    if let [.., table, last] = names.0.as_slice()
+                        && last == "table"
+                    {
+                        return Some(table.clone());
+                    }
+                    if let Some(table) = names.0.iter().find_map(|n| known(n)) {
+                        return Some(table);
+                    }
+                }
+            }
+        }
+        args.iter().find_map(|arg| {
+            let mut arg = arg;
+            while let Expr::Reference(inner) = arg {
+                arg = &inner.expr;
+            }
+            match arg {
+                Expr::Path(path) => path
+                    .path
+                    .get_ident()
+                    .and_then(|var| self.types.get(&var.to_string()))
+                    .and_then(|ty| known(ty)),
+                Expr::Struct(literal) => literal
+                    .path
+                    .segments
+                    .last()
+                    .and_then(|s| known(&s.ident.to_string())),
+                _ => None,
+            }
+        })
     }
 
     /// Whether a condition is a variable holding "found nothing" (or its negation, by
@@ -1864,7 +1936,14 @@ impl Collector {
         };
         let mut effects = helper.effects;
         effects.sort_by_key(|e| e.kind != Kind::Read);
-        for effect in effects {
+        for mut effect in effects {
+            // A generic helper's table: the one this call names, else none known.
+            if effect.table == GENERIC_TABLE {
+                match &self.call_table {
+                    Some(table) => effect.table.clone_from(table),
+                    None => continue,
+                }
+            }
             // A helper that looked through a list and returned `Err` on a match
             // (`check_used_proofs(..)?`) decided, as a read of one row does.
             let rows = if effect.checks && effect.kind == Kind::Read {
@@ -2668,9 +2747,22 @@ fn fetched_rows(methods: &[String], calls: &[&ExprMethodCall]) -> Option<Rows> {
     });
     if has(&["count"]) || counts_in_select {
         Some(Rows::Count)
-    } else if has(&["first", "optional", "get_result", "one"]) {
+    } else if has(&[
+        "first",
+        "optional",
+        "get_result",
+        "one",
+        "first_async",
+        "get_result_async",
+    ]) {
         Some(Rows::One)
-    } else if has(&["load", "get_results", "all"]) {
+    } else if has(&[
+        "load",
+        "get_results",
+        "all",
+        "load_async",
+        "get_results_async",
+    ]) {
         Some(Rows::Many)
     } else {
         None
@@ -3081,6 +3173,14 @@ fn struct_table(expr: &Expr) -> Option<String> {
         return None;
     };
     match segments(&function.path).as_slice() {
+        // `<T as HasTable>::table()`: the type before `as`.
+        [.., table] if table == "table" && call.args.is_empty() && function.qself.is_some() => {
+            let qself = function.qself.as_ref()?;
+            match &*qself.ty {
+                syn::Type::Path(ty) => ty.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            }
+        }
         [.., owner, table] if table == "table" && call.args.is_empty() => Some(owner.clone()),
         _ => None,
     }
@@ -3104,6 +3204,12 @@ fn write_target(segs: &[String]) -> Option<String> {
 /// on a model converted from a found row): it tells the intent of a branch (the code updates
 /// the row it found), never a race.
 pub const ANY_TABLE: &str = "";
+
+/// The table of a generic helper whose Diesel table is a type parameter
+/// (`generic_insert::<T, V>(..)` writing `insert_into(<T as HasTable>::table())`): each call
+/// names it, in its turbofish (`::<<Config as HasTable>::Table, ..>`) or by the type of the
+/// value it passes (`generic_insert(&db, config)` of a struct with a `table_name`).
+pub const GENERIC_TABLE: &str = "$table";
 
 /// Diesel's `diesel::update(t::table..)` (or `update(&row)`, of [`ANY_TABLE`]).
 fn diesel_update(node: &syn::ExprCall) -> Option<Op> {
