@@ -49,8 +49,9 @@ pub struct Index {
     /// one writer at a time.
     pub single_writer: bool,
     /// The table of each struct that names one for Diesel (`#[diesel(table_name =
-    /// schema::entity)]`, Diesel 1's `#[table_name = "entity"]`), by struct: what
-    /// `types::Entity::table()` reads or writes.
+    /// schema::entity)]`, Diesel 1's `#[table_name = "entity"]`) or for a query builder
+    /// (`#[table(name = "projects")]`), by struct: what `types::Entity::table()` or
+    /// `InsertQueryBuilder::new(DBProject::table_name())` reads or writes.
     pub diesel_tables: std::collections::HashMap<String, String>,
     /// The functions the crate's `impl` blocks define, by type ([`MACRO_METHODS`] among
     /// them when a macro call makes some).

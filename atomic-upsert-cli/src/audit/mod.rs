@@ -527,6 +527,22 @@ fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
         None
     }
     attrs.iter().find_map(|attr| {
+        // `#[table(name = "projects")]` of a query builder's row type.
+        if attr.path().is_ident("table")
+            && let syn::Meta::List(list) = &attr.meta
+        {
+            let mut name = None;
+            let _ = list.parse_nested_meta(|meta| {
+                if meta.path.is_ident("name") {
+                    let value: syn::LitStr = meta.value()?.parse()?;
+                    name = Some(value.value());
+                } else if meta.input.peek(syn::Token![=]) {
+                    let _: syn::Expr = meta.value()?.parse()?;
+                }
+                Ok(())
+            });
+            return name;
+        }
         if attr.path().is_ident("cfg_attr")
             && let syn::Meta::List(list) = &attr.meta
         {

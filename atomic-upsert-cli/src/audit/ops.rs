@@ -1195,6 +1195,61 @@ impl Collector {
         syn::visit::visit_expr_call(self, node);
     }
 
+    /// A statement of a query builder over sqlx that takes the row type's table name
+    /// (`SelectQueryBuilder::with_columns(DBProject::table_name(), ..)..fetch_optional(db)`,
+    /// `InsertQueryBuilder::new(DBProject::table_name())..fetch_one(db)`), read from the
+    /// outermost call of its chain: the table is the row struct's `#[table(name = ..)]`.
+    fn builder_statement(&self, node: &ExprMethodCall) -> Option<Op> {
+        let (methods, root, _) = chain(node);
+        let Expr::Call(call) = root else {
+            return None;
+        };
+        let Expr::Path(function) = &*call.func else {
+            return None;
+        };
+        let builder = match segments(&function.path).as_slice() {
+            [.., builder, _] if builder.ends_with("QueryBuilder") => builder.clone(),
+            _ => return None,
+        };
+        let Some(Expr::Call(name)) = call.args.first() else {
+            return None;
+        };
+        let Expr::Path(name) = &*name.func else {
+            return None;
+        };
+        let row = match segments(&name.path).as_slice() {
+            [.., row, method] if method == "table_name" => row.clone(),
+            _ => return None,
+        };
+        let table = self.index.diesel_tables.get(&row).cloned().unwrap_or(row);
+        let fetched = |names: &[&str]| methods.iter().any(|m| names.contains(&m.as_str()));
+        let line = function
+            .path
+            .segments
+            .last()
+            .map_or(node.method.span().start().line, |s| {
+                s.ident.span().start().line
+            });
+        let op = if builder.starts_with("Select") && fetched(&["fetch_optional", "fetch_one"]) {
+            Op::new(Kind::Read, Api::Sqlx, table, line)
+        } else if builder.starts_with("Select") && fetched(&["fetch_all", "fetch"]) {
+            Op {
+                rows: Rows::Many,
+                ..Op::new(Kind::Read, Api::Sqlx, table, line)
+            }
+        } else if builder.starts_with("Insert")
+            && fetched(&["fetch_one", "fetch_optional", "execute"])
+        {
+            Op {
+                guarded: methods.iter().any(|m| m.starts_with("on_conflict")),
+                ..Op::new(Kind::Insert, Api::Sqlx, table, line)
+            }
+        } else {
+            return None;
+        };
+        Some(op)
+    }
+
     /// The table a call names for a generic helper's type parameter: a type in its
     /// turbofish (`::<<Config as HasTable>::Table, _, Config>`, `::<users::table, ..>`) or
     /// the type of a value it passes (`generic_insert(&db, config)`), by the struct's
@@ -1332,6 +1387,10 @@ impl Collector {
                 }
             });
             self.pending_looks.clear();
+            return;
+        }
+        if let Some(op) = self.builder_statement(node) {
+            self.push(op);
             return;
         }
         if let Some((mut op, joined)) = orm_read(node, &self.queries, &self.index.aliases) {
@@ -1780,6 +1839,21 @@ impl Collector {
     /// are `SeaORM` `ActiveModel`s (`model: coin::ActiveModel`: `model.insert(db)` inserts).
     pub fn parameters(&mut self, sig: &syn::Signature) {
         for input in &sig.inputs {
+            // A handler's extractor (`JsonBody(user): JsonBody<NewUserRequest>`): the
+            // binding holds the type inside.
+            if let syn::FnArg::Typed(typed) = input
+                && let syn::Pat::TupleStruct(extractor) = &*typed.pat
+                && let [syn::Pat::Ident(name)] =
+                    extractor.elems.iter().collect::<Vec<_>>().as_slice()
+                && let syn::Type::Path(wrapper) = &*typed.ty
+                && let Some(last) = wrapper.path.segments.last()
+                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+                && let Some(ty) = core_type(inner)
+            {
+                self.types.insert(name.ident.to_string(), ty);
+                continue;
+            }
             if let syn::FnArg::Typed(typed) = input
                 && let syn::Pat::Ident(name) = &*typed.pat
             {
