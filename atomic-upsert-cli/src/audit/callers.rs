@@ -236,25 +236,12 @@ fn takes_static_lock(stmt: &syn::Stmt) -> bool {
     let Some(init) = &local.init else {
         return false;
     };
-    let mut expr = &*init.expr;
-    loop {
-        match expr {
-            syn::Expr::Await(inner) => expr = &inner.base,
-            syn::Expr::Try(inner) => expr = &inner.expr,
-            syn::Expr::MethodCall(call)
-                if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
-            {
-                expr = &call.receiver;
-            }
-            syn::Expr::MethodCall(call)
-                if matches!(call.method.to_string().as_str(), "lock" | "write") =>
-            {
-                return matches!(&*call.receiver, syn::Expr::Path(path)
-                    if path.path.segments.last().is_some_and(|s| is_static_name(&s.ident)));
-            }
-            _ => return false,
-        }
-    }
+    // (`write` of a static `RwLock` too; `Field`/`&` after the guard as well.)
+    super::index::lock_call(&init.expr).is_some_and(|call| {
+        matches!(call.method.to_string().as_str(), "lock" | "write")
+            && matches!(&*call.receiver, syn::Expr::Path(path)
+                if path.path.segments.last().is_some_and(|s| is_static_name(&s.ident)))
+    })
 }
 
 /// Diesel's SQLite transactions that take the write lock at `BEGIN` (`BEGIN IMMEDIATE`,

@@ -119,6 +119,39 @@ pub fn core_type(ty: &syn::Type) -> Option<String> {
     }
 }
 
+/// The call that takes a lock in a `let` initializer, under what unwraps or picks from its
+/// guard: `NAG_LOCK.lock()` in `NAG_LOCK.lock().unwrap()`, `state.lock()` in
+/// `&state.lock().await.adaptor`, `writer.lock_owned()` in `writer.lock_owned().await?`.
+/// Which lock methods count is the caller's to say.
+pub fn lock_call(init: &syn::Expr) -> Option<&syn::ExprMethodCall> {
+    let mut expr = init;
+    loop {
+        match expr {
+            syn::Expr::Reference(inner) => expr = &inner.expr,
+            syn::Expr::Field(inner) => expr = &inner.base,
+            syn::Expr::Await(inner) => expr = &inner.base,
+            syn::Expr::Try(inner) => expr = &inner.expr,
+            syn::Expr::Paren(inner) => expr = &inner.expr,
+            syn::Expr::MethodCall(call)
+                if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
+            {
+                expr = &call.receiver;
+            }
+            syn::Expr::MethodCall(call) => return Some(call),
+            _ => return None,
+        }
+    }
+}
+
+/// Whether a lock call takes a mutex's guard (`lock`, tokio's `lock_owned` and
+/// `blocking_lock`).
+pub fn is_mutex_lock(call: &syn::ExprMethodCall) -> bool {
+    matches!(
+        call.method.to_string().as_str(),
+        "lock" | "lock_owned" | "blocking_lock"
+    )
+}
+
 /// Whether `attrs` mark test code: `#[cfg(test)]`, `#[test]`, `#[tokio::test]`,
 /// `#[sqlx::test]`.
 pub fn is_test_code(attrs: &[syn::Attribute]) -> bool {

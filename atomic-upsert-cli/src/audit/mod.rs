@@ -284,7 +284,9 @@ impl Indexer {
         match ops::safe_by(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
             // would be every `map_err(Other::from)` of the crate.)
-            Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
+            Some(ops::SafeBy::HandledUniqueViolation)
+                if sig.ident != "from" && ops::only_handles(block) =>
+            {
                 self.index.handlers.insert(sig.ident.to_string());
             }
             Some(ops::SafeBy::Lock) if ops::only_locks(block) => {
@@ -613,27 +615,10 @@ fn holds_connection_guard(block: &syn::Block) -> bool {
             let syn::Pat::Ident(binding) = &local.pat else {
                 return None;
             };
-            let mut expr = &*local.init.as_ref()?.expr;
-            loop {
-                match expr {
-                    syn::Expr::Await(inner) => expr = &inner.base,
-                    syn::Expr::Try(inner) => expr = &inner.expr,
-                    syn::Expr::MethodCall(call)
-                        if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
-                    {
-                        expr = &call.receiver;
-                    }
-                    syn::Expr::MethodCall(call)
-                        if matches!(
-                            call.method.to_string().as_str(),
-                            "lock" | "lock_owned" | "blocking_lock"
-                        ) =>
-                    {
-                        return Some(binding.ident.to_string());
-                    }
-                    _ => return None,
-                }
-            }
+            let init = &*local.init.as_ref()?.expr;
+            index::lock_call(init)
+                .is_some_and(index::is_mutex_lock)
+                .then(|| binding.ident.to_string())
         })
         .collect();
     if guards.is_empty() {

@@ -274,6 +274,9 @@ pub struct Collector {
     lists: std::collections::HashMap<String, Vec<usize>>,
     /// The list reads the condition of the branch about to be visited looks into.
     pending_lists: Vec<usize>,
+    /// Variables holding what a list read lacks (`let missing = wanted.filter(|w|
+    /// !present.contains(w))`): one not empty means some rows were not found.
+    derived_lists: std::collections::HashSet<String>,
     /// Variables holding what a read gave, or a value made from one (`let existing =
     /// read(..)`, `let taken = existing.is_some()`, `found = true` on an arm that looked at
     /// one), with the reads' orders.
@@ -474,6 +477,31 @@ impl Collector {
     }
 }
 
+/// Whether an expression keeps what a negated test rejects (`.filter(|w|
+/// !present.contains(w))`): the values a list lacks.
+fn keeps_missing(expr: &Expr) -> bool {
+    struct Negated(bool);
+    impl<'ast> Visit<'ast> for Negated {
+        fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
+            if node.method == "filter"
+                && let Some(Expr::Closure(closure)) = node.args.first()
+            {
+                let mut body = &*closure.body;
+                while let Expr::Block(block) = body
+                    && let [syn::Stmt::Expr(last, None)] = block.block.stmts.as_slice()
+                {
+                    body = last;
+                }
+                self.0 |= matches!(body, Expr::Unary(u) if matches!(u.op, syn::UnOp::Not(_)));
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+    }
+    let mut negated = Negated(false);
+    negated.visit_expr(expr);
+    negated.0
+}
+
 /// The variables a pattern binds.
 fn pattern_idents(pat: &syn::Pat, out: &mut Vec<String>) {
     struct Idents<'a>(&'a mut Vec<String>);
@@ -489,28 +517,7 @@ fn pattern_idents(pat: &syn::Pat, out: &mut Vec<String>) {
 /// Whether a `let` initializer takes a mutex's guard, or a part of what it guards:
 /// `state.lock().await`, `&state.lock().await.adaptor`, `db.lock_owned().await`.
 fn is_guard(init: &Expr) -> bool {
-    let mut expr = init;
-    loop {
-        match expr {
-            Expr::Reference(inner) => expr = &inner.expr,
-            Expr::Field(inner) => expr = &inner.base,
-            Expr::Await(inner) => expr = &inner.base,
-            Expr::Try(inner) => expr = &inner.expr,
-            Expr::Paren(inner) => expr = &inner.expr,
-            Expr::MethodCall(call)
-                if matches!(call.method.to_string().as_str(), "unwrap" | "expect") =>
-            {
-                expr = &call.receiver;
-            }
-            Expr::MethodCall(call) => {
-                return matches!(
-                    call.method.to_string().as_str(),
-                    "lock" | "lock_owned" | "blocking_lock"
-                );
-            }
-            _ => return false,
-        }
-    }
+    super::index::lock_call(init).is_some_and(super::index::is_mutex_lock)
 }
 
 /// The reads held by the variables (in `values`) that `expr` names.
@@ -731,10 +738,16 @@ impl<'ast> Visit<'ast> for Collector {
         let start = self.found.ops.len();
         self.visit_expr(&node.cond);
         self.pending_looks = self.looks_in(&node.cond, start);
-        let (found, otherwise_found) = arms_found(&node.cond).unwrap_or_else(|| {
-            let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
-            (found, found.map(|f| !f))
-        });
+        let (found, otherwise_found) = if self.on_derived_list(&node.cond) {
+            // `if !missing.is_empty()`: some wanted rows were not found, or none; not
+            // whether the read found its rows.
+            (None, None)
+        } else {
+            arms_found(&node.cond).unwrap_or_else(|| {
+                let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
+                (found, found.map(|f| !f))
+            })
+        };
         let group = self.ids + 1;
         // The condition looks into the lists it names, and into a list it reads itself
         // (`if !t::Entity::find()..all(db).await?.is_empty() { return .. }`).
@@ -826,19 +839,31 @@ impl<'ast> Visit<'ast> for Collector {
                 self.pending_looks.clear();
             }
             self.bind_values(&node.pat, &looks);
-            // `let existing = t::table..load(conn)?`, and values made from it.
-            if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
+            // `let existing = t::table..load(conn)?`, and values made from it; each name of
+            // a tuple (`let (rows, total) = paginated(..)?`).
+            let mut names = Vec::new();
+            pattern_idents(&node.pat, &mut names);
+            if !names.is_empty() {
                 // (A helper may read several lists: `toolchain.targets`, `.components`.)
                 let mut lists: Vec<usize> = self.found.ops[start..]
                     .iter()
                     .filter(|op| op.kind == Kind::Read && op.rows != Rows::One)
                     .map(|op| op.order)
                     .collect();
+                let mut missing = false;
                 if lists.is_empty() {
                     lists = self.lists_in(&init.expr);
+                    missing = !lists.is_empty() && keeps_missing(&init.expr);
                 }
-                if !lists.is_empty() {
-                    self.lists.insert(binding.ident.to_string(), lists);
+                for name in names {
+                    if missing {
+                        self.derived_lists.insert(name.clone());
+                    } else {
+                        self.derived_lists.remove(&name);
+                    }
+                    if !lists.is_empty() {
+                        self.lists.insert(name, lists.clone());
+                    }
                 }
             }
             // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
@@ -1312,6 +1337,20 @@ impl Collector {
                 _ => None,
             }
         })
+    }
+
+    /// Whether a condition tests a value made from a list read (`!missing.is_empty()`).
+    fn on_derived_list(&self, cond: &Expr) -> bool {
+        match cond {
+            Expr::Unary(unary) => self.on_derived_list(&unary.expr),
+            Expr::Paren(inner) => self.on_derived_list(&inner.expr),
+            Expr::MethodCall(call) => self.on_derived_list(&call.receiver),
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .is_some_and(|name| self.derived_lists.contains(&name.to_string())),
+            _ => false,
+        }
     }
 
     /// Whether a condition is a variable holding "found nothing" (or its negation, by
@@ -1813,9 +1852,22 @@ pub fn safe_by(block: &syn::Block) -> Option<SafeBy> {
 /// reads and inserts (`WorkRelation::create`, locking its own check) protects only itself,
 /// and its name (`create`) is no lock elsewhere.
 pub fn only_locks(block: &syn::Block) -> bool {
+    protects_only(block, SafeBy::Lock)
+}
+
+/// Whether a function only answers a unique violation (an error mapper such as
+/// `map_sqlx_error`, passed to `map_err`): calling it handles the caller's. One that inserts
+/// and handles its own (`SipConfig::insert`, retrying with a new id) protects only itself,
+/// and its name (`insert`) handles nothing elsewhere.
+pub fn only_handles(block: &syn::Block) -> bool {
+    protects_only(block, SafeBy::HandledUniqueViolation)
+}
+
+/// Whether a function's body is protected by `by` and does nothing to a table itself.
+fn protects_only(block: &syn::Block, by: SafeBy) -> bool {
     let mut collector = Collector::default();
     collector.visit_block(block);
-    collector.found.safe_by == Some(SafeBy::Lock)
+    collector.found.safe_by == Some(by)
         && collector
             .found
             .ops
