@@ -2963,6 +2963,9 @@ fn orm_read_op(
         rows,
         ..Op::new(Kind::Read, api, table, line)
     };
+    if let Some(table) = related_table(&calls, aliases) {
+        return Some(read(Api::SeaOrm, table, filter_keys(&calls)));
+    }
     match root {
         // A query built into a variable earlier.
         Expr::Path(path)
@@ -3067,6 +3070,20 @@ pub struct Source {
     table: String,
     keys: Vec<String>,
     joined: Vec<String>,
+}
+
+/// `SeaORM`'s `candidate.find_related(parent::Entity).all(db)`: the related entity's table.
+/// (`Entity::find().find_also_related(..)` reads its own rows, with the related ones.)
+fn related_table(calls: &[&ExprMethodCall], aliases: &Aliases) -> Option<String> {
+    let related = calls.iter().find(|c| c.method == "find_related")?;
+    let Some(Expr::Path(entity)) = related.args.first() else {
+        return None;
+    };
+    match segments(&entity.path).as_slice() {
+        [.., table, last] if last == "Entity" => Some(table.clone()),
+        [alias] => Some(entity_table(alias, aliases)),
+        _ => None,
+    }
 }
 
 /// A query not yet fetched: Diesel's `t::table.filter(..)..` (no `first`/`load`), `SeaORM`'s
