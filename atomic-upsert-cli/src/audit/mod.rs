@@ -851,8 +851,14 @@ fn findings(
                 && (intent != Intent::Reject || found.mapped.contains(&write.order));
             // Both through the guard of a mutex the function holds (`let adaptor =
             // &state.lock().await.adaptor; adaptor.get_event(..); adaptor.create_event(..)`).
-            let guarded =
-                found.locked_ops.contains(&read.order) && found.locked_ops.contains(&write.order);
+            let guarded = (found.locked_ops.contains(&read.order)
+                && found.locked_ops.contains(&write.order))
+                // A row locked before the check (`SELECT .. FOR UPDATE` of the parent).
+                || found.row_locks.iter().any(|&at| at < read.order)
+                || found
+                    .ops
+                    .iter()
+                    .any(|op| op.kind == Kind::Read && op.guarded && op.order < read.order);
             if (found.safe_by.is_some() && !unconverted) || guarded {
                 audit.coverage.safe_by_context += 1;
                 continue;

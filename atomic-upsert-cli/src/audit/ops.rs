@@ -207,6 +207,11 @@ pub struct FnOps {
     /// (`let adaptor = &state.lock().await.adaptor; adaptor.create_event(..)`): two of them
     /// cannot interleave with another holder's.
     pub locked_ops: std::collections::HashSet<usize>,
+    /// Where the function locks a row (`SELECT .. FOR UPDATE`, a helper named
+    /// `*_for_update`), by order: a check after it, in the same transaction, runs one
+    /// caller at a time for that row (`find_by_id_for_update(&txn, user_id)` before
+    /// checking the user's membership).
+    pub row_locks: Vec<usize>,
 }
 
 impl FnOps {
@@ -929,6 +934,19 @@ impl<'ast> Visit<'ast> for Collector {
         }
     }
 
+    fn visit_pat_tuple_struct(&mut self, node: &'ast syn::PatTupleStruct) {
+        // `Some(SqlErr::UniqueConstraintViolation(_)) => ..` in a `match` on the error.
+        if node
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| UNIQUE_VIOLATIONS.contains(&last.ident.to_string().as_str()))
+        {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
+        syn::visit::visit_pat_tuple_struct(self, node);
+    }
+
     fn visit_expr_return(&mut self, node: &'ast syn::ExprReturn) {
         if let Some(value) = &node.expr {
             self.visit_expr(value);
@@ -1046,7 +1064,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
         if let Some(last) = node.path.segments.last() {
             let name = last.ident.to_string();
-            if name == "UniqueViolation" || self.index.handlers.contains(&name) {
+            if UNIQUE_VIOLATIONS.contains(&name.as_str()) || self.index.handlers.contains(&name) {
                 self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
             }
             // SQL kept in a `const` and used here.
@@ -1059,6 +1077,11 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        // `matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))`: a pattern
+        // in a macro, which does not parse as an expression.
+        if names_unique_violation(node.tokens.clone()) {
+            self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+        }
         // The crate's own macro: its expansion, as a block; and, where the expansion did
         // not take them all (a rule this matcher reads only in part), the blocks passed in.
         if self.macros.knows(node) {
@@ -1831,6 +1854,19 @@ fn on_field(receiver: &Expr) -> bool {
 /// either).
 pub type Helpers = std::collections::HashMap<Callee, Vec<Helper>>;
 
+/// The error variants of a unique violation: Diesel's `DatabaseErrorKind::UniqueViolation`,
+/// `SeaORM`'s `SqlErr::UniqueConstraintViolation`, named in an expression or a pattern.
+const UNIQUE_VIOLATIONS: &[&str] = &["UniqueViolation", "UniqueConstraintViolation"];
+
+/// Whether macro tokens name a unique violation's error variant.
+fn names_unique_violation(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => UNIQUE_VIOLATIONS.contains(&ident.to_string().as_str()),
+        TokenTree::Group(group) => names_unique_violation(group.stream()),
+        _ => false,
+    })
+}
+
 /// Calls that test an error for a unique violation (or the conflict it was mapped to): a
 /// function that calls one handles its insert's violation.
 const CONFLICT_TESTS: &[&str] = &[
@@ -2131,6 +2167,10 @@ impl Collector {
     /// a unique violation (or the conflict it was mapped to), or a helper of the crate that
     /// handles one or takes a lock.
     fn note_called(&mut self, name: &str) {
+        if name.ends_with("for_update") {
+            let at = self.order;
+            self.found.row_locks.push(at);
+        }
         if CONFLICT_TESTS.contains(&name) || self.index.handlers.contains(name) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
         } else if self.index.lockers.contains(name) {
