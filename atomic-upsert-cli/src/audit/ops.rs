@@ -1362,7 +1362,7 @@ impl Collector {
         })
     }
 
-    /// Whether a condition tests a value made from a list read (`!missing.is_empty()`).
+    /// Whether a condition tests what a list read lacks (`!missing.is_empty()`).
     fn on_derived_list(&self, cond: &Expr) -> bool {
         match cond {
             Expr::Unary(unary) => self.on_derived_list(&unary.expr),
