@@ -143,13 +143,16 @@ pub fn lock_call(init: &syn::Expr) -> Option<&syn::ExprMethodCall> {
     }
 }
 
-/// Whether a lock call takes a mutex's guard (`lock`, tokio's `lock_owned` and
-/// `blocking_lock`).
-pub fn is_mutex_lock(call: &syn::ExprMethodCall) -> bool {
-    matches!(
-        call.method.to_string().as_str(),
-        "lock" | "lock_owned" | "blocking_lock"
-    )
+/// Whether a `let` initializer takes a mutex's guard (`lock`, tokio's `lock_owned` and
+/// `blocking_lock`), or a part of what it guards: `state.lock().await`,
+/// `&state.lock().await.adaptor`, `db.lock_owned().await`.
+pub fn takes_mutex_guard(init: &syn::Expr) -> bool {
+    lock_call(init).is_some_and(|call| {
+        matches!(
+            call.method.to_string().as_str(),
+            "lock" | "lock_owned" | "blocking_lock"
+        )
+    })
 }
 
 /// Whether `attrs` mark test code: `#[cfg(test)]`, `#[test]`, `#[tokio::test]`,

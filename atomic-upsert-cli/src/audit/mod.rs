@@ -281,15 +281,13 @@ struct Indexer {
 }
 impl Indexer {
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        match ops::safe_by(block) {
+        match ops::protects_callers(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
             // would be every `map_err(Other::from)` of the crate.)
-            Some(ops::SafeBy::HandledUniqueViolation)
-                if sig.ident != "from" && ops::only_handles(block) =>
-            {
+            Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
                 self.index.handlers.insert(sig.ident.to_string());
             }
-            Some(ops::SafeBy::Lock) if ops::only_locks(block) => {
+            Some(ops::SafeBy::Lock) => {
                 self.index.lockers.insert(sig.ident.to_string());
             }
             _ => {}
@@ -494,17 +492,16 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     found.index
 }
 
-/// Every type name a type mentions (`Result<Json<T>, ApiError>`: `Result`, `Json`, `T`,
-/// `ApiError`).
-/// The table a struct's attributes name for Diesel: `#[diesel(table_name = schema::users,
-/// ..)]` or Diesel 1's `#[table_name = "users"]`.
+/// The table a struct's attributes name: Diesel's `#[diesel(table_name = schema::users,
+/// ..)]` (also under `cfg_attr`), Diesel 1's `#[table_name = "users"]`, or a query
+/// builder's `#[table(name = "projects")]`.
 fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
-    // `#[cfg_attr(feature = "postgres", diesel(table_name = schema_pg::users))]`.
-    fn in_tokens(tokens: proc_macro2::TokenStream) -> Option<String> {
+    // The last name after `key =` anywhere in the tokens: `schema_pg::users`, `"users"`.
+    fn after(key: &str, tokens: proc_macro2::TokenStream) -> Option<String> {
         let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
         for (i, token) in tokens.iter().enumerate() {
             match token {
-                proc_macro2::TokenTree::Ident(id) if id == "table_name" => {
+                proc_macro2::TokenTree::Ident(id) if id == key => {
                     let mut last = None;
                     for next in tokens.iter().skip(i + 2) {
                         match next {
@@ -519,7 +516,7 @@ fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
                     return last;
                 }
                 proc_macro2::TokenTree::Group(group) => {
-                    if let Some(found) = in_tokens(group.stream()) {
+                    if let Some(found) = after(key, group.stream()) {
                         return Some(found);
                     }
                 }
@@ -528,54 +525,23 @@ fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
         }
         None
     }
-    attrs.iter().find_map(|attr| {
-        // `#[table(name = "projects")]` of a query builder's row type.
-        if attr.path().is_ident("table")
-            && let syn::Meta::List(list) = &attr.meta
-        {
-            let mut name = None;
-            let _ = list.parse_nested_meta(|meta| {
-                if meta.path.is_ident("name") {
-                    let value: syn::LitStr = meta.value()?.parse()?;
-                    name = Some(value.value());
-                } else if meta.input.peek(syn::Token![=]) {
-                    let _: syn::Expr = meta.value()?.parse()?;
-                }
-                Ok(())
-            });
-            return name;
+    attrs.iter().find_map(|attr| match &attr.meta {
+        syn::Meta::List(list) if attr.path().is_ident("table") => {
+            after("name", list.tokens.clone())
         }
-        if attr.path().is_ident("cfg_attr")
-            && let syn::Meta::List(list) = &attr.meta
+        syn::Meta::List(list)
+            if attr.path().is_ident("diesel") || attr.path().is_ident("cfg_attr") =>
         {
-            return in_tokens(list.tokens.clone());
+            after("table_name", list.tokens.clone())
         }
-        if attr.path().is_ident("table_name")
-            && let syn::Meta::NameValue(pair) = &attr.meta
-            && let syn::Expr::Lit(syn::ExprLit {
+        syn::Meta::NameValue(pair) if attr.path().is_ident("table_name") => match &pair.value {
+            syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(name),
                 ..
-            }) = &pair.value
-        {
-            return Some(name.value());
-        }
-        if !attr.path().is_ident("diesel") {
-            return None;
-        }
-        let mut table = None;
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("table_name") {
-                let path: syn::Path = meta.value()?.parse()?;
-                table = path.segments.last().map(|s| s.ident.to_string());
-            } else if meta.input.peek(syn::Token![=]) {
-                let _: syn::Expr = meta.value()?.parse()?;
-            } else if meta.input.peek(syn::token::Paren) {
-                let _content;
-                syn::parenthesized!(_content in meta.input);
-            }
-            Ok(())
-        });
-        table
+            }) => Some(name.value()),
+            _ => None,
+        },
+        _ => None,
     })
 }
 
@@ -616,9 +582,7 @@ fn holds_connection_guard(block: &syn::Block) -> bool {
                 return None;
             };
             let init = &*local.init.as_ref()?.expr;
-            index::lock_call(init)
-                .is_some_and(index::is_mutex_lock)
-                .then(|| binding.ident.to_string())
+            index::takes_mutex_guard(init).then(|| binding.ident.to_string())
         })
         .collect();
     if guards.is_empty() {
@@ -629,6 +593,8 @@ fn holds_connection_guard(block: &syn::Block) -> bool {
     used.1
 }
 
+/// Every type name a type mentions (`Result<Json<T>, ApiError>`: `Result`, `Json`, `T`,
+/// `ApiError`).
 fn type_names(ty: &syn::Type) -> Vec<String> {
     struct Names(Vec<String>);
     impl<'ast> Visit<'ast> for Names {

@@ -519,12 +519,6 @@ fn pattern_idents(pat: &syn::Pat, out: &mut Vec<String>) {
     Idents(out).visit_pat(pat);
 }
 
-/// Whether a `let` initializer takes a mutex's guard, or a part of what it guards:
-/// `state.lock().await`, `&state.lock().await.adaptor`, `db.lock_owned().await`.
-fn is_guard(init: &Expr) -> bool {
-    super::index::lock_call(init).is_some_and(super::index::is_mutex_lock)
-}
-
 /// The reads held by the variables (in `values`) that `expr` names.
 fn names_in(values: &std::collections::HashMap<String, Vec<usize>>, expr: &Expr) -> Vec<usize> {
     struct Names<'a>(
@@ -885,10 +879,11 @@ impl<'ast> Visit<'ast> for Collector {
                 if let Some(ty) = type_of_let(&node.pat, &init.expr) {
                     self.types.insert(binding.ident.to_string(), ty);
                 }
-                if makes_value(&init.expr) {
+                let made = makes_value(&init.expr);
+                if made {
                     self.fresh.insert(binding.ident.to_string());
                 }
-                if is_guard(&init.expr) {
+                if super::index::takes_mutex_guard(&init.expr) {
                     self.guards.insert(binding.ident.to_string());
                 } else {
                     self.guards.remove(&binding.ident.to_string());
@@ -898,7 +893,7 @@ impl<'ast> Visit<'ast> for Collector {
                     .filter(|op| op.kind == Kind::Read && op.rows == Rows::One)
                     .map(|op| op.order)
                     .collect();
-                if makes_value(&init.expr) && !found.is_empty() {
+                if made && !found.is_empty() {
                     self.found_or_made.insert(binding.ident.to_string(), found);
                 } else {
                     self.found_or_made.remove(&binding.ident.to_string());
@@ -1308,13 +1303,6 @@ impl Collector {
         segment: &syn::PathSegment,
         args: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
     ) -> Option<String> {
-        struct Names(Vec<String>);
-        impl<'ast> Visit<'ast> for Names {
-            fn visit_path_segment(&mut self, node: &'ast syn::PathSegment) {
-                self.0.push(node.ident.to_string());
-                syn::visit::visit_path_segment(self, node);
-            }
-        }
         let known = |name: &str| {
             if let Some(table) = self.index.diesel_tables.get(name) {
                 Some(table.clone())
@@ -1327,15 +1315,14 @@ impl Collector {
         if let syn::PathArguments::AngleBracketed(generic) = &segment.arguments {
             for arg in &generic.args {
                 if let syn::GenericArgument::Type(ty) = arg {
-                    let mut names = Names(Vec::new());
-                    names.visit_type(ty);
+                    let names = super::type_names(ty);
                     // `users::table`: the module names the table.
-                    if let [.., table, last] = names.0.as_slice()
+                    if let [.., table, last] = names.as_slice()
                         && last == "table"
                     {
                         return Some(table.clone());
                     }
-                    if let Some(table) = names.0.iter().find_map(|n| known(n)) {
+                    if let Some(table) = names.iter().find_map(|n| known(n)) {
                         return Some(table);
                     }
                 }
@@ -1877,41 +1864,25 @@ const CONFLICT_TESTS: &[&str] = &[
     "is_unique_constraint_violation",
 ];
 
-/// What a function body's own code makes safe (a unique violation it handles, a lock it
-/// takes), seen without the crate's other functions.
-pub fn safe_by(block: &syn::Block) -> Option<SafeBy> {
-    safe_by_knowing(block, std::rc::Rc::default())
-}
-
-/// Whether a function only takes a lock (`lock_data_key(conn, ..)`: an advisory lock and
-/// nothing read or written): calling it takes the lock for the caller. One that also
-/// reads and inserts (`WorkRelation::create`, locking its own check) protects only itself,
-/// and its name (`create`) is no lock elsewhere.
-pub fn only_locks(block: &syn::Block) -> bool {
-    protects_only(block, SafeBy::Lock)
-}
-
-/// Whether a function only answers a unique violation (an error mapper such as
-/// `map_sqlx_error`, passed to `map_err`): calling it handles the caller's. One that inserts
-/// and handles its own (`SipConfig::insert`, retrying with a new id) protects only itself,
-/// and its name (`insert`) handles nothing elsewhere.
-pub fn only_handles(block: &syn::Block) -> bool {
-    protects_only(block, SafeBy::HandledUniqueViolation)
-}
-
-/// Whether a function's body is protected by `by` and does nothing to a table itself.
-fn protects_only(block: &syn::Block, by: SafeBy) -> bool {
+/// What calling a function makes safe for its caller, seen in its own code alone (not
+/// the crate's other functions): a lock it takes (`lock_data_key(conn, ..)`, an advisory
+/// lock) or a unique violation it answers (`map_sqlx_error`, passed to `map_err`), when it
+/// does nothing to a table itself. One that also reads and inserts protects only itself
+/// (`WorkRelation::create` locking its own check, `SipConfig::insert` retrying its own
+/// insert), and its name (`create`, `insert`) protects nothing elsewhere.
+pub fn protects_callers(block: &syn::Block) -> Option<SafeBy> {
     let mut collector = Collector::default();
     collector.visit_block(block);
-    collector.found.safe_by == Some(by)
-        && collector
-            .found
-            .ops
-            .iter()
-            .all(|op| op.table.is_empty() || op.kind == Kind::Update && op.guarded)
+    let only_protects = collector
+        .found
+        .ops
+        .iter()
+        .all(|op| op.table.is_empty() || op.kind == Kind::Update && op.guarded);
+    collector.found.safe_by.filter(|_| only_protects)
 }
 
-/// [`safe_by`], knowing what `index` knows of the crate (its handlers and lockers: a
+/// What a function body's own code makes safe (a unique violation it handles, a lock it
+/// takes), knowing what `index` knows of the crate (its handlers and lockers: a
 /// conversion that calls the crate's error mapper handles what the mapper does).
 pub fn safe_by_knowing(block: &syn::Block, index: std::rc::Rc<Index>) -> Option<SafeBy> {
     let mut collector = Collector {
