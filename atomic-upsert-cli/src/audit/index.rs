@@ -19,8 +19,9 @@ pub struct Index {
     /// `Result` aliases that name one: a function returning one answers a lost race the
     /// way its check does, through `?`.
     pub converters: std::collections::HashSet<String>,
-    /// The names of the crate's functions that take a lock (an advisory lock, `LOCK
-    /// TABLE`, `GET_LOCK`): calling one takes it (`lock_data_key(conn, ..)` before a check).
+    /// The crate's functions that take a lock (an advisory lock, `LOCK TABLE`,
+    /// `GET_LOCK`) and do nothing else: calling one takes it (`lock_data_key(conn, ..)`
+    /// before a check). A free function by its name, a method as `Type::name`.
     pub lockers: std::collections::HashSet<String>,
     /// The names of the crate's functions that open a transaction holding SQLite's write
     /// lock from `BEGIN` (wrappers of Diesel's `immediate_transaction` /
@@ -56,12 +57,34 @@ pub struct Index {
     /// The functions the crate's `impl` blocks define, by type ([`MACRO_METHODS`] among
     /// them when a macro call makes some).
     pub methods: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    /// The type each accessor of the crate's `impl` blocks and traits (a method taking
+    /// `self` alone) returns, by name, when that is one type of the crate (one with
+    /// methods, or a trait with implementors): `repo.user_email()` of a repository
+    /// returning `Box<dyn UserEmailRepository + '_>` is a `UserEmailRepository`, whose
+    /// `count(..)` and `add(..)` are its implementors'. A call of one without arguments is
+    /// that accessor, not another function of the name.
+    pub returns: std::collections::HashMap<String, String>,
 }
 
 /// Stands for the methods a macro call in an `impl` block makes, whatever their names.
 pub const MACRO_METHODS: &str = "$macro";
 
 impl Index {
+    /// Whether calling `name` takes one of the crate's locks: `owner` is the type a path
+    /// call names (`SynapseReader::new(..)`), `None` for a free function's call; a method
+    /// call (`method`), whose receiver's type the audit may not know, matches a locking
+    /// method of that name on any type.
+    pub fn locks(&self, name: &str, owner: Option<&str>, method: bool) -> bool {
+        if method {
+            let suffix = format!("::{name}");
+            return self.lockers.iter().any(|l| l.ends_with(&suffix));
+        }
+        match owner {
+            Some(owner) => self.lockers.contains(&format!("{owner}::{name}")),
+            None => self.lockers.contains(name),
+        }
+    }
+
     /// Whether the crate may define a function `name` for type `ty` (a macro call in one of
     /// its `impl` blocks may make any; a trait's implementors have theirs).
     pub fn defines(&self, ty: &str, name: &str) -> bool {

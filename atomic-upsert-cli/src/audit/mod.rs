@@ -278,8 +278,28 @@ struct Indexer {
     conversions: Vec<(String, syn::Block)>,
     /// Each `type Alias<..> = Result<.., E>`: the alias and the names in its type.
     result_aliases: Vec<(String, Vec<String>)>,
+    /// The types accessors (methods taking `self` alone) return, by name.
+    returns: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    /// The type of the `impl` block being read, if any.
+    impl_type: Option<String>,
 }
 impl Indexer {
+    /// Notes the type an accessor returns (a method taking `self` alone, in an `impl`
+    /// block or a trait): `fn user_email(&mut self) -> Box<dyn UserEmailRepository + '_>`.
+    fn method_returns(&mut self, sig: &syn::Signature) {
+        // (An accessor: `self` alone.)
+        if sig.receiver().is_none() || sig.inputs.len() != 1 {
+            return;
+        }
+        if let syn::ReturnType::Type(_, ty) = &sig.output
+            && let Some(ty) = index::core_type(ty)
+        {
+            self.returns
+                .entry(sig.ident.to_string())
+                .or_default()
+                .insert(ty);
+        }
+    }
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
         match ops::protects_callers(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
@@ -287,8 +307,14 @@ impl Indexer {
             Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
                 self.index.handlers.insert(sig.ident.to_string());
             }
+            // (A method by its type: `SynapseReader::new` locks tables, `Config::new` does
+            // not.)
             Some(ops::SafeBy::Lock) => {
-                self.index.lockers.insert(sig.ident.to_string());
+                let name = match &self.impl_type {
+                    Some(ty) => format!("{ty}::{}", sig.ident),
+                    None => sig.ident.to_string(),
+                };
+                self.index.lockers.insert(name);
             }
             _ => {}
         }
@@ -311,8 +337,13 @@ impl<'ast> Visit<'ast> for Indexer {
         self.function(&node.sig, &node.block);
         syn::visit::visit_item_fn(self, node);
     }
+    fn visit_trait_item_fn(&mut self, node: &'ast syn::TraitItemFn) {
+        self.method_returns(&node.sig);
+        syn::visit::visit_trait_item_fn(self, node);
+    }
     fn visit_impl_item_fn(&mut self, node: &'ast syn::ImplItemFn) {
         self.function(&node.sig, &node.block);
+        self.method_returns(&node.sig);
         syn::visit::visit_impl_item_fn(self, node);
     }
     fn visit_item_use(&mut self, node: &'ast syn::ItemUse) {
@@ -441,7 +472,12 @@ impl<'ast> Visit<'ast> for Indexer {
                 implementors.push(ty);
             }
         }
+        let outer = self.impl_type.take();
+        if let syn::Type::Path(ty) = &*node.self_ty {
+            self.impl_type = ty.path.segments.last().map(|s| s.ident.to_string());
+        }
         syn::visit::visit_item_impl(self, node);
+        self.impl_type = outer;
     }
 }
 
@@ -489,6 +525,22 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
         .collect();
     converters.extend(aliases);
     found.index.converters = converters;
+    // The type a method returns, where one type of the crate is all its definitions
+    // return (a `Result` is never a call's receiver: it is `?`'d first).
+    let index = &mut found.index;
+    index.returns = found
+        .returns
+        .into_iter()
+        .filter_map(|(method, types)| {
+            let mut ours = types.into_iter().filter(|ty| {
+                ty != "Self"
+                    && ty != "Result"
+                    && (index.implementors.contains_key(ty) || index.methods.contains_key(ty))
+            });
+            let ty = ours.next()?;
+            ours.next().is_none().then_some((method, ty))
+        })
+        .collect();
     found.index
 }
 

@@ -171,6 +171,12 @@ pub struct FnOps {
     /// The `match` arms taken on an error (`Err(_) => ..`): an update's failure there, not
     /// its "no row".
     pub err_arms: std::collections::HashSet<usize>,
+    /// The reads of one row whose "no row" leaves at once (`let Some(row) = read else {
+    /// return .. }`, `read.ok_or(NotFound)?`): what runs after them runs with the row
+    /// found, so they decide no "no row, insert".
+    /// By read, the order from which on it is required (after its `let`, the `else` arm
+    /// left behind).
+    pub required: std::collections::HashMap<usize, usize>,
     /// The `match` arms on an enum's variant (`Plan::Flat(_) =>`, not `Some`/`None`/`Ok`/
     /// `Err`): chosen by what a row holds.
     pub variant_arms: std::collections::HashSet<usize>,
@@ -721,6 +727,38 @@ fn error_macro(mac: &syn::Macro) -> bool {
     })
 }
 
+/// Whether a pattern binds a row a read found: `Some(row)`, `Ok(Some(row))` (not `Ok(x)`,
+/// which may hold `None`).
+fn binds_row(pat: &syn::Pat) -> bool {
+    match pat {
+        syn::Pat::TupleStruct(tuple) => match tuple.path.segments.last() {
+            Some(last) if last.ident == "Some" => true,
+            Some(last) if last.ident == "Ok" => tuple.elems.iter().any(binds_row),
+            _ => false,
+        },
+        syn::Pat::Ident(binding) => binding.subpat.as_ref().is_some_and(|(_, p)| binds_row(p)),
+        _ => false,
+    }
+}
+
+/// Whether an initializer turns "no row" into an error it returns at once:
+/// `read.await?.ok_or(NotFound)?`, `.ok_or_else(..)?`, anyhow's `.context(..)?` on the
+/// `Option` a `?` already took out of the read's `Result` (on the `Result` itself, as in
+/// `.one(db).await.context(..)?`, it turns only the database's error into one).
+fn requires_row(init: &Expr) -> bool {
+    let Expr::Try(tried) = init else {
+        return false;
+    };
+    let Expr::MethodCall(call) = strip_awaits(&tried.expr) else {
+        return false;
+    };
+    match call.method.to_string().as_str() {
+        "ok_or" | "ok_or_else" => true,
+        "context" | "with_context" => matches!(&*call.receiver, Expr::Try(_)),
+        _ => false,
+    }
+}
+
 /// Branching adapters on `Option`/`Result` whose closure runs only in one case.
 const BRANCH_METHODS: &[&str] = &[
     "unwrap_or_else",
@@ -782,19 +820,42 @@ impl<'ast> Visit<'ast> for Collector {
         let group = self.ids + 1;
         self.pending_lists = self.lists_in(&node.expr);
         self.pending_looks = self.looks_in(&node.expr, start);
+        let reads = self.found.ops.len();
+        // Whether every arm that goes on past the `match` is one taken on a row found.
+        let mut only_found_goes_on = true;
+        let mut goes_on = false;
         for arm in &node.arms {
+            let id = self.ids + 1;
             if matches!(&arm.pat, syn::Pat::TupleStruct(tuple)
                 if tuple.path.segments.last().is_some_and(|s| s.ident == "Err"))
             {
-                self.found.err_arms.insert(self.ids + 1);
+                self.found.err_arms.insert(id);
             }
             if is_variant(&arm.pat) {
-                self.found.variant_arms.insert(self.ids + 1);
+                self.found.variant_arms.insert(id);
             }
-            self.branch_when(group, pattern_found(&arm.pat), |this| {
+            let found = pattern_found(&arm.pat);
+            let exits = self.found.early_returns.len();
+            self.branch_when(group, found, |this| {
                 this.visit_arm(arm);
                 this.arm_ends_with(outcome_of(&arm.body));
             });
+            let exited = self.found.early_returns[exits..].iter().any(|exit| {
+                exit.path.last() == Some(&id) && exit.path.len() == self.path.len() + 1
+            });
+            if !exited {
+                goes_on = true;
+                only_found_goes_on &= binds_row(&arm.pat);
+            }
+        }
+        // `match read { Ok(Some(row)) if .. => {}, Ok(_) => return, Err(_) => return }`:
+        // what comes after runs with the row the read made here found.
+        if goes_on && only_found_goes_on {
+            let after = self.order;
+            let required = self.one_row_reads(start..reads);
+            self.found
+                .required
+                .extend(required.into_iter().map(|read| (read, after)));
         }
         self.pending_lists.clear();
         self.pending_looks.clear();
@@ -825,10 +886,20 @@ impl<'ast> Visit<'ast> for Collector {
                 }
             }
             let looks = self.looks_in(&init.expr, start);
+            let found = init
+                .diverge
+                .as_ref()
+                .and_then(|_| pattern_found(strip_type(&node.pat)).map(|f| !f));
+            // `let Some(row) = read else { return .. }`, `let row = read.ok_or(..)?`: the
+            // row is required.
+            let required = if found == Some(false) || requires_row(&init.expr) {
+                self.one_row_reads(start..self.found.ops.len())
+            } else {
+                Vec::new()
+            };
             if let Some((_, diverge)) = &init.diverge {
                 // `let Some(row) = read else { .. }`: the `else` is taken when it found none.
                 let group = self.ids + 1;
-                let found = pattern_found(strip_type(&node.pat)).map(|f| !f);
                 self.pending_looks.clone_from(&looks);
                 self.branch_when(group, found, |this| {
                     this.visit_expr(diverge);
@@ -837,6 +908,10 @@ impl<'ast> Visit<'ast> for Collector {
                 });
                 self.pending_looks.clear();
             }
+            let after = self.order;
+            self.found
+                .required
+                .extend(required.into_iter().map(|read| (read, after)));
             self.bind_values(&node.pat, &looks);
             // `let existing = t::table..load(conn)?`, and values made from it; each name of
             // a tuple (`let (rows, total) = paginated(..)?`).
@@ -1209,7 +1284,11 @@ impl Collector {
         } else if let Expr::Path(function) = &*node.func
             && let Some(name) = function.path.segments.last()
         {
-            self.note_called(&name.ident.to_string());
+            let owner = match path_owner(&function.path) {
+                Some(owner) if owner == "Self" => self.owner.clone(),
+                other => other,
+            };
+            self.note_called(&name.ident.to_string(), owner.as_deref(), false);
             // The arguments run before the call.
             for arg in &node.args {
                 self.visit_expr(arg);
@@ -1395,10 +1474,20 @@ impl Collector {
         }
     }
 
+    /// The reads of one row among the operations `ops` (positions in the function's
+    /// list), by order.
+    fn one_row_reads(&self, ops: std::ops::Range<usize>) -> Vec<usize> {
+        self.found.ops[ops]
+            .iter()
+            .filter(|op| op.kind == Kind::Read && op.rows == Rows::One)
+            .map(|op| op.order)
+            .collect()
+    }
+
     /// A method call: a read, a write, a branch adapter, or a helper of the crate.
     fn method_call(&mut self, node: &ExprMethodCall) {
         let method = node.method.to_string();
-        self.note_called(&method);
+        self.note_called(&method, None, true);
         // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
         // the function's value (a validation helper without an `if`).
         if matches!(method.as_str(), "ok_or" | "ok_or_else")
@@ -1438,7 +1527,10 @@ impl Collector {
             self.pending_looks.clear();
             return;
         }
-        if let Some(op) = self.builder_statement(node) {
+        if let Some(op) = self
+            .builder_statement(node)
+            .or_else(|| sea_query_statement(node))
+        {
             self.push(op);
             return;
         }
@@ -1504,17 +1596,24 @@ impl Collector {
             // `Invitation::new(..).save(conn)`: a value made here.
             other => !makes_value(other),
         };
+        // On what one of the crate's methods returns (`repo.user_email()`), its type.
+        let returned = matches!(receiver, Expr::MethodCall(_)) && owner.is_some();
         let call = Call {
             method: true,
             owner: owner.as_deref(),
             module: None,
             on_field: on_field(receiver),
-            known: on_field(receiver) && owner.is_some(),
+            known: (on_field(receiver) || returned) && owner.is_some(),
         };
+        // `repo.user_email()`: one of the crate's accessors, not another function of the
+        // name (a resolver's `user_email(ctx, id)`).
+        if node.args.is_empty() && self.index.returns.contains_key(&node.method.to_string()) {
+            return;
+        }
         let before = self.found.ops.len();
         // A method on what a call returns (`Request::builder().header(..)`), of a type the
         // audit cannot tell, is not taken for the crate's function of that name.
-        if !matches!(strip_awaits(receiver), Expr::MethodCall(_) | Expr::Call(_)) {
+        if returned || !matches!(strip_awaits(receiver), Expr::MethodCall(_) | Expr::Call(_)) {
             self.helper_call(&node.method, &call);
         }
         if loaded {
@@ -1602,6 +1701,10 @@ impl Collector {
                     };
                     let base = self.receiver_type(&field.base)?;
                     return self.index.fields.get(&(base, name.to_string())).cloned();
+                }
+                // `repo.user_email().count(..)`: what the crate's method returns.
+                Expr::MethodCall(call) => {
+                    return self.index.returns.get(&call.method.to_string()).cloned();
                 }
                 // `NewAccount { .. }.insert(conn)`: the literal's type.
                 Expr::Struct(literal) => {
@@ -2136,15 +2239,16 @@ impl Collector {
 
     /// Records what a call of function or method `name` makes safe: a test of an error for
     /// a unique violation (or the conflict it was mapped to), or a helper of the crate that
-    /// handles one or takes a lock.
-    fn note_called(&mut self, name: &str) {
+    /// handles one or takes a lock (`owner`: the type a path call names; `method`: a
+    /// method call, see [`Index::locks`]).
+    fn note_called(&mut self, name: &str, owner: Option<&str>, method: bool) {
         if name.ends_with("for_update") {
             let at = self.order;
             self.found.row_locks.push(at);
         }
         if CONFLICT_TESTS.contains(&name) || self.index.handlers.contains(name) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
-        } else if self.index.lockers.contains(name) {
+        } else if self.index.locks(name, owner, method) {
             self.found.safe_by = Some(SafeBy::Lock);
         }
     }
@@ -2338,6 +2442,14 @@ impl Collector {
 /// an enclosing one's) looks at what the read gave ([`FnOps::looks_at`]). Or the insert
 /// saves the row the read found or the value made in its place ([`FnOps::fed`]).
 pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
+    // A read whose "no row" left at once: the insert runs with the row found.
+    if found
+        .required
+        .get(&read.order)
+        .is_some_and(|&after| write.order > after)
+    {
+        return false;
+    }
     let below = |path: &[usize], of: &[usize]| path.len() > of.len() && path.starts_with(of);
     // An exit that the read's arm takes whatever it found (`if let Some(code) = code {
     // read; .. return Ok(..) }`): an insert after it runs only where that arm was not
@@ -2828,6 +2940,89 @@ fn snake(name: &str) -> String {
         }
     }
     out
+}
+
+/// A statement built with sea-query and rendered for a client (`Query::select()
+/// .from(UserEmails::Table).and_where(..).build_sqlx(PostgresQueryBuilder)`, `.build(..)`,
+/// `.to_string(..)`): a read, insert (`into_table`), update (`table`) or delete
+/// (`from_table`) of the table its `#[derive(Iden)]` enum names (`UserEmails` ->
+/// `user_emails`), keyed by the columns its `and_where` compares with `.eq(..)`.
+fn sea_query_statement(node: &ExprMethodCall) -> Option<Op> {
+    let (methods, root, calls) = chain(node);
+    if !methods
+        .iter()
+        .any(|m| m.starts_with("build") || m == "to_string")
+    {
+        return None;
+    }
+    let Expr::Call(start) = root else {
+        return None;
+    };
+    let Expr::Path(function) = &*start.func else {
+        return None;
+    };
+    let (kind, target) = match segments(&function.path).as_slice() {
+        [.., query, verb] if query == "Query" => match verb.as_str() {
+            "select" => (Kind::Read, "from"),
+            "insert" => (Kind::Insert, "into_table"),
+            "update" => (Kind::Update, "table"),
+            "delete" => (Kind::Delete, "from_table"),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    // `X::Table` of an `Iden` enum: the enum's name in snake case.
+    let iden_table = |expr: &Expr| match expr {
+        Expr::Path(path) => match segments(&path.path).as_slice() {
+            [.., iden, table] if table == "Table" => Some(snake(iden)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let table = calls
+        .iter()
+        .filter(|c| c.method == target)
+        .find_map(|c| c.args.first().and_then(iden_table))?;
+    // `and_where(Expr::col((X::Table, X::Email)).eq(..))`: `email`.
+    let mut keys = Vec::new();
+    for call in calls.iter().filter(|c| c.method == "and_where") {
+        let Some(Expr::MethodCall(eq)) = call.args.first() else {
+            continue;
+        };
+        let Expr::Call(col) = &*eq.receiver else {
+            continue;
+        };
+        let column = match col.args.first() {
+            Some(Expr::Tuple(pair)) => pair.elems.last(),
+            other => other,
+        };
+        if eq.method == "eq"
+            && let Some(Expr::Path(column)) = column
+            && let Some(last) = column.path.segments.last()
+        {
+            keys.push(snake(&last.ident.to_string()));
+        }
+    }
+    let line = function
+        .path
+        .segments
+        .last()
+        .map_or(0, |s| s.ident.span().start().line);
+    let counts = |expr: &Expr| matches!(expr, Expr::MethodCall(call) if call.method == "count");
+    let rows = if calls
+        .iter()
+        .any(|c| c.method == "expr" && c.args.first().is_some_and(counts))
+    {
+        Rows::Count
+    } else {
+        Rows::One
+    };
+    Some(Op {
+        keys,
+        rows,
+        guarded: kind == Kind::Insert && methods.iter().any(|m| m == "on_conflict"),
+        ..Op::new(kind, Api::Sqlx, table, line)
+    })
 }
 
 /// Columns compared with `.eq(..)` in `filter(..)` arguments: `users::email.eq(x)`,
