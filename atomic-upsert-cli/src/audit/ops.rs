@@ -249,6 +249,9 @@ pub struct Collector {
     own: String,
     /// `SeaORM` `ActiveModel`s bound to a variable, by name, with their table.
     models: std::collections::HashMap<String, String>,
+    /// `SeaORM` `Model`s made here (`bot_installations::Model::new(..)`), by name, with
+    /// their table: `model.into_active_model()` is that table's `ActiveModel`.
+    made_models: std::collections::HashMap<String, String>,
     /// The type of each local variable the function binds, when its `let` shows it
     /// (`let user: User`, `let user = User::new(..)`, `match User::find(..) { .. }`).
     types: std::collections::HashMap<String, String>,
@@ -927,7 +930,8 @@ impl<'ast> Visit<'ast> for Collector {
                 let mut missing = false;
                 if lists.is_empty() {
                     lists = self.lists_in(&init.expr);
-                    missing = !lists.is_empty() && keeps_missing(&init.expr);
+                    missing = !lists.is_empty()
+                        && (keeps_missing(&init.expr) || self.lacks_from_list(&init.expr));
                 }
                 for name in names {
                     if missing {
@@ -940,13 +944,8 @@ impl<'ast> Visit<'ast> for Collector {
                     }
                 }
             }
-            // `let model = user::ActiveModel { .. };`: a later `model.insert(db)` inserts.
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
-                if let Some(table) =
-                    active_model_table(&init.expr).or_else(|| typed_model(&node.pat))
-                {
-                    self.models.insert(binding.ident.to_string(), table);
-                }
+                self.bind_model(&binding.ident.to_string(), &node.pat, &init.expr);
                 // `let query = users::table.filter(..);`: a later `query.first(conn)` reads.
                 if let Some(source) = query_source(&init.expr, &self.index.aliases) {
                     self.queries.insert(binding.ident.to_string(), source);
@@ -1219,6 +1218,7 @@ impl<'ast> Visit<'ast> for Collector {
         let start = self.found.ops.len();
         self.method_call(node);
         self.write_locked(&node.method, start);
+        self.feed_missing(node.args.iter(), start);
         if let Expr::Path(path) = &*node.receiver
             && let Some(name) = path.path.get_ident()
         {
@@ -1258,6 +1258,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
         let start = self.found.ops.len();
         self.call(node);
+        self.feed_missing(node.args.iter(), start);
         if let Expr::Path(path) = &*node.func
             && let Some(last) = path.path.segments.last()
         {
@@ -1428,6 +1429,62 @@ impl Collector {
         })
     }
 
+    /// Whether an expression takes from a set what a list read lacks:
+    /// `wanted.difference(&present)` with `present` made from the read (not
+    /// `present.difference(&wanted)`, what the read has that is not wanted).
+    fn lacks_from_list(&self, expr: &Expr) -> bool {
+        struct Difference<'a>(&'a Collector, bool);
+        impl<'ast> Visit<'ast> for Difference<'_> {
+            fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
+                if node.method == "difference"
+                    && let Some(arg) = node.args.first()
+                {
+                    let mut arg = arg;
+                    while let Expr::Reference(inner) = arg {
+                        arg = &inner.expr;
+                    }
+                    self.1 |= !self.0.lists_in(arg).is_empty()
+                        && self.0.lists_in(&node.receiver).is_empty();
+                }
+                syn::visit::visit_expr_method_call(self, node);
+            }
+        }
+        let mut difference = Difference(self, false);
+        difference.visit_expr(expr);
+        difference.1
+    }
+
+    /// The inserts since `start` of a call given what a list read lacks (`add(to_add)`):
+    /// they are decided by that read, whatever the condition around them.
+    fn feed_missing<'e>(&mut self, args: impl Iterator<Item = &'e Expr>, start: usize) {
+        let mut reads = Vec::new();
+        for arg in args {
+            let mut arg = arg;
+            loop {
+                match arg {
+                    Expr::Reference(inner) => arg = &inner.expr,
+                    Expr::MethodCall(call) if call.args.is_empty() => arg = &call.receiver,
+                    _ => break,
+                }
+            }
+            if let Expr::Path(path) = arg
+                && let Some(name) = path.path.get_ident().map(ToString::to_string)
+                && self.derived_lists.contains(&name)
+                && let Some(lists) = self.lists.get(&name)
+            {
+                reads.extend(lists.iter().copied());
+            }
+        }
+        if reads.is_empty() {
+            return;
+        }
+        for op in &self.found.ops[start..] {
+            if op.kind == Kind::Insert {
+                self.found.fed.insert(op.order, reads.clone());
+            }
+        }
+    }
+
     /// Whether a condition tests what a list read lacks (`!missing.is_empty()`).
     fn on_derived_list(&self, cond: &Expr) -> bool {
         match cond {
@@ -1471,6 +1528,54 @@ impl Collector {
             for op in &mut self.found.ops[start..] {
                 op.guarded |= op.kind == Kind::Read;
             }
+        }
+    }
+
+    /// Notes a `SeaORM` model a `let` binds to `name`: an `ActiveModel` (`let model =
+    /// user::ActiveModel { .. };`, a later `model.insert(db)` inserts), or a `Model` made
+    /// here (see [`Collector::model_value`]).
+    fn bind_model(&mut self, name: &str, pat: &syn::Pat, init: &Expr) {
+        if let Some(table) = active_model_table(init)
+            .or_else(|| typed_model(pat))
+            .or_else(|| self.converted_model(init))
+        {
+            self.models.insert(name.to_owned(), table);
+        }
+        if let Some(table) = self.model_value(init) {
+            self.made_models.insert(name.to_owned(), table);
+        } else {
+            self.made_models.remove(name);
+        }
+    }
+
+    /// The table of a `SeaORM` `Model` value made here: a constructor of the entity's
+    /// model (`bot_installations::Model::new(..)`), or a variable holding one.
+    fn model_value(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Call(call) => match &*call.func {
+                Expr::Path(function) => match segments(&function.path).as_slice() {
+                    [.., table, model, _] if model == "Model" => Some(table.clone()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            Expr::Path(path) => path
+                .path
+                .get_ident()
+                .and_then(|name| self.made_models.get(&name.to_string()))
+                .cloned(),
+            _ => None,
+        }
+    }
+
+    /// The table of the `ActiveModel` a model made here converts into
+    /// (`model.into_active_model()`, `Model::new(..).into_active_model()`).
+    fn converted_model(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::MethodCall(call) if call.method == "into_active_model" => {
+                self.model_value(&call.receiver)
+            }
+            _ => None,
         }
     }
 
@@ -2418,15 +2523,19 @@ impl Collector {
     /// `model.insert(db)` on an `ActiveModel` bound earlier in the function.
     fn model_insert(&self, node: &ExprMethodCall) -> Option<Op> {
         let (methods, root, calls) = chain(node);
-        let Expr::Path(path) = root else {
-            return None;
-        };
-        let name = path.path.get_ident()?.to_string();
-        let table = self.models.get(&name)?;
         let insert = calls.iter().rev().find(|c| c.method == "insert")?;
-        if methods.last().map(String::as_str) != Some("insert") {
-            return None;
-        }
+        let table = match methods.iter().rev().map(String::as_str).collect::<Vec<_>>()[..] {
+            // `model.insert(db)` on an `ActiveModel` bound earlier.
+            ["insert", ..] => {
+                let Expr::Path(path) = root else {
+                    return None;
+                };
+                self.models.get(&path.path.get_ident()?.to_string())?
+            }
+            // `model.into_active_model().insert(db)` on a model made here.
+            ["into_active_model", "insert", ..] => &self.model_value(root)?,
+            _ => return None,
+        };
         Some(Op::new(
             Kind::Insert,
             Api::SeaOrm,
@@ -2488,6 +2597,15 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
     {
         return false;
     }
+    // An insert of the value a read found or made in its place, or of what a list read
+    // lacks (`add_labels(wanted.difference(&present))`).
+    if found
+        .fed
+        .get(&write.order)
+        .is_some_and(|reads| reads.contains(&read.order))
+    {
+        return true;
+    }
     if read.rows == Rows::Many {
         // Many rows decide only an insert under a condition that looks into them, or one
         // after an exit from such a condition's arm.
@@ -2519,10 +2637,6 @@ pub fn read_decides(found: &FnOps, read: &Op, write: &Op) -> bool {
         })
     };
     (below(&write.path, &read.path) && looked(&write.path[read.path.len()..]))
-        || found
-            .fed
-            .get(&write.order)
-            .is_some_and(|reads| reads.contains(&read.order))
         || found.early_returns.iter().any(|exit| {
             // (An exit taken when the read found nothing, `if rows.is_empty() { break }`,
             // leaves the insert to run when it found the row: not "no row, insert". Nor
@@ -2785,6 +2899,14 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         "update" => {
             let table = after("update")?;
             Some(op(Kind::Update, table, where_keys(&w), Vec::new(), false))
+        }
+        // `WITH inserted AS (INSERT INTO t ..) SELECT ..`: the statement a common table
+        // expression writes with.
+        "with" => {
+            let at = w.windows(3).position(|p| {
+                (p[0] == "insert" && p[1] == "into") || (p[0] == "update" && p[2] == "set")
+            })?;
+            sql_op(&w[at..].join(" "), span)
         }
         _ => None,
     }
