@@ -730,6 +730,12 @@ fn error_macro(mac: &syn::Macro) -> bool {
     })
 }
 
+/// Whether a pattern is `Err(..)`.
+fn is_err_pattern(pat: &syn::Pat) -> bool {
+    matches!(pat, syn::Pat::TupleStruct(tuple)
+        if tuple.path.segments.last().is_some_and(|s| s.ident == "Err"))
+}
+
 /// Whether a pattern binds a row a read found: `Some(row)`, `Ok(Some(row))` (not `Ok(x)`,
 /// which may hold `None`).
 fn binds_row(pat: &syn::Pat) -> bool {
@@ -803,10 +809,17 @@ impl<'ast> Visit<'ast> for Collector {
         if compares_values(&node.cond) {
             self.found.compare_arms.insert(group);
         }
+        let cond_end = self.found.ops.len();
         self.branch_when(group, found, |this| {
             this.visit_block(&node.then_branch);
             this.arm_ends_with(block_outcome(&node.then_branch));
         });
+        // `if let Err(e) = insert { read again .. }`
+        if let Expr::Let(taken) = &*node.cond
+            && is_err_pattern(&taken.pat)
+        {
+            self.recovered_by_reading(start..cond_end, cond_end..self.found.ops.len());
+        }
         if let Some((_, otherwise)) = &node.else_branch {
             self.branch_when(group, otherwise_found, |this| {
                 this.visit_expr(otherwise);
@@ -829,9 +842,7 @@ impl<'ast> Visit<'ast> for Collector {
         let mut goes_on = false;
         for arm in &node.arms {
             let id = self.ids + 1;
-            if matches!(&arm.pat, syn::Pat::TupleStruct(tuple)
-                if tuple.path.segments.last().is_some_and(|s| s.ident == "Err"))
-            {
+            if is_err_pattern(&arm.pat) {
                 self.found.err_arms.insert(id);
             }
             if is_variant(&arm.pat) {
@@ -839,10 +850,14 @@ impl<'ast> Visit<'ast> for Collector {
             }
             let found = pattern_found(&arm.pat);
             let exits = self.found.early_returns.len();
+            let arm_start = self.found.ops.len();
             self.branch_when(group, found, |this| {
                 this.visit_arm(arm);
                 this.arm_ends_with(outcome_of(&arm.body));
             });
+            if is_err_pattern(&arm.pat) {
+                self.recovered_by_reading(start..reads, arm_start..self.found.ops.len());
+            }
             let exited = self.found.early_returns[exits..].iter().any(|exit| {
                 exit.path.last() == Some(&id) && exit.path.len() == self.path.len() + 1
             });
@@ -1527,6 +1542,28 @@ impl Collector {
         {
             for op in &mut self.found.ops[start..] {
                 op.guarded |= op.kind == Kind::Read;
+            }
+        }
+    }
+
+    /// Marks the inserts among `inserts` (positions in the function's list) whose failure
+    /// the operations `arm` (an `Err(..)` arm) answer by reading their table again: the
+    /// loser of the race takes the winner's row (`if let Err(e) = model.insert(db) {
+    /// match find(oid) { Some(row) => .., None => return Err(e) } }`), as an `ON CONFLICT`
+    /// would.
+    fn recovered_by_reading(
+        &mut self,
+        inserts: std::ops::Range<usize>,
+        arm: std::ops::Range<usize>,
+    ) {
+        let reread: Vec<String> = self.found.ops[arm]
+            .iter()
+            .filter(|op| op.kind == Kind::Read)
+            .map(|op| op.table.to_ascii_lowercase())
+            .collect();
+        for op in &mut self.found.ops[inserts] {
+            if op.kind == Kind::Insert && reread.contains(&op.table.to_ascii_lowercase()) {
+                op.guarded = true;
             }
         }
     }
