@@ -252,6 +252,9 @@ pub struct Collector {
     /// `SeaORM` `Model`s made here (`bot_installations::Model::new(..)`), by name, with
     /// their table: `model.into_active_model()` is that table's `ActiveModel`.
     made_models: std::collections::HashMap<String, String>,
+    /// The results of inserts bound without `?` (`let res = insert.exec(db).await;`), by
+    /// name, with the inserts' positions in the function's list.
+    insert_results: std::collections::HashMap<String, Vec<usize>>,
     /// The type of each local variable the function binds, when its `let` shows it
     /// (`let user: User`, `let user = User::new(..)`, `match User::find(..) { .. }`).
     types: std::collections::HashMap<String, String>,
@@ -961,6 +964,7 @@ impl<'ast> Visit<'ast> for Collector {
             }
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
                 self.bind_model(&binding.ident.to_string(), &node.pat, &init.expr);
+                self.bind_insert_result(&binding.ident.to_string(), &init.expr, start);
                 // `let query = users::table.filter(..);`: a later `query.first(conn)` reads.
                 if let Some(source) = query_source(&init.expr, &self.index.aliases) {
                     self.queries.insert(binding.ident.to_string(), source);
@@ -1271,6 +1275,7 @@ impl<'ast> Visit<'ast> for Collector {
         }
     }
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
+        self.answered_as_bool(node);
         let start = self.found.ops.len();
         self.call(node);
         self.feed_missing(node.args.iter(), start);
@@ -1568,6 +1573,41 @@ impl Collector {
         }
     }
 
+    /// `Ok(res.is_ok())` on an insert's result bound earlier: its failure is a `bool`
+    /// handed back as a success, a duplicate answered "not inserted", as `ON CONFLICT DO
+    /// NOTHING` would (not `match res.is_ok() { false => Err(..), .. }`, which fails).
+    fn answered_as_bool(&mut self, node: &syn::ExprCall) {
+        let Expr::Path(function) = &*node.func else {
+            return;
+        };
+        if !function.path.is_ident("Ok") {
+            return;
+        }
+        if let Some(Expr::MethodCall(test)) = node.args.first()
+            && (test.method == "is_ok" || test.method == "is_err")
+            && let Expr::Path(path) = &*test.receiver
+            && let Some(name) = path.path.get_ident()
+            && let Some(inserts) = self.insert_results.get(&name.to_string())
+        {
+            for &at in inserts {
+                self.found.ops[at].guarded = true;
+            }
+        }
+    }
+
+    /// Notes an insert's result bound to `name` without `?` (`let res =
+    /// Entity::insert(..).exec(db).await;`): made by the operations since `start`.
+    fn bind_insert_result(&mut self, name: &str, init: &Expr, start: usize) {
+        let inserts: Vec<usize> = (start..self.found.ops.len())
+            .filter(|&at| self.found.ops[at].kind == Kind::Insert)
+            .collect();
+        if !inserts.is_empty() && !matches!(init, Expr::Try(_)) {
+            self.insert_results.insert(name.to_owned(), inserts);
+        } else {
+            self.insert_results.remove(name);
+        }
+    }
+
     /// Notes a `SeaORM` model a `let` binds to `name`: an `ActiveModel` (`let model =
     /// user::ActiveModel { .. };`, a later `model.insert(db)` inserts), or a `Model` made
     /// here (see [`Collector::model_value`]).
@@ -1630,6 +1670,7 @@ impl Collector {
     fn method_call(&mut self, node: &ExprMethodCall) {
         let method = node.method.to_string();
         self.note_called(&method, None, true);
+
         // `read.then_some(()).ok_or(TakenError)`: an error on one outcome of the read, as
         // the function's value (a validation helper without an `if`).
         if matches!(method.as_str(), "ok_or" | "ok_or_else")
