@@ -2208,6 +2208,14 @@ impl Collector {
                 if let Some(table) = model_type(&typed.ty) {
                     self.models.insert(name.ident.to_string(), table);
                 }
+                // `model: mega_refs::Model`: `model.into_active_model()` is its table's.
+                if let syn::Type::Path(path) = &*typed.ty
+                    && let [.., table, model] = segments(&path.path).as_slice()
+                    && model == "Model"
+                {
+                    self.made_models
+                        .insert(name.ident.to_string(), table.clone());
+                }
             }
         }
     }
