@@ -64,6 +64,11 @@ pub struct Index {
     /// `count(..)` and `add(..)` are its implementors'. A call of one without arguments is
     /// that accessor, not another function of the name.
     pub returns: std::collections::HashMap<String, String>,
+    /// The structs whose derive, one of the crate's own proc-macros, generates an insert
+    /// (its source builds an `INSERT INTO` statement), by struct: the struct's table (its
+    /// `#[table(..)]`, else its name in lower case) and the methods the derive generates
+    /// that insert (`User::new(..).save(&pool)`).
+    pub derived_inserts: std::collections::HashMap<String, (String, Vec<String>)>,
 }
 
 /// Stands for the methods a macro call in an `impl` block makes, whatever their names.

@@ -282,6 +282,11 @@ struct Indexer {
     returns: std::collections::HashMap<String, std::collections::HashSet<String>>,
     /// The type of the `impl` block being read, if any.
     impl_type: Option<String>,
+    /// The crate's own derive macros that generate an insert, by name, with the names of
+    /// the methods they generate that insert.
+    inserting_derives: std::collections::HashMap<String, Vec<String>>,
+    /// Each struct, its derives and its table (`#[table(..)]`, `#[diesel(table_name)]`).
+    derives: Vec<(String, Vec<String>, Option<String>)>,
 }
 impl Indexer {
     /// Notes the type an accessor returns (a method taking `self` alone, in an `impl`
@@ -335,6 +340,9 @@ impl<'ast> Visit<'ast> for Indexer {
     }
     fn visit_item_fn(&mut self, node: &'ast syn::ItemFn) {
         self.function(&node.sig, &node.block);
+        if let Some((derive, methods)) = inserting_derive(node) {
+            self.inserting_derives.insert(derive, methods);
+        }
         syn::visit::visit_item_fn(self, node);
     }
     fn visit_trait_item_fn(&mut self, node: &'ast syn::TraitItemFn) {
@@ -388,11 +396,14 @@ impl<'ast> Visit<'ast> for Indexer {
         }
     }
     fn visit_item_struct(&mut self, node: &'ast syn::ItemStruct) {
-        if let Some(table) = diesel_table_name(&node.attrs) {
+        let table = diesel_table_name(&node.attrs);
+        if let Some(table) = &table {
             self.index
                 .diesel_tables
-                .insert(node.ident.to_string(), table);
+                .insert(node.ident.to_string(), table.clone());
         }
+        self.derives
+            .push((node.ident.to_string(), derives(&node.attrs), table));
         let generic = |ty: &str| node.generics.type_params().any(|p| p.ident == ty);
         for field in &node.fields {
             // `writer: Arc<Mutex<SqliteConnection>>`: one connection of sqlx or Diesel
@@ -525,6 +536,25 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
         .collect();
     converters.extend(aliases);
     found.index.converters = converters;
+    // The structs an inserting derive of the crate's own generates methods for.
+    for (name, derives, table) in std::mem::take(&mut found.derives) {
+        let methods: Vec<String> = derives
+            .iter()
+            .filter_map(|d| found.inserting_derives.get(d))
+            .flatten()
+            .cloned()
+            .collect();
+        if !methods.is_empty() {
+            let table = table.unwrap_or_else(|| name.to_ascii_lowercase());
+            found
+                .index
+                .methods
+                .entry(name.clone())
+                .or_default()
+                .extend(methods.iter().cloned());
+            found.index.derived_inserts.insert(name, (table, methods));
+        }
+    }
     // The type a method returns, where one type of the crate is all its definitions
     // return (a `Result` is never a call's receiver: it is `?`'d first).
     let index = &mut found.index;
@@ -542,6 +572,82 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
         })
         .collect();
     found.index
+}
+
+/// The names a struct's `#[derive(..)]` attributes list (their last segment).
+fn derives(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut names = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("derive")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(last) = meta.path.segments.last() {
+                names.push(last.ident.to_string());
+            }
+            Ok(())
+        });
+    }
+    names
+}
+
+/// A derive macro of the crate's own (`#[proc_macro_derive(Model, ..)]`) whose source
+/// builds an `INSERT INTO` statement: its name, and the methods it generates that insert
+/// (those of its generated `fn`s named `save`, `insert`, `create` or `add`).
+fn inserting_derive(node: &syn::ItemFn) -> Option<(String, Vec<String>)> {
+    // The string literals of the function's code, and the macro calls' tokens.
+    struct Source(bool, Vec<String>);
+    impl<'ast> Visit<'ast> for Source {
+        fn visit_lit_str(&mut self, node: &'ast syn::LitStr) {
+            self.0 |= node.value().to_ascii_uppercase().contains("INSERT INTO");
+        }
+        fn visit_macro(&mut self, node: &'ast syn::Macro) {
+            scan(node.tokens.clone(), &mut self.0, &mut self.1);
+        }
+    }
+    // Every string literal and every `fn name` in a macro call's tokens (`quote!`).
+    fn scan(tokens: proc_macro2::TokenStream, inserts: &mut bool, methods: &mut Vec<String>) {
+        let mut after_fn = false;
+        for token in tokens {
+            match token {
+                proc_macro2::TokenTree::Literal(lit) => {
+                    *inserts |= lit.to_string().to_ascii_uppercase().contains("INSERT INTO");
+                }
+                proc_macro2::TokenTree::Ident(id) => {
+                    let name = id.to_string();
+                    if after_fn
+                        && matches!(name.as_str(), "save" | "insert" | "create" | "add")
+                        && !methods.contains(&name)
+                    {
+                        methods.push(name.clone());
+                    }
+                    after_fn = name == "fn";
+                    continue;
+                }
+                proc_macro2::TokenTree::Group(group) => scan(group.stream(), inserts, methods),
+                proc_macro2::TokenTree::Punct(_) => {}
+            }
+            after_fn = false;
+        }
+    }
+    let derive = node.attrs.iter().find_map(|attr| {
+        if !attr.path().is_ident("proc_macro_derive") {
+            return None;
+        }
+        let mut name = None;
+        let _ = attr.parse_nested_meta(|meta| {
+            if name.is_none() {
+                name = meta.path.get_ident().map(ToString::to_string);
+            }
+            // (`attributes(table, model)` after the name.)
+            if meta.input.peek(syn::token::Paren) {
+                let _ = meta.input.parse::<proc_macro2::Group>();
+            }
+            Ok(())
+        });
+        name
+    })?;
+    let mut source = Source(false, Vec::new());
+    source.visit_block(&node.block);
+    let Source(inserts, methods) = source;
+    (inserts && !methods.is_empty()).then_some((derive, methods))
 }
 
 /// The table a struct's attributes name: Diesel's `#[diesel(table_name = schema::users,
@@ -579,7 +685,14 @@ fn diesel_table_name(attrs: &[syn::Attribute]) -> Option<String> {
     }
     attrs.iter().find_map(|attr| match &attr.meta {
         syn::Meta::List(list) if attr.path().is_ident("table") => {
-            after("name", list.tokens.clone())
+            after("name", list.tokens.clone()).or_else(|| {
+                // `#[table(authorization_code)]`
+                let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+                match tokens.as_slice() {
+                    [proc_macro2::TokenTree::Ident(table)] => Some(table.to_string()),
+                    _ => None,
+                }
+            })
         }
         syn::Meta::List(list)
             if attr.path().is_ident("diesel") || attr.path().is_ident("cfg_attr") =>
@@ -748,6 +861,21 @@ fn helpers<'a>(
                 }
                 by_callee.entry(callee.clone()).or_default().push(helper);
             }
+        }
+    }
+    // The inserting methods the crate's own derives generate (`#[derive(Model)]`'s
+    // `save`), on their structs.
+    for (ty, (table, methods)) in &known.index.derived_inserts {
+        for method in methods {
+            let callee = ops::Callee {
+                name: method.clone(),
+                method: true,
+                owner: Some(ty.clone()),
+            };
+            by_callee.entry(callee).or_default().push(ops::Helper {
+                effects: vec![ops::Effect::derived_insert(table)],
+                ..ops::Helper::default()
+            });
         }
     }
     by_callee
