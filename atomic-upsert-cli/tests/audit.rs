@@ -236,7 +236,7 @@ fn a_file_that_does_not_parse_is_skipped_with_a_warning_and_fails_only_strict_ru
     )
     .unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit/negative/for_update.rs"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit/negative/parent_row_locker.rs"),
         dir.join("clean.rs"),
     )
     .unwrap();

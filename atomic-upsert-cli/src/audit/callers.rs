@@ -262,7 +262,7 @@ fn is_static_name(ident: &syn::Ident) -> bool {
 /// migrations, seeding (see [`ONCE`]).
 fn starts_once(name: &str) -> bool {
     ONCE.contains(&name)
-        || ["seed_", "init_", "bootstrap_"]
+        || ["seed_", "init_", "initialize_", "bootstrap_"]
             .iter()
             .any(|prefix| name.starts_with(prefix))
 }

@@ -23,6 +23,9 @@ pub struct Index {
     /// `GET_LOCK`) and do nothing else: calling one takes it (`lock_data_key(conn, ..)`
     /// before a check). A free function by its name, a method as `Type::name`.
     pub lockers: std::collections::HashSet<String>,
+    /// The names of the crate's functions that only lock rows (`SELECT .. FOR UPDATE` of
+    /// a parent row): a check after calling one is serialized for that row.
+    pub row_lockers: std::collections::HashSet<String>,
     /// The names of the crate's functions that open a transaction holding SQLite's write
     /// lock from `BEGIN` (wrappers of Diesel's `immediate_transaction` /
     /// `exclusive_transaction`): what runs in the closure given them cannot race. Found by

@@ -259,7 +259,7 @@ fn one_shot_file(root: &Path, file: &Path) -> bool {
     relative.parent().is_some_and(|dirs| {
         dirs.components().any(|c| {
             c.as_os_str().to_str().is_some_and(|dir| {
-                ["cli", "commands", "migrations", "migration"].contains(&dir)
+                ["cli", "commands", "migrations", "migration", "migrate"].contains(&dir)
                     || ["-cli", "_cli", "-migrations", "_migrations", "-migration"]
                         .iter()
                         .any(|suffix| dir.ends_with(suffix))
@@ -306,6 +306,9 @@ impl Indexer {
         }
     }
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        if ops::locks_rows(block) {
+            self.index.row_lockers.insert(sig.ident.to_string());
+        }
         match ops::protects_callers(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
             // would be every `map_err(Other::from)` of the crate.)
@@ -423,8 +426,14 @@ impl<'ast> Visit<'ast> for Indexer {
             {
                 self.index.single_writer = true;
             }
+            // (A type parameter's field holds its bound's type: `organization_repository:
+            // Arc<OR>` with `OR: OrganizationRepository`.)
             if let (Some(name), Some(ty)) = (&field.ident, index::core_type(&field.ty))
-                && !generic(&ty)
+                && let Some(ty) = if generic(&ty) {
+                    bound_trait(&node.generics, &ty)
+                } else {
+                    Some(ty)
+                }
             {
                 self.index
                     .fields
@@ -572,6 +581,46 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
         })
         .collect();
     found.index
+}
+
+/// The first trait a type parameter is bound by, in its declaration or the `where`
+/// clause (`OR: OrganizationRepository`), other than marker and standard traits.
+fn bound_trait(generics: &syn::Generics, param: &str) -> Option<String> {
+    let ours = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+        bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(t) => t
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .filter(|name| {
+                    !matches!(
+                        name.as_str(),
+                        "Send" | "Sync" | "Clone" | "Debug" | "Sized" | "Default" | "Copy"
+                    )
+                }),
+            _ => None,
+        })
+    };
+    let declared = generics
+        .type_params()
+        .find(|p| p.ident == param)
+        .and_then(|p| ours(&p.bounds));
+    declared.or_else(|| {
+        generics
+            .where_clause
+            .as_ref()?
+            .predicates
+            .iter()
+            .find_map(|predicate| match predicate {
+                syn::WherePredicate::Type(typed)
+                    if index::core_type(&typed.bounded_ty).as_deref() == Some(param) =>
+                {
+                    ours(&typed.bounds)
+                }
+                _ => None,
+            })
+    })
 }
 
 /// The names a struct's `#[derive(..)]` attributes list (their last segment).
@@ -1062,7 +1111,9 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
                 .filter(|r| {
                     // (A read on another arm than the insert's never runs before it.)
                     r.kind == kind
-                        && !r.guarded
+                        // (A row lock of the row looked for locks nothing when it is
+                        // missing: its "no row" arm still races.)
+                        && (!r.guarded || r.row_lock)
                         && r.order < write.order
                         && !found.exclusive(&r.path, &write.path)
                         // (A count compared with a limit is a quota, not a check.)

@@ -51,6 +51,10 @@ pub enum Kind {
 
 /// One database operation in a function.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one statement, each read on its own by the race rule"
+)]
 pub struct Op {
     pub kind: Kind,
     pub api: Api,
@@ -89,6 +93,10 @@ pub struct Op {
     /// A read of a table the query joins (`.inner_join(t::table)`), not of its own: it
     /// does not outweigh the insert's own `ON CONFLICT`.
     pub joined: bool,
+    /// A read that locks the rows it finds (`FOR UPDATE`, `FOR SHARE`, Diesel's
+    /// `for_update()`): it serializes what comes after it for a row found, but locks
+    /// nothing when there is none, so an insert on its "no row" arm still races.
+    pub row_lock: bool,
 }
 
 impl Op {
@@ -111,6 +119,7 @@ impl Op {
             via: None,
             checks_absent: false,
             joined: false,
+            row_lock: false,
         }
     }
 }
@@ -2205,6 +2214,21 @@ pub fn protects_callers(block: &syn::Block) -> Option<SafeBy> {
     collector.found.safe_by.filter(|_| only_protects)
 }
 
+/// Whether a function body locks rows and does nothing else to the database: its reads
+/// are all `FOR UPDATE` / `FOR SHARE` (`lock_permission_owner(conn, id)`), so a check
+/// after calling it runs one caller at a time for what it locked.
+pub fn locks_rows(block: &syn::Block) -> bool {
+    let mut collector = Collector::default();
+    collector.visit_block(block);
+    let ops: Vec<&Op> = collector
+        .found
+        .ops
+        .iter()
+        .filter(|op| !op.table.is_empty())
+        .collect();
+    !ops.is_empty() && ops.iter().all(|op| op.kind == Kind::Read && op.row_lock)
+}
+
 /// What a function body's own code makes safe (a unique violation it handles, a lock it
 /// takes), knowing what `index` knows of the crate (its handlers and lockers: a
 /// conversion that calls the crate's error mapper handles what the mapper does).
@@ -2328,16 +2352,22 @@ impl Collector {
             return None;
         }
         // The type's own method, or, on a trait (`Arc<dyn UserRepository>`), its
-        // implementors' that do something to the database, when they agree.
+        // implementors' that do something to the database, when they agree. (A trait's
+        // implementor may live in a package that depends on the caller's, as ports and
+        // adapters do: the call reaches it through the trait.)
         let typed = owner.and_then(|owner| {
-            self.agreed(
-                self.index
-                    .owners(owner)
-                    .iter()
-                    .filter_map(|o| self.helpers.get(&key(Some(o))))
-                    .flatten()
-                    .collect(),
-            )
+            let found: Vec<&Helper> = self
+                .index
+                .owners(owner)
+                .iter()
+                .filter_map(|o| self.helpers.get(&key(Some(o))))
+                .flatten()
+                .collect();
+            if self.index.implementors.contains_key(owner) {
+                Self::agreed_in(&found)
+            } else {
+                self.agreed(found)
+            }
         });
         // The type's own function that does nothing to the database (`Self::new(..)` of a
         // config) is not another type's of the same name.
@@ -2379,7 +2409,7 @@ impl Collector {
     /// Of the definitions a call names, those it can reach (in packages the caller's
     /// package can call), when they agree on what they do.
     fn agreed<'h>(&self, found: Vec<&'h Helper>) -> Option<&'h Helper> {
-        let found: Vec<&Helper> = found
+        let reachable: Vec<&Helper> = found
             .into_iter()
             .filter(|h| {
                 h.package.is_none_or(|p| {
@@ -2389,6 +2419,11 @@ impl Collector {
                 })
             })
             .collect();
+        Self::agreed_in(&reachable)
+    }
+
+    /// The definitions found, when they agree on what they do.
+    fn agreed_in<'h>(found: &[&'h Helper]) -> Option<&'h Helper> {
         let first = *found.first()?;
         found.iter().all(|h| h.same_effect(first)).then_some(first)
     }
@@ -2471,7 +2506,7 @@ impl Collector {
     /// handles one or takes a lock (`owner`: the type a path call names; `method`: a
     /// method call, see [`Index::locks`]).
     fn note_called(&mut self, name: &str, owner: Option<&str>, method: bool) {
-        if name.ends_with("for_update") {
+        if name.ends_with("for_update") || self.index.row_lockers.contains(name) {
             let at = self.order;
             self.found.row_locks.push(at);
         }
@@ -2984,6 +3019,7 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
                 .windows(2)
                 .any(|p| p[0] == "for" && (p[1] == "update" || p[1] == "share" || p[1] == "no"));
             let mut read = op(Kind::Read, table, keys, Vec::new(), guarded);
+            read.row_lock = guarded;
             // `SELECT COUNT(*) ..`
             if w.get(1).is_some_and(|t| t == "count") {
                 read.rows = Rows::Count;
@@ -3412,6 +3448,7 @@ fn orm_read_op(
     let read = |api, table: String, keys| Op {
         keys,
         guarded,
+        row_lock: guarded,
         rows,
         ..Op::new(Kind::Read, api, table, line)
     };
