@@ -34,6 +34,10 @@ pub struct Index {
     /// Each audited file's module name, by its place in the audit's list: its stem, or
     /// its directory's name for a `mod.rs` or `lib.rs`.
     pub modules: Vec<String>,
+    /// The table whose `SeaORM` entity each audited file, by its place in the audit's
+    /// list, imports by its bare names (`use crate::entity::smtp_configs::{ActiveModel,
+    /// Entity as SmtpConfigEntity};`): what a bare `ActiveModel { .. }` there inserts into.
+    pub bare_entities: Vec<Option<String>>,
     /// Whether each audited file, by its place in the audit's list, talks to its database
     /// through a client the audit does not read (rusqlite, `tokio-postgres`, the `mysql`
     /// crates) and never names sqlx: its SQL strings are that client's, not sqlx's

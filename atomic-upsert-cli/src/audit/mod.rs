@@ -163,6 +163,10 @@ pub fn audit(
         .iter()
         .map(|(_, source, _)| index::other_client(source))
         .collect();
+    index.bare_entities = parsed
+        .iter()
+        .map(|(_, _, syntax)| bare_entity(syntax))
+        .collect();
     let index = std::rc::Rc::new(index);
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
@@ -820,6 +824,42 @@ fn type_names(ty: &syn::Type) -> Vec<String> {
     let mut names = Names(Vec::new());
     names.visit_type(ty);
     names.0
+}
+
+/// The table whose `SeaORM` entity a file imports by its bare names (`use
+/// entity::smtp_configs::{ActiveModel, Entity as SmtpConfigEntity};`), when it imports
+/// one table's alone.
+fn bare_entity(file: &syn::File) -> Option<String> {
+    fn walk(tree: &syn::UseTree, parent: Option<&str>, found: &mut Vec<String>) {
+        match tree {
+            syn::UseTree::Path(path) => walk(&path.tree, Some(&path.ident.to_string()), found),
+            syn::UseTree::Group(group) => {
+                for tree in &group.items {
+                    walk(tree, parent, found);
+                }
+            }
+            syn::UseTree::Name(name) if index::is_model(&name.ident.to_string()) => {
+                found.extend(parent.map(str::to_owned));
+            }
+            syn::UseTree::Rename(rename) if index::is_model(&rename.ident.to_string()) => {
+                // (Only a bare `ActiveModel` / `Entity` needs it; a renamed one is an
+                // alias of the index, but it names the same module.)
+                found.extend(parent.map(str::to_owned));
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for item in &file.items {
+        if let syn::Item::Use(use_item) = item {
+            walk(&use_item.tree, None, &mut found);
+        }
+    }
+    found.dedup();
+    match found.as_slice() {
+        [table] if table != "prelude" && table != "sea_orm" => Some(table.clone()),
+        _ => None,
+    }
 }
 
 /// The module a file holds: its stem (`device` for `user/device.rs`), or its directory's

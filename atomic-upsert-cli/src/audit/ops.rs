@@ -385,8 +385,16 @@ impl Collector {
         // `Entity::find()` / `ActiveModel { .. }` with the entity imported by its bare
         // name: the file's module is the best name for its table (`table/folders.rs`), so
         // that two modules' bare entities are not taken for one table.
+        // (Its `use` names the entity's module when it imports one alone:
+        // `use entity::smtp_configs::{ActiveModel, Entity as SmtpConfigEntity};`.)
         if op.table == "entity"
-            && let Some(module) = self.file.and_then(|f| self.index.modules.get(f))
+            && let Some(module) = self.file.and_then(|f| {
+                self.index
+                    .bare_entities
+                    .get(f)
+                    .and_then(Option::as_ref)
+                    .or_else(|| self.index.modules.get(f))
+            })
             && !module.is_empty()
         {
             op.table.clone_from(module);
