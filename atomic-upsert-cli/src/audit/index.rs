@@ -23,8 +23,9 @@ pub struct Index {
     /// `GET_LOCK`) and do nothing else: calling one takes it (`lock_data_key(conn, ..)`
     /// before a check). A free function by its name, a method as `Type::name`.
     pub lockers: std::collections::HashSet<String>,
-    /// The names of the crate's functions that only lock rows (`SELECT .. FOR UPDATE` of
-    /// a parent row): a check after calling one is serialized for that row.
+    /// The crate's functions that only lock rows (`SELECT .. FOR UPDATE` of a parent
+    /// row), named as [`Index::lockers`] are: a check after calling one is serialized for
+    /// that row.
     pub row_lockers: std::collections::HashSet<String>,
     /// The names of the crate's functions that open a transaction holding SQLite's write
     /// lock from `BEGIN` (wrappers of Diesel's `immediate_transaction` /
@@ -87,13 +88,30 @@ impl Index {
     /// call (`method`), whose receiver's type the audit may not know, matches a locking
     /// method of that name on any type.
     pub fn locks(&self, name: &str, owner: Option<&str>, method: bool) -> bool {
+        Self::calls_one_of(&self.lockers, name, owner, method)
+    }
+
+    /// Whether calling `name` locks rows ([`Index::row_lockers`]), matched as
+    /// [`Index::locks`] matches.
+    pub fn locks_rows(&self, name: &str, owner: Option<&str>, method: bool) -> bool {
+        Self::calls_one_of(&self.row_lockers, name, owner, method)
+    }
+
+    /// Whether a call of `name` (see [`Index::locks`]) names one of `functions` (free
+    /// functions by name, methods as `Type::name`).
+    fn calls_one_of(
+        functions: &std::collections::HashSet<String>,
+        name: &str,
+        owner: Option<&str>,
+        method: bool,
+    ) -> bool {
         if method {
             let suffix = format!("::{name}");
-            return self.lockers.iter().any(|l| l.ends_with(&suffix));
+            return functions.iter().any(|l| l.ends_with(&suffix));
         }
         match owner {
-            Some(owner) => self.lockers.contains(&format!("{owner}::{name}")),
-            None => self.lockers.contains(name),
+            Some(owner) => functions.contains(&format!("{owner}::{name}")),
+            None => functions.contains(name),
         }
     }
 

@@ -296,22 +296,26 @@ impl Indexer {
     /// Notes the type an accessor returns (a method taking `self` alone, in an `impl`
     /// block or a trait): `fn user_email(&mut self) -> Box<dyn UserEmailRepository + '_>`.
     fn method_returns(&mut self, sig: &syn::Signature) {
-        // (An accessor: `self` alone.)
-        if sig.receiver().is_none() || sig.inputs.len() != 1 {
+        // (An accessor: `self` alone, and not `async`: a query is no accessor.)
+        if sig.receiver().is_none() || sig.inputs.len() != 1 || sig.asyncness.is_some() {
             return;
         }
-        if let syn::ReturnType::Type(_, ty) = &sig.output
-            && let Some(ty) = index::core_type(ty)
-        {
-            self.returns
-                .entry(sig.ident.to_string())
-                .or_default()
-                .insert(ty);
-        }
+        let ty = match &sig.output {
+            syn::ReturnType::Type(_, ty) => index::core_type(ty).unwrap_or_default(),
+            syn::ReturnType::Default => String::new(),
+        };
+        self.returns
+            .entry(sig.ident.to_string())
+            .or_default()
+            .insert(ty);
     }
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
         if ops::locks_rows(block) {
-            self.index.row_lockers.insert(sig.ident.to_string());
+            let name = match &self.impl_type {
+                Some(ty) => format!("{ty}::{}", sig.ident),
+                None => sig.ident.to_string(),
+            };
+            self.index.row_lockers.insert(name);
         }
         match ops::protects_callers(block) {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
@@ -568,20 +572,17 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
             found.index.derived_inserts.insert(name, (table, methods));
         }
     }
-    // The type a method returns, where one type of the crate is all its definitions
-    // return (a `Result` is never a call's receiver: it is `?`'d first).
+    // The type an accessor returns, where every definition returns the one type, and
+    // that a type of the crate.
     let index = &mut found.index;
     index.returns = found
         .returns
         .into_iter()
         .filter_map(|(method, types)| {
-            let mut ours = types.into_iter().filter(|ty| {
-                ty != "Self"
-                    && ty != "Result"
-                    && (index.implementors.contains_key(ty) || index.methods.contains_key(ty))
-            });
-            let ty = ours.next()?;
-            ours.next().is_none().then_some((method, ty))
+            let [ty]: [String; 1] = types.into_iter().collect::<Vec<_>>().try_into().ok()?;
+            (ty != "Self"
+                && (index.implementors.contains_key(&ty) || index.methods.contains_key(&ty)))
+            .then_some((method, ty))
         })
         .collect();
     found.index
@@ -641,15 +642,22 @@ fn derives(attrs: &[syn::Attribute]) -> Vec<String> {
     names
 }
 
+/// Whether SQL text inserts without an `ON CONFLICT` (a derive that upserts races
+/// nothing).
+fn plain_insert(sql: &str) -> bool {
+    let upper = sql.to_ascii_uppercase();
+    upper.contains("INSERT INTO") && !upper.contains("ON CONFLICT")
+}
+
 /// A derive macro of the crate's own (`#[proc_macro_derive(Model, ..)]`) whose source
-/// builds an `INSERT INTO` statement: its name, and the methods it generates that insert
+/// builds an `INSERT INTO` statement without `ON CONFLICT`: its name, and the methods it generates that insert
 /// (those of its generated `fn`s named `save`, `insert`, `create` or `add`).
 fn inserting_derive(node: &syn::ItemFn) -> Option<(String, Vec<String>)> {
     // The string literals of the function's code, and the macro calls' tokens.
     struct Source(bool, Vec<String>);
     impl<'ast> Visit<'ast> for Source {
         fn visit_lit_str(&mut self, node: &'ast syn::LitStr) {
-            self.0 |= node.value().to_ascii_uppercase().contains("INSERT INTO");
+            self.0 |= plain_insert(&node.value());
         }
         fn visit_macro(&mut self, node: &'ast syn::Macro) {
             scan(node.tokens.clone(), &mut self.0, &mut self.1);
@@ -661,7 +669,7 @@ fn inserting_derive(node: &syn::ItemFn) -> Option<(String, Vec<String>)> {
         for token in tokens {
             match token {
                 proc_macro2::TokenTree::Literal(lit) => {
-                    *inserts |= lit.to_string().to_ascii_uppercase().contains("INSERT INTO");
+                    *inserts |= plain_insert(&lit.to_string());
                 }
                 proc_macro2::TokenTree::Ident(id) => {
                     let name = id.to_string();
@@ -838,13 +846,14 @@ fn bare_entity(file: &syn::File) -> Option<String> {
                     walk(tree, parent, found);
                 }
             }
+            // (A renamed one, `use super::posts::Entity as Posts;`, is the index's alias
+            // and says nothing of the bare names.)
             syn::UseTree::Name(name) if index::is_model(&name.ident.to_string()) => {
-                found.extend(parent.map(str::to_owned));
-            }
-            syn::UseTree::Rename(rename) if index::is_model(&rename.ident.to_string()) => {
-                // (Only a bare `ActiveModel` / `Entity` needs it; a renamed one is an
-                // alias of the index, but it names the same module.)
-                found.extend(parent.map(str::to_owned));
+                found.extend(
+                    parent
+                        .filter(|p| !matches!(*p, "super" | "crate" | "self"))
+                        .map(str::to_owned),
+                );
             }
             _ => {}
         }
@@ -1131,7 +1140,8 @@ fn allowed(lines: &[&str], line: usize) -> bool {
         .any(|&l| lines.get(l - 1).is_some_and(|text| text.contains(ALLOW)))
 }
 
-/// The race rule, within one function: a read of table `t` (not `FOR UPDATE`), then a
+/// The race rule, within one function: a read of table `t` (not one serialized by SQLite's
+/// write lock; a `FOR UPDATE` read of the row locks nothing when it is missing), then a
 /// later insert into `t` (without `ON CONFLICT`) that sits on a branch, or follows a
 /// branch that returned early. An `UPDATE` of `t` followed that way by an insert is the
 /// update-else-insert variant. An insert that checks for its row in its own statement

@@ -64,7 +64,9 @@ pub struct Op {
     pub keys: Vec<String>,
     /// The insert's columns, when the SQL lists them.
     pub columns: Vec<String>,
-    /// `ON CONFLICT` on an insert, `FOR UPDATE`/`FOR SHARE` on a read: not racy on its own.
+    /// `ON CONFLICT` on an insert (or its failure handled); on a read, `FOR UPDATE`/`FOR
+    /// SHARE` (see [`Op::row_lock`]) or one inside a transaction holding SQLite's write
+    /// lock.
     pub guarded: bool,
     /// What a read returns: a row, many rows, or a count.
     pub rows: Rows,
@@ -216,14 +218,16 @@ pub struct FnOps {
     /// decided by one.
     pub looks_at: std::collections::HashMap<usize, Vec<usize>>,
     /// The inserts (by order) of a value a variable holds from reads (by order): `let mut
-    /// row = match read(..) { Some(row) => row, None => Row::new(..) }; row.save(conn)`.
+    /// row = match read(..) { Some(row) => row, None => Row::new(..) }; row.save(conn)`;
+    /// and of what a list read lacks (`add_labels(wanted.difference(&present))`).
     pub fed: std::collections::HashMap<usize, Vec<usize>>,
     /// The operations (by order) made through the guard of a mutex the function holds
     /// (`let adaptor = &state.lock().await.adaptor; adaptor.create_event(..)`): two of them
     /// cannot interleave with another holder's.
     pub locked_ops: std::collections::HashSet<usize>,
-    /// Where the function locks a row (`SELECT .. FOR UPDATE`, a helper named
-    /// `*_for_update`), by order: a check after it, in the same transaction, runs one
+    /// Where the function calls a helper that locks a row (one named `*_for_update`, or
+    /// one of [`Index::row_lockers`]), by order: a check after it, in the same
+    /// transaction, runs one
     /// caller at a time for that row (`find_by_id_for_update(&txn, user_id)` before
     /// checking the user's membership).
     pub row_locks: Vec<usize>,
@@ -258,8 +262,9 @@ pub struct Collector {
     own: String,
     /// `SeaORM` `ActiveModel`s bound to a variable, by name, with their table.
     models: std::collections::HashMap<String, String>,
-    /// `SeaORM` `Model`s made here (`bot_installations::Model::new(..)`), by name, with
-    /// their table: `model.into_active_model()` is that table's `ActiveModel`.
+    /// `SeaORM` `Model`s made here (`bot_installations::Model::new(..)`) or given as a
+    /// parameter (`model: mega_refs::Model`), by name, with their table:
+    /// `model.into_active_model()` is that table's `ActiveModel`.
     made_models: std::collections::HashMap<String, String>,
     /// The results of inserts bound without `?` (`let res = insert.exec(db).await;`), by
     /// name, with the inserts' positions in the function's list.
@@ -929,8 +934,9 @@ impl<'ast> Visit<'ast> for Collector {
                 .as_ref()
                 .and_then(|_| pattern_found(strip_type(&node.pat)).map(|f| !f));
             // `let Some(row) = read else { return .. }`, `let row = read.ok_or(..)?`: the
-            // row is required.
-            let required = if found == Some(false) || requires_row(&init.expr) {
+            // row is required (not by `let Ok(row) = .. else`, whose `row` may be `None`).
+            let binds = init.diverge.is_some() && binds_row(strip_type(&node.pat));
+            let required = if binds || requires_row(&init.expr) {
                 self.one_row_reads(start..self.found.ops.len())
             } else {
                 Vec::new()
@@ -1580,7 +1586,7 @@ impl Collector {
     ) {
         let reread: Vec<String> = self.found.ops[arm]
             .iter()
-            .filter(|op| op.kind == Kind::Read)
+            .filter(|op| op.kind == Kind::Read && op.rows == Rows::One && !op.joined)
             .map(|op| op.table.to_ascii_lowercase())
             .collect();
         for op in &mut self.found.ops[inserts] {
@@ -1634,6 +1640,8 @@ impl Collector {
             .or_else(|| self.converted_model(init))
         {
             self.models.insert(name.to_owned(), table);
+        } else {
+            self.models.remove(name);
         }
         if let Some(table) = self.model_value(init) {
             self.made_models.insert(name.to_owned(), table);
@@ -1809,9 +1817,12 @@ impl Collector {
         // A derive-generated `save` on a row loaded (not made here) writes that row back:
         // an update, not the derive's insert of a new one.
         if loaded
-            && owner
-                .as_deref()
-                .is_some_and(|ty| self.index.derived_inserts.contains_key(ty))
+            && owner.as_deref().is_some_and(|ty| {
+                self.index
+                    .derived_inserts
+                    .get(ty)
+                    .is_some_and(|(_, methods)| methods.contains(&node.method.to_string()))
+            })
         {
             return;
         }
@@ -2514,7 +2525,7 @@ impl Collector {
     /// handles one or takes a lock (`owner`: the type a path call names; `method`: a
     /// method call, see [`Index::locks`]).
     fn note_called(&mut self, name: &str, owner: Option<&str>, method: bool) {
-        if name.ends_with("for_update") || self.index.row_lockers.contains(name) {
+        if name.ends_with("for_update") || self.index.locks_rows(name, owner, method) {
             let at = self.order;
             self.found.row_locks.push(at);
         }
@@ -3070,10 +3081,13 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
         }
         // `WITH inserted AS (INSERT INTO t ..) SELECT ..`: the statement a common table
         // expression writes with.
+        // (An insert there, else an update: `WITH u AS (UPDATE ..) INSERT INTO ..` is an
+        // update-else-insert in one statement.)
         "with" => {
-            let at = w.windows(3).position(|p| {
-                (p[0] == "insert" && p[1] == "into") || (p[0] == "update" && p[2] == "set")
-            })?;
+            let at = w
+                .windows(2)
+                .position(|p| p[0] == "insert" && p[1] == "into")
+                .or_else(|| w.windows(3).position(|p| p[0] == "update" && p[2] == "set"))?;
             sql_op(&w[at..].join(" "), span)
         }
         _ => None,
@@ -3307,6 +3321,10 @@ fn sea_query_statement(node: &ExprMethodCall) -> Option<Op> {
     } else {
         Rows::One
     };
+    // (A delete of no key given is a clean-up, not the delete of a rewrite.)
+    if kind == Kind::Delete && keys.is_empty() {
+        return None;
+    }
     Some(Op {
         keys,
         rows,
