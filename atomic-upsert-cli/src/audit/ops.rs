@@ -2556,19 +2556,16 @@ impl Collector {
     /// Marks the counts a condition compares with a limit (not with 0 or 1) as quotas:
     /// through the variables holding them, or read in the condition itself (from op `start`).
     fn note_quotas(&mut self, cond: &Expr, start: usize) {
-        struct Comparisons<'a>(Vec<(&'a Expr, &'a Expr)>);
+        // Each comparison's sides, and whether it orders them (`<`, `>=`: a limit).
+        struct Comparisons<'a>(Vec<(&'a Expr, &'a Expr, bool)>);
         impl<'ast> Visit<'ast> for Comparisons<'ast> {
             fn visit_expr_binary(&mut self, node: &'ast syn::ExprBinary) {
-                if matches!(
+                let ordering = matches!(
                     node.op,
-                    syn::BinOp::Lt(_)
-                        | syn::BinOp::Le(_)
-                        | syn::BinOp::Gt(_)
-                        | syn::BinOp::Ge(_)
-                        | syn::BinOp::Eq(_)
-                        | syn::BinOp::Ne(_)
-                ) {
-                    self.0.push((&node.left, &node.right));
+                    syn::BinOp::Lt(_) | syn::BinOp::Le(_) | syn::BinOp::Gt(_) | syn::BinOp::Ge(_)
+                );
+                if ordering || matches!(node.op, syn::BinOp::Eq(_) | syn::BinOp::Ne(_)) {
+                    self.0.push((&node.left, &node.right, ordering));
                 }
                 syn::visit::visit_expr_binary(self, node);
             }
@@ -2587,20 +2584,25 @@ impl Collector {
             .collect();
         let mut comparisons = Comparisons(Vec::new());
         comparisons.visit_expr(cond);
-        for (left, right) in comparisons.0 {
+        for (left, right, ordering) in comparisons.0 {
             if zero_or_one(left) || zero_or_one(right) {
                 continue;
             }
             let mut counts: Vec<usize> = self.lists_in(left);
             counts.extend(self.lists_in(right));
             counts.extend(&inline);
+            // (A list's length held against a limit, `existing.len() >= limit`, is one too;
+            // not one compared for equality, `graph.len() == previous_len`.)
+            let lengths = |e: &Expr| {
+                matches!(e, Expr::MethodCall(m) if m.method == "len")
+                    || matches!(e, Expr::Cast(c) if matches!(&*c.expr, Expr::MethodCall(m) if m.method == "len"))
+            };
+            let measured = ordering && (lengths(left) || lengths(right));
             for order in counts {
-                if self
-                    .found
-                    .ops
-                    .iter()
-                    .any(|op| op.order == order && op.rows == Rows::Count)
-                {
+                if self.found.ops.iter().any(|op| {
+                    op.order == order
+                        && (op.rows == Rows::Count || (measured && op.rows == Rows::Many))
+                }) {
                     self.found.quotas.insert(order);
                 }
             }
@@ -3328,7 +3330,7 @@ fn sea_query_statement(node: &ExprMethodCall) -> Option<Op> {
     Some(Op {
         keys,
         rows,
-        guarded: kind == Kind::Insert && methods.iter().any(|m| m == "on_conflict"),
+        guarded: kind == Kind::Insert && methods.iter().any(|m| m.starts_with("on_conflict")),
         ..Op::new(kind, Api::Sqlx, table, line)
     })
 }
@@ -4022,7 +4024,7 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
 /// `SeaORM`'s `t::Entity::insert(model)..exec(db)` and `t::ActiveModel { .. }.insert(db)`.
 fn seaorm_insert(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
     let (methods, root, _) = chain(node);
-    let guarded = methods.iter().any(|m| m == "on_conflict");
+    let guarded = methods.iter().any(|m| m.starts_with("on_conflict"));
     // The line of the call that inserts: `Entity::insert(` (its model may run on for
     // lines before `.exec(db)`), or the model's `.insert(db)`.
     let mut line = node.method.span().start().line;
