@@ -1724,7 +1724,9 @@ impl Collector {
             let start = self.found.ops.len();
             self.visit_expr(&node.receiver);
             self.pending_looks = self.looks_in(&node.receiver, start);
-            self.branch(|this| {
+            // (`ok_or_else`'s closure runs for `None`: a row, or a count's value, missing.)
+            let found = (method == "ok_or_else").then_some(false);
+            self.branch_when(self.ids + 1, found, |this| {
                 for arg in &node.args {
                     this.visit_expr(arg);
                     if let Expr::Closure(closure) = arg {
