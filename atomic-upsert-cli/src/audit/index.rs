@@ -105,9 +105,12 @@ impl Index {
         owner: Option<&str>,
         method: bool,
     ) -> bool {
+        // (Asked at every method call of the audited code: no allocation.)
         if method {
-            let suffix = format!("::{name}");
-            return functions.iter().any(|l| l.ends_with(&suffix));
+            return functions.iter().any(|l| {
+                l.strip_suffix(name)
+                    .is_some_and(|owner| owner.ends_with("::"))
+            });
         }
         match owner {
             Some(owner) => functions.contains(&format!("{owner}::{name}")),

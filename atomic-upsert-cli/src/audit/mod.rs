@@ -310,27 +310,24 @@ impl Indexer {
             .insert(ty);
     }
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
-        if ops::locks_rows(block) {
-            let name = match &self.impl_type {
-                Some(ty) => format!("{ty}::{}", sig.ident),
-                None => sig.ident.to_string(),
-            };
-            self.index.row_lockers.insert(name);
+        // (A method by its type: `SynapseReader::new` locks tables, `Config::new` does
+        // not.)
+        let typed_name = || match &self.impl_type {
+            Some(ty) => format!("{ty}::{}", sig.ident),
+            None => sig.ident.to_string(),
+        };
+        let protection = ops::protects_callers(block);
+        if protection.locks_rows {
+            self.index.row_lockers.insert(typed_name());
         }
-        match ops::protects_callers(block) {
+        match protection.safe_by {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
             // would be every `map_err(Other::from)` of the crate.)
             Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
                 self.index.handlers.insert(sig.ident.to_string());
             }
-            // (A method by its type: `SynapseReader::new` locks tables, `Config::new` does
-            // not.)
             Some(ops::SafeBy::Lock) => {
-                let name = match &self.impl_type {
-                    Some(ty) => format!("{ty}::{}", sig.ident),
-                    None => sig.ident.to_string(),
-                };
-                self.index.lockers.insert(name);
+                self.index.lockers.insert(typed_name());
             }
             _ => {}
         }
@@ -366,31 +363,21 @@ impl<'ast> Visit<'ast> for Indexer {
         syn::visit::visit_impl_item_fn(self, node);
     }
     fn visit_item_use(&mut self, node: &'ast syn::ItemUse) {
-        // `use schema::user::Model as DbUser;`: `DbUser` is `user`'s model.
-        fn walk(tree: &syn::UseTree, parent: Option<String>, aliases: &mut index::Aliases) {
-            match tree {
-                syn::UseTree::Path(path) => {
-                    walk(&path.tree, Some(path.ident.to_string()), aliases);
+        let aliases = &mut self.index.aliases;
+        use_leaves(&node.tree, None, &mut |parent, leaf| match leaf {
+            // `use schema::user::Model as DbUser;`: `DbUser` is `user`'s model.
+            syn::UseTree::Rename(rename) if index::is_model(&rename.ident.to_string()) => {
+                if let Some(table) = parent {
+                    aliases.insert(rename.rename.to_string(), table.to_owned());
                 }
-                syn::UseTree::Group(group) => {
-                    for item in &group.items {
-                        walk(item, parent.clone(), aliases);
-                    }
-                }
-                syn::UseTree::Rename(rename) if index::is_model(&rename.ident.to_string()) => {
-                    if let Some(table) = parent {
-                        aliases.insert(rename.rename.to_string(), table);
-                    }
-                }
-                // `use schema::transaction_logs::dsl::{transaction_logs as dsl_logs};`: the
-                // Diesel table under another name.
-                syn::UseTree::Rename(rename) if parent.as_deref() == Some("dsl") => {
-                    aliases.insert(rename.rename.to_string(), rename.ident.to_string());
-                }
-                _ => {}
             }
-        }
-        walk(&node.tree, None, &mut self.index.aliases);
+            // `use schema::transaction_logs::dsl::{transaction_logs as dsl_logs};`: the
+            // Diesel table under another name.
+            syn::UseTree::Rename(rename) if parent == Some("dsl") => {
+                aliases.insert(rename.rename.to_string(), rename.ident.to_string());
+            }
+            _ => {}
+        });
     }
     fn visit_item_type(&mut self, node: &'ast syn::ItemType) {
         // `type ApiResult<T> = Result<T, ApiError>;`
@@ -834,34 +821,42 @@ fn type_names(ty: &syn::Type) -> Vec<String> {
     names.0
 }
 
+/// Each leaf of a `use` tree (a name, a rename or a glob) with the path segment just
+/// before it: `Entity` after `user` in `use entity::user::{Entity, Model as User};`.
+fn use_leaves<'a>(
+    tree: &'a syn::UseTree,
+    parent: Option<&str>,
+    visit: &mut impl FnMut(Option<&str>, &'a syn::UseTree),
+) {
+    match tree {
+        syn::UseTree::Path(path) => use_leaves(&path.tree, Some(&path.ident.to_string()), visit),
+        syn::UseTree::Group(group) => {
+            for item in &group.items {
+                use_leaves(item, parent, visit);
+            }
+        }
+        leaf => visit(parent, leaf),
+    }
+}
+
 /// The table whose `SeaORM` entity a file imports by its bare names (`use
 /// entity::smtp_configs::{ActiveModel, Entity as SmtpConfigEntity};`), when it imports
 /// one table's alone.
 fn bare_entity(file: &syn::File) -> Option<String> {
-    fn walk(tree: &syn::UseTree, parent: Option<&str>, found: &mut Vec<String>) {
-        match tree {
-            syn::UseTree::Path(path) => walk(&path.tree, Some(&path.ident.to_string()), found),
-            syn::UseTree::Group(group) => {
-                for tree in &group.items {
-                    walk(tree, parent, found);
-                }
-            }
-            // (A renamed one, `use super::posts::Entity as Posts;`, is the index's alias
-            // and says nothing of the bare names.)
-            syn::UseTree::Name(name) if index::is_model(&name.ident.to_string()) => {
-                found.extend(
-                    parent
-                        .filter(|p| !matches!(*p, "super" | "crate" | "self"))
-                        .map(str::to_owned),
-                );
-            }
-            _ => {}
-        }
-    }
     let mut found = Vec::new();
     for item in &file.items {
         if let syn::Item::Use(use_item) = item {
-            walk(&use_item.tree, None, &mut found);
+            // (A renamed one, `use super::posts::Entity as Posts;`, is the index's alias
+            // and says nothing of the bare names.)
+            use_leaves(&use_item.tree, None, &mut |parent, leaf| {
+                if let syn::UseTree::Name(name) = leaf
+                    && index::is_model(&name.ident.to_string())
+                    && let Some(parent) =
+                        parent.filter(|p| !matches!(*p, "super" | "crate" | "self"))
+                {
+                    found.push(parent.to_owned());
+                }
+            });
         }
     }
     found.dedup();

@@ -234,6 +234,16 @@ pub struct FnOps {
 }
 
 impl FnOps {
+    /// Marks the inserts among the operations from position `start` on as fed by `reads`
+    /// (see [`FnOps::fed`]).
+    fn feed(&mut self, start: usize, reads: &[usize]) {
+        for op in &self.ops[start..] {
+            if op.kind == Kind::Insert {
+                self.fed.insert(op.order, reads.to_vec());
+            }
+        }
+    }
+
     /// Whether branch arm `arm` is an arm of an `if` on a comparison of two values.
     pub fn compares(&self, arm: usize) -> bool {
         self.groups
@@ -1004,11 +1014,7 @@ impl<'ast> Visit<'ast> for Collector {
                 } else {
                     self.guards.remove(&binding.ident.to_string());
                 }
-                let found: Vec<usize> = self.found.ops[start..]
-                    .iter()
-                    .filter(|op| op.kind == Kind::Read && op.rows == Rows::One)
-                    .map(|op| op.order)
-                    .collect();
+                let found = self.one_row_reads(start..self.found.ops.len());
                 if made && !found.is_empty() {
                     self.found_or_made.insert(binding.ident.to_string(), found);
                 } else {
@@ -1271,11 +1277,7 @@ impl<'ast> Visit<'ast> for Collector {
             }
             // `row.save(conn)` on the row a read found or a value made in its place.
             if let Some(reads) = self.found_or_made.get(&name) {
-                for op in &self.found.ops[start..] {
-                    if op.kind == Kind::Insert {
-                        self.found.fed.insert(op.order, reads.clone());
-                    }
-                }
+                self.found.feed(start, reads);
             }
             // `errors.add(..)` on an arm that looked at a read: `if !errors.is_empty()`
             // later looks at it too.
@@ -1482,10 +1484,6 @@ impl Collector {
                 if node.method == "difference"
                     && let Some(arg) = node.args.first()
                 {
-                    let mut arg = arg;
-                    while let Expr::Reference(inner) = arg {
-                        arg = &inner.expr;
-                    }
                     self.1 |= !self.0.lists_in(arg).is_empty()
                         && self.0.lists_in(&node.receiver).is_empty();
                 }
@@ -1518,13 +1516,8 @@ impl Collector {
                 reads.extend(lists.iter().copied());
             }
         }
-        if reads.is_empty() {
-            return;
-        }
-        for op in &self.found.ops[start..] {
-            if op.kind == Kind::Insert {
-                self.found.fed.insert(op.order, reads.clone());
-            }
+        if !reads.is_empty() {
+            self.found.feed(start, &reads);
         }
     }
 
@@ -2031,11 +2024,16 @@ fn typed_model(pat: &syn::Pat) -> Option<String> {
 
 /// The table of an `ActiveModel` type (`user::ActiveModel`).
 fn model_type(ty: &syn::Type) -> Option<String> {
+    model_type_named(ty, "ActiveModel")
+}
+
+/// The table of a `SeaORM` model type named `model` (`user::Model`, `user::ActiveModel`).
+fn model_type_named(ty: &syn::Type, model: &str) -> Option<String> {
     let syn::Type::Path(path) = ty else {
         return None;
     };
     match segments(&path.path).as_slice() {
-        [.., table, model] if model == "ActiveModel" => Some(table.clone()),
+        [.., table, name] if name == model => Some(table.clone()),
         _ => None,
     }
 }
@@ -2218,27 +2216,25 @@ const CONFLICT_TESTS: &[&str] = &[
     "is_unique_constraint_violation",
 ];
 
-/// What calling a function makes safe for its caller, seen in its own code alone (not
-/// the crate's other functions): a lock it takes (`lock_data_key(conn, ..)`, an advisory
-/// lock) or a unique violation it answers (`map_sqlx_error`, passed to `map_err`), when it
-/// does nothing to a table itself. One that also reads and inserts protects only itself
-/// (`WorkRelation::create` locking its own check, `SipConfig::insert` retrying its own
-/// insert), and its name (`create`, `insert`) protects nothing elsewhere.
-pub fn protects_callers(block: &syn::Block) -> Option<SafeBy> {
-    let mut collector = Collector::default();
-    collector.visit_block(block);
-    let only_protects = collector
-        .found
-        .ops
-        .iter()
-        .all(|op| op.table.is_empty() || op.kind == Kind::Update && op.guarded);
-    collector.found.safe_by.filter(|_| only_protects)
+/// What calling a function protects for its caller, seen in its own code alone (not the
+/// crate's other functions).
+#[derive(Debug, Default)]
+pub struct CallerProtection {
+    /// A lock it takes (`lock_data_key(conn, ..)`, an advisory lock) or a unique
+    /// violation it answers (`map_sqlx_error`, passed to `map_err`), when it does nothing
+    /// to a table itself. One that also reads and inserts protects only itself
+    /// (`WorkRelation::create` locking its own check, `SipConfig::insert` retrying its own
+    /// insert), and its name (`create`, `insert`) protects nothing elsewhere.
+    pub safe_by: Option<SafeBy>,
+    /// It locks rows and does nothing else to the database: its reads are all `FOR
+    /// UPDATE` / `FOR SHARE` (`lock_permission_owner(conn, id)`), so a check after calling
+    /// it runs one caller at a time for what it locked.
+    pub locks_rows: bool,
 }
 
-/// Whether a function body locks rows and does nothing else to the database: its reads
-/// are all `FOR UPDATE` / `FOR SHARE` (`lock_permission_owner(conn, id)`), so a check
-/// after calling it runs one caller at a time for what it locked.
-pub fn locks_rows(block: &syn::Block) -> bool {
+/// What calling a function whose body is `block` protects for its caller (see
+/// [`CallerProtection`]), from one pass over the body.
+pub fn protects_callers(block: &syn::Block) -> CallerProtection {
     let mut collector = Collector::default();
     collector.visit_block(block);
     let ops: Vec<&Op> = collector
@@ -2247,7 +2243,11 @@ pub fn locks_rows(block: &syn::Block) -> bool {
         .iter()
         .filter(|op| !op.table.is_empty())
         .collect();
-    !ops.is_empty() && ops.iter().all(|op| op.kind == Kind::Read && op.row_lock)
+    let only_protects = ops.iter().all(|op| op.kind == Kind::Update && op.guarded);
+    CallerProtection {
+        safe_by: collector.found.safe_by.filter(|_| only_protects),
+        locks_rows: !ops.is_empty() && ops.iter().all(|op| op.kind == Kind::Read && op.row_lock),
+    }
 }
 
 /// What a function body's own code makes safe (a unique violation it handles, a lock it
@@ -2292,12 +2292,8 @@ impl Collector {
                     self.models.insert(name.ident.to_string(), table);
                 }
                 // `model: mega_refs::Model`: `model.into_active_model()` is its table's.
-                if let syn::Type::Path(path) = &*typed.ty
-                    && let [.., table, model] = segments(&path.path).as_slice()
-                    && model == "Model"
-                {
-                    self.made_models
-                        .insert(name.ident.to_string(), table.clone());
+                if let Some(table) = model_type_named(&typed.ty, "Model") {
+                    self.made_models.insert(name.ident.to_string(), table);
                 }
             }
         }
