@@ -3,7 +3,12 @@
 //! and an insert in it, or in what it calls, are not a finding (`SafeBy::OneShot`).
 //!
 //! Calls are matched by name, as a user reads them: `seed_admin(..)` in `main` and nowhere
-//! else makes `seed_admin` one-shot. Anything else keeps a function out:
+//! else makes `seed_admin` one-shot. A call in a function of its own name does not count
+//! (recursion, or a wrapper handing the call on: `self.inner.ensure_user(..)`), and a call
+//! in the closure of an `Option` or `Result` combinator (`.unwrap_or_else(|_| ..)`) is
+//! direct: that closure runs there and then, at most once. What a `static` cell's
+//! initialiser calls runs once, wherever the cell is read (`LOCAL_USER.get_or_init(|| ..)`).
+//! Anything else keeps a function out:
 //! - a call in a loop, a closure or an `async` block (a worker spawned from `main`, a
 //!   periodic job: it runs many times, or beside other work);
 //! - the function used as a value (`post(create_user)` in a router, a callback);
@@ -124,16 +129,22 @@ impl Uses {
         self.within.pop();
     }
 
-    /// Visits a call's arguments: a closure among them as within the call's closure.
+    /// Visits a call's arguments: a closure among them as within the call's closure. The
+    /// closure of an `Option` or `Result` combinator runs at once, at most once, so what it
+    /// calls is called directly (`read(c).or_else(|_| create(c))`).
     fn arguments(
         &mut self,
         call: &str,
         args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
     ) {
         for arg in args {
-            if matches!(arg, syn::Expr::Closure(_)) {
+            if let syn::Expr::Closure(closure) = arg {
                 self.closures_of.push(call.to_owned());
-                self.visit_expr(arg);
+                if AT_ONCE.contains(&call) {
+                    self.visit_expr(&closure.body);
+                } else {
+                    self.visit_expr(arg);
+                }
                 self.closures_of.pop();
             } else {
                 self.visit_expr(arg);
@@ -201,7 +212,12 @@ impl<'ast> Visit<'ast> for Uses {
             self.write_lockers.insert(function.clone());
         }
         self.visit_expr(&node.receiver);
-        self.arguments(&name, &node.args);
+        let call = if once_per_process(node) {
+            ONCE_PER_PROCESS
+        } else {
+            &name
+        };
+        self.arguments(call, &node.args);
     }
     fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
         // A function used as a value: a handler given to a router, a callback.
@@ -242,6 +258,30 @@ fn takes_static_lock(stmt: &syn::Stmt) -> bool {
             && matches!(&*call.receiver, syn::Expr::Path(path)
                 if path.path.segments.last().is_some_and(|s| is_static_name(&s.ident)))
     })
+}
+
+/// `Option` and `Result` methods whose closure runs before they return, at most once.
+const AT_ONCE: &[&str] = &[
+    "or_else",
+    "unwrap_or_else",
+    "ok_or_else",
+    "map_or_else",
+    "and_then",
+    "map_err",
+];
+
+/// Stands for the call in [`Use::within_closures_of`] when the closure is a `static`
+/// cell's initialiser (see [`once_per_process`]).
+const ONCE_PER_PROCESS: &str = "<once per process>";
+
+/// Whether a call runs its closure once in the process: the initialiser of a `static`
+/// cell (`LOCAL_USER.get_or_init(|| ..)`, `get_or_try_init`, `call_once` of a `Once`).
+pub fn once_per_process(call: &syn::ExprMethodCall) -> bool {
+    matches!(
+        call.method.to_string().as_str(),
+        "get_or_init" | "get_or_try_init" | "call_once"
+    ) && matches!(&*call.receiver, syn::Expr::Path(path)
+        if path.path.segments.last().is_some_and(|s| is_static_name(&s.ident)))
 }
 
 /// Diesel's SQLite transactions that take the write lock at `BEGIN` (`BEGIN IMMEDIATE`,
@@ -291,7 +331,12 @@ pub fn walk<'a>(files: impl Iterator<Item = (&'a syn::File, bool)>) -> Found {
     }
     let mut once = uses.seeds.clone();
     once.extend(uses.in_one_shot_files.difference(&uses.elsewhere).cloned());
-    let once = closure(&uses, once, |u, set| u.direct && set.contains(&u.from));
+    let once = closure(&uses, once, |u, set| {
+        (u.direct && set.contains(&u.from))
+            || u.within_closures_of
+                .iter()
+                .any(|call| call == ONCE_PER_PROCESS)
+    });
     let write_locking: HashSet<&str> = WRITE_LOCKING
         .iter()
         .copied()
@@ -321,7 +366,10 @@ fn closure(
             .by_name
             .iter()
             .filter(|(name, by)| {
-                !set.contains(*name) && !by.is_empty() && by.iter().all(|u| through(u, &set))
+                // (A use in a function of the same name is recursion, or a wrapper that
+                // hands the call on, `self.inner.ensure_user(..)`: it runs when that does.)
+                let mut by = by.iter().filter(|u| u.from != **name).peekable();
+                !set.contains(*name) && by.peek().is_some() && by.all(|u| through(u, &set))
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -415,6 +463,41 @@ mod tests {
         let found = walk([(&tool, true), (&service, false)].into_iter()).one_shot;
         assert!(found.contains("seed_only"));
         assert!(!found.contains("add_category"));
+    }
+
+    #[test]
+    fn a_static_cells_initialiser_and_a_combinators_closure_call_directly() {
+        let found = once(
+            "static LOCAL_USER: OnceCell<User> = OnceCell::new();
+             fn cached_local_user(c: &Conn) -> &User {
+                 LOCAL_USER.get_or_init(|| local_user_uncached(c).expect(\"user\"))
+             }
+             fn local_user_uncached(c: &Conn) -> Result<User> { find(c) }
+             fn main() { let config = load(c).unwrap_or_else(|_| write_defaults(c)); }
+             fn write_defaults(c: &Conn) {}
+             fn handler(c: &Conn) { let cell = OnceCell::new(); cell.get_or_init(|| per_call(c)); }
+             fn per_call(c: &Conn) {}",
+        );
+        for name in ["local_user_uncached", "write_defaults"] {
+            assert!(found.contains(name), "{name} not taken for one-shot");
+        }
+        for name in ["cached_local_user", "per_call"] {
+            assert!(!found.contains(name), "{name} taken for one-shot");
+        }
+    }
+
+    #[test]
+    fn a_wrapper_of_the_same_name_runs_when_its_caller_does() {
+        let found = once(
+            "fn main() { setup(); }
+             fn setup() { service.ensure_admin(); }
+             impl Service { fn ensure_admin(&self) { self.repository.ensure_admin() } }
+             impl Repository { fn ensure_admin(&self) {} }
+             fn walk(node: &Node) { walk(node.child()) }
+             fn handler() { walk(root) }",
+        );
+        assert!(found.contains("ensure_admin"));
+        assert!(!found.contains("walk"));
     }
 
     #[test]

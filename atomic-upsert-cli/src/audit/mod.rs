@@ -257,16 +257,32 @@ fn is_test_file(root: &Path, file: &Path) -> bool {
 }
 
 /// Whether `file` is code that runs once by its place: a command-line tool and its
-/// subcommands (`cli`, `commands`, `*-cli`), migrations (`migrations`, `*-migrations`).
+/// subcommands (`cli`, `cmd`, `commands`, `*-cli`), migrations (`migrations`,
+/// `*-migrations`, `data_migration`).
 fn one_shot_file(root: &Path, file: &Path) -> bool {
     let relative = file.strip_prefix(root).unwrap_or(file);
     relative.parent().is_some_and(|dirs| {
         dirs.components().any(|c| {
             c.as_os_str().to_str().is_some_and(|dir| {
-                ["cli", "commands", "migrations", "migration", "migrate"].contains(&dir)
-                    || ["-cli", "_cli", "-migrations", "_migrations", "-migration"]
-                        .iter()
-                        .any(|suffix| dir.ends_with(suffix))
+                [
+                    "cli",
+                    "cmd",
+                    "commands",
+                    "migrations",
+                    "migration",
+                    "migrate",
+                ]
+                .contains(&dir)
+                    || [
+                        "-cli",
+                        "_cli",
+                        "-migrations",
+                        "_migrations",
+                        "-migration",
+                        "_migration",
+                    ]
+                    .iter()
+                    .any(|suffix| dir.ends_with(suffix))
             })
         })
     })
@@ -1433,6 +1449,35 @@ impl<'ast> Visit<'ast> for Functions {
             self.depth += 1;
             self.visit_file(&file);
             self.depth -= 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_shot_file;
+    use std::path::Path;
+
+    #[test]
+    fn tools_and_migrations_run_once_by_their_place() {
+        let root = Path::new("/repo");
+        for once in [
+            "src/cli/import.rs",
+            "src/cmd/import_device_profiles.rs",
+            "crates/app-cli/src/main.rs",
+            "migrations/m0001.rs",
+            "api/src/data_migration/dns.rs",
+            "crates/app-migrations/src/lib.rs",
+        ] {
+            assert!(one_shot_file(root, &root.join(once)), "{once}");
+        }
+        for served in [
+            "src/routes/users.rs",
+            "src/commander.rs",
+            "src/cmd.rs",
+            "src/migration_status/handler.rs",
+        ] {
+            assert!(!one_shot_file(root, &root.join(served)), "{served}");
         }
     }
 }

@@ -223,7 +223,8 @@ pub struct FnOps {
     pub fed: std::collections::HashMap<usize, Vec<usize>>,
     /// The operations (by order) made through the guard of a mutex the function holds
     /// (`let adaptor = &state.lock().await.adaptor; adaptor.create_event(..)`): two of them
-    /// cannot interleave with another holder's.
+    /// cannot interleave with another holder's. So do those of a `static` cell's
+    /// initialiser, which runs once.
     pub locked_ops: std::collections::HashSet<usize>,
     /// Where the function calls a helper that locks a row (one named `*_for_update`, or
     /// one of [`Index::row_lockers`]), by order: a check after it, in the same
@@ -1267,6 +1268,12 @@ impl<'ast> Visit<'ast> for Collector {
         self.method_call(node);
         self.write_locked(&node.method, start);
         self.feed_missing(node.args.iter(), start);
+        // What a `static` cell's initialiser does runs once in the process, as if under a
+        // lock (`APPSERVICES.get_or_init(|| async { .. })`).
+        if super::callers::once_per_process(node) {
+            let orders = self.found.ops[start..].iter().map(|op| op.order);
+            self.found.locked_ops.extend(orders);
+        }
         if let Expr::Path(path) = &*node.receiver
             && let Some(name) = path.path.get_ident()
         {
