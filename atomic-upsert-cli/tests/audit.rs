@@ -993,3 +993,50 @@ pub async fn by_name_or_create(db: &DatabaseConnection, name: String) -> ApiResu
         assert_eq!(found[0]["function"], function, "{name}");
     }
 }
+
+/// A handler named as the repository function it calls, in a file named as the repository's
+/// module (`endpoints/mods.rs`'s `create` calling `mods::create`): the call is the
+/// repository's function, not the handler calling itself.
+#[test]
+fn a_module_path_from_an_import_is_not_the_callers_own_file() {
+    let dir = std::env::temp_dir().join(format!("au-audit-modules-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("src/endpoints")).unwrap();
+    std::fs::create_dir_all(dir.join("src/repository")).unwrap();
+    std::fs::write(
+        dir.join("src/repository/mods.rs"),
+        "pub async fn get_one(id: &str, pool: &sqlx::PgPool) -> Result<Option<Mod>, sqlx::Error> {\n\
+         \x20   sqlx::query_as(\"SELECT * FROM mods WHERE id = $1\").bind(id).fetch_optional(pool).await\n}\n\
+         pub async fn create(id: &str, pool: &sqlx::PgPool) -> Result<Mod, sqlx::Error> {\n\
+         \x20   sqlx::query_as(\"INSERT INTO mods (id) VALUES ($1) RETURNING *\").bind(id).fetch_one(pool).await\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/endpoints/mods.rs"),
+        "use crate::repository::mods;\n\
+         pub async fn create(id: &str, pool: &sqlx::PgPool) -> Result<Mod, sqlx::Error> {\n\
+         \x20   let existing = mods::get_one(id, pool).await?;\n\
+         \x20   let the_mod = match existing {\n\
+         \x20       Some(m) => m,\n\
+         \x20       None => mods::create(id, pool).await?,\n\
+         \x20   };\n\
+         \x20   Ok(the_mod)\n}\n",
+    )
+    .unwrap();
+    let found = findings(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("endpoints/mods.rs"),
+        "{found:?}"
+    );
+    assert_eq!(
+        (
+            found[0]["read_line"].as_u64(),
+            found[0]["write_line"].as_u64()
+        ),
+        (Some(3), Some(6))
+    );
+}

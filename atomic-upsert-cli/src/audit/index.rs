@@ -49,6 +49,9 @@ pub struct Index {
     pub fields: std::collections::HashMap<(String, String), String>,
     /// The types that implement each trait of the crate, by trait.
     pub implementors: std::collections::HashMap<String, Vec<String>>,
+    /// The methods each type has from a trait's own body (it implements the trait and does
+    /// not define them), by type: the trait and its methods.
+    pub inherited: std::collections::HashMap<String, Vec<(String, Vec<String>)>>,
     /// `SeaORM` models and entities imported or aliased under another name, with their
     /// table (`use user::Model as DbUser;`, `type DbUser = user::Model;`).
     pub aliases: Aliases,
@@ -125,6 +128,11 @@ impl Index {
             .get(ty)
             .is_some_and(|m| m.contains(name) || m.contains(MACRO_METHODS))
             || self.implementors.contains_key(ty)
+            || self.inherited.get(ty).is_some_and(|traits| {
+                traits
+                    .iter()
+                    .any(|(_, methods)| methods.iter().any(|m| m == name))
+            })
     }
 
     /// The types whose methods a call on `ty` may run: `ty` itself, and when it is a

@@ -293,6 +293,8 @@ fn one_shot_file(root: &Path, file: &Path) -> bool {
 struct Indexer {
     index: index::Index,
     consts: Vec<(String, String)>,
+    /// The methods each trait of the crate defines a body for, by trait.
+    trait_defaults: std::collections::HashMap<String, Vec<String>>,
     /// Each `impl From<..> for T`: `T` and its `from`'s body, judged once the crate's
     /// handlers are known.
     conversions: Vec<(String, syn::Block)>,
@@ -452,6 +454,19 @@ impl<'ast> Visit<'ast> for Indexer {
             }
         }
     }
+    fn visit_item_trait(&mut self, node: &'ast syn::ItemTrait) {
+        let defaults = node.items.iter().filter_map(|item| match item {
+            syn::TraitItem::Fn(function) if function.default.is_some() => {
+                Some(function.sig.ident.to_string())
+            }
+            _ => None,
+        });
+        self.trait_defaults
+            .entry(node.ident.to_string())
+            .or_default()
+            .extend(defaults);
+        syn::visit::visit_item_trait(self, node);
+    }
     fn visit_item_impl(&mut self, node: &'ast syn::ItemImpl) {
         if let syn::Type::Path(ty) = &*node.self_ty
             && let Some(ty) = ty.path.segments.last()
@@ -573,6 +588,25 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
                 .or_default()
                 .extend(methods.iter().cloned());
             found.index.derived_inserts.insert(name, (table, methods));
+        }
+    }
+    // The trait methods each implementor runs the trait's own body of.
+    for (name, defaults) in &found.trait_defaults {
+        for ty in found.index.implementors.get(name).into_iter().flatten() {
+            let own = found.index.methods.get(ty);
+            let inherited: Vec<String> = defaults
+                .iter()
+                .filter(|m| own.is_none_or(|own| !own.contains(*m)))
+                .cloned()
+                .collect();
+            if !inherited.is_empty() {
+                found
+                    .index
+                    .inherited
+                    .entry(ty.clone())
+                    .or_default()
+                    .push((name.clone(), inherited));
+            }
         }
     }
     // The type an accessor returns, where every definition returns the one type, and
@@ -1295,6 +1329,9 @@ struct Functions {
     depth: usize,
     /// Visit `#[cfg(test)]` modules and `#[test]` functions too.
     include_tests: bool,
+    /// Reading a trait's method body as one implementor's (its `Self` that type): for the
+    /// helper table only, not as a function of its own.
+    instantiating: bool,
 }
 
 impl Functions {
@@ -1348,7 +1385,16 @@ impl Functions {
             collector.found.safe_by = Some(ops::SafeBy::HandledUniqueViolation);
             collector.found.by_conversion = true;
         }
-        if !collector.found.ops.is_empty() {
+        if !collector.found.ops.is_empty() && self.instantiating {
+            self.callees.push((
+                ops::Callee {
+                    name,
+                    method,
+                    owner: self.owners.last().cloned(),
+                },
+                collector.found,
+            ));
+        } else if !collector.found.ops.is_empty() {
             self.callees.push((
                 ops::Callee {
                     name: name.clone(),
@@ -1429,6 +1475,35 @@ impl<'ast> Visit<'ast> for Functions {
     fn visit_trait_item_fn(&mut self, node: &'ast syn::TraitItemFn) {
         if let Some(block) = &node.default {
             self.function(&node.attrs, &node.sig, block);
+        }
+    }
+
+    fn visit_item_trait(&mut self, node: &'ast syn::ItemTrait) {
+        if self.skips(&node.attrs) {
+            return;
+        }
+        syn::visit::visit_item_trait(self, node);
+        // `User::create(state, options)` of a `CreatableModel` whose `create` is the
+        // trait's (`Self::create_with_transaction(..)`): that body with `Self` the
+        // implementor, for each implementor that does not define it.
+        let name = node.ident.to_string();
+        let index = std::rc::Rc::clone(&self.index);
+        for (ty, inherited) in &index.inherited {
+            for (_, methods) in inherited.iter().filter(|(of, _)| *of == name) {
+                for item in &node.items {
+                    if let syn::TraitItem::Fn(function) = item
+                        && let Some(block) = &function.default
+                        && methods.contains(&function.sig.ident.to_string())
+                        && !self.skips(&function.attrs)
+                    {
+                        self.owners.push(ty.clone());
+                        self.instantiating = true;
+                        self.body(&function.sig, block);
+                        self.instantiating = false;
+                        self.owners.pop();
+                    }
+                }
+            }
         }
     }
 

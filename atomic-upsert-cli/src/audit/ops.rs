@@ -289,6 +289,10 @@ pub struct Collector {
     /// Queries built into a variable and fetched later (`let query =
     /// users::table.filter(..); query.first(conn)`): the library, table and keys.
     queries: std::collections::HashMap<String, Source>,
+    /// Query builders made into a variable and run later (`let mut query_builder =
+    /// InsertQueryBuilder::new("users"); .. query_builder.execute(..)`): the builder's type
+    /// and the table.
+    builders: std::collections::HashMap<String, (String, String)>,
     /// What the audit knows of the whole crate.
     pub index: std::rc::Rc<Index>,
     /// The Cargo packages the function's package can call, when known.
@@ -1003,6 +1007,7 @@ impl<'ast> Visit<'ast> for Collector {
                 if let Some(source) = query_source(&init.expr, &self.index.aliases) {
                     self.queries.insert(binding.ident.to_string(), source);
                 }
+                self.bind_builder(&binding.ident.to_string(), &init.expr);
                 if let Some(ty) = type_of_let(&node.pat, &init.expr) {
                     self.types.insert(binding.ident.to_string(), ty);
                 }
@@ -1353,10 +1358,15 @@ impl Collector {
                 .filter(|m| m.chars().next().is_some_and(|c| c.is_ascii_lowercase()));
             // `Type::name(..)` names its type: one the crate defines no `name` for runs
             // none of the crate's functions (`Response::from(..)` of a derive).
+            // (A path from a module imported or declared here, `mods::create(..)`, not
+            // `crate::..` or `self::..`, never names the calling file's own function.)
+            let imported = segments.first().is_some_and(|first| {
+                !["crate", "self", "super"].contains(&first.ident.to_string().as_str())
+            });
             let call = Call {
                 method: false,
                 owner: owner.as_deref(),
-                module: module.as_deref(),
+                module: module.as_deref().map(|name| ModulePath { name, imported }),
                 on_field: false,
                 known: owner
                     .as_deref()
@@ -1376,35 +1386,32 @@ impl Collector {
     /// outermost call of its chain: the table is the row struct's `#[table(name = ..)]`.
     fn builder_statement(&self, node: &ExprMethodCall) -> Option<Op> {
         let (methods, root, _) = chain(node);
-        let Expr::Call(call) = root else {
-            return None;
-        };
-        let Expr::Path(function) = &*call.func else {
-            return None;
-        };
-        let builder = match segments(&function.path).as_slice() {
-            [.., builder, _] if builder.ends_with("QueryBuilder") => builder.clone(),
+        let (builder, table, line) = match root {
+            Expr::Call(call) => {
+                let (builder, table) = self.builder_made(call)?;
+                let line = match &*call.func {
+                    Expr::Path(function) => function.path.segments.last(),
+                    _ => None,
+                }
+                .map_or(node.method.span().start().line, |s| {
+                    s.ident.span().start().line
+                });
+                (builder, table, line)
+            }
+            // `let mut query_builder = InsertQueryBuilder::new("users"); ..
+            // query_builder.execute(&mut **tx)`: the variable's builder, at the call that
+            // runs it.
+            Expr::Path(path) => {
+                let (builder, table) = self.builders.get(&path.path.get_ident()?.to_string())?;
+                (
+                    builder.clone(),
+                    table.clone(),
+                    node.method.span().start().line,
+                )
+            }
             _ => return None,
         };
-        let Some(Expr::Call(name)) = call.args.first() else {
-            return None;
-        };
-        let Expr::Path(name) = &*name.func else {
-            return None;
-        };
-        let row = match segments(&name.path).as_slice() {
-            [.., row, method] if method == "table_name" => row.clone(),
-            _ => return None,
-        };
-        let table = self.index.diesel_tables.get(&row).cloned().unwrap_or(row);
         let fetched = |names: &[&str]| methods.iter().any(|m| names.contains(&m.as_str()));
-        let line = function
-            .path
-            .segments
-            .last()
-            .map_or(node.method.span().start().line, |s| {
-                s.ident.span().start().line
-            });
         let op = if builder.starts_with("Select") && fetched(&["fetch_optional", "fetch_one"]) {
             Op::new(Kind::Read, Api::Sqlx, table, line)
         } else if builder.starts_with("Select") && fetched(&["fetch_all", "fetch"]) {
@@ -1423,6 +1430,49 @@ impl Collector {
             return None;
         };
         Some(op)
+    }
+
+    /// `let mut query_builder = InsertQueryBuilder::new("users");`: the variable holds
+    /// that builder (any other value: none).
+    fn bind_builder(&mut self, name: &str, init: &Expr) {
+        if let Expr::Call(call) = init
+            && let Some(made) = self.builder_made(call)
+        {
+            self.builders.insert(name.to_owned(), made);
+        } else {
+            self.builders.remove(name);
+        }
+    }
+
+    /// The builder and table of a query builder's constructor that names the table: the
+    /// row type's (`InsertQueryBuilder::new(DBProject::table_name())`, by its `#[table(name
+    /// = ..)]`) or a string (`InsertQueryBuilder::new("users")`).
+    fn builder_made(&self, call: &syn::ExprCall) -> Option<(String, String)> {
+        let Expr::Path(function) = &*call.func else {
+            return None;
+        };
+        let builder = match segments(&function.path).as_slice() {
+            [.., builder, _] if builder.ends_with("QueryBuilder") => builder.clone(),
+            _ => return None,
+        };
+        let table = match call.args.first()? {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(table),
+                ..
+            }) => table.value(),
+            Expr::Call(name) => {
+                let Expr::Path(name) = &*name.func else {
+                    return None;
+                };
+                let row = match segments(&name.path).as_slice() {
+                    [.., row, method] if method == "table_name" => row.clone(),
+                    _ => return None,
+                };
+                self.index.diesel_tables.get(&row).cloned().unwrap_or(row)
+            }
+            _ => return None,
+        };
+        Some((builder, table))
     }
 
     /// The table a call names for a generic helper's type parameter: a type in its
@@ -1638,6 +1688,7 @@ impl Collector {
         if let Some(table) = active_model_table(init)
             .or_else(|| typed_model(pat))
             .or_else(|| self.converted_model(init))
+            .or_else(|| self.aliased_active_model(init))
         {
             self.models.insert(name.to_owned(), table);
         } else {
@@ -1648,6 +1699,31 @@ impl Collector {
         } else {
             self.made_models.remove(name);
         }
+    }
+
+    /// The table of an `ActiveModel` imported under another name and made here (`use
+    /// models::routing::ActiveModel as RoutingActiveModel;` .. `RoutingActiveModel { .. }`,
+    /// `RoutingActiveModel::new()`).
+    fn aliased_active_model(&self, init: &Expr) -> Option<String> {
+        let path = match init {
+            Expr::Struct(literal) if literal.path.segments.len() == 1 => &literal.path,
+            Expr::Call(call) if call.args.is_empty() => match &*call.func {
+                Expr::Path(function)
+                    if function.path.segments.len() == 2
+                        && function
+                            .path
+                            .segments
+                            .last()
+                            .is_some_and(|s| s.ident == "new" || s.ident == "default") =>
+                {
+                    &function.path
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let alias = path.segments.first()?.ident.to_string();
+        self.index.aliases.get(&alias).cloned()
     }
 
     /// The table of a `SeaORM` `Model` value made here: a constructor of the entity's
@@ -2159,6 +2235,15 @@ pub struct Callee {
     pub owner: Option<String>,
 }
 
+/// The module a path call names, and whether the path starts at a module imported or
+/// declared here (`mods::create(..)`, not `crate::..` or `self::..`): then it is never the
+/// calling file's own function.
+#[derive(Debug, Clone, Copy)]
+struct ModulePath<'a> {
+    name: &'a str,
+    imported: bool,
+}
+
 /// How a call names its function: as a method or by path, on which type when known, and
 /// whether on a field (`self.repository.create(..)`), another object than the caller's.
 #[derive(Debug, Clone, Copy)]
@@ -2166,7 +2251,7 @@ struct Call<'a> {
     method: bool,
     owner: Option<&'a str>,
     /// The module a path call names (`device` in `data::user::device::create(..)`).
-    module: Option<&'a str>,
+    module: Option<ModulePath<'a>>,
     on_field: bool,
     /// Whether `owner` is the receiver's type for sure (a field's declared type), not a
     /// guess from a variable's name.
@@ -2328,9 +2413,15 @@ impl Collector {
             on_field,
             known,
         } = *call;
+        // `..Default::default()`, `Config::default()`: a value's defaults, not database work
+        // (whatever a crate's function of that name does elsewhere).
+        if name == "default" {
+            return None;
+        }
         // (`data::device::create_device(..)` in an endpoint of that name is another module's.)
         let own_module = self.file.and_then(|f| self.index.modules.get(f));
-        let elsewhere = module.is_some_and(|m| own_module.is_none_or(|own| own != m));
+        let elsewhere =
+            module.is_some_and(|m| m.imported || own_module.is_none_or(|own| own != m.name));
         if name == self.own
             && !on_field
             && !elsewhere
@@ -2410,15 +2501,18 @@ impl Collector {
             // function (Rust resolves the name in the module first), whatever other
             // modules define under the name.
             // A call through a module path (`device::create(..)`) names the function in
-            // that module's file.
+            // that module's file (another file than the caller's, when the path starts at
+            // an import: `mods::create(..)` in `endpoints/mods.rs`).
             let here: Vec<&Helper> = all
                 .iter()
                 .filter(|h| !method && owner.is_none() && h.file.is_some())
                 .filter(|h| match module {
-                    Some(module) => h
-                        .file
-                        .and_then(|f| self.index.modules.get(f))
-                        .is_some_and(|m| m == module),
+                    Some(module) => {
+                        (!module.imported || h.file != self.file)
+                            && h.file
+                                .and_then(|f| self.index.modules.get(f))
+                                .is_some_and(|m| m == module.name)
+                    }
                     None => h.file == self.file,
                 })
                 .collect();
