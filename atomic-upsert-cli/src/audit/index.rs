@@ -60,6 +60,11 @@ pub struct Index {
     /// as its connection, or takes a transaction (begun on the guarded connection), runs
     /// one writer at a time.
     pub single_writer: bool,
+    /// The structs that own a SQLite connection outright (`connection: SqliteConnection`):
+    /// a method of theirs taking `&mut self` has the connection to itself (its callers
+    /// share the struct behind a lock, or not at all), and SQLite is one file one process
+    /// writes.
+    pub connection_owners: std::collections::HashSet<String>,
     /// The table of each struct that names one for Diesel (`#[diesel(table_name =
     /// schema::entity)]`, Diesel 1's `#[table_name = "entity"]`) or for a query builder
     /// (`#[table(name = "projects")]`), by struct: what `types::Entity::table()` or

@@ -439,6 +439,15 @@ impl<'ast> Visit<'ast> for Indexer {
             {
                 self.index.single_writer = true;
             }
+            if let syn::Type::Path(ty) = &field.ty
+                && ty
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "SqliteConnection")
+            {
+                self.index.connection_owners.insert(node.ident.to_string());
+            }
             // (A type parameter's field holds its bound's type: `organization_repository:
             // Arc<OR>` with `OR: OrganizationRepository`.)
             if let (Some(name), Some(ty)) = (&field.ident, index::core_type(&field.ty))
@@ -1371,6 +1380,19 @@ impl Functions {
                 .iter()
                 .any(|ty| ty.split("::").any(|name| name == "Transaction"))
                 || holds_connection_guard(block))
+        {
+            collector.found.safe_by = Some(ops::SafeBy::Lock);
+        }
+        // `fn add_user(&mut self, ..)` of a struct owning its SQLite connection: no other
+        // call of it, or of its siblings, runs meanwhile.
+        if collector.found.safe_by.is_none()
+            && sig
+                .receiver()
+                .is_some_and(|r| r.reference.is_some() && r.mutability.is_some())
+            && self
+                .owners
+                .last()
+                .is_some_and(|ty| self.index.connection_owners.contains(ty))
         {
             collector.found.safe_by = Some(ops::SafeBy::Lock);
         }
