@@ -358,7 +358,14 @@ impl Collector {
             return;
         };
         if op.kind == Kind::Read {
+            // `SELECT COUNT(*) .. AND created > NOW() - INTERVAL '20 minutes'`: the rows of
+            // a recent window counted, a rate limit (as a count held against a limit is),
+            // not a check that a row exists.
+            let window = op.rows == Rows::Count && recent_window(sql);
             self.push_read(op, joined_tables(sql));
+            if window {
+                self.found.quotas.insert(self.order);
+            }
         } else {
             self.push(op);
         }
@@ -3100,6 +3107,14 @@ fn words(sql: &str) -> Vec<String> {
 /// A table name without its schema.
 fn table_name(word: &str) -> String {
     word.rsplit('.').next().unwrap_or(word).to_owned()
+}
+
+/// Whether a statement's rows are those of a window of time up to now (`created >
+/// NOW() - INTERVAL '20 minutes'`, `CURRENT_TIMESTAMP - INTERVAL ..`).
+fn recent_window(sql: &str) -> bool {
+    let w = words(sql);
+    let has = |word: &str| w.iter().any(|t| t == word);
+    has("interval") && (has("now") || has("current_timestamp"))
 }
 
 /// The operation a SQL literal performs, if it reads, inserts or updates a table.
