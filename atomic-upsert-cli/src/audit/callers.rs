@@ -6,7 +6,8 @@
 //! else makes `seed_admin` one-shot. A call in a function of its own name does not count
 //! (recursion, or a wrapper handing the call on: `self.inner.ensure_user(..)`), and a call
 //! in the closure of an `Option` or `Result` combinator (`.unwrap_or_else(|_| ..)`) is
-//! direct: that closure runs there and then, at most once. What a `static` cell's
+//! direct: that closure runs there and then, at most once; so is a call in the `async`
+//! block given to `block_on`, which runs before it returns. What a `static` cell's
 //! initialiser calls runs once, wherever the cell is read (`LOCAL_USER.get_or_init(|| ..)`).
 //! Anything else keeps a function out:
 //! - a call in a loop, a closure or an `async` block (a worker spawned from `main`, a
@@ -138,7 +139,13 @@ impl Uses {
         args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
     ) {
         for arg in args {
-            if let syn::Expr::Closure(closure) = arg {
+            // `runtime.block_on(async move { .. })`: the block runs before `block_on`
+            // returns, as the caller's own code (a `main` without `#[tokio::main]`).
+            if let syn::Expr::Async(block) = arg
+                && call == "block_on"
+            {
+                self.visit_block(&block.block);
+            } else if let syn::Expr::Closure(closure) = arg {
                 self.closures_of.push(call.to_owned());
                 if AT_ONCE.contains(&call) {
                     self.visit_expr(&closure.body);
@@ -484,6 +491,21 @@ mod tests {
         for name in ["cached_local_user", "per_call"] {
             assert!(!found.contains(name), "{name} taken for one-shot");
         }
+    }
+
+    #[test]
+    fn what_main_blocks_on_runs_in_main() {
+        let found = once(
+            "fn main() {
+                 let runtime = Runtime::new().unwrap();
+                 runtime.block_on(async move { ensure_admin_user(&db).await; serve().await });
+             }
+             async fn ensure_admin_user(db: &Db) {}
+             fn handler() { runtime.spawn(async { later().await }); }
+             async fn later() {}",
+        );
+        assert!(found.contains("ensure_admin_user"));
+        assert!(!found.contains("later"));
     }
 
     #[test]
