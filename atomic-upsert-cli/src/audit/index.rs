@@ -80,6 +80,10 @@ pub struct Index {
     /// `count(..)` and `add(..)` are its implementors'. A call of one without arguments is
     /// that accessor, not another function of the name.
     pub returns: std::collections::HashMap<String, String>,
+    /// The type each function without arguments returns, by `Type::name` in an `impl`
+    /// block (`name` for a free one), when that is one type of the crate: `let repo =
+    /// Self::repo();` holds a `DieselEpisodeRepository`.
+    pub makers: std::collections::HashMap<String, String>,
     /// The structs whose derive, one of the crate's own proc-macros, generates an insert
     /// (its source builds an `INSERT INTO` statement), by struct: the struct's table (its
     /// `#[table(..)]`, else its name in lower case) and the methods the derive generates

@@ -302,6 +302,8 @@ struct Indexer {
     result_aliases: Vec<(String, Vec<String>)>,
     /// The types accessors (methods taking `self` alone) return, by name.
     returns: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    /// The types functions without arguments return, by `Type::name` (or `name`).
+    makers: std::collections::HashMap<String, std::collections::HashSet<String>>,
     /// The type of the `impl` block being read, if any.
     impl_type: Option<String>,
     /// The crate's own derive macros that generate an insert, by name, with the names of
@@ -314,18 +316,31 @@ impl Indexer {
     /// Notes the type an accessor returns (a method taking `self` alone, in an `impl`
     /// block or a trait): `fn user_email(&mut self) -> Box<dyn UserEmailRepository + '_>`.
     fn method_returns(&mut self, sig: &syn::Signature) {
-        // (An accessor: `self` alone, and not `async`: a query is no accessor.)
-        if sig.receiver().is_none() || sig.inputs.len() != 1 || sig.asyncness.is_some() {
-            return;
-        }
-        let ty = match &sig.output {
+        let ty = || match &sig.output {
             syn::ReturnType::Type(_, ty) => index::core_type(ty).unwrap_or_default(),
             syn::ReturnType::Default => String::new(),
         };
+        // (Not `async`: a query is no accessor.)
+        if sig.asyncness.is_some() {
+            return;
+        }
+        // A maker: no arguments at all (`fn repo() -> DieselEpisodeRepository`), by its
+        // type's name and its own.
+        if sig.inputs.is_empty() {
+            let name = match &self.impl_type {
+                Some(owner) => format!("{owner}::{}", sig.ident),
+                None => sig.ident.to_string(),
+            };
+            self.makers.entry(name).or_default().insert(ty());
+        }
+        // An accessor: `self` alone.
+        if sig.receiver().is_none() || sig.inputs.len() != 1 {
+            return;
+        }
         self.returns
             .entry(sig.ident.to_string())
             .or_default()
-            .insert(ty);
+            .insert(ty());
     }
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
         // (A method by its type: `SynapseReader::new` locks tables, `Config::new` does
@@ -621,15 +636,21 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     // The type an accessor returns, where every definition returns the one type, and
     // that a type of the crate.
     let index = &mut found.index;
+    let ours = |index: &index::Index,
+                (name, types): (String, std::collections::HashSet<String>)| {
+        let [ty]: [String; 1] = types.into_iter().collect::<Vec<_>>().try_into().ok()?;
+        (ty != "Self" && (index.implementors.contains_key(&ty) || index.methods.contains_key(&ty)))
+            .then_some((name, ty))
+    };
     index.returns = found
         .returns
         .into_iter()
-        .filter_map(|(method, types)| {
-            let [ty]: [String; 1] = types.into_iter().collect::<Vec<_>>().try_into().ok()?;
-            (ty != "Self"
-                && (index.implementors.contains_key(&ty) || index.methods.contains_key(&ty)))
-            .then_some((method, ty))
-        })
+        .filter_map(|entry| ours(index, entry))
+        .collect();
+    index.makers = found
+        .makers
+        .into_iter()
+        .filter_map(|entry| ours(index, entry))
         .collect();
     found.index
 }

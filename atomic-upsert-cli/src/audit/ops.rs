@@ -1015,7 +1015,10 @@ impl<'ast> Visit<'ast> for Collector {
                     self.queries.insert(binding.ident.to_string(), source);
                 }
                 self.bind_builder(&binding.ident.to_string(), &init.expr);
-                if let Some(ty) = type_of_let(&node.pat, &init.expr) {
+                if let Some(ty) = self
+                    .made_by(&init.expr)
+                    .or_else(|| type_of_let(&node.pat, &init.expr))
+                {
                     self.types.insert(binding.ident.to_string(), ty);
                 }
                 let made = makes_value(&init.expr);
@@ -1437,6 +1440,27 @@ impl Collector {
             return None;
         };
         Some(op)
+    }
+
+    /// The type one of the crate's functions without arguments returns, when `init` calls
+    /// one (`Self::repo()`, `Repos::episodes()`, `repo()`).
+    fn made_by(&self, init: &Expr) -> Option<String> {
+        let Expr::Call(call) = strip_awaits(init) else {
+            return None;
+        };
+        let Expr::Path(function) = &*call.func else {
+            return None;
+        };
+        if !call.args.is_empty() {
+            return None;
+        }
+        let name = function.path.segments.last()?.ident.to_string();
+        let key = match path_owner(&function.path).as_deref() {
+            Some("Self") => format!("{}::{name}", self.owner.as_deref()?),
+            Some(owner) => format!("{owner}::{name}"),
+            None => name,
+        };
+        self.index.makers.get(&key).cloned()
     }
 
     /// `let mut query_builder = InsertQueryBuilder::new("users");`: the variable holds
