@@ -12,7 +12,8 @@
 //! Anything else keeps a function out:
 //! - a call in a loop, a closure or an `async` block (a worker spawned from `main`, a
 //!   periodic job: it runs many times, or beside other work);
-//! - the function used as a value (`post(create_user)` in a router, a callback);
+//! - the function used as a value (`post(create_user)` in a router, a callback), also named
+//!   in a macro's input and not called there (`routes!(handlers::upload_plugin)`);
 //! - a caller that is not one-shot itself; no caller at all (a route handler registered by
 //!   an attribute, a library's public function).
 //!
@@ -159,6 +160,38 @@ impl Uses {
         }
     }
 
+    /// The last names of paths in a macro's tokens not followed by an argument list, a
+    /// `!` or a method call (see [`Uses::visit_macro`]).
+    fn named_in(&mut self, tokens: proc_macro2::TokenStream) {
+        use proc_macro2::{Delimiter, TokenTree};
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (at, token) in tokens.iter().enumerate() {
+            match token {
+                // (Only a path's last name: a plain name there is as often a variable, as
+                // in `ok_or!(process, why => ..)`.)
+                TokenTree::Ident(ident)
+                    if at > 0
+                        && matches!(&tokens[at - 1], TokenTree::Punct(p) if p.as_char() == ':') =>
+                {
+                    let called_or_path = match tokens.get(at + 1) {
+                        Some(TokenTree::Group(group)) => {
+                            group.delimiter() == Delimiter::Parenthesis
+                        }
+                        Some(TokenTree::Punct(punct)) => {
+                            matches!(punct.as_char(), '!' | ':' | '.')
+                        }
+                        _ => false,
+                    };
+                    if !called_or_path {
+                        self.name_used(ident.to_string(), false);
+                    }
+                }
+                TokenTree::Group(group) => self.named_in(group.stream()),
+                TokenTree::Ident(_) | TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+            }
+        }
+    }
+
     /// Visits a loop (`deferred: false`), or a closure or an `async` block.
     fn deeper(&mut self, deferred: bool, visit: impl FnOnce(&mut Self)) {
         if let Some(depth) = self.indirect.last_mut() {
@@ -231,6 +264,12 @@ impl<'ast> Visit<'ast> for Uses {
         if let Some(last) = node.path.segments.last() {
             self.name_used(last.ident.to_string(), false);
         }
+    }
+    fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        // A name in a macro's input that is not called there, a value the macro does
+        // something with: `routes!(handlers::admin::upload_plugin)` registers a handler,
+        // which runs on every request.
+        self.named_in(node.tokens.clone());
     }
     fn visit_expr_closure(&mut self, node: &'ast syn::ExprClosure) {
         self.deeper(true, |this| syn::visit::visit_expr_closure(this, node));
@@ -506,6 +545,19 @@ mod tests {
         );
         assert!(found.contains("ensure_admin_user"));
         assert!(!found.contains("later"));
+    }
+
+    #[test]
+    fn a_handler_a_macro_registers_is_not_one_shot_by_a_namesakes_callers() {
+        let found = once(
+            "fn main() { upload_plugin(&archive); level(); ok_or!(level, why => {}); }
+             fn upload_plugin(archive: &Archive) {}
+             fn router() -> Router { Router::new().routes(routes!(handlers::admin::upload_plugin)) }
+             fn level() { let level = 1; }",
+        );
+        assert!(!found.contains("upload_plugin"));
+        // (A plain name in a macro is as often a variable: `level` stays one-shot.)
+        assert!(found.contains("level"));
     }
 
     #[test]
