@@ -451,12 +451,17 @@ impl Collector {
     fn branch_when<F: FnOnce(&mut Self)>(&mut self, group: usize, found: Option<bool>, visit: F) {
         self.ids += 1;
         self.found.groups.insert(self.ids, group);
-        self.found.arm_found.insert(self.ids, found);
         let lists = std::mem::take(&mut self.pending_lists);
         if !lists.is_empty() {
             self.found.list_checks.insert(self.ids, lists.clone());
         }
         let looks = std::mem::take(&mut self.pending_looks);
+        // Inside an arm taken when the read found its row (or found none), a condition on
+        // that read's row is on the same side whichever way it goes: `if let Some(r) =
+        // attempt { if r.is_expired() { delete } else { return Ok(r) } }` returns on a row
+        // found.
+        let found = self.enclosing_found(&looks).or(found);
+        self.found.arm_found.insert(self.ids, found);
         if !looks.is_empty() {
             self.found.looks_at.insert(self.ids, looks.clone());
         }
@@ -484,6 +489,22 @@ impl Collector {
             }
         }
         looks
+    }
+
+    /// Whether the innermost arm around the current position whose condition looks at
+    /// every read in `looks` is taken when a read found its row, if it says.
+    fn enclosing_found(&self, looks: &[usize]) -> Option<bool> {
+        if looks.is_empty() {
+            return None;
+        }
+        self.path.iter().rev().find_map(|arm| {
+            let outer = self.found.looks_at.get(arm)?;
+            if looks.iter().all(|order| outer.contains(order)) {
+                self.found.arm_found.get(arm).copied().flatten()
+            } else {
+                None
+            }
+        })
     }
 
     /// The reads the conditions of the arms around the current position look at.
