@@ -56,9 +56,10 @@ pub struct Index {
     /// table (`use user::Model as DbUser;`, `type DbUser = user::Model;`).
     pub aliases: Aliases,
     /// The crate writes through one connection kept behind a mutex (a struct field such as
-    /// `writer: Arc<Mutex<SqliteConnection>>`): a function that holds that mutex's guard
-    /// as its connection, or takes a transaction (begun on the guarded connection), runs
-    /// one writer at a time.
+    /// `writer: Arc<Mutex<SqliteConnection>>`) or a SQLite pool of one connection
+    /// (`SqlitePoolOptions::new().max_connections(1)`): a function that holds that mutex's
+    /// guard as its connection, or takes a transaction (begun on that connection), or is a
+    /// method of a struct holding one, runs one writer at a time.
     pub single_writer: bool,
     /// The structs that own a SQLite connection outright (`connection: SqliteConnection`):
     /// a method of theirs taking `&mut self` has the connection to itself (its callers

@@ -367,6 +367,19 @@ impl Indexer {
     }
 }
 impl<'ast> Visit<'ast> for Indexer {
+    fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
+        // `SqlitePoolOptions::new().max_connections(1)`: a pool of one SQLite connection,
+        // whose transactions run one at a time.
+        if node.method == "max_connections"
+            && matches!(node.args.first(), Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n), ..
+            })) if n.base10_digits() == "1")
+            && ops::chain_root_is(node, "SqlitePoolOptions")
+        {
+            self.index.single_writer = true;
+        }
+        syn::visit::visit_expr_method_call(self, node);
+    }
     fn visit_item_const(&mut self, node: &'ast syn::ItemConst) {
         if let syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(text),
@@ -1395,11 +1408,20 @@ impl Functions {
         // The crate's one writing connection, held: its guard used as the connection
         // (`let mut lock = conn.writer().lock_owned().await; write_tx(&mut lock)`), or a
         // transaction begun on it taken as a parameter.
+        // (Or held by the method's own struct: `self.transaction` of a `Database {
+        // transaction: AppTransaction }` a write helper makes per transaction.)
+        let transaction = |ty: &str| ty.split("::").any(|name| name.ends_with("Transaction"));
+        let own_transaction = sig.receiver().is_some()
+            && self.owners.last().is_some_and(|owner| {
+                self.index
+                    .fields
+                    .iter()
+                    .any(|((of, _), ty)| of == owner && transaction(ty))
+            });
         if self.index.single_writer
             && collector.found.safe_by.is_none()
-            && (inputs
-                .iter()
-                .any(|ty| ty.split("::").any(|name| name == "Transaction"))
+            && (inputs.iter().any(|ty| transaction(ty))
+                || own_transaction
                 || holds_connection_guard(block))
         {
             collector.found.safe_by = Some(ops::SafeBy::Lock);

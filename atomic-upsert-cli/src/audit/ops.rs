@@ -3380,6 +3380,14 @@ fn chain(node: &ExprMethodCall) -> (Vec<String>, &Expr, Vec<&ExprMethodCall>) {
     }
 }
 
+/// Whether a method chain starts at a call of `ty`'s function (`SqlitePoolOptions::new()
+/// .max_connections(1)`).
+pub fn chain_root_is(node: &ExprMethodCall, ty: &str) -> bool {
+    let (_, root, _) = chain(node);
+    matches!(root, Expr::Call(call) if matches!(&*call.func, Expr::Path(path)
+        if segments(&path.path).iter().any(|s| s == ty)))
+}
+
 /// The path's segments as strings.
 fn segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
