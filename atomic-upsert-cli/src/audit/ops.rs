@@ -1877,9 +1877,22 @@ impl Collector {
             if op.table == "self" && self.owner.as_deref() == Some("Entity") {
                 "entity".clone_into(&mut op.table);
             }
+            // The latest (or first) row of a table, by no key (`find().order_by_desc(
+            // Column::CreatedAt).one(db)`): when the last one was made, a rate limit, not a
+            // check that a row exists.
+            // So is a count or a list of the rows of a window of time up to now
+            // (`.filter(Column::CreatedAt.gte(now - WINDOW_SECONDS))`).
+            let (methods, _, calls) = chain(node);
+            let latest = (op.keys.is_empty()
+                && op.rows == Rows::One
+                && methods.iter().any(|m| m.starts_with("order_by")))
+                || (op.rows != Rows::One && calls.iter().any(|c| since_now(c)));
             // A joined table's keys are the filters that name it
             // (`identities::subject.eq(..)`).
             self.push_read(op, joined);
+            if latest {
+                self.found.quotas.insert(self.order);
+            }
             // The chain below is the read's own; its arguments are values.
             return;
         }
@@ -3152,6 +3165,45 @@ fn words(sql: &str) -> Vec<String> {
 /// A table name without its schema.
 fn table_name(word: &str) -> String {
     word.rsplit('.').next().unwrap_or(word).to_owned()
+}
+
+/// Whether a query builder's `filter` holds a column after now less a span
+/// (`Column::CreatedAt.gte(now - WINDOW_SECONDS)`, `created_at.gt(Utc::now() - ..)`).
+fn since_now(call: &ExprMethodCall) -> bool {
+    struct Since(bool);
+    impl<'ast> Visit<'ast> for Since {
+        fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
+            // (Now less a span: `expires_at.gt(Utc::now())` asks for rows still valid,
+            // which is a check that one exists.)
+            if matches!(node.method.to_string().as_str(), "gt" | "gte")
+                && matches!(node.args.first(), Some(Expr::Binary(back))
+                if matches!(back.op, syn::BinOp::Sub(_)) && {
+                    let mut now = Now(false);
+                    now.visit_expr(&back.left);
+                    now.0
+                })
+            {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+    }
+    struct Now(bool);
+    impl<'ast> Visit<'ast> for Now {
+        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+            if ident == "now" {
+                self.0 = true;
+            }
+        }
+    }
+    if call.method != "filter" {
+        return false;
+    }
+    let mut since = Since(false);
+    for arg in &call.args {
+        since.visit_expr(arg);
+    }
+    since.0
 }
 
 /// Whether a statement's rows are those of a window of time up to now (`created >
