@@ -14,6 +14,11 @@ pub struct Index {
     /// The names of the crate's functions that handle a unique violation (an error mapper
     /// such as `map_sqlx_error`, passed to `map_err` by the functions that insert).
     pub handlers: std::collections::HashSet<String>,
+    /// Those of [`Index::handlers`] that turn the violation into an error inside a
+    /// `map_err` (`.context("..")` answering `DatabaseError::Conflict`): like a `From`
+    /// conversion, that answers a check that rejects, not one that goes on as if the row
+    /// were there.
+    pub error_mappers: std::collections::HashSet<String>,
     /// The crate's error types whose `From` conversion handles a unique violation (turns
     /// MySQL's `1062` or PostgreSQL's `23505` into the answer the check gives), and the
     /// `Result` aliases that name one: a function returning one answers a lost race the

@@ -358,6 +358,9 @@ impl Indexer {
             // would be every `map_err(Other::from)` of the crate.)
             Some(ops::SafeBy::HandledUniqueViolation) if sig.ident != "from" => {
                 self.index.handlers.insert(sig.ident.to_string());
+                if ops::maps_violation_to_error(block) {
+                    self.index.error_mappers.insert(sig.ident.to_string());
+                }
             }
             Some(ops::SafeBy::Lock) => {
                 self.index.lockers.insert(typed_name());

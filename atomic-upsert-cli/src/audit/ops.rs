@@ -2354,6 +2354,36 @@ pub type Helpers = std::collections::HashMap<Callee, Vec<Helper>>;
 /// `SeaORM`'s `SqlErr::UniqueConstraintViolation`, named in an expression or a pattern.
 const UNIQUE_VIOLATIONS: &[&str] = &["UniqueViolation", "UniqueConstraintViolation"];
 
+/// Whether a function turns a unique violation into an error in a `map_err` closure
+/// (`self.map_err(|err| match err.sql_err() { Some(UniqueConstraintViolation(d)) =>
+/// DatabaseError::Conflict { .. }, .. })`).
+pub fn maps_violation_to_error(block: &syn::Block) -> bool {
+    struct Names(bool);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+            if UNIQUE_VIOLATIONS.contains(&ident.to_string().as_str()) {
+                self.0 = true;
+            }
+        }
+    }
+    struct Maps(bool);
+    impl<'ast> Visit<'ast> for Maps {
+        fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
+            if node.method == "map_err" {
+                let mut names = Names(false);
+                for arg in &node.args {
+                    names.visit_expr(arg);
+                }
+                self.0 |= names.0;
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+    }
+    let mut maps = Maps(false);
+    maps.visit_block(block);
+    maps.0
+}
+
 /// Whether macro tokens name a unique violation's error variant.
 fn names_unique_violation(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|token| match token {
@@ -2693,8 +2723,15 @@ impl Collector {
             let at = self.order;
             self.found.row_locks.push(at);
         }
-        if CONFLICT_TESTS.contains(&name) || self.index.handlers.contains(name) {
+        if self.index.error_mappers.contains(name) {
+            // (Unless something else already handles it.)
+            if self.found.safe_by.is_none() {
+                self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+                self.found.by_conversion = true;
+            }
+        } else if CONFLICT_TESTS.contains(&name) || self.index.handlers.contains(name) {
             self.found.safe_by = Some(SafeBy::HandledUniqueViolation);
+            self.found.by_conversion = false;
         } else if self.index.locks(name, owner, method) {
             self.found.safe_by = Some(SafeBy::Lock);
         }
@@ -4242,7 +4279,7 @@ fn diesel_insert(node: &syn::ExprCall) -> Option<Op> {
 
 /// `SeaORM`'s `t::Entity::insert(model)..exec(db)` and `t::ActiveModel { .. }.insert(db)`.
 fn seaorm_insert(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
-    let (methods, root, _) = chain(node);
+    let (methods, root, calls) = chain(node);
     let guarded = methods.iter().any(|m| m.starts_with("on_conflict"));
     // The line of the call that inserts: `Entity::insert(` (its model may run on for
     // lines before `.exec(db)`), or the model's `.insert(db)`.
@@ -4277,6 +4314,10 @@ fn seaorm_insert(node: &ExprMethodCall, aliases: &Aliases) -> Option<Op> {
             }
         }
         Expr::Struct(literal) if methods.last().map(String::as_str) == Some("insert") => {
+            // (`.insert(db)` itself, not a `.context(..)` after it.)
+            if let Some(insert) = calls.last() {
+                line = insert.method.span().start().line;
+            }
             let segs = segments(&literal.path);
             match segs.as_slice() {
                 [.., table, model] if model == "ActiveModel" => table.clone(),
