@@ -330,6 +330,10 @@ fn the_fix_keeps_what_the_code_does_when_the_row_exists() {
     );
     let (update, _) = intent("seaorm_update_or_insert.rs");
     assert_eq!(update, "update");
+    // The row found is used on one branch, an ambiguous match errs on another: a get.
+    let (get, fix) = intent("sqlx_found_used_or_ambiguous.rs");
+    assert_eq!(get, "get");
+    assert!(fix.contains(".insert_or_get(&pool)"), "{fix}");
     let (reject, fix) = intent("seaorm_active_model_variable.rs");
     assert_eq!(reject, "reject");
     assert!(

@@ -1183,7 +1183,8 @@ fn findings(
             // fails: `by_name_or_create` answering 409. And an insert that maps its error
             // on the spot, `.map_err(|_| Failed)?`, never reaches the conversion.)
             let unconverted = found.by_conversion
-                && (intent != Intent::Reject || found.mapped.contains(&write.order));
+                && (!answers_with_error(&found, read, write)
+                    || found.mapped.contains(&write.order));
             // Both through the guard of a mutex the function holds (`let adaptor =
             // &state.lock().await.adaptor; adaptor.get_event(..); adaptor.create_event(..)`).
             let guarded = (found.locked_ops.contains(&read.order)
@@ -1298,10 +1299,30 @@ fn races(found: &FnOps) -> Vec<(&Op, &Op, Intent)> {
 }
 
 /// What the code does when the read finds the row: on the branches after the read that do
-/// not lead to the insert, an update of the table, an error, or a value handed back.
+/// not lead to the insert, an update of the table, a value handed back (the row used, even
+/// where another branch errs: `if rows.len() == 1 { rows.first() } else { return Err }`), an
+/// error, or nothing.
 fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
+    match found_side(found, read, write) {
+        None => Intent::Update,
+        Some(outcomes) if outcomes.contains(&Outcome::Value) => Intent::Get,
+        Some(outcomes) if outcomes.contains(&Outcome::Error) => Intent::Reject,
+        Some(_) => Intent::Ignore,
+    }
+}
+
+/// Whether the code answers a found row with an error on some branch (and updates it on
+/// none): an error conversion of the insert's unique violation gives the loser an answer
+/// the check also gives.
+fn answers_with_error(found: &FnOps, read: &Op, write: &Op) -> bool {
+    found_side(found, read, write).is_some_and(|outcomes| outcomes.contains(&Outcome::Error))
+}
+
+/// The outcomes of the branches taken when the read finds the row (see [`intent`]), or
+/// `None` when one of them updates the table.
+fn found_side(found: &FnOps, read: &Op, write: &Op) -> Option<Vec<Outcome>> {
     if read.kind == Kind::Update {
-        return Intent::Update;
+        return None;
     }
     let below = |path: &[usize]| path.len() > read.path.len() && path.starts_with(&read.path);
     let apart = |path: &[usize]| !write.path.starts_with(path) && !path.starts_with(&write.path);
@@ -1312,7 +1333,7 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
             && apart(&op.path)
     });
     if updates {
-        return Intent::Update;
+        return None;
     }
     // (An exit on the insert's own arm, `None => { limits.check()?; insert }`, is taken
     // when the row is missing: it says nothing of what the code does when it exists.)
@@ -1341,14 +1362,7 @@ fn intent(found: &FnOps, read: &Op, write: &Op) -> Intent {
                 && (end.order < write.order || found.exclusive(&end.path, &write.path))
         })
         .map(|end| end.outcome);
-    let outcomes: Vec<Outcome> = exits.chain(arms).collect();
-    if outcomes.contains(&Outcome::Error) {
-        Intent::Reject
-    } else if outcomes.contains(&Outcome::Value) {
-        Intent::Get
-    } else {
-        Intent::Ignore
-    }
+    Some(exits.chain(arms).collect())
 }
 
 /// How many expansions of the crate's macros deep the audit follows (a macro that calls
