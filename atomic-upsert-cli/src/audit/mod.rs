@@ -1428,17 +1428,19 @@ impl Functions {
         // (Or held by the method's own struct: `self.transaction` of a `Database {
         // transaction: AppTransaction }` a write helper makes per transaction.)
         let transaction = |ty: &str| ty.split("::").any(|name| name.ends_with("Transaction"));
-        let own_transaction = sig.receiver().is_some()
-            && self.owners.last().is_some_and(|owner| {
-                self.index
-                    .fields
-                    .iter()
-                    .any(|((of, _), ty)| of == owner && transaction(ty))
-            });
+        let own_transaction = || {
+            sig.receiver().is_some()
+                && self.owners.last().is_some_and(|owner| {
+                    self.index
+                        .fields
+                        .iter()
+                        .any(|((of, _), ty)| of == owner && transaction(ty))
+                })
+        };
         if self.index.single_writer
             && collector.found.safe_by.is_none()
             && (inputs.iter().any(|ty| transaction(ty))
-                || own_transaction
+                || own_transaction()
                 || holds_connection_guard(block))
         {
             collector.found.safe_by = Some(ops::SafeBy::Lock);

@@ -1757,25 +1757,10 @@ impl Collector {
     /// models::routing::ActiveModel as RoutingActiveModel;` .. `RoutingActiveModel { .. }`,
     /// `RoutingActiveModel::new()`).
     fn aliased_active_model(&self, init: &Expr) -> Option<String> {
-        let path = match init {
-            Expr::Struct(literal) if literal.path.segments.len() == 1 => &literal.path,
-            Expr::Call(call) if call.args.is_empty() => match &*call.func {
-                Expr::Path(function)
-                    if function.path.segments.len() == 2
-                        && function
-                            .path
-                            .segments
-                            .last()
-                            .is_some_and(|s| s.ident == "new" || s.ident == "default") =>
-                {
-                    &function.path
-                }
-                _ => return None,
-            },
-            _ => return None,
-        };
-        let alias = path.segments.first()?.ident.to_string();
-        self.index.aliases.get(&alias).cloned()
+        match made_model(init)?.as_slice() {
+            [alias] => self.index.aliases.get(alias).cloned(),
+            _ => None,
+        }
     }
 
     /// The table of a `SeaORM` `Model` value made here: a constructor of the entity's
@@ -2189,10 +2174,19 @@ fn model_type_named(ty: &syn::Type, model: &str) -> Option<String> {
 /// The table of a `SeaORM` `ActiveModel` literal (`user::ActiveModel { .. }`), directly or
 /// through `Set`/`..Default::default()`.
 fn active_model_table(expr: &Expr) -> Option<String> {
-    let path = match expr {
-        Expr::Struct(literal) => &literal.path,
-        // `ActiveModel::new()`, `user::ActiveModel::default()`: an empty model filled in
-        // field by field.
+    match made_model(expr)?.as_slice() {
+        [.., table, model] if model == "ActiveModel" => Some(table.clone()),
+        [model] if model == "ActiveModel" => Some("entity".to_owned()),
+        _ => None,
+    }
+}
+
+/// The path of the type a value is made of, as its segments: a struct literal's
+/// (`user::ActiveModel { .. }`), or an empty one's to be filled in field by field
+/// (`ActiveModel::new()`, `user::ActiveModel::default()`).
+fn made_model(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Struct(literal) => Some(segments(&literal.path)),
         Expr::Call(call) if call.args.is_empty() => match &*call.func {
             Expr::Path(function)
                 if function
@@ -2201,21 +2195,12 @@ fn active_model_table(expr: &Expr) -> Option<String> {
                     .last()
                     .is_some_and(|s| s.ident == "new" || s.ident == "default") =>
             {
-                let segs = segments(&function.path);
-                return match segs.as_slice() {
-                    [.., table, model, _] if model == "ActiveModel" => Some(table.clone()),
-                    [model, _] if model == "ActiveModel" => Some("entity".to_owned()),
-                    _ => None,
-                };
+                let mut segs = segments(&function.path);
+                segs.pop();
+                Some(segs)
             }
-            _ => return None,
+            _ => None,
         },
-        _ => return None,
-    };
-    let segs = segments(path);
-    match segs.as_slice() {
-        [.., table, model] if model == "ActiveModel" => Some(table.clone()),
-        [model] if model == "ActiveModel" => Some("entity".to_owned()),
         _ => None,
     }
 }
@@ -2358,23 +2343,16 @@ const UNIQUE_VIOLATIONS: &[&str] = &["UniqueViolation", "UniqueConstraintViolati
 /// (`self.map_err(|err| match err.sql_err() { Some(UniqueConstraintViolation(d)) =>
 /// DatabaseError::Conflict { .. }, .. })`).
 pub fn maps_violation_to_error(block: &syn::Block) -> bool {
-    struct Names(bool);
-    impl<'ast> Visit<'ast> for Names {
-        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
-            if UNIQUE_VIOLATIONS.contains(&ident.to_string().as_str()) {
-                self.0 = true;
-            }
-        }
-    }
     struct Maps(bool);
     impl<'ast> Visit<'ast> for Maps {
         fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
-            if node.method == "map_err" {
-                let mut names = Names(false);
-                for arg in &node.args {
-                    names.visit_expr(arg);
-                }
-                self.0 |= names.0;
+            if node.method == "map_err"
+                && node
+                    .args
+                    .iter()
+                    .any(|arg| names_any(arg, UNIQUE_VIOLATIONS))
+            {
+                self.0 = true;
             }
             syn::visit::visit_expr_method_call(self, node);
         }
@@ -2382,6 +2360,21 @@ pub fn maps_violation_to_error(block: &syn::Block) -> bool {
     let mut maps = Maps(false);
     maps.visit_block(block);
     maps.0
+}
+
+/// Whether an expression names any of `names` (as a variable, a path segment, a method).
+fn names_any(expr: &Expr, names: &[&str]) -> bool {
+    struct Names<'n>(&'n [&'n str], bool);
+    impl<'ast> Visit<'ast> for Names<'_> {
+        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+            if self.0.iter().any(|name| ident == name) {
+                self.1 = true;
+            }
+        }
+    }
+    let mut found = Names(names, false);
+    found.visit_expr(expr);
+    found.1
 }
 
 /// Whether macro tokens name a unique violation's error variant.
@@ -3214,23 +3207,11 @@ fn since_now(call: &ExprMethodCall) -> bool {
             // which is a check that one exists.)
             if matches!(node.method.to_string().as_str(), "gt" | "gte")
                 && matches!(node.args.first(), Some(Expr::Binary(back))
-                if matches!(back.op, syn::BinOp::Sub(_)) && {
-                    let mut now = Now(false);
-                    now.visit_expr(&back.left);
-                    now.0
-                })
+                if matches!(back.op, syn::BinOp::Sub(_)) && names_any(&back.left, &["now"]))
             {
                 self.0 = true;
             }
             syn::visit::visit_expr_method_call(self, node);
-        }
-    }
-    struct Now(bool);
-    impl<'ast> Visit<'ast> for Now {
-        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
-            if ident == "now" {
-                self.0 = true;
-            }
         }
     }
     if call.method != "filter" {
