@@ -87,6 +87,9 @@ struct Uses {
     elsewhere: HashSet<String>,
     /// The file being visited is one-shot code (a command-line tool, migrations).
     one_shot_file: bool,
+    /// The names each function being visited binds (its parameters, `let`s, patterns),
+    /// innermost last: a plain name in a macro's input that is one of them is a variable.
+    locals: Vec<HashSet<String>>,
 }
 
 impl Uses {
@@ -125,7 +128,9 @@ impl Uses {
         self.within.push(name);
         self.indirect.push(0);
         self.deferred.push(0);
+        self.locals.push(bound_names(sig, block));
         self.visit_block(block);
+        self.locals.pop();
         self.deferred.pop();
         self.indirect.pop();
         self.within.pop();
@@ -160,34 +165,47 @@ impl Uses {
         }
     }
 
-    /// The last names of paths in a macro's tokens not followed by an argument list, a
-    /// `!` or a method call (see [`Uses::visit_macro`]).
+    /// The names in a macro's tokens not followed by an argument list, a `!`, a method
+    /// call or a binding's `=>`/`=`: a path's last name, or a plain name the function
+    /// does not bind (see [`Uses::visit_macro`]).
     fn named_in(&mut self, tokens: proc_macro2::TokenStream) {
         use proc_macro2::{Delimiter, TokenTree};
         let tokens: Vec<TokenTree> = tokens.into_iter().collect();
         for (at, token) in tokens.iter().enumerate() {
             match token {
-                // (Only a path's last name: a plain name there is as often a variable, as
-                // in `ok_or!(process, why => ..)`.)
-                TokenTree::Ident(ident)
-                    if at > 0
-                        && matches!(&tokens[at - 1], TokenTree::Punct(p) if p.as_char() == ':') =>
-                {
+                TokenTree::Ident(ident) => {
+                    let after_punct = |c: char| {
+                        at > 0 && matches!(&tokens[at - 1], TokenTree::Punct(p) if p.as_char() == c)
+                    };
+                    // (A plain name is as often a variable, as in `ok_or!(process, why
+                    // => ..)`: one the function binds is left alone. So is a field or a
+                    // method after a `.`, and a macro's own binding, `$name`.)
+                    let name = ident.to_string();
+                    let plain = at == 0
+                        || matches!(&tokens[at - 1], TokenTree::Punct(p) if p.as_char() == ',')
+                        || matches!(&tokens[at - 1], TokenTree::Ident(_));
+                    let value = after_punct(':')
+                        || (plain
+                            && !after_punct('$')
+                            && !self
+                                .locals
+                                .last()
+                                .is_some_and(|locals| locals.contains(&name)));
                     let called_or_path = match tokens.get(at + 1) {
                         Some(TokenTree::Group(group)) => {
                             group.delimiter() == Delimiter::Parenthesis
                         }
                         Some(TokenTree::Punct(punct)) => {
-                            matches!(punct.as_char(), '!' | ':' | '.')
+                            matches!(punct.as_char(), '!' | ':' | '.' | '=')
                         }
                         _ => false,
                     };
-                    if !called_or_path {
-                        self.name_used(ident.to_string(), false);
+                    if value && !called_or_path {
+                        self.name_used(name, false);
                     }
                 }
                 TokenTree::Group(group) => self.named_in(group.stream()),
-                TokenTree::Ident(_) | TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+                TokenTree::Punct(_) | TokenTree::Literal(_) => {}
             }
         }
     }
@@ -286,6 +304,24 @@ impl<'ast> Visit<'ast> for Uses {
     fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
         self.deeper(false, |this| syn::visit::visit_expr_loop(this, node));
     }
+}
+
+/// The names a function binds: its parameters and every pattern in its body (`let`s,
+/// `match` arms, closures' parameters).
+fn bound_names(sig: &syn::Signature, block: &syn::Block) -> HashSet<String> {
+    struct Bound(HashSet<String>);
+    impl<'ast> Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, node: &'ast syn::PatIdent) {
+            self.0.insert(node.ident.to_string());
+            syn::visit::visit_pat_ident(self, node);
+        }
+    }
+    let mut bound = Bound(HashSet::new());
+    for input in &sig.inputs {
+        bound.visit_fn_arg(input);
+    }
+    bound.visit_block(block);
+    bound.0
 }
 
 /// Whether a statement binds a guard of a process-wide lock for the rest of the block:
@@ -550,13 +586,20 @@ mod tests {
     #[test]
     fn a_handler_a_macro_registers_is_not_one_shot_by_a_namesakes_callers() {
         let found = once(
-            "fn main() { upload_plugin(&archive); level(); ok_or!(level, why => {}); }
+            "fn main() {
+                 upload_plugin(&archive); bind(); level();
+                 let level = 2; ok_or!(level, why => {});
+             }
              fn upload_plugin(archive: &Archive) {}
              fn router() -> Router { Router::new().routes(routes!(handlers::admin::upload_plugin)) }
+             fn bind() {}
+             fn idp_router() -> Router { Router::new().routes(routes!(get_idp, bind)) }
              fn level() { let level = 1; }",
         );
         assert!(!found.contains("upload_plugin"));
-        // (A plain name in a macro is as often a variable: `level` stays one-shot.)
+        // (A plain name too, unless the function binds it: `level` is a variable there,
+        // and stays one-shot.)
+        assert!(!found.contains("bind"));
         assert!(found.contains("level"));
     }
 

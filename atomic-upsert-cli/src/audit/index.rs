@@ -24,6 +24,17 @@ pub struct Index {
     /// `Result` aliases that name one: a function returning one answers a lost race the
     /// way its check does, through `?`.
     pub converters: std::collections::HashSet<String>,
+    /// The names of the crate's functions that answer `true` when a row is absent: their
+    /// value is a read's "nothing" (`Ok(find_by_email(..).await?.is_none())`, `!exists`).
+    /// A condition on a call to one (`if !is_email_unique(..) { return Err(..) }`) holds
+    /// when the row was found where it does not. (A name some other `bool` function also
+    /// has is left out.)
+    pub absence_tests: std::collections::HashSet<String>,
+    /// The crate's functions that answer a `SeaORM` query not yet fetched (`fn base_find()
+    /// -> Select<Entity>`), by name, with its table (`entity` for the bare `Entity` of the
+    /// file that calls it): `base_find().filter(..).one(db)` reads that table. A name two
+    /// such functions share for different tables is left out.
+    pub select_makers: std::collections::HashMap<String, String>,
     /// The crate's functions that take a lock (an advisory lock, `LOCK TABLE`,
     /// `GET_LOCK`) and do nothing else: calling one takes it (`lock_data_key(conn, ..)`
     /// before a check). A free function by its name, a method as `Type::name`.

@@ -311,6 +311,11 @@ struct Indexer {
     inserting_derives: std::collections::HashMap<String, Vec<String>>,
     /// Each struct, its derives and its table (`#[table(..)]`, `#[diesel(table_name)]`).
     derives: Vec<(String, Vec<String>, Option<String>)>,
+    /// The functions answering a `bool` that is not a read's "nothing", by name: a name
+    /// one of them shares is no [`index::Index::absence_tests`].
+    other_tests: std::collections::HashSet<String>,
+    /// The names two query makers share for different tables.
+    select_clashes: std::collections::HashSet<String>,
 }
 impl Indexer {
     /// Notes the type an accessor returns (a method taking `self` alone, in an `impl`
@@ -343,6 +348,27 @@ impl Indexer {
             .insert(ty());
     }
     fn function(&mut self, sig: &syn::Signature, block: &syn::Block) {
+        if let Some(table) = ops::selects(sig) {
+            let name = sig.ident.to_string();
+            if self
+                .index
+                .select_makers
+                .get(&name)
+                .is_some_and(|other| *other != table)
+            {
+                self.select_clashes.insert(name);
+            } else {
+                self.index.select_makers.insert(name, table);
+            }
+        }
+        if let Some(absence) = ops::tests_absence(sig, block) {
+            let name = sig.ident.to_string();
+            if absence {
+                self.index.absence_tests.insert(name);
+            } else {
+                self.other_tests.insert(name);
+            }
+        }
         // (A method by its type: `SynapseReader::new` locks tables, `Config::new` does
         // not.)
         let typed_name = || match &self.impl_type {
@@ -573,6 +599,13 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     let mut found = Indexer::default();
     for file in files {
         found.visit_file(file);
+    }
+    // A test of absence whose name another `bool` function shares is left out.
+    for name in &found.other_tests {
+        found.index.absence_tests.remove(name);
+    }
+    for name in &found.select_clashes {
+        found.index.select_makers.remove(name);
     }
     // A constant's name bound twice to different SQL is left out.
     let consts = &mut found.index.consts;
@@ -1399,7 +1432,6 @@ impl Functions {
         let name = sig.ident.to_string();
         let method = sig.receiver().is_some();
         let mut collector = Collector::with(std::rc::Rc::clone(&self.helpers), &name);
-        collector.parameters(sig);
         collector.generics = sig
             .generics
             .type_params()
@@ -1410,6 +1442,7 @@ impl Functions {
         collector.file = self.file;
         collector.macros = std::rc::Rc::clone(&self.macros);
         collector.owner = self.owners.last().cloned();
+        collector.parameters(sig);
         // (Unless it also takes a connection sqlx's could be: `payout(&clickhouse, &pool)`.)
         let inputs: Vec<String> = sig
             .inputs

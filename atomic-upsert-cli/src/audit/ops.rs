@@ -678,6 +678,91 @@ fn known_found(cond: &Expr) -> Option<bool> {
     }
 }
 
+/// The table of the `SeaORM` query a function answers (`-> Select<Entity>`, `->
+/// sea_orm::Select<user::Entity>`), if it answers one.
+pub fn selects(sig: &syn::Signature) -> Option<String> {
+    // (A free function: see [`made_query`].)
+    if sig.receiver().is_some() {
+        return None;
+    }
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let syn::Type::Path(path) = &**ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Select" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let Some(syn::GenericArgument::Type(syn::Type::Path(entity))) = args.args.first() else {
+        return None;
+    };
+    match segments(&entity.path).as_slice() {
+        [.., table, last] if last == "Entity" => Some(table.clone()),
+        [last] if last == "Entity" => Some("entity".to_owned()),
+        _ => None,
+    }
+}
+
+/// Whether a function answering a `bool` (`-> bool`, `-> Result<bool, E>`) answers a
+/// read's "nothing" (`Some(true)`: `Ok(find_by_email(..).await?.is_none())`, `!exists`),
+/// or something else (`Some(false)`); `None` for a function answering no `bool`.
+pub fn tests_absence(sig: &syn::Signature, block: &syn::Block) -> Option<bool> {
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let answers_bool = match &**ty {
+        syn::Type::Path(path) => path.path.segments.last().is_some_and(|last| {
+            last.ident == "bool"
+                || matches!(&last.arguments, syn::PathArguments::AngleBracketed(args)
+                    if matches!(args.args.first(), Some(syn::GenericArgument::Type(
+                        syn::Type::Path(inner))) if inner.path.is_ident("bool")))
+        }),
+        _ => false,
+    };
+    if !answers_bool {
+        return None;
+    }
+    // The value the body ends with, out of `Ok(..)` and blocks.
+    let Some(syn::Stmt::Expr(last, None)) = block.stmts.last() else {
+        return Some(false);
+    };
+    let mut tail = last;
+    loop {
+        match tail {
+            Expr::Call(call)
+                if call.args.len() == 1
+                    && matches!(&*call.func, Expr::Path(p) if p.path.is_ident("Ok")) =>
+            {
+                tail = &call.args[0];
+            }
+            Expr::Paren(inner) => tail = &inner.expr,
+            Expr::Block(inner) => match inner.block.stmts.last() {
+                Some(syn::Stmt::Expr(expr, None)) => tail = expr,
+                _ => return Some(false),
+            },
+            _ => break,
+        }
+    }
+    // `true` where there is no row: `found.map(|u| u.id == user_id).unwrap_or(true)`,
+    // `found.map_or(true, |u| ..)`.
+    let true_when_none = match tail {
+        Expr::MethodCall(call) if call.method == "unwrap_or" || call.method == "map_or" => {
+            matches!(call.args.first(), Some(Expr::Lit(syn::ExprLit { lit: Lit::Bool(b), .. })) if b.value)
+        }
+        _ => false,
+    };
+    Some(
+        true_when_none
+            || (matches!(tail, Expr::MethodCall(_) | Expr::Unary(_))
+                && found_when(tail) == Some(false)),
+    )
+}
+
 /// Whether an `if` condition holds when a read found its row: `is_some()`, `is_ok()`,
 /// `exists`, `if let Some(..)` yes; `is_none()`, `!..`, `if let None` no; else unknown.
 fn found_when(cond: &Expr) -> Option<bool> {
@@ -1656,6 +1741,18 @@ impl Collector {
                 .path
                 .get_ident()
                 .is_some_and(|name| self.absent_flags.contains(&name.to_string())),
+            // A call of the crate's test of absence (`is_email_unique(..).await?`).
+            Expr::Await(inner) => self.names_absent(&inner.base),
+            Expr::Try(inner) => self.names_absent(&inner.expr),
+            Expr::Call(call) => {
+                match &*call.func {
+                    Expr::Path(function) => function.path.segments.last().is_some_and(|last| {
+                        self.index.absence_tests.contains(&last.ident.to_string())
+                    }),
+                    _ => false,
+                }
+            }
+            Expr::MethodCall(call) => self.index.absence_tests.contains(&call.method.to_string()),
             _ => false,
         }
     }
@@ -1751,6 +1848,20 @@ impl Collector {
         } else {
             self.made_models.remove(name);
         }
+    }
+
+    /// The table of an `ActiveModel` type imported under another name (`model:
+    /// UserIdpActiveModel` after `use entity::user_idp::ActiveModel as
+    /// UserIdpActiveModel;`).
+    fn aliased_model_type(&self, ty: &syn::Type) -> Option<String> {
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
+        let name = path.path.get_ident()?.to_string();
+        if !name.ends_with("ActiveModel") {
+            return None;
+        }
+        self.index.aliases.get(&name).cloned()
     }
 
     /// The table of an `ActiveModel` imported under another name and made here (`use
@@ -1857,7 +1968,7 @@ impl Collector {
             self.push(op);
             return;
         }
-        if let Some((mut op, joined)) = orm_read(node, &self.queries, &self.index.aliases) {
+        if let Some((mut op, joined)) = orm_read(node, &self.queries, &self.index) {
             // `Self::find()` in the entity's own `impl Entity`.
             if op.table == "self" && self.owner.as_deref() == Some("Entity") {
                 "entity".clone_into(&mut op.table);
@@ -2167,6 +2278,8 @@ fn model_type_named(ty: &syn::Type, model: &str) -> Option<String> {
     };
     match segments(&path.path).as_slice() {
         [.., table, name] if name == model => Some(table.clone()),
+        // (Imported by its bare name: the file's entity, as for a bare literal.)
+        [name] if name == model => Some("entity".to_owned()),
         _ => None,
     }
 }
@@ -2468,7 +2581,9 @@ impl Collector {
                 if let Some(ty) = core_type(&typed.ty) {
                     self.types.insert(name.ident.to_string(), ty);
                 }
-                if let Some(table) = model_type(&typed.ty) {
+                if let Some(table) =
+                    model_type(&typed.ty).or_else(|| self.aliased_model_type(&typed.ty))
+                {
                     self.models.insert(name.ident.to_string(), table);
                 }
                 // `model: mega_refs::Model`: `model.into_active_model()` is its table's.
@@ -2764,10 +2879,21 @@ impl Collector {
                 syn::visit::visit_expr_binary(self, node);
             }
         }
+        // (Through casts and `Some(..)`: sqlx's `COUNT(..)` column is an `Option<i64>`, so
+        // `exists.count == Some(1)` is a check.)
         let zero_or_one = |e: &Expr| {
             let mut e = e;
-            while let Expr::Cast(cast) = e {
-                e = &cast.expr;
+            loop {
+                match e {
+                    Expr::Cast(cast) => e = &cast.expr,
+                    Expr::Call(call)
+                        if call.args.len() == 1
+                            && matches!(&*call.func, Expr::Path(p) if p.path.is_ident("Some")) =>
+                    {
+                        e = &call.args[0];
+                    }
+                    _ => break,
+                }
             }
             matches!(e, Expr::Lit(syn::ExprLit { lit: Lit::Int(n), .. }) if matches!(n.base10_digits(), "0" | "1"))
         };
@@ -3653,11 +3779,11 @@ fn fetched_rows(methods: &[String], calls: &[&ExprMethodCall]) -> Option<Rows> {
 fn orm_read(
     node: &ExprMethodCall,
     queries: &std::collections::HashMap<String, Source>,
-    aliases: &Aliases,
+    index: &Index,
 ) -> Option<(Op, Joined)> {
     let (_, _, calls) = chain(node);
     let mut joined = joins(&calls);
-    let op = orm_read_op(node, queries, aliases, &mut joined)?;
+    let op = orm_read_op(node, queries, index, &mut joined)?;
     let joined = joined
         .into_iter()
         .map(|table| {
@@ -3701,9 +3827,10 @@ fn joins(calls: &[&ExprMethodCall]) -> Vec<String> {
 fn orm_read_op(
     node: &ExprMethodCall,
     queries: &std::collections::HashMap<String, Source>,
-    aliases: &Aliases,
+    index: &Index,
     joined: &mut Vec<String>,
 ) -> Option<Op> {
+    let aliases = &index.aliases;
     let (methods, root, calls) = chain(node);
     let rows = fetched_rows(&methods, &calls)?;
     let line = fetch_line(node, &calls);
@@ -3779,33 +3906,7 @@ fn orm_read_op(
                 return None;
             };
             let segs = segments(&function.path);
-            let (entity_at, by_id) = match segs.last().map(String::as_str) {
-                Some("find_by_id") => (segs.len().checked_sub(2)?, true),
-                // `find()`, or the crate's own finder on it (`Entity::find_safety()`, which
-                // leaves soft-deleted rows out).
-                Some(find) if find.starts_with("find") => (segs.len().checked_sub(2)?, false),
-                _ => return None,
-            };
-            let entity = segs.get(entity_at)?;
-            let table = if entity == "Entity" {
-                // `user::Entity::find()`, or `Entity::find()` with the module imported.
-                entity_at
-                    .checked_sub(1)
-                    .and_then(|i| segs.get(i))
-                    .cloned()
-                    .unwrap_or_else(|| "entity".to_owned())
-            } else if entity_at == 0
-                && entity.chars().next().is_some_and(char::is_uppercase)
-                && methods
-                    .iter()
-                    .any(|m| m == "one" || m == "all" || m == "count")
-            {
-                // An alias: `use entity::kv_store::Entity as KVStore;` (the module is the
-                // table), else the prelude's: `User::find()..one(db)` is `user::Entity`.
-                entity_table(entity, aliases)
-            } else {
-                return None;
-            };
+            let (table, by_id) = seaorm_root(&segs, &methods, index)?;
             let keys = if by_id {
                 vec!["id".to_owned()]
             } else {
@@ -3815,6 +3916,67 @@ fn orm_read_op(
         }
         _ => None,
     }
+}
+
+/// The table a `SeaORM` read starting from a call reads, and whether by its id:
+/// `user::Entity::find()`, `Entity::find_by_id(id)`, an alias's `User::find()`, the
+/// crate's own query maker.
+fn seaorm_root(segs: &[String], methods: &[String], index: &Index) -> Option<(String, bool)> {
+    if let Some(table) = made_query(segs, methods, index) {
+        return Some((table, false));
+    }
+    let (entity_at, by_id) = match segs.last().map(String::as_str) {
+        Some("find_by_id") => (segs.len().checked_sub(2)?, true),
+        // `find()`, or the crate's own finder on it (`Entity::find_safety()`, which
+        // leaves soft-deleted rows out).
+        // (SeaORM 2's loader, `Entity::load().with(..).filter(..).one(db)`, too.)
+        Some(find) if find.starts_with("find") || find == "load" => {
+            (segs.len().checked_sub(2)?, false)
+        }
+        _ => return None,
+    };
+    let entity = segs.get(entity_at)?;
+    let table = if entity == "Entity" {
+        // `user::Entity::find()`, or `Entity::find()` with the module imported.
+        entity_at
+            .checked_sub(1)
+            .and_then(|i| segs.get(i))
+            .cloned()
+            .unwrap_or_else(|| "entity".to_owned())
+    } else if entity_at == 0
+        && entity.chars().next().is_some_and(char::is_uppercase)
+        && methods
+            .iter()
+            .any(|m| m == "one" || m == "all" || m == "count")
+    {
+        // An alias: `use entity::kv_store::Entity as KVStore;` (the module is the
+        // table), else the prelude's: `User::find()..one(db)` is `user::Entity`.
+        entity_table(entity, &index.aliases)
+    } else {
+        return None;
+    };
+    Some((table, by_id))
+}
+
+/// The table of a `SeaORM` read that starts from the crate's own query maker
+/// (`base_find().filter(..).one(db)`, `membership_query(game_id, challenge_id).count(db)`),
+/// by the called path's segments and the chain's methods. (Called as a free function:
+/// `Entity::find()` is never the crate's `fn find(..) -> Select<sbom_node::Entity>`.)
+fn made_query(segs: &[String], methods: &[String], index: &Index) -> Option<String> {
+    if segs
+        .iter()
+        .rev()
+        .nth(1)
+        .is_some_and(|owner| owner.starts_with(char::is_uppercase))
+        || !methods
+            .iter()
+            .any(|m| m == "one" || m == "all" || m == "count")
+    {
+        return None;
+    }
+    segs.last()
+        .and_then(|name| index.select_makers.get(name))
+        .cloned()
 }
 
 /// A query not yet fetched, bound to a variable: its library, table, keys and joined tables.
