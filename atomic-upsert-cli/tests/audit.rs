@@ -1044,3 +1044,36 @@ fn a_module_path_from_an_import_is_not_the_callers_own_file() {
         (Some(3), Some(6))
     );
 }
+
+/// A package whose sqlx is built for SQLite alone runs each writing statement one at a
+/// time, its own `SELECT` included: its `INSERT .. SELECT` anti-join is atomic there, and
+/// the same statement in a package built for PostgreSQL is not.
+#[test]
+fn an_insert_select_is_atomic_in_a_package_built_for_sqlite_alone() {
+    let source = "pub async fn mark_all_read(pool: &Pool, user: i64) {
+    let query = r#\"INSERT INTO read_notifications (notification_id, user_id)
+        SELECT notifications.id, ? FROM notifications
+        LEFT JOIN read_notifications ON notifications.id = read_notifications.notification_id
+            AND read_notifications.user_id = ?
+        WHERE read_notifications.notification_id IS NULL\"#;
+    sqlx::query(query).bind(user).bind(user).execute(pool).await.ok();
+}";
+    let manifest = |features: &str| {
+        format!(
+            "[package]\nname = \"db\"\nversion = \"0.1.0\"\n\n[dependencies]\nsqlx = {{ version = \"0.8\", features = [{features}] }}\n"
+        )
+    };
+    let sqlite = manifest("\"sqlite\", \"runtime-tokio\", \"macros\"");
+    let found = audited_tree(
+        "audit-sqlite-package",
+        &[("db/Cargo.toml", &sqlite), ("db/src/lib.rs", source)],
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let postgres = manifest("\"postgres\", \"runtime-tokio\"");
+    let found = audited_tree(
+        "audit-postgres-package",
+        &[("db/Cargo.toml", &postgres), ("db/src/lib.rs", source)],
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["write_line"], 7, "{found:?}");
+}

@@ -199,7 +199,7 @@ pub fn audit(
         findings(
             (n, file, source, syntax),
             packages.visible(n),
-            one_shot_files[n],
+            (one_shot_files[n], packages.sqlite_only(n)),
             &context,
             &mut audit,
         );
@@ -329,9 +329,9 @@ impl Indexer {
         if sig.asyncness.is_some() {
             return;
         }
-        // A maker: no arguments at all (`fn repo() -> DieselEpisodeRepository`), by its
-        // type's name and its own.
-        if sig.inputs.is_empty() {
+        // A maker: no `self` (`fn repo() -> DieselEpisodeRepository`, `fn create(user_id:
+        // Uuid, ..) -> NewEventUser`), by its type's name and its own.
+        if sig.receiver().is_none() {
             let name = match &self.impl_type {
                 Some(owner) => format!("{owner}::{}", sig.ident),
                 None => sig.ident.to_string(),
@@ -1165,19 +1165,21 @@ fn collect_files(
 fn findings(
     (n, file, source, syntax): (usize, &Path, &str, &syn::File),
     visible: Option<Visible>,
-    one_shot_file: bool,
+    (one_shot_file, sqlite_package): (bool, bool),
     context: &Context,
     audit: &mut Audit,
 ) {
     let mut functions = context.known.functions(visible, Some(n));
     functions.visit_file(syntax);
     let lines: Vec<&str> = source.lines().collect();
-    // Code for SQLite alone: SQLite runs one writing statement at a time, the reads inside
-    // it included, so an `INSERT .. WHERE NOT EXISTS` is atomic there.
-    let sqlite_only = source.contains("Sqlite")
-        && !["Pg", "Postgres", "MySql", "Mysql"]
-            .iter()
-            .any(|other| source.contains(other));
+    // Code for SQLite alone (the file names no other backend, or its package builds its
+    // database library for SQLite alone): SQLite runs one writing statement at a time,
+    // the reads inside it included, so an `INSERT .. WHERE NOT EXISTS` is atomic there.
+    let sqlite_only = sqlite_package
+        || source.contains("Sqlite")
+            && !["Pg", "Postgres", "MySql", "Mysql"]
+                .iter()
+                .any(|other| source.contains(other));
     for (name, mut found) in functions.found {
         // (Either protects whatever the intent: it replaces a conversion's protection.)
         let by_callers = if one_shot_file || context.callers.one_shot.contains(&name) {

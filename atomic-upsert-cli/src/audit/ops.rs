@@ -277,6 +277,10 @@ pub struct Collector {
     /// parameter (`model: mega_refs::Model`), by name, with their table:
     /// `model.into_active_model()` is that table's `ActiveModel`.
     made_models: std::collections::HashMap<String, String>,
+    /// SQL strings bound to a variable (`let query = r#"INSERT .."#;`), by name, with the
+    /// position of their statement in the function's list: the statement is reported
+    /// where the query runs (`diesel::sql_query(query)`), as one written there would be.
+    sql_vars: std::collections::HashMap<String, usize>,
     /// The results of inserts bound without `?` (`let res = insert.exec(db).await;`), by
     /// name, with the inserts' positions in the function's list.
     insert_results: std::collections::HashMap<String, Vec<usize>>,
@@ -1121,6 +1125,7 @@ impl<'ast> Visit<'ast> for Collector {
                     self.queries.insert(binding.ident.to_string(), source);
                 }
                 self.bind_builder(&binding.ident.to_string(), &init.expr);
+                self.bind_sql(&binding.ident.to_string(), &init.expr, start);
                 if let Some(ty) = self
                     .made_by(&init.expr)
                     .or_else(|| type_of_let(&node.pat, &init.expr))
@@ -1429,6 +1434,7 @@ impl<'ast> Visit<'ast> for Collector {
     }
     fn visit_expr_call(&mut self, node: &'ast syn::ExprCall) {
         self.answered_as_bool(node);
+        self.run_sql_var(node);
         let start = self.found.ops.len();
         self.call(node);
         self.feed_missing(node.args.iter(), start);
@@ -1441,6 +1447,52 @@ impl<'ast> Visit<'ast> for Collector {
 }
 
 impl Collector {
+    /// `let query = r#"INSERT .."#;` (its statement the one op from `start`): the
+    /// variable holds that statement ([`Collector::sql_vars`]); any other value, none.
+    fn bind_sql(&mut self, name: &str, init: &Expr, start: usize) {
+        if matches!(
+            init,
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(_),
+                ..
+            })
+        ) && self.found.ops.len() == start + 1
+        {
+            self.sql_vars.insert(name.to_owned(), start);
+        } else {
+            self.sql_vars.remove(name);
+        }
+    }
+
+    /// `diesel::sql_query(query)`, `sqlx::query(&query)` of a SQL string bound earlier
+    /// ([`Collector::sql_vars`]): its statement is reported at this call.
+    fn run_sql_var(&mut self, node: &syn::ExprCall) {
+        let Expr::Path(function) = &*node.func else {
+            return;
+        };
+        let Some(last) = function.path.segments.last() else {
+            return;
+        };
+        let runs = matches!(
+            last.ident.to_string().as_str(),
+            "sql_query" | "query" | "query_as" | "query_scalar" | "query_with" | "query_as_with"
+        );
+        let mut arg = match node.args.first() {
+            Some(arg) if runs => arg,
+            _ => return,
+        };
+        while let Expr::Reference(inner) = arg {
+            arg = &inner.expr;
+        }
+        if let Expr::Path(path) = arg
+            && let Some(name) = path.path.get_ident()
+            && let Some(&at) = self.sql_vars.get(&name.to_string())
+            && let Some(op) = self.found.ops.get_mut(at)
+        {
+            op.line = last.ident.span().start().line;
+        }
+    }
+
     /// A call: a Diesel statement, a read through `exists(..)`, or a helper of the crate.
     fn call(&mut self, node: &syn::ExprCall) {
         if let Some(op) = diesel_insert(node) {
@@ -1548,8 +1600,8 @@ impl Collector {
         Some(op)
     }
 
-    /// The type one of the crate's functions without arguments returns, when `init` calls
-    /// one (`Self::repo()`, `Repos::episodes()`, `repo()`).
+    /// The type one of the crate's functions without `self` returns, when `init` calls
+    /// one (`Self::repo()`, `Repos::episodes()`, `repo()`, `EventUser::create(..)`).
     fn made_by(&self, init: &Expr) -> Option<String> {
         let Expr::Call(call) = strip_awaits(init) else {
             return None;
@@ -1557,9 +1609,6 @@ impl Collector {
         let Expr::Path(function) = &*call.func else {
             return None;
         };
-        if !call.args.is_empty() {
-            return None;
-        }
         let name = function.path.segments.last()?.ident.to_string();
         let key = match path_owner(&function.path).as_deref() {
             Some("Self") => format!("{}::{name}", self.owner.as_deref()?),
@@ -2168,8 +2217,11 @@ impl Collector {
                     let Expr::Path(function) = &*call.func else {
                         return None;
                     };
+                    // (Or what the crate's function returns: `EventUser::create(..)
+                    // .commit(conn)` is `NewEventUser::commit`.)
                     return path_owner(&function.path)
-                        .filter(|ty| self.index.derived_inserts.contains_key(ty));
+                        .filter(|ty| self.index.derived_inserts.contains_key(ty))
+                        .or_else(|| self.made_by(root));
                 }
                 // `repo.user_email().count(..)`: what the crate's method returns.
                 Expr::MethodCall(call) => {
@@ -2454,7 +2506,8 @@ const UNIQUE_VIOLATIONS: &[&str] = &["UniqueViolation", "UniqueConstraintViolati
 
 /// Whether a function turns a unique violation into an error in a `map_err` closure
 /// (`self.map_err(|err| match err.sql_err() { Some(UniqueConstraintViolation(d)) =>
-/// DatabaseError::Conflict { .. }, .. })`).
+/// DatabaseError::Conflict { .. }, .. })`), or in an arm of its own that errs
+/// (`DatabaseErrorKind::UniqueViolation => Err(DatabaseError::new(DuplicateKeyError, ..))`).
 pub fn maps_violation_to_error(block: &syn::Block) -> bool {
     struct Maps(bool);
     impl<'ast> Visit<'ast> for Maps {
@@ -2469,22 +2522,48 @@ pub fn maps_violation_to_error(block: &syn::Block) -> bool {
             }
             syn::visit::visit_expr_method_call(self, node);
         }
+        // `DatabaseErrorKind::UniqueViolation => Err(DatabaseError::new(
+        // ErrorCode::DuplicateKeyError, None))`: an arm on the violation that errs.
+        fn visit_arm(&mut self, node: &'ast syn::Arm) {
+            fn errs(body: &Expr) -> bool {
+                match body {
+                    Expr::Call(call) => {
+                        matches!(&*call.func, Expr::Path(p) if p.path.is_ident("Err"))
+                    }
+                    Expr::Block(block) => match block.block.stmts.last() {
+                        Some(syn::Stmt::Expr(last, None)) => errs(last),
+                        _ => false,
+                    },
+                    _ => false,
+                }
+            }
+            let errs = errs(&node.body);
+            let mut names = Names(UNIQUE_VIOLATIONS, false);
+            names.visit_pat(&node.pat);
+            if errs && names.1 {
+                self.0 = true;
+            }
+            syn::visit::visit_arm(self, node);
+        }
     }
     let mut maps = Maps(false);
     maps.visit_block(block);
     maps.0
 }
 
-/// Whether an expression names any of `names` (as a variable, a path segment, a method).
-fn names_any(expr: &Expr, names: &[&str]) -> bool {
-    struct Names<'n>(&'n [&'n str], bool);
-    impl<'ast> Visit<'ast> for Names<'_> {
-        fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
-            if self.0.iter().any(|name| ident == name) {
-                self.1 = true;
-            }
+/// Whether what it visits names any of the names it holds.
+struct Names<'n>(&'n [&'n str], bool);
+
+impl<'ast> Visit<'ast> for Names<'_> {
+    fn visit_ident(&mut self, ident: &'ast proc_macro2::Ident) {
+        if self.0.iter().any(|name| ident == name) {
+            self.1 = true;
         }
     }
+}
+
+/// Whether an expression names any of `names` (as a variable, a path segment, a method).
+fn names_any(expr: &Expr, names: &[&str]) -> bool {
     let mut found = Names(names, false);
     found.visit_expr(expr);
     found.1
@@ -2537,10 +2616,49 @@ pub fn protects_callers(block: &syn::Block) -> CallerProtection {
         .filter(|op| !op.table.is_empty())
         .collect();
     let only_protects = ops.iter().all(|op| op.kind == Kind::Update && op.guarded);
+    // (An optimistic lock taken in the transaction, `UPDATE orders SET version = version
+    // + 1 WHERE id = $1 AND version = $2`, holds the row's lock until it ends, as `FOR
+    // UPDATE` does.)
+    let versioned = || versioned_update(block);
+    let locks = |op: &&Op| {
+        (op.kind == Kind::Read && op.row_lock) || (op.kind == Kind::Update && versioned())
+    };
     CallerProtection {
         safe_by: collector.found.safe_by.filter(|_| only_protects),
-        locks_rows: !ops.is_empty() && ops.iter().all(|op| op.kind == Kind::Read && op.row_lock),
+        locks_rows: !ops.is_empty() && ops.iter().all(locks),
     }
+}
+
+/// Whether a function body updates rows by their version as well as their key: a filter
+/// on a `version` column (`.filter(orders::version.eq(self.version))`,
+/// `.filter(Column::Version.eq(..))`) or SQL whose `WHERE` names one.
+fn versioned_update(block: &syn::Block) -> bool {
+    struct Versioned(bool);
+    impl<'ast> Visit<'ast> for Versioned {
+        fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
+            if node.method == "filter"
+                && node
+                    .args
+                    .iter()
+                    .any(|arg| names_any(arg, &["version", "Version"]))
+            {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, node);
+        }
+        fn visit_lit_str(&mut self, node: &'ast syn::LitStr) {
+            let sql = node.value().to_ascii_lowercase();
+            if sql
+                .split_once("where")
+                .is_some_and(|(_, condition)| condition.contains("version"))
+            {
+                self.0 = true;
+            }
+        }
+    }
+    let mut versioned = Versioned(false);
+    versioned.visit_block(block);
+    versioned.0
 }
 
 /// What a function body's own code makes safe (a unique violation it handles, a lock it
@@ -3418,6 +3536,23 @@ pub fn sql_op(sql: &str, span: Span) -> Option<Op> {
             {
                 insert.checks_absent = true;
                 insert.keys = where_keys(sub);
+            }
+            // `.. AND k NOT IN (SELECT k FROM t WHERE ..)`, and the anti-join `.. LEFT JOIN
+            // t g ON g.k = x WHERE g.id IS NULL`, on the insert's own table.
+            if let Some(at) = w
+                .windows(4)
+                .position(|p| p[0] == "not" && p[1] == "in" && p[2] == "(" && p[3] == "select")
+                && let Some(sub) = w.get(at + 3..)
+                && from_table(sub).is_some_and(|t| t == insert.table)
+            {
+                insert.checks_absent = true;
+                insert.keys = where_keys(sub);
+            }
+            if let Some(at) = w.windows(2).position(|p| p[0] == "left" && p[1] == "join")
+                && w.get(at + 2).is_some_and(|t| table_name(t) == insert.table)
+                && w[at..].windows(2).any(|p| p[0] == "is" && p[1] == "null")
+            {
+                insert.checks_absent = true;
             }
             // `ON CONFLICT (a, b)`: the target (MySQL's ON DUPLICATE KEY has none: any key).
             if let Some(at) = w.iter().position(|t| t == "conflict")

@@ -15,6 +15,9 @@ pub struct Packages {
     of_file: Vec<Option<usize>>,
     /// For each package, the packages it can call (itself included).
     visible: Vec<Rc<HashSet<usize>>>,
+    /// For each package, whether its database library is built for SQLite alone (see
+    /// [`Manifest::sqlite_only`]).
+    sqlite_only: Vec<bool>,
 }
 
 impl Packages {
@@ -24,16 +27,18 @@ impl Packages {
         let mut dirs: Vec<PathBuf> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut dependencies: Vec<Vec<String>> = Vec::new();
+        let mut sqlite_only: Vec<bool> = Vec::new();
         let mut of_file = Vec::with_capacity(files.len());
         for file in files {
             let package = package_dir(root, file, &mut is_package).and_then(|dir| {
                 if let Some(known) = dirs.iter().position(|d| *d == dir) {
                     return Some(known);
                 }
-                let (name, deps) = manifest(&dir.join("Cargo.toml"))?;
+                let found = manifest(&dir.join("Cargo.toml"))?;
                 dirs.push(dir);
-                names.push(name);
-                dependencies.push(deps);
+                names.push(found.name);
+                dependencies.push(found.dependencies);
+                sqlite_only.push(found.sqlite_only);
                 Some(dirs.len() - 1)
             });
             of_file.push(package);
@@ -65,7 +70,21 @@ impl Packages {
                 Rc::new(seen)
             })
             .collect();
-        Packages { of_file, visible }
+        Packages {
+            of_file,
+            visible,
+            sqlite_only,
+        }
+    }
+
+    /// Whether file `file`'s package talks to SQLite alone (its `sqlx`, `diesel` or
+    /// `sea-orm` dependency enables the SQLite backend and no other): there a writing
+    /// statement runs one at a time, its own reads included.
+    pub fn sqlite_only(&self, file: usize) -> bool {
+        self.package(file)
+            .and_then(|p| self.sqlite_only.get(p))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The package of file `file` (its index in the files given), when it is in one.
@@ -105,9 +124,21 @@ fn package_dir(
     None
 }
 
-/// A manifest's package name and the names of the packages it depends on (normal and build
-/// dependencies, `package = ".."` renames followed), with `-` as `_`.
-fn manifest(path: &Path) -> Option<(String, Vec<String>)> {
+/// What a package's manifest says.
+struct Manifest {
+    /// The package's name, with `-` as `_`.
+    name: String,
+    /// The packages it depends on (normal and build dependencies, `package = ".."` renames
+    /// followed), with `-` as `_`.
+    dependencies: Vec<String>,
+    /// Its database library's features name SQLite's backend and no other
+    /// (`sqlx = { features = ["sqlite", ..] }`, `diesel = { features = ["sqlite"] }`,
+    /// `sea-orm = { features = ["sqlx-sqlite"] }`).
+    sqlite_only: bool,
+}
+
+/// A manifest's package name, dependencies and backend ([`Manifest`]).
+fn manifest(path: &Path) -> Option<Manifest> {
     let table: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
     let name = table
         .get("package")?
@@ -115,13 +146,32 @@ fn manifest(path: &Path) -> Option<(String, Vec<String>)> {
         .as_str()?
         .replace('-', "_");
     let mut deps = Vec::new();
+    let mut backends: Vec<String> = Vec::new();
     for section in ["dependencies", "build-dependencies"] {
         if let Some(toml::Value::Table(entries)) = table.get(section) {
             for (key, value) in entries {
                 let renamed = value.get("package").and_then(toml::Value::as_str);
-                deps.push(renamed.unwrap_or(key).replace('-', "_"));
+                let dependency = renamed.unwrap_or(key).replace('-', "_");
+                if matches!(dependency.as_str(), "sqlx" | "diesel" | "sea_orm")
+                    && let Some(toml::Value::Array(features)) = value.get("features")
+                {
+                    backends.extend(features.iter().filter_map(toml::Value::as_str).filter_map(
+                        |feature| {
+                            ["sqlite", "postgres", "mysql", "any"]
+                                .into_iter()
+                                .find(|backend| feature.contains(backend))
+                                .map(str::to_owned)
+                        },
+                    ));
+                }
+                deps.push(dependency);
             }
         }
     }
-    Some((name, deps))
+    let sqlite_only = !backends.is_empty() && backends.iter().all(|b| b == "sqlite");
+    Some(Manifest {
+        name,
+        dependencies: deps,
+        sqlite_only,
+    })
 }

@@ -13,8 +13,8 @@ async fn ensure_location_available(tx: &mut sqlx::PgConnection, location: &str) 
 
 pub async fn create_tabular(tx: &mut sqlx::PgConnection, id: Uuid, location: &str) -> Result<Uuid, Error> {
     ensure_location_available(tx, location).await?; // READ
-    let sql = "WITH inserted AS (INSERT INTO tabular (tabular_id, fs_location) VALUES ($1, $2) RETURNING tabular_id) SELECT tabular_id FROM inserted"; // WRITE
-    let id: Uuid = sqlx::query_scalar(sql)
+    let sql = "WITH inserted AS (INSERT INTO tabular (tabular_id, fs_location) VALUES ($1, $2) RETURNING tabular_id) SELECT tabular_id FROM inserted";
+    let id: Uuid = sqlx::query_scalar(sql) // WRITE
     .bind(id)
     .bind(location)
     .fetch_one(&mut *tx)

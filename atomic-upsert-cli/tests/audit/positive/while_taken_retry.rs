@@ -5,8 +5,8 @@ async fn create_user(login: String, tx: &mut PgConnection) -> anyhow::Result<Use
     while is_username_taken(&username, &mut *tx).await? { // READ
         username = random_name();
     }
-    let sql = "insert into users (username, password) values ($1, $2) returning *"; // WRITE
-    let user = sqlx::query_as::<_, User>(sql)
+    let sql = "insert into users (username, password) values ($1, $2) returning *";
+    let user = sqlx::query_as::<_, User>(sql) // WRITE
         .bind(&username)
         .bind("sso-login")
         .fetch_one(&mut *tx)
