@@ -2095,12 +2095,22 @@ impl Collector {
         // On what one of the crate's methods returns (`repo.user_email()`), or a
         // constructor of a derived type (`User::new(..)`), its type.
         let returned = matches!(receiver, Expr::MethodCall(_) | Expr::Call(_)) && owner.is_some();
+        // (A variable the code declares as one of the crate's traits: `payment_processor:
+        // &dyn PaymentProcessor`, not one named after a type.)
+        let declared = match strip_awaits(receiver) {
+            Expr::Path(path) => path.path.get_ident().is_some_and(|var| {
+                self.types
+                    .get(&var.to_string())
+                    .is_some_and(|ty| self.index.implementors.contains_key(ty))
+            }),
+            _ => false,
+        };
         let call = Call {
             method: true,
             owner: owner.as_deref(),
             module: None,
             on_field: on_field(receiver),
-            known: (on_field(receiver) || returned) && owner.is_some(),
+            known: (on_field(receiver) || returned || declared) && owner.is_some(),
         };
         // A derive-generated `save` on a row loaded (not made here) writes that row back:
         // an update, not the derive's insert of a new one.
@@ -2806,13 +2816,17 @@ impl Collector {
             }
         });
         // The type's own function that does nothing to the database (`Self::new(..)` of a
-        // config) is not another type's of the same name.
+        // config) is not another type's of the same name. Nor, on a trait, are its
+        // implementors' (`payment_processor.refund(..)` on a `&dyn PaymentProcessor` whose
+        // implementors call a payment API is not `Order::refund`).
         let own_without_effect = known
             && owner.is_some_and(|ty| {
-                self.index
-                    .methods
-                    .get(ty)
-                    .is_some_and(|methods| methods.contains(name))
+                self.index.owners(ty).iter().any(|owner| {
+                    self.index
+                        .methods
+                        .get(owner)
+                        .is_some_and(|methods| methods.contains(name))
+                })
             });
         typed.or_else(|| {
             let all = (!own_without_effect)
