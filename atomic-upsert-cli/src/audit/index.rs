@@ -35,6 +35,11 @@ pub struct Index {
     /// file that calls it): `base_find().filter(..).one(db)` reads that table. A name two
     /// such functions share for different tables is left out.
     pub select_makers: std::collections::HashMap<String, String>,
+    /// The crate's functions whose value is a Diesel query not yet fetched (`fn query() ->
+    /// _ { profile::table.left_join(..) }`), by `Type::name` (or `name`), with that query:
+    /// `let query = Self::query(); .. query.filter(..).first(conn)` reads its table. A
+    /// name two such functions share for different tables is left out.
+    pub query_makers: std::collections::HashMap<String, super::ops::Source>,
     /// The crate's functions that take a lock (an advisory lock, `LOCK TABLE`,
     /// `GET_LOCK`) and do nothing else: calling one takes it (`lock_data_key(conn, ..)`
     /// before a check). A free function by its name, a method as `Type::name`.

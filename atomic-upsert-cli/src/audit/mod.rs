@@ -314,7 +314,7 @@ struct Indexer {
     /// The functions answering a `bool` that is not a read's "nothing", by name: a name
     /// one of them shares is no [`index::Index::absence_tests`].
     other_tests: std::collections::HashSet<String>,
-    /// The names two query makers share for different tables.
+    /// The names two query makers (of either kind) share for different tables.
     select_clashes: std::collections::HashSet<String>,
 }
 impl Indexer {
@@ -359,6 +359,22 @@ impl Indexer {
                 self.select_clashes.insert(name);
             } else {
                 self.index.select_makers.insert(name, table);
+            }
+        }
+        if let Some(source) = ops::makes_query(block) {
+            let name = match &self.impl_type {
+                Some(ty) => format!("{ty}::{}", sig.ident),
+                None => sig.ident.to_string(),
+            };
+            if self
+                .index
+                .query_makers
+                .get(&name)
+                .is_some_and(|other| other.table() != source.table())
+            {
+                self.select_clashes.insert(name);
+            } else {
+                self.index.query_makers.insert(name, source);
             }
         }
         if let Some(absence) = ops::tests_absence(sig, block) {
@@ -606,6 +622,7 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     }
     for name in &found.select_clashes {
         found.index.select_makers.remove(name);
+        found.index.query_makers.remove(name);
     }
     // A constant's name bound twice to different SQL is left out.
     let consts = &mut found.index.consts;

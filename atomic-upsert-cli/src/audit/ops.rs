@@ -393,8 +393,10 @@ impl Collector {
 
     fn push(&mut self, mut op: Op) {
         // SQL in a file (or a function) of rusqlite (or another client the audit does not
-        // read) code.
+        // read) code. (Not what a helper of the crate does: `db::datasets::create(&db.pool,
+        // ..)` in a function that also takes a ClickHouse client is sqlx's.)
         if op.api == Api::Sqlx
+            && op.via.is_none()
             && (self.other_client
                 || self
                     .file
@@ -1120,10 +1122,7 @@ impl<'ast> Visit<'ast> for Collector {
             if let syn::Pat::Ident(binding) = strip_type(&node.pat) {
                 self.bind_model(&binding.ident.to_string(), &node.pat, &init.expr);
                 self.bind_insert_result(&binding.ident.to_string(), &init.expr, start);
-                // `let query = users::table.filter(..);`: a later `query.first(conn)` reads.
-                if let Some(source) = query_source(&init.expr, &self.index.aliases) {
-                    self.queries.insert(binding.ident.to_string(), source);
-                }
+                self.bind_query(&binding.ident.to_string(), &init.expr);
                 self.bind_builder(&binding.ident.to_string(), &init.expr);
                 self.bind_sql(&binding.ident.to_string(), &init.expr, start);
                 if let Some(ty) = self
@@ -1598,6 +1597,34 @@ impl Collector {
             return None;
         };
         Some(op)
+    }
+
+    /// `let query = users::table.filter(..);`: a later `query.first(conn)` reads. So does
+    /// one a function of the crate makes (`let query = Self::query();`).
+    fn bind_query(&mut self, name: &str, init: &Expr) {
+        if let Some(source) =
+            query_source(init, &self.index.aliases).or_else(|| self.made_query_of(init))
+        {
+            self.queries.insert(name.to_owned(), source);
+        }
+    }
+
+    /// The Diesel query one of the crate's query makers makes, when `init` calls one
+    /// (`Self::query()`, `Profile::query()`, `query()`).
+    fn made_query_of(&self, init: &Expr) -> Option<Source> {
+        let Expr::Call(call) = strip_awaits(init) else {
+            return None;
+        };
+        let Expr::Path(function) = &*call.func else {
+            return None;
+        };
+        let name = function.path.segments.last()?.ident.to_string();
+        let key = match path_owner(&function.path).as_deref() {
+            Some("Self") => format!("{}::{name}", self.owner.as_deref()?),
+            Some(owner) => format!("{owner}::{name}"),
+            None => name,
+        };
+        self.index.query_makers.get(&key).cloned()
     }
 
     /// The type one of the crate's functions without `self` returns, when `init` calls
@@ -4135,6 +4162,22 @@ pub struct Source {
     table: String,
     keys: Vec<String>,
     joined: Vec<String>,
+}
+
+impl Source {
+    /// The table it reads.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+/// The Diesel query a function body ends with, not yet fetched (`profile::table
+/// .left_join(..)`): what a call of it makes ([`Index::query_makers`]).
+pub fn makes_query(block: &syn::Block) -> Option<Source> {
+    let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last() else {
+        return None;
+    };
+    query_source(tail, &Aliases::new()).filter(|source| source.api == Api::Diesel)
 }
 
 /// `SeaORM`'s `candidate.find_related(parent::Entity).all(db)`: the related entity's table.
