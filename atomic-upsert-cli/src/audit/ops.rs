@@ -1612,6 +1612,12 @@ impl Collector {
     /// The Diesel query one of the crate's query makers makes, when `init` calls one
     /// (`Self::query()`, `Profile::query()`, `query()`).
     fn made_query_of(&self, init: &Expr) -> Option<Source> {
+        self.index.query_makers.get(&self.called(init)?).cloned()
+    }
+
+    /// The function `init` calls, as the index names it: `Type::name` (`Self` as the
+    /// `impl`'s type), or `name`.
+    fn called(&self, init: &Expr) -> Option<String> {
         let Expr::Call(call) = strip_awaits(init) else {
             return None;
         };
@@ -1619,30 +1625,17 @@ impl Collector {
             return None;
         };
         let name = function.path.segments.last()?.ident.to_string();
-        let key = match path_owner(&function.path).as_deref() {
+        Some(match path_owner(&function.path).as_deref() {
             Some("Self") => format!("{}::{name}", self.owner.as_deref()?),
             Some(owner) => format!("{owner}::{name}"),
             None => name,
-        };
-        self.index.query_makers.get(&key).cloned()
+        })
     }
 
     /// The type one of the crate's functions without `self` returns, when `init` calls
     /// one (`Self::repo()`, `Repos::episodes()`, `repo()`, `EventUser::create(..)`).
     fn made_by(&self, init: &Expr) -> Option<String> {
-        let Expr::Call(call) = strip_awaits(init) else {
-            return None;
-        };
-        let Expr::Path(function) = &*call.func else {
-            return None;
-        };
-        let name = function.path.segments.last()?.ident.to_string();
-        let key = match path_owner(&function.path).as_deref() {
-            Some("Self") => format!("{}::{name}", self.owner.as_deref()?),
-            Some(owner) => format!("{owner}::{name}"),
-            None => name,
-        };
-        self.index.makers.get(&key).cloned()
+        self.index.makers.get(&self.called(init)?).cloned()
     }
 
     /// `let mut query_builder = InsertQueryBuilder::new("users");`: the variable holds
