@@ -39,7 +39,7 @@ pub struct Index {
     /// _ { profile::table.left_join(..) }`), by `Type::name` (or `name`), with that query:
     /// `let query = Self::query(); .. query.filter(..).first(conn)` reads its table. A
     /// name two such functions share for different tables is left out.
-    pub query_makers: std::collections::HashMap<String, super::ops::Source>,
+    pub query_makers: std::collections::HashMap<String, MadeQuery>,
     /// The crate's functions that take a lock (an advisory lock, `LOCK TABLE`,
     /// `GET_LOCK`) and do nothing else: calling one takes it (`lock_data_key(conn, ..)`
     /// before a check). A free function by its name, a method as `Type::name`.
@@ -175,6 +175,15 @@ impl Index {
         }
         owners
     }
+}
+
+/// The Diesel query one of the crate's query makers makes ([`Index::query_makers`]): its
+/// table, the keys its filters name and the tables it joins.
+#[derive(Debug, Clone)]
+pub struct MadeQuery {
+    pub table: String,
+    pub keys: Vec<String>,
+    pub joined: Vec<String>,
 }
 
 /// Other names of `SeaORM` models, by name, with their table.

@@ -370,7 +370,7 @@ impl Indexer {
                 .index
                 .query_makers
                 .get(&name)
-                .is_some_and(|other| other.table() != source.table())
+                .is_some_and(|other| other.table != source.table)
             {
                 self.select_clashes.insert(name);
             } else {

@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Expr, ExprMethodCall, Lit};
 
-use super::index::{Aliases, Index, core_type};
+use super::index::{Aliases, Index, MadeQuery, core_type};
 
 /// Which library an operation goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -1612,7 +1612,13 @@ impl Collector {
     /// The Diesel query one of the crate's query makers makes, when `init` calls one
     /// (`Self::query()`, `Profile::query()`, `query()`).
     fn made_query_of(&self, init: &Expr) -> Option<Source> {
-        self.index.query_makers.get(&self.called(init)?).cloned()
+        let made = self.index.query_makers.get(&self.called(init)?)?;
+        Some(Source {
+            api: Api::Diesel,
+            table: made.table.clone(),
+            keys: made.keys.clone(),
+            joined: made.joined.clone(),
+        })
     }
 
     /// The function `init` calls, as the index names it: `Type::name` (`Self` as the
@@ -4157,20 +4163,18 @@ pub struct Source {
     joined: Vec<String>,
 }
 
-impl Source {
-    /// The table it reads.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-}
-
 /// The Diesel query a function body ends with, not yet fetched (`profile::table
 /// .left_join(..)`): what a call of it makes ([`Index::query_makers`]).
-pub fn makes_query(block: &syn::Block) -> Option<Source> {
+pub fn makes_query(block: &syn::Block) -> Option<MadeQuery> {
     let Some(syn::Stmt::Expr(tail, None)) = block.stmts.last() else {
         return None;
     };
-    query_source(tail, &Aliases::new()).filter(|source| source.api == Api::Diesel)
+    let source = query_source(tail, &Aliases::new()).filter(|s| s.api == Api::Diesel)?;
+    Some(MadeQuery {
+        table: source.table,
+        keys: source.keys,
+        joined: source.joined,
+    })
 }
 
 /// `SeaORM`'s `candidate.find_related(parent::Entity).all(db)`: the related entity's table.
