@@ -1077,3 +1077,55 @@ fn an_insert_select_is_atomic_in_a_package_built_for_sqlite_alone() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["write_line"], 7, "{found:?}");
 }
+
+/// A file that no module declares is never compiled: an old copy kept beside the code
+/// (`src/backup/`) is left out and counted, and the same race in the module the crate
+/// declares is still found.
+#[test]
+fn a_file_no_module_declares_is_left_out_and_counted() {
+    let race =
+        "pub async fn follow(pool: &PgPool, user: i64, tag: &str) -> Result<(), sqlx::Error> {
+    let found = sqlx::query(\"SELECT 1 FROM follows WHERE user_id = $1 AND tag = $2\")
+        .bind(user).bind(tag).fetch_optional(pool).await?;
+    if found.is_none() {
+        sqlx::query(\"INSERT INTO follows (user_id, tag) VALUES ($1, $2)\")
+            .bind(user).bind(tag).execute(pool).await?;
+    }
+    Ok(())
+}";
+    let dir = std::env::temp_dir().join(format!("au-audit-undeclared-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, source) in [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
+        ),
+        ("src/lib.rs", "mod follows;\n"),
+        ("src/follows.rs", race),
+        ("src/backup/follows_20240101.rs", race),
+    ] {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, source).unwrap();
+    }
+    let found = findings(&dir);
+    let (_, text) = audit(&[dir.to_str().unwrap()]);
+    // The file itself, when it is the path given, is audited.
+    let given = findings(&dir.join("src/backup/follows_20240101.rs"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("src/follows.rs"),
+        "{found:?}"
+    );
+    let summary = text.lines().find(|l| l.starts_with("audited ")).unwrap();
+    assert!(
+        summary.starts_with("audited 2 files")
+            && summary.contains("1 files no module declares left out"),
+        "{summary}"
+    );
+    assert_eq!(given.len(), 1, "{given:?}");
+}

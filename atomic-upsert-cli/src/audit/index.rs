@@ -35,6 +35,13 @@ pub struct Index {
     /// file that calls it): `base_find().filter(..).one(db)` reads that table. A name two
     /// such functions share for different tables is left out.
     pub select_makers: std::collections::HashMap<String, String>,
+    /// The crate's functions whose value is a `SeaORM` `ActiveModel` (`fn build(self,
+    /// account: &Account) -> Result<ActiveModel, ValidationErrors>`), by `Type::name` (or
+    /// `name`), with its table and the index of the file that defines it (the table
+    /// `entity` stands for the bare `ActiveModel` of that file, see
+    /// [`Index::entity_of_file`]): `let m = input.build(&account)?; m.insert(db)` inserts
+    /// into that table. A name two such functions share for different tables is left out.
+    pub model_builders: std::collections::HashMap<String, (String, usize)>,
     /// The crate's functions whose value is a Diesel query not yet fetched (`fn query() ->
     /// _ { profile::table.left_join(..) }`), by `Type::name` (or `name`), with that query:
     /// `let query = Self::query(); .. query.filter(..).first(conn)` reads its table. A
@@ -117,6 +124,19 @@ pub struct Index {
 pub const MACRO_METHODS: &str = "$macro";
 
 impl Index {
+    /// The table a bare `Entity` or `ActiveModel` names in file `file` (by its place in the
+    /// audit's list): the entity its `use` imports alone, else the file's module
+    /// (`table/folders.rs`), so that two modules' bare entities are not taken for one
+    /// table.
+    pub fn entity_of_file(&self, file: usize) -> Option<String> {
+        self.bare_entities
+            .get(file)
+            .and_then(Option::as_ref)
+            .or_else(|| self.modules.get(file))
+            .filter(|module| !module.is_empty())
+            .cloned()
+    }
+
     /// Whether calling `name` takes one of the crate's locks: `owner` is the type a path
     /// call names (`SynapseReader::new(..)`), `None` for a free function's call; a method
     /// call (`method`), whose receiver's type the audit may not know, matches a locking

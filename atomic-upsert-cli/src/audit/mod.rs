@@ -5,6 +5,7 @@
 //! infer, and the `#[derive(AtomicUpsert)]` struct and call that replace both.
 
 mod callers;
+mod declared;
 mod expand;
 mod index;
 mod ops;
@@ -86,6 +87,9 @@ pub struct Coverage {
     pub files: usize,
     /// Files left out as tests (`--include-tests` to audit them).
     pub test_files: usize,
+    /// Files left out because the compiler never builds them: in a package, yet no `mod`
+    /// declares them and they are none of its targets (an old copy kept beside the code).
+    pub undeclared_files: usize,
     /// Functions with at least one read, insert or update recognised.
     pub functions: usize,
     /// Reads recognised, per library: sqlx, Diesel, `SeaORM`.
@@ -122,24 +126,8 @@ pub fn audit(
         .into_iter()
         .partition(|file| !options.include_tests && is_test_file(path, file));
     audit.coverage.test_files = tests.len();
-    let mut parsed = Vec::new();
-    for file in files {
-        let result = std::fs::read_to_string(&file)
-            .map_err(|e| format!("{}: {e}", file.display()))
-            .and_then(|source| parse(&file, &source).map(|syntax| (source, syntax)));
-        match result {
-            Ok((source, syntax)) => parsed.push((file, source, syntax)),
-            Err(why) => audit.skipped.push(why),
-        }
-    }
+    let (parsed, packages) = read_files(path, files, &mut audit);
     audit.coverage.files = parsed.len();
-    let packages = packages::Packages::of(
-        path,
-        &parsed
-            .iter()
-            .map(|(file, _, _)| file.clone())
-            .collect::<Vec<_>>(),
-    );
     // First pass: the SQL constants, then which functions read or insert a table, for
     // their callers (twice, so that a helper calling a helper is known).
     // Each file's place: a command-line tool's or migrations' code runs once.
@@ -316,8 +304,28 @@ struct Indexer {
     other_tests: std::collections::HashSet<String>,
     /// The names two query makers (of either kind) share for different tables.
     select_clashes: std::collections::HashSet<String>,
+    /// The names two model builders share for different tables.
+    builder_clashes: std::collections::HashSet<String>,
+    /// The index of the file being read, in the audit's list.
+    file: usize,
 }
 impl Indexer {
+    /// Leaves out the names that mean two things: a test of absence whose name another
+    /// `bool` function shares, and a query maker's or a model builder's name that two of
+    /// them share for different tables.
+    fn drop_clashes(&mut self) {
+        for name in &self.builder_clashes {
+            self.index.model_builders.remove(name);
+        }
+        for name in &self.other_tests {
+            self.index.absence_tests.remove(name);
+        }
+        for name in &self.select_clashes {
+            self.index.select_makers.remove(name);
+            self.index.query_makers.remove(name);
+        }
+    }
+
     /// Notes the type an accessor returns (a method taking `self` alone, in an `impl`
     /// block or a trait): `fn user_email(&mut self) -> Box<dyn UserEmailRepository + '_>`.
     fn method_returns(&mut self, sig: &syn::Signature) {
@@ -375,6 +383,21 @@ impl Indexer {
                 self.select_clashes.insert(name);
             } else {
                 self.index.query_makers.insert(name, source);
+            }
+        }
+        if let Some(table) = ops::builds_model(sig) {
+            let name = match &self.impl_type {
+                Some(ty) => format!("{ty}::{}", sig.ident),
+                None => sig.ident.to_string(),
+            };
+            let built = (table, self.file);
+            match self.index.model_builders.get(&name) {
+                Some(other) if *other != built => {
+                    self.builder_clashes.insert(name);
+                }
+                _ => {
+                    self.index.model_builders.insert(name, built);
+                }
             }
         }
         if let Some(absence) = ops::tests_absence(sig, block) {
@@ -613,17 +636,11 @@ impl<'ast> Visit<'ast> for Indexer {
 /// [`index::Index`]), from all `files`.
 fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
     let mut found = Indexer::default();
-    for file in files {
+    for (n, file) in files.enumerate() {
+        found.file = n;
         found.visit_file(file);
     }
-    // A test of absence whose name another `bool` function shares is left out.
-    for name in &found.other_tests {
-        found.index.absence_tests.remove(name);
-    }
-    for name in &found.select_clashes {
-        found.index.select_makers.remove(name);
-        found.index.query_makers.remove(name);
-    }
+    found.drop_clashes();
     // A constant's name bound twice to different SQL is left out.
     let consts = &mut found.index.consts;
     let mut clashes = Vec::new();
@@ -1123,6 +1140,50 @@ fn helpers<'a>(
 /// The packages a file's package can call (see [`packages::Packages::visible`]).
 type Visible = std::rc::Rc<std::collections::HashSet<usize>>;
 
+/// The files to audit, read and parsed (one that cannot be is listed in `audit.skipped`),
+/// without those no module declares (see [`declared`]; counted in `audit.coverage`), and
+/// their packages.
+fn read_files(
+    path: &Path,
+    files: Vec<PathBuf>,
+    audit: &mut Audit,
+) -> (Vec<(PathBuf, String, syn::File)>, packages::Packages) {
+    let mut parsed = Vec::new();
+    for file in files {
+        let result = std::fs::read_to_string(&file)
+            .map_err(|e| format!("{}: {e}", file.display()))
+            .and_then(|source| parse(&file, &source).map(|syntax| (source, syntax)));
+        match result {
+            Ok((source, syntax)) => parsed.push((file, source, syntax)),
+            Err(why) => audit.skipped.push(why),
+        }
+    }
+    let paths = |parsed: &[(PathBuf, String, syn::File)]| {
+        parsed
+            .iter()
+            .map(|(file, _, _)| file.clone())
+            .collect::<Vec<_>>()
+    };
+    let packages = packages::Packages::of(path, &paths(&parsed));
+    // (The path given, when it is a file, is audited whatever declares it.)
+    if !path.is_dir() {
+        return (parsed, packages);
+    }
+    let given: Vec<(&Path, &syn::File)> = parsed
+        .iter()
+        .map(|(file, _, syntax)| (file.as_path(), syntax))
+        .collect();
+    let mut left_out = declared::undeclared(&given, &packages).into_iter();
+    let before = parsed.len();
+    parsed.retain(|_| !left_out.next().unwrap_or(false));
+    audit.coverage.undeclared_files = before - parsed.len();
+    if audit.coverage.undeclared_files == 0 {
+        return (parsed, packages);
+    }
+    let packages = packages::Packages::of(path, &paths(&parsed));
+    (parsed, packages)
+}
+
 fn parse(file: &Path, source: &str) -> Result<syn::File, String> {
     syn::parse_file(source).map_err(|e| {
         let at = e.span().start();
@@ -1392,6 +1453,12 @@ fn found_side(found: &FnOps, read: &Op, write: &Op) -> Option<Vec<Outcome>> {
     let depth = read.path.len();
     let on_insert_arm =
         |path: &[usize]| write.path.len() > depth && path.get(depth) == write.path.get(depth);
+    // (Nor is an arm taken when the read found nothing or failed: `Err(e) => Err(e.into())`
+    // beside `Err(NotFound) => create(..)` is the read's failure, not its row.)
+    let not_found_arm = |path: &[usize]| {
+        path.get(depth)
+            .is_some_and(|arm| found.arm_found.get(arm) == Some(&Some(false)))
+    };
     let exits = found
         .early_returns
         .iter()
@@ -1400,6 +1467,7 @@ fn found_side(found: &FnOps, read: &Op, write: &Op) -> Option<Vec<Outcome>> {
                 && exit.order < write.order
                 && below(&exit.path)
                 && !on_insert_arm(&exit.path)
+                && !not_found_arm(&exit.path)
         })
         .map(|exit| exit.outcome);
     let arms = found
@@ -1411,6 +1479,7 @@ fn found_side(found: &FnOps, read: &Op, write: &Op) -> Option<Vec<Outcome>> {
             end.order > read.order
                 && below(&end.path)
                 && apart(&end.path)
+                && !not_found_arm(&end.path)
                 && (end.order < write.order || found.exclusive(&end.path, &write.path))
         })
         .map(|end| end.outcome);

@@ -219,7 +219,9 @@ pub struct FnOps {
     pub looks_at: std::collections::HashMap<usize, Vec<usize>>,
     /// The inserts (by order) of a value a variable holds from reads (by order): `let mut
     /// row = match read(..) { Some(row) => row, None => Row::new(..) }; row.save(conn)`;
-    /// and of what a list read lacks (`add_labels(wanted.difference(&present))`).
+    /// of what a list read lacks (`add_labels(wanted.difference(&present))`); and of a
+    /// value changed because a read found its row (`if let Some(r) = taken { slug =
+    /// format!("{}-{}", r.slug, n) }`, then the insert of `slug`).
     pub fed: std::collections::HashMap<usize, Vec<usize>>,
     /// The operations (by order) made through the guard of a mutex the function holds
     /// (`let adaptor = &state.lock().await.adaptor; adaptor.create_event(..)`): two of them
@@ -238,9 +240,17 @@ impl FnOps {
     /// Marks the inserts among the operations from position `start` on as fed by `reads`
     /// (see [`FnOps::fed`]).
     fn feed(&mut self, start: usize, reads: &[usize]) {
+        if reads.is_empty() {
+            return;
+        }
         for op in &self.ops[start..] {
             if op.kind == Kind::Insert {
-                self.fed.insert(op.order, reads.to_vec());
+                let fed = self.fed.entry(op.order).or_default();
+                for read in reads {
+                    if !fed.contains(read) {
+                        fed.push(*read);
+                    }
+                }
             }
         }
     }
@@ -336,6 +346,15 @@ pub struct Collector {
     /// Variables bound to the row a read found or to a value made in its place (`let mut
     /// row = match read(..) { Some(row) => row, None => Row::new(..) }`), with the reads.
     found_or_made: std::collections::HashMap<String, Vec<usize>>,
+    /// Variables given a new value on an arm whose condition looked at a read (`if let
+    /// Some(r) = taken { slug = format!("{}-{}", r.slug, n) }`), with the reads: what the
+    /// read found decided the value, so it decides an insert of it.
+    altered: std::collections::HashMap<String, Vec<usize>>,
+    /// The variables and fields each read (by order) was given (`find_by_slug(&slug,
+    /// conn)`, `.bind(input.slug)`): a
+    /// variable one of them is given anew when it found its row is a probe for a free
+    /// value ([`Collector::altered`]).
+    read_args: std::collections::HashMap<usize, Vec<String>>,
     /// Variables holding a mutex's guard, or what it guards (`let adaptor =
     /// &state.lock().await.adaptor;`).
     guards: std::collections::HashSet<String>,
@@ -421,16 +440,9 @@ impl Collector {
         // (Its `use` names the entity's module when it imports one alone:
         // `use entity::smtp_configs::{ActiveModel, Entity as SmtpConfigEntity};`.)
         if op.table == "entity"
-            && let Some(module) = self.file.and_then(|f| {
-                self.index
-                    .bare_entities
-                    .get(f)
-                    .and_then(Option::as_ref)
-                    .or_else(|| self.index.modules.get(f))
-            })
-            && !module.is_empty()
+            && let Some(module) = self.file.and_then(|f| self.index.entity_of_file(f))
         {
-            op.table.clone_from(module);
+            op.table = module;
         }
         // Delete, then insert: a rewrite of the row, not an insert decided by a read (two
         // rewrites at once is another race, the audit's rules leave it out).
@@ -604,38 +616,61 @@ fn pattern_idents(pat: &syn::Pat, out: &mut Vec<String>) {
 
 /// The reads held by the variables (in `values`) that `expr` names.
 fn names_in(values: &std::collections::HashMap<String, Vec<usize>>, expr: &Expr) -> Vec<usize> {
-    struct Names<'a>(
-        &'a std::collections::HashMap<String, Vec<usize>>,
-        Vec<usize>,
-    );
-    impl<'ast> Visit<'ast> for Names<'_> {
-        fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
-            if let Some(name) = node.path.get_ident()
-                && let Some(orders) = self.0.get(&name.to_string())
-            {
+    names_in_node(values, |names| names.visit_expr(expr))
+}
+
+/// [`names_in`] for any node of the syntax tree, which `visit` hands to the visitor.
+fn names_in_node(
+    values: &std::collections::HashMap<String, Vec<usize>>,
+    visit: impl FnOnce(&mut HeldNames<'_>),
+) -> Vec<usize> {
+    if values.is_empty() {
+        return Vec::new();
+    }
+    let mut names = HeldNames(values, Vec::new(), Vec::new());
+    visit(&mut names);
+    names.1
+}
+
+/// The visitor of [`names_in`]: the variables of `.0` an expression names, with the reads
+/// they hold gathered into `.1`; and every variable it names, and every field it reads
+/// (`slug` of `input.slug`), in `.2`.
+struct HeldNames<'a>(
+    &'a std::collections::HashMap<String, Vec<usize>>,
+    Vec<usize>,
+    Vec<String>,
+);
+
+impl<'ast> Visit<'ast> for HeldNames<'_> {
+    fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+        if let Some(name) = node.path.get_ident() {
+            let name = name.to_string();
+            if let Some(orders) = self.0.get(&name) {
                 for order in orders {
                     if !self.1.contains(order) {
                         self.1.push(*order);
                     }
                 }
             }
+            self.2.push(name);
         }
-        fn visit_macro(&mut self, node: &'ast syn::Macro) {
-            // `format!("{}", existing.name)`, `matches!(found, Some(_))`.
-            let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
-            if let Ok(exprs) = syn::parse::Parser::parse2(parser, node.tokens.clone()) {
-                for expr in &exprs {
-                    self.visit_expr(expr);
-                }
+    }
+    fn visit_expr_field(&mut self, node: &'ast syn::ExprField) {
+        // `input.slug` names `slug` too: a value the read was given by that name.
+        if let syn::Member::Named(member) = &node.member {
+            self.2.push(member.to_string());
+        }
+        syn::visit::visit_expr_field(self, node);
+    }
+    fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        // `format!("{}", existing.name)`, `matches!(found, Some(_))`.
+        let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(exprs) = syn::parse::Parser::parse2(parser, node.tokens.clone()) {
+            for expr in &exprs {
+                self.visit_expr(expr);
             }
         }
     }
-    if values.is_empty() {
-        return Vec::new();
-    }
-    let mut names = Names(values, Vec::new());
-    names.visit_expr(expr);
-    names.1
 }
 
 /// For a condition joined by `&&` or `||`, when each arm of its `if` is taken: the arm
@@ -681,6 +716,42 @@ fn known_found(cond: &Expr) -> Option<bool> {
         }
         Expr::Paren(inner) => known_found(&inner.expr),
         other => found_when(other),
+    }
+}
+
+/// The table of the `SeaORM` `ActiveModel` a function answers, itself or in a `Result`,
+/// an `Option` or a `Box` (`-> Result<ActiveModel, ValidationErrors>`, `->
+/// user::ActiveModel`; `entity` for a bare `ActiveModel`), if it answers one.
+pub fn builds_model(sig: &syn::Signature) -> Option<String> {
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let mut ty = &**ty;
+    loop {
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if last.ident == "ActiveModel" {
+            return match segments(&path.path).as_slice() {
+                [.., table, _]
+                    if !matches!(table.as_str(), "self" | "Self" | "crate" | "super") =>
+                {
+                    Some(table.clone())
+                }
+                _ => Some("entity".to_owned()),
+            };
+        }
+        if !matches!(last.ident.to_string().as_str(), "Result" | "Option" | "Box") {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        let Some(syn::GenericArgument::Type(inner)) = args.args.first() else {
+            return None;
+        };
+        ty = inner;
     }
 }
 
@@ -1146,6 +1217,7 @@ impl<'ast> Visit<'ast> for Collector {
                 } else {
                     self.found_or_made.remove(&binding.ident.to_string());
                 }
+                self.altered.remove(&binding.ident.to_string());
                 if let Expr::MethodCall(call) = strip_awaits(&init.expr)
                     && (call.method == "is_none" || call.method == "is_empty")
                 {
@@ -1163,7 +1235,22 @@ impl<'ast> Visit<'ast> for Collector {
             && let Some(name) = path.path.get_ident()
         {
             let mut looks = self.looks_in(&node.right, start);
-            for order in self.enclosing_looks() {
+            let enclosing = self.enclosing_looks();
+            // (Only a value the read was given: `depth = parent.depth + 1` after reading
+            // the parent row decides nothing of the insert's key.)
+            let probed = enclosing.iter().filter(|order| {
+                self.read_args
+                    .get(order)
+                    .is_some_and(|args| args.iter().any(|arg| name == arg))
+            });
+            let probed: Vec<usize> = probed.copied().collect();
+            if !probed.is_empty() {
+                self.altered
+                    .entry(name.to_string())
+                    .or_default()
+                    .extend(probed);
+            }
+            for order in enclosing {
                 if !looks.contains(&order) {
                     looks.push(order);
                 }
@@ -1356,9 +1443,13 @@ impl<'ast> Visit<'ast> for Collector {
         // and other macros of the codebase: their blocks, parsed as Rust.
         let parser = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
         if let Ok(exprs) = syn::parse::Parser::parse2(parser, node.tokens.clone()) {
+            let start = self.found.ops.len();
             for expr in &exprs {
                 self.visit_expr(expr);
             }
+            self.note_values(start, |names| {
+                exprs.iter().for_each(|expr| names.visit_expr(expr));
+            });
             return;
         }
         let blocks = brace_blocks(node.tokens.clone());
@@ -1393,6 +1484,7 @@ impl<'ast> Visit<'ast> for Collector {
         self.method_call(node);
         self.write_locked(&node.method, start);
         self.feed_missing(node.args.iter(), start);
+        self.note_values(start, |names| names.visit_expr_method_call(node));
         // What a `static` cell's initialiser does runs once in the process, as if under a
         // lock (`APPSERVICES.get_or_init(|| async { .. })`).
         if super::callers::once_per_process(node) {
@@ -1437,6 +1529,7 @@ impl<'ast> Visit<'ast> for Collector {
         let start = self.found.ops.len();
         self.call(node);
         self.feed_missing(node.args.iter(), start);
+        self.note_values(start, |names| names.visit_expr_call(node));
         if let Expr::Path(path) = &*node.func
             && let Some(last) = path.path.segments.last()
         {
@@ -1446,6 +1539,27 @@ impl<'ast> Visit<'ast> for Collector {
 }
 
 impl Collector {
+    /// After a call or a macro that made the operations from `start` on: the variables its
+    /// reads were given ([`Collector::read_args`]), and its inserts of a value a read's
+    /// arm changed ([`Collector::altered`]: `query!("INSERT ..", slug)`), fed by that read.
+    fn note_values(&mut self, start: usize, visit: impl FnOnce(&mut HeldNames<'_>)) {
+        if self.found.ops.len() == start {
+            return;
+        }
+        let mut names = HeldNames(&self.altered, Vec::new(), Vec::new());
+        visit(&mut names);
+        let HeldNames(_, altered, idents) = names;
+        for op in &self.found.ops[start..] {
+            if op.kind == Kind::Read {
+                self.read_args
+                    .entry(op.order)
+                    .or_default()
+                    .extend(idents.iter().cloned());
+            }
+        }
+        self.found.feed(start, &altered);
+    }
+
     /// `let query = r#"INSERT .."#;` (its statement the one op from `start`): the
     /// variable holds that statement ([`Collector::sql_vars`]); any other value, none.
     fn bind_sql(&mut self, name: &str, init: &Expr, start: usize) {
@@ -1913,6 +2027,7 @@ impl Collector {
             .or_else(|| typed_model(pat))
             .or_else(|| self.converted_model(init))
             .or_else(|| self.aliased_active_model(init))
+            .or_else(|| self.built_model(init))
         {
             self.models.insert(name.to_owned(), table);
         } else {
@@ -1937,6 +2052,24 @@ impl Collector {
             return None;
         }
         self.index.aliases.get(&name).cloned()
+    }
+
+    /// The table of the `ActiveModel` a function of the crate builds
+    /// ([`super::index::Index::model_builders`]): `membership.build(&account)?` on a
+    /// variable of a known type, `CreateMembership::build(..)`, `Self::build(..)`.
+    fn built_model(&self, init: &Expr) -> Option<String> {
+        let key = match strip_awaits(init) {
+            Expr::MethodCall(call) => {
+                format!("{}::{}", self.receiver_type(&call.receiver)?, call.method)
+            }
+            _ => self.called(init)?,
+        };
+        let (table, file) = self.index.model_builders.get(&key)?;
+        if table == "entity" {
+            self.index.entity_of_file(*file)
+        } else {
+            Some(table.clone())
+        }
     }
 
     /// The table of an `ActiveModel` imported under another name and made here (`use
@@ -3417,9 +3550,11 @@ pub fn helper_of(found: &FnOps) -> Option<Helper> {
 
 /// Whether `expr` turns a read's result into a `bool` and that into an `Option`
 /// (`is_none()`, `is_some()`, `then_some(..)`, `then(..)`): a `?` on it is a decision.
-/// (Not `filter`: Diesel's query builder has one.)
+/// (Not `filter`: Diesel's query builder has one. Nor `ok_or(..)` on such an `Option`:
+/// its error is already the branch taken on its outcome, with the outcome known.)
 fn decides(expr: &Expr) -> bool {
     match expr {
+        Expr::MethodCall(call) if call.method == "ok_or" || call.method == "ok_or_else" => false,
         Expr::MethodCall(call) => {
             matches!(
                 call.method.to_string().as_str(),
@@ -3465,7 +3600,8 @@ fn words(sql: &str) -> Vec<String> {
             if !word.is_empty() {
                 out.push(std::mem::take(&mut word));
             }
-            if matches!(c, '(' | ')' | ',' | '=') {
+            // (`!`, `<` and `>` keep `id != $2` and `n >= $1` from reading as `id = $2`.)
+            if matches!(c, '(' | ')' | ',' | '=' | '!' | '<' | '>') {
                 out.push(c.to_string());
             }
         }

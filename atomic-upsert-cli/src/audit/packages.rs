@@ -18,6 +18,9 @@ pub struct Packages {
     /// For each package, whether its database library is built for SQLite alone (see
     /// [`Manifest::sqlite_only`]).
     sqlite_only: Vec<bool>,
+    /// For each package, its directory and the file names its manifest gives its targets
+    /// (`[[bin]] path = "src/tools/seed.rs"` gives `seed.rs`).
+    places: Vec<(PathBuf, Vec<String>)>,
 }
 
 impl Packages {
@@ -28,6 +31,7 @@ impl Packages {
         let mut names: Vec<String> = Vec::new();
         let mut dependencies: Vec<Vec<String>> = Vec::new();
         let mut sqlite_only: Vec<bool> = Vec::new();
+        let mut targets: Vec<Vec<String>> = Vec::new();
         let mut of_file = Vec::with_capacity(files.len());
         for file in files {
             let package = package_dir(root, file, &mut is_package).and_then(|dir| {
@@ -39,6 +43,7 @@ impl Packages {
                 names.push(found.name);
                 dependencies.push(found.dependencies);
                 sqlite_only.push(found.sqlite_only);
+                targets.push(found.targets);
                 Some(dirs.len() - 1)
             });
             of_file.push(package);
@@ -74,7 +79,16 @@ impl Packages {
             of_file,
             visible,
             sqlite_only,
+            places: dirs.into_iter().zip(targets).collect(),
         }
+    }
+
+    /// The directory of file `file`'s package and the file names its manifest gives its
+    /// targets, when it is in a package.
+    pub fn place(&self, file: usize) -> Option<(&Path, &[String])> {
+        self.package(file)
+            .and_then(|p| self.places.get(p))
+            .map(|(dir, targets)| (dir.as_path(), targets.as_slice()))
     }
 
     /// Whether file `file`'s package talks to SQLite alone (its `sqlx`, `diesel` or
@@ -135,6 +149,9 @@ struct Manifest {
     /// (`sqlx = { features = ["sqlite", ..] }`, `diesel = { features = ["sqlite"] }`,
     /// `sea-orm = { features = ["sqlx-sqlite"] }`).
     sqlite_only: bool,
+    /// The file names of the targets it places itself (`[lib]`, `[[bin]]`, `[[example]]`,
+    /// `[[test]]`, `[[bench]]` with a `path`, and `package.build`).
+    targets: Vec<String>,
 }
 
 /// A manifest's package name, dependencies and backend ([`Manifest`]).
@@ -169,9 +186,34 @@ fn manifest(path: &Path) -> Option<Manifest> {
         }
     }
     let sqlite_only = !backends.is_empty() && backends.iter().all(|b| b == "sqlite");
+    let file_name = |path: &toml::Value| {
+        path.as_str()
+            .and_then(|p| Path::new(p).file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+    };
+    let mut targets: Vec<String> = table
+        .get("package")
+        .and_then(|package| package.get("build"))
+        .and_then(file_name)
+        .into_iter()
+        .collect();
+    if let Some(lib) = table.get("lib").and_then(|lib| lib.get("path")) {
+        targets.extend(file_name(lib));
+    }
+    for kind in ["bin", "example", "test", "bench"] {
+        if let Some(toml::Value::Array(entries)) = table.get(kind) {
+            targets.extend(
+                entries
+                    .iter()
+                    .filter_map(|entry| entry.get("path"))
+                    .filter_map(file_name),
+            );
+        }
+    }
     Some(Manifest {
         name,
         dependencies: deps,
         sqlite_only,
+        targets,
     })
 }

@@ -150,6 +150,13 @@ pub fn coverage(coverage: &Coverage, skipped: usize) -> String {
         per(&coverage.reads),
         per(&coverage.inserts),
     );
+    if coverage.undeclared_files > 0 {
+        let _ = write!(
+            line,
+            "; {} files no module declares left out (the compiler never builds them)",
+            coverage.undeclared_files
+        );
+    }
     if coverage.safe_by_context > 0 {
         let _ = write!(
             line,
