@@ -276,6 +276,15 @@ fn one_shot_file(root: &Path, file: &Path) -> bool {
     })
 }
 
+/// Whether the variants a conversion answers a unique violation with (see
+/// [`ops::violation_answers`]) are all answered with a server error: none named, no.
+fn answers_server_error(
+    variants: &[String],
+    server_errors: &std::collections::HashSet<String>,
+) -> bool {
+    !variants.is_empty() && variants.iter().all(|v| server_errors.contains(v))
+}
+
 /// Builds an [`index::Index`] from every file.
 #[derive(Default)]
 struct Indexer {
@@ -286,6 +295,9 @@ struct Indexer {
     /// Each `impl From<..> for T`: `T` and its `from`'s body, judged once the crate's
     /// handlers are known.
     conversions: Vec<(String, syn::Block)>,
+    /// The enum variants a `match` arm answers with a server error (`Error::Conflict |
+    /// Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR`), by name.
+    server_errors: std::collections::HashSet<String>,
     /// Each `type Alias<..> = Result<.., E>`: the alias and the names in its type.
     result_aliases: Vec<(String, Vec<String>)>,
     /// The types accessors (methods taking `self` alone) return, by name.
@@ -435,6 +447,13 @@ impl Indexer {
     }
 }
 impl<'ast> Visit<'ast> for Indexer {
+    fn visit_arm(&mut self, node: &'ast syn::Arm) {
+        if ops::answers_server_error(&node.body) {
+            self.server_errors.extend(ops::variant_names(&node.pat));
+        }
+        syn::visit::visit_arm(self, node);
+    }
+
     fn visit_expr_method_call(&mut self, node: &'ast syn::ExprMethodCall) {
         // `SqlitePoolOptions::new().max_connections(1)`: a pool of one SQLite connection,
         // whose transactions run one at a time.
@@ -667,6 +686,8 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
         .filter(|(_, from)| {
             ops::safe_by_knowing(from, std::rc::Rc::clone(&handlers))
                 == Some(ops::SafeBy::HandledUniqueViolation)
+                // (Into a variant the crate answers with a 500: the loser fails as before.)
+                && !answers_server_error(&ops::violation_answers(from), &found.server_errors)
         })
         .map(|(ty, _)| ty.clone())
         .collect();

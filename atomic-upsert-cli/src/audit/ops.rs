@@ -2747,6 +2747,107 @@ fn names_unique_violation(tokens: TokenStream) -> bool {
     })
 }
 
+/// The enum variants (by name) a `From` conversion answers a unique violation with: those
+/// of the branch whose condition or pattern tests for one (`if err.is_unique_violation() {
+/// return Error::ConflictInDatabase; }`, `UniqueViolation => ApiError::Conflict(..)`).
+/// Empty when it answers with no variant the audit can name.
+pub fn violation_answers(from: &syn::Block) -> Vec<String> {
+    struct Answers(Vec<String>);
+    impl Answers {
+        fn variants(&mut self, expr: &Expr) {
+            struct Paths<'a>(&'a mut Vec<String>);
+            impl<'ast> Visit<'ast> for Paths<'_> {
+                fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+                    if node.path.segments.len() >= 2
+                        && let Some(last) = node.path.segments.last()
+                    {
+                        self.0.push(last.ident.to_string());
+                    }
+                }
+                fn visit_expr_struct(&mut self, node: &'ast syn::ExprStruct) {
+                    if node.path.segments.len() >= 2
+                        && let Some(last) = node.path.segments.last()
+                    {
+                        self.0.push(last.ident.to_string());
+                    }
+                    syn::visit::visit_expr_struct(self, node);
+                }
+            }
+            Paths(&mut self.0).visit_expr(expr);
+        }
+    }
+    impl<'ast> Visit<'ast> for Answers {
+        fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
+            let mut tests = TestsViolation(false);
+            tests.visit_expr(&node.cond);
+            if tests.0 {
+                self.variants(&Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block: node.then_branch.clone(),
+                }));
+            }
+            syn::visit::visit_expr_if(self, node);
+        }
+        fn visit_arm(&mut self, node: &'ast syn::Arm) {
+            let mut tests = TestsViolation(false);
+            tests.visit_pat(&node.pat);
+            if tests.0 {
+                self.variants(&node.body);
+            }
+            syn::visit::visit_arm(self, node);
+        }
+    }
+    /// Whether a condition or a pattern names a unique violation or a test for one.
+    struct TestsViolation(bool);
+    impl<'ast> Visit<'ast> for TestsViolation {
+        fn visit_ident(&mut self, node: &'ast proc_macro2::Ident) {
+            let name = node.to_string();
+            self.0 |= UNIQUE_VIOLATIONS.contains(&name.as_str())
+                || CONFLICT_TESTS.contains(&name.as_str());
+        }
+        fn visit_macro(&mut self, node: &'ast syn::Macro) {
+            self.0 |= names_unique_violation(node.tokens.clone());
+            syn::visit::visit_macro(self, node);
+        }
+    }
+    let mut answers = Answers(Vec::new());
+    answers.visit_block(from);
+    answers.0
+}
+
+/// Whether an arm's value is a server error (`StatusCode::INTERNAL_SERVER_ERROR`, `500`).
+pub fn answers_server_error(body: &Expr) -> bool {
+    match body {
+        Expr::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "INTERNAL_SERVER_ERROR"),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_digits() == "500",
+        Expr::Paren(inner) => answers_server_error(&inner.expr),
+        _ => false,
+    }
+}
+
+/// The variants a pattern names (`Error::Conflict | Error::Io(_)`: `Conflict`, `Io`).
+pub fn variant_names(pat: &syn::Pat) -> Vec<String> {
+    let last = |path: &syn::Path| {
+        (path.segments.len() >= 2)
+            .then(|| path.segments.last().map(|s| s.ident.to_string()))
+            .flatten()
+    };
+    match pat {
+        syn::Pat::Or(or) => or.cases.iter().flat_map(variant_names).collect(),
+        syn::Pat::Path(path) => last(&path.path).into_iter().collect(),
+        syn::Pat::TupleStruct(tuple) => last(&tuple.path).into_iter().collect(),
+        syn::Pat::Struct(item) => last(&item.path).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Calls that test an error for a unique violation (or the conflict it was mapped to): a
 /// function that calls one handles its insert's violation.
 const CONFLICT_TESTS: &[&str] = &[
