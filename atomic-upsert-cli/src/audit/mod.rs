@@ -1329,7 +1329,10 @@ fn findings(
                     .ops
                     .iter()
                     .any(|op| op.kind == Kind::Read && op.guarded && op.order < read.order);
-            if (found.safe_by.is_some() && !unconverted) || guarded {
+            // (A lock the function takes after the read does not cover the check.)
+            let locked_late = found.safe_by == Some(ops::SafeBy::Lock)
+                && found.lock_at.is_some_and(|at| at >= read.order);
+            if (found.safe_by.is_some() && !unconverted && !locked_late) || guarded {
                 audit.coverage.safe_by_context += 1;
                 continue;
             }

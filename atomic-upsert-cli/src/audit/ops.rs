@@ -234,6 +234,11 @@ pub struct FnOps {
     /// caller at a time for that row (`find_by_id_for_update(&txn, user_id)` before
     /// checking the user's membership).
     pub row_locks: Vec<usize>,
+    /// Where the function takes the lock its [`FnOps::safe_by`] names, when it takes it
+    /// itself (a locking call or statement: `pg_advisory_xact_lock`, `BEGIN IMMEDIATE`, the
+    /// crate's helper for one), by order: a read before it is not under it (a check on a
+    /// pooled connection, then `pool.begin_immediate()` for the insert).
+    pub lock_at: Option<usize>,
 }
 
 impl FnOps {
@@ -789,6 +794,13 @@ pub fn selects(sig: &syn::Signature) -> Option<String> {
 /// read's "nothing" (`Some(true)`: `Ok(find_by_email(..).await?.is_none())`, `!exists`),
 /// or something else (`Some(false)`); `None` for a function answering no `bool`.
 pub fn tests_absence(sig: &syn::Signature, block: &syn::Block) -> Option<bool> {
+    // (A method named as the standard tests, `fn is_empty(&self)`, is read as they are.)
+    if matches!(
+        sig.ident.to_string().as_str(),
+        "is_none" | "is_some" | "is_empty" | "is_ok" | "is_err" | "is_none_or" | "is_some_and"
+    ) {
+        return None;
+    }
     let syn::ReturnType::Type(_, ty) = &sig.output else {
         return None;
     };
@@ -825,19 +837,36 @@ pub fn tests_absence(sig: &syn::Signature, block: &syn::Block) -> Option<bool> {
             _ => break,
         }
     }
-    // `true` where there is no row: `found.map(|u| u.id == user_id).unwrap_or(true)`,
-    // `found.map_or(true, |u| ..)`.
-    let true_when_none = match tail {
+    Some(true_when_absent(tail))
+}
+
+/// Whether a `bool` a function ends with is `true` when its rows are missing: `true` where
+/// there is no row (`found.map(|u| u.id == user_id).unwrap_or(true)`, `found.map_or(true,
+/// |u| ..)`, `found.is_none()`), or a choice among such tests (`self.pdf.is_none() ||
+/// self.csv.is_none()`, the same on each arm of an `if`).
+fn true_when_absent(tail: &Expr) -> bool {
+    match tail {
         Expr::MethodCall(call) if call.method == "unwrap_or" || call.method == "map_or" => {
             matches!(call.args.first(), Some(Expr::Lit(syn::ExprLit { lit: Lit::Bool(b), .. })) if b.value)
         }
+        Expr::Binary(binary) if matches!(binary.op, syn::BinOp::Or(_) | syn::BinOp::And(_)) => {
+            true_when_absent(&binary.left) && true_when_absent(&binary.right)
+        }
+        Expr::Paren(inner) => true_when_absent(&inner.expr),
+        Expr::If(branch) => {
+            let ends_absent = |block: &syn::Block| matches!(block.stmts.last(), Some(syn::Stmt::Expr(last, None)) if true_when_absent(last));
+            ends_absent(&branch.then_branch)
+                && branch
+                    .else_branch
+                    .as_ref()
+                    .is_some_and(|(_, other)| match &**other {
+                        Expr::Block(block) => ends_absent(&block.block),
+                        other => true_when_absent(other),
+                    })
+        }
+        Expr::MethodCall(_) | Expr::Unary(_) => found_when(tail) == Some(false),
         _ => false,
-    };
-    Some(
-        true_when_none
-            || (matches!(tail, Expr::MethodCall(_) | Expr::Unary(_))
-                && found_when(tail) == Some(false)),
-    )
+    }
 }
 
 /// Whether an `if` condition holds when a read found its row: `is_some()`, `is_ok()`,
@@ -3234,6 +3263,7 @@ impl Collector {
             self.found.by_conversion = false;
         } else if self.index.locks(name, owner, method) {
             self.found.safe_by = Some(SafeBy::Lock);
+            self.found.lock_at.get_or_insert(self.order);
         }
     }
 
@@ -3247,6 +3277,7 @@ impl Collector {
             || lower.contains("begin exclusive")
         {
             self.found.safe_by = Some(SafeBy::Lock);
+            self.found.lock_at.get_or_insert(self.order);
         } else if lower.contains("serializable") {
             self.found.safe_by = Some(SafeBy::Serializable);
         } else if lower == "23505" || lower == "1062" {
