@@ -360,6 +360,12 @@ pub struct Collector {
     /// variable one of them is given anew when it found its row is a probe for a free
     /// value ([`Collector::altered`]).
     read_args: std::collections::HashMap<usize, Vec<String>>,
+    /// The exits (by order) that an unlabelled `break` or `continue` makes: they leave
+    /// their loop, not the function (see [`Collector::loop_body`]).
+    loop_exits: std::collections::HashSet<usize>,
+    /// Variables a `let` binds to what reads of one row made in its initializer gave
+    /// (`let found = fetch_chat(id).await?;`), with the reads.
+    read_into: std::collections::HashMap<String, Vec<usize>>,
     /// Variables holding a mutex's guard, or what it guards (`let adaptor =
     /// &state.lock().await.adaptor;`).
     guards: std::collections::HashSet<String>,
@@ -568,6 +574,49 @@ impl Collector {
     fn arm_ends_with(&mut self, outcome: Outcome) {
         let end = self.exit_here(outcome);
         self.found.arms.push(end);
+    }
+
+    /// A `let` binding `name` to what its initializer, made of the operations from
+    /// `start` on, gave: a value of its own, no longer one a read's arm changed
+    /// ([`Collector::altered`]), and what reads of one row made there found, if any
+    /// ([`Collector::read_into`]).
+    fn bind_read(&mut self, name: &str, start: usize) {
+        self.altered.remove(name);
+        let read = self.one_row_reads(start..self.found.ops.len());
+        if read.is_empty() {
+            self.read_into.remove(name);
+        } else {
+            self.read_into.insert(name.to_owned(), read);
+        }
+    }
+
+    /// A `break` or `continue` (`plain`: without a label, so it leaves the innermost loop).
+    fn loop_exit(&mut self, plain: bool) {
+        let before = self.found.early_returns.len();
+        self.early_exit(Outcome::Nothing);
+        if plain && let Some(exit) = self.found.early_returns.get(before) {
+            self.loop_exits.insert(exit.order);
+        }
+    }
+
+    /// Visits a loop's body: a `break` or `continue` in it leaves the loop, and skips only
+    /// what the rest of the body would do. Where the body inserts nothing, they skip no
+    /// insert, and are not exits for the code after the loop (`for value in history { if
+    /// .. { found = Some(id); break; } }` and then the insert).
+    fn loop_body(&mut self, visit: impl FnOnce(&mut Self)) {
+        let (ops, exits) = (self.found.ops.len(), self.found.early_returns.len());
+        visit(self);
+        if self.found.ops[ops..]
+            .iter()
+            .all(|op| op.kind != Kind::Insert)
+        {
+            let mut index = 0;
+            let loop_exits = &self.loop_exits;
+            self.found.early_returns.retain(|exit| {
+                index += 1;
+                index <= exits || !loop_exits.contains(&exit.order)
+            });
+        }
     }
 
     /// An exit with `outcome` at the current position, on the innermost branch whose
@@ -1129,7 +1178,19 @@ impl<'ast> Visit<'ast> for Collector {
         // what comes after runs with the row the read made here found.
         if goes_on && only_found_goes_on {
             let after = self.order;
-            let required = self.one_row_reads(start..reads);
+            let mut required = self.one_row_reads(start..reads);
+            // (Also on a variable holding what a read gave: `let found = read(..).await?;
+            // let found = match found { Some(f) => f, None => return Err(..) };`.)
+            if let Expr::Path(path) = strip_awaits(&node.expr)
+                && let Some(name) = path.path.get_ident()
+                && let Some(held) = self.read_into.get(&name.to_string())
+            {
+                for &order in held {
+                    if !required.contains(&order) {
+                        required.push(order);
+                    }
+                }
+            }
             self.found
                 .required
                 .extend(required.into_iter().map(|read| (read, after)));
@@ -1246,7 +1307,7 @@ impl<'ast> Visit<'ast> for Collector {
                 } else {
                     self.found_or_made.remove(&binding.ident.to_string());
                 }
-                self.altered.remove(&binding.ident.to_string());
+                self.bind_read(&binding.ident.to_string(), start);
                 if let Expr::MethodCall(call) = strip_awaits(&init.expr)
                     && (call.method == "is_none" || call.method == "is_empty")
                 {
@@ -1355,14 +1416,14 @@ impl<'ast> Visit<'ast> for Collector {
         }
         if lists.is_empty() {
             self.visit_pat(&node.pat);
-            self.visit_block(&node.body);
+            self.loop_body(|this| this.visit_block(&node.body));
             return;
         }
         self.pending_lists.clone_from(&lists);
         self.pending_looks = lists;
         self.branch(|this| {
             this.visit_pat(&node.pat);
-            this.visit_block(&node.body);
+            this.loop_body(|this| this.visit_block(&node.body));
         });
         self.pending_lists.clear();
         self.pending_looks.clear();
@@ -1380,27 +1441,31 @@ impl<'ast> Visit<'ast> for Collector {
             self.looks_in(&node.cond, start)
         };
         if looks.is_empty() {
-            self.visit_block(&node.body);
+            self.loop_body(|this| this.visit_block(&node.body));
             return;
         }
         let found = found_when(&node.cond).map(|f| f != self.names_absent(&node.cond));
         self.pending_looks = looks;
         self.branch_when(self.ids + 1, Some(found.unwrap_or(true)), |this| {
-            this.visit_block(&node.body);
+            this.loop_body(|this| this.visit_block(&node.body));
             this.early_exit(Outcome::Nothing);
         });
         self.pending_looks.clear();
     }
 
-    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
-        self.early_exit(Outcome::Nothing);
+    fn visit_expr_continue(&mut self, node: &'ast syn::ExprContinue) {
+        self.loop_exit(node.label.is_none());
     }
 
     fn visit_expr_break(&mut self, node: &'ast syn::ExprBreak) {
         if let Some(value) = &node.expr {
             self.visit_expr(value);
         }
-        self.early_exit(Outcome::Nothing);
+        self.loop_exit(node.label.is_none());
+    }
+
+    fn visit_expr_loop(&mut self, node: &'ast syn::ExprLoop) {
+        self.loop_body(|this| syn::visit::visit_expr_loop(this, node));
     }
 
     fn visit_item_fn(&mut self, _: &'ast syn::ItemFn) {
