@@ -520,6 +520,14 @@ impl Repo {
 /// The findings of an audit of a tree of `files` (path, source) written under a fresh
 /// temporary directory named after `name`, removed afterwards.
 fn audited_tree(name: &str, files: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let dir = written_tree(name, files);
+    let found = findings(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    found
+}
+
+/// A fresh directory under the system's temporary one holding `files` (path, source).
+fn written_tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     for (path, source) in files {
@@ -527,9 +535,7 @@ fn audited_tree(name: &str, files: &[(&str, &str)]) -> Vec<serde_json::Value> {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, source).unwrap();
     }
-    let found = findings(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
-    found
+    dir
 }
 
 /// An unqualified call names the function of that name defined in the caller's own file
@@ -1093,21 +1099,18 @@ fn a_file_no_module_declares_is_left_out_and_counted() {
     }
     Ok(())
 }";
-    let dir = std::env::temp_dir().join(format!("au-audit-undeclared-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    for (path, source) in [
-        (
-            "Cargo.toml",
-            "[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
-        ),
-        ("src/lib.rs", "mod follows;\n"),
-        ("src/follows.rs", race),
-        ("src/backup/follows_20240101.rs", race),
-    ] {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, source).unwrap();
-    }
+    let dir = written_tree(
+        "au-audit-undeclared",
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
+            ),
+            ("src/lib.rs", "mod follows;\n"),
+            ("src/follows.rs", race),
+            ("src/backup/follows_20240101.rs", race),
+        ],
+    );
     let found = findings(&dir);
     let (_, text) = audit(&[dir.to_str().unwrap()]);
     // The file itself, when it is the path given, is audited.

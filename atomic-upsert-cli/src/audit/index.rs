@@ -67,6 +67,11 @@ pub struct Index {
     /// list, imports by its bare names (`use crate::entity::smtp_configs::{ActiveModel,
     /// Entity as SmtpConfigEntity};`): what a bare `ActiveModel { .. }` there inserts into.
     pub bare_entities: Vec<Option<String>>,
+    /// The Diesel tables and columns each audited file, by its place in the audit's list,
+    /// imports under another name (`use schema::invitations::dsl::{invitations as
+    /// invitations_table}`), by that name: `invitations_table.filter(..)` reads
+    /// `invitations`.
+    pub diesel_renames: Vec<std::collections::HashMap<String, String>>,
     /// Whether each audited file, by its place in the audit's list, talks to its database
     /// through a client the audit does not read (rusqlite, `tokio-postgres`, the `mysql`
     /// crates) and never names sqlx: its SQL strings are that client's, not sqlx's

@@ -155,6 +155,10 @@ pub fn audit(
         .iter()
         .map(|(_, _, syntax)| bare_entity(syntax))
         .collect();
+    index.diesel_renames = parsed
+        .iter()
+        .map(|(_, _, syntax)| diesel_renames(syntax))
+        .collect();
     let index = std::rc::Rc::new(index);
     let macros = std::rc::Rc::new(macros(parsed.iter().map(|(_, _, syntax)| syntax)));
     let mut helpers = std::rc::Rc::new(ops::Helpers::new());
@@ -1021,6 +1025,25 @@ fn use_leaves<'a>(
         }
         leaf => visit(parent, leaf),
     }
+}
+
+/// The Diesel tables and columns a file imports under another name (`use
+/// schema::invitations::dsl::{invitations as invitations_table, user_id as user_column}`),
+/// by that name.
+fn diesel_renames(file: &syn::File) -> std::collections::HashMap<String, String> {
+    let mut renames = std::collections::HashMap::new();
+    for item in &file.items {
+        if let syn::Item::Use(use_item) = item {
+            use_leaves(&use_item.tree, None, &mut |parent, leaf| {
+                if let syn::UseTree::Rename(rename) = leaf
+                    && matches!(parent, Some("dsl" | "schema"))
+                {
+                    renames.insert(rename.rename.to_string(), rename.ident.to_string());
+                }
+            });
+        }
+    }
+    renames
 }
 
 /// The table whose `SeaORM` entity a file imports by its bare names (`use

@@ -445,6 +445,19 @@ impl Collector {
         } else if op.api == Api::Diesel && self.generics.contains(&op.table) {
             GENERIC_TABLE.clone_into(&mut op.table);
         }
+        // `invitations_table` imported as `dsl::{invitations as invitations_table}`.
+        if op.api == Api::Diesel
+            && let Some(renames) = self.file.and_then(|f| self.index.diesel_renames.get(f))
+        {
+            if let Some(real) = renames.get(&op.table) {
+                op.table.clone_from(real);
+            }
+            for name in op.keys.iter_mut().chain(op.conflict.iter_mut()) {
+                if let Some(real) = renames.get(name) {
+                    name.clone_from(real);
+                }
+            }
+        }
         // `Entity::find()` / `ActiveModel { .. }` with the entity imported by its bare
         // name: the file's module is the best name for its table (`table/folders.rs`), so
         // that two modules' bare entities are not taken for one table.
@@ -4713,10 +4726,16 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
             Expr::Path(target) => segments(&target.path),
             other => vec![struct_table(other)?, "table".to_owned()],
         };
+        let table = match (write_target(&segs), segs.as_slice()) {
+            (Some(table), _) => table,
+            // `.insert_into(invitations_table)`, a table imported by its own name.
+            (None, [table]) => table.clone(),
+            _ => return None,
+        };
         Op::new(
             Kind::Insert,
             Api::Diesel,
-            write_target(&segs)?,
+            table,
             call.method.span().start().line,
         )
     };
@@ -4744,8 +4763,9 @@ fn diesel_insert_chain(node: &ExprMethodCall) -> Option<Op> {
     Some(op)
 }
 
-/// The struct a Diesel `HasTable::table()` call names (`types::Entity::table()`): the
-/// struct's name, which [`Collector::push`] turns into its `#[diesel(table_name = ..)]`.
+/// The struct a Diesel `HasTable::table()` call names (`types::Entity::table()`), or a
+/// `BelongingToDsl::belonging_to(..)` call: the struct's name, which [`Collector::push`]
+/// turns into its `#[diesel(table_name = ..)]`.
 fn struct_table(expr: &Expr) -> Option<String> {
     let Expr::Call(call) = expr else {
         return None;
@@ -4763,6 +4783,15 @@ fn struct_table(expr: &Expr) -> Option<String> {
             }
         }
         [.., owner, table] if table == "table" && call.args.is_empty() => Some(owner.clone()),
+        // `TournamentUser::belonging_to(&tournament)`: the child's rows of a parent, read
+        // from the child struct's table (Diesel's associations).
+        [.., owner, belonging]
+            if belonging == "belonging_to"
+                && call.args.len() == 1
+                && owner.chars().next().is_some_and(char::is_uppercase) =>
+        {
+            Some(owner.clone())
+        }
         _ => None,
     }
 }

@@ -1,24 +1,21 @@
-use crate::schema::transaction_logs::dsl::{id as dsl_id, transaction_logs as dsl_transaction_logs};
-use diesel::prelude::*;
+use crate::schema::invitations::dsl::{
+    invitations as invitations_table, invitee_id as invitee_column,
+    tournament_id as tournament_column,
+};
+use diesel::{dsl::exists, prelude::*, select};
 
-// The table imported from its `dsl` under another name (`transaction_logs as
-// dsl_transaction_logs`): reads through that name are reads of the table.
-fn log_submitted(conn: &mut SqliteConnection, id: &str, block: i64) -> Result<(), Error> {
-    match dsl_transaction_logs
-        .filter(dsl_id.eq(id))
-        .get_result::<TransactionLog>(conn) // READ
-    {
-        Ok(_) => {
-            diesel::update(dsl_transaction_logs.filter(dsl_id.eq(id)))
-                .set(crate::schema::transaction_logs::submitted.eq(block))
-                .execute(conn)?;
-        }
-        Err(diesel::result::Error::NotFound) => {
-            diesel::insert_into(crate::schema::transaction_logs::table) // WRITE
-                .values((dsl_id.eq(id), crate::schema::transaction_logs::submitted.eq(block)))
-                .execute(conn)?;
-        }
-        Err(e) => return Err(e.into()),
+// The table and its columns are imported under other names, and the row inserts itself
+// (`invitation.insert_into(invitations_table)`): two invitations of one player at once both
+// find none and both insert.
+fn invite(conn: &mut PgConnection, tournament: Uuid, invitee: Uuid) -> QueryResult<()> {
+    let invited: bool = select(exists( // READ
+        invitations_table.filter(tournament_column.eq(tournament).and(invitee_column.eq(invitee))),
+    ))
+    .get_result(conn)?;
+    if invited {
+        return Ok(());
     }
+    let invitation = Invitation::new(tournament, invitee);
+    invitation.insert_into(invitations_table).execute(conn)?; // WRITE
     Ok(())
 }
