@@ -282,7 +282,7 @@ fn one_shot_file(root: &Path, file: &Path) -> bool {
 
 /// Whether the variants a conversion answers a unique violation with (see
 /// [`ops::violation_answers`]) are all answered with a server error: none named, no.
-fn answers_server_error(
+fn converts_into_server_error(
     variants: &[String],
     server_errors: &std::collections::HashSet<String>,
 ) -> bool {
@@ -326,6 +326,15 @@ struct Indexer {
     file: usize,
 }
 impl Indexer {
+    /// A function's name as the index keys it: `Type::name` in an `impl` block, else
+    /// `name`.
+    fn typed_name(&self, ident: &syn::Ident) -> String {
+        match &self.impl_type {
+            Some(ty) => format!("{ty}::{ident}"),
+            None => ident.to_string(),
+        }
+    }
+
     /// Leaves out the names that mean two things: a test of absence whose name another
     /// `bool` function shares, and a query maker's or a model builder's name that two of
     /// them share for different tables.
@@ -356,10 +365,7 @@ impl Indexer {
         // A maker: no `self` (`fn repo() -> DieselEpisodeRepository`, `fn create(user_id:
         // Uuid, ..) -> NewEventUser`), by its type's name and its own.
         if sig.receiver().is_none() {
-            let name = match &self.impl_type {
-                Some(owner) => format!("{owner}::{}", sig.ident),
-                None => sig.ident.to_string(),
-            };
+            let name = self.typed_name(&sig.ident);
             self.makers.entry(name).or_default().insert(ty());
         }
         // An accessor: `self` alone.
@@ -386,10 +392,7 @@ impl Indexer {
             }
         }
         if let Some(source) = ops::makes_query(block) {
-            let name = match &self.impl_type {
-                Some(ty) => format!("{ty}::{}", sig.ident),
-                None => sig.ident.to_string(),
-            };
+            let name = self.typed_name(&sig.ident);
             if self
                 .index
                 .query_makers
@@ -402,10 +405,7 @@ impl Indexer {
             }
         }
         if let Some(table) = ops::builds_model(sig) {
-            let name = match &self.impl_type {
-                Some(ty) => format!("{ty}::{}", sig.ident),
-                None => sig.ident.to_string(),
-            };
+            let name = self.typed_name(&sig.ident);
             let built = (table, self.file);
             match self.index.model_builders.get(&name) {
                 Some(other) if *other != built => {
@@ -426,13 +426,10 @@ impl Indexer {
         }
         // (A method by its type: `SynapseReader::new` locks tables, `Config::new` does
         // not.)
-        let typed_name = || match &self.impl_type {
-            Some(ty) => format!("{ty}::{}", sig.ident),
-            None => sig.ident.to_string(),
-        };
         let protection = ops::protects_callers(block);
         if protection.locks_rows {
-            self.index.row_lockers.insert(typed_name());
+            let name = self.typed_name(&sig.ident);
+            self.index.row_lockers.insert(name);
         }
         match protection.safe_by {
             // (A `From::from` is judged as a conversion, by its type: by its bare name it
@@ -444,7 +441,8 @@ impl Indexer {
                 }
             }
             Some(ops::SafeBy::Lock) => {
-                self.index.lockers.insert(typed_name());
+                let name = self.typed_name(&sig.ident);
+                self.index.lockers.insert(name);
             }
             _ => {}
         }
@@ -691,7 +689,7 @@ fn index<'a>(files: impl Iterator<Item = &'a syn::File>) -> index::Index {
             ops::safe_by_knowing(from, std::rc::Rc::clone(&handlers))
                 == Some(ops::SafeBy::HandledUniqueViolation)
                 // (Into a variant the crate answers with a 500: the loser fails as before.)
-                && !answers_server_error(&ops::violation_answers(from), &found.server_errors)
+                && !converts_into_server_error(&ops::violation_answers(from), &found.server_errors)
         })
         .map(|(ty, _)| ty.clone())
         .collect();

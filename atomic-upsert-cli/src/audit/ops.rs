@@ -589,17 +589,15 @@ impl Collector {
         self.found.arms.push(end);
     }
 
-    /// A `let` binding `name` to what its initializer, made of the operations from
-    /// `start` on, gave: a value of its own, no longer one a read's arm changed
-    /// ([`Collector::altered`]), and what reads of one row made there found, if any
-    /// ([`Collector::read_into`]).
-    fn bind_read(&mut self, name: &str, start: usize) {
+    /// A `let` binding `name` to what its initializer gave: a value of its own, no longer
+    /// one a read's arm changed ([`Collector::altered`]), and what the reads of one row
+    /// made there (`read`, by order) found, if any ([`Collector::read_into`]).
+    fn bind_read(&mut self, name: &str, read: &[usize]) {
         self.altered.remove(name);
-        let read = self.one_row_reads(start..self.found.ops.len());
         if read.is_empty() {
             self.read_into.remove(name);
         } else {
-            self.read_into.insert(name.to_owned(), read);
+            self.read_into.insert(name.to_owned(), read.to_vec());
         }
     }
 
@@ -623,12 +621,13 @@ impl Collector {
             .iter()
             .all(|op| op.kind != Kind::Insert)
         {
-            let mut index = 0;
+            let inside = self.found.early_returns.split_off(exits);
             let loop_exits = &self.loop_exits;
-            self.found.early_returns.retain(|exit| {
-                index += 1;
-                index <= exits || !loop_exits.contains(&exit.order)
-            });
+            self.found.early_returns.extend(
+                inside
+                    .into_iter()
+                    .filter(|exit| !loop_exits.contains(&exit.order)),
+            );
         }
     }
 
@@ -683,29 +682,21 @@ fn pattern_idents(pat: &syn::Pat, out: &mut Vec<String>) {
 
 /// The reads held by the variables (in `values`) that `expr` names.
 fn names_in(values: &std::collections::HashMap<String, Vec<usize>>, expr: &Expr) -> Vec<usize> {
-    names_in_node(values, |names| names.visit_expr(expr))
-}
-
-/// [`names_in`] for any node of the syntax tree, which `visit` hands to the visitor.
-fn names_in_node(
-    values: &std::collections::HashMap<String, Vec<usize>>,
-    visit: impl FnOnce(&mut HeldNames<'_>),
-) -> Vec<usize> {
     if values.is_empty() {
         return Vec::new();
     }
-    let mut names = HeldNames(values, Vec::new(), Vec::new());
-    visit(&mut names);
+    let mut names = HeldNames(values, Vec::new(), None);
+    names.visit_expr(expr);
     names.1
 }
 
 /// The visitor of [`names_in`]: the variables of `.0` an expression names, with the reads
-/// they hold gathered into `.1`; and every variable it names, and every field it reads
-/// (`slug` of `input.slug`), in `.2`.
+/// they hold gathered into `.1`; and, when `.2` is given ([`Collector::note_values`]),
+/// every variable it names and every field it reads (`slug` of `input.slug`).
 struct HeldNames<'a>(
     &'a std::collections::HashMap<String, Vec<usize>>,
     Vec<usize>,
-    Vec<String>,
+    Option<Vec<String>>,
 );
 
 impl<'ast> Visit<'ast> for HeldNames<'_> {
@@ -719,13 +710,17 @@ impl<'ast> Visit<'ast> for HeldNames<'_> {
                     }
                 }
             }
-            self.2.push(name);
+            if let Some(all) = &mut self.2 {
+                all.push(name);
+            }
         }
     }
     fn visit_expr_field(&mut self, node: &'ast syn::ExprField) {
         // `input.slug` names `slug` too: a value the read was given by that name.
-        if let syn::Member::Named(member) = &node.member {
-            self.2.push(member.to_string());
+        if let syn::Member::Named(member) = &node.member
+            && let Some(all) = &mut self.2
+        {
+            all.push(member.to_string());
         }
         syn::visit::visit_expr_field(self, node);
     }
@@ -1315,12 +1310,12 @@ impl<'ast> Visit<'ast> for Collector {
                     self.guards.remove(&binding.ident.to_string());
                 }
                 let found = self.one_row_reads(start..self.found.ops.len());
+                self.bind_read(&binding.ident.to_string(), &found);
                 if made && !found.is_empty() {
                     self.found_or_made.insert(binding.ident.to_string(), found);
                 } else {
                     self.found_or_made.remove(&binding.ident.to_string());
                 }
-                self.bind_read(&binding.ident.to_string(), start);
                 if let Expr::MethodCall(call) = strip_awaits(&init.expr)
                     && (call.method == "is_none" || call.method == "is_empty")
                 {
@@ -1653,9 +1648,10 @@ impl Collector {
         if self.found.ops.len() == start {
             return;
         }
-        let mut names = HeldNames(&self.altered, Vec::new(), Vec::new());
+        let mut names = HeldNames(&self.altered, Vec::new(), Some(Vec::new()));
         visit(&mut names);
         let HeldNames(_, altered, idents) = names;
+        let idents = idents.unwrap_or_default();
         for op in &self.found.ops[start..] {
             if op.kind == Kind::Read {
                 self.read_args
@@ -2860,27 +2856,23 @@ fn names_unique_violation(tokens: TokenStream) -> bool {
 /// Empty when it answers with no variant the audit can name.
 pub fn violation_answers(from: &syn::Block) -> Vec<String> {
     struct Answers(Vec<String>);
-    impl Answers {
-        fn variants(&mut self, expr: &Expr) {
-            struct Paths<'a>(&'a mut Vec<String>);
-            impl<'ast> Visit<'ast> for Paths<'_> {
-                fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
-                    if node.path.segments.len() >= 2
-                        && let Some(last) = node.path.segments.last()
-                    {
-                        self.0.push(last.ident.to_string());
-                    }
-                }
-                fn visit_expr_struct(&mut self, node: &'ast syn::ExprStruct) {
-                    if node.path.segments.len() >= 2
-                        && let Some(last) = node.path.segments.last()
-                    {
-                        self.0.push(last.ident.to_string());
-                    }
-                    syn::visit::visit_expr_struct(self, node);
-                }
+    /// The variants a branch names (`Error::Conflict`, `ApiError::Taken { .. }`).
+    struct Paths<'a>(&'a mut Vec<String>);
+    impl<'ast> Visit<'ast> for Paths<'_> {
+        fn visit_expr_path(&mut self, node: &'ast syn::ExprPath) {
+            if node.path.segments.len() >= 2
+                && let Some(last) = node.path.segments.last()
+            {
+                self.0.push(last.ident.to_string());
             }
-            Paths(&mut self.0).visit_expr(expr);
+        }
+        fn visit_expr_struct(&mut self, node: &'ast syn::ExprStruct) {
+            if node.path.segments.len() >= 2
+                && let Some(last) = node.path.segments.last()
+            {
+                self.0.push(last.ident.to_string());
+            }
+            syn::visit::visit_expr_struct(self, node);
         }
     }
     impl<'ast> Visit<'ast> for Answers {
@@ -2888,11 +2880,7 @@ pub fn violation_answers(from: &syn::Block) -> Vec<String> {
             let mut tests = TestsViolation(false);
             tests.visit_expr(&node.cond);
             if tests.0 {
-                self.variants(&Expr::Block(syn::ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: node.then_branch.clone(),
-                }));
+                Paths(&mut self.0).visit_block(&node.then_branch);
             }
             syn::visit::visit_expr_if(self, node);
         }
@@ -2900,7 +2888,7 @@ pub fn violation_answers(from: &syn::Block) -> Vec<String> {
             let mut tests = TestsViolation(false);
             tests.visit_pat(&node.pat);
             if tests.0 {
-                self.variants(&node.body);
+                Paths(&mut self.0).visit_expr(&node.body);
             }
             syn::visit::visit_arm(self, node);
         }
